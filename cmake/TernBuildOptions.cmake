@@ -1,0 +1,25 @@
+# INTERFACE targets carrying warnings and sanitizers. Link them PRIVATE so that they never leak
+# into targets of other projects (for example an app that links the SDK).
+
+add_library(tern_warnings INTERFACE)
+add_library(tern::warnings ALIAS tern_warnings)
+target_compile_options(tern_warnings INTERFACE
+    -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+    -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+
+add_library(tern_sanitizers INTERFACE)
+add_library(tern::sanitizers ALIAS tern_sanitizers)
+if(TERN_SANITIZE)
+    target_compile_options(tern_sanitizers INTERFACE
+        -fsanitize=${TERN_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+    target_link_options(tern_sanitizers INTERFACE -fsanitize=${TERN_SANITIZE})
+endif()
+
+# Generated code (protobuf) gets the sanitizers but not our warnings.
+add_library(tern_generated_options INTERFACE)
+target_link_libraries(tern_generated_options INTERFACE tern_sanitizers)
+
+# tern_add_options(target): the options every first-party target gets.
+function(tern_add_options target)
+    target_link_libraries(${target} PRIVATE tern_warnings tern_sanitizers)
+endfunction()

@@ -1,0 +1,8 @@
+# Third-party packages, all from Debian 12 (scripts/install-deps.sh installs them).
+find_package(Boost 1.81.0 EXACT REQUIRED CONFIG COMPONENTS headers)
+find_package(Protobuf 3.21 REQUIRED)
+find_package(RocksDB 7.8 REQUIRED CONFIG)
+find_package(Threads REQUIRED)
+if(TERN_BUILD_TESTS)
+    find_package(Catch2 2.13 REQUIRED)
+endif()

@@ -1,0 +1,153 @@
+#include <tern/wire/frame_codec.hpp>
+
+#include <algorithm>
+#include <limits>
+
+#include <google/protobuf/io/coded_stream.h>
+
+#include "tern/v1/frame.pb.h"
+
+namespace tern::wire {
+namespace {
+
+std::uint32_t read_length_prefix(const std::uint8_t* p) noexcept {
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+           std::uint32_t{p[3]};
+}
+
+split_result need(std::size_t n) noexcept { return {split_status::need_more, {}, 0, n, {}}; }
+
+split_result fail(errc e) noexcept { return {split_status::error, {}, 0, 0, make_error_code(e)}; }
+
+// The largest frame any caller may configure: the prefix is 32 bits and protobuf limits a
+// message to 2 GiB; we stay far below both.
+constexpr std::size_t hard_max_frame_size = 64u * 1024 * 1024;
+
+std::size_t clamp_max(std::size_t max_frame_size) noexcept {
+    return std::clamp<std::size_t>(max_frame_size, 1, hard_max_frame_size);
+}
+
+}  // namespace
+
+void write_length_prefix(std::uint32_t size, std::uint8_t* out) noexcept {
+    out[0] = static_cast<std::uint8_t>(size >> 24);
+    out[1] = static_cast<std::uint8_t>(size >> 16);
+    out[2] = static_cast<std::uint8_t>(size >> 8);
+    out[3] = static_cast<std::uint8_t>(size);
+}
+
+split_result split_frame(std::span<const std::uint8_t> input, std::size_t max_frame_size) noexcept {
+    max_frame_size = clamp_max(max_frame_size);
+    if (input.size() < length_prefix_size) return need(length_prefix_size - input.size());
+    const std::uint32_t length = read_length_prefix(input.data());
+    if (length == 0) return fail(errc::empty_frame);
+    if (length > max_frame_size) return fail(errc::frame_too_large);
+    const std::size_t total = length_prefix_size + length;
+    if (input.size() < total) return need(total - input.size());
+    return {split_status::frame, input.subspan(length_prefix_size, length), total, 0, {}};
+}
+
+boost::system::error_code decode_frame(std::span<const std::uint8_t> payload, v1::Frame& out,
+                                       std::size_t max_frame_size) noexcept {
+    if (payload.empty()) return errc::empty_frame;
+    if (payload.size() > clamp_max(max_frame_size)) return errc::frame_too_large;
+    out.Clear();
+    google::protobuf::io::CodedInputStream in(payload.data(), static_cast<int>(payload.size()));
+    in.SetRecursionLimit(max_nesting_depth);
+    if (!out.MergeFromCodedStream(&in) || !in.ConsumedEntireMessage()) {
+        return errc::malformed_frame;
+    }
+    if (out.body_case() == v1::Frame::BODY_NOT_SET) return errc::missing_body;
+    return {};
+}
+
+boost::system::error_code append_stream_frame(const v1::Frame& frame, std::string& out,
+                                              std::size_t max_frame_size) {
+    const std::size_t size = frame.ByteSizeLong();
+    if (size == 0) return errc::empty_frame;
+    if (size > clamp_max(max_frame_size)) return errc::encode_too_large;
+    const std::size_t start = out.size();
+    out.resize(start + length_prefix_size + size);
+    auto* p = reinterpret_cast<std::uint8_t*>(out.data() + start);
+    write_length_prefix(static_cast<std::uint32_t>(size), p);
+    // ByteSizeLong() cached the sizes, so serializing to the exact span cannot overflow it.
+    frame.SerializeWithCachedSizesToArray(p + length_prefix_size);
+    return {};
+}
+
+boost::system::error_code encode_message(const v1::Frame& frame, std::string& out,
+                                         std::size_t max_frame_size) {
+    const std::size_t size = frame.ByteSizeLong();
+    if (size == 0) return errc::empty_frame;
+    if (size > clamp_max(max_frame_size)) return errc::encode_too_large;
+    out.resize(size);
+    frame.SerializeWithCachedSizesToArray(reinterpret_cast<std::uint8_t*>(out.data()));
+    return {};
+}
+
+stream_reader::stream_reader(std::size_t max_frame_size)
+    : max_frame_size_(clamp_max(max_frame_size)) {}
+
+void stream_reader::compact() noexcept {
+    if (begin_ == 0) return;
+    std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(begin_),
+              buffer_.begin() + static_cast<std::ptrdiff_t>(end_), buffer_.begin());
+    end_ -= begin_;
+    begin_ = 0;
+}
+
+std::span<std::uint8_t> stream_reader::prepare(std::size_t hint) {
+    const std::size_t bound = length_prefix_size + max_frame_size_;
+    compact();
+    std::size_t want = std::max<std::size_t>(hint, 1);
+    if (end_ >= length_prefix_size) {
+        // The frame in progress tells us how much it still needs; read at least that much so a
+        // large frame arrives in few reads. An invalid length is reported by next(), not here.
+        const std::size_t length = read_length_prefix(buffer_.data());
+        if (length <= max_frame_size_ && length_prefix_size + length > end_) {
+            want = std::max(want, length_prefix_size + length - end_);
+        }
+    }
+    const std::size_t target = std::min(bound, end_ + want);
+    if (buffer_.size() < target) {
+        // reserve() allocates exactly what is asked for, so the capacity never exceeds `bound`.
+        if (buffer_.capacity() < target) {
+            buffer_.reserve(std::min(bound, std::max(target, 2 * buffer_.capacity())));
+        }
+        buffer_.resize(target);
+    }
+    return {buffer_.data() + end_, buffer_.size() - end_};
+}
+
+void stream_reader::release_if_empty() noexcept {
+    if (begin_ != end_) return;
+    begin_ = end_ = 0;
+    std::vector<std::uint8_t>().swap(buffer_);
+}
+
+void stream_reader::commit(std::size_t n) noexcept { end_ = std::min(end_ + n, buffer_.size()); }
+
+split_status stream_reader::next(v1::Frame& out, boost::system::error_code& ec) {
+    if (failed_) {
+        ec = failed_;
+        return split_status::error;
+    }
+    const auto r = split_frame({buffer_.data() + begin_, end_ - begin_}, max_frame_size_);
+    switch (r.status) {
+        case split_status::need_more:
+            ec = {};
+            return split_status::need_more;
+        case split_status::error:
+            // The byte stream cannot be resynchronized after a bad length: stay failed.
+            failed_ = ec = r.ec;
+            return split_status::error;
+        case split_status::frame:
+            break;
+    }
+    ec = decode_frame(r.payload, out, max_frame_size_);
+    begin_ += r.consumed;
+    if (begin_ == end_) begin_ = end_ = 0;
+    return ec ? split_status::error : split_status::frame;
+}
+
+}  // namespace tern::wire

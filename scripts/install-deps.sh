@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Tern needs to build, test and run, and nothing else.
+# Idempotent and quiet when nothing is missing. Never installs libboost-dev (Boost 1.74), which
+# conflicts with the Boost 1.81 packages we use.
+set -euo pipefail
+
+packages=(
+    build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
+    libboost1.81-dev
+    libprotobuf-dev protobuf-compiler
+    librocksdb-dev
+    libssl-dev
+    catch2
+    libspdlog-dev libfmt-dev
+    libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
+    prometheus-cpp-dev
+    libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+    sudo=sudo
+else
+    sudo=
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
