@@ -1,0 +1,83 @@
+// Log entries: the decisions of a conversation's owner, and what applying them produced.
+//
+// "Decide, then apply": the owner validates a request, dedups it and assigns the seq; the entry
+// carries those decisions. Applying an entry is deterministic: every derived record (inbox entries,
+// receipt cursors, unread counters, membership, the reverse index) is computed from the entry and
+// the state before it by fixed rules, so any replica applying the same entries in the same order
+// reaches the same state. docs/storage.md lists the rules.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <tern/storage/types.hpp>
+
+namespace tern::storage {
+
+// The version of the entry format and of the apply rules; stored with the data.
+inline constexpr std::uint32_t log_format_version = 1;
+
+struct membership_change {
+    user_id user = 0;
+    std::optional<role> new_role;  // nullopt: the user is no longer a member
+};
+
+// Append one timeline event (a message, recall, edit or group operation).
+struct append_event {
+    tenant_id tenant = 0;
+    conv_id conv;
+    seq_t seq = 0;  // must be head + 1
+    user_id sender = 0;
+    device_id sender_device = 0;
+    std::int64_t server_time_ms = 0;
+    event_kind kind = event_kind::message;
+    bool counts_unread = false;  // a message others should count as unread
+    event_bytes bytes;           // the encoded tern.v1.Event
+    std::string client_msg_id;   // empty: no dedup record
+    std::int64_t dedup_expires_ms = 0;
+    std::vector<membership_change> membership;  // applied before the event is fanned out
+    std::optional<std::string> new_name;
+};
+
+// A device has everything up to inbox_seq (cumulative).
+struct ack_inbox {
+    tenant_id tenant = 0;
+    user_id user = 0;
+    device_id device = 0;
+    std::uint64_t inbox_seq = 0;
+};
+
+// A user has read a conversation up to seq.
+struct mark_read {
+    tenant_id tenant = 0;
+    conv_id conv;
+    user_id user = 0;
+    seq_t up_to = 0;
+};
+
+using log_entry = std::variant<append_event, ack_inbox, mark_read>;
+
+struct inbox_assignment {
+    user_id user = 0;
+    std::uint64_t inbox_seq = 0;
+    friend bool operator==(const inbox_assignment&, const inbox_assignment&) = default;
+};
+
+struct delivered_change {
+    conv_id conv;
+    receipt_cursor cursor;  // the user's cursors after the change
+    friend bool operator==(const delivered_change&, const delivered_change&) = default;
+};
+
+// What applying one entry produced, for the owner to acknowledge and fan out.
+struct apply_outcome {
+    // append_event: one per recipient (members after the event, and any it removed), ascending.
+    std::vector<inbox_assignment> inbox;
+    // ack_inbox: conversations whose delivered cursor moved. mark_read: the one cursor, if moved.
+    std::vector<delivered_change> cursors;
+};
+
+}  // namespace tern::storage

@@ -1,0 +1,28 @@
+// The RocksDB store: the embedded, durable implementation of store.
+//
+// Layout (column families, key formats, value formats) is in docs/storage.md. Every key starts
+// with the tenant as a big-endian integer, then big-endian ids, so keys sort by (tenant, ...).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include <tern/storage/store.hpp>
+
+namespace tern::storage {
+
+struct rocks_options {
+    std::string path;  // a directory; created if missing
+    std::size_t block_cache_bytes = 64u << 20;
+    std::size_t write_buffer_bytes = 32u << 20;   // per column family memtable
+    std::size_t member_cache_entries = 1u << 20;  // cached members, for fan-out
+    int background_jobs = 2;
+    bool create_if_missing = true;
+};
+
+// Opens (or creates) the store at options.path. Fails with errc::incompatible if the data was
+// written by an incompatible format version, errc::io_error or errc::corruption otherwise.
+[[nodiscard]] result<std::unique_ptr<store>> open_rocks_store(const rocks_options& options);
+
+}  // namespace tern::storage

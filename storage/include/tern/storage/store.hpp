@@ -1,0 +1,103 @@
+// The store: every conversation timeline, membership, inbox, receipt cursor, dedup record and
+// device cursor of every tenant.
+//
+// Writes: apply() takes log entries (see log_entry.hpp) and applies them in order as one atomic
+// batch, durable under the given mode before it returns. Exactly one thread applies at a time
+// (the commit_writer); apply() must not be called concurrently with itself.
+//
+// Reads are safe from any thread, concurrently with apply(); each read sees a state that some
+// committed batch left (never half a batch) but two reads may see different batches.
+//
+// Errors: no method throws. An I/O failure fails the whole batch (nothing of it is applied, the
+// store stays usable and the same entries may be applied again); an entry that breaks the apply
+// rules fails alone with errc::invalid_entry and the other entries still apply.
+//
+// Implementations: open_rocks_store() (rocks_store.hpp) and make_memory_store()
+// (memory_store.hpp). Both pass the same conformance suite.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include <boost/system/result.hpp>
+
+#include <tern/storage/errors.hpp>
+#include <tern/storage/log_entry.hpp>
+#include <tern/storage/types.hpp>
+
+namespace tern::storage {
+
+template <class T>
+using result = boost::system::result<T>;
+
+using entry_result = result<apply_outcome>;
+
+class store {
+  public:
+    virtual ~store() = default;
+
+    // ---- writes (one writer) -------------------------------------------------------------
+
+    // Applies `entries` in order as one atomic batch. The outer result fails only if nothing
+    // could be written; otherwise it holds one entry_result per entry, in order.
+    [[nodiscard]] virtual result<std::vector<entry_result>> apply(
+        std::span<const log_entry> entries, durability mode) = 0;
+
+    // Makes everything applied so far durable against power loss (syncs the write-ahead log).
+    [[nodiscard]] virtual result<void> sync() = 0;
+
+    // ---- reads (any thread) ----------------------------------------------------------------
+
+    [[nodiscard]] virtual result<std::optional<conv_meta>> conversation(tenant_id,
+                                                                        const conv_id&) const = 0;
+
+    // Up to `limit` events starting at `from` (inclusive) in `dir`. from = 0 going backward means
+    // "from the head".
+    [[nodiscard]] virtual result<std::vector<stored_event>> timeline(tenant_id, const conv_id&,
+                                                                     seq_t from, direction dir,
+                                                                     std::size_t limit) const = 0;
+
+    // Members ascending by user id.
+    [[nodiscard]] virtual result<std::vector<member_record>> members(tenant_id,
+                                                                     const conv_id&) const = 0;
+    [[nodiscard]] virtual result<std::optional<member_record>> member(tenant_id, const conv_id&,
+                                                                      user_id) const = 0;
+
+    // The user's conversations with unread counts, newest activity first.
+    [[nodiscard]] virtual result<std::vector<conv_summary>> conversations_of(tenant_id,
+                                                                             user_id) const = 0;
+
+    [[nodiscard]] virtual result<std::optional<receipt_cursor>> receipt(tenant_id, const conv_id&,
+                                                                        user_id) const = 0;
+
+    // Who has and has not read `seq`; nullopt if the conversation or the event does not exist.
+    [[nodiscard]] virtual result<std::optional<who_read>> readers(tenant_id, const conv_id&,
+                                                                  seq_t seq) const = 0;
+
+    // The newest inbox_seq of a user (0 when empty).
+    [[nodiscard]] virtual result<std::uint64_t> inbox_head(tenant_id, user_id) const = 0;
+
+    // Up to `limit` inbox entries after `after`, ascending, with their events.
+    [[nodiscard]] virtual result<std::vector<inbox_item>> inbox_after(tenant_id, user_id,
+                                                                      std::uint64_t after,
+                                                                      std::size_t limit) const = 0;
+
+    // The last inbox_seq the device acknowledged (0 for a device never seen).
+    [[nodiscard]] virtual result<std::uint64_t> device_cursor(tenant_id, user_id,
+                                                              device_id) const = 0;
+
+    [[nodiscard]] virtual result<std::optional<dedup_record>> find_dedup(
+        tenant_id, user_id sender, std::string_view client_msg_id) const = 0;
+
+    // How many entries have been applied since the store was created (the log position).
+    [[nodiscard]] virtual result<std::uint64_t> applied_index() const = 0;
+
+    // Checks that every derived record agrees with the timelines and membership (heads, gaps,
+    // reverse index, inbox, cursors). Slow: for tests, tools and after recovery.
+    [[nodiscard]] virtual result<void> verify() const = 0;
+};
+
+}  // namespace tern::storage

@@ -1,0 +1,136 @@
+// The vocabulary of the store: identifiers, records and the answers of reads.
+//
+// Everything here is a plain value type with no RocksDB or protobuf type in it. Identifiers are
+// numbers; the tenant is part of every key the store writes, so no read or write can reach another
+// tenant's data.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tern::storage {
+
+using tenant_id = std::uint64_t;
+using user_id = std::uint64_t;
+using device_id = std::uint64_t;
+using seq_t = std::uint64_t;
+
+enum class conv_type : std::uint8_t { direct = 1, group = 2 };
+
+// A conversation inside a tenant. Direct: (direct, smaller user, larger user), so both users name
+// the same conversation. Group: (group, group id, 0). Matches tern.v1.ConvId.
+struct conv_id {
+    conv_type type = conv_type::group;
+    std::uint64_t id = 0;
+    std::uint64_t peer = 0;
+
+    [[nodiscard]] static conv_id direct(user_id a, user_id b) noexcept {
+        return a <= b ? conv_id{conv_type::direct, a, b} : conv_id{conv_type::direct, b, a};
+    }
+    [[nodiscard]] static conv_id group(std::uint64_t group_id) noexcept {
+        return {conv_type::group, group_id, 0};
+    }
+    friend auto operator<=>(const conv_id&, const conv_id&) = default;
+};
+
+enum class role : std::uint8_t { member = 1, admin = 2, owner = 3 };
+
+// What a timeline event is; the body itself is the encoded tern.v1.Event the store keeps.
+enum class event_kind : std::uint8_t {
+    message = 1,
+    recall,
+    edit,
+    group_created,
+    members_added,
+    members_removed,
+    member_left,
+    renamed,
+    role_changed,
+};
+
+// Encoded tern.v1.Event bytes, immutable and shared: encoded once by the owner, stored, and
+// pushed to every recipient without copying.
+using event_bytes = std::shared_ptr<const std::string>;
+
+struct stored_event {
+    seq_t seq = 0;
+    user_id sender = 0;
+    std::int64_t server_time_ms = 0;
+    event_kind kind = event_kind::message;
+    bool counts_unread = false;
+    event_bytes bytes;
+};
+
+struct member_record {
+    user_id user = 0;
+    role member_role = role::member;
+    seq_t joined_seq = 0;  // the event that added the member
+    friend bool operator==(const member_record&, const member_record&) = default;
+};
+
+struct conv_meta {
+    conv_id conv;
+    seq_t head_seq = 0;           // the newest seq; 0 before the first event
+    std::uint64_t countable = 0;  // events so far that count toward unread
+    std::uint32_t member_count = 0;
+    user_id owner = 0;  // groups only
+    std::string name;   // groups only
+    std::int64_t created_ms = 0;
+    std::int64_t last_event_ms = 0;
+    friend bool operator==(const conv_meta&, const conv_meta&) = default;
+};
+
+// Receipt cursors of one user in one conversation. Both are monotone and never beyond the head;
+// delivered_up_to >= read_up_to always.
+struct receipt_cursor {
+    user_id user = 0;
+    seq_t delivered_up_to = 0;
+    seq_t read_up_to = 0;
+    friend bool operator==(const receipt_cursor&, const receipt_cursor&) = default;
+};
+
+// One entry of a user's inbox, with the event it points at.
+struct inbox_item {
+    std::uint64_t inbox_seq = 0;
+    conv_id conv;
+    seq_t seq = 0;
+    event_bytes bytes;  // null if the event is no longer stored
+};
+
+struct dedup_record {
+    conv_id conv;
+    seq_t seq = 0;
+    std::int64_t expires_ms = 0;
+    friend bool operator==(const dedup_record&, const dedup_record&) = default;
+};
+
+// "Who has read seq N": computed from the cursors of the members who were members at N,
+// excluding N's sender. Both lists ascend by user id.
+struct who_read {
+    std::vector<user_id> read;
+    std::vector<user_id> unread;
+    friend bool operator==(const who_read&, const who_read&) = default;
+};
+
+// A line of a user's conversation list.
+struct conv_summary {
+    conv_meta meta;
+    role member_role = role::member;
+    receipt_cursor cursor;
+    std::uint64_t unread = 0;  // countable events after read_up_to
+    friend bool operator==(const conv_summary&, const conv_summary&) = default;
+};
+
+enum class direction : std::uint8_t { forward, backward };
+
+// How durable a commit is before it is acknowledged. See docs/storage.md for what each survives.
+enum class durability : std::uint8_t {
+    fsync,   // written and synced (group commit): survives power loss
+    os,      // written to the OS: survives a process crash, not power loss
+    memory,  // no write-ahead log: survives nothing (tests and benches only)
+};
+
+}  // namespace tern::storage

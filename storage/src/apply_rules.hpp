@@ -1,0 +1,47 @@
+// The checks every store makes before applying an entry, shared so that the RocksDB store and
+// the in-memory model refuse exactly the same entries. The effects of applying are written out
+// separately in each store on purpose: the model-based test compares two independent writings.
+#pragma once
+
+#include <tern/storage/log_entry.hpp>
+#include <tern/storage/types.hpp>
+
+namespace tern::storage::detail {
+
+// A conversation id is well formed: a direct one names two non-zero users in order, a group one
+// a non-zero group id.
+[[nodiscard]] inline bool valid_conv(const conv_id& c) noexcept {
+    switch (c.type) {
+        case conv_type::direct:
+            return c.id != 0 && c.id <= c.peer;
+        case conv_type::group:
+            return c.id != 0 && c.peer == 0;
+    }
+    return false;
+}
+
+[[nodiscard]] inline bool in_direct_pair(const conv_id& c, user_id u) noexcept {
+    return u == c.id || u == c.peer;
+}
+
+// Checks that need only the entry and the conversation's head (0 if it does not exist).
+[[nodiscard]] inline bool valid_append(const append_event& e, seq_t head) noexcept {
+    if (e.tenant == 0 || !valid_conv(e.conv) || !e.bytes || e.sender == 0) return false;
+    if (e.seq != head + 1) return false;
+    if (e.new_name && e.conv.type != conv_type::group) return false;
+    for (const auto& m : e.membership) {
+        if (m.user == 0) return false;
+        if (e.conv.type == conv_type::direct &&
+            (!in_direct_pair(e.conv, m.user) || m.new_role != role::member)) {
+            return false;
+        }
+    }
+    if (head == 0) {
+        // The first event creates the conversation and must bring its members.
+        if (e.conv.type == conv_type::group && e.kind != event_kind::group_created) return false;
+        if (e.membership.empty()) return false;
+    }
+    return true;
+}
+
+}  // namespace tern::storage::detail

@@ -1,0 +1,392 @@
+#include <tern/storage/memory_store.hpp>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <tuple>
+
+#include "apply_rules.hpp"
+
+namespace tern::storage {
+namespace {
+
+// The receipt cursor plus the unread ordinal at read_up_to (how many countable events precede
+// and include it), which makes unread = conv.countable - read_ordinal an O(1) computation.
+struct cursor_state {
+    receipt_cursor cursor;
+    std::uint64_t read_ordinal = 0;
+};
+
+struct event_state {
+    stored_event event;
+    std::uint64_t ordinal = 0;  // countable events up to and including this one
+};
+
+struct conv_state {
+    conv_meta meta;
+    std::map<seq_t, event_state> timeline;
+    std::map<user_id, member_record> members;
+    std::map<user_id, cursor_state> cursors;
+};
+
+struct user_state {
+    std::map<std::uint64_t, std::pair<conv_id, seq_t>> inbox;
+    std::uint64_t inbox_head = 0;
+    std::set<conv_id> convs;
+    std::map<device_id, std::uint64_t> devices;
+};
+
+using conv_key = std::pair<tenant_id, conv_id>;
+using user_key = std::pair<tenant_id, user_id>;
+using dedup_key = std::tuple<tenant_id, user_id, std::string>;
+
+// The reference model: plain maps, the apply rules of docs/storage.md written as directly as
+// possible. Durability modes make no difference here.
+class memory_store final : public store {
+  public:
+    result<std::vector<entry_result>> apply(std::span<const log_entry> entries,
+                                            durability /*mode*/) override {
+        std::lock_guard lock(mutex_);
+        std::vector<entry_result> out;
+        out.reserve(entries.size());
+        for (const auto& entry : entries) {
+            out.push_back(std::visit([this](const auto& e) { return apply_one(e); }, entry));
+            ++applied_;
+        }
+        return out;
+    }
+
+    result<void> sync() override { return {}; }
+
+    result<std::optional<conv_meta>> conversation(tenant_id t, const conv_id& c) const override {
+        std::lock_guard lock(mutex_);
+        const auto* conv = find_conv(t, c);
+        if (!conv) return std::optional<conv_meta>{};
+        return std::optional<conv_meta>{conv->meta};
+    }
+
+    result<std::vector<stored_event>> timeline(tenant_id t, const conv_id& c, seq_t from,
+                                               direction dir, std::size_t limit) const override {
+        std::lock_guard lock(mutex_);
+        std::vector<stored_event> out;
+        const auto* conv = find_conv(t, c);
+        if (!conv || limit == 0) return out;
+        if (dir == direction::forward) {
+            for (auto it = conv->timeline.lower_bound(std::max<seq_t>(from, 1));
+                 it != conv->timeline.end() && out.size() < limit; ++it) {
+                out.push_back(it->second.event);
+            }
+        } else {
+            const seq_t start = from == 0 ? conv->meta.head_seq : from;
+            for (auto it = conv->timeline.upper_bound(start);
+                 it != conv->timeline.begin() && out.size() < limit;) {
+                --it;
+                out.push_back(it->second.event);
+            }
+        }
+        return out;
+    }
+
+    result<std::vector<member_record>> members(tenant_id t, const conv_id& c) const override {
+        std::lock_guard lock(mutex_);
+        std::vector<member_record> out;
+        if (const auto* conv = find_conv(t, c)) {
+            for (const auto& [user, m] : conv->members) out.push_back(m);
+        }
+        return out;
+    }
+
+    result<std::optional<member_record>> member(tenant_id t, const conv_id& c,
+                                                user_id u) const override {
+        std::lock_guard lock(mutex_);
+        const auto* conv = find_conv(t, c);
+        if (!conv) return std::optional<member_record>{};
+        auto it = conv->members.find(u);
+        if (it == conv->members.end()) return std::optional<member_record>{};
+        return std::optional<member_record>{it->second};
+    }
+
+    result<std::vector<conv_summary>> conversations_of(tenant_id t, user_id u) const override {
+        std::lock_guard lock(mutex_);
+        std::vector<conv_summary> out;
+        const auto* user = find_user(t, u);
+        if (!user) return out;
+        for (const auto& c : user->convs) {
+            const auto& conv = convs_.at({t, c});
+            const auto& cursor = conv.cursors.at(u);
+            out.push_back({conv.meta, conv.members.at(u).member_role, cursor.cursor,
+                           conv.meta.countable - cursor.read_ordinal});
+        }
+        std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+            return a.meta.last_event_ms > b.meta.last_event_ms;
+        });
+        return out;
+    }
+
+    result<std::optional<receipt_cursor>> receipt(tenant_id t, const conv_id& c,
+                                                  user_id u) const override {
+        std::lock_guard lock(mutex_);
+        const auto* conv = find_conv(t, c);
+        if (!conv) return std::optional<receipt_cursor>{};
+        auto it = conv->cursors.find(u);
+        if (it == conv->cursors.end()) return std::optional<receipt_cursor>{};
+        return std::optional<receipt_cursor>{it->second.cursor};
+    }
+
+    result<std::optional<who_read>> readers(tenant_id t, const conv_id& c,
+                                            seq_t seq) const override {
+        std::lock_guard lock(mutex_);
+        const auto* conv = find_conv(t, c);
+        if (!conv) return std::optional<who_read>{};
+        auto ev = conv->timeline.find(seq);
+        if (ev == conv->timeline.end()) return std::optional<who_read>{};
+        who_read out;
+        for (const auto& [user, m] : conv->members) {
+            if (user == ev->second.event.sender || m.joined_seq > seq) continue;
+            (conv->cursors.at(user).cursor.read_up_to >= seq ? out.read : out.unread)
+                .push_back(user);
+        }
+        return std::optional<who_read>{std::move(out)};
+    }
+
+    result<std::uint64_t> inbox_head(tenant_id t, user_id u) const override {
+        std::lock_guard lock(mutex_);
+        const auto* user = find_user(t, u);
+        return user ? user->inbox_head : 0;
+    }
+
+    result<std::vector<inbox_item>> inbox_after(tenant_id t, user_id u, std::uint64_t after,
+                                                std::size_t limit) const override {
+        std::lock_guard lock(mutex_);
+        std::vector<inbox_item> out;
+        const auto* user = find_user(t, u);
+        if (!user) return out;
+        for (auto it = user->inbox.upper_bound(after);
+             it != user->inbox.end() && out.size() < limit; ++it) {
+            const auto& [conv, seq] = it->second;
+            event_bytes bytes;
+            if (const auto* cs = find_conv(t, conv)) {
+                if (auto ev = cs->timeline.find(seq); ev != cs->timeline.end()) {
+                    bytes = ev->second.event.bytes;
+                }
+            }
+            out.push_back({it->first, conv, seq, std::move(bytes)});
+        }
+        return out;
+    }
+
+    result<std::uint64_t> device_cursor(tenant_id t, user_id u, device_id d) const override {
+        std::lock_guard lock(mutex_);
+        const auto* user = find_user(t, u);
+        if (!user) return 0;
+        auto it = user->devices.find(d);
+        return it == user->devices.end() ? 0 : it->second;
+    }
+
+    result<std::optional<dedup_record>> find_dedup(tenant_id t, user_id sender,
+                                                   std::string_view cmid) const override {
+        std::lock_guard lock(mutex_);
+        auto it = dedup_.find({t, sender, std::string(cmid)});
+        if (it == dedup_.end()) return std::optional<dedup_record>{};
+        return std::optional<dedup_record>{it->second};
+    }
+
+    result<std::uint64_t> applied_index() const override {
+        std::lock_guard lock(mutex_);
+        return applied_;
+    }
+
+    result<void> verify() const override {
+        std::lock_guard lock(mutex_);
+        return check() ? result<void>{} : result<void>{make_error_code(errc::inconsistent)};
+    }
+
+  private:
+    const conv_state* find_conv(tenant_id t, const conv_id& c) const {
+        auto it = convs_.find({t, c});
+        return it == convs_.end() ? nullptr : &it->second;
+    }
+    const user_state* find_user(tenant_id t, user_id u) const {
+        auto it = users_.find({t, u});
+        return it == users_.end() ? nullptr : &it->second;
+    }
+
+    entry_result apply_one(const append_event& e) {
+        auto existing = convs_.find({e.tenant, e.conv});
+        const seq_t head = existing == convs_.end() ? 0 : existing->second.meta.head_seq;
+        if (!detail::valid_append(e, head)) return make_error_code(errc::invalid_entry);
+
+        auto& conv = convs_[{e.tenant, e.conv}];
+        if (head == 0) {
+            conv.meta.conv = e.conv;
+            conv.meta.created_ms = e.server_time_ms;
+        }
+        std::set<user_id> recipients;
+        for (const auto& [user, m] : conv.members) recipients.insert(user);
+
+        for (const auto& change : e.membership) apply_membership(e, conv, change);
+        if (e.new_name) conv.meta.name = *e.new_name;
+
+        conv.meta.head_seq = e.seq;
+        if (e.counts_unread) ++conv.meta.countable;
+        conv.meta.last_event_ms = e.server_time_ms;
+        conv.meta.member_count = static_cast<std::uint32_t>(conv.members.size());
+        conv.timeline[e.seq] = {
+            {e.seq, e.sender, e.server_time_ms, e.kind, e.counts_unread, e.bytes},
+            conv.meta.countable};
+        if (!e.client_msg_id.empty()) {
+            dedup_[{e.tenant, e.sender, e.client_msg_id}] = {e.conv, e.seq, e.dedup_expires_ms};
+        }
+
+        // The sender has read everything up to its own event.
+        if (auto it = conv.cursors.find(e.sender); it != conv.cursors.end()) {
+            it->second.cursor.read_up_to = e.seq;
+            it->second.cursor.delivered_up_to = e.seq;
+            it->second.read_ordinal = conv.meta.countable;
+        }
+
+        for (const auto& [user, m] : conv.members) recipients.insert(user);
+        apply_outcome outcome;
+        for (user_id user : recipients) {
+            auto& us = users_[{e.tenant, user}];
+            us.inbox[++us.inbox_head] = {e.conv, e.seq};
+            outcome.inbox.push_back({user, us.inbox_head});
+        }
+        return outcome;
+    }
+
+    void apply_membership(const append_event& e, conv_state& conv,
+                          const membership_change& change) {
+        auto& user = users_[{e.tenant, change.user}];
+        if (!change.new_role) {
+            conv.members.erase(change.user);
+            conv.cursors.erase(change.user);
+            user.convs.erase(e.conv);
+            if (conv.meta.owner == change.user) conv.meta.owner = 0;
+            return;
+        }
+        auto [it, added] = conv.members.try_emplace(
+            change.user, member_record{change.user, *change.new_role, e.seq});
+        it->second.member_role = *change.new_role;
+        if (added) {
+            // A new member starts with everything before its joining event read.
+            conv.cursors[change.user] = {{change.user, e.seq - 1, e.seq - 1}, conv.meta.countable};
+            user.convs.insert(e.conv);
+        }
+        if (*change.new_role == role::owner) conv.meta.owner = change.user;
+    }
+
+    entry_result apply_one(const ack_inbox& e) {
+        if (e.tenant == 0 || e.user == 0) return make_error_code(errc::invalid_entry);
+        apply_outcome outcome;
+        auto uit = users_.find({e.tenant, e.user});
+        if (uit == users_.end()) return outcome;
+        auto& user = uit->second;
+        auto& device = user.devices[e.device];
+        const std::uint64_t up_to = std::min(e.inbox_seq, user.inbox_head);
+        if (up_to <= device) return outcome;
+
+        std::map<conv_id, seq_t> newest;
+        for (auto it = user.inbox.upper_bound(device); it != user.inbox.end() && it->first <= up_to;
+             ++it) {
+            auto& n = newest[it->second.first];
+            n = std::max(n, it->second.second);
+        }
+        device = up_to;
+        for (const auto& [c, seq] : newest) {
+            auto cit = convs_.find({e.tenant, c});
+            if (cit == convs_.end()) continue;
+            auto cur = cit->second.cursors.find(e.user);
+            if (cur == cit->second.cursors.end() || cur->second.cursor.delivered_up_to >= seq) {
+                continue;
+            }
+            cur->second.cursor.delivered_up_to = seq;
+            outcome.cursors.push_back({c, cur->second.cursor});
+        }
+        return outcome;
+    }
+
+    entry_result apply_one(const mark_read& e) {
+        if (e.tenant == 0 || !detail::valid_conv(e.conv)) {
+            return make_error_code(errc::invalid_entry);
+        }
+        auto cit = convs_.find({e.tenant, e.conv});
+        if (cit == convs_.end()) return make_error_code(errc::invalid_entry);
+        auto& conv = cit->second;
+        auto cur = conv.cursors.find(e.user);
+        if (cur == conv.cursors.end()) return make_error_code(errc::invalid_entry);
+        apply_outcome outcome;
+        const seq_t up_to = std::min(e.up_to, conv.meta.head_seq);
+        auto& state = cur->second;
+        if (up_to <= state.cursor.read_up_to) return outcome;
+        state.cursor.read_up_to = up_to;
+        state.cursor.delivered_up_to = std::max(state.cursor.delivered_up_to, up_to);
+        state.read_ordinal = conv.timeline.at(up_to).ordinal;
+        outcome.cursors.push_back({e.conv, state.cursor});
+        return outcome;
+    }
+
+    // The invariants of docs/storage.md, checked over the whole state.
+    bool check() const {
+        for (const auto& [key, conv] : convs_) {
+            const auto& [t, c] = key;
+            if (conv.timeline.size() != conv.meta.head_seq) return false;
+            seq_t expect = 1;
+            std::uint64_t ordinal = 0;
+            for (const auto& [seq, ev] : conv.timeline) {
+                if (seq != expect++ || ev.event.seq != seq) return false;
+                if (ev.event.counts_unread) ++ordinal;
+                if (ev.ordinal != ordinal) return false;
+            }
+            if (ordinal != conv.meta.countable) return false;
+            if (conv.members.size() != conv.meta.member_count) return false;
+            if (conv.cursors.size() != conv.members.size()) return false;
+            for (const auto& [u, m] : conv.members) {
+                const auto* user = find_user(t, u);
+                if (!user || !user->convs.contains(c)) return false;
+                const auto& cur = conv.cursors.at(u).cursor;
+                if (cur.read_up_to > cur.delivered_up_to ||
+                    cur.delivered_up_to > conv.meta.head_seq)
+                    return false;
+                const bool is_owner = m.member_role == role::owner;
+                if (c.type == conv_type::group && is_owner != (conv.meta.owner == u)) return false;
+            }
+        }
+        for (const auto& [key, user] : users_) {
+            const auto& [t, u] = key;
+            if (user.inbox.size() != user.inbox_head) return false;
+            std::uint64_t expect = 1;
+            for (const auto& [iseq, ref] : user.inbox) {
+                if (iseq != expect++) return false;
+                const auto* conv = find_conv(t, ref.first);
+                if (!conv || !conv->timeline.contains(ref.second)) return false;
+            }
+            for (const auto& c : user.convs) {
+                const auto* conv = find_conv(t, c);
+                if (!conv || !conv->members.contains(u)) return false;
+            }
+            for (const auto& [d, acked] : user.devices) {
+                if (acked > user.inbox_head) return false;
+            }
+        }
+        for (const auto& [key, rec] : dedup_) {
+            const auto* conv = find_conv(std::get<0>(key), rec.conv);
+            if (!conv || !conv->timeline.contains(rec.seq)) return false;
+        }
+        return true;
+    }
+
+    mutable std::mutex mutex_;
+    std::map<conv_key, conv_state> convs_;
+    std::map<user_key, user_state> users_;
+    std::map<dedup_key, dedup_record> dedup_;
+    std::uint64_t applied_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<store> make_memory_store() { return std::make_unique<memory_store>(); }
+
+}  // namespace tern::storage

@@ -1,0 +1,490 @@
+#include "rocks_store_impl.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+
+#include "apply_rules.hpp"
+#include "encoding.hpp"
+#include "rocks_open.hpp"
+
+namespace tern::storage {
+namespace detail {
+namespace {
+
+// Dedup records promise duplicate detection for at least their lifetime; compactions drop them
+// once expired so the column family does not grow for ever.
+class dedup_expiry_filter final : public rocksdb::CompactionFilter {
+  public:
+    bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value,
+                std::string* /*new_value*/, bool* /*value_changed*/) const override {
+        const auto rec = decode_dedup({value.data(), value.size()});
+        if (!rec || rec->expires_ms == 0) return false;
+        const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        return rec->expires_ms < now;
+    }
+    const char* Name() const override { return "tern.dedup_expiry"; }
+};
+
+const dedup_expiry_filter dedup_filter;
+
+// A read snapshot, released on scope exit, so that a multi-record read sees one batch.
+class snapshot_guard {
+  public:
+    explicit snapshot_guard(rocksdb::DB& db) : db_(db), snapshot_(db.GetSnapshot()) {
+        options.snapshot = snapshot_;
+    }
+    ~snapshot_guard() { db_.ReleaseSnapshot(snapshot_); }
+    snapshot_guard(const snapshot_guard&) = delete;
+    snapshot_guard& operator=(const snapshot_guard&) = delete;
+    rocksdb::ReadOptions options;
+
+  private:
+    rocksdb::DB& db_;
+    const rocksdb::Snapshot* snapshot_;
+};
+
+boost::system::error_code corrupt() { return make_error_code(errc::corruption); }
+
+std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+}  // namespace
+
+boost::system::error_code to_error(const rocksdb::Status& s) noexcept {
+    if (s.IsNoSpace()) return make_error_code(errc::no_space);
+    if (s.IsCorruption()) return make_error_code(errc::corruption);
+    if (s.IsShutdownInProgress()) return make_error_code(errc::closed);
+    return make_error_code(errc::io_error);
+}
+
+// ---- value codecs ---------------------------------------------------------------------------
+
+std::string encode_meta(const conv_meta& m) {
+    return value_writer{}
+        .u64(m.head_seq)
+        .u64(m.countable)
+        .u32(m.member_count)
+        .u64(m.owner)
+        .i64(m.created_ms)
+        .i64(m.last_event_ms)
+        .str(m.name)
+        .take();
+}
+
+std::optional<conv_meta> decode_meta(const conv_id& c, std::string_view v) {
+    value_reader r(v);
+    conv_meta m;
+    m.conv = c;
+    m.head_seq = r.u64();
+    m.countable = r.u64();
+    m.member_count = r.u32();
+    m.owner = r.u64();
+    m.created_ms = r.i64();
+    m.last_event_ms = r.i64();
+    m.name = r.str();
+    if (!r.done()) return std::nullopt;
+    return m;
+}
+
+std::string encode_member(const member_record& m) {
+    return value_writer{}.u8(static_cast<std::uint8_t>(m.member_role)).u64(m.joined_seq).take();
+}
+
+std::optional<member_record> decode_member(user_id u, std::string_view v) {
+    value_reader r(v);
+    const auto role_byte = r.u8();
+    const auto joined = r.u64();
+    if (!r.done() || role_byte < 1 || role_byte > 3) return std::nullopt;
+    return member_record{u, static_cast<role>(role_byte), joined};
+}
+
+std::string encode_cursor(const cursor_value& c) {
+    return value_writer{}
+        .u64(c.cursor.delivered_up_to)
+        .u64(c.cursor.read_up_to)
+        .u64(c.read_ordinal)
+        .take();
+}
+
+std::optional<cursor_value> decode_cursor(user_id u, std::string_view v) {
+    value_reader r(v);
+    cursor_value c;
+    c.cursor.user = u;
+    c.cursor.delivered_up_to = r.u64();
+    c.cursor.read_up_to = r.u64();
+    c.read_ordinal = r.u64();
+    if (!r.done()) return std::nullopt;
+    return c;
+}
+
+std::string encode_event(const stored_event& e, std::uint64_t ordinal) {
+    return value_writer{}
+        .u64(e.sender)
+        .i64(e.server_time_ms)
+        .u8(static_cast<std::uint8_t>(e.kind))
+        .u8(e.counts_unread ? 1 : 0)
+        .u64(ordinal)
+        .raw(e.bytes ? std::string_view(*e.bytes) : std::string_view{})
+        .take();
+}
+
+std::optional<event_value> decode_event(seq_t seq, std::string_view v) {
+    value_reader r(v);
+    event_value out;
+    out.event.seq = seq;
+    out.event.sender = r.u64();
+    out.event.server_time_ms = r.i64();
+    const auto kind = r.u8();
+    out.event.counts_unread = r.u8() != 0;
+    out.ordinal = r.u64();
+    const auto body = r.rest();
+    if (!r.ok() || kind < 1 || kind > static_cast<std::uint8_t>(event_kind::role_changed)) {
+        return std::nullopt;
+    }
+    out.event.kind = static_cast<event_kind>(kind);
+    out.event.bytes = std::make_shared<const std::string>(body);
+    return out;
+}
+
+std::string encode_u64(std::uint64_t v) { return value_writer{}.u64(v).take(); }
+
+std::optional<std::uint64_t> decode_u64(std::string_view v) {
+    value_reader r(v);
+    const auto out = r.u64();
+    if (!r.done()) return std::nullopt;
+    return out;
+}
+
+std::string encode_inbox(const conv_id& c, seq_t seq) {
+    return value_writer{}.conv(c).u64(seq).take();
+}
+
+std::optional<std::pair<conv_id, seq_t>> decode_inbox(std::string_view v) {
+    value_reader r(v);
+    const auto c = r.conv();
+    const auto seq = r.u64();
+    if (!r.done()) return std::nullopt;
+    return std::pair{c, seq};
+}
+
+std::string encode_dedup(const dedup_record& d) {
+    return value_writer{}.conv(d.conv).u64(d.seq).i64(d.expires_ms).take();
+}
+
+std::optional<dedup_record> decode_dedup(std::string_view v) {
+    value_reader r(v);
+    dedup_record d;
+    d.conv = r.conv();
+    d.seq = r.u64();
+    d.expires_ms = r.i64();
+    if (!r.done()) return std::nullopt;
+    return d;
+}
+
+// ---- opening ------------------------------------------------------------------------------
+
+result<std::unique_ptr<store>> open_rocks_store(const rocks_options& options,
+                                                std::shared_ptr<rocksdb::FileSystem> file_system) {
+    rocksdb::Options db_options;
+    db_options.create_if_missing = options.create_if_missing;
+    db_options.create_missing_column_families = true;
+    db_options.max_background_jobs = options.background_jobs;
+    db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+    // Writes come from one thread (the commit writer) in large batches.
+    db_options.enable_pipelined_write = false;
+    db_options.avoid_unnecessary_blocking_io = true;
+
+    std::unique_ptr<rocksdb::Env> env;
+    if (file_system) {
+        env = rocksdb::NewCompositeEnv(file_system);
+        db_options.env = env.get();
+    }
+
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    table.cache_index_and_filter_blocks = true;
+    table.pin_l0_filter_and_index_blocks_in_cache = true;
+    auto table_factory =
+        std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(table));
+
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (std::size_t i = 0; i < cf_count; ++i) {
+        rocksdb::ColumnFamilyOptions cf_options;
+        cf_options.table_factory = table_factory;
+        cf_options.write_buffer_size = options.write_buffer_bytes;
+        cf_options.compression = rocksdb::kLZ4Compression;
+        cf_options.bottommost_compression = rocksdb::kZSTD;
+        if (i == cf_dedup) cf_options.compaction_filter = &dedup_filter;
+        descriptors.emplace_back(cf_names[i], cf_options);
+    }
+
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    const auto status = rocksdb::DB::Open(rocksdb::DBOptions(db_options), options.path, descriptors,
+                                          &handles, &raw);
+    if (!status.ok()) return to_error(status);
+    std::unique_ptr<rocksdb::DB> db(raw);
+
+    // Refuse data written under other apply rules; stamp a new store with ours.
+    std::string format;
+    const auto fs = db->Get(rocksdb::ReadOptions{}, handles[cf_default], format_key, &format);
+    if (fs.IsNotFound()) {
+        const auto ws = db->Put(rocksdb::WriteOptions{}, handles[cf_default], format_key,
+                                encode_u64(log_format_version));
+        if (!ws.ok()) return to_error(ws);
+    } else if (!fs.ok()) {
+        return to_error(fs);
+    } else if (decode_u64(format) != log_format_version) {
+        for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+        return make_error_code(errc::incompatible);
+    }
+    return std::unique_ptr<store>(
+        std::make_unique<rocks_store>(std::move(env), std::move(db), std::move(handles)));
+}
+
+rocks_store::rocks_store(std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db,
+                         std::vector<rocksdb::ColumnFamilyHandle*> handles)
+    : env_(std::move(env)), db_(std::move(db)), handles_(std::move(handles)) {
+    std::string v;
+    if (db_->Get(rocksdb::ReadOptions{}, handles_[cf_default], applied_index_key, &v).ok()) {
+        applied_ = decode_u64(v).value_or(0);
+    }
+}
+
+rocks_store::~rocks_store() {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close();
+}
+
+result<void> rocks_store::sync() {
+    const auto s = db_->SyncWAL();
+    if (!s.ok()) return to_error(s);
+    return {};
+}
+
+// ---- reads --------------------------------------------------------------------------------
+
+result<std::optional<std::string>> rocks_store::get(const rocksdb::ReadOptions& ro, cf c,
+                                                    const std::string& key) const {
+    std::string value;
+    const auto s = db_->Get(ro, handles_[c], key, &value);
+    if (s.IsNotFound()) return std::optional<std::string>{};
+    if (!s.ok()) return to_error(s);
+    return std::optional<std::string>{std::move(value)};
+}
+
+result<std::optional<conv_meta>> rocks_store::conversation(tenant_id t, const conv_id& c) const {
+    auto v = get({}, cf_conv_meta, conv_key(t, c));
+    if (!v) return v.error();
+    if (!*v) return std::optional<conv_meta>{};
+    auto meta = decode_meta(c, **v);
+    if (!meta) return corrupt();
+    return meta;
+}
+
+result<std::vector<stored_event>> rocks_store::timeline(tenant_id t, const conv_id& c, seq_t from,
+                                                        direction dir, std::size_t limit) const {
+    std::vector<stored_event> out;
+    if (limit == 0) return out;
+    const std::string prefix = conv_key(t, c);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, handles_[cf_timeline]));
+    const auto in_conv = [&] {
+        return it->Valid() && it->key().starts_with(rocksdb::Slice(prefix));
+    };
+    if (dir == direction::forward) {
+        it->Seek(conv_sub_key(t, c, std::max<seq_t>(from, 1)));
+    } else {
+        it->SeekForPrev(conv_sub_key(t, c, from == 0 ? ~seq_t{0} : from));
+    }
+    for (; in_conv() && out.size() < limit; dir == direction::forward ? it->Next() : it->Prev()) {
+        auto ev = decode_event(key_suffix64(view(it->key())), view(it->value()));
+        if (!ev) return corrupt();
+        out.push_back(std::move(ev->event));
+    }
+    if (!it->status().ok()) return to_error(it->status());
+    return out;
+}
+
+result<std::vector<member_record>> rocks_store::members(tenant_id t, const conv_id& c) const {
+    std::vector<member_record> out;
+    const std::string prefix = conv_key(t, c);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, handles_[cf_members]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        auto m = decode_member(key_suffix64(view(it->key())), view(it->value()));
+        if (!m) return corrupt();
+        out.push_back(*m);
+    }
+    if (!it->status().ok()) return to_error(it->status());
+    return out;
+}
+
+result<std::optional<member_record>> rocks_store::member(tenant_id t, const conv_id& c,
+                                                         user_id u) const {
+    auto v = get({}, cf_members, conv_sub_key(t, c, u));
+    if (!v) return v.error();
+    if (!*v) return std::optional<member_record>{};
+    auto m = decode_member(u, **v);
+    if (!m) return corrupt();
+    return m;
+}
+
+result<std::optional<receipt_cursor>> rocks_store::receipt(tenant_id t, const conv_id& c,
+                                                           user_id u) const {
+    auto v = get({}, cf_receipts, conv_sub_key(t, c, u));
+    if (!v) return v.error();
+    if (!*v) return std::optional<receipt_cursor>{};
+    auto cur = decode_cursor(u, **v);
+    if (!cur) return corrupt();
+    return std::optional<receipt_cursor>{cur->cursor};
+}
+
+result<std::vector<conv_summary>> rocks_store::conversations_of(tenant_id t, user_id u) const {
+    snapshot_guard snap(*db_);
+    std::vector<conv_summary> out;
+    const std::string prefix = user_key(t, u);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snap.options, handles_[cf_user_convs]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        const auto key = view(it->key());
+        if (key.size() != prefix.size() + conv_bytes) return corrupt();
+        const auto c = get_conv(key.data() + prefix.size());
+        if (!c) return corrupt();
+        auto meta_v = get(snap.options, cf_conv_meta, conv_key(t, *c));
+        auto member_v = get(snap.options, cf_members, conv_sub_key(t, *c, u));
+        auto cursor_v = get(snap.options, cf_receipts, conv_sub_key(t, *c, u));
+        if (!meta_v || !member_v || !cursor_v) return make_error_code(errc::io_error);
+        if (!*meta_v || !*member_v || !*cursor_v) return corrupt();
+        auto meta = decode_meta(*c, **meta_v);
+        auto m = decode_member(u, **member_v);
+        auto cur = decode_cursor(u, **cursor_v);
+        if (!meta || !m || !cur) return corrupt();
+        out.push_back({*meta, m->member_role, cur->cursor, meta->countable - cur->read_ordinal});
+    }
+    if (!it->status().ok()) return to_error(it->status());
+    // Keys ascend by conv, so a stable sort gives the same order as the model.
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+        return a.meta.last_event_ms > b.meta.last_event_ms;
+    });
+    return out;
+}
+
+result<std::optional<who_read>> rocks_store::readers(tenant_id t, const conv_id& c,
+                                                     seq_t seq) const {
+    snapshot_guard snap(*db_);
+    auto ev_v = get(snap.options, cf_timeline, conv_sub_key(t, c, seq));
+    if (!ev_v) return ev_v.error();
+    if (!*ev_v) return std::optional<who_read>{};
+    const auto ev = decode_event(seq, **ev_v);
+    if (!ev) return corrupt();
+
+    // Members and receipts share the key layout tenant|conv|user: walk both in step.
+    const std::string prefix = conv_key(t, c);
+    std::unique_ptr<rocksdb::Iterator> mit(db_->NewIterator(snap.options, handles_[cf_members]));
+    std::unique_ptr<rocksdb::Iterator> rit(db_->NewIterator(snap.options, handles_[cf_receipts]));
+    who_read out;
+    rit->Seek(prefix);
+    for (mit->Seek(prefix); mit->Valid() && mit->key().starts_with(prefix); mit->Next()) {
+        const user_id u = key_suffix64(view(mit->key()));
+        const auto m = decode_member(u, view(mit->value()));
+        if (!m) return corrupt();
+        while (rit->Valid() && rit->key().compare(mit->key()) < 0) rit->Next();
+        if (!rit->Valid() || rit->key() != mit->key()) return corrupt();
+        const auto cur = decode_cursor(u, view(rit->value()));
+        if (!cur) return corrupt();
+        if (u == ev->event.sender || m->joined_seq > seq) continue;
+        (cur->cursor.read_up_to >= seq ? out.read : out.unread).push_back(u);
+    }
+    if (!mit->status().ok()) return to_error(mit->status());
+    if (!rit->status().ok()) return to_error(rit->status());
+    return std::optional<who_read>{std::move(out)};
+}
+
+result<std::uint64_t> rocks_store::inbox_head(tenant_id t, user_id u) const {
+    auto v = get({}, cf_user_meta, user_key(t, u));
+    if (!v) return v.error();
+    if (!*v) return std::uint64_t{0};
+    auto head = decode_u64(**v);
+    if (!head) return corrupt();
+    return *head;
+}
+
+result<std::vector<inbox_item>> rocks_store::inbox_after(tenant_id t, user_id u,
+                                                         std::uint64_t after,
+                                                         std::size_t limit) const {
+    snapshot_guard snap(*db_);
+    std::vector<inbox_item> out;
+    if (limit == 0 || after == ~std::uint64_t{0}) return out;
+    const std::string prefix = user_key(t, u);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snap.options, handles_[cf_inbox]));
+    for (it->Seek(user_sub_key(t, u, after + 1));
+         it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
+        const auto ref = decode_inbox(view(it->value()));
+        if (!ref) return corrupt();
+        out.push_back({key_suffix64(view(it->key())), ref->first, ref->second, nullptr});
+    }
+    if (!it->status().ok()) return to_error(it->status());
+    if (out.empty()) return out;
+
+    // Join the events in one MultiGet.
+    std::vector<std::string> keys;
+    keys.reserve(out.size());
+    for (const auto& item : out) keys.push_back(conv_sub_key(t, item.conv, item.seq));
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    db_->MultiGet(snap.options, handles_[cf_timeline], keys.size(), slices.data(), values.data(),
+                  statuses.data());
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        if (statuses[i].IsNotFound()) continue;
+        if (!statuses[i].ok()) return to_error(statuses[i]);
+        auto ev = decode_event(out[i].seq, view(values[i]));
+        if (!ev) return corrupt();
+        out[i].bytes = std::move(ev->event.bytes);
+    }
+    return out;
+}
+
+result<std::uint64_t> rocks_store::device_cursor(tenant_id t, user_id u, device_id d) const {
+    auto v = get({}, cf_devices, user_sub_key(t, u, d));
+    if (!v) return v.error();
+    if (!*v) return std::uint64_t{0};
+    auto acked = decode_u64(**v);
+    if (!acked) return corrupt();
+    return *acked;
+}
+
+result<std::optional<dedup_record>> rocks_store::find_dedup(tenant_id t, user_id sender,
+                                                            std::string_view cmid) const {
+    auto v = get({}, cf_dedup, dedup_key(t, sender, cmid));
+    if (!v) return v.error();
+    if (!*v) return std::optional<dedup_record>{};
+    auto rec = decode_dedup(**v);
+    if (!rec) return corrupt();
+    return rec;
+}
+
+result<std::uint64_t> rocks_store::applied_index() const {
+    auto v = get({}, cf_default, applied_index_key);
+    if (!v) return v.error();
+    if (!*v) return std::uint64_t{0};
+    auto index = decode_u64(**v);
+    if (!index) return corrupt();
+    return *index;
+}
+
+}  // namespace detail
+
+result<std::unique_ptr<store>> open_rocks_store(const rocks_options& options) {
+    return detail::open_rocks_store(options, nullptr);
+}
+
+}  // namespace tern::storage

@@ -1,0 +1,117 @@
+// The RocksDB store's class, shared by its translation units: rocks_store.cpp (opening, reads,
+// verify) and rocks_apply.cpp (the apply rules over one WriteBatchWithIndex).
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/status.h>
+
+#include <tern/storage/rocks_store.hpp>
+
+namespace tern::storage::detail {
+
+// Column families, in the order they are opened (docs/storage.md describes each).
+enum cf : std::size_t {
+    cf_default,     // store metadata: format version, applied index
+    cf_timeline,    // tenant|conv|seq           -> event header + encoded tern.v1.Event
+    cf_conv_meta,   // tenant|conv               -> conv_meta
+    cf_members,     // tenant|conv|user          -> role, joined_seq
+    cf_user_convs,  // tenant|user|conv          -> (empty): the reverse membership index
+    cf_inbox,       // tenant|user|inbox_seq     -> conv, seq
+    cf_receipts,    // tenant|conv|user          -> delivered_up_to, read_up_to, read ordinal
+    cf_dedup,       // tenant|user|client_msg_id -> conv, seq, expiry
+    cf_devices,     // tenant|user|device        -> acknowledged inbox_seq
+    cf_user_meta,   // tenant|user               -> inbox head
+    cf_count,
+};
+
+inline constexpr std::array<const char*, cf_count> cf_names{
+    "default", "timeline", "conv_meta", "members", "user_convs",
+    "inbox",   "receipts", "dedup",     "devices", "user_meta"};
+
+// Keys of cf_default.
+inline constexpr const char* format_key = "format_version";
+inline constexpr const char* applied_index_key = "applied_index";
+
+// The decoded value of a receipts record.
+struct cursor_value {
+    receipt_cursor cursor;
+    std::uint64_t read_ordinal = 0;
+};
+
+// The decoded value of a timeline record.
+struct event_value {
+    stored_event event;
+    std::uint64_t ordinal = 0;
+};
+
+[[nodiscard]] boost::system::error_code to_error(const rocksdb::Status& s) noexcept;
+
+// Value codecs (encoding.hpp has the primitives).
+[[nodiscard]] std::string encode_meta(const conv_meta& m);
+[[nodiscard]] std::optional<conv_meta> decode_meta(const conv_id& c, std::string_view v);
+[[nodiscard]] std::string encode_member(const member_record& m);
+[[nodiscard]] std::optional<member_record> decode_member(user_id u, std::string_view v);
+[[nodiscard]] std::string encode_cursor(const cursor_value& c);
+[[nodiscard]] std::optional<cursor_value> decode_cursor(user_id u, std::string_view v);
+[[nodiscard]] std::string encode_event(const stored_event& e, std::uint64_t ordinal);
+[[nodiscard]] std::optional<event_value> decode_event(seq_t seq, std::string_view v);
+[[nodiscard]] std::string encode_u64(std::uint64_t v);
+[[nodiscard]] std::optional<std::uint64_t> decode_u64(std::string_view v);
+[[nodiscard]] std::string encode_inbox(const conv_id& c, seq_t seq);
+[[nodiscard]] std::optional<std::pair<conv_id, seq_t>> decode_inbox(std::string_view v);
+[[nodiscard]] std::string encode_dedup(const dedup_record& d);
+[[nodiscard]] std::optional<dedup_record> decode_dedup(std::string_view v);
+
+class rocks_store final : public store {
+  public:
+    rocks_store(std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db,
+                std::vector<rocksdb::ColumnFamilyHandle*> handles);
+    ~rocks_store() override;
+    rocks_store(const rocks_store&) = delete;
+    rocks_store& operator=(const rocks_store&) = delete;
+
+    result<std::vector<entry_result>> apply(std::span<const log_entry> entries,
+                                            durability mode) override;
+    result<void> sync() override;
+
+    result<std::optional<conv_meta>> conversation(tenant_id, const conv_id&) const override;
+    result<std::vector<stored_event>> timeline(tenant_id, const conv_id&, seq_t from, direction dir,
+                                               std::size_t limit) const override;
+    result<std::vector<member_record>> members(tenant_id, const conv_id&) const override;
+    result<std::optional<member_record>> member(tenant_id, const conv_id&, user_id) const override;
+    result<std::vector<conv_summary>> conversations_of(tenant_id, user_id) const override;
+    result<std::optional<receipt_cursor>> receipt(tenant_id, const conv_id&,
+                                                  user_id) const override;
+    result<std::optional<who_read>> readers(tenant_id, const conv_id&, seq_t) const override;
+    result<std::uint64_t> inbox_head(tenant_id, user_id) const override;
+    result<std::vector<inbox_item>> inbox_after(tenant_id, user_id, std::uint64_t after,
+                                                std::size_t limit) const override;
+    result<std::uint64_t> device_cursor(tenant_id, user_id, device_id) const override;
+    result<std::optional<dedup_record>> find_dedup(tenant_id, user_id,
+                                                   std::string_view) const override;
+    result<std::uint64_t> applied_index() const override;
+    result<void> verify() const override;
+
+    [[nodiscard]] rocksdb::DB& db() const noexcept { return *db_; }
+    [[nodiscard]] rocksdb::ColumnFamilyHandle* handle(cf c) const noexcept { return handles_[c]; }
+
+  private:
+    // Reads one key; nullopt when absent.
+    [[nodiscard]] result<std::optional<std::string>> get(const rocksdb::ReadOptions& ro, cf c,
+                                                         const std::string& key) const;
+
+    std::unique_ptr<rocksdb::Env> env_;  // outlives db_ (declared first, destroyed last)
+    std::unique_ptr<rocksdb::DB> db_;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+    std::uint64_t applied_ = 0;  // owned by the writer thread
+    bool needs_resume_ = false;  // a write failed: try DB::Resume() before the next one
+};
+
+}  // namespace tern::storage::detail

@@ -1,0 +1,328 @@
+// One conformance suite, run against the in-memory store and the RocksDB store: both must give
+// the same answers for the same entries (docs/storage.md, "Applying an entry").
+#include <algorithm>
+
+#include <catch2/catch.hpp>
+
+#include "store_fixtures.hpp"
+
+using namespace tern::test;
+using st::conv_id;
+using st::direction;
+using st::role;
+
+namespace {
+constexpr st::tenant_id acme = 1;
+constexpr st::tenant_id globex = 2;
+
+std::vector<st::seq_t> seqs_of(const std::vector<st::stored_event>& events) {
+    std::vector<st::seq_t> out;
+    for (const auto& e : events) out.push_back(e.seq);
+    return out;
+}
+}  // namespace
+
+#define STORE_TEST(name) TEMPLATE_TEST_CASE(name, "[unit][storage]", memory_factory, rocks_factory)
+
+STORE_TEST("the first direct message creates the conversation for both users") {
+    TestType f;
+    auto& s = *f.store;
+    const auto out = apply_ok(s, first_direct(acme, 10, 20, "hello"));
+    REQUIRE(out.inbox == std::vector<st::inbox_assignment>{{10, 1}, {20, 1}});
+
+    const auto c = conv_id::direct(20, 10);
+    const auto meta = s.conversation(acme, c).value();
+    REQUIRE(meta);
+    CHECK(meta->head_seq == 1);
+    CHECK(meta->member_count == 2);
+    CHECK(meta->countable == 1);
+
+    const auto events = s.timeline(acme, c, 1, direction::forward, 10).value();
+    REQUIRE(events.size() == 1);
+    CHECK(*events[0].bytes == "hello");
+    CHECK(events[0].sender == 10);
+
+    // The sender has read its own message; the peer has not.
+    CHECK(s.receipt(acme, c, 10).value() == st::receipt_cursor{10, 1, 1});
+    CHECK(s.receipt(acme, c, 20).value() == st::receipt_cursor{20, 0, 0});
+    CHECK(s.conversations_of(acme, 20).value().at(0).unread == 1);
+    CHECK(s.conversations_of(acme, 10).value().at(0).unread == 0);
+    CHECK(s.verify().has_value());
+}
+
+STORE_TEST("seqs must follow the head without gaps or repeats") {
+    TestType f;
+    auto& s = *f.store;
+    const auto c = conv_id::direct(1, 2);
+    apply_ok(s, first_direct(acme, 1, 2));
+    auto results = apply(s, {message(acme, c, 3, 1),    // gap
+                             message(acme, c, 1, 1),    // repeat
+                             message(acme, c, 2, 2),    // the next one
+                             message(acme, c, 2, 1)});  // repeat within the batch
+    REQUIRE(results.size() == 4);
+    CHECK(results[0].error() == st::errc::invalid_entry);
+    CHECK(results[1].error() == st::errc::invalid_entry);
+    CHECK(results[2].has_value());
+    CHECK(results[3].error() == st::errc::invalid_entry);
+    CHECK(s.conversation(acme, c).value()->head_seq == 2);
+    CHECK(s.applied_index().value() == 5);
+    CHECK(s.verify().has_value());
+}
+
+STORE_TEST("malformed entries are refused alone") {
+    TestType f;
+    auto& s = *f.store;
+    auto stranger = first_direct(acme, 1, 2);
+    stranger.membership.push_back({3, role::member});  // a third user in a direct conversation
+    auto group_without_create = message(acme, conv_id::group(5), 1, 1);
+    group_without_create.membership.push_back({1, role::owner});
+    auto no_members = message(acme, conv_id::direct(1, 2), 1, 1);
+    auto bad_conv = first_direct(acme, 1, 2);
+    bad_conv.conv = conv_id{st::conv_type::direct, 2, 1};  // not in canonical order
+    auto results =
+        apply(s, {stranger, group_without_create, no_members, bad_conv,
+                  st::mark_read{acme, conv_id::direct(1, 2), 1, 1}, first_direct(acme, 1, 2)});
+    for (int i = 0; i < 5; ++i) CHECK(results[i].error() == st::errc::invalid_entry);
+    CHECK(results[5].has_value());
+    CHECK(s.verify().has_value());
+}
+
+STORE_TEST("group membership changes drive recipients, the reverse index and roles") {
+    TestType f;
+    auto& s = *f.store;
+    const auto g = conv_id::group(100);
+    auto out = apply_ok(s, group_created(acme, 100, 1, {2, 3}, "ops"));
+    CHECK(out.inbox.size() == 3);
+    auto meta = s.conversation(acme, g).value();
+    CHECK(meta->owner == 1);
+    CHECK(meta->name == "ops");
+    CHECK(meta->member_count == 3);
+
+    // Remove 3 and add 4 in one event: 3 still receives the event that removed it, 4 receives it.
+    out = apply_ok(s, membership_event(acme, g, 2, 1, st::event_kind::members_added,
+                                       {{3, std::nullopt}, {4, role::member}}));
+    std::vector<st::user_id> recipients;
+    for (const auto& a : out.inbox) recipients.push_back(a.user);
+    CHECK(recipients == std::vector<st::user_id>{1, 2, 3, 4});
+
+    const auto members = s.members(acme, g).value();
+    CHECK(members == std::vector<st::member_record>{
+                         {1, role::owner, 1}, {2, role::member, 1}, {4, role::member, 2}});
+    CHECK(s.conversations_of(acme, 3).value().empty());
+    CHECK(s.conversations_of(acme, 4).value().size() == 1);
+    CHECK_FALSE(s.member(acme, g, 3).value());
+    CHECK_FALSE(s.receipt(acme, g, 3).value());
+
+    // 3 receives nothing after its removal.
+    out = apply_ok(s, message(acme, g, 3, 2));
+    recipients.clear();
+    for (const auto& a : out.inbox) recipients.push_back(a.user);
+    CHECK(recipients == std::vector<st::user_id>{1, 2, 4});
+
+    // Ownership transfer and rename.
+    auto transfer = membership_event(acme, g, 4, 1, st::event_kind::role_changed,
+                                     {{2, role::owner}, {1, role::admin}});
+    transfer.new_name = "ops-2";
+    apply_ok(s, transfer);
+    meta = s.conversation(acme, g).value();
+    CHECK(meta->owner == 2);
+    CHECK(meta->name == "ops-2");
+    CHECK(s.member(acme, g, 1).value()->member_role == role::admin);
+    CHECK(s.verify().has_value());
+}
+
+STORE_TEST("timeline pages go forward and backward") {
+    TestType f;
+    auto& s = *f.store;
+    const auto c = conv_id::direct(1, 2);
+    apply_ok(s, first_direct(acme, 1, 2));
+    for (st::seq_t seq = 2; seq <= 10; ++seq) apply_ok(s, message(acme, c, seq, seq % 2 + 1));
+    CHECK(seqs_of(s.timeline(acme, c, 0, direction::forward, 3).value()) ==
+          std::vector<st::seq_t>{1, 2, 3});
+    CHECK(seqs_of(s.timeline(acme, c, 8, direction::forward, 5).value()) ==
+          std::vector<st::seq_t>{8, 9, 10});
+    CHECK(seqs_of(s.timeline(acme, c, 0, direction::backward, 3).value()) ==
+          std::vector<st::seq_t>{10, 9, 8});
+    CHECK(seqs_of(s.timeline(acme, c, 2, direction::backward, 5).value()) ==
+          std::vector<st::seq_t>{2, 1});
+    CHECK(s.timeline(acme, c, 11, direction::forward, 5).value().empty());
+    CHECK(s.timeline(acme, c, 1, direction::forward, 0).value().empty());
+    // Another conversation's events never leak into the page.
+    apply_ok(s, first_direct(acme, 1, 3));
+    CHECK(s.timeline(acme, c, 0, direction::backward, 100).value().size() == 10);
+}
+
+STORE_TEST("the inbox pages after a cursor and carries the events") {
+    TestType f;
+    auto& s = *f.store;
+    const auto c = conv_id::direct(1, 2);
+    apply_ok(s, first_direct(acme, 1, 2, "m1"));
+    apply_ok(s, first_direct(acme, 2, 3, "other"));
+    apply_ok(s, message(acme, c, 2, 2, "m2"));
+    CHECK(s.inbox_head(acme, 2).value() == 3);
+    const auto page = s.inbox_after(acme, 2, 1, 10).value();
+    REQUIRE(page.size() == 2);
+    CHECK(page[0].inbox_seq == 2);
+    CHECK(page[0].conv == conv_id::direct(2, 3));
+    CHECK(*page[0].bytes == "other");
+    CHECK(page[1].inbox_seq == 3);
+    CHECK(page[1].seq == 2);
+    CHECK(*page[1].bytes == "m2");
+    CHECK(s.inbox_after(acme, 2, 0, 1).value().size() == 1);
+    CHECK(s.inbox_after(acme, 2, 3, 10).value().empty());
+    CHECK(s.inbox_head(acme, 99).value() == 0);
+}
+
+STORE_TEST("cumulative acks move the device cursor and delivered receipts, monotonically") {
+    TestType f;
+    auto& s = *f.store;
+    const auto c = conv_id::direct(1, 2);
+    apply_ok(s, first_direct(acme, 1, 2));
+    apply_ok(s, message(acme, c, 2, 1));
+    apply_ok(s, message(acme, c, 3, 1));
+
+    auto out = apply_ok(s, st::ack_inbox{acme, 2, 7, 2});
+    REQUIRE(out.cursors.size() == 1);
+    CHECK(out.cursors[0].cursor == st::receipt_cursor{2, 2, 0});
+    CHECK(s.device_cursor(acme, 2, 7).value() == 2);
+
+    // An older ack changes nothing; an ack beyond the head is clamped to it.
+    CHECK(apply_ok(s, st::ack_inbox{acme, 2, 7, 1}).cursors.empty());
+    CHECK(s.device_cursor(acme, 2, 7).value() == 2);
+    out = apply_ok(s, st::ack_inbox{acme, 2, 7, 1000});
+    CHECK(s.device_cursor(acme, 2, 7).value() == 3);
+    CHECK(out.cursors.at(0).cursor.delivered_up_to == 3);
+
+    // Another device of the same user has its own cursor; delivery is already recorded.
+    CHECK(s.device_cursor(acme, 2, 8).value() == 0);
+    CHECK(apply_ok(s, st::ack_inbox{acme, 2, 8, 3}).cursors.empty());
+    CHECK(s.device_cursor(acme, 2, 8).value() == 3);
+    CHECK(s.verify().has_value());
+}
+
+STORE_TEST("read cursors are monotone, clamped, and drive unread counts and who-read") {
+    TestType f;
+    auto& s = *f.store;
+    const auto g = conv_id::group(7);
+    apply_ok(s, group_created(acme, 7, 1, {2, 3, 4}));
+    for (st::seq_t seq = 2; seq <= 6; ++seq) apply_ok(s, message(acme, g, seq, 1));
+
+    auto unread_of = [&](st::user_id u) {
+        return s.conversations_of(acme, u).value().at(0).unread;
+    };
+    CHECK(unread_of(2) == 5);
+    CHECK(unread_of(1) == 0);
+
+    auto out = apply_ok(s, st::mark_read{acme, g, 2, 4});
+    CHECK(out.cursors.at(0).cursor == st::receipt_cursor{2, 4, 4});
+    CHECK(unread_of(2) == 2);
+    CHECK(apply_ok(s, st::mark_read{acme, g, 2, 3}).cursors.empty());  // backwards: ignored
+    apply_ok(s, st::mark_read{acme, g, 3, 99});                        // clamped to the head
+    CHECK(s.receipt(acme, g, 3).value()->read_up_to == 6);
+    CHECK(unread_of(3) == 0);
+
+    // Who read seq 4 (sent by 1): 2 and 3 have, 4 has not; the sender is not listed.
+    auto who = s.readers(acme, g, 4).value();
+    REQUIRE(who);
+    CHECK(who->read == std::vector<st::user_id>{2, 3});
+    CHECK(who->unread == std::vector<st::user_id>{4});
+
+    // A member who joins later is not asked about earlier messages.
+    apply_ok(s,
+             membership_event(acme, g, 7, 1, st::event_kind::members_added, {{5, role::member}}));
+    who = s.readers(acme, g, 4).value();
+    CHECK(who->unread == std::vector<st::user_id>{4});
+    CHECK(unread_of(5) == 0);
+    apply_ok(s, message(acme, g, 8, 2));
+    CHECK(unread_of(5) == 1);
+    // Sending reads everything before: 2's unread is gone.
+    CHECK(unread_of(2) == 0);
+    CHECK_FALSE(s.readers(acme, g, 99).value());
+    CHECK_FALSE(s.readers(acme, conv_id::group(8), 1).value());
+    CHECK(s.verify().has_value());
+}
+
+STORE_TEST("messages that do not count toward unread are not counted") {
+    TestType f;
+    auto& s = *f.store;
+    const auto c = conv_id::direct(1, 2);
+    apply_ok(s, first_direct(acme, 1, 2));
+    auto silent = message(acme, c, 2, 1);
+    silent.counts_unread = false;
+    apply_ok(s, silent);
+    apply_ok(s, message(acme, c, 3, 1));
+    CHECK(s.conversations_of(acme, 2).value().at(0).unread == 2);
+    apply_ok(s, st::mark_read{acme, c, 2, 2});
+    CHECK(s.conversations_of(acme, 2).value().at(0).unread == 1);
+}
+
+STORE_TEST("conversations are listed newest activity first") {
+    TestType f;
+    auto& s = *f.store;
+    apply_ok(s, first_direct(acme, 1, 2));
+    apply_ok(s, group_created(acme, 5, 3, {1}));
+    apply_ok(s, message(acme, conv_id::direct(1, 2), 2, 2));
+    const auto list = s.conversations_of(acme, 1).value();
+    REQUIRE(list.size() == 2);
+    CHECK(list[0].meta.conv == conv_id::direct(1, 2));  // seq 2 at +2 s is the newest
+    CHECK(list[1].meta.conv == conv_id::group(5));
+    CHECK(list[1].member_role == role::member);
+}
+
+STORE_TEST("dedup records find the original event") {
+    TestType f;
+    auto& s = *f.store;
+    const auto c = conv_id::direct(1, 2);
+    apply_ok(s, first_direct(acme, 1, 2));
+    apply_ok(s, message(acme, c, 2, 1, "x", "cmid-1"));
+    const auto rec = s.find_dedup(acme, 1, "cmid-1").value();
+    REQUIRE(rec);
+    CHECK(rec->conv == c);
+    CHECK(rec->seq == 2);
+    CHECK(rec->expires_ms > 0);
+    CHECK_FALSE(s.find_dedup(acme, 2, "cmid-1").value());    // per sender
+    CHECK_FALSE(s.find_dedup(globex, 1, "cmid-1").value());  // per tenant
+    CHECK_FALSE(s.find_dedup(acme, 1, "cmid-2").value());
+}
+
+STORE_TEST("tenants never see each other's data") {
+    TestType f;
+    auto& s = *f.store;
+    const auto c = conv_id::direct(1, 2);
+    apply_ok(s, first_direct(acme, 1, 2, "acme secret"));
+    CHECK_FALSE(s.conversation(globex, c).value());
+    CHECK(s.timeline(globex, c, 0, direction::backward, 10).value().empty());
+    CHECK(s.members(globex, c).value().empty());
+    CHECK(s.conversations_of(globex, 1).value().empty());
+    CHECK(s.inbox_head(globex, 1).value() == 0);
+    CHECK(s.inbox_after(globex, 2, 0, 10).value().empty());
+    // The same ids in another tenant start their own timeline at seq 1.
+    apply_ok(s, first_direct(globex, 1, 2, "globex"));
+    CHECK(*s.timeline(globex, c, 1, direction::forward, 1).value().at(0).bytes == "globex");
+    CHECK(*s.timeline(acme, c, 1, direction::forward, 1).value().at(0).bytes == "acme secret");
+    CHECK(s.verify().has_value());
+}
+
+STORE_TEST("a note to self is a direct conversation with one member") {
+    TestType f;
+    auto& s = *f.store;
+    const auto out = apply_ok(s, first_direct(acme, 9, 9, "note"));
+    CHECK(out.inbox == std::vector<st::inbox_assignment>{{9, 1}});
+    CHECK(s.conversation(acme, conv_id::direct(9, 9)).value()->member_count == 1);
+    CHECK(s.verify().has_value());
+}
+
+TEST_CASE("the RocksDB store's state survives a reopen", "[unit][storage]") {
+    rocks_factory f;
+    const auto c = conv_id::direct(1, 2);
+    apply_ok(*f.store, first_direct(acme, 1, 2, "persist me"));
+    apply_ok(*f.store, st::ack_inbox{acme, 2, 5, 1});
+    f.reopen();
+    auto& s = *f.store;
+    CHECK(s.conversation(acme, c).value()->head_seq == 1);
+    CHECK(*s.timeline(acme, c, 1, direction::forward, 1).value().at(0).bytes == "persist me");
+    CHECK(s.device_cursor(acme, 2, 5).value() == 1);
+    CHECK(s.applied_index().value() == 2);
+    apply_ok(s, message(acme, c, 2, 2));
+    CHECK(s.verify().has_value());
+}
