@@ -275,7 +275,16 @@ class memory_store final : public store {
             conv.cursors[change.user] = {{change.user, e.seq - 1, e.seq - 1}, conv.meta.countable};
             user.convs.insert(e.conv);
         }
-        if (*change.new_role == role::owner) conv.meta.owner = change.user;
+        if (*change.new_role != role::owner && conv.meta.owner == change.user) {
+            conv.meta.owner = 0;  // demoted without a successor: the group has no owner
+        }
+        if (*change.new_role == role::owner && conv.meta.owner != change.user) {
+            // One owner per group: the previous owner, if still a member, becomes an admin.
+            if (auto prev = conv.members.find(conv.meta.owner); prev != conv.members.end()) {
+                prev->second.member_role = role::admin;
+            }
+            conv.meta.owner = change.user;
+        }
     }
 
     entry_result apply_one(const ack_inbox& e) {

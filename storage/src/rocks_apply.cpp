@@ -134,7 +134,18 @@ void apply_batch::apply_membership(const append_event& e, conv_meta& meta,
             encode_cursor({{change.user, e.seq - 1, e.seq - 1}, meta.countable}));
         put(cf_user_convs, user_conv_key(e.tenant, change.user, e.conv), {});
     }
-    if (*change.new_role == role::owner) meta.owner = change.user;
+    if (*change.new_role != role::owner && meta.owner == change.user) {
+        meta.owner = 0;  // demoted without a successor: the group has no owner
+    }
+    if (*change.new_role == role::owner && meta.owner != change.user) {
+        // One owner per group: the previous owner, if still a member, becomes an admin.
+        if (auto prev = members.find(meta.owner); prev != members.end()) {
+            prev->second.member_role = role::admin;
+            put(cf_members, conv_sub_key(e.tenant, e.conv, meta.owner),
+                encode_member(prev->second));
+        }
+        meta.owner = change.user;
+    }
 }
 
 entry_result apply_batch::apply(const append_event& e) {

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -40,6 +41,12 @@ class temp_dir {
   private:
     std::filesystem::path path_;
 };
+
+// Event times in tests start now, so that dedup records (valid for 7 days from their event) are
+// not expired by the store's compaction filter while a test runs.
+inline const std::int64_t base_time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count();
 
 inline st::event_bytes bytes(std::string s) {
     return std::make_shared<const std::string>(std::move(s));
@@ -87,7 +94,7 @@ inline st::append_event message(st::tenant_id t, st::conv_id c, st::seq_t seq, s
     e.seq = seq;
     e.sender = sender;
     e.sender_device = 1;
-    e.server_time_ms = 1'700'000'000'000 + static_cast<std::int64_t>(seq) * 1000;
+    e.server_time_ms = base_time_ms + static_cast<std::int64_t>(seq) * 1000;
     e.kind = st::event_kind::message;
     e.counts_unread = true;
     e.bytes = bytes(text);
@@ -114,7 +121,7 @@ inline st::append_event group_created(st::tenant_id t, std::uint64_t group, st::
     e.conv = st::conv_id::group(group);
     e.seq = 1;
     e.sender = owner;
-    e.server_time_ms = 1'700'000'000'000;
+    e.server_time_ms = base_time_ms;
     e.kind = st::event_kind::group_created;
     e.bytes = bytes("created " + name);
     e.membership.push_back({owner, st::role::owner});
@@ -131,7 +138,7 @@ inline st::append_event membership_event(st::tenant_id t, st::conv_id c, st::seq
     e.conv = c;
     e.seq = seq;
     e.sender = sender;
-    e.server_time_ms = 1'700'000'000'000 + static_cast<std::int64_t>(seq) * 1000;
+    e.server_time_ms = base_time_ms + static_cast<std::int64_t>(seq) * 1000;
     e.kind = kind;
     e.bytes = bytes("membership");
     e.membership = std::move(changes);

@@ -1,0 +1,206 @@
+#include <tern/storage/commit_writer.hpp>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "store_fixtures.hpp"
+
+using namespace tern::test;
+
+namespace {
+
+constexpr st::tenant_id tenant = 1;
+
+// A store decorator whose writes fail on demand, as a full disk would make them.
+class failing_store final : public st::store {
+  public:
+    explicit failing_store(st::store& inner) : inner_(inner) {}
+    std::atomic<bool> fail{false};
+
+    st::result<std::vector<st::entry_result>> apply(std::span<const st::log_entry> entries,
+                                                    st::durability mode) override {
+        if (fail) return make_error_code(st::errc::no_space);
+        return inner_.apply(entries, mode);
+    }
+    st::result<void> sync() override { return inner_.sync(); }
+    st::result<std::optional<st::conv_meta>> conversation(st::tenant_id t,
+                                                          const st::conv_id& c) const override {
+        return inner_.conversation(t, c);
+    }
+    st::result<std::vector<st::stored_event>> timeline(st::tenant_id t, const st::conv_id& c,
+                                                       st::seq_t from, st::direction d,
+                                                       std::size_t limit) const override {
+        return inner_.timeline(t, c, from, d, limit);
+    }
+    st::result<std::vector<st::member_record>> members(st::tenant_id t,
+                                                       const st::conv_id& c) const override {
+        return inner_.members(t, c);
+    }
+    st::result<std::optional<st::member_record>> member(st::tenant_id t, const st::conv_id& c,
+                                                        st::user_id u) const override {
+        return inner_.member(t, c, u);
+    }
+    st::result<std::vector<st::conv_summary>> conversations_of(st::tenant_id t,
+                                                               st::user_id u) const override {
+        return inner_.conversations_of(t, u);
+    }
+    st::result<std::optional<st::receipt_cursor>> receipt(st::tenant_id t, const st::conv_id& c,
+                                                          st::user_id u) const override {
+        return inner_.receipt(t, c, u);
+    }
+    st::result<std::optional<st::who_read>> readers(st::tenant_id t, const st::conv_id& c,
+                                                    st::seq_t seq) const override {
+        return inner_.readers(t, c, seq);
+    }
+    st::result<std::uint64_t> inbox_head(st::tenant_id t, st::user_id u) const override {
+        return inner_.inbox_head(t, u);
+    }
+    st::result<std::vector<st::inbox_item>> inbox_after(st::tenant_id t, st::user_id u,
+                                                        std::uint64_t after,
+                                                        std::size_t limit) const override {
+        return inner_.inbox_after(t, u, after, limit);
+    }
+    st::result<std::uint64_t> device_cursor(st::tenant_id t, st::user_id u,
+                                            st::device_id d) const override {
+        return inner_.device_cursor(t, u, d);
+    }
+    st::result<std::optional<st::dedup_record>> find_dedup(st::tenant_id t, st::user_id u,
+                                                           std::string_view cmid) const override {
+        return inner_.find_dedup(t, u, cmid);
+    }
+    st::result<std::uint64_t> applied_index() const override { return inner_.applied_index(); }
+    st::result<void> verify() const override { return inner_.verify(); }
+
+  private:
+    st::store& inner_;
+};
+
+// Submits n messages for conversation (1, peer) in one call and returns their futures.
+std::vector<std::future<st::entry_result>> submit_messages(st::commit_writer& w, st::user_id peer,
+                                                           st::seq_t from, st::seq_t n) {
+    std::vector<st::commit_writer::request> requests;
+    std::vector<std::future<st::entry_result>> futures;
+    for (st::seq_t seq = from; seq < from + n; ++seq) {
+        auto p = std::make_shared<std::promise<st::entry_result>>();
+        futures.push_back(p->get_future());
+        st::log_entry e =
+            seq == 1 ? first_direct(tenant, 1, peer)
+                     : st::log_entry{message(tenant, st::conv_id::direct(1, peer), seq, 1)};
+        requests.push_back({std::move(e), [p](st::entry_result r) { p->set_value(std::move(r)); }});
+    }
+    w.submit(std::move(requests));
+    return futures;
+}
+
+}  // namespace
+
+TEST_CASE("entries submitted together commit as one batch, in order", "[unit][storage][writer]") {
+    rocks_factory f;
+    st::commit_writer w(*f.store, {st::durability::fsync, 4096});
+    auto futures = submit_messages(w, 2, 1, 100);
+    std::uint64_t inbox = 0;
+    for (auto& fut : futures) {
+        auto r = fut.get();
+        REQUIRE(r.has_value());
+        REQUIRE(r->inbox.at(0).inbox_seq == ++inbox);
+    }
+    const auto stats = w.stats();
+    CHECK(stats.commits == 1);
+    CHECK(stats.entries == 100);
+    CHECK(stats.max_batch == 100);
+}
+
+TEST_CASE("batches respect the entry limit", "[unit][storage][writer]") {
+    auto s = st::make_memory_store();
+    st::commit_writer w(*s, {st::durability::memory, 3});
+    auto futures = submit_messages(w, 2, 1, 10);
+    for (auto& fut : futures) REQUIRE(fut.get().has_value());
+    CHECK(w.stats().commits == 4);
+    CHECK(w.stats().max_batch == 3);
+}
+
+TEST_CASE("a completion sees its entry applied", "[unit][storage][writer]") {
+    rocks_factory f;
+    auto& s = *f.store;
+    st::commit_writer w(s, {st::durability::os, 64});
+    std::promise<st::seq_t> head;
+    w.submit(first_direct(tenant, 1, 2), [&](st::entry_result r) {
+        REQUIRE(r.has_value());
+        head.set_value(s.conversation(tenant, st::conv_id::direct(1, 2)).value()->head_seq);
+    });
+    CHECK(head.get_future().get() == 1);
+}
+
+TEST_CASE("concurrent submitters all complete, each conversation in order",
+          "[unit][storage][writer]") {
+    rocks_factory f;
+    st::commit_writer w(*f.store, {st::durability::fsync, 512});
+    constexpr int threads = 4;
+    constexpr st::seq_t per_thread = 200;
+    std::vector<std::thread> pool;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            const st::user_id peer = 10 + static_cast<st::user_id>(t);
+            std::vector<std::future<st::entry_result>> futures;
+            for (st::seq_t seq = 1; seq <= per_thread; ++seq) {
+                auto batch = submit_messages(w, peer, seq, 1);
+                futures.push_back(std::move(batch[0]));
+            }
+            for (auto& fut : futures) {
+                if (!fut.get()) ++failures;
+            }
+        });
+    }
+    for (auto& t : pool) t.join();
+    CHECK(failures == 0);
+    for (int t = 0; t < threads; ++t) {
+        CHECK(f.store->conversation(tenant, st::conv_id::direct(1, 10 + t)).value()->head_seq ==
+              per_thread);
+    }
+    CHECK(w.stats().entries == threads * per_thread);
+    REQUIRE(f.store->verify().has_value());
+}
+
+TEST_CASE("a failed commit fails every entry of its batch and applies none",
+          "[unit][storage][writer]") {
+    rocks_factory f;
+    failing_store s(*f.store);
+    st::commit_writer w(s, {st::durability::fsync, 64});
+    for (auto& fut : submit_messages(w, 2, 1, 3)) REQUIRE(fut.get().has_value());
+
+    s.fail = true;
+    for (auto& fut : submit_messages(w, 2, 4, 5)) {
+        auto r = fut.get();
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error() == st::errc::no_space);
+    }
+    CHECK(f.store->conversation(tenant, st::conv_id::direct(1, 2)).value()->head_seq == 3);
+    CHECK(w.stats().failed_commits >= 1);
+
+    // Once writes work again, the same entries go through.
+    s.fail = false;
+    for (auto& fut : submit_messages(w, 2, 4, 5)) REQUIRE(fut.get().has_value());
+    CHECK(f.store->conversation(tenant, st::conv_id::direct(1, 2)).value()->head_seq == 8);
+}
+
+TEST_CASE("stopping commits what is pending, then refuses new entries", "[unit][storage][writer]") {
+    rocks_factory f;
+    auto w = std::make_unique<st::commit_writer>(*f.store,
+                                                 st::commit_writer_options{st::durability::os, 8});
+    auto futures = submit_messages(*w, 2, 1, 50);
+    w->stop();
+    for (auto& fut : futures) {
+        REQUIRE(fut.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+        REQUIRE(fut.get().has_value());
+    }
+    std::promise<st::entry_result> late;
+    w->submit(message(tenant, st::conv_id::direct(1, 2), 51, 1),
+              [&](st::entry_result r) { late.set_value(std::move(r)); });
+    auto r = late.get_future().get();
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error() == st::errc::closed);
+}

@@ -1,0 +1,61 @@
+// White-box tests of the RocksDB store: behaviour that depends on RocksDB itself.
+#include <catch2/catch.hpp>
+
+#include <rocksdb/db.h>
+
+#include "encoding.hpp"
+#include "rocks_store_impl.hpp"
+#include "store_fixtures.hpp"
+
+using namespace tern::test;
+
+TEST_CASE("compactions drop expired dedup records and keep live ones", "[unit][storage]") {
+    rocks_factory f;
+    auto& s = *f.store;
+    const auto c = st::conv_id::direct(1, 2);
+    apply_ok(s, first_direct(1, 1, 2));
+    auto expired = message(1, c, 2, 1, "old", "cmid-old");
+    expired.dedup_expires_ms = 1;  // long ago
+    apply_ok(s, expired);
+    apply_ok(s, message(1, c, 3, 1, "new", "cmid-new"));
+    REQUIRE(s.find_dedup(1, 1, "cmid-old").value());
+
+    auto& rocks = dynamic_cast<st::detail::rocks_store&>(s);
+    REQUIRE(rocks.db().Flush(rocksdb::FlushOptions{}, rocks.handle(st::detail::cf_dedup)).ok());
+    REQUIRE(rocks.db()
+                .CompactRange(rocksdb::CompactRangeOptions{}, rocks.handle(st::detail::cf_dedup),
+                              nullptr, nullptr)
+                .ok());
+    CHECK_FALSE(s.find_dedup(1, 1, "cmid-old").value());
+    CHECK(s.find_dedup(1, 1, "cmid-new").value());
+    CHECK(s.verify().has_value());
+}
+
+TEST_CASE("a store written with another format version is refused", "[unit][storage]") {
+    temp_dir dir;
+    {
+        auto s = open_rocks(dir.str());
+        auto& rocks = dynamic_cast<st::detail::rocks_store&>(*s);
+        REQUIRE(rocks.db()
+                    .Put(rocksdb::WriteOptions{}, rocks.handle(st::detail::cf_default),
+                         st::detail::format_key, st::detail::encode_u64(999))
+                    .ok());
+    }
+    auto reopened = st::open_rocks_store(small_rocks_options(dir.str()));
+    REQUIRE_FALSE(reopened.has_value());
+    CHECK(reopened.error() == st::errc::incompatible);
+}
+
+TEST_CASE("verify finds a derived record that disagrees with the timeline", "[unit][storage]") {
+    rocks_factory f;
+    auto& s = *f.store;
+    apply_ok(s, first_direct(1, 1, 2));
+    REQUIRE(s.verify().has_value());
+    auto& rocks = dynamic_cast<st::detail::rocks_store&>(s);
+    // Remove user 2's inbox head: the inbox now has an entry beyond it.
+    REQUIRE(rocks.db()
+                .Delete(rocksdb::WriteOptions{}, rocks.handle(st::detail::cf_user_meta),
+                        st::detail::user_key(1, 2))
+                .ok());
+    CHECK(s.verify().error() == st::errc::inconsistent);
+}
