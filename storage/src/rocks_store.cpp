@@ -283,13 +283,32 @@ result<std::optional<std::string>> rocks_store::get(const rocksdb::ReadOptions& 
     return std::optional<std::string>{std::move(value)};
 }
 
-result<std::optional<conv_meta>> rocks_store::conversation(tenant_id t, const conv_id& c) const {
-    auto v = get({}, cf_conv_meta, conv_key(t, c));
+namespace {
+
+// Reads one record and decodes it: nullopt when absent, corruption when undecodable.
+template <class Decode>
+auto get_decoded(const result<std::optional<std::string>>& v, Decode&& decode)
+    -> result<std::optional<typename decltype(decode(std::string_view{}))::value_type>> {
+    using value = typename decltype(decode(std::string_view{}))::value_type;
     if (!v) return v.error();
-    if (!*v) return std::optional<conv_meta>{};
-    auto meta = decode_meta(c, **v);
-    if (!meta) return corrupt();
-    return meta;
+    if (!*v) return std::optional<value>{};
+    auto decoded = decode(**v);
+    if (!decoded) return corrupt();
+    return decoded;
+}
+
+// The same for the u64 records, whose absence means 0.
+result<std::uint64_t> get_u64(const result<std::optional<std::string>>& v) {
+    auto decoded = get_decoded(v, decode_u64);
+    if (!decoded) return decoded.error();
+    return decoded->value_or(0);
+}
+
+}  // namespace
+
+result<std::optional<conv_meta>> rocks_store::conversation(tenant_id t, const conv_id& c) const {
+    return get_decoded(get({}, cf_conv_meta, conv_key(t, c)),
+                       [&](std::string_view v) { return decode_meta(c, v); });
 }
 
 result<std::vector<stored_event>> rocks_store::timeline(tenant_id t, const conv_id& c, seq_t from,
@@ -330,22 +349,18 @@ result<std::vector<member_record>> rocks_store::members(tenant_id t, const conv_
 
 result<std::optional<member_record>> rocks_store::member(tenant_id t, const conv_id& c,
                                                          user_id u) const {
-    auto v = get({}, cf_members, conv_sub_key(t, c, u));
-    if (!v) return v.error();
-    if (!*v) return std::optional<member_record>{};
-    auto m = decode_member(u, **v);
-    if (!m) return corrupt();
-    return m;
+    return get_decoded(get({}, cf_members, conv_sub_key(t, c, u)),
+                       [&](std::string_view v) { return decode_member(u, v); });
 }
 
 result<std::optional<receipt_cursor>> rocks_store::receipt(tenant_id t, const conv_id& c,
                                                            user_id u) const {
-    auto v = get({}, cf_receipts, conv_sub_key(t, c, u));
-    if (!v) return v.error();
-    if (!*v) return std::optional<receipt_cursor>{};
-    auto cur = decode_cursor(u, **v);
-    if (!cur) return corrupt();
-    return std::optional<receipt_cursor>{cur->cursor};
+    return get_decoded(get({}, cf_receipts, conv_sub_key(t, c, u)),
+                       [&](std::string_view v) -> std::optional<receipt_cursor> {
+                           auto cur = decode_cursor(u, v);
+                           if (!cur) return std::nullopt;
+                           return cur->cursor;
+                       });
 }
 
 result<std::vector<conv_summary>> rocks_store::conversations_of(tenant_id t, user_id u) const {
@@ -409,12 +424,7 @@ result<std::optional<who_read>> rocks_store::readers(tenant_id t, const conv_id&
 }
 
 result<std::uint64_t> rocks_store::inbox_head(tenant_id t, user_id u) const {
-    auto v = get({}, cf_user_meta, user_key(t, u));
-    if (!v) return v.error();
-    if (!*v) return std::uint64_t{0};
-    auto head = decode_u64(**v);
-    if (!head) return corrupt();
-    return *head;
+    return get_u64(get({}, cf_user_meta, user_key(t, u)));
 }
 
 result<std::vector<inbox_item>> rocks_store::inbox_after(tenant_id t, user_id u,
@@ -454,31 +464,16 @@ result<std::vector<inbox_item>> rocks_store::inbox_after(tenant_id t, user_id u,
 }
 
 result<std::uint64_t> rocks_store::device_cursor(tenant_id t, user_id u, device_id d) const {
-    auto v = get({}, cf_devices, user_sub_key(t, u, d));
-    if (!v) return v.error();
-    if (!*v) return std::uint64_t{0};
-    auto acked = decode_u64(**v);
-    if (!acked) return corrupt();
-    return *acked;
+    return get_u64(get({}, cf_devices, user_sub_key(t, u, d)));
 }
 
 result<std::optional<dedup_record>> rocks_store::find_dedup(tenant_id t, user_id sender,
                                                             std::string_view cmid) const {
-    auto v = get({}, cf_dedup, dedup_key(t, sender, cmid));
-    if (!v) return v.error();
-    if (!*v) return std::optional<dedup_record>{};
-    auto rec = decode_dedup(**v);
-    if (!rec) return corrupt();
-    return rec;
+    return get_decoded(get({}, cf_dedup, dedup_key(t, sender, cmid)), decode_dedup);
 }
 
 result<std::uint64_t> rocks_store::applied_index() const {
-    auto v = get({}, cf_default, applied_index_key);
-    if (!v) return v.error();
-    if (!*v) return std::uint64_t{0};
-    auto index = decode_u64(**v);
-    if (!index) return corrupt();
-    return *index;
+    return get_u64(get({}, cf_default, applied_index_key));
 }
 
 }  // namespace detail
