@@ -5,7 +5,7 @@ add_library(tern_warnings INTERFACE)
 add_library(tern::warnings ALIAS tern_warnings)
 target_compile_options(tern_warnings INTERFACE
     -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-    -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+    -Woverloaded-virtual -Wimplicit-fallthrough)
 
 add_library(tern_sanitizers INTERFACE)
 add_library(tern::sanitizers ALIAS tern_sanitizers)

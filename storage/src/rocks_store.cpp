@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -226,6 +227,12 @@ result<std::unique_ptr<store>> open_rocks_store(const rocks_options& options,
         cf_options.bottommost_compression = rocksdb::kZSTD;
         if (i == cf_dedup) cf_options.compaction_filter = &dedup_filter;
         descriptors.emplace_back(cf_names[i], cf_options);
+    }
+
+    if (options.create_if_missing) {
+        std::error_code ec;
+        std::filesystem::create_directories(options.path, ec);
+        if (ec) return make_error_code(errc::io_error);
     }
 
     rocksdb::DB* raw = nullptr;
