@@ -48,9 +48,9 @@ st::durability parse_mode(const std::string& m) {
 
 // Builds the event for position n of the stream: conversations round-robin, seqs in order.
 class workload {
-public:
-    explicit workload(const config& c) : cfg_(c), heads_(c.convs, 0),
-        body_(std::make_shared<const std::string>(c.payload, 'x')) {}
+  public:
+    explicit workload(const config& c)
+        : cfg_(c), heads_(c.convs, 0), body_(std::make_shared<const std::string>(c.payload, 'x')) {}
 
     st::append_event next() {
         const std::size_t i = n_++ % cfg_.convs;
@@ -83,7 +83,7 @@ public:
         return e;
     }
 
-private:
+  private:
     const config& cfg_;
     std::vector<st::seq_t> heads_;
     st::event_bytes body_;
@@ -143,7 +143,8 @@ run_result run_once(const config& cfg, st::durability mode, std::size_t batch,
     const auto stats = writer.stats();
     writer.stop();
     if (failed) {
-        std::fprintf(stderr, "%llu commits failed\n", static_cast<unsigned long long>(failed.load()));
+        std::fprintf(stderr, "%llu commits failed\n",
+                     static_cast<unsigned long long>(failed.load()));
         std::exit(1);
     }
     return {static_cast<double>(done) / elapsed, static_cast<double>(stats.commits) / elapsed,

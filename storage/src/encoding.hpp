@@ -66,7 +66,7 @@ inline std::string conv_sub_key(tenant_id t, const conv_id& c, std::uint64_t n) 
     return k;
 }
 
-inline std::string user_key(tenant_id t, user_id u) {  // user_meta; prefix of the others
+inline std::string user_key(tenant_id t, user_id u) {  // the prefix of a user's records
     std::string k;
     k.reserve(8 + 8 + conv_bytes);
     put_be64(k, t);

@@ -1,12 +1,18 @@
-// The apply rules (docs/storage.md, "Applying an entry") over RocksDB: every entry of a batch is
-// applied into one WriteBatchWithIndex, whose reads see the entries before it in the same batch;
-// the batch is written once, synced per the durability mode.
+// The apply rules (docs/storage.md, "Applying an entry") over RocksDB.
+//
+// Every entry of a batch goes into one rocksdb::WriteBatch, written once and synced per the
+// durability mode. Reads during apply go overlay -> cache -> RocksDB: the overlay holds what the
+// batch's earlier entries changed, the cache (write_cache.hpp) what committed batches left, and
+// RocksDB everything else. After a successful write the overlay is published to the cache; after
+// a failed one it is dropped, so the cache never holds state that is not on disk.
 #include "rocks_store_impl.hpp"
 
+#include <algorithm>
 #include <map>
-#include <set>
+#include <optional>
+#include <unordered_map>
 
-#include <rocksdb/utilities/write_batch_with_index.h>
+#include <rocksdb/write_batch.h>
 
 #include "apply_rules.hpp"
 #include "encoding.hpp"
@@ -14,10 +20,15 @@
 namespace tern::storage::detail {
 namespace {
 
+struct inbox_ref {
+    std::uint64_t inbox_seq;
+    conv_id conv;
+    seq_t seq;
+};
+
 class apply_batch {
   public:
-    explicit apply_batch(const rocks_store& s)
-        : store_(s), batch_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true) {}
+    apply_batch(const rocks_store& s, write_cache& cache) : store_(s), cache_(cache) {}
 
     entry_result apply(const append_event& e);
     entry_result apply(const ack_inbox& e);
@@ -26,11 +37,14 @@ class apply_batch {
     void put(cf c, const std::string& key, const std::string& value) {
         check(batch_.Put(store_.handle(c), key, value));
     }
-    [[nodiscard]] rocksdb::WriteBatch* write_batch() { return batch_.GetWriteBatch(); }
+    [[nodiscard]] rocksdb::WriteBatch* write_batch() { return &batch_; }
 
     // The first read or write failure of the batch. Once set, the batch is abandoned whole: what
     // the entries computed afterwards from default values is never written.
     [[nodiscard]] boost::system::error_code failed() const noexcept { return failed_; }
+
+    // Makes the overlay the committed state: call only after RocksDB accepted the batch.
+    void publish();
 
   private:
     void del(cf c, const std::string& key) { check(batch_.Delete(store_.handle(c), key)); }
@@ -42,10 +56,9 @@ class apply_batch {
         if (!failed_) failed_ = make_error_code(errc::corruption);
     }
 
-    std::optional<std::string> get(cf c, const std::string& key) {
+    std::optional<std::string> db_get(cf c, const std::string& key) {
         std::string value;
-        const auto s = batch_.GetFromBatchAndDB(&store_.db(), rocksdb::ReadOptions{},
-                                                store_.handle(c), key, &value);
+        const auto s = store_.db().Get(rocksdb::ReadOptions{}, store_.handle(c), key, &value);
         if (s.IsNotFound()) return std::nullopt;
         check(s);
         if (!s.ok()) return std::nullopt;
@@ -61,77 +74,136 @@ class apply_batch {
         return std::move(*v);
     }
 
-    // Visits (key, value) of every record under `prefix`, batch and DB merged, in key order.
-    template <class Fn>
-    void scan(cf c, const std::string& prefix, const std::string& from, Fn&& fn) {
-        std::unique_ptr<rocksdb::Iterator> it(batch_.NewIteratorWithBase(
-            store_.handle(c), store_.db().NewIterator(rocksdb::ReadOptions{}, store_.handle(c))));
-        for (it->Seek(from); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-            if (!fn(std::string_view(it->key().data(), it->key().size()),
-                    std::string_view(it->value().data(), it->value().size()))) {
-                break;
-            }
-        }
-        check(it->status());
+    // ---- state, overlay first ---------------------------------------------------------------
+
+    conv_state* conv(const conv_ref& ref);
+    cursor_value* cursor(const member_ref& ref);
+    std::uint64_t& inbox_head(const user_ref& ref);
+    std::uint64_t& device(const device_ref& ref);
+
+    void write_conv(const conv_ref& ref, const conv_state& state) {
+        put(cf_conv_meta, conv_key(ref.tenant, ref.conv), encode_meta(state.meta));
+    }
+    void write_member(const conv_ref& ref, const member_record& m) {
+        put(cf_members, conv_sub_key(ref.tenant, ref.conv, m.user), encode_member(m));
+    }
+    void write_cursor(const member_ref& ref, const cursor_value& c) {
+        put(cf_receipts, conv_sub_key(ref.conv.tenant, ref.conv.conv, ref.user), encode_cursor(c));
+    }
+    void set_cursor(const member_ref& ref, const cursor_value& c) {
+        cursors_[ref] = c;
+        write_cursor(ref, c);
     }
 
-    std::optional<conv_meta> load_meta(tenant_id t, const conv_id& c) {
-        auto v = get(cf_conv_meta, conv_key(t, c));
-        if (!v) return std::nullopt;
-        return decoded(decode_meta(c, *v));
-    }
-
-    std::map<user_id, member_record> load_members(tenant_id t, const conv_id& c) {
-        std::map<user_id, member_record> out;
-        const auto prefix = conv_key(t, c);
-        scan(cf_members, prefix, prefix, [&](std::string_view k, std::string_view v) {
-            const user_id u = key_suffix64(k);
-            out.emplace(u, decoded(decode_member(u, v)));
-            return true;
-        });
-        return out;
-    }
-
-    std::optional<cursor_value> load_cursor(tenant_id t, const conv_id& c, user_id u) {
-        auto v = get(cf_receipts, conv_sub_key(t, c, u));
-        if (!v) return std::nullopt;
-        return decoded(decode_cursor(u, *v));
-    }
-
-    std::uint64_t load_u64(cf c, const std::string& key) {
-        auto v = get(c, key);
-        return v ? decoded(decode_u64(*v)) : 0;
-    }
-
-    void apply_membership(const append_event& e, conv_meta& meta,
-                          std::map<user_id, member_record>& members,
+    void apply_membership(const append_event& e, const conv_ref& ref, conv_state& state,
                           const membership_change& change);
+    std::optional<std::uint64_t> ordinal_of(const conv_ref& ref, seq_t seq);
 
     const rocks_store& store_;
-    rocksdb::WriteBatchWithIndex batch_;
+    write_cache& cache_;
+    rocksdb::WriteBatch batch_;
     boost::system::error_code failed_;
+
+    // The overlay: what this batch changed. nullopt marks a record that does not exist.
+    std::unordered_map<conv_ref, std::optional<conv_state>, ref_hash> convs_;
+    std::unordered_map<member_ref, std::optional<cursor_value>, ref_hash> cursors_;
+    std::unordered_map<user_ref, std::uint64_t, ref_hash> heads_;
+    std::unordered_map<device_ref, std::uint64_t, ref_hash> devices_;
+    std::unordered_map<user_ref, std::vector<inbox_ref>, ref_hash> inbox_;  // appended here
+    std::unordered_map<member_ref, std::uint64_t, ref_hash> ordinals_;      // (conv, seq) here
 };
 
-void apply_batch::apply_membership(const append_event& e, conv_meta& meta,
-                                   std::map<user_id, member_record>& members,
+conv_state* apply_batch::conv(const conv_ref& ref) {
+    if (auto it = convs_.find(ref); it != convs_.end()) {
+        return it->second ? &*it->second : nullptr;
+    }
+    if (auto* cached = cache_.convs.find(ref)) {
+        return &*convs_.emplace(ref, *cached).first->second;
+    }
+    auto meta = db_get(cf_conv_meta, conv_key(ref.tenant, ref.conv));
+    if (!meta) {
+        convs_.emplace(ref, std::nullopt);
+        return nullptr;
+    }
+    conv_state state{decoded(decode_meta(ref.conv, *meta)), {}};
+    const auto prefix = conv_key(ref.tenant, ref.conv);
+    std::unique_ptr<rocksdb::Iterator> it(
+        store_.db().NewIterator(rocksdb::ReadOptions{}, store_.handle(cf_members)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        const user_id u = key_suffix64({it->key().data(), it->key().size()});
+        state.members.push_back(
+            decoded(decode_member(u, {it->value().data(), it->value().size()})));
+    }
+    check(it->status());
+    cache_.convs.put(ref, state);  // committed state read from disk
+    return &*convs_.emplace(ref, std::move(state)).first->second;
+}
+
+cursor_value* apply_batch::cursor(const member_ref& ref) {
+    if (auto it = cursors_.find(ref); it != cursors_.end()) {
+        return it->second ? &*it->second : nullptr;
+    }
+    if (auto* cached = cache_.cursors.find(ref)) {
+        return &*cursors_.emplace(ref, *cached).first->second;
+    }
+    auto v = db_get(cf_receipts, conv_sub_key(ref.conv.tenant, ref.conv.conv, ref.user));
+    if (!v) {
+        cursors_.emplace(ref, std::nullopt);
+        return nullptr;
+    }
+    auto value = decoded(decode_cursor(ref.user, *v));
+    cache_.cursors.put(ref, value);
+    return &*cursors_.emplace(ref, value).first->second;
+}
+
+std::uint64_t& apply_batch::inbox_head(const user_ref& ref) {
+    if (auto it = heads_.find(ref); it != heads_.end()) return it->second;
+    if (auto* cached = cache_.inbox_heads.find(ref)) return heads_[ref] = *cached;
+    auto head_or = read_inbox_head(store_.db(), store_.handle(cf_inbox), ref.tenant, ref.user);
+    check(head_or.status);
+    const std::uint64_t head = head_or.head;
+    cache_.inbox_heads.put(ref, head);
+    return heads_[ref] = head;
+}
+
+std::uint64_t& apply_batch::device(const device_ref& ref) {
+    if (auto it = devices_.find(ref); it != devices_.end()) return it->second;
+    auto v = db_get(cf_devices, user_sub_key(ref.user.tenant, ref.user.user, ref.device));
+    return devices_[ref] = v ? decoded(decode_u64(*v)) : 0;
+}
+
+std::optional<std::uint64_t> apply_batch::ordinal_of(const conv_ref& ref, seq_t seq) {
+    if (auto it = ordinals_.find({ref, seq}); it != ordinals_.end()) return it->second;
+    auto v = db_get(cf_timeline, conv_sub_key(ref.tenant, ref.conv, seq));
+    if (!v) return std::nullopt;
+    return decoded(decode_event(seq, *v)).ordinal;
+}
+
+void apply_batch::apply_membership(const append_event& e, const conv_ref& ref, conv_state& state,
                                    const membership_change& change) {
-    const auto member_key = conv_sub_key(e.tenant, e.conv, change.user);
+    auto& meta = state.meta;
+    const member_ref mref{ref, change.user};
+    auto it = state.lower(change.user);
+    const bool present = it != state.members.end() && it->user == change.user;
     if (!change.new_role) {
-        if (members.erase(change.user) == 0) return;
-        del(cf_members, member_key);
-        del(cf_receipts, member_key);
+        if (!present) return;
+        state.members.erase(it);
+        del(cf_members, conv_sub_key(e.tenant, e.conv, change.user));
+        del(cf_receipts, conv_sub_key(e.tenant, e.conv, change.user));
         del(cf_user_convs, user_conv_key(e.tenant, change.user, e.conv));
+        cursors_[mref] = std::nullopt;
         if (meta.owner == change.user) meta.owner = 0;
         return;
     }
-    auto [it, added] =
-        members.try_emplace(change.user, member_record{change.user, *change.new_role, e.seq});
-    it->second.member_role = *change.new_role;
-    put(cf_members, member_key, encode_member(it->second));
-    if (added) {
+    if (present) {
+        it->member_role = *change.new_role;
+        write_member(ref, *it);
+    } else {
+        const member_record added{change.user, *change.new_role, e.seq};
+        state.members.insert(it, added);
+        write_member(ref, added);
         // A new member starts with everything before its joining event read.
-        put(cf_receipts, member_key,
-            encode_cursor({{change.user, e.seq - 1, e.seq - 1}, meta.countable}));
+        set_cursor(mref, {{change.user, e.seq - 1, e.seq - 1}, meta.countable});
         put(cf_user_convs, user_conv_key(e.tenant, change.user, e.conv), {});
     }
     if (*change.new_role != role::owner && meta.owner == change.user) {
@@ -139,10 +211,9 @@ void apply_batch::apply_membership(const append_event& e, conv_meta& meta,
     }
     if (*change.new_role == role::owner && meta.owner != change.user) {
         // One owner per group: the previous owner, if still a member, becomes an admin.
-        if (auto prev = members.find(meta.owner); prev != members.end()) {
-            prev->second.member_role = role::admin;
-            put(cf_members, conv_sub_key(e.tenant, e.conv, meta.owner),
-                encode_member(prev->second));
+        if (auto* prev = state.find(meta.owner)) {
+            prev->member_role = role::admin;
+            write_member(ref, *prev);
         }
         meta.owner = change.user;
     }
@@ -150,103 +221,150 @@ void apply_batch::apply_membership(const append_event& e, conv_meta& meta,
 
 entry_result apply_batch::apply(const append_event& e) {
     if (e.tenant == 0 || !valid_conv(e.conv)) return make_error_code(errc::invalid_entry);
-    auto existing = load_meta(e.tenant, e.conv);
-    if (!valid_append(e, existing ? existing->head_seq : 0)) {
+    const conv_ref ref{e.tenant, e.conv};
+    conv_state* state = conv(ref);
+    if (failed_) return failed_;
+    if (!valid_append(e, state ? state->meta.head_seq : 0)) {
         return make_error_code(errc::invalid_entry);
     }
-    conv_meta meta = existing.value_or(conv_meta{e.conv, 0, 0, 0, 0, {}, e.server_time_ms, 0});
+    if (!state) {
+        state = &convs_[ref].emplace(
+            conv_state{conv_meta{e.conv, 0, 0, 0, 0, {}, e.server_time_ms, 0}, {}});
+    }
 
-    auto members = load_members(e.tenant, e.conv);
-    std::set<user_id> recipients;
-    for (const auto& [u, m] : members) recipients.insert(u);
+    // Recipients: the members before the event, and after it (a removed user gets the event that
+    // removed it; an added one gets the event that added it).
+    std::vector<user_id> recipients;
+    recipients.reserve(state->members.size() + e.membership.size());
+    for (const auto& m : state->members) recipients.push_back(m.user);
+    for (const auto& change : e.membership) apply_membership(e, ref, *state, change);
+    for (const auto& m : state->members) recipients.push_back(m.user);
+    std::sort(recipients.begin(), recipients.end());
+    recipients.erase(std::unique(recipients.begin(), recipients.end()), recipients.end());
 
-    for (const auto& change : e.membership) apply_membership(e, meta, members, change);
+    auto& meta = state->meta;
     if (e.new_name) meta.name = *e.new_name;
-
     meta.head_seq = e.seq;
     if (e.counts_unread) ++meta.countable;
     meta.last_event_ms = e.server_time_ms;
-    meta.member_count = static_cast<std::uint32_t>(members.size());
-    put(cf_conv_meta, conv_key(e.tenant, e.conv), encode_meta(meta));
+    meta.member_count = static_cast<std::uint32_t>(state->members.size());
+    write_conv(ref, *state);
 
     const stored_event ev{e.seq, e.sender, e.server_time_ms, e.kind, e.counts_unread, e.bytes};
     put(cf_timeline, conv_sub_key(e.tenant, e.conv, e.seq), encode_event(ev, meta.countable));
+    ordinals_[{ref, e.seq}] = meta.countable;
     if (!e.client_msg_id.empty()) {
         put(cf_dedup, dedup_key(e.tenant, e.sender, e.client_msg_id),
             encode_dedup({e.conv, e.seq, e.dedup_expires_ms}));
     }
 
     // The sender has read everything up to its own event.
-    if (auto cursor = load_cursor(e.tenant, e.conv, e.sender)) {
-        cursor->cursor.read_up_to = cursor->cursor.delivered_up_to = e.seq;
-        cursor->read_ordinal = meta.countable;
-        put(cf_receipts, conv_sub_key(e.tenant, e.conv, e.sender), encode_cursor(*cursor));
+    const member_ref sender_ref{ref, e.sender};
+    if (auto* c = state->find(e.sender) ? cursor(sender_ref) : nullptr) {
+        c->cursor.read_up_to = c->cursor.delivered_up_to = e.seq;
+        c->read_ordinal = meta.countable;
+        write_cursor(sender_ref, *c);
     }
 
-    for (const auto& [u, m] : members) recipients.insert(u);
     apply_outcome outcome;
     outcome.inbox.reserve(recipients.size());
+    const auto inbox_value = encode_inbox(e.conv, e.seq);
     for (user_id u : recipients) {
-        const auto head_key = user_key(e.tenant, u);
-        const std::uint64_t inbox_seq = load_u64(cf_user_meta, head_key) + 1;
-        put(cf_inbox, user_sub_key(e.tenant, u, inbox_seq), encode_inbox(e.conv, e.seq));
-        put(cf_user_meta, head_key, encode_u64(inbox_seq));
+        const user_ref uref{e.tenant, u};
+        const std::uint64_t inbox_seq = ++inbox_head(uref);
+        put(cf_inbox, user_sub_key(e.tenant, u, inbox_seq), inbox_value);
+        inbox_[uref].push_back({inbox_seq, e.conv, e.seq});
         outcome.inbox.push_back({u, inbox_seq});
     }
+    if (failed_) return failed_;
     return outcome;
 }
 
 entry_result apply_batch::apply(const ack_inbox& e) {
     if (e.tenant == 0 || e.user == 0) return make_error_code(errc::invalid_entry);
     apply_outcome outcome;
-    const auto device_key = user_sub_key(e.tenant, e.user, e.device);
-    const std::uint64_t acked = load_u64(cf_devices, device_key);
-    const std::uint64_t head = load_u64(cf_user_meta, user_key(e.tenant, e.user));
-    const std::uint64_t up_to = std::min(e.inbox_seq, head);
+    const user_ref uref{e.tenant, e.user};
+    auto& acked = device({uref, e.device});
+    const std::uint64_t up_to = std::min(e.inbox_seq, inbox_head(uref));
+    if (failed_) return failed_;
     if (up_to <= acked) return outcome;
 
+    // The newest seq per conversation among inbox entries (acked, up_to]: on disk, then those
+    // this batch appended.
     std::map<conv_id, seq_t> newest;
+    const auto note = [&](const conv_id& c, seq_t seq) {
+        auto& n = newest[c];
+        n = std::max(n, seq);
+    };
     const auto prefix = user_key(e.tenant, e.user);
-    scan(cf_inbox, prefix, user_sub_key(e.tenant, e.user, acked + 1),
-         [&](std::string_view k, std::string_view v) {
-             if (key_suffix64(k) > up_to) return false;
-             const auto [c, seq] = decoded(decode_inbox(v));
-             auto& n = newest[c];
-             n = std::max(n, seq);
-             return true;
-         });
-    put(cf_devices, device_key, encode_u64(up_to));
-    for (const auto& [c, seq] : newest) {
-        auto cursor = load_cursor(e.tenant, c, e.user);
-        if (!cursor || cursor->cursor.delivered_up_to >= seq) continue;
-        cursor->cursor.delivered_up_to = seq;
-        put(cf_receipts, conv_sub_key(e.tenant, c, e.user), encode_cursor(*cursor));
-        outcome.cursors.push_back({c, cursor->cursor});
+    std::unique_ptr<rocksdb::Iterator> it(
+        store_.db().NewIterator(rocksdb::ReadOptions{}, store_.handle(cf_inbox)));
+    for (it->Seek(user_sub_key(e.tenant, e.user, acked + 1));
+         it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        if (key_suffix64({it->key().data(), it->key().size()}) > up_to) break;
+        const auto [c, seq] = decoded(decode_inbox({it->value().data(), it->value().size()}));
+        note(c, seq);
     }
+    check(it->status());
+    if (auto pending = inbox_.find(uref); pending != inbox_.end()) {
+        for (const auto& ref : pending->second) {
+            if (ref.inbox_seq > acked && ref.inbox_seq <= up_to) note(ref.conv, ref.seq);
+        }
+    }
+
+    acked = up_to;
+    put(cf_devices, user_sub_key(e.tenant, e.user, e.device), encode_u64(up_to));
+    for (const auto& [c, seq] : newest) {
+        const member_ref mref{{e.tenant, c}, e.user};
+        auto* cur = cursor(mref);
+        if (!cur || cur->cursor.delivered_up_to >= seq) continue;
+        cur->cursor.delivered_up_to = seq;
+        write_cursor(mref, *cur);
+        outcome.cursors.push_back({c, cur->cursor});
+    }
+    if (failed_) return failed_;
     return outcome;
 }
 
 entry_result apply_batch::apply(const mark_read& e) {
     if (e.tenant == 0 || !valid_conv(e.conv)) return make_error_code(errc::invalid_entry);
-    const auto meta = load_meta(e.tenant, e.conv);
-    if (!meta) return make_error_code(errc::invalid_entry);
-    auto cursor = load_cursor(e.tenant, e.conv, e.user);
-    if (!cursor) return make_error_code(errc::invalid_entry);
+    const conv_ref ref{e.tenant, e.conv};
+    const member_ref mref{ref, e.user};
+    const conv_state* state = conv(ref);
+    cursor_value* cur = state ? cursor(mref) : nullptr;
+    if (failed_) return failed_;
+    if (!cur) return make_error_code(errc::invalid_entry);
     apply_outcome outcome;
-    const seq_t up_to = std::min(e.up_to, meta->head_seq);
-    if (up_to <= cursor->cursor.read_up_to) return outcome;
+    const seq_t up_to = std::min(e.up_to, state->meta.head_seq);
+    if (up_to <= cur->cursor.read_up_to) return outcome;
 
-    const auto ev = get(cf_timeline, conv_sub_key(e.tenant, e.conv, up_to));
-    if (!ev) {
-        fail_corrupt();
-        return outcome;
-    }
-    cursor->read_ordinal = decoded(decode_event(up_to, *ev)).ordinal;
-    cursor->cursor.read_up_to = up_to;
-    cursor->cursor.delivered_up_to = std::max(cursor->cursor.delivered_up_to, up_to);
-    put(cf_receipts, conv_sub_key(e.tenant, e.conv, e.user), encode_cursor(*cursor));
-    outcome.cursors.push_back({e.conv, cursor->cursor});
+    const auto ordinal = ordinal_of(ref, up_to);
+    if (!ordinal) fail_corrupt();
+    if (failed_) return failed_;
+    cur->read_ordinal = *ordinal;
+    cur->cursor.read_up_to = up_to;
+    cur->cursor.delivered_up_to = std::max(cur->cursor.delivered_up_to, up_to);
+    write_cursor(mref, *cur);
+    outcome.cursors.push_back({e.conv, cur->cursor});
     return outcome;
+}
+
+void apply_batch::publish() {
+    for (auto& [ref, state] : convs_) {
+        if (state) {
+            cache_.convs.put(ref, std::move(*state));
+        } else {
+            cache_.convs.erase(ref);
+        }
+    }
+    for (auto& [ref, value] : cursors_) {
+        if (value) {
+            cache_.cursors.put(ref, *value);
+        } else {
+            cache_.cursors.erase(ref);
+        }
+    }
+    for (const auto& [ref, head] : heads_) cache_.inbox_heads.put(ref, head);
 }
 
 rocksdb::WriteOptions write_options(durability mode) {
@@ -265,12 +383,14 @@ result<std::vector<entry_result>> rocks_store::apply(std::span<const log_entry> 
     if (needs_resume_) {
         // A failed write puts RocksDB in read-only mode; once the cause is gone (space freed),
         // Resume() lets writes through again without a restart.
+        // Busy means RocksDB's own recovery is under way: try the write, which fails again
+        // until that recovery is done.
         const auto s = db_->Resume();
-        if (!s.ok()) return to_error(s);
+        if (!s.ok() && !s.IsBusy()) return to_error(s);
         needs_resume_ = false;
     }
     out.reserve(entries.size());
-    apply_batch batch(*this);
+    apply_batch batch(*this, cache_);
     for (const auto& entry : entries) {
         out.push_back(std::visit([&](const auto& e) { return batch.apply(e); }, entry));
         if (batch.failed()) return batch.failed();
@@ -282,6 +402,7 @@ result<std::vector<entry_result>> rocks_store::apply(std::span<const log_entry> 
         needs_resume_ = true;
         return to_error(s);
     }
+    batch.publish();
     applied_ += entries.size();
     return out;
 }

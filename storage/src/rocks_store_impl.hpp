@@ -14,6 +14,8 @@
 
 #include <tern/storage/rocks_store.hpp>
 
+#include "write_cache.hpp"
+
 namespace tern::storage::detail {
 
 // Column families, in the order they are opened (docs/storage.md describes each).
@@ -27,23 +29,16 @@ enum cf : std::size_t {
     cf_receipts,    // tenant|conv|user          -> delivered_up_to, read_up_to, read ordinal
     cf_dedup,       // tenant|user|client_msg_id -> conv, seq, expiry
     cf_devices,     // tenant|user|device        -> acknowledged inbox_seq
-    cf_user_meta,   // tenant|user               -> inbox head
     cf_count,
 };
 
-inline constexpr std::array<const char*, cf_count> cf_names{
-    "default", "timeline", "conv_meta", "members", "user_convs",
-    "inbox",   "receipts", "dedup",     "devices", "user_meta"};
+inline constexpr std::array<const char*, cf_count> cf_names{"default",  "timeline",   "conv_meta",
+                                                            "members",  "user_convs", "inbox",
+                                                            "receipts", "dedup",      "devices"};
 
 // Keys of cf_default.
 inline constexpr const char* format_key = "format_version";
 inline constexpr const char* applied_index_key = "applied_index";
-
-// The decoded value of a receipts record.
-struct cursor_value {
-    receipt_cursor cursor;
-    std::uint64_t read_ordinal = 0;
-};
 
 // The decoded value of a timeline record.
 struct event_value {
@@ -52,6 +47,15 @@ struct event_value {
 };
 
 [[nodiscard]] boost::system::error_code to_error(const rocksdb::Status& s) noexcept;
+
+// A user's inbox head is its last inbox key (0 when the inbox is empty): no separate record has
+// to be written for every event a user receives.
+struct inbox_head_read {
+    std::uint64_t head = 0;
+    rocksdb::Status status;
+};
+[[nodiscard]] inbox_head_read read_inbox_head(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* inbox,
+                                              tenant_id t, user_id u);
 
 // Value codecs (encoding.hpp has the primitives).
 [[nodiscard]] std::string encode_meta(const conv_meta& m);
@@ -71,8 +75,8 @@ struct event_value {
 
 class rocks_store final : public store {
   public:
-    rocks_store(std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db,
-                std::vector<rocksdb::ColumnFamilyHandle*> handles);
+    rocks_store(const rocks_options& options, std::unique_ptr<rocksdb::Env> env,
+                std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles);
     ~rocks_store() override;
     rocks_store(const rocks_store&) = delete;
     rocks_store& operator=(const rocks_store&) = delete;
@@ -110,7 +114,9 @@ class rocks_store final : public store {
     std::unique_ptr<rocksdb::Env> env_;  // outlives db_ (declared first, destroyed last)
     std::unique_ptr<rocksdb::DB> db_;
     std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-    std::uint64_t applied_ = 0;  // owned by the writer thread
+    // Owned by the writer thread (the one calling apply()).
+    write_cache cache_;
+    std::uint64_t applied_ = 0;
     bool needs_resume_ = false;  // a write failed: try DB::Resume() before the next one
 };
 

@@ -13,6 +13,7 @@
 #include <future>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -156,4 +157,45 @@ TEST_CASE("commits acknowledged before a SIGKILL survive it", "[fault][storage]"
         CAPTURE(c, last);
         require_timeline(*s, c, last);
     }
+}
+
+TEST_CASE("a failed write applies nothing, and the store resumes once writes work again",
+          "[fault][storage]") {
+    temp_dir dir("tern-nospace");
+    auto fs = std::make_shared<lossy_fs>();
+    auto opened = st::detail::open_rocks_store(small_rocks_options(dir.str()), fs);
+    REQUIRE(opened.has_value());
+    auto& s = **opened;
+    const auto c = conv_of(0);
+    apply_ok(s, first_direct(tenant, 1, 2, "m1"));
+    apply_ok(s, message(tenant, c, 2, 1, "m2"));
+
+    fs->fail_writes(true);
+    const std::vector<st::log_entry> batch{message(tenant, c, 3, 2, "m3"),
+                                           st::mark_read{tenant, c, 2, 3},
+                                           st::ack_inbox{tenant, 2, 1, 3}};
+    auto failed = s.apply(batch, st::durability::fsync);
+    REQUIRE_FALSE(failed.has_value());
+    CHECK(failed.error() == st::errc::no_space);
+    // Nothing of the batch is visible, and the writer's caches did not keep it either: the same
+    // entries are still the valid next ones.
+    CHECK(s.conversation(tenant, c).value()->head_seq == 2);
+    CHECK(s.inbox_head(tenant, 2).value() == 2);
+
+    fs->fail_writes(false);
+    // RocksDB recovers from a full disk in the background; retry (as the writer's callers do)
+    // until it lets writes through, within a generous deadline.
+    auto retried = s.apply(batch, st::durability::fsync);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!retried && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        retried = s.apply(batch, st::durability::fsync);
+    }
+    REQUIRE(retried.has_value());
+    for (const auto& r : *retried) REQUIRE(r.has_value());
+    CHECK(retried->at(0)->inbox == std::vector<st::inbox_assignment>{{1, 3}, {2, 3}});
+    CHECK(s.conversation(tenant, c).value()->head_seq == 3);
+    CHECK(s.receipt(tenant, c, 2).value()->read_up_to == 3);
+    CHECK(s.device_cursor(tenant, 2, 1).value() == 3);
+    REQUIRE(s.verify().has_value());
 }

@@ -2,6 +2,8 @@
 // many bytes were synced; after crash() it ignores every write, sync, rename and delete (nothing
 // more reaches the disk), and drop_unsynced() then truncates every file to its synced length.
 //
+// It can also fail every append with ENOSPC while fail_writes(true) is in force.
+//
 // Its model is deliberately a little kinder than real disks in one respect: directory entries
 // of new files survive even if the directory was never fsynced.
 #pragma once
@@ -65,6 +67,12 @@ class lossy_fs final : public rocksdb::FileSystemWrapper {
         return s;
     }
 
+    // While set, every append fails with ENOSPC, as on a full disk.
+    void fail_writes(bool fail) {
+        std::lock_guard lock(mutex_);
+        no_space_ = fail;
+    }
+
     // From now on nothing reaches the disk.
     void crash() {
         std::lock_guard lock(mutex_);
@@ -106,6 +114,7 @@ class lossy_fs final : public rocksdb::FileSystemWrapper {
         rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
                                  rocksdb::IODebugContext* dbg) override {
             if (fs_.crashed()) return rocksdb::IOStatus::OK();
+            if (fs_.no_space()) return rocksdb::IOStatus::NoSpace("lossy_fs: disk full");
             auto s = FSWritableFileOwnerWrapper::Append(data, o, dbg);
             if (s.ok()) fs_.appended(name_, data.size());
             return s;
@@ -151,6 +160,10 @@ class lossy_fs final : public rocksdb::FileSystemWrapper {
         std::lock_guard lock(mutex_);
         return crashed_;
     }
+    bool no_space() const {
+        std::lock_guard lock(mutex_);
+        return no_space_;
+    }
     void appended(const std::string& name, std::size_t n) {
         std::lock_guard lock(mutex_);
         files_[name].size += n;
@@ -164,6 +177,7 @@ class lossy_fs final : public rocksdb::FileSystemWrapper {
     mutable std::mutex mutex_;
     std::map<std::string, file_state> files_;
     bool crashed_ = false;
+    bool no_space_ = false;
 };
 
 }  // namespace tern::test

@@ -76,11 +76,25 @@ struct memory_factory {
 
 struct rocks_factory {
     temp_dir dir{"tern-store"};
-    std::unique_ptr<st::store> store = open_rocks(dir.str());
+    st::rocks_options options = small_rocks_options(dir.str());
+    std::unique_ptr<st::store> store = open(options);
     static constexpr bool durable = true;
+
+    rocks_factory() = default;
+    // With writer caches of the given capacity (0 disables them), to exercise eviction.
+    explicit rocks_factory(std::size_t cache_entries) {
+        options.cached_conversations = options.cached_users = options.cached_cursors =
+            cache_entries;
+        reopen();
+    }
     void reopen() {
         store.reset();
-        store = open_rocks(dir.str());
+        store = open(options);
+    }
+    static std::unique_ptr<st::store> open(const st::rocks_options& o) {
+        auto s = st::open_rocks_store(o);
+        REQUIRE(s.has_value());
+        return std::move(*s);
     }
 };
 

@@ -52,10 +52,10 @@ TEST_CASE("verify finds a derived record that disagrees with the timeline", "[un
     apply_ok(s, first_direct(1, 1, 2));
     REQUIRE(s.verify().has_value());
     auto& rocks = dynamic_cast<st::detail::rocks_store&>(s);
-    // Remove user 2's inbox head: the inbox now has an entry beyond it.
+    // Remove user 2's entry of the reverse index: it no longer mirrors the members.
     REQUIRE(rocks.db()
-                .Delete(rocksdb::WriteOptions{}, rocks.handle(st::detail::cf_user_meta),
-                        st::detail::user_key(1, 2))
+                .Delete(rocksdb::WriteOptions{}, rocks.handle(st::detail::cf_user_convs),
+                        st::detail::user_conv_key(1, 2, st::conv_id::direct(1, 2)))
                 .ok());
     CHECK(s.verify().error() == st::errc::inconsistent);
 }

@@ -1,0 +1,102 @@
+// The commit writer's view of hot state: conversation metadata with members, inbox heads and
+// receipt cursors, cached across batches so that applying a message reads nothing from RocksDB
+// in the common case (docs/benchmarks.md has the profile that motivated it).
+//
+// The caches hold committed state only: a batch stages its changes in its own overlay and
+// publishes them here after RocksDB accepted the write. Owned by the writer thread.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include <tern/storage/types.hpp>
+
+#include "lru_cache.hpp"
+
+namespace tern::storage::detail {
+
+inline std::size_t hash_mix(std::size_t seed, std::uint64_t v) noexcept {
+    return seed ^
+           (std::hash<std::uint64_t>{}(v) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2));
+}
+
+struct conv_ref {
+    tenant_id tenant = 0;
+    conv_id conv;
+    friend bool operator==(const conv_ref&, const conv_ref&) = default;
+};
+
+struct user_ref {
+    tenant_id tenant = 0;
+    user_id user = 0;
+    friend bool operator==(const user_ref&, const user_ref&) = default;
+};
+
+struct member_ref {  // a (conversation, user) pair: receipt cursors
+    conv_ref conv;
+    user_id user = 0;
+    friend bool operator==(const member_ref&, const member_ref&) = default;
+};
+
+struct device_ref {
+    user_ref user;
+    device_id device = 0;
+    friend bool operator==(const device_ref&, const device_ref&) = default;
+};
+
+struct ref_hash {
+    std::size_t operator()(const conv_ref& r) const noexcept {
+        return hash_mix(
+            hash_mix(hash_mix(r.tenant, static_cast<std::uint64_t>(r.conv.type)), r.conv.id),
+            r.conv.peer);
+    }
+    std::size_t operator()(const user_ref& r) const noexcept {
+        return hash_mix(hash_mix(0, r.tenant), r.user);
+    }
+    std::size_t operator()(const member_ref& r) const noexcept {
+        return hash_mix((*this)(r.conv), r.user);
+    }
+    std::size_t operator()(const device_ref& r) const noexcept {
+        return hash_mix((*this)(r.user), r.device);
+    }
+};
+
+// A conversation as the writer needs it: metadata and members ascending by user id.
+struct conv_state {
+    conv_meta meta;
+    std::vector<member_record> members;
+
+    [[nodiscard]] member_record* find(user_id u) {
+        auto it = lower(u);
+        return it != members.end() && it->user == u ? &*it : nullptr;
+    }
+    std::vector<member_record>::iterator lower(user_id u) {
+        return std::lower_bound(members.begin(), members.end(), u,
+                                [](const member_record& m, user_id x) { return m.user < x; });
+    }
+};
+
+// The decoded value of a receipts record.
+struct cursor_value {
+    receipt_cursor cursor;
+    std::uint64_t read_ordinal = 0;
+};
+
+struct write_cache {
+    write_cache(std::size_t conv_capacity, std::size_t user_capacity, std::size_t cursor_capacity)
+        : convs(conv_capacity), inbox_heads(user_capacity), cursors(cursor_capacity) {}
+
+    lru_cache<conv_ref, conv_state, ref_hash> convs;
+    lru_cache<user_ref, std::uint64_t, ref_hash> inbox_heads;
+    lru_cache<member_ref, cursor_value, ref_hash> cursors;
+
+    void clear() {
+        convs.clear();
+        inbox_heads.clear();
+        cursors.clear();
+    }
+};
+
+}  // namespace tern::storage::detail
