@@ -13,7 +13,7 @@ namespace {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
 class wire_category_impl final : public boost::system::error_category {
-  public:
+public:
     const char* name() const noexcept override { return "tern.wire"; }
     std::string message(int ev) const override {
         switch (static_cast<errc>(ev)) {

@@ -4,10 +4,20 @@
 #include <chrono>
 
 namespace tern::storage {
+namespace {
+
+std::uint64_t nanos_since(std::chrono::steady_clock::time_point start) {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::steady_clock::now() - start)
+                                          .count());
+}
+
+}  // namespace
 
 commit_writer::commit_writer(store& target, commit_writer_options options)
     : store_(target), options_(options) {
-    thread_ = std::thread([this] { run(); });
+    if (options_.mode == durability::fsync) syncer_ = std::thread([this] { run_syncer(); });
+    writer_ = std::thread([this] { run_writer(); });
 }
 
 commit_writer::~commit_writer() { stop(); }
@@ -48,7 +58,8 @@ void commit_writer::stop() {
         stopping_ = true;
         wake_.notify_one();
     }
-    if (thread_.joinable()) thread_.join();
+    if (writer_.joinable()) writer_.join();
+    if (syncer_.joinable()) syncer_.join();
 }
 
 commit_writer_stats commit_writer::stats() const {
@@ -56,13 +67,18 @@ commit_writer_stats commit_writer::stats() const {
     return stats_;
 }
 
-void commit_writer::run() {
+void commit_writer::run_writer() {
     std::vector<request> batch;
     for (;;) {
         {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-            if (pending_.empty()) return;  // stopping, and everything is committed
+            if (pending_.empty()) {
+                // Stopping, and everything is applied: let the syncer finish and exit.
+                writer_done_ = true;
+                staged_ready_.notify_one();
+                return;
+            }
             if (pending_.size() <= options_.max_batch_entries) {
                 batch.swap(pending_);
             } else {
@@ -73,11 +89,16 @@ void commit_writer::run() {
                 pending_.erase(pending_.begin(), cut);
             }
         }
-        commit(batch);
+        if (options_.mode == durability::fsync) {
+            stage(batch);
+        } else {
+            commit(batch);
+        }
         batch.clear();
     }
 }
 
+// os and memory modes: apply, then complete, on this thread.
 void commit_writer::commit(std::vector<request>& batch) {
     std::vector<log_entry> entries;
     entries.reserve(batch.size());
@@ -85,24 +106,88 @@ void commit_writer::commit(std::vector<request>& batch) {
 
     const auto start = std::chrono::steady_clock::now();
     auto results = store_.apply(entries, options_.mode);
-    const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                           std::chrono::steady_clock::now() - start)
-                           .count();
+    const auto nanos = nanos_since(start);
     {
         std::lock_guard lock(mutex_);
         ++stats_.commits;
         stats_.entries += batch.size();
-        stats_.commit_nanos += static_cast<std::uint64_t>(nanos);
+        stats_.commit_nanos += nanos;
         stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, batch.size());
         if (!results) ++stats_.failed_commits;
     }
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-        if (!batch[i].done) continue;
-        if (results) {
-            batch[i].done(std::move((*results)[i]));
-        } else {
-            batch[i].done(results.error());
+    if (results) {
+        complete(batch, *results);
+    } else {
+        fail(batch, results.error());
+    }
+}
+
+// fsync mode: apply without syncing and hand the batch to the syncer.
+void commit_writer::stage(std::vector<request>& batch) {
+    std::vector<log_entry> entries;
+    entries.reserve(batch.size());
+    for (auto& r : batch) entries.push_back(std::move(r.entry));
+
+    const auto start = std::chrono::steady_clock::now();
+    auto staged = store_.stage(entries);
+    const auto nanos = nanos_since(start);
+    std::lock_guard lock(mutex_);
+    ++stats_.commits;
+    stats_.entries += batch.size();
+    stats_.commit_nanos += nanos;
+    stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, batch.size());
+    if (!staged) ++stats_.failed_commits;
+    staged_.push_back({std::move(batch), std::move(staged)});
+    staged_ready_.notify_one();
+}
+
+void commit_writer::run_syncer() {
+    std::vector<staged_batch> ready;
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            staged_ready_.wait(lock, [this] { return writer_done_ || !staged_.empty(); });
+            if (staged_.empty()) return;  // the writer is done and everything is completed
+            ready.swap(staged_);
         }
+        // One fsync for every batch staged since the last one: publishing the newest staged
+        // state makes all of them durable and visible.
+        const store::staged_token* newest = nullptr;
+        for (const auto& b : ready) {
+            if (b.staged) newest = &b.staged->token;
+        }
+        result<void> published;
+        if (newest) {
+            const auto start = std::chrono::steady_clock::now();
+            published = store_.publish(*newest);
+            const auto nanos = nanos_since(start);
+            std::lock_guard lock(mutex_);
+            ++stats_.syncs;
+            stats_.sync_nanos += nanos;
+            if (!published) stats_.failed_commits += ready.size();
+        }
+        for (auto& b : ready) {
+            if (!b.staged) {
+                fail(b.requests, b.staged.error());
+            } else if (!published) {
+                fail(b.requests, published.error());
+            } else {
+                complete(b.requests, b.staged->results);
+            }
+        }
+        ready.clear();
+    }
+}
+
+void commit_writer::fail(std::vector<request>& batch, boost::system::error_code ec) {
+    for (auto& req : batch) {
+        if (req.done) req.done(ec);
+    }
+}
+
+void commit_writer::complete(std::vector<request>& batch, std::vector<entry_result>& results) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (batch[i].done) batch[i].done(std::move(results[i]));
     }
 }
 

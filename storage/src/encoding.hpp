@@ -116,7 +116,7 @@ inline std::uint64_t key_suffix64(std::string_view key) noexcept {
 inline constexpr char value_format = 1;
 
 class value_writer {
-  public:
+public:
     value_writer() { out_.push_back(value_format); }
     value_writer& u8(std::uint8_t v) {
         out_.push_back(static_cast<char>(v));
@@ -150,13 +150,13 @@ class value_writer {
     }
     [[nodiscard]] std::string take() { return std::move(out_); }
 
-  private:
+private:
     std::string out_;
 };
 
 // Reads fields in order; after any short read ok() is false and every later read yields 0.
 class value_reader {
-  public:
+public:
     explicit value_reader(std::string_view in) : in_(in) {
         ok_ = !in_.empty() && in_[0] == value_format;
         pos_ = 1;
@@ -195,7 +195,7 @@ class value_reader {
     [[nodiscard]] bool ok() const noexcept { return ok_; }
     [[nodiscard]] bool done() const noexcept { return ok_ && pos_ == in_.size(); }
 
-  private:
+private:
     bool take(std::size_t n) {
         if (!ok_ || in_.size() - pos_ < n) {
             ok_ = false;

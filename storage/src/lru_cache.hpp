@@ -11,7 +11,7 @@ namespace tern::storage::detail {
 
 template <class Key, class Value, class Hash = std::hash<Key>>
 class lru_cache {
-  public:
+public:
     explicit lru_cache(std::size_t capacity) : capacity_(capacity) {}
 
     // The cached value, marked as most recently used; nullptr when absent.
@@ -51,7 +51,7 @@ class lru_cache {
 
     [[nodiscard]] std::size_t size() const noexcept { return index_.size(); }
 
-  private:
+private:
     using entry = std::pair<Key, Value>;
     std::size_t capacity_;
     std::list<entry> order_;

@@ -45,7 +45,7 @@ using dedup_key = std::tuple<tenant_id, user_id, std::string>;
 // The reference model: plain maps, the apply rules of docs/storage.md written as directly as
 // possible. Durability modes make no difference here.
 class memory_store final : public store {
-  public:
+public:
     result<std::vector<entry_result>> apply(std::span<const log_entry> entries,
                                             durability /*mode*/) override {
         std::lock_guard lock(mutex_);
@@ -59,6 +59,14 @@ class memory_store final : public store {
     }
 
     result<void> sync() override { return {}; }
+
+    // Nothing here is durable, so nothing needs hiding: staged entries are visible at once.
+    result<staged> stage(std::span<const log_entry> entries) override {
+        auto results = apply(entries, durability::memory);
+        if (!results) return results.error();
+        return staged{std::move(*results), nullptr};
+    }
+    result<void> publish(const staged_token& /*token*/) override { return {}; }
 
     result<std::optional<conv_meta>> conversation(tenant_id t, const conv_id& c) const override {
         std::lock_guard lock(mutex_);
@@ -203,7 +211,7 @@ class memory_store final : public store {
         return check() ? result<void>{} : result<void>{make_error_code(errc::inconsistent)};
     }
 
-  private:
+private:
     const conv_state* find_conv(tenant_id t, const conv_id& c) const {
         auto it = convs_.find({t, c});
         return it == convs_.end() ? nullptr : &it->second;

@@ -27,7 +27,7 @@ struct inbox_ref {
 };
 
 class apply_batch {
-  public:
+public:
     apply_batch(const rocks_store& s, write_cache& cache) : store_(s), cache_(cache) {}
 
     entry_result apply(const append_event& e);
@@ -46,7 +46,7 @@ class apply_batch {
     // Makes the overlay the committed state: call only after RocksDB accepted the batch.
     void publish();
 
-  private:
+private:
     void del(cf c, const std::string& key) { check(batch_.Delete(store_.handle(c), key)); }
 
     void check(const rocksdb::Status& s) {
@@ -159,7 +159,8 @@ cursor_value* apply_batch::cursor(const member_ref& ref) {
 std::uint64_t& apply_batch::inbox_head(const user_ref& ref) {
     if (auto it = heads_.find(ref); it != heads_.end()) return it->second;
     if (auto* cached = cache_.inbox_heads.find(ref)) return heads_[ref] = *cached;
-    auto head_or = read_inbox_head(store_.db(), store_.handle(cf_inbox), ref.tenant, ref.user);
+    auto head_or = read_inbox_head(store_.db(), rocksdb::ReadOptions{}, store_.handle(cf_inbox),
+                                   ref.tenant, ref.user);
     check(head_or.status);
     const std::uint64_t head = head_or.head;
     cache_.inbox_heads.put(ref, head);
@@ -378,8 +379,38 @@ rocksdb::WriteOptions write_options(durability mode) {
 
 result<std::vector<entry_result>> rocks_store::apply(std::span<const log_entry> entries,
                                                      durability mode) {
+    auto out = write(entries, mode);
+    if (out) make_visible(take_snapshot());
+    return out;
+}
+
+result<store::staged> rocks_store::stage(std::span<const log_entry> entries) {
+    auto out = write(entries, durability::os);
+    if (!out) return out.error();
+    // The snapshot is taken by the writer thread right after the write, so it holds this batch
+    // and nothing staged later.
+    return staged{std::move(*out), take_snapshot()};
+}
+
+result<void> rocks_store::publish(const staged_token& token) {
+    if (sync_failed_) return make_error_code(errc::io_error);
+    const auto s = db_->SyncWAL();
+    if (!s.ok()) {
+        // The batch is written but not durable, and later batches were applied on top of it.
+        // Like a database after a failed fsync, the store stops taking writes; a restart
+        // recovers exactly what reached the disk.
+        sync_failed_ = true;
+        return to_error(s);
+    }
+    make_visible(std::static_pointer_cast<const rocksdb::Snapshot>(token));
+    return {};
+}
+
+result<std::vector<entry_result>> rocks_store::write(std::span<const log_entry> entries,
+                                                     durability mode) {
     std::vector<entry_result> out;
     if (entries.empty()) return out;
+    if (sync_failed_) return make_error_code(errc::io_error);
     if (needs_resume_) {
         // A failed write puts RocksDB in read-only mode; once the cause is gone (space freed),
         // Resume() lets writes through again without a restart.

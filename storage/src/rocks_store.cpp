@@ -24,7 +24,7 @@ namespace {
 // Dedup records promise duplicate detection for at least their lifetime; compactions drop them
 // once expired so the column family does not grow for ever.
 class dedup_expiry_filter final : public rocksdb::CompactionFilter {
-  public:
+public:
     bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value,
                 std::string* /*new_value*/, bool* /*value_changed*/) const override {
         const auto rec = decode_dedup({value.data(), value.size()});
@@ -39,25 +39,9 @@ class dedup_expiry_filter final : public rocksdb::CompactionFilter {
 
 const dedup_expiry_filter dedup_filter;
 
-// A read snapshot, released on scope exit, so that a multi-record read sees one batch.
-class snapshot_guard {
-  public:
-    explicit snapshot_guard(rocksdb::DB& db) : db_(db), snapshot_(db.GetSnapshot()) {
-        options.snapshot = snapshot_;
-    }
-    ~snapshot_guard() { db_.ReleaseSnapshot(snapshot_); }
-    snapshot_guard(const snapshot_guard&) = delete;
-    snapshot_guard& operator=(const snapshot_guard&) = delete;
-    rocksdb::ReadOptions options;
-
-  private:
-    rocksdb::DB& db_;
-    const rocksdb::Snapshot* snapshot_;
-};
-
 boost::system::error_code corrupt() { return make_error_code(errc::corruption); }
 
-std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+std::string_view as_view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 
 // The key prefix within which inserts are ordered, for memtable insert hints; 0 for none.
 std::size_t insert_hint_prefix(cf c) {
@@ -76,13 +60,13 @@ std::size_t insert_hint_prefix(cf c) {
 
 }  // namespace
 
-inbox_head_read read_inbox_head(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* inbox, tenant_id t,
-                                user_id u) {
+inbox_head_read read_inbox_head(rocksdb::DB& db, const rocksdb::ReadOptions& ro,
+                                rocksdb::ColumnFamilyHandle* inbox, tenant_id t, user_id u) {
     const auto prefix = user_key(t, u);
-    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions{}, inbox));
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(ro, inbox));
     it->SeekForPrev(user_sub_key(t, u, ~std::uint64_t{0}));
     if (it->Valid() && it->key().starts_with(prefix)) {
-        return {key_suffix64(view(it->key())), it->status()};
+        return {key_suffix64(as_view(it->key())), it->status()};
     }
     return {0, it->status()};
 }
@@ -310,8 +294,29 @@ rocks_store::rocks_store(const rocks_options& options, std::unique_ptr<rocksdb::
 }
 
 rocks_store::~rocks_store() {
+    visible_.reset();
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close();
+}
+
+std::shared_ptr<const rocksdb::Snapshot> rocks_store::take_snapshot() const {
+    rocksdb::DB* db = db_.get();
+    return {db->GetSnapshot(), [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); }};
+}
+
+void rocks_store::make_visible(std::shared_ptr<const rocksdb::Snapshot> snapshot) {
+    std::lock_guard lock(visible_mutex_);
+    visible_ = std::move(snapshot);
+}
+
+rocks_store::read_view rocks_store::view() const {
+    read_view v;
+    {
+        std::lock_guard lock(visible_mutex_);
+        v.snapshot = visible_;
+    }
+    v.options.snapshot = v.snapshot.get();
+    return v;
 }
 
 result<void> rocks_store::sync() {
@@ -355,7 +360,7 @@ result<std::uint64_t> get_u64(const result<std::optional<std::string>>& v) {
 }  // namespace
 
 result<std::optional<conv_meta>> rocks_store::conversation(tenant_id t, const conv_id& c) const {
-    return get_decoded(get({}, cf_conv_meta, conv_key(t, c)),
+    return get_decoded(get(view().options, cf_conv_meta, conv_key(t, c)),
                        [&](std::string_view v) { return decode_meta(c, v); });
 }
 
@@ -364,7 +369,8 @@ result<std::vector<stored_event>> rocks_store::timeline(tenant_id t, const conv_
     std::vector<stored_event> out;
     if (limit == 0) return out;
     const std::string prefix = conv_key(t, c);
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, handles_[cf_timeline]));
+    const auto v = view();
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(v.options, handles_[cf_timeline]));
     const auto in_conv = [&] {
         return it->Valid() && it->key().starts_with(rocksdb::Slice(prefix));
     };
@@ -374,7 +380,7 @@ result<std::vector<stored_event>> rocks_store::timeline(tenant_id t, const conv_
         it->SeekForPrev(conv_sub_key(t, c, from == 0 ? ~seq_t{0} : from));
     }
     for (; in_conv() && out.size() < limit; dir == direction::forward ? it->Next() : it->Prev()) {
-        auto ev = decode_event(key_suffix64(view(it->key())), view(it->value()));
+        auto ev = decode_event(key_suffix64(as_view(it->key())), as_view(it->value()));
         if (!ev) return corrupt();
         out.push_back(std::move(ev->event));
     }
@@ -385,9 +391,10 @@ result<std::vector<stored_event>> rocks_store::timeline(tenant_id t, const conv_
 result<std::vector<member_record>> rocks_store::members(tenant_id t, const conv_id& c) const {
     std::vector<member_record> out;
     const std::string prefix = conv_key(t, c);
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, handles_[cf_members]));
+    const auto v = view();
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(v.options, handles_[cf_members]));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-        auto m = decode_member(key_suffix64(view(it->key())), view(it->value()));
+        auto m = decode_member(key_suffix64(as_view(it->key())), as_view(it->value()));
         if (!m) return corrupt();
         out.push_back(*m);
     }
@@ -397,13 +404,13 @@ result<std::vector<member_record>> rocks_store::members(tenant_id t, const conv_
 
 result<std::optional<member_record>> rocks_store::member(tenant_id t, const conv_id& c,
                                                          user_id u) const {
-    return get_decoded(get({}, cf_members, conv_sub_key(t, c, u)),
+    return get_decoded(get(view().options, cf_members, conv_sub_key(t, c, u)),
                        [&](std::string_view v) { return decode_member(u, v); });
 }
 
 result<std::optional<receipt_cursor>> rocks_store::receipt(tenant_id t, const conv_id& c,
                                                            user_id u) const {
-    return get_decoded(get({}, cf_receipts, conv_sub_key(t, c, u)),
+    return get_decoded(get(view().options, cf_receipts, conv_sub_key(t, c, u)),
                        [&](std::string_view v) -> std::optional<receipt_cursor> {
                            auto cur = decode_cursor(u, v);
                            if (!cur) return std::nullopt;
@@ -412,12 +419,12 @@ result<std::optional<receipt_cursor>> rocks_store::receipt(tenant_id t, const co
 }
 
 result<std::vector<conv_summary>> rocks_store::conversations_of(tenant_id t, user_id u) const {
-    snapshot_guard snap(*db_);
+    const auto snap = view();
     std::vector<conv_summary> out;
     const std::string prefix = user_key(t, u);
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snap.options, handles_[cf_user_convs]));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-        const auto key = view(it->key());
+        const auto key = as_view(it->key());
         if (key.size() != prefix.size() + conv_bytes) return corrupt();
         const auto c = get_conv(key.data() + prefix.size());
         if (!c) return corrupt();
@@ -442,7 +449,7 @@ result<std::vector<conv_summary>> rocks_store::conversations_of(tenant_id t, use
 
 result<std::optional<who_read>> rocks_store::readers(tenant_id t, const conv_id& c,
                                                      seq_t seq) const {
-    snapshot_guard snap(*db_);
+    const auto snap = view();
     auto ev_v = get(snap.options, cf_timeline, conv_sub_key(t, c, seq));
     if (!ev_v) return ev_v.error();
     if (!*ev_v) return std::optional<who_read>{};
@@ -456,12 +463,12 @@ result<std::optional<who_read>> rocks_store::readers(tenant_id t, const conv_id&
     who_read out;
     rit->Seek(prefix);
     for (mit->Seek(prefix); mit->Valid() && mit->key().starts_with(prefix); mit->Next()) {
-        const user_id u = key_suffix64(view(mit->key()));
-        const auto m = decode_member(u, view(mit->value()));
+        const user_id u = key_suffix64(as_view(mit->key()));
+        const auto m = decode_member(u, as_view(mit->value()));
         if (!m) return corrupt();
         while (rit->Valid() && rit->key().compare(mit->key()) < 0) rit->Next();
         if (!rit->Valid() || rit->key() != mit->key()) return corrupt();
-        const auto cur = decode_cursor(u, view(rit->value()));
+        const auto cur = decode_cursor(u, as_view(rit->value()));
         if (!cur) return corrupt();
         if (u == ev->event.sender || m->joined_seq > seq) continue;
         (cur->cursor.read_up_to >= seq ? out.read : out.unread).push_back(u);
@@ -472,7 +479,7 @@ result<std::optional<who_read>> rocks_store::readers(tenant_id t, const conv_id&
 }
 
 result<std::uint64_t> rocks_store::inbox_head(tenant_id t, user_id u) const {
-    const auto r = read_inbox_head(*db_, handles_[cf_inbox], t, u);
+    const auto r = read_inbox_head(*db_, view().options, handles_[cf_inbox], t, u);
     if (!r.status.ok()) return to_error(r.status);
     return r.head;
 }
@@ -480,16 +487,16 @@ result<std::uint64_t> rocks_store::inbox_head(tenant_id t, user_id u) const {
 result<std::vector<inbox_item>> rocks_store::inbox_after(tenant_id t, user_id u,
                                                          std::uint64_t after,
                                                          std::size_t limit) const {
-    snapshot_guard snap(*db_);
+    const auto snap = view();
     std::vector<inbox_item> out;
     if (limit == 0 || after == ~std::uint64_t{0}) return out;
     const std::string prefix = user_key(t, u);
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snap.options, handles_[cf_inbox]));
     for (it->Seek(user_sub_key(t, u, after + 1));
          it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
-        const auto ref = decode_inbox(view(it->value()));
+        const auto ref = decode_inbox(as_view(it->value()));
         if (!ref) return corrupt();
-        out.push_back({key_suffix64(view(it->key())), ref->first, ref->second, nullptr});
+        out.push_back({key_suffix64(as_view(it->key())), ref->first, ref->second, nullptr});
     }
     if (!it->status().ok()) return to_error(it->status());
     if (out.empty()) return out;
@@ -506,7 +513,7 @@ result<std::vector<inbox_item>> rocks_store::inbox_after(tenant_id t, user_id u,
     for (std::size_t i = 0; i < out.size(); ++i) {
         if (statuses[i].IsNotFound()) continue;
         if (!statuses[i].ok()) return to_error(statuses[i]);
-        auto ev = decode_event(out[i].seq, view(values[i]));
+        auto ev = decode_event(out[i].seq, as_view(values[i]));
         if (!ev) return corrupt();
         out[i].bytes = std::move(ev->event.bytes);
     }
@@ -514,16 +521,16 @@ result<std::vector<inbox_item>> rocks_store::inbox_after(tenant_id t, user_id u,
 }
 
 result<std::uint64_t> rocks_store::device_cursor(tenant_id t, user_id u, device_id d) const {
-    return get_u64(get({}, cf_devices, user_sub_key(t, u, d)));
+    return get_u64(get(view().options, cf_devices, user_sub_key(t, u, d)));
 }
 
 result<std::optional<dedup_record>> rocks_store::find_dedup(tenant_id t, user_id sender,
                                                             std::string_view cmid) const {
-    return get_decoded(get({}, cf_dedup, dedup_key(t, sender, cmid)), decode_dedup);
+    return get_decoded(get(view().options, cf_dedup, dedup_key(t, sender, cmid)), decode_dedup);
 }
 
 result<std::uint64_t> rocks_store::applied_index() const {
-    return get_u64(get({}, cf_default, applied_index_key));
+    return get_u64(get(view().options, cf_default, applied_index_key));
 }
 
 }  // namespace detail

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,8 +55,9 @@ struct inbox_head_read {
     std::uint64_t head = 0;
     rocksdb::Status status;
 };
-[[nodiscard]] inbox_head_read read_inbox_head(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* inbox,
-                                              tenant_id t, user_id u);
+[[nodiscard]] inbox_head_read read_inbox_head(rocksdb::DB& db, const rocksdb::ReadOptions& ro,
+                                              rocksdb::ColumnFamilyHandle* inbox, tenant_id t,
+                                              user_id u);
 
 // Value codecs (encoding.hpp has the primitives).
 [[nodiscard]] std::string encode_meta(const conv_meta& m);
@@ -74,7 +76,7 @@ struct inbox_head_read {
 [[nodiscard]] std::optional<dedup_record> decode_dedup(std::string_view v);
 
 class rocks_store final : public store {
-  public:
+public:
     rocks_store(const rocks_options& options, std::unique_ptr<rocksdb::Env> env,
                 std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles);
     ~rocks_store() override;
@@ -84,6 +86,8 @@ class rocks_store final : public store {
     result<std::vector<entry_result>> apply(std::span<const log_entry> entries,
                                             durability mode) override;
     result<void> sync() override;
+    result<staged> stage(std::span<const log_entry> entries) override;
+    result<void> publish(const staged_token& token) override;
 
     result<std::optional<conv_meta>> conversation(tenant_id, const conv_id&) const override;
     result<std::vector<stored_event>> timeline(tenant_id, const conv_id&, seq_t from, direction dir,
@@ -106,7 +110,22 @@ class rocks_store final : public store {
     [[nodiscard]] rocksdb::DB& db() const noexcept { return *db_; }
     [[nodiscard]] rocksdb::ColumnFamilyHandle* handle(cf c) const noexcept { return handles_[c]; }
 
-  private:
+private:
+    // What readers see: the state of the last applied or published batch, as a RocksDB snapshot,
+    // so that staged (written, not yet synced) batches stay invisible. Null before any write:
+    // readers then see the latest state, which is what was recovered on open.
+    struct read_view {
+        std::shared_ptr<const rocksdb::Snapshot> snapshot;
+        rocksdb::ReadOptions options;
+    };
+    [[nodiscard]] read_view view() const;
+    [[nodiscard]] std::shared_ptr<const rocksdb::Snapshot> take_snapshot() const;
+    void make_visible(std::shared_ptr<const rocksdb::Snapshot> snapshot);
+
+    // Applies entries into one WriteBatch and writes it; readers do not see it yet.
+    [[nodiscard]] result<std::vector<entry_result>> write(std::span<const log_entry> entries,
+                                                          durability mode);
+
     // Reads one key; nullopt when absent.
     [[nodiscard]] result<std::optional<std::string>> get(const rocksdb::ReadOptions& ro, cf c,
                                                          const std::string& key) const;
@@ -118,6 +137,10 @@ class rocks_store final : public store {
     write_cache cache_;
     std::uint64_t applied_ = 0;
     bool needs_resume_ = false;  // a write failed: try DB::Resume() before the next one
+    bool sync_failed_ = false;   // a staged batch could not be synced: see publish()
+
+    mutable std::mutex visible_mutex_;
+    std::shared_ptr<const rocksdb::Snapshot> visible_;
 };
 
 }  // namespace tern::storage::detail

@@ -20,7 +20,7 @@
 namespace tern::test {
 
 class lossy_fs final : public rocksdb::FileSystemWrapper {
-  public:
+public:
     lossy_fs() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
 
     const char* Name() const override { return "tern.lossy_fs"; }
@@ -100,14 +100,14 @@ class lossy_fs final : public rocksdb::FileSystemWrapper {
         return n;
     }
 
-  private:
+private:
     struct file_state {
         std::uint64_t size = 0;
         std::uint64_t synced = 0;
     };
 
     class tracked_file final : public rocksdb::FSWritableFileOwnerWrapper {
-      public:
+    public:
         tracked_file(std::unique_ptr<rocksdb::FSWritableFile> file, lossy_fs& fs, std::string name)
             : FSWritableFileOwnerWrapper(std::move(file)), fs_(fs), name_(std::move(name)) {}
 
@@ -143,7 +143,7 @@ class lossy_fs final : public rocksdb::FileSystemWrapper {
             return FSWritableFileOwnerWrapper::Truncate(size, o, dbg);
         }
 
-      private:
+    private:
         lossy_fs& fs_;
         std::string name_;
     };

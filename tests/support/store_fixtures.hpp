@@ -21,7 +21,7 @@ namespace st = tern::storage;
 
 // A directory under the system temp dir, removed with everything in it on destruction.
 class temp_dir {
-  public:
+public:
     explicit temp_dir(const std::string& tag = "tern") {
         static std::atomic<int> counter{0};
         path_ = std::filesystem::temp_directory_path() /
@@ -38,7 +38,7 @@ class temp_dir {
     [[nodiscard]] const std::filesystem::path& path() const { return path_; }
     [[nodiscard]] std::string str() const { return path_.string(); }
 
-  private:
+private:
     std::filesystem::path path_;
 };
 

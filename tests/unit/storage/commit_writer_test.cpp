@@ -16,7 +16,7 @@ constexpr st::tenant_id tenant = 1;
 
 // A store decorator whose writes fail on demand, as a full disk would make them.
 class failing_store final : public st::store {
-  public:
+public:
     explicit failing_store(st::store& inner) : inner_(inner) {}
     std::atomic<bool> fail{false};
 
@@ -26,6 +26,11 @@ class failing_store final : public st::store {
         return inner_.apply(entries, mode);
     }
     st::result<void> sync() override { return inner_.sync(); }
+    st::result<staged> stage(std::span<const st::log_entry> entries) override {
+        if (fail) return make_error_code(st::errc::no_space);
+        return inner_.stage(entries);
+    }
+    st::result<void> publish(const staged_token& token) override { return inner_.publish(token); }
     st::result<std::optional<st::conv_meta>> conversation(st::tenant_id t,
                                                           const st::conv_id& c) const override {
         return inner_.conversation(t, c);
@@ -74,7 +79,7 @@ class failing_store final : public st::store {
     st::result<std::uint64_t> applied_index() const override { return inner_.applied_index(); }
     st::result<void> verify() const override { return inner_.verify(); }
 
-  private:
+private:
     st::store& inner_;
 };
 
@@ -123,9 +128,11 @@ TEST_CASE("batches respect the entry limit", "[unit][storage][writer]") {
 }
 
 TEST_CASE("a completion sees its entry applied", "[unit][storage][writer]") {
+    const auto mode = GENERATE(st::durability::os, st::durability::fsync);
+    CAPTURE(static_cast<int>(mode));
     rocks_factory f;
     auto& s = *f.store;
-    st::commit_writer w(s, {st::durability::os, 64});
+    st::commit_writer w(s, {mode, 64});
     std::promise<st::seq_t> head;
     w.submit(first_direct(tenant, 1, 2), [&](st::entry_result r) {
         REQUIRE(r.has_value());

@@ -59,3 +59,29 @@ TEST_CASE("verify finds a derived record that disagrees with the timeline", "[un
                 .ok());
     CHECK(s.verify().error() == st::errc::inconsistent);
 }
+
+TEST_CASE("staged batches stay invisible to readers until published", "[unit][storage]") {
+    rocks_factory f;
+    auto& s = *f.store;
+    const auto c = st::conv_id::direct(1, 2);
+    apply_ok(s, first_direct(1, 1, 2));
+
+    const std::vector<st::log_entry> first{message(1, c, 2, 1, "two")};
+    const std::vector<st::log_entry> second{message(1, c, 3, 1, "three")};
+    auto a = s.stage(first);
+    REQUIRE(a.has_value());
+    auto b = s.stage(second);  // builds on the staged batch, as the writer does
+    REQUIRE(b.has_value());
+    REQUIRE(b->results.at(0).has_value());
+    CHECK(s.conversation(1, c).value()->head_seq == 1);
+    CHECK(s.inbox_head(1, 2).value() == 1);
+    CHECK(s.timeline(1, c, 0, st::direction::backward, 10).value().size() == 1);
+
+    REQUIRE(s.publish(a->token).has_value());
+    CHECK(s.conversation(1, c).value()->head_seq == 2);
+    CHECK(s.inbox_head(1, 2).value() == 2);
+    REQUIRE(s.publish(b->token).has_value());
+    CHECK(s.conversation(1, c).value()->head_seq == 3);
+    CHECK(*s.timeline(1, c, 3, st::direction::forward, 1).value().at(0).bytes == "three");
+    CHECK(s.verify().has_value());
+}

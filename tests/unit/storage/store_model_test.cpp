@@ -93,7 +93,7 @@ void compare(const st::store& expect, const st::store& actual, const std::set<st
 
 // Generates plausible entries (mostly valid, some deliberately invalid) from the model's state.
 class generator {
-  public:
+public:
     explicit generator(std::uint32_t seed) : rng_(seed) {}
 
     st::log_entry next(const st::store& model, std::set<std::string>& cmids) {
@@ -119,7 +119,7 @@ class generator {
                        pick(1, max_user));
     }
 
-  private:
+private:
     std::uint64_t pick(std::uint64_t lo, std::uint64_t hi) {
         return std::uniform_int_distribution<std::uint64_t>(lo, hi)(rng_);
     }

@@ -78,7 +78,7 @@ void write_length_prefix(std::uint32_t size, std::uint8_t* out) noexcept;
 // calls commit(), then drains frames with next(). Its storage never exceeds 4 + max_frame_size
 // bytes: an oversize length is refused as soon as its prefix arrives.
 class stream_reader {
-  public:
+public:
     explicit stream_reader(std::size_t max_frame_size = default_max_frame_size);
 
     // Writable space for the next read: at least 1 byte and at most what the current frame
@@ -98,7 +98,7 @@ class stream_reader {
     [[nodiscard]] std::size_t capacity() const noexcept { return buffer_.capacity(); }
     [[nodiscard]] std::size_t max_frame_size() const noexcept { return max_frame_size_; }
 
-  private:
+private:
     void compact() noexcept;
 
     std::size_t max_frame_size_;

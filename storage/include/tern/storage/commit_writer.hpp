@@ -1,11 +1,16 @@
 // The group-commit writer: the one thread that applies log entries to a store.
 //
 // Callers submit entries from any thread; the writer takes everything pending (up to a batch
-// limit), applies it as one atomic batch durable under the configured mode (one fsync per batch
-// in `fsync` mode), then runs each entry's completion. A completion never runs before its entry
-// is durable in that mode, so a caller may acknowledge a send from its completion.
+// limit) and applies it as one atomic batch, then runs each entry's completion once the batch is
+// durable in the configured mode. A completion never runs before its entry is durable, so a
+// caller may acknowledge a send from its completion.
 //
-// Threading: submit() is thread-safe and never blocks on I/O. Completions run on the writer
+// In `fsync` mode the commit is pipelined over two threads: the writer stages batch N+1
+// (store::stage) while the syncer makes batch N durable and visible (store::publish), and one
+// fsync covers every batch staged while the previous one ran. In `os` and `memory` mode one
+// thread applies and completes.
+//
+// Threading: submit() is thread-safe and never blocks on I/O. Completions run on one internal
 // thread, in submission order; they must be short and must not block (post the result to your
 // own executor). Blocking work (fsync, RocksDB compactions stalls) never touches callers' threads.
 //
@@ -35,12 +40,14 @@ struct commit_writer_stats {
     std::uint64_t commits = 0;
     std::uint64_t entries = 0;
     std::uint64_t failed_commits = 0;
-    std::uint64_t commit_nanos = 0;  // total time spent in store::apply
+    std::uint64_t commit_nanos = 0;  // total time spent applying (store::apply or stage)
     std::uint64_t max_batch = 0;
+    std::uint64_t syncs = 0;       // fsync mode: store::publish calls, each one fsync
+    std::uint64_t sync_nanos = 0;  // total time spent in store::publish
 };
 
 class commit_writer {
-  public:
+public:
     using completion = std::function<void(entry_result)>;
 
     struct request {
@@ -65,9 +72,19 @@ class commit_writer {
     [[nodiscard]] commit_writer_stats stats() const;
     [[nodiscard]] durability mode() const noexcept { return options_.mode; }
 
-  private:
-    void run();
+private:
+    // A batch applied (or refused) by the writer, waiting for the syncer.
+    struct staged_batch {
+        std::vector<request> requests;
+        result<store::staged> staged;
+    };
+
+    void run_writer();
+    void run_syncer();
     void commit(std::vector<request>& batch);
+    void stage(std::vector<request>& batch);
+    static void complete(std::vector<request>& batch, std::vector<entry_result>& results);
+    static void fail(std::vector<request>& batch, boost::system::error_code ec);
 
     store& store_;
     const commit_writer_options options_;
@@ -76,7 +93,14 @@ class commit_writer {
     std::vector<request> pending_;
     bool stopping_ = false;
     commit_writer_stats stats_;
-    std::thread thread_;
+
+    // fsync mode: the writer's hand-off to the syncer.
+    std::condition_variable staged_ready_;
+    std::vector<staged_batch> staged_;
+    bool writer_done_ = false;
+
+    std::thread writer_;
+    std::thread syncer_;
 };
 
 }  // namespace tern::storage

@@ -15,7 +15,7 @@ namespace tern::storage {
 struct rocks_options {
     std::string path;  // a directory; created if missing
     std::size_t block_cache_bytes = 64u << 20;
-    std::size_t write_buffer_bytes = 32u << 20;   // per column family memtable
+    std::size_t write_buffer_bytes = 32u << 20;  // per column family memtable
     // The writer's caches of hot state (entries, not bytes). A cached conversation costs about
     // 200 bytes plus 24 per member; a user or cursor entry about 100 bytes.
     std::size_t cached_conversations = 1u << 16;

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -36,7 +37,7 @@ using result = boost::system::result<T>;
 using entry_result = result<apply_outcome>;
 
 class store {
-  public:
+public:
     virtual ~store() = default;
 
     // ---- writes (one writer) -------------------------------------------------------------
@@ -48,6 +49,25 @@ class store {
 
     // Makes everything applied so far durable against power loss (syncs the write-ahead log).
     [[nodiscard]] virtual result<void> sync() = 0;
+
+    // Pipelined group commit, for the commit_writer in fsync mode: while one batch is being
+    // synced, the next is applied. stage() applies entries like apply() in `os` mode but keeps
+    // them invisible to readers; publish(token) then syncs everything staged so far and makes
+    // the state the token names visible. Tokens are published in staging order; stage() and
+    // apply() are called from one thread, publish() may be called from another.
+    //
+    // Readers therefore never see an event that a power loss could take back (a device that
+    // pulled seq N must never meet a different seq N after a restart). If a sync fails, the
+    // store refuses every later write (errc::io_error) until it is reopened: what was staged on
+    // top of the unsynced batch cannot be taken back, and recovery on open keeps what reached
+    // the disk.
+    using staged_token = std::shared_ptr<const void>;
+    struct staged {
+        std::vector<entry_result> results;
+        staged_token token;
+    };
+    [[nodiscard]] virtual result<staged> stage(std::span<const log_entry> entries) = 0;
+    [[nodiscard]] virtual result<void> publish(const staged_token& token) = 0;
 
     // ---- reads (any thread) ----------------------------------------------------------------
 
