@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build release test run bench-storage format clean
+.PHONY: deps build release test run bench-storage fuzz format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -28,6 +28,19 @@ run: deps
 
 bench-storage: release
 	@build/release/bench/tern-storage-bench
+
+# Builds the libFuzzer targets (clang) and runs each from its seeds for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	@set -o pipefail; for f in build/fuzz/tests/fuzz/tern_fuzz_*; do \
+	    name=$${f##*/tern_fuzz_}; mkdir -p build/fuzz/corpus/$$name; \
+	    echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
+	    $$f build/fuzz/corpus/$$name tests/fuzz/corpus/$$name \
+	        -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 | tail -n 12 || exit 1; \
+	done
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

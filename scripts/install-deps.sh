@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Tern needs to build, test and run, and nothing else.
-# Idempotent and quiet when nothing is missing. Never installs libboost-dev (Boost 1.74), which
+# Usage: scripts/install-deps.sh [--fuzz]. Idempotent and quiet when nothing is missing. Never installs libboost-dev (Boost 1.74), which
 # conflicts with the Boost 1.81 packages we use.
 set -euo pipefail
 
+# What `make test` and `make run` need. Each later module adds its own here.
 packages=(
-    build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
+    build-essential cmake ninja-build ccache pkg-config
     libboost1.81-dev
     libprotobuf-dev protobuf-compiler
     librocksdb-dev
-    libssl-dev
     catch2
-    libspdlog-dev libfmt-dev
-    libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
-    prometheus-cpp-dev
-    libbenchmark-dev
+    libcli11-dev
 )
+# `--fuzz` adds clang and its libFuzzer runtime, for the fuzz preset.
+if [[ "${1:-}" == "--fuzz" ]]; then
+    packages+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
