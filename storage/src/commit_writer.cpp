@@ -98,22 +98,30 @@ void commit_writer::run_writer() {
     }
 }
 
-// os and memory modes: apply, then complete, on this thread.
-void commit_writer::commit(std::vector<request>& batch) {
+std::vector<log_entry> commit_writer::take_entries(std::vector<request>& batch) {
     std::vector<log_entry> entries;
     entries.reserve(batch.size());
     for (auto& r : batch) entries.push_back(std::move(r.entry));
+    return entries;
+}
 
+void commit_writer::count_commit(std::size_t entries, std::uint64_t nanos, bool failed) {
+    ++stats_.commits;
+    stats_.entries += entries;
+    stats_.commit_nanos += nanos;
+    stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, entries);
+    if (failed) ++stats_.failed_commits;
+}
+
+// os and memory modes: apply, then complete, on this thread.
+void commit_writer::commit(std::vector<request>& batch) {
+    const auto entries = take_entries(batch);
     const auto start = std::chrono::steady_clock::now();
     auto results = store_.apply(entries, options_.mode);
     const auto nanos = nanos_since(start);
     {
         std::lock_guard lock(mutex_);
-        ++stats_.commits;
-        stats_.entries += batch.size();
-        stats_.commit_nanos += nanos;
-        stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, batch.size());
-        if (!results) ++stats_.failed_commits;
+        count_commit(batch.size(), nanos, !results);
     }
     if (results) {
         complete(batch, *results);
@@ -124,19 +132,12 @@ void commit_writer::commit(std::vector<request>& batch) {
 
 // fsync mode: apply without syncing and hand the batch to the syncer.
 void commit_writer::stage(std::vector<request>& batch) {
-    std::vector<log_entry> entries;
-    entries.reserve(batch.size());
-    for (auto& r : batch) entries.push_back(std::move(r.entry));
-
+    const auto entries = take_entries(batch);
     const auto start = std::chrono::steady_clock::now();
     auto staged = store_.stage(entries);
     const auto nanos = nanos_since(start);
     std::lock_guard lock(mutex_);
-    ++stats_.commits;
-    stats_.entries += batch.size();
-    stats_.commit_nanos += nanos;
-    stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, batch.size());
-    if (!staged) ++stats_.failed_commits;
+    count_commit(batch.size(), nanos, !staged);
     staged_.push_back({std::move(batch), std::move(staged)});
     staged_ready_.notify_one();
 }

@@ -83,6 +83,8 @@ private:
     void run_syncer();
     void commit(std::vector<request>& batch);
     void stage(std::vector<request>& batch);
+    static std::vector<log_entry> take_entries(std::vector<request>& batch);
+    void count_commit(std::size_t entries, std::uint64_t nanos, bool failed);  // holds mutex_
     static void complete(std::vector<request>& batch, std::vector<entry_result>& results);
     static void fail(std::vector<request>& batch, boost::system::error_code ec);
 

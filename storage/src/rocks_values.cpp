@@ -1,0 +1,130 @@
+// Value codecs of the RocksDB store (docs/storage.md, "Column families and keys"). Each value
+// is a format byte then fixed-width fields; a value that does not decode exactly is corruption.
+#include "encoding.hpp"
+#include "rocks_store_impl.hpp"
+
+namespace tern::storage::detail {
+
+std::string encode_meta(const conv_meta& m) {
+    return value_writer{}
+        .u64(m.head_seq)
+        .u64(m.countable)
+        .u32(m.member_count)
+        .u64(m.owner)
+        .i64(m.created_ms)
+        .i64(m.last_event_ms)
+        .str(m.name)
+        .take();
+}
+
+std::optional<conv_meta> decode_meta(const conv_id& c, std::string_view v) {
+    value_reader r(v);
+    conv_meta m;
+    m.conv = c;
+    m.head_seq = r.u64();
+    m.countable = r.u64();
+    m.member_count = r.u32();
+    m.owner = r.u64();
+    m.created_ms = r.i64();
+    m.last_event_ms = r.i64();
+    m.name = r.str();
+    if (!r.done()) return std::nullopt;
+    return m;
+}
+
+std::string encode_member(const member_record& m) {
+    return value_writer{}.u8(static_cast<std::uint8_t>(m.member_role)).u64(m.joined_seq).take();
+}
+
+std::optional<member_record> decode_member(user_id u, std::string_view v) {
+    value_reader r(v);
+    const auto role_byte = r.u8();
+    const auto joined = r.u64();
+    if (!r.done() || role_byte < 1 || role_byte > 3) return std::nullopt;
+    return member_record{u, static_cast<role>(role_byte), joined};
+}
+
+std::string encode_cursor(const cursor_value& c) {
+    return value_writer{}
+        .u64(c.cursor.delivered_up_to)
+        .u64(c.cursor.read_up_to)
+        .u64(c.read_ordinal)
+        .take();
+}
+
+std::optional<cursor_value> decode_cursor(user_id u, std::string_view v) {
+    value_reader r(v);
+    cursor_value c;
+    c.cursor.user = u;
+    c.cursor.delivered_up_to = r.u64();
+    c.cursor.read_up_to = r.u64();
+    c.read_ordinal = r.u64();
+    if (!r.done()) return std::nullopt;
+    return c;
+}
+
+std::string encode_event(const stored_event& e, std::uint64_t ordinal) {
+    return value_writer{}
+        .u64(e.sender)
+        .i64(e.server_time_ms)
+        .u8(static_cast<std::uint8_t>(e.kind))
+        .u8(e.counts_unread ? 1 : 0)
+        .u64(ordinal)
+        .raw(e.bytes ? std::string_view(*e.bytes) : std::string_view{})
+        .take();
+}
+
+std::optional<event_value> decode_event(seq_t seq, std::string_view v) {
+    value_reader r(v);
+    event_value out;
+    out.event.seq = seq;
+    out.event.sender = r.u64();
+    out.event.server_time_ms = r.i64();
+    const auto kind = r.u8();
+    out.event.counts_unread = r.u8() != 0;
+    out.ordinal = r.u64();
+    const auto body = r.rest();
+    if (!r.ok() || kind < 1 || kind > static_cast<std::uint8_t>(event_kind::role_changed)) {
+        return std::nullopt;
+    }
+    out.event.kind = static_cast<event_kind>(kind);
+    out.event.bytes = std::make_shared<const std::string>(body);
+    return out;
+}
+
+std::string encode_u64(std::uint64_t v) { return value_writer{}.u64(v).take(); }
+
+std::optional<std::uint64_t> decode_u64(std::string_view v) {
+    value_reader r(v);
+    const auto out = r.u64();
+    if (!r.done()) return std::nullopt;
+    return out;
+}
+
+std::string encode_inbox(const conv_id& c, seq_t seq) {
+    return value_writer{}.conv(c).u64(seq).take();
+}
+
+std::optional<std::pair<conv_id, seq_t>> decode_inbox(std::string_view v) {
+    value_reader r(v);
+    const auto c = r.conv();
+    const auto seq = r.u64();
+    if (!r.done()) return std::nullopt;
+    return std::pair{c, seq};
+}
+
+std::string encode_dedup(const dedup_record& d) {
+    return value_writer{}.conv(d.conv).u64(d.seq).i64(d.expires_ms).take();
+}
+
+std::optional<dedup_record> decode_dedup(std::string_view v) {
+    value_reader r(v);
+    dedup_record d;
+    d.conv = r.conv();
+    d.seq = r.u64();
+    d.expires_ms = r.i64();
+    if (!r.done()) return std::nullopt;
+    return d;
+}
+
+}  // namespace tern::storage::detail
