@@ -9,9 +9,6 @@
 namespace tern::wire {
 namespace {
 
-// boost::system::error_category has a protected non-virtual destructor by design.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
 class wire_category_impl final : public boost::system::error_category {
 public:
     const char* name() const noexcept override { return "tern.wire"; }
@@ -31,7 +28,6 @@ public:
         return "unknown wire error";
     }
 };
-#pragma GCC diagnostic pop
 
 struct error_row {
     v1::ErrorCode code;

@@ -5,9 +5,6 @@
 namespace tern::storage {
 namespace {
 
-// boost::system::error_category has a protected non-virtual destructor by design.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
 class storage_category_impl final : public boost::system::error_category {
 public:
     const char* name() const noexcept override { return "tern.storage"; }
@@ -33,7 +30,6 @@ public:
         return "unknown storage error";
     }
 };
-#pragma GCC diagnostic pop
 
 }  // namespace
 

@@ -1,0 +1,249 @@
+// The JWT negative suite: every way a token can be wrong is refused with its own code, and the
+// RFC 8725 pitfalls (alg none, algorithm confusion, HS256 when not allowed) are closed.
+#include <tern/server/jwt.hpp>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <catch2/catch.hpp>
+
+#include "tern/v1/errors.pb.h"
+
+using namespace tern::server;
+
+namespace {
+
+constexpr std::int64_t now = 1'800'000'000;
+
+std::string b64url(std::string_view in) {
+    static constexpr char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    std::uint32_t buffer = 0;
+    int bits = 0;
+    for (unsigned char c : in) {
+        buffer = (buffer << 8) | c;
+        bits += 8;
+        while (bits >= 6) out.push_back(alphabet[(buffer >> (bits -= 6)) & 0x3f]);
+    }
+    if (bits > 0) out.push_back(alphabet[(buffer << (6 - bits)) & 0x3f]);
+    return out;
+}
+
+token_claims claims_for(std::uint64_t tenant = 1, std::uint64_t user = 42) {
+    token_claims c;
+    c.issuer = "tern-dev";
+    c.audience = "tern";
+    c.tenant = tenant;
+    c.user = user;
+    c.device = 7;
+    c.issued_at = now - 10;
+    c.expires_at = now + 3600;
+    c.jwt_id = "j1";
+    return c;
+}
+
+jwt_verifier::options verifier_options(bool allow_hs256 = false) {
+    jwt_verifier::options o;
+    o.issuer = "tern-dev";
+    o.audience = "tern";
+    o.allow_hs256 = allow_hs256;
+    return o;
+}
+
+struct fixture {
+    key_pair es = generate_key_pair(jwt_alg::es256).value();
+    key_pair ed = generate_key_pair(jwt_alg::eddsa).value();
+    key_pair other = generate_key_pair(jwt_alg::es256).value();
+    jwt_key es_private = jwt_key::from_private_pem("es1", es.private_pem).value();
+    jwt_key ed_private = jwt_key::from_private_pem("ed1", ed.private_pem).value();
+    jwt_key other_private = jwt_key::from_private_pem("es1", other.private_pem).value();
+    jwt_key hs = jwt_key::hmac("hs1", std::string(32, 's')).value();
+    // Keys bound to tenants 1 and 2.
+    key_pair t2 = generate_key_pair(jwt_alg::eddsa).value();
+    jwt_key t2_private = jwt_key::from_private_pem("t2", t2.private_pem, 2).value();
+
+    std::vector<jwt_key> public_keys() const {
+        return {jwt_key::from_public_pem("es1", es.public_pem).value(),
+                jwt_key::from_public_pem("ed1", ed.public_pem).value(), hs,
+                jwt_key::from_public_pem("t2", t2.public_pem, 2).value()};
+    }
+    jwt_verifier verifier(bool allow_hs256 = false) const {
+        return jwt_verifier(verifier_options(allow_hs256), public_keys());
+    }
+};
+
+// An HS256 token over any payload, signed with the fixture's secret (32 's' bytes).
+std::string hs256_token(const std::string& payload_json) {
+    const std::string signed_part =
+        b64url(R"({"alg":"HS256","typ":"JWT","kid":"hs1"})") + "." + b64url(payload_json);
+    const std::string secret(32, 's');
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size(), mac, &len);
+    return signed_part + "." + b64url({reinterpret_cast<const char*>(mac), len});
+}
+
+token_errc error_of(const result<token_claims>& r) {
+    REQUIRE_FALSE(r.has_value());
+    REQUIRE(r.error().category() == token_category());
+    return static_cast<token_errc>(r.error().value());
+}
+
+}  // namespace
+
+TEST_CASE("ES256 and EdDSA tokens verify and carry their claims", "[unit][auth]") {
+    fixture f;
+    for (const auto* key : {&f.es_private, &f.ed_private}) {
+        CAPTURE(to_string(key->alg()));
+        const auto token = sign_jwt(claims_for(), *key).value();
+        const auto claims = f.verifier().verify(token, now).value();
+        CHECK(claims.tenant == 1);
+        CHECK(claims.user == 42);
+        CHECK(claims.device == 7);
+        CHECK(claims.expires_at == now + 3600);
+        CHECK(claims.jwt_id == "j1");
+    }
+}
+
+TEST_CASE("expiry and not-before are enforced with at most 60 s of skew", "[unit][auth]") {
+    fixture f;
+    auto c = claims_for();
+    c.expires_at = now - 30;  // expired, but within the skew
+    CHECK(f.verifier().verify(sign_jwt(c, f.es_private).value(), now).has_value());
+    c.expires_at = now - 61;
+    CHECK(error_of(f.verifier().verify(sign_jwt(c, f.es_private).value(), now)) ==
+          token_errc::expired);
+
+    c = claims_for();
+    c.not_before = now + 61;
+    CHECK(error_of(f.verifier().verify(sign_jwt(c, f.es_private).value(), now)) ==
+          token_errc::not_yet_valid);
+    c = claims_for();
+    c.issued_at = now + 3600;
+    CHECK(error_of(f.verifier().verify(sign_jwt(c, f.es_private).value(), now)) ==
+          token_errc::not_yet_valid);
+}
+
+TEST_CASE("a bad signature or a tampered payload is refused", "[unit][auth]") {
+    fixture f;
+    const auto token = sign_jwt(claims_for(), f.es_private).value();
+    // Signed by another key under the same kid.
+    CHECK(error_of(f.verifier().verify(sign_jwt(claims_for(), f.other_private).value(), now)) ==
+          token_errc::bad_signature);
+    // The payload of another token (user 43) with this token's signature.
+    const auto forged = sign_jwt(claims_for(1, 43), f.es_private).value();
+    const auto p1 = token.find('.'), p2 = token.rfind('.');
+    const auto f1 = forged.find('.'), f2 = forged.rfind('.');
+    const auto spliced = token.substr(0, p1) + forged.substr(f1, f2 - f1) + token.substr(p2);
+    CHECK(error_of(f.verifier().verify(spliced, now)) == token_errc::bad_signature);
+}
+
+TEST_CASE("issuer and audience must match", "[unit][auth]") {
+    fixture f;
+    auto c = claims_for();
+    c.audience = "someone-else";
+    CHECK(error_of(f.verifier().verify(sign_jwt(c, f.es_private).value(), now)) ==
+          token_errc::wrong_audience);
+    c = claims_for();
+    c.issuer = "evil";
+    CHECK(error_of(f.verifier().verify(sign_jwt(c, f.es_private).value(), now)) ==
+          token_errc::wrong_issuer);
+}
+
+TEST_CASE("alg none, unknown algorithms and algorithm confusion are refused", "[unit][auth]") {
+    fixture f;
+    const auto payload = b64url(R"({"iss":"tern-dev","aud":"tern","sub":"42","tid":"1","did":"7",)"
+                                R"("exp":1800003600})");
+    CHECK(error_of(f.verifier().verify(
+              b64url(R"({"alg":"none","kid":"es1"})") + "." + payload + ".", now)) ==
+          token_errc::alg_not_allowed);
+    CHECK(error_of(f.verifier().verify(
+              b64url(R"({"alg":"RS256","kid":"es1"})") + "." + payload + ".c2ln", now)) ==
+          token_errc::alg_not_allowed);
+    // HS256 "signed" with the ES256 public key as the secret, naming the ES256 key.
+    auto confused = jwt_key::hmac("es1", f.es.public_pem).value();
+    CHECK(error_of(f.verifier(true).verify(sign_jwt(claims_for(), confused).value(), now)) ==
+          token_errc::alg_not_allowed);
+}
+
+TEST_CASE("HS256 is accepted only when enabled", "[unit][auth]") {
+    fixture f;
+    const auto token = sign_jwt(claims_for(), f.hs).value();
+    CHECK(error_of(f.verifier(false).verify(token, now)) == token_errc::alg_not_allowed);
+    CHECK(f.verifier(true).verify(token, now).has_value());
+}
+
+TEST_CASE("an unknown kid is refused", "[unit][auth]") {
+    fixture f;
+    const auto stranger = jwt_key::from_private_pem("nobody", f.other.private_pem).value();
+    CHECK(error_of(f.verifier().verify(sign_jwt(claims_for(), stranger).value(), now)) ==
+          token_errc::unknown_key);
+}
+
+TEST_CASE("a key bound to a tenant signs for that tenant only", "[unit][auth]") {
+    fixture f;
+    CHECK(f.verifier().verify(sign_jwt(claims_for(2), f.t2_private).value(), now).has_value());
+    CHECK(error_of(f.verifier().verify(sign_jwt(claims_for(1), f.t2_private).value(), now)) ==
+          token_errc::wrong_tenant);
+}
+
+TEST_CASE("malformed tokens and claims are refused", "[unit][auth]") {
+    fixture f;
+    const auto v = f.verifier(true);
+    CHECK(error_of(v.verify("", now)) == token_errc::malformed);
+    CHECK(error_of(v.verify("a.b", now)) == token_errc::malformed);
+    CHECK(error_of(v.verify("a.b.c.d", now)) == token_errc::malformed);
+    CHECK(error_of(v.verify("!!!.e30.e30", now)) == token_errc::malformed);
+    CHECK(error_of(v.verify(b64url("not json") + ".e30.e30", now)) == token_errc::malformed);
+    CHECK(error_of(v.verify(std::string(10000, 'a'), now)) == token_errc::too_large);
+
+    // Well-signed tokens with bad claims: HS256 lets the test sign any payload.
+    const std::string good = R"("iss":"tern-dev","aud":"tern","exp":1800003600)";
+    CHECK(
+        v.verify(hs256_token(R"({"sub":"42","tid":"1","did":"7",)" + good + "}"), now).has_value());
+    CHECK(v.verify(hs256_token(R"({"sub":"42","tid":1,"did":7,"aud":["x","tern"],)"
+                               R"("iss":"tern-dev","exp":1800003600.5})"),
+                   now)
+              .has_value());
+    CHECK(error_of(v.verify(hs256_token(R"({"tid":"1","did":"7",)" + good + "}"), now)) ==
+          token_errc::missing_claim);
+    CHECK(error_of(v.verify(hs256_token(R"({"sub":"42","tid":"1","did":"7",)"
+                                        R"("iss":"tern-dev","aud":"tern"})"),
+                            now)) == token_errc::missing_claim);
+    CHECK(error_of(v.verify(hs256_token(R"({"sub":"4x2","tid":"1","did":"7",)" + good + "}"),
+                            now)) == token_errc::malformed);
+    CHECK(error_of(v.verify(hs256_token(R"({"sub":42,"tid":"1","did":"7",)" + good + "}"), now)) ==
+          token_errc::malformed);
+    CHECK(error_of(v.verify(hs256_token(R"({"sub":"042","tid":"1","did":"7",)" + good + "}"),
+                            now)) == token_errc::malformed);
+    CHECK(error_of(v.verify(hs256_token(R"({"sub":"42","tid":"1","did":"7","exp":"soon",)"
+                                        R"("iss":"tern-dev","aud":"tern"})"),
+                            now)) == token_errc::malformed);
+    CHECK(error_of(v.verify(hs256_token(R"(["not","an","object"])"), now)) ==
+          token_errc::malformed);
+
+    auto c = claims_for();
+    c.user = 0;  // user ids are non-zero
+    CHECK(error_of(v.verify(sign_jwt(c, f.hs).value(), now)) == token_errc::malformed);
+    c = claims_for();
+    c.tenant = 0;
+    CHECK(error_of(v.verify(sign_jwt(c, f.hs).value(), now)) == token_errc::malformed);
+}
+
+TEST_CASE("token errors map onto the protocol's TOKEN_* codes", "[unit][auth]") {
+    CHECK(to_protocol_error(token_errc::expired) == tern::v1::TOKEN_EXPIRED);
+    CHECK(to_protocol_error(token_errc::not_yet_valid) == tern::v1::TOKEN_NOT_YET_VALID);
+    CHECK(to_protocol_error(token_errc::wrong_audience) == tern::v1::TOKEN_WRONG_AUDIENCE);
+    CHECK(to_protocol_error(token_errc::wrong_issuer) == tern::v1::TOKEN_WRONG_ISSUER);
+    CHECK(to_protocol_error(token_errc::unknown_key) == tern::v1::TOKEN_UNKNOWN_KEY);
+    CHECK(to_protocol_error(token_errc::alg_not_allowed) == tern::v1::TOKEN_ALG_NOT_ALLOWED);
+    CHECK(to_protocol_error(token_errc::bad_signature) == tern::v1::TOKEN_INVALID);
+    CHECK(to_protocol_error(token_errc::wrong_tenant) == tern::v1::TOKEN_INVALID);
+}
+
+TEST_CASE("keys of unsupported types or sizes are refused", "[unit][auth]") {
+    CHECK_FALSE(jwt_key::hmac("short", "too short").has_value());
+    CHECK_FALSE(jwt_key::from_public_pem("x", "not a pem").has_value());
+    CHECK_FALSE(generate_key_pair(jwt_alg::hs256).has_value());
+}
