@@ -1,0 +1,102 @@
+// The owner's decisions, as pure functions: given who asks, what they ask and the conversation's
+// current state, either the log entry to apply (with the encoded tern.v1.Event, encoded once) or
+// the protocol error to answer. No I/O, no clocks, no shared state: the conversation's owner shard
+// calls these with its cached state, then commits the entry (docs/architecture.md).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include <boost/system/result.hpp>
+
+#include <tern/storage/log_entry.hpp>
+
+#include "tern/v1/errors.pb.h"
+#include "tern/v1/groups.pb.h"
+#include "tern/v1/messaging.pb.h"
+
+namespace tern::server::core {
+
+// The authenticated caller: from the connection's verified token, never from a request.
+struct requester {
+    storage::tenant_id tenant = 0;
+    storage::user_id user = 0;
+    storage::device_id device = 0;
+};
+
+// What the owner knows of a conversation when it decides.
+struct conv_state {
+    storage::conv_id conv;
+    bool exists = false;
+    storage::seq_t head = 0;
+    std::map<storage::user_id, storage::role> members;
+    storage::user_id owner = 0;
+};
+
+// Limits that decisions enforce (the [limits] section of the configuration).
+struct decide_limits {
+    std::size_t max_content_bytes = 16 * 1024;  // text, or custom type + data
+    std::size_t max_mentions = 100;
+    std::size_t max_client_msg_id_bytes = 64;
+    std::size_t max_group_name_bytes = 256;
+    std::size_t max_group_members = 10'000;
+    std::size_t max_users_per_request = 1'000;  // ids in one add/remove request
+    std::chrono::milliseconds dedup_ttl{std::chrono::hours(24 * 7)};
+};
+
+// A refusal: the code to answer with and a message for logs (never containing content).
+struct refusal {
+    v1::ErrorCode code;
+    std::string message;
+};
+
+template <class T>
+using decided = boost::system::result<T, refusal>;
+
+// Lets decided<T>::value() throw (tests and tools only; the core checks results instead).
+[[noreturn]] void throw_exception_from_error(const refusal& r, const boost::source_location& loc);
+
+// Maps the protocol's ConvId to the store's, refusing malformed ids.
+[[nodiscard]] decided<storage::conv_id> to_conv_id(const v1::ConvId& id);
+void to_proto(const storage::conv_id& c, v1::ConvId& out);
+
+// Every decision needs `now_ms`, the owner's clock, which becomes the event's server time.
+[[nodiscard]] decided<storage::append_event> decide_send(const requester& who,
+                                                         const v1::SendRequest& req,
+                                                         const conv_state& state,
+                                                         const decide_limits& limits,
+                                                         std::int64_t now_ms);
+
+// Group creation: `group_id` is assigned by the caller (unique per tenant).
+[[nodiscard]] decided<storage::append_event> decide_group_create(const requester& who,
+                                                                 const v1::GroupCreate& req,
+                                                                 std::uint64_t group_id,
+                                                                 const decide_limits& limits,
+                                                                 std::int64_t now_ms);
+[[nodiscard]] decided<storage::append_event> decide_add_members(const requester& who,
+                                                                const v1::GroupAddMembers& req,
+                                                                const conv_state& state,
+                                                                const decide_limits& limits,
+                                                                std::int64_t now_ms);
+[[nodiscard]] decided<storage::append_event> decide_remove_members(
+    const requester& who, const v1::GroupRemoveMembers& req, const conv_state& state,
+    const decide_limits& limits, std::int64_t now_ms);
+[[nodiscard]] decided<storage::append_event> decide_leave(const requester& who,
+                                                          const v1::GroupLeave& req,
+                                                          const conv_state& state,
+                                                          const decide_limits& limits,
+                                                          std::int64_t now_ms);
+[[nodiscard]] decided<storage::append_event> decide_rename(const requester& who,
+                                                           const v1::GroupRename& req,
+                                                           const conv_state& state,
+                                                           const decide_limits& limits,
+                                                           std::int64_t now_ms);
+[[nodiscard]] decided<storage::append_event> decide_set_role(const requester& who,
+                                                             const v1::GroupSetRole& req,
+                                                             const conv_state& state,
+                                                             const decide_limits& limits,
+                                                             std::int64_t now_ms);
+
+}  // namespace tern::server::core
