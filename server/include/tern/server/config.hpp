@@ -1,0 +1,98 @@
+// ternd's configuration: one TOML file, every key overridable by an environment variable
+// TERN_<SECTION>__<KEY> and by a flag `--set section.key=value`, in that order of precedence
+// (flags > environment > file > defaults). config/ternd.example.toml documents every key.
+//
+// Loading throws config_error with a message naming the key (start-up only, never on the data
+// path). Unknown keys in the file or the environment are not errors: they come back as warnings.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tern::server {
+
+class config_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct auth_key_config {
+    std::string kid;
+    std::string public_key_file;  // PEM; P-256 (ES256) or Ed25519 (EdDSA)
+    std::string hmac_secret;      // HS256, only with auth.allow_hs256
+    std::uint64_t tenant = 0;     // 0: any tenant; otherwise the only tenant it signs for
+};
+
+struct config {
+    struct {
+        unsigned shards = 0;  // 0: one per core
+        std::string data_dir = "data";
+        std::string durability = "fsync";  // fsync | os | memory
+    } server;
+
+    struct {
+        // "host:port"; empty disables the listener; port 0 picks a free port.
+        std::string tcp = "127.0.0.1:7400";
+        std::string tls;
+        std::string ws;
+        std::string wss;
+    } listen;
+
+    struct {
+        std::string cert_file;
+        std::string key_file;
+    } tls;
+
+    struct {
+        std::vector<std::string> allowed_origins;  // empty: any Origin
+    } websocket;
+
+    struct {
+        std::string issuer = "tern-dev";
+        std::string audience = "tern";
+        bool allow_hs256 = false;
+        unsigned max_skew_seconds = 60;
+        std::vector<auth_key_config> keys;
+    } auth;
+
+    struct {
+        std::uint32_t max_frame_bytes = 64 * 1024;
+        std::uint32_t auth_deadline_ms = 10'000;
+        std::uint32_t heartbeat_interval_ms = 30'000;
+        std::uint32_t idle_timeout_ms = 75'000;
+        std::uint32_t outbound_queue_bytes = 1024 * 1024;
+        std::uint32_t outbound_queue_frames = 1000;
+        std::uint32_t inbound_frames_per_second = 50;
+        std::uint32_t inbound_burst = 200;
+        std::uint32_t max_group_members = 10'000;
+        std::uint32_t max_devices_per_user = 10;
+        std::uint32_t max_content_bytes = 16 * 1024;
+        std::uint32_t sync_page_max = 256;
+        std::uint32_t recall_window_seconds = 24 * 3600;
+    } limits;
+
+    struct {
+        std::string level = "info";   // trace | debug | info | warn | error | off
+        std::string format = "text";  // text | json
+    } log;
+};
+
+struct loaded_config {
+    config values;
+    std::vector<std::string> warnings;  // unknown keys, with where they came from
+};
+
+// Loads defaults, then `file` (if any), then TERN_* variables of `environment`, then `overrides`
+// ("section.key=value"), and validates the result.
+[[nodiscard]] loaded_config load_config(const std::optional<std::string>& file,
+                                        const std::map<std::string, std::string>& environment,
+                                        const std::vector<std::string>& overrides);
+
+// The process environment as a map (for load_config).
+[[nodiscard]] std::map<std::string, std::string> process_environment();
+
+}  // namespace tern::server
