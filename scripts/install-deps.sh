@@ -12,7 +12,7 @@ packages=(
     librocksdb-dev
     catch2
     libcli11-dev
-    libssl-dev nlohmann-json3-dev libtomlplusplus-dev
+    libssl-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
 )
 # `--fuzz` adds clang and its libFuzzer runtime, for the fuzz preset.
 if [[ "${1:-}" == "--fuzz" ]]; then

@@ -85,6 +85,78 @@ boost::system::error_code encode_message(const v1::Frame& frame, std::string& ou
     return {};
 }
 
+namespace {
+
+void append_varint(std::string& out, std::uint64_t v) {
+    while (v >= 0x80) {
+        out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+        v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+}
+
+std::size_t varint_size(std::uint64_t v) {
+    std::size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        ++n;
+    }
+    return n;
+}
+
+// Protobuf field keys: (field number << 3) | wire type.
+constexpr std::uint64_t key(std::uint32_t field, std::uint32_t wire_type) {
+    return (std::uint64_t{field} << 3) | wire_type;
+}
+constexpr std::uint32_t wire_varint = 0;
+constexpr std::uint32_t wire_length = 2;
+constexpr std::uint32_t frame_push_field = 22;  // Frame.push, frame.proto
+constexpr std::uint32_t push_inbox_seq_field = 1;
+constexpr std::uint32_t push_event_field = 2;
+
+}  // namespace
+
+boost::system::error_code encode_frame(const v1::Frame& frame, framing f,
+                                       std::size_t max_frame_size, out_frame& out) {
+    out.shared.reset();
+    out.head.clear();
+    return f == framing::stream ? append_stream_frame(frame, out.head, max_frame_size)
+                                : encode_message(frame, out.head, max_frame_size);
+}
+
+boost::system::error_code encode_push(std::uint64_t inbox_seq,
+                                      std::shared_ptr<const std::string> event, framing f,
+                                      std::size_t max_frame_size, out_frame& out) {
+    const std::size_t event_size = event ? event->size() : 0;
+    // Push { inbox_seq = 1; event = 2 }, fields in number order as protobuf writes them.
+    std::size_t push_size = 0;
+    if (inbox_seq != 0)
+        push_size += varint_size(key(push_inbox_seq_field, wire_varint)) + varint_size(inbox_seq);
+    push_size +=
+        varint_size(key(push_event_field, wire_length)) + varint_size(event_size) + event_size;
+    const std::size_t frame_size =
+        varint_size(key(frame_push_field, wire_length)) + varint_size(push_size) + push_size;
+    if (frame_size > clamp_max(max_frame_size)) return errc::encode_too_large;
+
+    out.head.clear();
+    out.head.reserve(length_prefix_size + frame_size - event_size);
+    if (f == framing::stream) {
+        out.head.resize(length_prefix_size);
+        write_length_prefix(static_cast<std::uint32_t>(frame_size),
+                            reinterpret_cast<std::uint8_t*>(out.head.data()));
+    }
+    append_varint(out.head, key(frame_push_field, wire_length));
+    append_varint(out.head, push_size);
+    if (inbox_seq != 0) {
+        append_varint(out.head, key(push_inbox_seq_field, wire_varint));
+        append_varint(out.head, inbox_seq);
+    }
+    append_varint(out.head, key(push_event_field, wire_length));
+    append_varint(out.head, event_size);
+    out.shared = std::move(event);
+    return {};
+}
+
 stream_reader::stream_reader(std::size_t max_frame_size)
     : max_frame_size_(clamp_max(max_frame_size)) {}
 

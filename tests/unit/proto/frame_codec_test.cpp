@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "tern/v1/events.pb.h"
 #include "tern/v1/frame.pb.h"
 
 namespace {
@@ -283,4 +284,38 @@ TEST_CASE("encoding refuses frames above the limit and leaves the output alone",
     std::string out = "keep";
     CHECK(wire::append_stream_frame(frame, out, 1000) == wire::errc::encode_too_large);
     CHECK(out == "keep");
+}
+
+TEST_CASE("a spliced push decodes exactly like protobuf's own encoding", "[unit][codec]") {
+    tern::v1::Event event;
+    event.mutable_conv()->set_type(tern::v1::CONV_TYPE_GROUP);
+    event.mutable_conv()->set_id(5001);
+    event.set_seq(88);
+    event.set_sender(7);
+    event.mutable_message()->mutable_content()->set_text(std::string(300, 'g'));
+    const auto shared = std::make_shared<const std::string>(event.SerializeAsString());
+
+    for (std::uint64_t inbox_seq : {0ull, 1ull, 127ull, 128ull, 1ull << 40}) {
+        CAPTURE(inbox_seq);
+        v1::Frame expected;
+        expected.mutable_push()->set_inbox_seq(inbox_seq);
+        *expected.mutable_push()->mutable_event() = event;
+
+        wire::out_frame out;
+        REQUIRE_FALSE(wire::encode_push(inbox_seq, shared, wire::framing::message, 1 << 16, out));
+        CHECK(out.shared == shared);  // the event's bytes are shared, not copied
+        CHECK(out.head + *out.shared == expected.SerializeAsString());
+
+        REQUIRE_FALSE(wire::encode_push(inbox_seq, shared, wire::framing::stream, 1 << 16, out));
+        const auto stream = bytes_of(out.head + *out.shared);
+        const auto split = wire::split_frame(stream, 1 << 16);
+        REQUIRE(split.status == split_status::frame);
+        CHECK(split.consumed == stream.size());
+        v1::Frame decoded;
+        REQUIRE_FALSE(wire::decode_frame(split.payload, decoded, 1 << 16));
+        CHECK(same(decoded, expected));
+    }
+    wire::out_frame out;
+    CHECK(wire::encode_push(1, shared, wire::framing::stream, 100, out) ==
+          wire::errc::encode_too_large);
 }

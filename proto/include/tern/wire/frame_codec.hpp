@@ -71,6 +71,35 @@ struct split_result {
 [[nodiscard]] boost::system::error_code encode_message(const v1::Frame& frame, std::string& out,
                                                        std::size_t max_frame_size);
 
+// How a connection delimits frames.
+enum class framing {
+    stream,   // TCP, TLS: a 4-byte big-endian length before each Frame
+    message,  // WebSocket: one binary message per Frame
+};
+
+// An encoded frame ready to be written, in up to two parts: `head`, owned, then `shared`, the
+// encoded bytes of an event that every recipient's frame shares (encode once, share the bytes).
+struct out_frame {
+    std::string head;
+    std::shared_ptr<const std::string> shared;  // may be null
+
+    [[nodiscard]] std::size_t size() const noexcept {
+        return head.size() + (shared ? shared->size() : 0);
+    }
+};
+
+// Encodes any Frame (owned, no shared part).
+[[nodiscard]] boost::system::error_code encode_frame(const v1::Frame& frame, framing f,
+                                                     std::size_t max_frame_size, out_frame& out);
+
+// Encodes Frame{push{inbox_seq, event}} for one recipient without copying the event: the head
+// holds the envelope and the recipient's inbox_seq, `shared` the event's encoded tern.v1.Event.
+// Decodes exactly like the same Frame built and serialized by protobuf.
+[[nodiscard]] boost::system::error_code encode_push(std::uint64_t inbox_seq,
+                                                    std::shared_ptr<const std::string> event,
+                                                    framing f, std::size_t max_frame_size,
+                                                    out_frame& out);
+
 // Writes the 4-byte big-endian length prefix for a payload of `size` bytes.
 void write_length_prefix(std::uint32_t size, std::uint8_t* out) noexcept;
 

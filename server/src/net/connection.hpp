@@ -1,0 +1,352 @@
+// One client connection on one shard, over any transport (stream_transport for TCP and TLS, a
+// WebSocket transport for ws and wss). Three coroutines share it, all on the shard's thread:
+//
+//   reader    decodes frames: the handshake (Hello within the auth deadline, the token verified,
+//             Welcome), then heartbeats and requests for the core; rate-limited.
+//   writer    drains the bounded outbound queue, all queued frames in one gathered write.
+//   watchdog  closes the connection at the auth deadline or after the idle timeout.
+//
+// Closing queues a Disconnect, lets the writer flush it, then closes the socket; a peer that does
+// not read is cut off after a grace period. Nothing here throws on the data path.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <tern/wire/errors.hpp>
+
+#include "connection_settings.hpp"
+#include "core/decide.hpp"
+
+namespace tern::server::net {
+
+namespace asio = boost::asio;
+
+inline std::int64_t unix_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+template <class Transport>
+class connection final : public session,
+                         public std::enable_shared_from_this<connection<Transport>> {
+public:
+    using clock = std::chrono::steady_clock;
+
+    connection(Transport transport, asio::any_io_executor executor,
+               const connection_settings& settings)
+        : transport_(std::move(transport)),
+          settings_(settings),
+          wake_(executor),
+          watchdog_(executor),
+          tokens_(settings.limits.inbound_burst) {}
+
+    void start() {
+        const auto self = this->shared_from_this();
+        last_activity_ = last_refill_ = clock::now();
+        wake_.expires_at(clock::time_point::max());
+        asio::co_spawn(
+            wake_.get_executor(), [self] { return self->read_loop(); }, asio::detached);
+        asio::co_spawn(
+            wake_.get_executor(), [self] { return self->write_loop(); }, asio::detached);
+        asio::co_spawn(
+            wake_.get_executor(), [self] { return self->watch(); }, asio::detached);
+    }
+
+    // ---- session -------------------------------------------------------------------------
+
+    const core::requester& who() const noexcept override { return who_; }
+
+    void send(wire::out_frame frame) override {
+        if (closing_) return;
+        const auto& l = settings_.limits;
+        if (queue_.size() + 1 > l.outbound_queue_frames ||
+            queued_bytes_ + frame.size() > l.outbound_queue_bytes) {
+            // The device resyncs from its inbox cursor; nothing acked is lost by dropping here.
+            drop_queue();
+            close(v1::DISCONNECT_SLOW_CONSUMER, v1::SLOW_CONSUMER, "outbound queue overflowed");
+            return;
+        }
+        enqueue(std::move(frame));
+    }
+
+    void close(v1::DisconnectReason reason, v1::ErrorCode code, std::string message) override {
+        if (closing_) return;
+        v1::Frame f;
+        auto* d = f.mutable_disconnect();
+        d->set_reason(reason);
+        d->set_code(code);
+        d->set_message(std::move(message));
+        const auto& advice = wire::advise(reason);
+        d->set_reconnect(advice.reconnect);
+        d->set_reconnect_after_ms(advice.min_delay_ms);
+        enqueue_frame(f);
+        closing_ = true;
+        wake_.cancel();
+        watchdog_.expires_after(close_grace);  // a peer that does not read is cut off
+        watchdog_.cancel();
+    }
+
+private:
+    static constexpr std::chrono::seconds close_grace{2};
+
+    void enqueue(wire::out_frame frame) {
+        queued_bytes_ += frame.size();
+        queue_.push_back(std::move(frame));
+        wake_.cancel();
+    }
+
+    void enqueue_frame(const v1::Frame& f) {
+        wire::out_frame out;
+        if (wire::encode_frame(f, Transport::framing, settings_.limits.max_frame_bytes, out)) {
+            return;  // a frame we built does not fit: never happens for replies we bound
+        }
+        enqueue(std::move(out));
+    }
+
+    void drop_queue() {
+        queue_.clear();
+        queued_bytes_ = 0;
+    }
+
+    void reply_error(std::uint64_t req_id, v1::ErrorCode code, std::string message,
+                     std::uint32_t retry_after_ms = 0) {
+        v1::Frame f;
+        f.set_req_id(req_id);
+        auto* e = f.mutable_error();
+        e->set_code(code);
+        e->set_message(std::move(message));
+        e->set_retryable(wire::describe(code).retryable);
+        e->set_retry_after_ms(retry_after_ms);
+        enqueue_frame(f);
+    }
+
+    // ---- reading ---------------------------------------------------------------------------
+
+    asio::awaitable<void> read_loop() {
+        const auto self = this->shared_from_this();
+        v1::Frame frame;
+        while (!closing_) {
+            const auto ec = co_await transport_.read(frame);
+            if (closing_) break;
+            if (ec) {
+                on_read_error(ec);
+                break;
+            }
+            last_activity_ = clock::now();
+            on_frame(frame);
+        }
+        finish();
+    }
+
+    void on_read_error(const boost::system::error_code& ec) {
+        if (ec.category() == wire::wire_category()) {
+            const auto code = wire::to_protocol_error(static_cast<wire::errc>(ec.value()));
+            reply_error(0, code, ec.message());
+            close(v1::DISCONNECT_PROTOCOL_ERROR, code, ec.message());
+        } else {
+            closing_ = true;  // the peer went away: nothing to say
+            wake_.cancel();
+        }
+    }
+
+    void on_frame(v1::Frame& frame) {
+        if (!take_token()) return;
+        if (!open_) {
+            handle_hello(frame);
+            return;
+        }
+        switch (frame.body_case()) {
+            case v1::Frame::kHello:
+                reply_error(frame.req_id(), v1::ALREADY_AUTHENTICATED, "Hello sent twice");
+                close(v1::DISCONNECT_PROTOCOL_ERROR, v1::ALREADY_AUTHENTICATED, "Hello sent twice");
+                return;
+            case v1::Frame::kPing: {
+                v1::Frame pong;
+                pong.set_req_id(frame.req_id());
+                pong.mutable_pong()->set_client_time_ms(frame.ping().client_time_ms());
+                pong.mutable_pong()->set_server_time_ms(unix_ms());
+                enqueue_frame(pong);
+                return;
+            }
+            case v1::Frame::kDisconnect:
+                close(v1::DISCONNECT_CLIENT_CLOSED, v1::ERROR_CODE_UNSPECIFIED, "bye");
+                return;
+            default:
+                break;
+        }
+        if (!settings_.handler) {
+            reply_error(frame.req_id(), v1::UNAVAILABLE, "requests are not served yet");
+            return;
+        }
+        settings_.handler->on_request(this->shared_from_this(), frame);
+    }
+
+    // Token bucket: `inbound_frames_per_second` sustained, `inbound_burst` at once. A frame over
+    // the rate is answered RATE_LIMITED; a client that keeps going is disconnected.
+    bool take_token() {
+        const auto now = clock::now();
+        const double elapsed = std::chrono::duration<double>(now - last_refill_).count();
+        last_refill_ = now;
+        const auto& l = settings_.limits;
+        tokens_ = std::min(l.inbound_burst, tokens_ + elapsed * l.inbound_frames_per_second);
+        if (tokens_ >= 1) {
+            tokens_ -= 1;
+            refused_in_a_row_ = 0;
+            return true;
+        }
+        const auto wait_ms = static_cast<std::uint32_t>(
+            std::ceil((1 - tokens_) / l.inbound_frames_per_second * 1000));
+        if (++refused_in_a_row_ > l.inbound_burst) {
+            close(v1::DISCONNECT_RATE_LIMITED, v1::RATE_LIMITED, "inbound rate exceeded");
+        } else {
+            reply_error(0, v1::RATE_LIMITED, "inbound rate exceeded", wait_ms);
+        }
+        return false;
+    }
+
+    void handle_hello(const v1::Frame& frame) {
+        if (!frame.has_hello()) {
+            reply_error(frame.req_id(), v1::HELLO_REQUIRED, "the first frame must be Hello");
+            close(v1::DISCONNECT_PROTOCOL_ERROR, v1::HELLO_REQUIRED,
+                  "the first frame must be Hello");
+            return;
+        }
+        const auto& hello = frame.hello();
+        if (hello.protocol_version() != 1) {
+            reply_error(frame.req_id(), v1::UNSUPPORTED_VERSION, "protocol version 1 only");
+            close(v1::DISCONNECT_UNSUPPORTED_VERSION, v1::UNSUPPORTED_VERSION,
+                  "protocol version 1 only");
+            return;
+        }
+        const auto claims = settings_.verifier->verify(hello.token(), unix_ms() / 1000);
+        if (!claims) {
+            const auto code = to_protocol_error(static_cast<token_errc>(claims.error().value()));
+            reply_error(frame.req_id(), code, claims.error().message());
+            close(code == v1::TOKEN_EXPIRED ? v1::DISCONNECT_TOKEN_EXPIRED
+                                            : v1::DISCONNECT_AUTH_FAILED,
+                  code, claims.error().message());
+            return;
+        }
+        who_ = {claims->tenant, claims->user, claims->device};
+        open_ = true;
+
+        v1::Frame welcome;
+        welcome.set_req_id(frame.req_id());
+        auto* w = welcome.mutable_welcome();
+        w->set_protocol_version(1);
+        w->set_tenant_id(who_.tenant);
+        w->set_user_id(who_.user);
+        w->set_device_id(who_.device);
+        w->set_server_time_ms(unix_ms());
+        w->set_heartbeat_interval_ms(
+            static_cast<std::uint32_t>(settings_.limits.heartbeat_interval.count()));
+        auto* l = w->mutable_limits();
+        const auto& limits = settings_.limits;
+        l->set_max_frame_bytes(static_cast<std::uint32_t>(limits.max_frame_bytes));
+        l->set_inbound_frames_per_second(
+            static_cast<std::uint32_t>(limits.inbound_frames_per_second));
+        l->set_inbound_burst(static_cast<std::uint32_t>(limits.inbound_burst));
+        l->set_max_group_members(limits.max_group_members);
+        l->set_max_content_bytes(limits.max_content_bytes);
+        l->set_sync_page_max(limits.sync_page_max);
+        l->set_recall_window_seconds(limits.recall_window_seconds);
+        enqueue_frame(welcome);
+        watchdog_.cancel();  // from the auth deadline to the idle timeout
+        if (settings_.handler) settings_.handler->on_open(this->shared_from_this(), hello);
+    }
+
+    // ---- writing ---------------------------------------------------------------------------
+
+    asio::awaitable<void> write_loop() {
+        const auto self = this->shared_from_this();
+        std::vector<wire::out_frame> batch;
+        for (;;) {
+            if (queue_.empty()) {
+                if (closing_ || finished_) break;
+                wake_.expires_at(clock::time_point::max());
+                auto [ec] = co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+                (void)ec;  // cancelled: something was queued, or we are closing
+                continue;
+            }
+            batch.assign(std::make_move_iterator(queue_.begin()),
+                         std::make_move_iterator(queue_.end()));
+            queue_.clear();
+            queued_bytes_ = 0;
+            const auto ec = co_await transport_.write(batch);
+            batch.clear();
+            if (ec) break;
+        }
+        transport_.close();
+        finish();
+    }
+
+    // ---- deadlines -------------------------------------------------------------------------
+
+    asio::awaitable<void> watch() {
+        const auto self = this->shared_from_this();
+        while (!finished_) {
+            if (!closing_) {
+                const auto limit =
+                    open_ ? settings_.limits.idle_timeout : settings_.limits.auth_deadline;
+                watchdog_.expires_at(last_activity_ + limit);
+            }
+            auto [ec] = co_await watchdog_.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (finished_) break;
+            if (ec) continue;  // re-armed: handshake done, closing, or activity
+            if (closing_) {
+                transport_.close();  // the peer did not take its Disconnect in time
+                break;
+            }
+            const auto limit =
+                open_ ? settings_.limits.idle_timeout : settings_.limits.auth_deadline;
+            if (clock::now() < last_activity_ + limit) continue;
+            if (open_) {
+                close(v1::DISCONNECT_IDLE_TIMEOUT, v1::IDLE_TIMEOUT, "idle for too long");
+            } else {
+                reply_error(0, v1::AUTH_TIMEOUT, "no Hello within the auth deadline");
+                close(v1::DISCONNECT_AUTH_FAILED, v1::AUTH_TIMEOUT,
+                      "no Hello within the auth deadline");
+            }
+        }
+    }
+
+    // Runs once, when the reader or the writer stops.
+    void finish() {
+        if (finished_) return;
+        finished_ = true;
+        closing_ = true;
+        wake_.cancel();
+        watchdog_.cancel();
+        if (open_ && settings_.handler) settings_.handler->on_close(this->shared_from_this());
+    }
+
+    Transport transport_;
+    const connection_settings& settings_;
+    asio::steady_timer wake_;      // the writer sleeps on it; cancel() wakes it
+    asio::steady_timer watchdog_;  // auth deadline, idle timeout, close grace
+    std::deque<wire::out_frame> queue_;
+    std::size_t queued_bytes_ = 0;
+    core::requester who_;
+    bool open_ = false;     // the handshake is done
+    bool closing_ = false;  // a Disconnect is queued or the peer is gone
+    bool finished_ = false;
+    clock::time_point last_activity_;
+    clock::time_point last_refill_;
+    double tokens_;
+    std::uint32_t refused_in_a_row_ = 0;
+};
+
+}  // namespace tern::server::net

@@ -1,0 +1,157 @@
+#include <tern/server/gateway.hpp>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "connection.hpp"
+#include "shard_pool.hpp"
+#include "stream_transport.hpp"
+
+namespace tern::server {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+std::vector<jwt_key> load_keys(const config& cfg) {
+    std::vector<jwt_key> keys;
+    for (const auto& k : cfg.auth.keys) {
+        const std::optional<std::uint64_t> tenant =
+            k.tenant == 0 ? std::nullopt : std::optional<std::uint64_t>(k.tenant);
+        auto key = k.hmac_secret.empty()
+                       ? jwt_key::from_public_pem(k.kid, read_file(k.public_key_file), tenant)
+                       : jwt_key::hmac(k.kid, k.hmac_secret, tenant);
+        if (!key) {
+            throw std::runtime_error("auth.keys." + k.kid +
+                                     ": not a P-256 or Ed25519 public key (or a short secret)");
+        }
+        keys.push_back(std::move(*key));
+    }
+    return keys;
+}
+
+// "host:port" -> endpoint; throws with the key's name.
+tcp::endpoint parse_endpoint(const std::string& key, const std::string& text) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos) throw std::runtime_error(key + ": expected host:port");
+    auto host = text.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(host, ec);
+    if (ec) throw std::runtime_error(key + ": '" + host + "' is not an IP address");
+    unsigned long port = 0;
+    try {
+        port = std::stoul(text.substr(colon + 1));
+    } catch (const std::exception&) {
+        throw std::runtime_error(key + ": bad port");
+    }
+    if (port > 65535) throw std::runtime_error(key + ": bad port");
+    return {address, static_cast<std::uint16_t>(port)};
+}
+
+net::connection_limits limits_of(const config& cfg) {
+    const auto& l = cfg.limits;
+    net::connection_limits out;
+    out.max_frame_bytes = l.max_frame_bytes;
+    out.auth_deadline = std::chrono::milliseconds(l.auth_deadline_ms);
+    out.heartbeat_interval = std::chrono::milliseconds(l.heartbeat_interval_ms);
+    out.idle_timeout = std::chrono::milliseconds(l.idle_timeout_ms);
+    out.outbound_queue_bytes = l.outbound_queue_bytes;
+    out.outbound_queue_frames = l.outbound_queue_frames;
+    out.inbound_frames_per_second = l.inbound_frames_per_second;
+    out.inbound_burst = l.inbound_burst;
+    out.max_group_members = l.max_group_members;
+    out.max_content_bytes = l.max_content_bytes;
+    out.sync_page_max = l.sync_page_max;
+    out.recall_window_seconds = l.recall_window_seconds;
+    return out;
+}
+
+}  // namespace
+
+struct gateway::impl {
+    explicit impl(const config& cfg)
+        : shards(cfg.server.shards),
+          verifier({cfg.auth.issuer, cfg.auth.audience, cfg.auth.allow_hs256,
+                    std::chrono::seconds(cfg.auth.max_skew_seconds), 8192},
+                   load_keys(cfg)),
+          tcp_address(cfg.listen.tcp) {
+        settings.limits = limits_of(cfg);
+        settings.verifier = &verifier;
+    }
+
+    // Accepts on shard 0 and hands each socket to the next shard, for life.
+    asio::awaitable<void> accept_tcp(tcp::acceptor& acceptor) {
+        for (;;) {
+            const auto shard = shards.next();
+            auto [ec, socket] = co_await acceptor.async_accept(shards.context(shard),
+                                                               asio::as_tuple(asio::use_awaitable));
+            if (ec == asio::error::operation_aborted) co_return;
+            if (ec) {
+                // Out of file descriptors and the like: log, keep accepting.
+                spdlog::warn("accept failed: {}", ec.message());
+                continue;
+            }
+            socket.set_option(tcp::no_delay(true), ec);
+            auto executor = socket.get_executor();
+            auto conn = std::make_shared<net::connection<net::stream_transport<tcp::socket>>>(
+                net::stream_transport<tcp::socket>(std::move(socket),
+                                                   settings.limits.max_frame_bytes),
+                executor, settings);
+            asio::post(executor, [conn] { conn->start(); });
+        }
+    }
+
+    net::shard_pool shards;
+    jwt_verifier verifier;
+    net::connection_settings settings;
+    std::string tcp_address;
+    std::unique_ptr<tcp::acceptor> tcp_acceptor;
+};
+
+gateway::gateway(const config& cfg) : impl_(std::make_unique<impl>(cfg)) {}
+
+gateway::~gateway() { stop(); }
+
+void gateway::start() {
+    auto& i = *impl_;
+    if (!i.tcp_address.empty()) {
+        const auto endpoint = parse_endpoint("listen.tcp", i.tcp_address);
+        i.tcp_acceptor = std::make_unique<tcp::acceptor>(i.shards.context(0));
+        i.tcp_acceptor->open(endpoint.protocol());
+        i.tcp_acceptor->set_option(tcp::acceptor::reuse_address(true));
+        boost::system::error_code ec;
+        i.tcp_acceptor->bind(endpoint, ec);
+        if (ec) throw std::runtime_error("listen.tcp " + i.tcp_address + ": " + ec.message());
+        i.tcp_acceptor->listen(asio::socket_base::max_listen_connections);
+        asio::co_spawn(i.shards.context(0), i.accept_tcp(*i.tcp_acceptor), asio::detached);
+    }
+    i.shards.start();
+}
+
+void gateway::stop() {
+    if (!impl_) return;
+    impl_->shards.stop();
+    impl_->tcp_acceptor.reset();
+}
+
+std::uint16_t gateway::tcp_port() const noexcept {
+    boost::system::error_code ec;
+    return impl_->tcp_acceptor ? impl_->tcp_acceptor->local_endpoint(ec).port() : 0;
+}
+
+}  // namespace tern::server

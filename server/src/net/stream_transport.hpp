@@ -1,0 +1,72 @@
+// The transport of a TCP or TLS connection: 4-byte length-prefixed frames over a byte stream.
+// A WebSocket transport offers the same three operations over binary messages.
+#pragma once
+
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <tern/wire/frame_codec.hpp>
+
+#include "tern/v1/frame.pb.h"
+
+namespace tern::server::net {
+
+template <class Stream>
+class stream_transport {
+public:
+    static constexpr wire::framing framing = wire::framing::stream;
+
+    stream_transport(Stream stream, std::size_t max_frame_size)
+        : stream_(std::move(stream)), reader_(max_frame_size) {}
+
+    // Reads the next Frame. Errors: the socket's, or tern::wire::errc for bad bytes.
+    boost::asio::awaitable<boost::system::error_code> read(v1::Frame& out) {
+        for (;;) {
+            boost::system::error_code ec;
+            const auto status = reader_.next(out, ec);
+            if (status == wire::split_status::frame) co_return boost::system::error_code{};
+            if (status == wire::split_status::error) co_return ec;
+            // An idle connection holds no receive buffer between frames.
+            if (reader_.buffered() == 0) reader_.release_if_empty();
+            auto space = reader_.prepare(2048);
+            auto [read_ec, n] =
+                co_await stream_.async_read_some(boost::asio::buffer(space.data(), space.size()),
+                                                 boost::asio::as_tuple(boost::asio::use_awaitable));
+            if (read_ec) co_return read_ec;
+            reader_.commit(n);
+        }
+    }
+
+    // Writes the frames in one gathered write (queued frames coalesced).
+    boost::asio::awaitable<boost::system::error_code> write(
+        const std::vector<wire::out_frame>& frames) {
+        buffers_.clear();
+        for (const auto& f : frames) {
+            buffers_.emplace_back(f.head.data(), f.head.size());
+            if (f.shared) buffers_.emplace_back(f.shared->data(), f.shared->size());
+        }
+        auto [ec, n] = co_await boost::asio::async_write(
+            stream_, buffers_, boost::asio::as_tuple(boost::asio::use_awaitable));
+        co_return ec;
+    }
+
+    void close() {
+        boost::system::error_code ignored;
+        lowest_layer().shutdown(boost::asio::socket_base::shutdown_both, ignored);
+        lowest_layer().close(ignored);
+    }
+
+    auto& lowest_layer() { return stream_.lowest_layer(); }
+
+private:
+    Stream stream_;
+    wire::stream_reader reader_;
+    std::vector<boost::asio::const_buffer> buffers_;
+};
+
+}  // namespace tern::server::net

@@ -1,0 +1,302 @@
+// The gateway's connection layer against a real listener: the handshake and every way it can go
+// wrong, heartbeats, deadlines and limits. Each case starts a gateway on port 0.
+#include <tern/server/gateway.hpp>
+#include <tern/server/jwt.hpp>
+
+#include <fstream>
+
+#include <catch2/catch.hpp>
+
+#include "raw_client.hpp"
+#include "store_fixtures.hpp"
+
+using namespace tern;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// A gateway on 127.0.0.1:0 with one ES256 key "k1" (any tenant) and one EdDSA key "t2" bound to
+// tenant 2, plus the private keys to mint tokens with.
+struct gateway_fixture {
+    test::temp_dir dir{"tern-gw"};
+    server::key_pair k1 = server::generate_key_pair(server::jwt_alg::es256).value();
+    server::key_pair t2 = server::generate_key_pair(server::jwt_alg::eddsa).value();
+    server::key_pair stranger = server::generate_key_pair(server::jwt_alg::es256).value();
+    server::config cfg;
+    std::unique_ptr<server::gateway> gw;
+
+    explicit gateway_fixture(const std::function<void(server::config&)>& tune = {}) {
+        std::ofstream(dir.path() / "k1.pub") << k1.public_pem;
+        std::ofstream(dir.path() / "t2.pub") << t2.public_pem;
+        cfg.server.shards = 2;
+        cfg.server.data_dir = (dir.path() / "data").string();
+        cfg.listen.tcp = "127.0.0.1:0";
+        cfg.auth.keys = {{"k1", (dir.path() / "k1.pub").string(), "", 0},
+                         {"t2", (dir.path() / "t2.pub").string(), "", 2}};
+        if (tune) tune(cfg);
+        gw = std::make_unique<server::gateway>(cfg);
+        gw->start();
+    }
+
+    std::string token(const std::string& kid, const std::string& private_pem,
+                      std::function<void(server::token_claims&)> edit = {}) const {
+        server::token_claims c;
+        c.issuer = "tern-dev";
+        c.audience = "tern";
+        c.tenant = 1;
+        c.user = 42;
+        c.device = 7;
+        c.issued_at = unix_now();
+        c.expires_at = unix_now() + 3600;
+        if (edit) edit(c);
+        return server::sign_jwt(c, server::jwt_key::from_private_pem(kid, private_pem).value())
+            .value();
+    }
+    std::string good_token() const { return token("k1", k1.private_pem); }
+
+    test::raw_client connect() const { return test::raw_client(gw->tcp_port()); }
+};
+
+v1::Frame hello(const std::string& token, std::uint64_t req_id = 1) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    f.mutable_hello()->set_protocol_version(1);
+    f.mutable_hello()->set_token(token);
+    f.mutable_hello()->set_platform(v1::PLATFORM_LINUX);
+    return f;
+}
+
+v1::Frame ping(std::uint64_t req_id, std::int64_t t = 0) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    f.mutable_ping()->set_client_time_ms(t);
+    return f;
+}
+
+// Expects an Error with `code`, then a Disconnect with `reason`, then the close.
+void expect_refused(test::raw_client& c, v1::ErrorCode code, v1::DisconnectReason reason) {
+    const auto error = c.receive();
+    REQUIRE(error);
+    REQUIRE(error->has_error());
+    CHECK(error->error().code() == code);
+    const auto disconnect = c.receive();
+    REQUIRE(disconnect);
+    REQUIRE(disconnect->has_disconnect());
+    CHECK(disconnect->disconnect().reason() == reason);
+    CHECK(disconnect->disconnect().code() == code);
+    CHECK(c.closed_within(5s));
+}
+
+}  // namespace
+
+TEST_CASE("a valid Hello is answered by Welcome with the token's identity and the limits",
+          "[integration][gateway]") {
+    gateway_fixture f;
+    auto c = f.connect();
+    c.send(hello(f.good_token(), 11));
+    const auto w = c.receive();
+    REQUIRE(w);
+    REQUIRE(w->has_welcome());
+    CHECK(w->req_id() == 11);
+    CHECK(w->welcome().protocol_version() == 1);
+    CHECK(w->welcome().tenant_id() == 1);
+    CHECK(w->welcome().user_id() == 42);
+    CHECK(w->welcome().device_id() == 7);
+    CHECK(w->welcome().heartbeat_interval_ms() == 30'000);
+    CHECK(w->welcome().limits().max_frame_bytes() == 65'536);
+    CHECK(w->welcome().limits().inbound_burst() == 200);
+
+    c.send(ping(12, 777));
+    const auto pong = c.receive();
+    REQUIRE(pong);
+    REQUIRE(pong->has_pong());
+    CHECK(pong->req_id() == 12);
+    CHECK(pong->pong().client_time_ms() == 777);
+    CHECK(pong->pong().server_time_ms() > 0);
+}
+
+TEST_CASE("bad tokens are refused, each with its code", "[integration][gateway]") {
+    gateway_fixture f;
+    struct bad_case {
+        std::string name;
+        std::string token;
+        v1::ErrorCode code;
+        v1::DisconnectReason reason;
+    };
+    const std::vector<bad_case> cases{
+        {"expired",
+         f.token("k1", f.k1.private_pem, [](auto& c) { c.expires_at = unix_now() - 120; }),
+         v1::TOKEN_EXPIRED, v1::DISCONNECT_TOKEN_EXPIRED},
+        {"not yet valid",
+         f.token("k1", f.k1.private_pem, [](auto& c) { c.not_before = unix_now() + 600; }),
+         v1::TOKEN_NOT_YET_VALID, v1::DISCONNECT_AUTH_FAILED},
+        {"bad signature", f.token("k1", f.stranger.private_pem), v1::TOKEN_INVALID,
+         v1::DISCONNECT_AUTH_FAILED},
+        {"wrong audience",
+         f.token("k1", f.k1.private_pem, [](auto& c) { c.audience = "elsewhere"; }),
+         v1::TOKEN_WRONG_AUDIENCE, v1::DISCONNECT_AUTH_FAILED},
+        {"unknown kid", f.token("k9", f.k1.private_pem), v1::TOKEN_UNKNOWN_KEY,
+         v1::DISCONNECT_AUTH_FAILED},
+        {"another tenant's key", f.token("t2", f.t2.private_pem), v1::TOKEN_INVALID,
+         v1::DISCONNECT_AUTH_FAILED},
+        {"alg none", "eyJhbGciOiJub25lIiwia2lkIjoiazEifQ.eyJzdWIiOiI0MiJ9.",
+         v1::TOKEN_ALG_NOT_ALLOWED, v1::DISCONNECT_AUTH_FAILED},
+        {"HS256 when not enabled",
+         server::sign_jwt(
+             [] {
+                 server::token_claims c;
+                 c.issuer = "tern-dev";
+                 c.audience = "tern";
+                 c.tenant = 1;
+                 c.user = 42;
+                 c.device = 7;
+                 c.expires_at = unix_now() + 3600;
+                 return c;
+             }(),
+             server::jwt_key::hmac("k1", std::string(32, 'x')).value())
+             .value(),
+         v1::TOKEN_ALG_NOT_ALLOWED, v1::DISCONNECT_AUTH_FAILED},
+        {"garbage", "not-a-token", v1::TOKEN_INVALID, v1::DISCONNECT_AUTH_FAILED},
+    };
+    for (const auto& bad : cases) {
+        CAPTURE(bad.name);
+        auto c = f.connect();
+        c.send(hello(bad.token));
+        expect_refused(c, bad.code, bad.reason);
+    }
+    // The tenant-bound key works for its own tenant.
+    auto c = f.connect();
+    c.send(hello(f.token("t2", f.t2.private_pem, [](auto& claims) { claims.tenant = 2; })));
+    const auto w = c.receive();
+    REQUIRE(w);
+    CHECK(w->has_welcome());
+}
+
+TEST_CASE("protocol violations close the connection with the right code",
+          "[integration][gateway]") {
+    gateway_fixture f;
+    SECTION("a frame before Hello") {
+        auto c = f.connect();
+        c.send(ping(1));
+        expect_refused(c, v1::HELLO_REQUIRED, v1::DISCONNECT_PROTOCOL_ERROR);
+    }
+    SECTION("Hello twice") {
+        auto c = f.connect();
+        c.send(hello(f.good_token()));
+        REQUIRE(c.receive_until(v1::Frame::kWelcome));
+        c.send(hello(f.good_token(), 2));
+        expect_refused(c, v1::ALREADY_AUTHENTICATED, v1::DISCONNECT_PROTOCOL_ERROR);
+    }
+    SECTION("an unsupported protocol version") {
+        auto c = f.connect();
+        auto h = hello(f.good_token());
+        h.mutable_hello()->set_protocol_version(2);
+        c.send(h);
+        expect_refused(c, v1::UNSUPPORTED_VERSION, v1::DISCONNECT_UNSUPPORTED_VERSION);
+    }
+    SECTION("an oversize length prefix") {
+        auto c = f.connect();
+        c.send_raw(std::string("\x00\x10\x00\x01", 4));  // 1 MiB + 1 > 64 KiB
+        expect_refused(c, v1::FRAME_TOO_LARGE, v1::DISCONNECT_PROTOCOL_ERROR);
+    }
+    SECTION("garbage bytes") {
+        auto c = f.connect();
+        c.send_raw(std::string("\x00\x00\x00\x05\xff\xff\xff\xff\xff", 9));
+        expect_refused(c, v1::BAD_FRAME, v1::DISCONNECT_PROTOCOL_ERROR);
+    }
+    SECTION("a zero length prefix") {
+        auto c = f.connect();
+        c.send_raw(std::string(4, '\0'));
+        expect_refused(c, v1::BAD_FRAME, v1::DISCONNECT_PROTOCOL_ERROR);
+    }
+}
+
+TEST_CASE("a bad client does not disturb the others", "[integration][gateway]") {
+    gateway_fixture f;
+    auto good = f.connect();
+    good.send(hello(f.good_token()));
+    REQUIRE(good.receive_until(v1::Frame::kWelcome));
+    for (int i = 0; i < 20; ++i) {
+        auto bad = f.connect();
+        bad.send_raw("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        CHECK(bad.closed_within(5s));
+        good.send(ping(100 + i));
+        const auto pong = good.receive();
+        REQUIRE(pong);
+        CHECK(pong->pong().client_time_ms() == 0);
+        CHECK(pong->req_id() == static_cast<std::uint64_t>(100 + i));
+    }
+}
+
+TEST_CASE("no Hello within the auth deadline closes the connection", "[integration][gateway]") {
+    gateway_fixture f([](server::config& c) { c.limits.auth_deadline_ms = 200; });
+    auto c = f.connect();
+    expect_refused(c, v1::AUTH_TIMEOUT, v1::DISCONNECT_AUTH_FAILED);
+}
+
+TEST_CASE("an idle connection is closed; heartbeats keep it open", "[integration][gateway]") {
+    gateway_fixture f([](server::config& c) {
+        c.limits.heartbeat_interval_ms = 100;
+        c.limits.idle_timeout_ms = 400;
+    });
+    auto c = f.connect();
+    c.send(hello(f.good_token()));
+    REQUIRE(c.receive_until(v1::Frame::kWelcome));
+    const auto d = c.receive_until(v1::Frame::kDisconnect, 10s);
+    REQUIRE(d);
+    CHECK(d->disconnect().reason() == v1::DISCONNECT_IDLE_TIMEOUT);
+    CHECK(d->disconnect().reconnect());
+    CHECK(c.closed_within(5s));
+}
+
+TEST_CASE("the inbound rate limit answers RATE_LIMITED and then disconnects a flood",
+          "[integration][gateway]") {
+    gateway_fixture f([](server::config& c) {
+        c.limits.inbound_frames_per_second = 1;
+        c.limits.inbound_burst = 5;
+    });
+    auto c = f.connect();
+    c.send(hello(f.good_token()));
+    REQUIRE(c.receive_until(v1::Frame::kWelcome));
+    for (int i = 0; i < 20; ++i) c.send(ping(i + 2));
+    bool limited = false;
+    std::optional<v1::Frame> frame;
+    while ((frame = c.receive(5s))) {
+        if (frame->has_error() && frame->error().code() == v1::RATE_LIMITED) {
+            limited = true;
+            CHECK(frame->error().retryable());
+            CHECK(frame->error().retry_after_ms() > 0);
+        }
+        if (frame->has_disconnect()) {
+            CHECK(frame->disconnect().reason() == v1::DISCONNECT_RATE_LIMITED);
+            break;
+        }
+    }
+    CHECK(limited);
+    REQUIRE(frame);
+    CHECK(frame->has_disconnect());
+}
+
+TEST_CASE("requests after the handshake are refused until the core serves them",
+          "[integration][gateway]") {
+    gateway_fixture f;
+    auto c = f.connect();
+    c.send(hello(f.good_token()));
+    REQUIRE(c.receive_until(v1::Frame::kWelcome));
+    v1::Frame send;
+    send.set_req_id(5);
+    send.mutable_send()->set_client_msg_id("x");
+    c.send(send);
+    const auto e = c.receive();
+    REQUIRE(e);
+    REQUIRE(e->has_error());
+    CHECK(e->req_id() == 5);
+    CHECK(e->error().code() == v1::UNAVAILABLE);
+    CHECK(e->error().retryable());
+}

@@ -1,0 +1,105 @@
+// A raw protocol client for integration tests: frames in, frames out, over TCP, with every wait
+// bounded by a deadline. It speaks bytes, not the SDK, so tests can send anything.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include <tern/wire/frame_codec.hpp>
+
+#include "tern/v1/frame.pb.h"
+
+namespace tern::test {
+
+class raw_client {
+public:
+    explicit raw_client(std::uint16_t port, std::size_t max_frame = 1 << 20)
+        : socket_(context_), reader_(max_frame) {
+        socket_.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+        socket_.set_option(boost::asio::ip::tcp::no_delay(true));
+    }
+
+    void send(const v1::Frame& frame) {
+        std::string out;
+        if (wire::append_stream_frame(frame, out, 1 << 24)) throw std::runtime_error("encode");
+        send_raw(out);
+    }
+
+    void send_raw(const std::string& bytes) {
+        boost::system::error_code ec;
+        boost::asio::write(socket_, boost::asio::buffer(bytes), ec);  // the server may have closed
+    }
+
+    // The next frame, or nullopt if the connection closed or the deadline passed first.
+    std::optional<v1::Frame> receive(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            v1::Frame frame;
+            boost::system::error_code ec;
+            const auto status = reader_.next(frame, ec);
+            if (status == wire::split_status::frame) return frame;
+            if (status == wire::split_status::error) return std::nullopt;
+            if (closed_) return std::nullopt;
+            auto space = reader_.prepare(4096);
+            std::size_t got = 0;
+            bool done = false;
+            socket_.async_read_some(boost::asio::buffer(space.data(), space.size()),
+                                    [&](const boost::system::error_code& e, std::size_t n) {
+                                        done = true;
+                                        got = n;
+                                        if (e && e != boost::asio::error::operation_aborted) {
+                                            closed_ = true;
+                                        }
+                                    });
+            context_.restart();
+            context_.run_until(deadline);
+            if (!done) {
+                socket_.cancel();
+                context_.restart();
+                context_.run();
+                reader_.commit(got);
+                return std::nullopt;  // timed out (or closed just then)
+            }
+            reader_.commit(got);
+        }
+    }
+
+    // Receives frames until one has `body`; nullopt on close or deadline.
+    std::optional<v1::Frame> receive_until(
+        v1::Frame::BodyCase body, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            auto f = receive(std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now()));
+            if (!f) return std::nullopt;
+            if (f->body_case() == body) return f;
+        }
+        return std::nullopt;
+    }
+
+    // True once the server has closed the connection (reading the frames it sent before).
+    bool closed_within(std::chrono::milliseconds timeout) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (!closed_ && std::chrono::steady_clock::now() < deadline) {
+            receive(std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now()));
+        }
+        return closed_;
+    }
+
+private:
+    boost::asio::io_context context_;
+    boost::asio::ip::tcp::socket socket_;
+    wire::stream_reader reader_;
+    bool closed_ = false;
+};
+
+}  // namespace tern::test
