@@ -7,77 +7,14 @@
 
 #include <catch2/catch.hpp>
 
-#include "raw_client.hpp"
-#include "store_fixtures.hpp"
+#include "gateway_fixture.hpp"
 
 using namespace tern;
+using namespace tern::test;
+
 using namespace std::chrono_literals;
 
 namespace {
-
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-// A gateway on 127.0.0.1:0 with one ES256 key "k1" (any tenant) and one EdDSA key "t2" bound to
-// tenant 2, plus the private keys to mint tokens with.
-struct gateway_fixture {
-    test::temp_dir dir{"tern-gw"};
-    server::key_pair k1 = server::generate_key_pair(server::jwt_alg::es256).value();
-    server::key_pair t2 = server::generate_key_pair(server::jwt_alg::eddsa).value();
-    server::key_pair stranger = server::generate_key_pair(server::jwt_alg::es256).value();
-    server::config cfg;
-    std::unique_ptr<server::gateway> gw;
-
-    explicit gateway_fixture(const std::function<void(server::config&)>& tune = {}) {
-        std::ofstream(dir.path() / "k1.pub") << k1.public_pem;
-        std::ofstream(dir.path() / "t2.pub") << t2.public_pem;
-        cfg.server.shards = 2;
-        cfg.server.data_dir = (dir.path() / "data").string();
-        cfg.listen.tcp = "127.0.0.1:0";
-        cfg.auth.keys = {{"k1", (dir.path() / "k1.pub").string(), "", 0},
-                         {"t2", (dir.path() / "t2.pub").string(), "", 2}};
-        if (tune) tune(cfg);
-        gw = std::make_unique<server::gateway>(cfg);
-        gw->start();
-    }
-
-    std::string token(const std::string& kid, const std::string& private_pem,
-                      std::function<void(server::token_claims&)> edit = {}) const {
-        server::token_claims c;
-        c.issuer = "tern-dev";
-        c.audience = "tern";
-        c.tenant = 1;
-        c.user = 42;
-        c.device = 7;
-        c.issued_at = unix_now();
-        c.expires_at = unix_now() + 3600;
-        if (edit) edit(c);
-        return server::sign_jwt(c, server::jwt_key::from_private_pem(kid, private_pem).value())
-            .value();
-    }
-    std::string good_token() const { return token("k1", k1.private_pem); }
-
-    test::raw_client connect() const { return test::raw_client(gw->tcp_port()); }
-};
-
-v1::Frame hello(const std::string& token, std::uint64_t req_id = 1) {
-    v1::Frame f;
-    f.set_req_id(req_id);
-    f.mutable_hello()->set_protocol_version(1);
-    f.mutable_hello()->set_token(token);
-    f.mutable_hello()->set_platform(v1::PLATFORM_LINUX);
-    return f;
-}
-
-v1::Frame ping(std::uint64_t req_id, std::int64_t t = 0) {
-    v1::Frame f;
-    f.set_req_id(req_id);
-    f.mutable_ping()->set_client_time_ms(t);
-    return f;
-}
 
 // Expects an Error with `code`, then a Disconnect with `reason`, then the close.
 void expect_refused(test::raw_client& c, v1::ErrorCode code, v1::DisconnectReason reason) {
@@ -283,7 +220,7 @@ TEST_CASE("the inbound rate limit answers RATE_LIMITED and then disconnects a fl
     CHECK(frame->has_disconnect());
 }
 
-TEST_CASE("requests after the handshake are refused until the core serves them",
+TEST_CASE("a bad request is answered with an error and the connection stays open",
           "[integration][gateway]") {
     gateway_fixture f;
     auto c = f.connect();
@@ -291,12 +228,16 @@ TEST_CASE("requests after the handshake are refused until the core serves them",
     REQUIRE(c.receive_until(v1::Frame::kWelcome));
     v1::Frame send;
     send.set_req_id(5);
-    send.mutable_send()->set_client_msg_id("x");
+    send.mutable_send()->set_client_msg_id("x");  // no conversation
     c.send(send);
     const auto e = c.receive();
     REQUIRE(e);
     REQUIRE(e->has_error());
     CHECK(e->req_id() == 5);
-    CHECK(e->error().code() == v1::UNAVAILABLE);
-    CHECK(e->error().retryable());
+    CHECK(e->error().code() == v1::INVALID_ARGUMENT);
+    CHECK_FALSE(e->error().retryable());
+    c.send(ping(6));
+    const auto pong = c.receive();
+    REQUIRE(pong);
+    CHECK(pong->has_pong());
 }

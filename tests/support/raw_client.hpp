@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 
@@ -38,8 +39,62 @@ public:
         boost::asio::write(socket_, boost::asio::buffer(bytes), ec);  // the server may have closed
     }
 
-    // The next frame, or nullopt if the connection closed or the deadline passed first.
+    // The next frame, or nullopt if the connection closed or the deadline passed first. Frames
+    // set aside by receive_until() and receive_reply() come first, in arrival order.
     std::optional<v1::Frame> receive(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+        if (!stash_.empty()) {
+            auto f = std::move(stash_.front());
+            stash_.pop_front();
+            return f;
+        }
+        return receive_wire(timeout);
+    }
+
+    // The reply to request `req_id` (an Error, or its answer); other frames are set aside for
+    // receive(). nullopt on close or deadline.
+    std::optional<v1::Frame> receive_reply(
+        std::uint64_t req_id, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+        return receive_matching([&](const v1::Frame& f) { return f.req_id() == req_id; }, timeout);
+    }
+
+    // The first frame with `body`; other frames are set aside for receive().
+    std::optional<v1::Frame> receive_until(
+        v1::Frame::BodyCase body, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+        return receive_matching([&](const v1::Frame& f) { return f.body_case() == body; }, timeout);
+    }
+
+    // True once the server has closed the connection (reading the frames it sent before).
+    bool closed_within(std::chrono::milliseconds timeout) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (!closed_ && std::chrono::steady_clock::now() < deadline) {
+            receive(std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now()));
+        }
+        return closed_;
+    }
+
+private:
+    template <class Match>
+    std::optional<v1::Frame> receive_matching(Match&& match, std::chrono::milliseconds timeout) {
+        for (auto it = stash_.begin(); it != stash_.end(); ++it) {
+            if (match(*it)) {
+                auto f = std::move(*it);
+                stash_.erase(it);
+                return f;
+            }
+        }
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            auto f = receive_wire(std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now()));
+            if (!f) return std::nullopt;
+            if (match(*f)) return f;
+            stash_.push_back(std::move(*f));
+        }
+        return std::nullopt;
+    }
+
+    std::optional<v1::Frame> receive_wire(std::chrono::milliseconds timeout) {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         for (;;) {
             v1::Frame frame;
@@ -72,30 +127,7 @@ public:
         }
     }
 
-    // Receives frames until one has `body`; nullopt on close or deadline.
-    std::optional<v1::Frame> receive_until(
-        v1::Frame::BodyCase body, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            auto f = receive(std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - std::chrono::steady_clock::now()));
-            if (!f) return std::nullopt;
-            if (f->body_case() == body) return f;
-        }
-        return std::nullopt;
-    }
-
-    // True once the server has closed the connection (reading the frames it sent before).
-    bool closed_within(std::chrono::milliseconds timeout) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (!closed_ && std::chrono::steady_clock::now() < deadline) {
-            receive(std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - std::chrono::steady_clock::now()));
-        }
-        return closed_;
-    }
-
-private:
+    std::deque<v1::Frame> stash_;
     boost::asio::io_context context_;
     boost::asio::ip::tcp::socket socket_;
     wire::stream_reader reader_;

@@ -45,9 +45,10 @@ class connection final : public session,
 public:
     using clock = std::chrono::steady_clock;
 
-    connection(Transport transport, asio::any_io_executor executor,
+    connection(Transport transport, asio::any_io_executor executor, std::size_t shard,
                const connection_settings& settings)
-        : transport_(std::move(transport)),
+        : shard_(shard),
+          transport_(std::move(transport)),
           settings_(settings),
           wake_(executor),
           watchdog_(executor),
@@ -68,6 +69,7 @@ public:
     // ---- session -------------------------------------------------------------------------
 
     const core::requester& who() const noexcept override { return who_; }
+    std::size_t shard() const noexcept override { return shard_; }
 
     void send(wire::out_frame frame) override {
         if (closing_) return;
@@ -80,6 +82,16 @@ public:
             return;
         }
         enqueue(std::move(frame));
+    }
+
+    wire::framing framing() const noexcept override { return Transport::framing; }
+
+    void send(const v1::Frame& frame) override {
+        wire::out_frame out;
+        if (wire::encode_frame(frame, Transport::framing, settings_.limits.max_frame_bytes, out)) {
+            return;  // replies are built to fit; a frame that does not is dropped, not sent broken
+        }
+        send(std::move(out));
     }
 
     void close(v1::DisconnectReason reason, v1::ErrorCode code, std::string message) override {
@@ -263,9 +275,9 @@ private:
         l->set_max_content_bytes(limits.max_content_bytes);
         l->set_sync_page_max(limits.sync_page_max);
         l->set_recall_window_seconds(limits.recall_window_seconds);
+        if (settings_.handler) settings_.handler->on_open(this->shared_from_this(), hello, *w);
         enqueue_frame(welcome);
         watchdog_.cancel();  // from the auth deadline to the idle timeout
-        if (settings_.handler) settings_.handler->on_open(this->shared_from_this(), hello);
     }
 
     // ---- writing ---------------------------------------------------------------------------
@@ -333,6 +345,7 @@ private:
         if (open_ && settings_.handler) settings_.handler->on_close(this->shared_from_this());
     }
 
+    std::size_t shard_;
     Transport transport_;
     const connection_settings& settings_;
     asio::steady_timer wake_;      // the writer sleeps on it; cancel() wakes it

@@ -7,7 +7,11 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <tern/storage/commit_writer.hpp>
+#include <tern/storage/rocks_store.hpp>
+
 #include "connection.hpp"
+#include "core/service.hpp"
 #include "shard_pool.hpp"
 #include "stream_transport.hpp"
 
@@ -81,6 +85,30 @@ net::connection_limits limits_of(const config& cfg) {
     return out;
 }
 
+storage::durability durability_of(const config& cfg) {
+    if (cfg.server.durability == "os") return storage::durability::os;
+    if (cfg.server.durability == "memory") return storage::durability::memory;
+    return storage::durability::fsync;
+}
+
+std::unique_ptr<storage::store> open_store(const config& cfg) {
+    storage::rocks_options options;
+    options.path = cfg.server.data_dir;
+    auto store = storage::open_rocks_store(options);
+    if (!store) {
+        throw std::runtime_error("server.data_dir " + cfg.server.data_dir + ": " +
+                                 store.error().message());
+    }
+    return std::move(*store);
+}
+
+core::decide_limits decide_limits_of(const config& cfg) {
+    core::decide_limits d;
+    d.max_content_bytes = cfg.limits.max_content_bytes;
+    d.max_group_members = cfg.limits.max_group_members;
+    return d;
+}
+
 }  // namespace
 
 struct gateway::impl {
@@ -89,9 +117,13 @@ struct gateway::impl {
           verifier({cfg.auth.issuer, cfg.auth.audience, cfg.auth.allow_hs256,
                     std::chrono::seconds(cfg.auth.max_skew_seconds), 8192},
                    load_keys(cfg)),
+          store(open_store(cfg)),
+          writer(*store, {durability_of(cfg), 4096}),
+          core(shards, *store, writer, decide_limits_of(cfg), limits_of(cfg)),
           tcp_address(cfg.listen.tcp) {
         settings.limits = limits_of(cfg);
         settings.verifier = &verifier;
+        settings.handler = &core;
     }
 
     // Accepts on shard 0 and hands each socket to the next shard, for life.
@@ -111,13 +143,18 @@ struct gateway::impl {
             auto conn = std::make_shared<net::connection<net::stream_transport<tcp::socket>>>(
                 net::stream_transport<tcp::socket>(std::move(socket),
                                                    settings.limits.max_frame_bytes),
-                executor, settings);
+                executor, shard, settings);
             asio::post(executor, [conn] { conn->start(); });
         }
     }
 
+    // Destroyed in reverse: connections (with the shards' contexts) go last, after the core, the
+    // writer and the store; stop() has already stopped the shards and drained the writer.
     net::shard_pool shards;
     jwt_verifier verifier;
+    std::unique_ptr<storage::store> store;
+    storage::commit_writer writer;
+    core::service core;
     net::connection_settings settings;
     std::string tcp_address;
     std::unique_ptr<tcp::acceptor> tcp_acceptor;
@@ -146,6 +183,7 @@ void gateway::start() {
 void gateway::stop() {
     if (!impl_) return;
     impl_->shards.stop();
+    impl_->writer.stop();  // commits what is pending; its completions only post
     impl_->tcp_acceptor.reset();
 }
 

@@ -19,9 +19,17 @@ public:
     // The authenticated caller, from the token (valid once the handshake is done).
     [[nodiscard]] virtual const core::requester& who() const noexcept = 0;
 
+    // The shard the connection lives on, for life.
+    [[nodiscard]] virtual std::size_t shard() const noexcept = 0;
+
+    // How this connection delimits frames (stream for TCP and TLS, message for WebSocket).
+    [[nodiscard]] virtual wire::framing framing() const noexcept = 0;
+
     // Queues a frame. Past the outbound bounds the connection is closed as a slow consumer and
     // the frame is dropped (the device resyncs from its inbox cursor).
     virtual void send(wire::out_frame frame) = 0;
+    // Encodes and queues a frame, the same way.
+    virtual void send(const v1::Frame& frame) = 0;
 
     // Sends Disconnect{reason, code, message}, flushes and closes.
     virtual void close(v1::DisconnectReason reason, v1::ErrorCode code, std::string message) = 0;
@@ -31,7 +39,11 @@ public:
 class frame_handler {
 public:
     virtual ~frame_handler() = default;
-    virtual void on_open(const std::shared_ptr<session>& s, const v1::Hello& hello) = 0;
+    // After the token is verified and before Welcome is sent: the core registers the device and
+    // fills in the Welcome's inbox fields. It must not send from within on_open (the frame would
+    // precede the Welcome); work posted to the shard from here runs after it.
+    virtual void on_open(const std::shared_ptr<session>& s, const v1::Hello& hello,
+                         v1::Welcome& welcome) = 0;
     virtual void on_request(const std::shared_ptr<session>& s, v1::Frame& frame) = 0;
     virtual void on_close(const std::shared_ptr<session>& s) = 0;
 };

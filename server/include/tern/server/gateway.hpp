@@ -1,9 +1,10 @@
 // ternd's gateway: the shards, the listeners and the connections on them.
 //
 // Built so far: the shards, the TCP listener, connections with the handshake (JWT), heartbeats,
-// the auth deadline, the idle timeout, the inbound rate limit and the bounded outbound queue.
-// The core that serves requests after the handshake, the TLS and WebSocket listeners and the
-// store arrive with the rest of the gateway issue; until then requests are answered UNAVAILABLE.
+// the auth deadline, the idle timeout, the inbound rate limit and the bounded outbound queue; the
+// store and its commit writer; the core (core/service.hpp) serving sends, group operations, acks,
+// read marks, sync, history, who-read, conversation lists and group info. TLS and WebSocket
+// listeners, recall, edit, presence and typing arrive with the rest of the gateway issue.
 //
 // Thread safety: construct, start() and stop() from one thread. Start-up errors (unreadable keys,
 // an address that cannot be bound) throw std::runtime_error.

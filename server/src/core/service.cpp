@@ -1,0 +1,697 @@
+#include "core/service.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+#include "tern/v1/events.pb.h"
+#include "tern/v1/frame.pb.h"
+
+namespace tern::server::core {
+namespace {
+
+namespace asio = boost::asio;
+using storage::conv_id;
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::size_t mix(std::size_t seed, std::uint64_t v) {
+    return seed ^
+           (std::hash<std::uint64_t>{}(v) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2));
+}
+
+struct conv_key {
+    storage::tenant_id tenant;
+    conv_id conv;
+    friend bool operator==(const conv_key&, const conv_key&) = default;
+};
+struct user_key {
+    storage::tenant_id tenant;
+    storage::user_id user;
+    friend bool operator==(const user_key&, const user_key&) = default;
+};
+struct dedup_key {
+    storage::tenant_id tenant;
+    storage::user_id user;
+    std::string client_msg_id;
+    friend bool operator==(const dedup_key&, const dedup_key&) = default;
+};
+struct key_hash {
+    std::size_t operator()(const conv_key& k) const {
+        return mix(mix(mix(k.tenant, static_cast<std::uint64_t>(k.conv.type)), k.conv.id),
+                   k.conv.peer);
+    }
+    std::size_t operator()(const user_key& k) const { return mix(k.tenant, k.user); }
+    std::size_t operator()(const dedup_key& k) const {
+        return mix(mix(k.tenant, k.user), std::hash<std::string>{}(k.client_msg_id));
+    }
+};
+
+// Where a reply goes: a session on its shard, and the request it answers.
+struct reply_to {
+    std::size_t shard;
+    std::weak_ptr<net::session> session;
+    std::uint64_t req_id;
+};
+
+// A device online on this shard, and how far its pushes have gone.
+struct device_entry {
+    std::shared_ptr<net::session> session;
+    std::uint64_t cursor = 0;  // the newest inbox_seq pushed or synced to the device
+    bool catching_up = false;  // reading the store; live pushes wait for it
+};
+
+// A conversation owned by this shard: decide's view of it.
+struct owned_conv {
+    conv_state state;
+    bool loaded = false;
+    bool stale = false;  // a commit failed: reload once nothing is in flight
+    std::size_t in_flight = 0;
+};
+
+// A request whose entry is in the writer's hands, with every request waiting on the same id.
+struct pending_event {
+    conv_id conv;
+    storage::seq_t seq = 0;
+    std::int64_t server_time_ms = 0;
+    std::vector<reply_to> waiters;  // the first one sent it; the others are retries
+};
+
+struct shard_state {
+    std::unordered_map<user_key, std::vector<device_entry>, key_hash> online;
+    std::unordered_map<conv_key, owned_conv, key_hash> convs;
+    std::unordered_map<dedup_key, pending_event, key_hash> pending;
+};
+
+// An event-appending request on its way to the owner.
+struct event_request {
+    requester who;
+    v1::Frame frame;
+    reply_to reply;
+    std::uint64_t group_id = 0;  // group_create: the id assigned on the session's shard
+};
+
+v1::Frame error_frame(std::uint64_t req_id, v1::ErrorCode code, const std::string& message) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    auto* e = f.mutable_error();
+    e->set_code(code);
+    e->set_message(message);
+    e->set_retryable(wire::describe(code).retryable);
+    return f;
+}
+
+v1::ErrorCode code_of_storage_error(const boost::system::error_code& ec) {
+    if (ec == storage::errc::no_space) return v1::STORAGE_FULL;
+    return v1::UNAVAILABLE;
+}
+
+// The conversation an event-appending request names (group_create has none yet).
+const v1::ConvId* conv_of(const v1::Frame& f) {
+    switch (f.body_case()) {
+        case v1::Frame::kSend:
+            return &f.send().conv();
+        case v1::Frame::kGroupAddMembers:
+            return &f.group_add_members().conv();
+        case v1::Frame::kGroupRemoveMembers:
+            return &f.group_remove_members().conv();
+        case v1::Frame::kGroupLeave:
+            return &f.group_leave().conv();
+        case v1::Frame::kGroupRename:
+            return &f.group_rename().conv();
+        case v1::Frame::kGroupSetRole:
+            return &f.group_set_role().conv();
+        default:
+            return nullptr;
+    }
+}
+
+const std::string& client_msg_id_of(const v1::Frame& f) {
+    static const std::string none;
+    switch (f.body_case()) {
+        case v1::Frame::kSend:
+            return f.send().client_msg_id();
+        case v1::Frame::kGroupCreate:
+            return f.group_create().client_msg_id();
+        case v1::Frame::kGroupAddMembers:
+            return f.group_add_members().client_msg_id();
+        case v1::Frame::kGroupRemoveMembers:
+            return f.group_remove_members().client_msg_id();
+        case v1::Frame::kGroupLeave:
+            return f.group_leave().client_msg_id();
+        case v1::Frame::kGroupRename:
+            return f.group_rename().client_msg_id();
+        case v1::Frame::kGroupSetRole:
+            return f.group_set_role().client_msg_id();
+        default:
+            return none;
+    }
+}
+
+// Mirrors the store's membership rules on the owner's cached view (docs/storage.md).
+void apply_membership(conv_state& st, const storage::append_event& e) {
+    st.exists = true;
+    st.head = e.seq;
+    for (const auto& change : e.membership) {
+        if (!change.new_role) {
+            st.members.erase(change.user);
+            if (st.owner == change.user) st.owner = 0;
+            continue;
+        }
+        st.members[change.user] = *change.new_role;
+        if (*change.new_role != storage::role::owner && st.owner == change.user) st.owner = 0;
+        if (*change.new_role == storage::role::owner && st.owner != change.user) {
+            if (auto prev = st.members.find(st.owner); prev != st.members.end()) {
+                prev->second = storage::role::admin;
+            }
+            st.owner = change.user;
+        }
+    }
+}
+
+}  // namespace
+
+struct service::state {
+    state(net::shard_pool& p, storage::store& s, storage::commit_writer& w, decide_limits d,
+          net::connection_limits l)
+        : shards(p), store(s), writer(w), decide(d), limits(l) {
+        for (std::size_t i = 0; i < shards.size(); ++i) {
+            per_shard.push_back(std::make_unique<shard_state>());
+        }
+    }
+
+    net::shard_pool& shards;
+    storage::store& store;
+    storage::commit_writer& writer;
+    decide_limits decide;
+    net::connection_limits limits;
+    std::vector<std::unique_ptr<shard_state>> per_shard;
+    // Group ids: milliseconds since the epoch shifted left 12 bits, plus a counter, unique on
+    // this node; in a cluster the partition's leader assigns them.
+    std::atomic<std::uint64_t> last_group_id{static_cast<std::uint64_t>(now_ms()) << 12};
+
+    template <class F>
+    void post(std::size_t shard, F&& f) {
+        asio::post(shards.context(shard), std::forward<F>(f));
+    }
+
+    std::size_t owner_of(storage::tenant_id t, const conv_id& c) const {
+        return key_hash{}(conv_key{t, c}) % shards.size();
+    }
+
+    std::uint64_t next_group_id() { return ++last_group_id; }
+
+    // Sends `frame` to the session of `r`, on its shard (from any shard).
+    void reply(const reply_to& r, v1::Frame frame) {
+        frame.set_req_id(r.req_id);
+        post(r.shard, [w = r.session, f = std::move(frame)] {
+            if (auto s = w.lock()) s->send(f);
+        });
+    }
+
+    // ---- owner side -----------------------------------------------------------------------
+
+    owned_conv* load(shard_state& local, const conv_key& key, const reply_to& r) {
+        auto& oc = local.convs[key];
+        if (oc.stale && oc.in_flight > 0) {
+            reply(r, error_frame(0, v1::UNAVAILABLE, "conversation recovering; retry"));
+            return nullptr;
+        }
+        if (oc.loaded && !oc.stale) return &oc;
+        auto meta = store.conversation(key.tenant, key.conv);
+        auto members = store.members(key.tenant, key.conv);
+        if (!meta || !members) {
+            reply(r, error_frame(0, v1::UNAVAILABLE, "store read failed; retry"));
+            return nullptr;
+        }
+        oc.state = conv_state{key.conv,
+                              meta->has_value(),
+                              meta->has_value() ? (*meta)->head_seq : 0,
+                              {},
+                              meta->has_value() ? (*meta)->owner : 0};
+        for (const auto& m : *members) oc.state.members[m.user] = m.member_role;
+        oc.loaded = true;
+        oc.stale = false;
+        return &oc;
+    }
+
+    // On the owner shard: dedup, decide, submit.
+    void own(std::size_t shard, event_request req) {
+        auto& local = *per_shard[shard];
+        const auto& frame = req.frame;
+        conv_id conv;
+        if (frame.has_group_create()) {
+            conv = conv_id::group(req.group_id);
+        } else {
+            auto c = to_conv_id(*conv_of(frame));
+            if (!c) return reply(req.reply, error_frame(0, c.error().code, c.error().message));
+            conv = *c;
+        }
+        const conv_key key{req.who.tenant, conv};
+        const dedup_key dkey{req.who.tenant, req.who.user, client_msg_id_of(frame)};
+
+        // A retry of a request still in flight waits for the original's outcome.
+        if (auto p = local.pending.find(dkey);
+            p != local.pending.end() && !dkey.client_msg_id.empty()) {
+            p->second.waiters.push_back(req.reply);
+            return;
+        }
+        // A retry of a committed request gets the original (conv, seq).
+        if (!dkey.client_msg_id.empty()) {
+            auto found = store.find_dedup(req.who.tenant, req.who.user, dkey.client_msg_id);
+            if (!found)
+                return reply(req.reply, error_frame(0, v1::UNAVAILABLE, "store read failed"));
+            if (*found) {
+                const auto& rec = **found;
+                if (!frame.has_group_create() && rec.conv != conv) {
+                    return reply(req.reply,
+                                 error_frame(0, v1::CLIENT_MSG_ID_REUSED,
+                                             "client_msg_id used in another conversation"));
+                }
+                return reply(req.reply,
+                             ack_frame(rec.conv, rec.seq, event_time(req.who.tenant, rec), true));
+            }
+        }
+
+        owned_conv* oc = load(local, key, req.reply);
+        if (!oc) return;
+        const auto now = now_ms();
+        decided<storage::append_event> d = [&]() -> decided<storage::append_event> {
+            switch (frame.body_case()) {
+                case v1::Frame::kSend:
+                    return decide_send(req.who, frame.send(), oc->state, decide, now);
+                case v1::Frame::kGroupCreate:
+                    if (oc->state.exists) return refusal{v1::UNAVAILABLE, "group id taken; retry"};
+                    return decide_group_create(req.who, frame.group_create(), req.group_id, decide,
+                                               now);
+                case v1::Frame::kGroupAddMembers:
+                    return decide_add_members(req.who, frame.group_add_members(), oc->state, decide,
+                                              now);
+                case v1::Frame::kGroupRemoveMembers:
+                    return decide_remove_members(req.who, frame.group_remove_members(), oc->state,
+                                                 decide, now);
+                case v1::Frame::kGroupLeave:
+                    return decide_leave(req.who, frame.group_leave(), oc->state, decide, now);
+                case v1::Frame::kGroupRename:
+                    return decide_rename(req.who, frame.group_rename(), oc->state, decide, now);
+                case v1::Frame::kGroupSetRole:
+                    return decide_set_role(req.who, frame.group_set_role(), oc->state, decide, now);
+                default:
+                    return refusal{v1::UNKNOWN_REQUEST, "not an event request"};
+            }
+        }();
+        if (!d) return reply(req.reply, error_frame(0, d.error().code, d.error().message));
+
+        auto entry = std::move(*d);
+        apply_membership(oc->state, entry);
+        ++oc->in_flight;
+        local.pending[dkey] = pending_event{conv, entry.seq, entry.server_time_ms, {req.reply}};
+        auto event = entry.bytes;
+        writer.submit(std::move(entry), [this, shard, key, dkey, event](storage::entry_result r) {
+            // On the writer's thread, in commit order: deliveries first, then the outcome.
+            if (r) {
+                auto batch = std::make_shared<
+                    const std::pair<storage::event_bytes, std::vector<storage::inbox_assignment>>>(
+                    event, std::move(r->inbox));
+                for (std::size_t i = 0; i < shards.size(); ++i) {
+                    post(i, [this, i, tenant = key.tenant, batch] { deliver(i, tenant, *batch); });
+                }
+            }
+            const auto ec = r ? boost::system::error_code{} : r.error();
+            post(shard, [this, shard, key, dkey, ec] { settle(shard, key, dkey, ec); });
+        });
+    }
+
+    // On the owner shard, once the entry is durable (or failed): answer everyone waiting.
+    void settle(std::size_t shard, const conv_key& key, const dedup_key& dkey,
+                boost::system::error_code ec) {
+        auto& local = *per_shard[shard];
+        auto& oc = local.convs[key];
+        --oc.in_flight;
+        auto p = local.pending.find(dkey);
+        if (p == local.pending.end()) return;
+        auto pending = std::move(p->second);
+        local.pending.erase(p);
+        if (ec) {
+            // The store's head did not move: forget what was decided on top of it.
+            oc.stale = true;
+            spdlog::warn("commit failed for a conversation of tenant {}: {}", key.tenant,
+                         ec.message());
+            for (const auto& w : pending.waiters) {
+                reply(w, error_frame(0, code_of_storage_error(ec),
+                                     "not stored; retry with the same id"));
+            }
+            return;
+        }
+        bool first = true;
+        for (const auto& w : pending.waiters) {
+            reply(w, ack_frame(pending.conv, pending.seq, pending.server_time_ms, !first));
+            first = false;
+        }
+    }
+
+    v1::Frame ack_frame(const conv_id& conv, storage::seq_t seq, std::int64_t time,
+                        bool duplicate) {
+        v1::Frame f;
+        auto* a = f.mutable_send_ack();
+        to_proto(conv, *a->mutable_conv());
+        a->set_seq(seq);
+        a->set_server_time_ms(time);
+        a->set_duplicate(duplicate);
+        return f;
+    }
+
+    std::int64_t event_time(storage::tenant_id t, const storage::dedup_record& rec) {
+        auto events = store.timeline(t, rec.conv, rec.seq, storage::direction::forward, 1);
+        return events && !events->empty() ? events->front().server_time_ms : 0;
+    }
+
+    // ---- delivery side --------------------------------------------------------------------
+
+    // On every shard: push a committed event to this shard's online devices of its recipients.
+    void deliver(
+        std::size_t shard, storage::tenant_id tenant,
+        const std::pair<storage::event_bytes, std::vector<storage::inbox_assignment>>& batch) {
+        auto& local = *per_shard[shard];
+        for (const auto& [user, inbox_seq] : batch.second) {
+            auto it = local.online.find({tenant, user});
+            if (it == local.online.end()) continue;
+            for (auto& device : it->second) {
+                if (device.catching_up || inbox_seq <= device.cursor) continue;
+                if (inbox_seq != device.cursor + 1) {
+                    // A gap (a push lost or overtaken): the store has everything up to here.
+                    start_catch_up(shard, {tenant, user}, device);
+                    continue;
+                }
+                push(device, inbox_seq, batch.first);
+            }
+        }
+    }
+
+    void push(device_entry& device, std::uint64_t inbox_seq, const storage::event_bytes& event) {
+        wire::out_frame out;
+        if (wire::encode_push(inbox_seq, event, device.session->framing(), limits.max_frame_bytes,
+                              out)) {
+            return;
+        }
+        device.session->send(std::move(out));
+        device.cursor = inbox_seq;
+    }
+
+    void start_catch_up(std::size_t shard, const user_key& user, device_entry& device) {
+        device.catching_up = true;
+        post(shard, [this, shard, user, s = std::weak_ptr<net::session>(device.session)] {
+            catch_up(shard, user, s);
+        });
+    }
+
+    // One page of the device's inbox from the store, then the next, until it is current.
+    void catch_up(std::size_t shard, const user_key& user,
+                  const std::weak_ptr<net::session>& weak) {
+        auto& local = *per_shard[shard];
+        const auto session = weak.lock();
+        auto it = local.online.find(user);
+        if (!session || it == local.online.end()) return;
+        auto dev = std::find_if(it->second.begin(), it->second.end(),
+                                [&](const device_entry& d) { return d.session == session; });
+        if (dev == it->second.end()) return;
+        const auto page_size = limits.sync_page_max;
+        auto page = store.inbox_after(user.tenant, user.user, dev->cursor, page_size);
+        if (!page) {
+            session->close(v1::DISCONNECT_SERVER_ERROR, v1::UNAVAILABLE, "store read failed");
+            return;
+        }
+        for (const auto& item : *page) {
+            if (item.bytes) {
+                push(*dev, item.inbox_seq, item.bytes);
+            } else {
+                dev->cursor = item.inbox_seq;
+            }
+        }
+        if (page->size() == page_size) {
+            post(shard, [this, shard, user, weak] { catch_up(shard, user, weak); });
+        } else {
+            dev->catching_up = false;
+        }
+    }
+};
+
+service::service(net::shard_pool& shards, storage::store& store, storage::commit_writer& writer,
+                 decide_limits decide, net::connection_limits limits)
+    : state_(std::make_unique<state>(shards, store, writer, decide, limits)) {}
+
+service::~service() = default;
+
+void service::on_open(const std::shared_ptr<net::session>& s, const v1::Hello& hello,
+                      v1::Welcome& welcome) {
+    auto& st = *state_;
+    const auto& who = s->who();
+    const auto head = st.store.inbox_head(who.tenant, who.user);
+    const auto stored = st.store.device_cursor(who.tenant, who.user, who.device);
+    const std::uint64_t inbox_head = head ? *head : 0;
+    std::uint64_t resume =
+        hello.has_resume_inbox_seq() ? hello.resume_inbox_seq() : (stored ? *stored : 0);
+    resume = std::min(resume, inbox_head);
+    welcome.set_inbox_head(inbox_head);
+    welcome.set_resume_from(resume);
+
+    const user_key user{who.tenant, who.user};
+    auto& devices = st.per_shard[s->shard()]->online[user];
+    devices.push_back({s, resume, false});
+    st.start_catch_up(s->shard(), user, devices.back());
+}
+
+void service::on_close(const std::shared_ptr<net::session>& s) {
+    auto& local = *state_->per_shard[s->shard()];
+    const user_key user{s->who().tenant, s->who().user};
+    auto it = local.online.find(user);
+    if (it == local.online.end()) return;
+    std::erase_if(it->second, [&](const device_entry& d) { return d.session == s; });
+    if (it->second.empty()) local.online.erase(it);
+}
+
+void service::on_request(const std::shared_ptr<net::session>& s, v1::Frame& frame) {
+    auto& st = *state_;
+    const auto who = s->who();
+    const reply_to here{s->shard(), s, frame.req_id()};
+    switch (frame.body_case()) {
+        case v1::Frame::kSend:
+        case v1::Frame::kGroupAddMembers:
+        case v1::Frame::kGroupRemoveMembers:
+        case v1::Frame::kGroupLeave:
+        case v1::Frame::kGroupRename:
+        case v1::Frame::kGroupSetRole: {
+            auto conv = to_conv_id(*conv_of(frame));
+            if (!conv)
+                return s->send(
+                    error_frame(frame.req_id(), conv.error().code, conv.error().message));
+            const auto owner = st.owner_of(who.tenant, *conv);
+            st.post(owner,
+                    [&st, owner, req = event_request{who, std::move(frame), here, 0}]() mutable {
+                        st.own(owner, std::move(req));
+                    });
+            return;
+        }
+        case v1::Frame::kGroupCreate: {
+            const auto id = st.next_group_id();
+            const auto owner = st.owner_of(who.tenant, conv_id::group(id));
+            st.post(owner,
+                    [&st, owner, req = event_request{who, std::move(frame), here, id}]() mutable {
+                        st.own(owner, std::move(req));
+                    });
+            return;
+        }
+        case v1::Frame::kAck:
+            st.writer.submit(
+                storage::ack_inbox{who.tenant, who.user, who.device, frame.ack().inbox_seq()},
+                nullptr);
+            return;
+        case v1::Frame::kMarkRead: {
+            auto conv = to_conv_id(frame.mark_read().conv());
+            if (!conv)
+                return s->send(
+                    error_frame(frame.req_id(), conv.error().code, conv.error().message));
+            st.writer.submit(
+                storage::mark_read{who.tenant, *conv, who.user, frame.mark_read().up_to_seq()},
+                [&st, here](storage::entry_result r) {
+                    v1::Frame f;
+                    if (r) {
+                        f.mutable_ok();
+                    } else if (r.error() == storage::errc::invalid_entry) {
+                        f = error_frame(0, v1::NOT_MEMBER, "not a member");
+                    } else {
+                        f = error_frame(0, code_of_storage_error(r.error()), "not stored; retry");
+                    }
+                    st.reply(here, std::move(f));
+                });
+            return;
+        }
+        case v1::Frame::kSync: {
+            const auto limit = std::min<std::uint32_t>(
+                frame.sync().limit() == 0 ? st.limits.sync_page_max : frame.sync().limit(),
+                st.limits.sync_page_max);
+            auto page =
+                st.store.inbox_after(who.tenant, who.user, frame.sync().after_inbox_seq(), limit);
+            auto head = st.store.inbox_head(who.tenant, who.user);
+            if (!page || !head)
+                return s->send(error_frame(frame.req_id(), v1::UNAVAILABLE, "store read failed"));
+            v1::Frame reply;
+            reply.set_req_id(frame.req_id());
+            auto* p = reply.mutable_sync_page();
+            std::size_t bytes = 0;
+            const std::size_t budget = st.limits.max_frame_bytes - 1024;
+            for (const auto& item : *page) {
+                const std::size_t size = item.bytes ? item.bytes->size() + 16 : 16;
+                if (bytes + size > budget && p->events_size() > 0) break;
+                bytes += size;
+                auto* push = p->add_events();
+                push->set_inbox_seq(item.inbox_seq);
+                if (item.bytes) push->mutable_event()->ParseFromString(*item.bytes);
+            }
+            p->set_inbox_head(*head);
+            const auto last = p->events_size() > 0 ? p->events(p->events_size() - 1).inbox_seq()
+                                                   : frame.sync().after_inbox_seq();
+            p->set_has_more(last < *head);
+            return s->send(reply);
+        }
+        case v1::Frame::kHistory: {
+            const auto& h = frame.history();
+            auto conv = to_conv_id(h.conv());
+            if (!conv)
+                return s->send(
+                    error_frame(frame.req_id(), conv.error().code, conv.error().message));
+            auto member = st.store.member(who.tenant, *conv, who.user);
+            if (!member)
+                return s->send(error_frame(frame.req_id(), v1::UNAVAILABLE, "store read failed"));
+            if (!*member)
+                return s->send(error_frame(frame.req_id(), v1::NOT_MEMBER, "not a member"));
+            const auto limit =
+                std::min<std::uint32_t>(h.limit() == 0 ? 50 : h.limit(), st.limits.sync_page_max);
+            const auto dir = h.direction() == v1::DIRECTION_FORWARD ? storage::direction::forward
+                                                                    : storage::direction::backward;
+            auto events = st.store.timeline(who.tenant, *conv, h.from_seq(), dir, limit + 1);
+            auto meta = st.store.conversation(who.tenant, *conv);
+            if (!events || !meta || !*meta)
+                return s->send(error_frame(frame.req_id(), v1::UNAVAILABLE, "store read failed"));
+            v1::Frame reply;
+            reply.set_req_id(frame.req_id());
+            auto* page = reply.mutable_history_page();
+            *page->mutable_conv() = h.conv();
+            page->set_head_seq((*meta)->head_seq);
+            std::size_t bytes = 0;
+            const std::size_t budget = st.limits.max_frame_bytes - 1024;
+            std::size_t taken = 0;
+            for (const auto& e : *events) {
+                if (taken == limit || (bytes + e.bytes->size() > budget && taken > 0)) break;
+                bytes += e.bytes->size();
+                page->add_events()->ParseFromString(*e.bytes);
+                ++taken;
+            }
+            page->set_has_more(taken < events->size());
+            return s->send(reply);
+        }
+        case v1::Frame::kWhoRead: {
+            const auto& q = frame.who_read();
+            auto conv = to_conv_id(q.conv());
+            if (!conv)
+                return s->send(
+                    error_frame(frame.req_id(), conv.error().code, conv.error().message));
+            auto member = st.store.member(who.tenant, *conv, who.user);
+            auto readers = st.store.readers(who.tenant, *conv, q.seq());
+            if (!member || !readers)
+                return s->send(error_frame(frame.req_id(), v1::UNAVAILABLE, "store read failed"));
+            if (!*member)
+                return s->send(error_frame(frame.req_id(), v1::NOT_MEMBER, "not a member"));
+            if (!*readers)
+                return s->send(error_frame(frame.req_id(), v1::NOT_FOUND, "no such event"));
+            v1::Frame reply;
+            reply.set_req_id(frame.req_id());
+            auto* r = reply.mutable_who_read_reply();
+            *r->mutable_conv() = q.conv();
+            r->set_seq(q.seq());
+            r->set_read_count(static_cast<std::uint32_t>((*readers)->read.size()));
+            r->set_unread_count(static_cast<std::uint32_t>((*readers)->unread.size()));
+            if (q.with_lists()) {
+                for (auto u : (*readers)->read) r->add_read_users(u);
+                for (auto u : (*readers)->unread) r->add_unread_users(u);
+            }
+            return s->send(reply);
+        }
+        case v1::Frame::kListConversations: {
+            auto list = st.store.conversations_of(who.tenant, who.user);
+            if (!list)
+                return s->send(error_frame(frame.req_id(), v1::UNAVAILABLE, "store read failed"));
+            v1::Frame reply;
+            reply.set_req_id(frame.req_id());
+            auto* out = reply.mutable_conversation_list();
+            const std::size_t limit =
+                frame.list_conversations().limit() == 0
+                    ? 100
+                    : std::min<std::size_t>(frame.list_conversations().limit(), 500);
+            for (const auto& c : *list) {
+                if (static_cast<std::size_t>(out->conversations_size()) == limit) {
+                    out->set_has_more(true);
+                    break;
+                }
+                auto* summary = out->add_conversations();
+                to_proto(c.meta.conv, *summary->mutable_conv());
+                summary->set_name(c.meta.name);
+                summary->set_head_seq(c.meta.head_seq);
+                summary->set_unread(c.unread);
+                summary->set_read_up_to(c.cursor.read_up_to);
+                summary->set_delivered_up_to(c.cursor.delivered_up_to);
+                summary->set_last_event_ms(c.meta.last_event_ms);
+                summary->set_role(static_cast<v1::Role>(static_cast<int>(c.member_role)));
+                summary->set_member_count(c.meta.member_count);
+            }
+            return s->send(reply);
+        }
+        case v1::Frame::kGroupInfoRequest: {
+            auto conv = to_conv_id(frame.group_info_request().conv());
+            if (!conv)
+                return s->send(
+                    error_frame(frame.req_id(), conv.error().code, conv.error().message));
+            auto meta = st.store.conversation(who.tenant, *conv);
+            auto members = st.store.members(who.tenant, *conv);
+            if (!meta || !members)
+                return s->send(error_frame(frame.req_id(), v1::UNAVAILABLE, "store read failed"));
+            const bool is_member = std::any_of(members->begin(), members->end(),
+                                               [&](const auto& m) { return m.user == who.user; });
+            if (!*meta || !is_member)
+                return s->send(error_frame(frame.req_id(), v1::NOT_MEMBER, "not a member"));
+            v1::Frame reply;
+            reply.set_req_id(frame.req_id());
+            auto* info = reply.mutable_group_info();
+            *info->mutable_conv() = frame.group_info_request().conv();
+            info->set_name((*meta)->name);
+            info->set_owner((*meta)->owner);
+            info->set_head_seq((*meta)->head_seq);
+            info->set_created_ms((*meta)->created_ms);
+            for (const auto& m : *members) {
+                auto* pm = info->add_members();
+                pm->set_user_id(m.user);
+                pm->set_role(static_cast<v1::Role>(static_cast<int>(m.member_role)));
+                pm->set_joined_seq(m.joined_seq);
+            }
+            return s->send(reply);
+        }
+        case v1::Frame::kRecall:
+        case v1::Frame::kEdit:
+        case v1::Frame::kPresenceSubscribe:
+        case v1::Frame::kPresenceUpdate:
+        case v1::Frame::kTyping:
+            return s->send(error_frame(frame.req_id(), v1::UNAVAILABLE, "not served yet"));
+        default:
+            return s->send(error_frame(frame.req_id(), v1::UNKNOWN_REQUEST, "not a request"));
+    }
+}
+
+}  // namespace tern::server::core

@@ -1,0 +1,331 @@
+// The delivery contract through a real gateway: durable acks, idempotent sends, pushes to every
+// device, per-conversation order, sync after being offline, cumulative acks, receipts and
+// who-read, group permissions, tenant isolation, and a restart on the same data.
+#include <map>
+#include <set>
+
+#include <catch2/catch.hpp>
+
+#include "gateway_fixture.hpp"
+#include "tern/v1/events.pb.h"
+
+using namespace tern;
+using namespace tern::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::uint64_t acme = 1;
+
+v1::ConvId direct(std::uint64_t a, std::uint64_t b) {
+    v1::ConvId c;
+    c.set_type(v1::CONV_TYPE_DIRECT);
+    c.set_id(std::min(a, b));
+    c.set_peer(std::max(a, b));
+    return c;
+}
+
+v1::ConvId group(std::uint64_t id) {
+    v1::ConvId c;
+    c.set_type(v1::CONV_TYPE_GROUP);
+    c.set_id(id);
+    return c;
+}
+
+v1::Frame send_text(std::uint64_t req_id, const v1::ConvId& conv, const std::string& text,
+                    const std::string& cmid) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    *f.mutable_send()->mutable_conv() = conv;
+    f.mutable_send()->set_client_msg_id(cmid);
+    f.mutable_send()->mutable_content()->set_text(text);
+    return f;
+}
+
+// Sends and waits for the SendAck (pushes that arrive meanwhile stay queued in the client).
+v1::SendAck send_ok(raw_client& c, std::uint64_t req_id, const v1::ConvId& conv,
+                    const std::string& text, const std::string& cmid) {
+    c.send(send_text(req_id, conv, text, cmid));
+    const auto f = c.receive_reply(req_id);
+    REQUIRE(f);
+    if (f->has_error()) FAIL("error " << f->error().code() << ": " << f->error().message());
+    REQUIRE(f->has_send_ack());
+    return f->send_ack();
+}
+
+// Collects pushes until `count` arrived (or the deadline).
+std::vector<v1::Push> pushes(raw_client& c, std::size_t count,
+                             std::chrono::milliseconds timeout = 10s) {
+    std::vector<v1::Push> out;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
+        auto f = c.receive(std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now()));
+        if (!f) break;
+        if (f->has_push()) out.push_back(f->push());
+    }
+    return out;
+}
+
+std::uint64_t create_group(raw_client& c, std::uint64_t req_id, const std::string& name,
+                           const std::vector<std::uint64_t>& members) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    f.mutable_group_create()->set_name(name);
+    f.mutable_group_create()->set_client_msg_id("create-" + name);
+    for (auto m : members) f.mutable_group_create()->add_member_ids(m);
+    c.send(f);
+    const auto r = c.receive_reply(req_id);
+    REQUIRE(r);
+    if (r->has_error()) FAIL("error " << r->error().code());
+    REQUIRE(r->has_send_ack());
+    CHECK(r->send_ack().seq() == 1);
+    return r->send_ack().conv().id();
+}
+
+}  // namespace
+
+TEST_CASE("a direct message is acked, then pushed to the peer and the sender's other devices",
+          "[integration][messaging]") {
+    gateway_fixture f;
+    auto alice = f.login(acme, 7, 70);
+    auto alice_desktop = f.login(acme, 7, 71);
+    auto bob = f.login(acme, 9, 90);
+
+    const auto ack = send_ok(*alice, 2, direct(7, 9), "Lunch at 12?", "m-1");
+    CHECK(ack.seq() == 1);
+    CHECK_FALSE(ack.duplicate());
+    CHECK(ack.server_time_ms() > 0);
+
+    for (auto* c : {bob.get(), alice_desktop.get()}) {
+        const auto got = pushes(*c, 1);
+        REQUIRE(got.size() == 1);
+        CHECK(got[0].inbox_seq() == 1);
+        CHECK(got[0].event().seq() == 1);
+        CHECK(got[0].event().sender() == 7);
+        CHECK(got[0].event().sender_device() == 70);
+        CHECK(got[0].event().client_msg_id() == "m-1");
+        CHECK(got[0].event().message().content().text() == "Lunch at 12?");
+    }
+    // The sending device receives its own event too (its inbox has it), once.
+    const auto own = pushes(*alice, 1);
+    REQUIRE(own.size() == 1);
+    CHECK(own[0].event().seq() == 1);
+}
+
+TEST_CASE("a resend with the same client_msg_id returns the original seq",
+          "[integration][messaging]") {
+    gateway_fixture f;
+    auto alice = f.login(acme, 7, 70);
+    auto bob = f.login(acme, 9, 90);
+    const auto first = send_ok(*alice, 2, direct(7, 9), "once", "same-id");
+    const auto again = send_ok(*alice, 3, direct(7, 9), "once", "same-id");
+    CHECK(again.seq() == first.seq());
+    CHECK(again.duplicate());
+    CHECK(again.server_time_ms() == first.server_time_ms());
+    // Bob saw it once; the next message is seq 2.
+    const auto next = send_ok(*alice, 4, direct(7, 9), "twice", "other-id");
+    CHECK(next.seq() == 2);
+    const auto got = pushes(*bob, 2);
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].event().seq() == 1);
+    CHECK(got[1].event().seq() == 2);
+    CHECK(pushes(*bob, 1, 300ms).empty());
+    // The same id in another conversation is a client bug, refused.
+    alice->send(send_text(5, direct(7, 11), "elsewhere", "same-id"));
+    const auto e = alice->receive_until(v1::Frame::kError);
+    REQUIRE(e);
+    CHECK(e->error().code() == v1::CLIENT_MSG_ID_REUSED);
+}
+
+TEST_CASE("a device that was offline catches up from its cursor, then gets live pushes",
+          "[integration][messaging]") {
+    gateway_fixture f;
+    auto alice = f.login(acme, 7, 70);
+    for (int i = 1; i <= 30; ++i) {
+        send_ok(*alice, 10 + i, direct(7, 9), "m" + std::to_string(i), "c" + std::to_string(i));
+    }
+    v1::Welcome welcome;
+    auto bob = f.login(acme, 9, 90, std::nullopt, &welcome);
+    CHECK(welcome.inbox_head() == 30);
+    CHECK(welcome.resume_from() == 0);
+    send_ok(*alice, 99, direct(7, 9), "live", "c-live");
+    const auto got = pushes(*bob, 31);
+    REQUIRE(got.size() == 31);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        CHECK(got[i].inbox_seq() == i + 1);  // no gap, no repeat, in order
+        CHECK(got[i].event().seq() == i + 1);
+    }
+    CHECK(got.back().event().message().content().text() == "live");
+
+    // Acknowledged up to 20: the next session of this device resumes after 20. The writer
+    // applies a connection's entries in order, so once the MarkRead after the Ack is answered,
+    // the Ack is durable too.
+    v1::Frame ack;
+    ack.mutable_ack()->set_inbox_seq(20);
+    bob->send(ack);
+    v1::Frame read;
+    read.set_req_id(77);
+    *read.mutable_mark_read()->mutable_conv() = direct(7, 9);
+    read.mutable_mark_read()->set_up_to_seq(5);
+    bob->send(read);
+    const auto ok = bob->receive_reply(77);
+    REQUIRE(ok);
+    REQUIRE(ok->has_ok());
+    bob.reset();
+    auto again = f.login(acme, 9, 90, std::nullopt, &welcome);
+    CHECK(welcome.resume_from() == 20);
+    const auto rest = pushes(*again, 11);
+    REQUIRE(rest.size() == 11);
+    CHECK(rest.front().inbox_seq() == 21);
+    CHECK(rest.back().inbox_seq() == 31);
+}
+
+TEST_CASE("explicit sync pages through the inbox", "[integration][messaging]") {
+    gateway_fixture f;
+    auto alice = f.login(acme, 7, 70);
+    for (int i = 1; i <= 5; ++i) send_ok(*alice, i, direct(7, 9), "s", "k" + std::to_string(i));
+    auto bob = f.login(acme, 9, 90, 5);  // already has everything: no pushes
+    v1::Frame sync;
+    sync.set_req_id(50);
+    sync.mutable_sync()->set_after_inbox_seq(1);
+    sync.mutable_sync()->set_limit(3);
+    bob->send(sync);
+    const auto page = bob->receive_until(v1::Frame::kSyncPage);
+    REQUIRE(page);
+    CHECK(page->req_id() == 50);
+    REQUIRE(page->sync_page().events_size() == 3);
+    CHECK(page->sync_page().events(0).inbox_seq() == 2);
+    CHECK(page->sync_page().events(2).event().seq() == 4);
+    CHECK(page->sync_page().inbox_head() == 5);
+    CHECK(page->sync_page().has_more());
+}
+
+TEST_CASE("groups: members receive, non-members and other tenants are refused",
+          "[integration][messaging]") {
+    gateway_fixture f;
+    auto owner = f.login(acme, 1, 10);
+    auto member = f.login(acme, 2, 20);
+    auto outsider = f.login(acme, 3, 30);
+    auto other_tenant = f.login(2, 1, 10);
+
+    const auto id = create_group(*owner, 2, "ops", {2});
+    const auto created = pushes(*member, 1);
+    REQUIRE(created.size() == 1);
+    CHECK(created[0].event().group_created().name() == "ops");
+
+    send_ok(*member, 3, group(id), "hello team", "g-1");
+    REQUIRE(pushes(*owner, 2).size() == 2);  // group_created, then the message
+
+    outsider->send(send_text(4, group(id), "let me in", "x-1"));
+    auto e = outsider->receive_until(v1::Frame::kError);
+    REQUIRE(e);
+    CHECK(e->error().code() == v1::NOT_MEMBER);
+
+    // The same group id in another tenant does not exist.
+    other_tenant->send(send_text(5, group(id), "hi", "t-1"));
+    e = other_tenant->receive_until(v1::Frame::kError);
+    REQUIRE(e);
+    CHECK(e->error().code() == v1::NOT_FOUND);
+
+    // A member cannot add people; the owner can.
+    v1::Frame add;
+    add.set_req_id(6);
+    *add.mutable_group_add_members()->mutable_conv() = group(id);
+    add.mutable_group_add_members()->add_user_ids(3);
+    add.mutable_group_add_members()->set_client_msg_id("add-1");
+    member->send(add);
+    e = member->receive_until(v1::Frame::kError);
+    REQUIRE(e);
+    CHECK(e->error().code() == v1::PERMISSION_DENIED);
+    owner->send(add);
+    const auto added = owner->receive_until(v1::Frame::kSendAck);
+    REQUIRE(added);
+    CHECK(added->send_ack().seq() == 3);
+    const auto welcome_push = pushes(*outsider, 1);
+    REQUIRE(welcome_push.size() == 1);
+    CHECK(welcome_push[0].event().members_added().user_ids(0) == 3);
+}
+
+TEST_CASE("read receipts and who-read come from cursors", "[integration][messaging]") {
+    gateway_fixture f;
+    auto a = f.login(acme, 1, 10);
+    auto b = f.login(acme, 2, 20);
+    auto c = f.login(acme, 3, 30);
+    const auto id = create_group(*a, 2, "readers", {2, 3});
+    const auto sent = send_ok(*a, 3, group(id), "announcement", "ann-1");
+
+    v1::Frame read;
+    read.set_req_id(4);
+    *read.mutable_mark_read()->mutable_conv() = group(id);
+    read.mutable_mark_read()->set_up_to_seq(sent.seq());
+    b->send(read);
+    REQUIRE(b->receive_until(v1::Frame::kOk));
+
+    v1::Frame who;
+    who.set_req_id(5);
+    *who.mutable_who_read()->mutable_conv() = group(id);
+    who.mutable_who_read()->set_seq(sent.seq());
+    who.mutable_who_read()->set_with_lists(true);
+    a->send(who);
+    const auto reply = a->receive_until(v1::Frame::kWhoReadReply);
+    REQUIRE(reply);
+    CHECK(reply->who_read_reply().read_count() == 1);
+    CHECK(reply->who_read_reply().unread_count() == 1);
+    REQUIRE(reply->who_read_reply().read_users_size() == 1);
+    CHECK(reply->who_read_reply().read_users(0) == 2);
+    CHECK(reply->who_read_reply().unread_users(0) == 3);
+
+    v1::Frame list;
+    list.set_req_id(6);
+    list.mutable_list_conversations();
+    c->send(list);
+    const auto convs = c->receive_until(v1::Frame::kConversationList);
+    REQUIRE(convs);
+    REQUIRE(convs->conversation_list().conversations_size() == 1);
+    CHECK(convs->conversation_list().conversations(0).unread() == 1);
+    CHECK(convs->conversation_list().conversations(0).name() == "readers");
+}
+
+TEST_CASE("concurrent senders: every member sees one order, without gaps",
+          "[integration][messaging]") {
+    gateway_fixture f;
+    auto a = f.login(acme, 1, 10);
+    auto b = f.login(acme, 2, 20);
+    auto watcher = f.login(acme, 3, 30);
+    const auto id = create_group(*a, 2, "busy", {2, 3});
+    constexpr int per_sender = 40;
+    // Send without waiting for acks, from two connections at once.
+    for (int i = 0; i < per_sender; ++i) {
+        a->send(send_text(100 + i, group(id), "a" + std::to_string(i), "a" + std::to_string(i)));
+        b->send(send_text(100 + i, group(id), "b" + std::to_string(i), "b" + std::to_string(i)));
+    }
+    const auto got = pushes(*watcher, 1 + 2 * per_sender);
+    REQUIRE(got.size() == 1 + 2 * per_sender);
+    std::map<std::string, int> next{{"a", 0}, {"b", 0}};
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        CHECK(got[i].event().seq() == i + 1);
+        if (i == 0) continue;
+        // Each sender's messages keep their sending order.
+        const auto& text = got[i].event().message().content().text();
+        const auto who = text.substr(0, 1);
+        CHECK(std::stoi(text.substr(1)) == next[who]++);
+    }
+}
+
+TEST_CASE("acked messages survive a restart on the same data", "[integration][messaging]") {
+    gateway_fixture f;
+    {
+        auto alice = f.login(acme, 7, 70);
+        for (int i = 1; i <= 10; ++i)
+            send_ok(*alice, i, direct(7, 9), "keep", "r" + std::to_string(i));
+    }
+    f.restart();
+    auto bob = f.login(acme, 9, 90);
+    const auto got = pushes(*bob, 10);
+    REQUIRE(got.size() == 10);
+    CHECK(got.back().event().seq() == 10);
+    auto alice = f.login(acme, 7, 70);
+    CHECK(send_ok(*alice, 20, direct(7, 9), "after", "r-after").seq() == 11);
+    CHECK(send_ok(*alice, 21, direct(7, 9), "keep", "r3").duplicate());
+}

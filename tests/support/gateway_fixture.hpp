@@ -1,0 +1,118 @@
+// A gateway on 127.0.0.1:0 for integration tests, with signing keys and helpers for the frames
+// every test sends.
+#pragma once
+
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include <tern/server/gateway.hpp>
+#include <tern/server/jwt.hpp>
+
+#include "raw_client.hpp"
+#include "store_fixtures.hpp"
+
+namespace tern::test {
+
+inline std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// A gateway on 127.0.0.1:0 with one ES256 key "k1" (any tenant) and one EdDSA key "t2" bound to
+// tenant 2, plus the private keys to mint tokens with.
+struct gateway_fixture {
+    temp_dir dir{"tern-gw"};
+    server::key_pair k1 = server::generate_key_pair(server::jwt_alg::es256).value();
+    server::key_pair t2 = server::generate_key_pair(server::jwt_alg::eddsa).value();
+    server::key_pair stranger = server::generate_key_pair(server::jwt_alg::es256).value();
+    server::config cfg;
+    std::unique_ptr<server::gateway> gw;
+
+    explicit gateway_fixture(const std::function<void(server::config&)>& tune = {}) {
+        std::ofstream(dir.path() / "k1.pub") << k1.public_pem;
+        std::ofstream(dir.path() / "t2.pub") << t2.public_pem;
+        cfg.server.shards = 2;
+        cfg.server.data_dir = (dir.path() / "data").string();
+        cfg.listen.tcp = "127.0.0.1:0";
+        cfg.auth.keys = {{"k1", (dir.path() / "k1.pub").string(), "", 0},
+                         {"t2", (dir.path() / "t2.pub").string(), "", 2}};
+        if (tune) tune(cfg);
+        gw = std::make_unique<server::gateway>(cfg);
+        gw->start();
+    }
+
+    std::string token(const std::string& kid, const std::string& private_pem,
+                      std::function<void(server::token_claims&)> edit = {}) const {
+        server::token_claims c;
+        c.issuer = "tern-dev";
+        c.audience = "tern";
+        c.tenant = 1;
+        c.user = 42;
+        c.device = 7;
+        c.issued_at = unix_now();
+        c.expires_at = unix_now() + 3600;
+        if (edit) edit(c);
+        return server::sign_jwt(c, server::jwt_key::from_private_pem(kid, private_pem).value())
+            .value();
+    }
+    std::string good_token() const { return token("k1", k1.private_pem); }
+
+    std::string token_for(std::uint64_t tenant, std::uint64_t user, std::uint64_t device) const {
+        return token("k1", k1.private_pem, [&](server::token_claims& c) {
+            c.tenant = tenant;
+            c.user = user;
+            c.device = device;
+        });
+    }
+
+    raw_client connect() const { return raw_client(gw->tcp_port()); }
+
+    // Connects and completes the handshake; `welcome` receives the Welcome.
+    std::unique_ptr<raw_client> login(std::uint64_t tenant, std::uint64_t user,
+                                      std::uint64_t device,
+                                      std::optional<std::uint64_t> resume = std::nullopt,
+                                      v1::Welcome* welcome = nullptr) const;
+
+    // Stops the gateway and starts a new one on the same data directory.
+    void restart() {
+        gw.reset();
+        gw = std::make_unique<server::gateway>(cfg);
+        gw->start();
+    }
+};
+
+inline v1::Frame hello(const std::string& token, std::uint64_t req_id = 1) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    f.mutable_hello()->set_protocol_version(1);
+    f.mutable_hello()->set_token(token);
+    f.mutable_hello()->set_platform(v1::PLATFORM_LINUX);
+    return f;
+}
+
+inline v1::Frame ping(std::uint64_t req_id, std::int64_t t = 0) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    f.mutable_ping()->set_client_time_ms(t);
+    return f;
+}
+
+inline std::unique_ptr<raw_client> gateway_fixture::login(std::uint64_t tenant, std::uint64_t user,
+                                                          std::uint64_t device,
+                                                          std::optional<std::uint64_t> resume,
+                                                          v1::Welcome* welcome) const {
+    auto c = std::make_unique<raw_client>(gw->tcp_port());
+    auto h = hello(token_for(tenant, user, device));
+    if (resume) h.mutable_hello()->set_resume_inbox_seq(*resume);
+    c->send(h);
+    auto w = c->receive();
+    REQUIRE(w);
+    REQUIRE(w->has_welcome());
+    if (welcome) *welcome = w->welcome();
+    return c;
+}
+
+}  // namespace tern::test
