@@ -20,11 +20,9 @@ release: deps
 test: build
 	@ctest --preset dev -j $(JOBS)
 
-# The gateway (ternd) arrives with the gateway issue; until then there is nothing to run.
-run: deps
-	@echo "make run: ternd, the gateway, is not built yet (it lands with the gateway issue)." >&2
-	@echo "          What exists today: the wire protocol, the store and their tests (make test)." >&2
-	@exit 1
+# Builds the release binaries and starts ternd with a development setup in ./data.
+run: release
+	@scripts/run-dev.sh
 
 bench-storage: release
 	@build/release/bench/tern-storage-bench
