@@ -209,6 +209,7 @@ TEST_CASE("the inbound rate limit answers RATE_LIMITED and then disconnects a fl
             limited = true;
             CHECK(frame->error().retryable());
             CHECK(frame->error().retry_after_ms() > 0);
+            CHECK(frame->req_id() >= 2);  // the refused request is named
         }
         if (frame->has_disconnect()) {
             CHECK(frame->disconnect().reason() == v1::DISCONNECT_RATE_LIMITED);

@@ -329,3 +329,35 @@ TEST_CASE("acked messages survive a restart on the same data", "[integration][me
     CHECK(send_ok(*alice, 20, direct(7, 9), "after", "r-after").seq() == 11);
     CHECK(send_ok(*alice, 21, direct(7, 9), "keep", "r3").duplicate());
 }
+
+TEST_CASE("a retried group creation names the same group, in flight or committed",
+          "[integration][messaging]") {
+    gateway_fixture f;
+    auto a = f.login(acme, 1, 10);
+    v1::Frame create;
+    create.mutable_group_create()->set_name("once");
+    create.mutable_group_create()->set_client_msg_id("create-once");
+    create.mutable_group_create()->add_member_ids(2);
+    for (std::uint64_t req = 1; req <= 3; ++req) {  // sent back to back, before any ack
+        create.set_req_id(req);
+        a->send(create);
+    }
+    std::set<std::uint64_t> groups;
+    int duplicates = 0;
+    for (std::uint64_t req = 1; req <= 3; ++req) {
+        const auto r = a->receive_reply(req);
+        REQUIRE(r);
+        REQUIRE(r->has_send_ack());
+        groups.insert(r->send_ack().conv().id());
+        CHECK(r->send_ack().seq() == 1);
+        duplicates += r->send_ack().duplicate() ? 1 : 0;
+    }
+    CHECK(groups.size() == 1);
+    CHECK(duplicates == 2);
+    create.set_req_id(4);
+    a->send(create);
+    const auto later = a->receive_reply(4);
+    REQUIRE(later);
+    CHECK(later->send_ack().duplicate());
+    CHECK(later->send_ack().conv().id() == *groups.begin());
+}

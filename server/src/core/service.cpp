@@ -1,6 +1,5 @@
 #include "core/service.hpp"
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <unordered_map>
@@ -194,9 +193,6 @@ struct service::state {
     decide_limits decide;
     net::connection_limits limits;
     std::vector<std::unique_ptr<shard_state>> per_shard;
-    // Group ids: milliseconds since the epoch shifted left 12 bits, plus a counter, unique on
-    // this node; in a cluster the partition's leader assigns them.
-    std::atomic<std::uint64_t> last_group_id{static_cast<std::uint64_t>(now_ms()) << 12};
 
     template <class F>
     void post(std::size_t shard, F&& f) {
@@ -207,7 +203,25 @@ struct service::state {
         return key_hash{}(conv_key{t, c}) % shards.size();
     }
 
-    std::uint64_t next_group_id() { return ++last_group_id; }
+    // A group's id is derived from its creation request, (tenant, creator, client_msg_id), so a
+    // retry names the same group and reaches the same owner, whose dedup answers it. 63 bits: a
+    // collision inside one tenant is improbable enough that the owner merely refuses one.
+    static std::uint64_t group_id_for(const requester& who, const std::string& client_msg_id) {
+        // FNV-1a over the three, then the splitmix64 finalizer: the same on every build and node.
+        std::uint64_t h = 0xcbf29ce484222325ULL;
+        const auto feed = [&h](const void* data, std::size_t size) {
+            const auto* p = static_cast<const unsigned char*>(data);
+            for (std::size_t i = 0; i < size; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
+        };
+        feed(&who.tenant, sizeof who.tenant);
+        feed(&who.user, sizeof who.user);
+        feed(client_msg_id.data(), client_msg_id.size());
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdULL;
+        h ^= h >> 33;
+        h = (h & 0x7fff'ffff'ffff'ffffULL);
+        return h == 0 ? 1 : h;
+    }
 
     // Sends `frame` to the session of `r`, on its shard (from any shard).
     void reply(const reply_to& r, v1::Frame frame) {
@@ -289,7 +303,9 @@ struct service::state {
                 case v1::Frame::kSend:
                     return decide_send(req.who, frame.send(), oc->state, decide, now);
                 case v1::Frame::kGroupCreate:
-                    if (oc->state.exists) return refusal{v1::UNAVAILABLE, "group id taken; retry"};
+                    if (oc->state.exists) {
+                        return refusal{v1::CLIENT_MSG_ID_REUSED, "use another client_msg_id"};
+                    }
                     return decide_group_create(req.who, frame.group_create(), req.group_id, decide,
                                                now);
                 case v1::Frame::kGroupAddMembers:
@@ -501,7 +517,7 @@ void service::on_request(const std::shared_ptr<net::session>& s, v1::Frame& fram
             return;
         }
         case v1::Frame::kGroupCreate: {
-            const auto id = st.next_group_id();
+            const auto id = state::group_id_for(who, frame.group_create().client_msg_id());
             const auto owner = st.owner_of(who.tenant, conv_id::group(id));
             st.post(owner,
                     [&st, owner, req = event_request{who, std::move(frame), here, id}]() mutable {

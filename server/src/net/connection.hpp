@@ -175,7 +175,7 @@ private:
     }
 
     void on_frame(v1::Frame& frame) {
-        if (!take_token()) return;
+        if (!take_token(frame.req_id())) return;
         if (!open_) {
             handle_hello(frame);
             return;
@@ -208,7 +208,7 @@ private:
 
     // Token bucket: `inbound_frames_per_second` sustained, `inbound_burst` at once. A frame over
     // the rate is answered RATE_LIMITED; a client that keeps going is disconnected.
-    bool take_token() {
+    bool take_token(std::uint64_t req_id) {
         const auto now = clock::now();
         const double elapsed = std::chrono::duration<double>(now - last_refill_).count();
         last_refill_ = now;
@@ -224,7 +224,7 @@ private:
         if (++refused_in_a_row_ > l.inbound_burst) {
             close(v1::DISCONNECT_RATE_LIMITED, v1::RATE_LIMITED, "inbound rate exceeded");
         } else {
-            reply_error(0, v1::RATE_LIMITED, "inbound rate exceeded", wait_ms);
+            reply_error(req_id, v1::RATE_LIMITED, "inbound rate exceeded", wait_ms);
         }
         return false;
     }
