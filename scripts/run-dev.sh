@@ -19,6 +19,7 @@ data_dir = "$data/store"
 
 [listen]
 tcp = "127.0.0.1:7400"
+ws = "127.0.0.1:7402"
 
 [[auth.keys]]
 kid = "dev"
@@ -28,7 +29,8 @@ fi
 
 cat <<INFO
 ternd (development): store in $data/store, config in $data/ternd.toml
-  tcp  127.0.0.1:7400   (4-byte length-prefixed tern.v1.Frame, docs/protocol.md)
+    tcp  127.0.0.1:7400   (4-byte length-prefixed tern.v1.Frame, docs/protocol.md)
+  ws   ws://127.0.0.1:7402/   (subprotocol tern.v1, one binary message per Frame)
 A token for tenant 1, user 1, device 1 (valid 24 h):
   $bin/tools/ternctl token --key $data/keys/dev.key --kid dev --tenant 1 --user 1 --device 1
 Stop with Ctrl-C.

@@ -24,6 +24,8 @@ public:
                 return "frame has no known body";
             case errc::encode_too_large:
                 return "encoded frame exceeds the size limit";
+            case errc::text_message:
+                return "WebSocket text message";
         }
         return "unknown wire error";
     }
@@ -136,6 +138,8 @@ v1::ErrorCode to_protocol_error(errc e) noexcept {
             return v1::UNKNOWN_REQUEST;
         case errc::encode_too_large:
             return v1::INTERNAL;
+        case errc::text_message:
+            return v1::TEXT_MESSAGE;
         case errc::empty_frame:
         case errc::malformed_frame:
             break;

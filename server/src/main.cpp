@@ -68,6 +68,9 @@ int main(int argc, char** argv) {
             spdlog::info("listening tcp {} (port {})", loaded.values.listen.tcp,
                          gateway.tcp_port());
         }
+        if (gateway.ws_port() != 0) {
+            spdlog::info("listening ws {} (port {})", loaded.values.listen.ws, gateway.ws_port());
+        }
         boost::asio::io_context signals_context;
         boost::asio::signal_set signals(signals_context, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code&, int signal) {

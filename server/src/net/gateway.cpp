@@ -1,11 +1,15 @@
 #include <tern/server/gateway.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include <tern/storage/commit_writer.hpp>
 #include <tern/storage/rocks_store.hpp>
@@ -14,12 +18,32 @@
 #include "core/service.hpp"
 #include "shard_pool.hpp"
 #include "stream_transport.hpp"
+#include "ws_transport.hpp"
 
 namespace tern::server {
 namespace {
 
 namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
+
+constexpr std::string_view subprotocol = "tern.v1";
+
+// Whether a Sec-WebSocket-Protocol header ("a, b, c") offers tern.v1.
+bool offers_subprotocol(std::string_view header) {
+    while (!header.empty()) {
+        const auto comma = header.find(',');
+        auto item = header.substr(0, comma);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (item == subprotocol) return true;
+        if (comma == std::string_view::npos) break;
+        header.remove_prefix(comma + 1);
+    }
+    return false;
+}
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -120,14 +144,17 @@ struct gateway::impl {
           store(open_store(cfg)),
           writer(*store, {durability_of(cfg), 4096}),
           core(shards, *store, writer, decide_limits_of(cfg), limits_of(cfg)),
-          tcp_address(cfg.listen.tcp) {
+          tcp_address(cfg.listen.tcp),
+          ws_address(cfg.listen.ws),
+          allowed_origins(cfg.websocket.allowed_origins) {
         settings.limits = limits_of(cfg);
         settings.verifier = &verifier;
         settings.handler = &core;
     }
 
     // Accepts on shard 0 and hands each socket to the next shard, for life.
-    asio::awaitable<void> accept_tcp(tcp::acceptor& acceptor) {
+    template <class OnSocket>
+    asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, OnSocket on_socket) {
         for (;;) {
             const auto shard = shards.next();
             auto [ec, socket] = co_await acceptor.async_accept(shards.context(shard),
@@ -140,12 +167,93 @@ struct gateway::impl {
             }
             socket.set_option(tcp::no_delay(true), ec);
             auto executor = socket.get_executor();
-            auto conn = std::make_shared<net::connection<net::stream_transport<tcp::socket>>>(
-                net::stream_transport<tcp::socket>(std::move(socket),
-                                                   settings.limits.max_frame_bytes),
-                executor, shard, settings);
-            asio::post(executor, [conn] { conn->start(); });
+            asio::post(executor, [on_socket, shard, s = std::move(socket)]() mutable {
+                on_socket(std::move(s), shard);
+            });
         }
+    }
+
+    void start_tcp(tcp::socket socket, std::size_t shard) {
+        auto executor = socket.get_executor();
+        auto conn = std::make_shared<net::connection<net::stream_transport<tcp::socket>>>(
+            net::stream_transport<tcp::socket>(std::move(socket), settings.limits.max_frame_bytes),
+            executor, shard, settings);
+        conn->start();
+    }
+
+    // Answers a refused upgrade with a plain HTTP error, then closes.
+    static asio::awaitable<void> refuse_upgrade(beast::tcp_stream& stream, unsigned version,
+                                                http::status status, std::string body) {
+        http::response<http::string_body> res{status, version};
+        res.set(http::field::server, "ternd");
+        res.set(http::field::content_type, "text/plain");
+        res.body() = std::move(body);
+        res.prepare_payload();
+        res.keep_alive(false);
+        co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+        boost::system::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    }
+
+    // The WebSocket upgrade, bounded by the auth deadline (a slow or huge request is dropped):
+    // subprotocol tern.v1 required, Origin checked against the allow-list, no compression.
+    asio::awaitable<void> upgrade_ws(tcp::socket socket, std::size_t shard) {
+        beast::tcp_stream stream(std::move(socket));
+        stream.expires_after(settings.limits.auth_deadline);
+        beast::flat_buffer buffer;
+        http::request_parser<http::empty_body> parser;
+        parser.header_limit(8 * 1024);
+        auto [ec, n] =
+            co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        auto request = parser.release();
+        if (!websocket::is_upgrade(request)) {
+            co_await refuse_upgrade(stream, request.version(), http::status::bad_request,
+                                    "WebSocket upgrade required\n");
+            co_return;
+        }
+        if (!offers_subprotocol(request[http::field::sec_websocket_protocol])) {
+            co_await refuse_upgrade(stream, request.version(), http::status::bad_request,
+                                    "subprotocol tern.v1 required\n");
+            co_return;
+        }
+        if (!allowed_origins.empty() &&
+            std::find(allowed_origins.begin(), allowed_origins.end(),
+                      std::string(request[http::field::origin])) == allowed_origins.end()) {
+            co_await refuse_upgrade(stream, request.version(), http::status::forbidden,
+                                    "origin not allowed\n");
+            co_return;
+        }
+        websocket::stream<beast::tcp_stream> ws(std::move(stream));
+        websocket::stream_base::timeout timeouts{};
+        timeouts.handshake_timeout = settings.limits.auth_deadline;
+        timeouts.idle_timeout = websocket::stream_base::none();  // the connection's watchdog
+        timeouts.keep_alive_pings = false;
+        ws.set_option(timeouts);
+        ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+            res.set(http::field::sec_websocket_protocol, subprotocol);
+            res.set(http::field::server, "ternd");
+        }));
+        auto [accept_ec] = co_await ws.async_accept(request, asio::as_tuple(asio::use_awaitable));
+        if (accept_ec) co_return;
+        beast::get_lowest_layer(ws).expires_never();
+        auto executor = ws.get_executor();
+        auto conn = std::make_shared<net::connection<net::ws_transport<beast::tcp_stream>>>(
+            net::ws_transport<beast::tcp_stream>(std::move(ws), settings.limits.max_frame_bytes),
+            executor, shard, settings);
+        conn->start();
+    }
+
+    std::unique_ptr<tcp::acceptor> listen(const std::string& key, const std::string& address) {
+        const auto endpoint = parse_endpoint(key, address);
+        auto acceptor = std::make_unique<tcp::acceptor>(shards.context(0));
+        acceptor->open(endpoint.protocol());
+        acceptor->set_option(tcp::acceptor::reuse_address(true));
+        boost::system::error_code ec;
+        acceptor->bind(endpoint, ec);
+        if (ec) throw std::runtime_error(key + " " + address + ": " + ec.message());
+        acceptor->listen(asio::socket_base::max_listen_connections);
+        return acceptor;
     }
 
     // Destroyed in reverse: connections (with the shards' contexts) go last, after the core, the
@@ -157,7 +265,10 @@ struct gateway::impl {
     core::service core;
     net::connection_settings settings;
     std::string tcp_address;
+    std::string ws_address;
+    std::vector<std::string> allowed_origins;
     std::unique_ptr<tcp::acceptor> tcp_acceptor;
+    std::unique_ptr<tcp::acceptor> ws_acceptor;
 };
 
 gateway::gateway(const config& cfg) : impl_(std::make_unique<impl>(cfg)) {}
@@ -167,15 +278,24 @@ gateway::~gateway() { stop(); }
 void gateway::start() {
     auto& i = *impl_;
     if (!i.tcp_address.empty()) {
-        const auto endpoint = parse_endpoint("listen.tcp", i.tcp_address);
-        i.tcp_acceptor = std::make_unique<tcp::acceptor>(i.shards.context(0));
-        i.tcp_acceptor->open(endpoint.protocol());
-        i.tcp_acceptor->set_option(tcp::acceptor::reuse_address(true));
-        boost::system::error_code ec;
-        i.tcp_acceptor->bind(endpoint, ec);
-        if (ec) throw std::runtime_error("listen.tcp " + i.tcp_address + ": " + ec.message());
-        i.tcp_acceptor->listen(asio::socket_base::max_listen_connections);
-        asio::co_spawn(i.shards.context(0), i.accept_tcp(*i.tcp_acceptor), asio::detached);
+        i.tcp_acceptor = i.listen("listen.tcp", i.tcp_address);
+        asio::co_spawn(i.shards.context(0),
+                       i.accept_loop(*i.tcp_acceptor,
+                                     [&i](tcp::socket s, std::size_t shard) {
+                                         i.start_tcp(std::move(s), shard);
+                                     }),
+                       asio::detached);
+    }
+    if (!i.ws_address.empty()) {
+        i.ws_acceptor = i.listen("listen.ws", i.ws_address);
+        asio::co_spawn(i.shards.context(0),
+                       i.accept_loop(*i.ws_acceptor,
+                                     [&i](tcp::socket s, std::size_t shard) {
+                                         auto executor = s.get_executor();
+                                         asio::co_spawn(executor, i.upgrade_ws(std::move(s), shard),
+                                                        asio::detached);
+                                     }),
+                       asio::detached);
     }
     i.shards.start();
 }
@@ -185,11 +305,17 @@ void gateway::stop() {
     impl_->shards.stop();
     impl_->writer.stop();  // commits what is pending; its completions only post
     impl_->tcp_acceptor.reset();
+    impl_->ws_acceptor.reset();
 }
 
 std::uint16_t gateway::tcp_port() const noexcept {
     boost::system::error_code ec;
     return impl_->tcp_acceptor ? impl_->tcp_acceptor->local_endpoint(ec).port() : 0;
+}
+
+std::uint16_t gateway::ws_port() const noexcept {
+    boost::system::error_code ec;
+    return impl_->ws_acceptor ? impl_->ws_acceptor->local_endpoint(ec).port() : 0;
 }
 
 }  // namespace tern::server

@@ -46,6 +46,7 @@ TEST_CASE("codec errors map onto protocol codes", "[unit][errors]") {
     CHECK(wire::to_protocol_error(wire::errc::frame_too_large) == v1::FRAME_TOO_LARGE);
     CHECK(wire::to_protocol_error(wire::errc::malformed_frame) == v1::BAD_FRAME);
     CHECK(wire::to_protocol_error(wire::errc::missing_body) == v1::UNKNOWN_REQUEST);
+    CHECK(wire::to_protocol_error(wire::errc::text_message) == v1::TEXT_MESSAGE);
     const boost::system::error_code ec = wire::errc::malformed_frame;
     CHECK(ec.category().name() == std::string("tern.wire"));
     CHECK(ec.message() == "malformed frame");

@@ -26,6 +26,7 @@ enum class errc {
     malformed_frame,   // not a valid protobuf Frame (truncated, garbage, nested too deeply)
     missing_body,      // a valid Frame without a body this version understands
     encode_too_large,  // a Frame we built does not fit the maximum (a server-side bug)
+    text_message,      // a WebSocket text message: only binary messages carry Frames
 };
 
 [[nodiscard]] const boost::system::error_category& wire_category() noexcept;

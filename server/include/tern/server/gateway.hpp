@@ -29,6 +29,7 @@ public:
 
     // The bound port of the TCP listener (useful with port 0); 0 when disabled.
     [[nodiscard]] std::uint16_t tcp_port() const noexcept;
+    [[nodiscard]] std::uint16_t ws_port() const noexcept;
 
 private:
     struct impl;

@@ -1,0 +1,79 @@
+// The transport of a WebSocket connection (ws, and wss over TLS): subprotocol tern.v1, one binary
+// message per Frame, messages bounded by the frame limit, no compression. A text message is a
+// protocol error (errc::text_message).
+#pragma once
+
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <tern/wire/frame_codec.hpp>
+
+#include "tern/v1/frame.pb.h"
+
+namespace tern::server::net {
+
+template <class NextLayer>
+class ws_transport {
+public:
+    static constexpr wire::framing framing = wire::framing::message;
+    using stream_type = boost::beast::websocket::stream<NextLayer>;
+
+    ws_transport(stream_type stream, std::size_t max_frame_size)
+        : stream_(std::move(stream)), max_frame_size_(max_frame_size) {
+        stream_.read_message_max(max_frame_size);
+        stream_.binary(true);
+    }
+
+    boost::asio::awaitable<boost::system::error_code> read(v1::Frame& out) {
+        auto [ec, n] =
+            co_await stream_.async_read(buffer_, boost::asio::as_tuple(boost::asio::use_awaitable));
+        if (ec == boost::beast::websocket::error::message_too_big) {
+            co_return wire::make_error_code(wire::errc::frame_too_large);
+        }
+        if (ec) co_return ec;
+        const auto data = buffer_.cdata();
+        boost::system::error_code result;
+        if (!stream_.got_binary()) {
+            result = wire::errc::text_message;
+        } else {
+            result = wire::decode_frame(
+                {static_cast<const std::uint8_t*>(data.data()), data.size()}, out, max_frame_size_);
+        }
+        buffer_.consume(buffer_.size());
+        buffer_.shrink_to_fit();  // an idle connection holds no receive buffer
+        co_return result;
+    }
+
+    // One message per frame; Beast writes each as one WebSocket message.
+    boost::asio::awaitable<boost::system::error_code> write(
+        const std::vector<wire::out_frame>& frames) {
+        for (const auto& f : frames) {
+            std::array<boost::asio::const_buffer, 2> parts{
+                boost::asio::buffer(f.head),
+                f.shared ? boost::asio::buffer(*f.shared) : boost::asio::const_buffer{}};
+            auto [ec, n] = co_await stream_.async_write(
+                parts, boost::asio::as_tuple(boost::asio::use_awaitable));
+            if (ec) co_return ec;
+        }
+        co_return boost::system::error_code{};
+    }
+
+    void close() {
+        boost::system::error_code ignored;
+        auto& socket = boost::beast::get_lowest_layer(stream_);
+        socket.socket().shutdown(boost::asio::socket_base::shutdown_both, ignored);
+        socket.socket().close(ignored);
+    }
+
+private:
+    stream_type stream_;
+    std::size_t max_frame_size_;
+    boost::beast::flat_buffer buffer_;
+};
+
+}  // namespace tern::server::net
