@@ -12,7 +12,8 @@ packages=(
     librocksdb-dev
     catch2
     libcli11-dev
-    libssl-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
+        libssl-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
+    openssl
 )
 # `--fuzz` adds clang and its libFuzzer runtime, for the fuzz preset.
 if [[ "${1:-}" == "--fuzz" ]]; then

@@ -11,6 +11,13 @@ mkdir -p "$data/keys"
 if [[ ! -f "$data/keys/dev.key" ]]; then
     "$bin/tools/ternctl" keygen --kid dev --alg es256 --out "$data/keys" >/dev/null
 fi
+if [[ ! -f "$data/tls/cert.pem" ]]; then
+    # A self-signed development certificate for localhost (never for production).
+    mkdir -p "$data/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
+        -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -keyout "$data/tls/key.pem" -out "$data/tls/cert.pem" 2>/dev/null
+fi
 if [[ ! -f "$data/ternd.toml" ]]; then
     cat > "$data/ternd.toml" <<TOML
 # Development configuration written by \`make run\`; see config/ternd.example.toml for every key.
@@ -19,7 +26,13 @@ data_dir = "$data/store"
 
 [listen]
 tcp = "127.0.0.1:7400"
+tls = "127.0.0.1:7401"
 ws = "127.0.0.1:7402"
+wss = "127.0.0.1:7403"
+
+[tls]
+cert_file = "$data/tls/cert.pem"
+key_file = "$data/tls/key.pem"
 
 [[auth.keys]]
 kid = "dev"
@@ -29,8 +42,10 @@ fi
 
 cat <<INFO
 ternd (development): store in $data/store, config in $data/ternd.toml
-    tcp  127.0.0.1:7400   (4-byte length-prefixed tern.v1.Frame, docs/protocol.md)
-  ws   ws://127.0.0.1:7402/   (subprotocol tern.v1, one binary message per Frame)
+      tcp  127.0.0.1:7400           4-byte length-prefixed tern.v1.Frame (docs/protocol.md)
+  tls  127.0.0.1:7401           the same over TLS (self-signed: trust $data/tls/cert.pem)
+  ws   ws://127.0.0.1:7402/     subprotocol tern.v1, one binary message per Frame
+  wss  wss://127.0.0.1:7403/    the same over TLS
 A token for tenant 1, user 1, device 1 (valid 24 h):
   $bin/tools/ternctl token --key $data/keys/dev.key --kid dev --tenant 1 --user 1 --device 1
 Stop with Ctrl-C.

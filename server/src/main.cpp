@@ -71,6 +71,14 @@ int main(int argc, char** argv) {
         if (gateway.ws_port() != 0) {
             spdlog::info("listening ws {} (port {})", loaded.values.listen.ws, gateway.ws_port());
         }
+        if (gateway.tls_port() != 0) {
+            spdlog::info("listening tls {} (port {})", loaded.values.listen.tls,
+                         gateway.tls_port());
+        }
+        if (gateway.wss_port() != 0) {
+            spdlog::info("listening wss {} (port {})", loaded.values.listen.wss,
+                         gateway.wss_port());
+        }
         boost::asio::io_context signals_context;
         boost::asio::signal_set signals(signals_context, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code&, int signal) {

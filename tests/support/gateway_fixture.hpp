@@ -2,6 +2,7 @@
 // every test sends.
 #pragma once
 
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -83,6 +84,20 @@ struct gateway_fixture {
         gw->start();
     }
 };
+
+// A self-signed P-256 certificate for localhost in `dir` (cert.pem, key.pem), made with the
+// openssl command line tool.
+inline std::pair<std::string, std::string> make_test_certificate(const temp_dir& dir) {
+    const auto cert = (dir.path() / "cert.pem").string();
+    const auto key = (dir.path() / "key.pem").string();
+    const auto command =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+        "-days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 "
+        "-keyout " +
+        key + " -out " + cert + " 2>/dev/null";
+    REQUIRE(std::system(command.c_str()) == 0);
+    return {cert, key};
+}
 
 inline v1::Frame hello(const std::string& token, std::uint64_t req_id = 1) {
     v1::Frame f;

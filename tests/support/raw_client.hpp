@@ -7,11 +7,13 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 
 #include <tern/wire/frame_codec.hpp>
@@ -20,12 +22,30 @@
 
 namespace tern::test {
 
-class raw_client {
+// Stream: boost::asio::ip::tcp::socket (raw_client) or ssl::stream of it (tls_client).
+template <class Stream>
+class basic_raw_client {
 public:
-    explicit raw_client(std::uint16_t port, std::size_t max_frame = 1 << 20)
-        : socket_(context_), reader_(max_frame) {
-        socket_.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-        socket_.set_option(boost::asio::ip::tcp::no_delay(true));
+    static constexpr bool is_tls = !std::is_same_v<Stream, boost::asio::ip::tcp::socket>;
+
+    // For TLS, `ca_file` is the certificate to trust (the server's, self-signed in tests) and
+    // `max_version` caps the protocol version the client offers (0: no cap).
+    explicit basic_raw_client(std::uint16_t port, const std::string& ca_file = {},
+                              int max_version = 0, std::size_t max_frame = 1 << 20)
+        : tls_context_(boost::asio::ssl::context::tls_client),
+          socket_(make_stream(context_, tls_context_)),
+          reader_(max_frame) {
+        auto& socket = lowest();
+        socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+        socket.set_option(boost::asio::ip::tcp::no_delay(true));
+        if constexpr (is_tls) {
+            if (!ca_file.empty()) {
+                tls_context_.load_verify_file(ca_file);
+                socket_.set_verify_mode(boost::asio::ssl::verify_peer);
+            }
+            if (max_version != 0) SSL_set_max_proto_version(socket_.native_handle(), max_version);
+            socket_.handshake(boost::asio::ssl::stream_base::client);  // throws when refused
+        }
     }
 
     void send(const v1::Frame& frame) {
@@ -117,7 +137,7 @@ private:
             context_.restart();
             context_.run_until(deadline);
             if (!done) {
-                socket_.cancel();
+                lowest().cancel();
                 context_.restart();
                 context_.run();
                 reader_.commit(got);
@@ -127,11 +147,30 @@ private:
         }
     }
 
+    static Stream make_stream(boost::asio::io_context& io, boost::asio::ssl::context& tls) {
+        if constexpr (is_tls) {
+            return Stream(io, tls);
+        } else {
+            return Stream(io);
+        }
+    }
+    boost::asio::ip::tcp::socket& lowest() {
+        if constexpr (is_tls) {
+            return socket_.next_layer();
+        } else {
+            return socket_;
+        }
+    }
+
     std::deque<v1::Frame> stash_;
     boost::asio::io_context context_;
-    boost::asio::ip::tcp::socket socket_;
+    boost::asio::ssl::context tls_context_;
+    Stream socket_;
     wire::stream_reader reader_;
     bool closed_ = false;
 };
+
+using raw_client = basic_raw_client<boost::asio::ip::tcp::socket>;
+using tls_client = basic_raw_client<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>>;
 
 }  // namespace tern::test

@@ -2,14 +2,18 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include <tern/storage/commit_writer.hpp>
 #include <tern/storage/rocks_store.hpp>
@@ -18,6 +22,7 @@
 #include "core/service.hpp"
 #include "shard_pool.hpp"
 #include "stream_transport.hpp"
+#include "tls_context.hpp"
 #include "ws_transport.hpp"
 
 namespace tern::server {
@@ -146,10 +151,15 @@ struct gateway::impl {
           core(shards, *store, writer, decide_limits_of(cfg), limits_of(cfg)),
           tcp_address(cfg.listen.tcp),
           ws_address(cfg.listen.ws),
+          tls_address(cfg.listen.tls),
+          wss_address(cfg.listen.wss),
           allowed_origins(cfg.websocket.allowed_origins) {
         settings.limits = limits_of(cfg);
         settings.verifier = &verifier;
         settings.handler = &core;
+        if (!tls_address.empty() || !wss_address.empty()) {
+            tls_context.emplace(net::make_server_tls_context(cfg.tls.cert_file, cfg.tls.key_file));
+        }
     }
 
     // Accepts on shard 0 and hands each socket to the next shard, for life.
@@ -181,8 +191,30 @@ struct gateway::impl {
         conn->start();
     }
 
+    using tls_stream = asio::ssl::stream<beast::tcp_stream>;
+
+    // The TLS handshake, bounded by the auth deadline, then a TLS or WebSocket-over-TLS connection.
+    asio::awaitable<void> accept_tls(tcp::socket socket, std::size_t shard, bool websocket) {
+        tls_stream tls(beast::tcp_stream(std::move(socket)), *tls_context);
+        beast::get_lowest_layer(tls).expires_after(settings.limits.auth_deadline);
+        auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::server,
+                                                 asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;  // not TLS, an old version, or too slow
+        if (websocket) {
+            co_await upgrade_ws(std::move(tls), shard);
+            co_return;
+        }
+        beast::get_lowest_layer(tls).expires_never();
+        auto executor = tls.get_executor();
+        auto conn = std::make_shared<net::connection<net::stream_transport<tls_stream>>>(
+            net::stream_transport<tls_stream>(std::move(tls), settings.limits.max_frame_bytes),
+            executor, shard, settings);
+        conn->start();
+    }
+
     // Answers a refused upgrade with a plain HTTP error, then closes.
-    static asio::awaitable<void> refuse_upgrade(beast::tcp_stream& stream, unsigned version,
+    template <class Stream>
+    static asio::awaitable<void> refuse_upgrade(Stream& stream, unsigned version,
                                                 http::status status, std::string body) {
         http::response<http::string_body> res{status, version};
         res.set(http::field::server, "ternd");
@@ -192,14 +224,14 @@ struct gateway::impl {
         res.keep_alive(false);
         co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
         boost::system::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
     }
 
     // The WebSocket upgrade, bounded by the auth deadline (a slow or huge request is dropped):
     // subprotocol tern.v1 required, Origin checked against the allow-list, no compression.
-    asio::awaitable<void> upgrade_ws(tcp::socket socket, std::size_t shard) {
-        beast::tcp_stream stream(std::move(socket));
-        stream.expires_after(settings.limits.auth_deadline);
+    template <class Stream>
+    asio::awaitable<void> upgrade_ws(Stream stream, std::size_t shard) {
+        beast::get_lowest_layer(stream).expires_after(settings.limits.auth_deadline);
         beast::flat_buffer buffer;
         http::request_parser<http::empty_body> parser;
         parser.header_limit(8 * 1024);
@@ -224,7 +256,7 @@ struct gateway::impl {
                                     "origin not allowed\n");
             co_return;
         }
-        websocket::stream<beast::tcp_stream> ws(std::move(stream));
+        websocket::stream<Stream> ws(std::move(stream));
         websocket::stream_base::timeout timeouts{};
         timeouts.handshake_timeout = settings.limits.auth_deadline;
         timeouts.idle_timeout = websocket::stream_base::none();  // the connection's watchdog
@@ -238,9 +270,9 @@ struct gateway::impl {
         if (accept_ec) co_return;
         beast::get_lowest_layer(ws).expires_never();
         auto executor = ws.get_executor();
-        auto conn = std::make_shared<net::connection<net::ws_transport<beast::tcp_stream>>>(
-            net::ws_transport<beast::tcp_stream>(std::move(ws), settings.limits.max_frame_bytes),
-            executor, shard, settings);
+        auto conn = std::make_shared<net::connection<net::ws_transport<Stream>>>(
+            net::ws_transport<Stream>(std::move(ws), settings.limits.max_frame_bytes), executor,
+            shard, settings);
         conn->start();
     }
 
@@ -266,9 +298,14 @@ struct gateway::impl {
     net::connection_settings settings;
     std::string tcp_address;
     std::string ws_address;
+    std::string tls_address;
+    std::string wss_address;
     std::vector<std::string> allowed_origins;
+    std::optional<asio::ssl::context> tls_context;
     std::unique_ptr<tcp::acceptor> tcp_acceptor;
     std::unique_ptr<tcp::acceptor> ws_acceptor;
+    std::unique_ptr<tcp::acceptor> tls_acceptor;
+    std::unique_ptr<tcp::acceptor> wss_acceptor;
 };
 
 gateway::gateway(const config& cfg) : impl_(std::make_unique<impl>(cfg)) {}
@@ -292,8 +329,25 @@ void gateway::start() {
                        i.accept_loop(*i.ws_acceptor,
                                      [&i](tcp::socket s, std::size_t shard) {
                                          auto executor = s.get_executor();
-                                         asio::co_spawn(executor, i.upgrade_ws(std::move(s), shard),
-                                                        asio::detached);
+                                         asio::co_spawn(
+                                             executor,
+                                             i.upgrade_ws(beast::tcp_stream(std::move(s)), shard),
+                                             asio::detached);
+                                     }),
+                       asio::detached);
+    }
+    for (auto [address, acceptor, key, websocket] :
+         {std::tuple{&i.tls_address, &i.tls_acceptor, "listen.tls", false},
+          std::tuple{&i.wss_address, &i.wss_acceptor, "listen.wss", true}}) {
+        if (address->empty()) continue;
+        *acceptor = i.listen(key, *address);
+        asio::co_spawn(i.shards.context(0),
+                       i.accept_loop(**acceptor,
+                                     [&i, websocket = websocket](tcp::socket s, std::size_t shard) {
+                                         auto executor = s.get_executor();
+                                         asio::co_spawn(
+                                             executor, i.accept_tls(std::move(s), shard, websocket),
+                                             asio::detached);
                                      }),
                        asio::detached);
     }
@@ -306,6 +360,8 @@ void gateway::stop() {
     impl_->writer.stop();  // commits what is pending; its completions only post
     impl_->tcp_acceptor.reset();
     impl_->ws_acceptor.reset();
+    impl_->tls_acceptor.reset();
+    impl_->wss_acceptor.reset();
 }
 
 std::uint16_t gateway::tcp_port() const noexcept {
@@ -316,6 +372,16 @@ std::uint16_t gateway::tcp_port() const noexcept {
 std::uint16_t gateway::ws_port() const noexcept {
     boost::system::error_code ec;
     return impl_->ws_acceptor ? impl_->ws_acceptor->local_endpoint(ec).port() : 0;
+}
+
+std::uint16_t gateway::tls_port() const noexcept {
+    boost::system::error_code ec;
+    return impl_->tls_acceptor ? impl_->tls_acceptor->local_endpoint(ec).port() : 0;
+}
+
+std::uint16_t gateway::wss_port() const noexcept {
+    boost::system::error_code ec;
+    return impl_->wss_acceptor ? impl_->wss_acceptor->local_endpoint(ec).port() : 0;
 }
 
 }  // namespace tern::server

@@ -7,14 +7,20 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
 #include <tern/wire/frame_codec.hpp>
 
 #include "tern/v1/frame.pb.h"
 
 namespace tern::server::net {
+
+inline boost::asio::ip::tcp::socket& raw_socket(boost::asio::ip::tcp::socket& s) { return s; }
+inline boost::asio::ip::tcp::socket& raw_socket(boost::beast::tcp_stream& s) { return s.socket(); }
 
 template <class Stream>
 class stream_transport {
@@ -55,13 +61,14 @@ public:
         co_return ec;
     }
 
+    // Closes the socket. Over TLS no close_notify is sent: the Disconnect frame already said
+    // goodbye, and a peer that does not read must not hold the connection open.
     void close() {
         boost::system::error_code ignored;
-        lowest_layer().shutdown(boost::asio::socket_base::shutdown_both, ignored);
-        lowest_layer().close(ignored);
+        auto& socket = raw_socket(boost::beast::get_lowest_layer(stream_));
+        socket.shutdown(boost::asio::socket_base::shutdown_both, ignored);
+        socket.close(ignored);
     }
-
-    auto& lowest_layer() { return stream_.lowest_layer(); }
 
 private:
     Stream stream_;

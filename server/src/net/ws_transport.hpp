@@ -65,9 +65,9 @@ public:
 
     void close() {
         boost::system::error_code ignored;
-        auto& socket = boost::beast::get_lowest_layer(stream_);
-        socket.socket().shutdown(boost::asio::socket_base::shutdown_both, ignored);
-        socket.socket().close(ignored);
+        auto& socket = boost::beast::get_lowest_layer(stream_).socket();
+        socket.shutdown(boost::asio::socket_base::shutdown_both, ignored);
+        socket.close(ignored);
     }
 
 private:

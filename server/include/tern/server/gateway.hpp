@@ -30,6 +30,8 @@ public:
     // The bound port of the TCP listener (useful with port 0); 0 when disabled.
     [[nodiscard]] std::uint16_t tcp_port() const noexcept;
     [[nodiscard]] std::uint16_t ws_port() const noexcept;
+    [[nodiscard]] std::uint16_t tls_port() const noexcept;
+    [[nodiscard]] std::uint16_t wss_port() const noexcept;
 
 private:
     struct impl;
