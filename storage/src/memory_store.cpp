@@ -242,8 +242,9 @@ private:
         conv.meta.last_event_ms = e.server_time_ms;
         conv.meta.member_count = static_cast<std::uint32_t>(conv.members.size());
         conv.timeline[e.seq] = {
-            {e.seq, e.sender, e.server_time_ms, e.kind, e.counts_unread, e.bytes},
+            {e.seq, e.sender, e.server_time_ms, e.kind, e.counts_unread, false, e.bytes},
             conv.meta.countable};
+        if (e.recalls != 0) conv.timeline.at(e.recalls).event.recalled = true;
         if (!e.client_msg_id.empty()) {
             dedup_[{e.tenant, e.sender, e.client_msg_id}] = {e.conv, e.seq, e.dedup_expires_ms};
         }

@@ -98,6 +98,7 @@ private:
     void apply_membership(const append_event& e, const conv_ref& ref, conv_state& state,
                           const membership_change& change);
     std::optional<std::uint64_t> ordinal_of(const conv_ref& ref, seq_t seq);
+    void mark_recalled(const conv_ref& ref, seq_t seq);
 
     const rocks_store& store_;
     write_cache& cache_;
@@ -111,6 +112,7 @@ private:
     std::unordered_map<device_ref, std::uint64_t, ref_hash> devices_;
     std::unordered_map<user_ref, std::vector<inbox_ref>, ref_hash> inbox_;  // appended here
     std::unordered_map<member_ref, std::uint64_t, ref_hash> ordinals_;      // (conv, seq) here
+    std::unordered_map<std::string, event_value> staged_events_;            // written in this batch
 };
 
 conv_state* apply_batch::conv(const conv_ref& ref) {
@@ -178,6 +180,24 @@ std::optional<std::uint64_t> apply_batch::ordinal_of(const conv_ref& ref, seq_t 
     auto v = db_get(cf_timeline, conv_sub_key(ref.tenant, ref.conv, seq));
     if (!v) return std::nullopt;
     return decoded(decode_event(seq, *v)).ordinal;
+}
+
+// The recalled event keeps its bytes (the store never forgets); its header says it is recalled.
+void apply_batch::mark_recalled(const conv_ref& ref, seq_t seq) {
+    const auto key = conv_sub_key(ref.tenant, ref.conv, seq);
+    std::optional<event_value> target;
+    if (auto staged = staged_events_.find(key); staged != staged_events_.end()) {
+        target = staged->second;
+    } else if (auto v = db_get(cf_timeline, key)) {
+        target = decode_event(seq, *v);
+    }
+    if (!target) {
+        fail_corrupt();
+        return;
+    }
+    target->event.recalled = true;
+    staged_events_[key] = *target;
+    put(cf_timeline, key, encode_event(target->event, target->ordinal));
 }
 
 void apply_batch::apply_membership(const append_event& e, const conv_ref& ref, conv_state& state,
@@ -251,8 +271,12 @@ entry_result apply_batch::apply(const append_event& e) {
     meta.member_count = static_cast<std::uint32_t>(state->members.size());
     write_conv(ref, *state);
 
-    const stored_event ev{e.seq, e.sender, e.server_time_ms, e.kind, e.counts_unread, e.bytes};
-    put(cf_timeline, conv_sub_key(e.tenant, e.conv, e.seq), encode_event(ev, meta.countable));
+    const stored_event ev{e.seq,           e.sender, e.server_time_ms, e.kind,
+                          e.counts_unread, false,    e.bytes};
+    const auto event_key = conv_sub_key(e.tenant, e.conv, e.seq);
+    put(cf_timeline, event_key, encode_event(ev, meta.countable));
+    staged_events_[event_key] = {ev, meta.countable};
+    if (e.recalls != 0) mark_recalled(ref, e.recalls);
     ordinals_[{ref, e.seq}] = meta.countable;
     if (!e.client_msg_id.empty()) {
         put(cf_dedup, dedup_key(e.tenant, e.sender, e.client_msg_id),

@@ -68,7 +68,7 @@ std::string encode_event(const stored_event& e, std::uint64_t ordinal) {
         .u64(e.sender)
         .i64(e.server_time_ms)
         .u8(static_cast<std::uint8_t>(e.kind))
-        .u8(e.counts_unread ? 1 : 0)
+        .u8(static_cast<std::uint8_t>((e.counts_unread ? 1 : 0) | (e.recalled ? 2 : 0)))
         .u64(ordinal)
         .raw(e.bytes ? std::string_view(*e.bytes) : std::string_view{})
         .take();
@@ -81,7 +81,9 @@ std::optional<event_value> decode_event(seq_t seq, std::string_view v) {
     out.event.sender = r.u64();
     out.event.server_time_ms = r.i64();
     const auto kind = r.u8();
-    out.event.counts_unread = r.u8() != 0;
+    const auto flags = r.u8();
+    out.event.counts_unread = (flags & 1) != 0;
+    out.event.recalled = (flags & 2) != 0;
     out.ordinal = r.u64();
     const auto body = r.rest();
     if (!r.ok() || kind < 1 || kind > static_cast<std::uint8_t>(event_kind::role_changed)) {

@@ -361,3 +361,50 @@ TEST_CASE("a retried group creation names the same group, in flight or committed
     CHECK(later->send_ack().duplicate());
     CHECK(later->send_ack().conv().id() == *groups.begin());
 }
+
+TEST_CASE("recall and edit are timeline events with their permissions",
+          "[integration][messaging]") {
+    gateway_fixture f;
+    auto alice = f.login(acme, 7, 70);
+    auto bob = f.login(acme, 9, 90);
+    const auto sent = send_ok(*alice, 2, direct(7, 9), "typo", "t-1");
+
+    v1::Frame edit;
+    edit.set_req_id(3);
+    *edit.mutable_edit()->mutable_conv() = direct(7, 9);
+    edit.mutable_edit()->set_seq(sent.seq());
+    edit.mutable_edit()->set_client_msg_id("t-edit");
+    edit.mutable_edit()->mutable_content()->set_text("fixed");
+    bob->send(edit);  // not the sender
+    auto r = bob->receive_reply(3);
+    REQUIRE(r);
+    CHECK(r->error().code() == v1::PERMISSION_DENIED);
+    alice->send(edit);
+    r = alice->receive_reply(3);
+    REQUIRE(r);
+    REQUIRE(r->has_send_ack());
+    CHECK(r->send_ack().seq() == 2);
+
+    v1::Frame recall;
+    recall.set_req_id(4);
+    *recall.mutable_recall()->mutable_conv() = direct(7, 9);
+    recall.mutable_recall()->set_seq(sent.seq());
+    recall.mutable_recall()->set_client_msg_id("t-recall");
+    alice->send(recall);
+    r = alice->receive_reply(4);
+    REQUIRE(r);
+    REQUIRE(r->has_send_ack());
+    CHECK(r->send_ack().seq() == 3);
+
+    edit.set_req_id(5);
+    edit.mutable_edit()->set_client_msg_id("t-edit-2");
+    alice->send(edit);
+    r = alice->receive_reply(5);
+    REQUIRE(r);
+    CHECK(r->error().code() == v1::ALREADY_RECALLED);
+
+    const auto got = pushes(*bob, 3);
+    REQUIRE(got.size() == 3);
+    CHECK(got[1].event().edit().content().text() == "fixed");
+    CHECK(got[2].event().recall().target_seq() == 1);
+}

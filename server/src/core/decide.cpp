@@ -375,4 +375,70 @@ decided<storage::append_event> decide_set_role(const requester& who, const v1::G
     return entry;
 }
 
+namespace {
+
+// The caller's role in the conversation of a recall or edit, and the target's checks shared by
+// both.
+decided<role> check_target(const requester& who, const conv_state& state,
+                           const target_event& target, std::uint64_t seq) {
+    role caller = role::member;
+    if (state.conv.type == storage::conv_type::group) {
+        auto r = group_role(who, state);
+        if (!r) return r.error();
+        caller = *r;
+    } else if (!state.exists || !state.members.contains(who.user)) {
+        return refuse(v1::NOT_MEMBER, "not a member");
+    }
+    if (seq == 0 || !target.exists) return refuse(v1::NOT_FOUND, "no such event");
+    if (target.kind != storage::event_kind::message) {
+        return refuse(v1::INVALID_ARGUMENT, "only messages are recalled or edited");
+    }
+    if (target.recalled) return refuse(v1::ALREADY_RECALLED, "the message was recalled");
+    return caller;
+}
+
+bool within_window(const target_event& target, const decide_limits& limits, std::int64_t now_ms) {
+    return now_ms - target.server_time_ms <= limits.recall_window.count();
+}
+
+}  // namespace
+
+decided<storage::append_event> decide_recall(const requester& who, const v1::RecallRequest& req,
+                                             const conv_state& state, const target_event& target,
+                                             const decide_limits& limits, std::int64_t now_ms) {
+    if (auto ok = check_client_msg_id(req.client_msg_id(), limits); !ok) return ok.error();
+    auto caller = check_target(who, state, target, req.seq());
+    if (!caller) return caller.error();
+    const bool own = target.sender == who.user;
+    if (!is_manager(*caller) || state.conv.type != storage::conv_type::group) {
+        if (!own)
+            return refuse(v1::PERMISSION_DENIED, "only the sender or a group manager recalls");
+        if (!within_window(target, limits, now_ms)) {
+            return refuse(v1::WINDOW_EXPIRED, "the recall window has passed");
+        }
+    }
+    auto ev = event_for(who, state.conv, state.head + 1, now_ms, req.client_msg_id());
+    ev.mutable_recall()->set_target_seq(req.seq());
+    auto entry = entry_for(who, state.conv, ev, storage::event_kind::recall, limits);
+    entry.recalls = req.seq();
+    return entry;
+}
+
+decided<storage::append_event> decide_edit(const requester& who, const v1::EditRequest& req,
+                                           const conv_state& state, const target_event& target,
+                                           const decide_limits& limits, std::int64_t now_ms) {
+    if (auto ok = check_client_msg_id(req.client_msg_id(), limits); !ok) return ok.error();
+    auto caller = check_target(who, state, target, req.seq());
+    if (!caller) return caller.error();
+    if (target.sender != who.user) return refuse(v1::PERMISSION_DENIED, "only the sender edits");
+    if (!within_window(target, limits, now_ms)) {
+        return refuse(v1::WINDOW_EXPIRED, "the edit window has passed");
+    }
+    if (auto ok = check_content(req.content(), state, *caller, limits); !ok) return ok.error();
+    auto ev = event_for(who, state.conv, state.head + 1, now_ms, req.client_msg_id());
+    ev.mutable_edit()->set_target_seq(req.seq());
+    *ev.mutable_edit()->mutable_content() = req.content();
+    return entry_for(who, state.conv, ev, storage::event_kind::edit, limits);
+}
+
 }  // namespace tern::server::core

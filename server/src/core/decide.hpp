@@ -44,6 +44,16 @@ struct decide_limits {
     std::size_t max_group_members = 10'000;
     std::size_t max_users_per_request = 1'000;  // ids in one add/remove request
     std::chrono::milliseconds dedup_ttl{std::chrono::hours(24 * 7)};
+    std::chrono::milliseconds recall_window{std::chrono::hours(24)};  // recall and edit by senders
+};
+
+// What the owner knows of the event a recall or edit names.
+struct target_event {
+    bool exists = false;
+    storage::user_id sender = 0;
+    std::int64_t server_time_ms = 0;
+    storage::event_kind kind = storage::event_kind::message;
+    bool recalled = false;  // recalled already, or a recall of it is in flight
 };
 
 // A refusal: the code to answer with and a message for logs (never containing content).
@@ -93,6 +103,14 @@ void to_proto(const storage::conv_id& c, v1::ConvId& out);
                                                            const conv_state& state,
                                                            const decide_limits& limits,
                                                            std::int64_t now_ms);
+// Recall: by the sender within the recall window, by a group's owner or admins at any time.
+[[nodiscard]] decided<storage::append_event> decide_recall(
+    const requester& who, const v1::RecallRequest& req, const conv_state& state,
+    const target_event& target, const decide_limits& limits, std::int64_t now_ms);
+// Edit: by the sender within the recall window, of a message not recalled.
+[[nodiscard]] decided<storage::append_event> decide_edit(
+    const requester& who, const v1::EditRequest& req, const conv_state& state,
+    const target_event& target, const decide_limits& limits, std::int64_t now_ms);
 [[nodiscard]] decided<storage::append_event> decide_set_role(const requester& who,
                                                              const v1::GroupSetRole& req,
                                                              const conv_state& state,

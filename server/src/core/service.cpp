@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <set>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
@@ -74,6 +75,7 @@ struct owned_conv {
     bool loaded = false;
     bool stale = false;  // a commit failed: reload once nothing is in flight
     std::size_t in_flight = 0;
+    std::set<storage::seq_t> recalls_in_flight;  // targets of recalls not yet committed
 };
 
 // A request whose entry is in the writer's hands, with every request waiting on the same id.
@@ -81,6 +83,7 @@ struct pending_event {
     conv_id conv;
     storage::seq_t seq = 0;
     std::int64_t server_time_ms = 0;
+    storage::seq_t recalls = 0;     // a recall: its target
     std::vector<reply_to> waiters;  // the first one sent it; the others are retries
 };
 
@@ -128,6 +131,10 @@ const v1::ConvId* conv_of(const v1::Frame& f) {
             return &f.group_rename().conv();
         case v1::Frame::kGroupSetRole:
             return &f.group_set_role().conv();
+        case v1::Frame::kRecall:
+            return &f.recall().conv();
+        case v1::Frame::kEdit:
+            return &f.edit().conv();
         default:
             return nullptr;
     }
@@ -150,6 +157,10 @@ const std::string& client_msg_id_of(const v1::Frame& f) {
             return f.group_rename().client_msg_id();
         case v1::Frame::kGroupSetRole:
             return f.group_set_role().client_msg_id();
+        case v1::Frame::kRecall:
+            return f.recall().client_msg_id();
+        case v1::Frame::kEdit:
+            return f.edit().client_msg_id();
         default:
             return none;
     }
@@ -320,6 +331,12 @@ struct service::state {
                     return decide_rename(req.who, frame.group_rename(), oc->state, decide, now);
                 case v1::Frame::kGroupSetRole:
                     return decide_set_role(req.who, frame.group_set_role(), oc->state, decide, now);
+                case v1::Frame::kRecall:
+                    return decide_recall(req.who, frame.recall(), oc->state,
+                                         target_of(key, frame.recall().seq(), *oc), decide, now);
+                case v1::Frame::kEdit:
+                    return decide_edit(req.who, frame.edit(), oc->state,
+                                       target_of(key, frame.edit().seq(), *oc), decide, now);
                 default:
                     return refusal{v1::UNKNOWN_REQUEST, "not an event request"};
             }
@@ -329,7 +346,9 @@ struct service::state {
         auto entry = std::move(*d);
         apply_membership(oc->state, entry);
         ++oc->in_flight;
-        local.pending[dkey] = pending_event{conv, entry.seq, entry.server_time_ms, {req.reply}};
+        if (entry.recalls != 0) oc->recalls_in_flight.insert(entry.recalls);
+        local.pending[dkey] =
+            pending_event{conv, entry.seq, entry.server_time_ms, entry.recalls, {req.reply}};
         auto event = entry.bytes;
         writer.submit(std::move(entry), [this, shard, key, dkey, event](storage::entry_result r) {
             // On the writer's thread, in commit order: deliveries first, then the outcome.
@@ -356,6 +375,7 @@ struct service::state {
         if (p == local.pending.end()) return;
         auto pending = std::move(p->second);
         local.pending.erase(p);
+        if (pending.recalls != 0) oc.recalls_in_flight.erase(pending.recalls);
         if (ec) {
             // The store's head did not move: forget what was decided on top of it.
             oc.stale = true;
@@ -372,6 +392,20 @@ struct service::state {
             reply(w, ack_frame(pending.conv, pending.seq, pending.server_time_ms, !first));
             first = false;
         }
+    }
+
+    // The event a recall or edit names, as the owner knows it (committed, or recalled in flight).
+    target_event target_of(const conv_key& key, storage::seq_t seq, const owned_conv& oc) {
+        target_event t;
+        auto events = store.timeline(key.tenant, key.conv, seq, storage::direction::forward, 1);
+        if (!events || events->empty() || events->front().seq != seq) return t;
+        const auto& e = events->front();
+        t.exists = true;
+        t.sender = e.sender;
+        t.server_time_ms = e.server_time_ms;
+        t.kind = e.kind;
+        t.recalled = e.recalled || oc.recalls_in_flight.contains(seq);
+        return t;
     }
 
     v1::Frame ack_frame(const conv_id& conv, storage::seq_t seq, std::int64_t time,
@@ -504,7 +538,9 @@ void service::on_request(const std::shared_ptr<net::session>& s, v1::Frame& fram
         case v1::Frame::kGroupRemoveMembers:
         case v1::Frame::kGroupLeave:
         case v1::Frame::kGroupRename:
-        case v1::Frame::kGroupSetRole: {
+        case v1::Frame::kGroupSetRole:
+        case v1::Frame::kRecall:
+        case v1::Frame::kEdit: {
             auto conv = to_conv_id(*conv_of(frame));
             if (!conv)
                 return s->send(
@@ -699,8 +735,6 @@ void service::on_request(const std::shared_ptr<net::session>& s, v1::Frame& fram
             }
             return s->send(reply);
         }
-        case v1::Frame::kRecall:
-        case v1::Frame::kEdit:
         case v1::Frame::kPresenceSubscribe:
         case v1::Frame::kPresenceUpdate:
         case v1::Frame::kTyping:

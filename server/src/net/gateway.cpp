@@ -135,6 +135,7 @@ core::decide_limits decide_limits_of(const config& cfg) {
     core::decide_limits d;
     d.max_content_bytes = cfg.limits.max_content_bytes;
     d.max_group_members = cfg.limits.max_group_members;
+    d.recall_window = std::chrono::seconds(cfg.limits.recall_window_seconds);
     return d;
 }
 

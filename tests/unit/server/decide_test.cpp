@@ -299,3 +299,52 @@ TEST_CASE("decided entries apply cleanly and leave a consistent store", "[unit][
     CHECK(store->conversation(1, g).value()->head_seq == 4);
     CHECK(store->verify().has_value());
 }
+
+TEST_CASE("recall: the sender within the window, group managers at any time", "[unit][core]") {
+    const auto s = team();
+    target_event t{true, 3, now - 1000, st::event_kind::message, false};
+    v1::RecallRequest req;
+    to_proto(s.conv, *req.mutable_conv());
+    req.set_seq(4);
+    req.set_client_msg_id("r1");
+    const auto e = decide_recall(as(3), req, s, t, limits, now).value();
+    CHECK(e.kind == st::event_kind::recall);
+    CHECK(e.recalls == 4);
+    CHECK_FALSE(e.counts_unread);
+    CHECK(event_of(e).recall().target_seq() == 4);
+
+    CHECK(code_of(decide_recall(as(4), req, s, t, limits, now)) == v1::PERMISSION_DENIED);
+    auto old = t;
+    old.server_time_ms = now - limits.recall_window.count() - 1;
+    CHECK(code_of(decide_recall(as(3), req, s, old, limits, now)) == v1::WINDOW_EXPIRED);
+    CHECK(decide_recall(as(2), req, s, old, limits, now).has_value());  // an admin, any time
+    auto recalled = t;
+    recalled.recalled = true;
+    CHECK(code_of(decide_recall(as(3), req, s, recalled, limits, now)) == v1::ALREADY_RECALLED);
+    CHECK(code_of(decide_recall(as(3), req, s, target_event{}, limits, now)) == v1::NOT_FOUND);
+    auto system = t;
+    system.kind = st::event_kind::members_added;
+    CHECK(code_of(decide_recall(as(1), req, s, system, limits, now)) == v1::INVALID_ARGUMENT);
+}
+
+TEST_CASE("edit: only the sender, within the window, of a message not recalled", "[unit][core]") {
+    const auto s = team();
+    target_event t{true, 3, now - 1000, st::event_kind::message, false};
+    v1::EditRequest req;
+    to_proto(s.conv, *req.mutable_conv());
+    req.set_seq(4);
+    req.set_client_msg_id("e1");
+    req.mutable_content()->set_text("fixed typo");
+    const auto e = decide_edit(as(3), req, s, t, limits, now).value();
+    CHECK(e.kind == st::event_kind::edit);
+    CHECK(event_of(e).edit().content().text() == "fixed typo");
+    CHECK(code_of(decide_edit(as(1), req, s, t, limits, now)) == v1::PERMISSION_DENIED);
+    auto old = t;
+    old.server_time_ms = now - limits.recall_window.count() - 1;
+    CHECK(code_of(decide_edit(as(3), req, s, old, limits, now)) == v1::WINDOW_EXPIRED);
+    auto recalled = t;
+    recalled.recalled = true;
+    CHECK(code_of(decide_edit(as(3), req, s, recalled, limits, now)) == v1::ALREADY_RECALLED);
+    req.mutable_content()->set_text("");
+    CHECK(code_of(decide_edit(as(3), req, s, t, limits, now)) == v1::INVALID_ARGUMENT);
+}

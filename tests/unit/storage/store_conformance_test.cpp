@@ -326,3 +326,37 @@ TEST_CASE("the RocksDB store's state survives a reopen", "[unit][storage]") {
     apply_ok(s, message(acme, c, 2, 2));
     CHECK(s.verify().has_value());
 }
+
+STORE_TEST("a recall marks its target recalled and keeps its bytes") {
+    TestType f;
+    auto& s = *f.store;
+    const auto c = conv_id::direct(1, 2);
+    apply_ok(s, first_direct(acme, 1, 2, "oops"));
+    auto recall = message(acme, c, 2, 1, "recall");
+    recall.kind = st::event_kind::recall;
+    recall.counts_unread = false;
+    recall.recalls = 1;
+    // A recall and a second one in the same batch as a new message it recalls.
+    auto m3 = message(acme, c, 3, 1, "again");
+    auto recall3 = message(acme, c, 4, 1, "recall");
+    recall3.kind = st::event_kind::recall;
+    recall3.counts_unread = false;
+    recall3.recalls = 3;
+    auto results = apply(s, {recall, m3, recall3});
+    for (const auto& r : results) REQUIRE(r.has_value());
+    const auto events = s.timeline(acme, c, 1, direction::forward, 10).value();
+    REQUIRE(events.size() == 4);
+    CHECK(events[0].recalled);
+    CHECK(*events[0].bytes == "oops");
+    CHECK_FALSE(events[1].recalled);
+    CHECK(events[2].recalled);
+    // A recall must name an earlier event, and only recalls name one.
+    auto bad = message(acme, c, 5, 1, "x");
+    bad.kind = st::event_kind::recall;
+    bad.recalls = 9;
+    CHECK(apply(s, {bad})[0].error() == st::errc::invalid_entry);
+    auto not_recall = message(acme, c, 5, 1, "x");
+    not_recall.recalls = 1;
+    CHECK(apply(s, {not_recall})[0].error() == st::errc::invalid_entry);
+    CHECK(s.verify().has_value());
+}

@@ -25,8 +25,8 @@ bool same_events(const std::vector<st::stored_event>& a, const std::vector<st::s
     for (std::size_t i = 0; i < a.size(); ++i) {
         if (a[i].seq != b[i].seq || a[i].sender != b[i].sender ||
             a[i].server_time_ms != b[i].server_time_ms || a[i].kind != b[i].kind ||
-            a[i].counts_unread != b[i].counts_unread || !a[i].bytes || !b[i].bytes ||
-            *a[i].bytes != *b[i].bytes) {
+            a[i].counts_unread != b[i].counts_unread || a[i].recalled != b[i].recalled ||
+            !a[i].bytes || !b[i].bytes || *a[i].bytes != *b[i].bytes) {
             return false;
         }
     }
@@ -150,6 +150,11 @@ private:
         }
         auto e = message(t, c, meta->head_seq + 1, sender, text, cmid);
         e.counts_unread = pick(0, 4) != 0;
+        if (pick(0, 5) == 0) {  // a recall of an earlier event
+            e.kind = st::event_kind::recall;
+            e.counts_unread = false;
+            e.recalls = pick(1, meta->head_seq);
+        }
         return e;
     }
 

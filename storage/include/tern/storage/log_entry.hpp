@@ -40,6 +40,7 @@ struct append_event {
     std::int64_t dedup_expires_ms = 0;
     std::vector<membership_change> membership;  // applied before the event is fanned out
     std::optional<std::string> new_name;
+    seq_t recalls = 0;  // kind recall: the event it recalls, which is marked recalled
 };
 
 // A device has everything up to inbox_seq (cumulative).

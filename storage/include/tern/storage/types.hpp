@@ -61,6 +61,7 @@ struct stored_event {
     std::int64_t server_time_ms = 0;
     event_kind kind = event_kind::message;
     bool counts_unread = false;
+    bool recalled = false;  // a later recall event names this one
     event_bytes bytes;
 };
 
