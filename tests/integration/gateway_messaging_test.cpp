@@ -408,3 +408,54 @@ TEST_CASE("recall and edit are timeline events with their permissions",
     CHECK(got[1].event().edit().content().text() == "fixed");
     CHECK(got[2].event().recall().target_seq() == 1);
 }
+
+TEST_CASE("a device that stops reading is closed as a slow consumer and catches up later",
+          "[integration][messaging]") {
+    gateway_fixture f([](server::config& c) {
+        c.limits.outbound_queue_frames = 50;
+        c.limits.outbound_queue_bytes = 64 * 1024;
+        c.limits.inbound_frames_per_second = 100000;
+        c.limits.inbound_burst = 100000;
+    });
+    // Bob's device stops reading after the handshake, with a small receive buffer.
+    raw_client slow(f.gw->tcp_port(), {}, 0, 1 << 20, 4096);
+    slow.send(hello(f.token_for(acme, 9, 90)));
+    REQUIRE(slow.receive_until(v1::Frame::kWelcome));
+    auto alice = f.login(acme, 7, 70);
+    constexpr int total = 3000;
+    const std::string body(3000, 'z');
+    // Alice sends in windows of 20 (each gives her an ack and a push of her own message: her
+    // queue stays under its 50 frames), and is never held up by Bob: every send is acknowledged.
+    for (int window = 0; window < total; window += 20) {
+        for (int i = window; i < window + 20; ++i) {
+            alice->send(send_text(10 + i, direct(7, 9), body, "s" + std::to_string(i)));
+        }
+        for (int i = window; i < window + 20; ++i) {
+            const auto r = alice->receive_reply(10 + i, 30s);
+            REQUIRE(r);
+            REQUIRE(r->has_send_ack());
+        }
+        while (alice->receive(0ms)) {
+        }
+    }
+    // Bob's connection was closed; what he reads ends with the close (and, if it got through,
+    // the slow-consumer Disconnect).
+    std::optional<v1::Frame> frame;
+    int pushes_read = 0;
+    bool told = false;
+    while ((frame = slow.receive(10s))) {
+        if (frame->has_push()) ++pushes_read;
+        if (frame->has_disconnect()) {
+            CHECK(frame->disconnect().reason() == v1::DISCONNECT_SLOW_CONSUMER);
+            told = true;
+        }
+    }
+    CHECK(slow.closed_within(1s));
+    CHECK(pushes_read < total);
+    INFO("pushes before the close: " << pushes_read << ", disconnect seen: " << told);
+    // Reconnected, the device gets everything it missed, in order.
+    auto bob = f.login(acme, 9, 90, 0);
+    const auto got = pushes(*bob, total, 60s);
+    REQUIRE(got.size() == total);
+    CHECK(got.back().inbox_seq() == total);
+}

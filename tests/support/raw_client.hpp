@@ -30,12 +30,18 @@ public:
 
     // For TLS, `ca_file` is the certificate to trust (the server's, self-signed in tests) and
     // `max_version` caps the protocol version the client offers (0: no cap).
+    // `receive_buffer` > 0 shrinks the socket's receive buffer (to play a slow reader).
     explicit basic_raw_client(std::uint16_t port, const std::string& ca_file = {},
-                              int max_version = 0, std::size_t max_frame = 1 << 20)
+                              int max_version = 0, std::size_t max_frame = 1 << 20,
+                              int receive_buffer = 0)
         : tls_context_(boost::asio::ssl::context::tls_client),
           socket_(make_stream(context_, tls_context_)),
           reader_(max_frame) {
         auto& socket = lowest();
+        if (receive_buffer > 0) {
+            socket.open(boost::asio::ip::tcp::v4());
+            socket.set_option(boost::asio::socket_base::receive_buffer_size(receive_buffer));
+        }
         socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
         socket.set_option(boost::asio::ip::tcp::no_delay(true));
         if constexpr (is_tls) {

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "tern/v1/events.pb.h"
 #include "tern/v1/frame.pb.h"
@@ -463,6 +464,15 @@ struct service::state {
         });
     }
 
+    void resume_catch_up_later(std::size_t shard, const user_key& user,
+                               const std::weak_ptr<net::session>& weak) {
+        auto timer = std::make_shared<asio::steady_timer>(shards.context(shard));
+        timer->expires_after(std::chrono::milliseconds(5));
+        timer->async_wait([this, shard, user, weak, timer](const boost::system::error_code& ec) {
+            if (!ec) catch_up(shard, user, weak);
+        });
+    }
+
     // One page of the device's inbox from the store, then the next, until it is current.
     void catch_up(std::size_t shard, const user_key& user,
                   const std::weak_ptr<net::session>& weak) {
@@ -473,6 +483,7 @@ struct service::state {
         auto dev = std::find_if(it->second.begin(), it->second.end(),
                                 [&](const device_entry& d) { return d.session == session; });
         if (dev == it->second.end()) return;
+        if (session->closing()) return;
         const auto page_size = limits.sync_page_max;
         auto page = store.inbox_after(user.tenant, user.user, dev->cursor, page_size);
         if (!page) {
@@ -480,6 +491,12 @@ struct service::state {
             return;
         }
         for (const auto& item : *page) {
+            if (item.bytes && !session->has_room(item.bytes->size() + 16)) {
+                // The device reads slower than the store pages: wait for its queue to drain
+                // rather than overflow it (only live pushes may close a slow consumer).
+                resume_catch_up_later(shard, user, weak);
+                return;
+            }
             if (item.bytes) {
                 push(*dev, item.inbox_seq, item.bytes);
             } else {

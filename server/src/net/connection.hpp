@@ -86,6 +86,13 @@ public:
 
     wire::framing framing() const noexcept override { return Transport::framing; }
 
+    bool has_room(std::size_t bytes) const noexcept override {
+        const auto& l = settings_.limits;
+        return queue_.size() + 1 <= l.outbound_queue_frames / 2 &&
+               queued_bytes_ + bytes <= l.outbound_queue_bytes / 2;
+    }
+    bool closing() const noexcept override { return closing_; }
+
     void send(const v1::Frame& frame) override {
         wire::out_frame out;
         if (wire::encode_frame(frame, Transport::framing, settings_.limits.max_frame_bytes, out)) {

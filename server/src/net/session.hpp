@@ -31,6 +31,11 @@ public:
     // Encodes and queues a frame, the same way.
     virtual void send(const v1::Frame& frame) = 0;
 
+    // Whether a frame of `bytes` can be queued while staying under half the outbound bounds:
+    // senders that control their pace (a catch-up from the store) wait rather than overflow.
+    [[nodiscard]] virtual bool has_room(std::size_t bytes) const noexcept = 0;
+    [[nodiscard]] virtual bool closing() const noexcept = 0;
+
     // Sends Disconnect{reason, code, message}, flushes and closes.
     virtual void close(v1::DisconnectReason reason, v1::ErrorCode code, std::string message) = 0;
 };
