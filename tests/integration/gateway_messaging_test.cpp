@@ -459,3 +459,34 @@ TEST_CASE("a device that stops reading is closed as a slow consumer and catches 
     REQUIRE(got.size() == total);
     CHECK(got.back().inbox_seq() == total);
 }
+
+TEST_CASE("in a direct chat the sender's devices learn delivery and read receipts",
+          "[integration][messaging]") {
+    gateway_fixture f;
+    auto alice = f.login(acme, 7, 70);
+    auto bob = f.login(acme, 9, 90);
+    const auto sent = send_ok(*alice, 2, direct(7, 9), "did you get this?", "rc-1");
+    const auto got = pushes(*bob, 1);
+    REQUIRE(got.size() == 1);
+
+    v1::Frame ack;
+    ack.mutable_ack()->set_inbox_seq(got[0].inbox_seq());
+    bob->send(ack);
+    auto update = alice->receive_until(v1::Frame::kReceiptUpdate);
+    REQUIRE(update);
+    REQUIRE(update->receipt_update().cursors_size() == 1);
+    CHECK(update->receipt_update().cursors(0).user_id() == 9);
+    CHECK(update->receipt_update().cursors(0).delivered_up_to() == sent.seq());
+    CHECK(update->receipt_update().cursors(0).read_up_to() == 0);
+
+    v1::Frame read;
+    read.set_req_id(3);
+    *read.mutable_mark_read()->mutable_conv() = direct(7, 9);
+    read.mutable_mark_read()->set_up_to_seq(sent.seq());
+    bob->send(read);
+    update = alice->receive_until(v1::Frame::kReceiptUpdate);
+    REQUIRE(update);
+    CHECK(update->receipt_update().cursors(0).read_up_to() == sent.seq());
+    CHECK(update->receipt_update().conv().id() == 7);
+    CHECK(update->receipt_update().conv().peer() == 9);
+}

@@ -425,6 +425,38 @@ struct service::state {
         return events && !events->empty() ? events->front().server_time_ms : 0;
     }
 
+    // ---- receipts ---------------------------------------------------------------------------
+
+    // After an ack or a read mark: in a direct conversation the peer's devices learn the reader's
+    // new cursors. (Coalesced read counts for group senders are still to come.)
+    void announce_receipts(storage::tenant_id tenant, storage::user_id reader,
+                           const std::vector<storage::delivered_change>& changes) {
+        for (const auto& change : changes) {
+            if (change.conv.type != storage::conv_type::direct) continue;
+            const auto peer = change.conv.id == reader ? change.conv.peer : change.conv.id;
+            if (peer == reader) continue;
+            auto frame = std::make_shared<v1::Frame>();
+            auto* update = frame->mutable_receipt_update();
+            to_proto(change.conv, *update->mutable_conv());
+            auto* cursor = update->add_cursors();
+            cursor->set_user_id(reader);
+            cursor->set_delivered_up_to(change.cursor.delivered_up_to);
+            cursor->set_read_up_to(change.cursor.read_up_to);
+            for (std::size_t i = 0; i < shards.size(); ++i) {
+                post(i, [this, i, tenant, peer, frame] {
+                    send_to_user(i, {tenant, peer}, *frame);
+                });
+            }
+        }
+    }
+
+    void send_to_user(std::size_t shard, const user_key& user, const v1::Frame& frame) {
+        auto& local = *per_shard[shard];
+        auto it = local.online.find(user);
+        if (it == local.online.end()) return;
+        for (auto& device : it->second) device.session->send(frame);
+    }
+
     // ---- delivery side --------------------------------------------------------------------
 
     // On every shard: push a committed event to this shard's online devices of its recipients.
@@ -581,7 +613,9 @@ void service::on_request(const std::shared_ptr<net::session>& s, v1::Frame& fram
         case v1::Frame::kAck:
             st.writer.submit(
                 storage::ack_inbox{who.tenant, who.user, who.device, frame.ack().inbox_seq()},
-                nullptr);
+                [&st, who](storage::entry_result r) {
+                    if (r) st.announce_receipts(who.tenant, who.user, r->cursors);
+                });
             return;
         case v1::Frame::kMarkRead: {
             auto conv = to_conv_id(frame.mark_read().conv());
@@ -590,10 +624,11 @@ void service::on_request(const std::shared_ptr<net::session>& s, v1::Frame& fram
                     error_frame(frame.req_id(), conv.error().code, conv.error().message));
             st.writer.submit(
                 storage::mark_read{who.tenant, *conv, who.user, frame.mark_read().up_to_seq()},
-                [&st, here](storage::entry_result r) {
+                [&st, here, who](storage::entry_result r) {
                     v1::Frame f;
                     if (r) {
                         f.mutable_ok();
+                        st.announce_receipts(who.tenant, who.user, r->cursors);
                     } else if (r.error() == storage::errc::invalid_entry) {
                         f = error_frame(0, v1::NOT_MEMBER, "not a member");
                     } else {
