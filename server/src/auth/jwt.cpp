@@ -317,29 +317,27 @@ v1::ErrorCode to_protocol_error(token_errc e) noexcept {
 
 // ---- keys ------------------------------------------------------------------------------------
 
-result<jwt_key> jwt_key::from_public_pem(std::string kid, std::string_view pem,
-                                         std::optional<std::uint64_t> tenant) {
-    auto loaded = load_pem(pem, false);
+result<jwt_key> jwt_key::from_pem(std::string kid, std::string_view pem, bool is_private,
+                                  std::optional<std::uint64_t> tenant) {
+    auto loaded = load_pem(pem, is_private);
     if (!loaded) return loaded.error();
     jwt_key key;
     key.kid_ = std::move(kid);
     key.alg_ = loaded->alg;
     key.pkey_ = std::move(loaded->pkey);
     key.tenant_ = tenant;
+    key.can_sign_ = is_private;
     return key;
+}
+
+result<jwt_key> jwt_key::from_public_pem(std::string kid, std::string_view pem,
+                                         std::optional<std::uint64_t> tenant) {
+    return from_pem(std::move(kid), pem, false, tenant);
 }
 
 result<jwt_key> jwt_key::from_private_pem(std::string kid, std::string_view pem,
                                           std::optional<std::uint64_t> tenant) {
-    auto loaded = load_pem(pem, true);
-    if (!loaded) return loaded.error();
-    jwt_key key;
-    key.kid_ = std::move(kid);
-    key.alg_ = loaded->alg;
-    key.pkey_ = std::move(loaded->pkey);
-    key.tenant_ = tenant;
-    key.can_sign_ = true;
-    return key;
+    return from_pem(std::move(kid), pem, true, tenant);
 }
 
 result<jwt_key> jwt_key::hmac(std::string kid, std::string secret,

@@ -46,6 +46,13 @@ decided<role> group_role(const requester& who, const conv_state& state) {
     return it->second;
 }
 
+// The common checks of a membership change by a manager: the id, a group, an owner or admin, and
+// the list of users.
+struct manager_request {
+    role caller;
+    std::vector<storage::user_id> users;
+};
+
 // A list of user ids from a request: non-empty, bounded, non-zero, deduplicated, ascending.
 decided<std::vector<storage::user_id>> user_list(
     const google::protobuf::RepeatedField<std::uint64_t>& ids, const decide_limits& limits) {
@@ -59,6 +66,19 @@ decided<std::vector<storage::user_id>> user_list(
         unique.insert(id);
     }
     return std::vector<storage::user_id>(unique.begin(), unique.end());
+}
+
+decided<manager_request> check_manager_request(
+    const requester& who, const std::string& client_msg_id, const conv_state& state,
+    const google::protobuf::RepeatedField<std::uint64_t>& ids, const decide_limits& limits,
+    const char* denied) {
+    if (auto ok = check_client_msg_id(client_msg_id, limits); !ok) return ok.error();
+    auto r = group_role(who, state);
+    if (!r) return r.error();
+    if (!is_manager(*r)) return refuse(v1::PERMISSION_DENIED, denied);
+    auto users = user_list(ids, limits);
+    if (!users) return users.error();
+    return manager_request{*r, std::move(*users)};
 }
 
 decided<void> check_group_name(const std::string& name, const decide_limits& limits) {
@@ -242,14 +262,11 @@ decided<storage::append_event> decide_add_members(const requester& who,
                                                   const conv_state& state,
                                                   const decide_limits& limits,
                                                   std::int64_t now_ms) {
-    if (auto ok = check_client_msg_id(req.client_msg_id(), limits); !ok) return ok.error();
-    auto r = group_role(who, state);
-    if (!r) return r.error();
-    if (!is_manager(*r)) return refuse(v1::PERMISSION_DENIED, "only owners and admins add");
-    auto users = user_list(req.user_ids(), limits);
-    if (!users) return users.error();
+    auto checked = check_manager_request(who, req.client_msg_id(), state, req.user_ids(), limits,
+                                         "only owners and admins add");
+    if (!checked) return checked.error();
     std::vector<storage::user_id> added;
-    for (auto u : *users) {
+    for (auto u : checked->users) {
         if (!state.members.contains(u)) added.push_back(u);
     }
     if (added.empty()) return refuse(v1::INVALID_ARGUMENT, "all are members already");
@@ -269,20 +286,18 @@ decided<storage::append_event> decide_remove_members(const requester& who,
                                                      const conv_state& state,
                                                      const decide_limits& limits,
                                                      std::int64_t now_ms) {
-    if (auto ok = check_client_msg_id(req.client_msg_id(), limits); !ok) return ok.error();
-    auto r = group_role(who, state);
-    if (!r) return r.error();
-    if (!is_manager(*r)) return refuse(v1::PERMISSION_DENIED, "only owners and admins remove");
-    auto users = user_list(req.user_ids(), limits);
-    if (!users) return users.error();
+    auto checked = check_manager_request(who, req.client_msg_id(), state, req.user_ids(), limits,
+                                         "only owners and admins remove");
+    if (!checked) return checked.error();
+    const role caller = checked->caller;
     std::vector<storage::user_id> removed;
-    for (auto u : *users) {
+    for (auto u : checked->users) {
         const auto it = state.members.find(u);
         if (it == state.members.end()) continue;
         if (u == who.user) return refuse(v1::INVALID_ARGUMENT, "use leave to leave a group");
         if (it->second == role::owner)
             return refuse(v1::PERMISSION_DENIED, "cannot remove the owner");
-        if (it->second == role::admin && *r != role::owner) {
+        if (it->second == role::admin && caller != role::owner) {
             return refuse(v1::PERMISSION_DENIED, "only the owner removes admins");
         }
         removed.push_back(u);

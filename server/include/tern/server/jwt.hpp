@@ -91,6 +91,8 @@ public:
     [[nodiscard]] bool can_sign() const noexcept { return can_sign_; }
 
 private:
+    static result<jwt_key> from_pem(std::string kid, std::string_view pem, bool is_private,
+                                    std::optional<std::uint64_t> tenant);
     friend class jwt_verifier;
     friend result<std::string> sign_jwt(const token_claims&, const jwt_key&);
 
