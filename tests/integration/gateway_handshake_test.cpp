@@ -177,7 +177,7 @@ TEST_CASE("no Hello within the auth deadline closes the connection", "[integrati
     expect_refused(c, v1::AUTH_TIMEOUT, v1::DISCONNECT_AUTH_FAILED);
 }
 
-TEST_CASE("an idle connection is closed; heartbeats keep it open", "[integration][gateway]") {
+TEST_CASE("an idle connection is closed after the idle timeout", "[integration][gateway]") {
     gateway_fixture f([](server::config& c) {
         c.limits.heartbeat_interval_ms = 100;
         c.limits.idle_timeout_ms = 400;

@@ -40,7 +40,7 @@ std::unique_ptr<raw_client> login(std::uint16_t port, const std::string& token) 
 
 }  // namespace
 
-TEST_CASE("acked messages survive kill -9; resends keep their seqs; delivery is exactly once",
+TEST_CASE("acked messages survive kill -9, resends keep their seqs, delivery is exactly once",
           "[integration][fault][restart]") {
     const std::string durability = GENERATE("fsync", "os");
     CAPTURE(durability);
