@@ -53,7 +53,7 @@ public:
     // Pipelined group commit, for the commit_writer in fsync mode: while one batch is being
     // synced, the next is applied. stage() applies entries like apply() in `os` mode but keeps
     // them invisible to readers; publish(token) then syncs everything staged so far and makes
-        // the state the token names visible. Tokens are published in staging order; stage() and
+    // the state the token names visible. Tokens are published in staging order; stage() and
     // apply() are called from one thread, publish() may be called from another. A writer uses
     // one path or the other: apply() makes everything written so far visible, staged or not.
     //
