@@ -490,3 +490,27 @@ TEST_CASE("in a direct chat the sender's devices learn delivery and read receipt
     CHECK(update->receipt_update().conv().id() == 7);
     CHECK(update->receipt_update().conv().peer() == 9);
 }
+
+TEST_CASE("typing indicators reach the other members' devices and nobody else",
+          "[integration][messaging]") {
+    gateway_fixture f;
+    auto alice = f.login(acme, 7, 70);
+    auto bob = f.login(acme, 9, 90);
+    auto carol = f.login(acme, 11, 110);
+    send_ok(*alice, 2, direct(7, 9), "hi", "ty-1");
+    v1::Frame typing;
+    *typing.mutable_typing()->mutable_conv() = direct(7, 9);
+    typing.mutable_typing()->set_typing(true);
+    typing.mutable_typing()->set_user_id(12345);  // ignored: the server sets who is typing
+    alice->send(typing);
+    const auto got = bob->receive_until(v1::Frame::kTyping);
+    REQUIRE(got);
+    CHECK(got->typing().user_id() == 7);
+    CHECK(got->typing().typing());
+    // Carol is not in the conversation: she may not type in it and sees nothing of it.
+    carol->send(typing);
+    const auto refused = carol->receive_until(v1::Frame::kError);
+    REQUIRE(refused);
+    CHECK(refused->error().code() == v1::NOT_MEMBER);
+    CHECK_FALSE(carol->receive_until(v1::Frame::kTyping, 300ms));
+}

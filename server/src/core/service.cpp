@@ -450,6 +450,22 @@ struct service::state {
         }
     }
 
+    // Typing indicators: ephemeral, never stored, dropped for a device whose queue is busy.
+    void relay_typing(std::size_t shard, storage::tenant_id tenant,
+                      const std::vector<storage::member_record>& members, storage::user_id from,
+                      const v1::Frame& frame) {
+        auto& local = *per_shard[shard];
+        const auto size = frame.ByteSizeLong() + wire::length_prefix_size;
+        for (const auto& m : members) {
+            if (m.user == from) continue;
+            auto it = local.online.find({tenant, m.user});
+            if (it == local.online.end()) continue;
+            for (auto& device : it->second) {
+                if (device.session->has_room(size)) device.session->send(frame);
+            }
+        }
+    }
+
     void send_to_user(std::size_t shard, const user_key& user, const v1::Frame& frame) {
         auto& local = *per_shard[shard];
         auto it = local.online.find(user);
@@ -787,9 +803,34 @@ void service::on_request(const std::shared_ptr<net::session>& s, v1::Frame& fram
             }
             return s->send(reply);
         }
+        case v1::Frame::kTyping: {
+            auto conv = to_conv_id(frame.typing().conv());
+            if (!conv)
+                return s->send(
+                    error_frame(frame.req_id(), conv.error().code, conv.error().message));
+            auto members = st.store.members(who.tenant, *conv);
+            if (!members)
+                return s->send(error_frame(frame.req_id(), v1::UNAVAILABLE, "store read failed"));
+            const bool is_member = std::any_of(members->begin(), members->end(),
+                                               [&](const auto& m) { return m.user == who.user; });
+            if (!is_member)
+                return s->send(error_frame(frame.req_id(), v1::NOT_MEMBER, "not a member"));
+            auto out = std::make_shared<v1::Frame>();
+            auto* typing = out->mutable_typing();
+            *typing->mutable_conv() = frame.typing().conv();
+            typing->set_typing(frame.typing().typing());
+            typing->set_user_id(who.user);
+            auto shared_members =
+                std::make_shared<const std::vector<storage::member_record>>(std::move(*members));
+            for (std::size_t i = 0; i < st.shards.size(); ++i) {
+                st.post(i, [&st, i, tenant = who.tenant, shared_members, from = who.user, out] {
+                    st.relay_typing(i, tenant, *shared_members, from, *out);
+                });
+            }
+            return;
+        }
         case v1::Frame::kPresenceSubscribe:
         case v1::Frame::kPresenceUpdate:
-        case v1::Frame::kTyping:
             return s->send(error_frame(frame.req_id(), v1::UNAVAILABLE, "not served yet"));
         default:
             return s->send(error_frame(frame.req_id(), v1::UNKNOWN_REQUEST, "not a request"));
