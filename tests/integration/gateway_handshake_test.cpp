@@ -85,19 +85,7 @@ TEST_CASE("bad tokens are refused, each with its code", "[integration][gateway]"
         {"alg none", "eyJhbGciOiJub25lIiwia2lkIjoiazEifQ.eyJzdWIiOiI0MiJ9.",
          v1::TOKEN_ALG_NOT_ALLOWED, v1::DISCONNECT_AUTH_FAILED},
         {"HS256 when not enabled",
-         server::sign_jwt(
-             [] {
-                 server::token_claims c;
-                 c.issuer = "tern-dev";
-                 c.audience = "tern";
-                 c.tenant = 1;
-                 c.user = 42;
-                 c.device = 7;
-                 c.expires_at = unix_now() + 3600;
-                 return c;
-             }(),
-             server::jwt_key::hmac("k1", std::string(32, 'x')).value())
-             .value(),
+         gateway_fixture::token_with(server::jwt_key::hmac("k1", std::string(32, 'x')).value()),
          v1::TOKEN_ALG_NOT_ALLOWED, v1::DISCONNECT_AUTH_FAILED},
         {"garbage", "not-a-token", v1::TOKEN_INVALID, v1::DISCONNECT_AUTH_FAILED},
     };

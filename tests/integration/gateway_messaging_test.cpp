@@ -17,31 +17,6 @@ namespace {
 
 constexpr std::uint64_t acme = 1;
 
-v1::ConvId direct(std::uint64_t a, std::uint64_t b) {
-    v1::ConvId c;
-    c.set_type(v1::CONV_TYPE_DIRECT);
-    c.set_id(std::min(a, b));
-    c.set_peer(std::max(a, b));
-    return c;
-}
-
-v1::ConvId group(std::uint64_t id) {
-    v1::ConvId c;
-    c.set_type(v1::CONV_TYPE_GROUP);
-    c.set_id(id);
-    return c;
-}
-
-v1::Frame send_text(std::uint64_t req_id, const v1::ConvId& conv, const std::string& text,
-                    const std::string& cmid) {
-    v1::Frame f;
-    f.set_req_id(req_id);
-    *f.mutable_send()->mutable_conv() = conv;
-    f.mutable_send()->set_client_msg_id(cmid);
-    f.mutable_send()->mutable_content()->set_text(text);
-    return f;
-}
-
 // Sends and waits for the SendAck (pushes that arrive meanwhile stay queued in the client).
 v1::SendAck send_ok(raw_client& c, std::uint64_t req_id, const v1::ConvId& conv,
                     const std::string& text, const std::string& cmid) {

@@ -27,15 +27,7 @@ TEST_CASE("a WebSocket device and a TCP device exchange messages", "[integration
     CHECK(welcome->welcome().user_id() == 9);
 
     auto alice = f.login(1, 7, 70);
-    v1::Frame send;
-    send.set_req_id(2);
-    auto* s = send.mutable_send();
-    s->mutable_conv()->set_type(v1::CONV_TYPE_DIRECT);
-    s->mutable_conv()->set_id(7);
-    s->mutable_conv()->set_peer(9);
-    s->set_client_msg_id("ws-1");
-    s->mutable_content()->set_text("over the web");
-    alice->send(send);
+    alice->send(send_text(2, direct(7, 9), "over the web", "ws-1"));
     REQUIRE(alice->receive_reply(2));
 
     const auto push = bob.receive_until(v1::Frame::kPush);

@@ -18,15 +18,7 @@ using namespace std::chrono_literals;
 namespace {
 
 v1::Frame send_frame(std::uint64_t req_id, const std::string& cmid) {
-    v1::Frame f;
-    f.set_req_id(req_id);
-    auto* s = f.mutable_send();
-    s->mutable_conv()->set_type(v1::CONV_TYPE_DIRECT);
-    s->mutable_conv()->set_id(7);
-    s->mutable_conv()->set_peer(9);
-    s->set_client_msg_id(cmid);
-    s->mutable_content()->set_text("payload " + cmid);
-    return f;
+    return send_text(req_id, direct(7, 9), "payload " + cmid, cmid);
 }
 
 std::unique_ptr<raw_client> login(std::uint16_t port, const std::string& token) {
@@ -58,15 +50,10 @@ TEST_CASE("acked messages survive kill -9, resends keep their seqs, delivery is 
     const auto log_file = (dir.path() / "ternd.log").string();
     const auto key = server::jwt_key::from_private_pem("k1", keys.private_pem).value();
     const auto token = [&](std::uint64_t user, std::uint64_t device) {
-        server::token_claims c;
-        c.issuer = "tern-dev";
-        c.audience = "tern";
-        c.tenant = 1;
-        c.user = user;
-        c.device = device;
-        c.issued_at = unix_now();
-        c.expires_at = unix_now() + 3600;
-        return server::sign_jwt(c, key).value();
+        return gateway_fixture::token_with(key, [&](server::token_claims& c) {
+            c.user = user;
+            c.device = device;
+        });
     };
 
     constexpr int total = 300;

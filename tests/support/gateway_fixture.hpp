@@ -2,6 +2,7 @@
 // every test sends.
 #pragma once
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -45,8 +46,8 @@ struct gateway_fixture {
         gw->start();
     }
 
-    std::string token(const std::string& kid, const std::string& private_pem,
-                      std::function<void(server::token_claims&)> edit = {}) const {
+    // The claims of a valid token for tenant 1, user 42, device 7, issued now for an hour.
+    static server::token_claims claims() {
         server::token_claims c;
         c.issuer = "tern-dev";
         c.audience = "tern";
@@ -55,9 +56,19 @@ struct gateway_fixture {
         c.device = 7;
         c.issued_at = unix_now();
         c.expires_at = unix_now() + 3600;
+        return c;
+    }
+
+    static std::string token_with(const server::jwt_key& key,
+                                  const std::function<void(server::token_claims&)>& edit = {}) {
+        auto c = claims();
         if (edit) edit(c);
-        return server::sign_jwt(c, server::jwt_key::from_private_pem(kid, private_pem).value())
-            .value();
+        return server::sign_jwt(c, key).value();
+    }
+
+    std::string token(const std::string& kid, const std::string& private_pem,
+                      const std::function<void(server::token_claims&)>& edit = {}) const {
+        return token_with(server::jwt_key::from_private_pem(kid, private_pem).value(), edit);
     }
     std::string good_token() const { return token("k1", k1.private_pem); }
 
@@ -97,6 +108,31 @@ inline std::pair<std::string, std::string> make_test_certificate(const temp_dir&
         key + " -out " + cert + " 2>/dev/null";
     REQUIRE(std::system(command.c_str()) == 0);
     return {cert, key};
+}
+
+inline v1::ConvId direct(std::uint64_t a, std::uint64_t b) {
+    v1::ConvId c;
+    c.set_type(v1::CONV_TYPE_DIRECT);
+    c.set_id(std::min(a, b));
+    c.set_peer(std::max(a, b));
+    return c;
+}
+
+inline v1::ConvId group(std::uint64_t id) {
+    v1::ConvId c;
+    c.set_type(v1::CONV_TYPE_GROUP);
+    c.set_id(id);
+    return c;
+}
+
+inline v1::Frame send_text(std::uint64_t req_id, const v1::ConvId& conv, const std::string& text,
+                           const std::string& cmid) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    *f.mutable_send()->mutable_conv() = conv;
+    f.mutable_send()->set_client_msg_id(cmid);
+    f.mutable_send()->mutable_content()->set_text(text);
+    return f;
 }
 
 inline v1::Frame hello(const std::string& token, std::uint64_t req_id = 1) {
