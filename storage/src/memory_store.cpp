@@ -143,6 +143,18 @@ public:
         return std::optional<receipt_cursor>{it->second.cursor};
     }
 
+    result<std::vector<member_cursor>> member_cursors(tenant_id t,
+                                                      const conv_id& c) const override {
+        std::lock_guard lock(mutex_);
+        std::vector<member_cursor> out;
+        const auto* conv = find_conv(t, c);
+        if (!conv) return out;
+        for (const auto& [user, m] : conv->members) {
+            out.push_back({m, conv->cursors.at(user).cursor});
+        }
+        return out;
+    }
+
     result<std::optional<who_read>> readers(tenant_id t, const conv_id& c,
                                             seq_t seq) const override {
         std::lock_guard lock(mutex_);
@@ -321,7 +333,7 @@ private:
                 continue;
             }
             cur->second.cursor.delivered_up_to = seq;
-            outcome.cursors.push_back({c, cur->second.cursor});
+            outcome.cursors.push_back({c, cur->second.cursor, cur->second.cursor.read_up_to});
         }
         return outcome;
     }
@@ -339,10 +351,11 @@ private:
         const seq_t up_to = std::min(e.up_to, conv.meta.head_seq);
         auto& state = cur->second;
         if (up_to <= state.cursor.read_up_to) return outcome;
+        const seq_t previous = state.cursor.read_up_to;
         state.cursor.read_up_to = up_to;
         state.cursor.delivered_up_to = std::max(state.cursor.delivered_up_to, up_to);
         state.read_ordinal = conv.timeline.at(up_to).ordinal;
-        outcome.cursors.push_back({e.conv, state.cursor});
+        outcome.cursors.push_back({e.conv, state.cursor, previous});
         return outcome;
     }
 

@@ -345,7 +345,7 @@ entry_result apply_batch::apply(const ack_inbox& e) {
         if (!cur || cur->cursor.delivered_up_to >= seq) continue;
         cur->cursor.delivered_up_to = seq;
         write_cursor(mref, *cur);
-        outcome.cursors.push_back({c, cur->cursor});
+        outcome.cursors.push_back({c, cur->cursor, cur->cursor.read_up_to});
     }
     if (failed_) return failed_;
     return outcome;
@@ -366,11 +366,12 @@ entry_result apply_batch::apply(const mark_read& e) {
     const auto ordinal = ordinal_of(ref, up_to);
     if (!ordinal) fail_corrupt();
     if (failed_) return failed_;
+    const seq_t previous = cur->cursor.read_up_to;
     cur->read_ordinal = *ordinal;
     cur->cursor.read_up_to = up_to;
     cur->cursor.delivered_up_to = std::max(cur->cursor.delivered_up_to, up_to);
     write_cursor(mref, *cur);
-    outcome.cursors.push_back({e.conv, cur->cursor});
+    outcome.cursors.push_back({e.conv, cur->cursor, previous});
     return outcome;
 }
 

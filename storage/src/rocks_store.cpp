@@ -323,20 +323,19 @@ result<std::vector<conv_summary>> rocks_store::conversations_of(tenant_id t, use
     return out;
 }
 
-result<std::optional<who_read>> rocks_store::readers(tenant_id t, const conv_id& c,
-                                                     seq_t seq) const {
+// Members and receipts share the key layout tenant|conv|user: one walk over both, in step.
+result<std::vector<member_cursor>> rocks_store::member_cursors(tenant_id t,
+                                                               const conv_id& c) const {
     const auto snap = view();
-    auto ev_v = get(snap.options, cf_timeline, conv_sub_key(t, c, seq));
-    if (!ev_v) return ev_v.error();
-    if (!*ev_v) return std::optional<who_read>{};
-    const auto ev = decode_event(seq, **ev_v);
-    if (!ev) return corrupt();
+    return walk_member_cursors(snap.options, t, c);
+}
 
-    // Members and receipts share the key layout tenant|conv|user: walk both in step.
+result<std::vector<member_cursor>> rocks_store::walk_member_cursors(
+    const rocksdb::ReadOptions& options, tenant_id t, const conv_id& c) const {
     const std::string prefix = conv_key(t, c);
-    std::unique_ptr<rocksdb::Iterator> mit(db_->NewIterator(snap.options, handles_[cf_members]));
-    std::unique_ptr<rocksdb::Iterator> rit(db_->NewIterator(snap.options, handles_[cf_receipts]));
-    who_read out;
+    std::unique_ptr<rocksdb::Iterator> mit(db_->NewIterator(options, handles_[cf_members]));
+    std::unique_ptr<rocksdb::Iterator> rit(db_->NewIterator(options, handles_[cf_receipts]));
+    std::vector<member_cursor> out;
     rit->Seek(prefix);
     for (mit->Seek(prefix); mit->Valid() && mit->key().starts_with(prefix); mit->Next()) {
         const user_id u = key_suffix64(as_view(mit->key()));
@@ -346,11 +345,28 @@ result<std::optional<who_read>> rocks_store::readers(tenant_id t, const conv_id&
         if (!rit->Valid() || rit->key() != mit->key()) return corrupt();
         const auto cur = decode_cursor(u, as_view(rit->value()));
         if (!cur) return corrupt();
-        if (u == ev->event.sender || m->joined_seq > seq) continue;
-        (cur->cursor.read_up_to >= seq ? out.read : out.unread).push_back(u);
+        out.push_back({*m, cur->cursor});
     }
     if (!mit->status().ok()) return to_error(mit->status());
     if (!rit->status().ok()) return to_error(rit->status());
+    return out;
+}
+
+result<std::optional<who_read>> rocks_store::readers(tenant_id t, const conv_id& c,
+                                                     seq_t seq) const {
+    const auto snap = view();
+    auto ev_v = get(snap.options, cf_timeline, conv_sub_key(t, c, seq));
+    if (!ev_v) return ev_v.error();
+    if (!*ev_v) return std::optional<who_read>{};
+    const auto ev = decode_event(seq, **ev_v);
+    if (!ev) return corrupt();
+    auto members = walk_member_cursors(snap.options, t, c);
+    if (!members) return members.error();
+    who_read out;
+    for (const auto& [m, cursor] : *members) {
+        if (m.user == ev->event.sender || m.joined_seq > seq) continue;
+        (cursor.read_up_to >= seq ? out.read : out.unread).push_back(m.user);
+    }
     return std::optional<who_read>{std::move(out)};
 }
 

@@ -97,6 +97,7 @@ public:
     result<std::vector<conv_summary>> conversations_of(tenant_id, user_id) const override;
     result<std::optional<receipt_cursor>> receipt(tenant_id, const conv_id&,
                                                   user_id) const override;
+    result<std::vector<member_cursor>> member_cursors(tenant_id, const conv_id&) const override;
     result<std::optional<who_read>> readers(tenant_id, const conv_id&, seq_t) const override;
     result<std::uint64_t> inbox_head(tenant_id, user_id) const override;
     result<std::vector<inbox_item>> inbox_after(tenant_id, user_id, std::uint64_t after,
@@ -111,6 +112,9 @@ public:
     [[nodiscard]] rocksdb::ColumnFamilyHandle* handle(cf c) const noexcept { return handles_[c]; }
 
 private:
+    result<std::vector<member_cursor>> walk_member_cursors(const rocksdb::ReadOptions& options,
+                                                           tenant_id, const conv_id&) const;
+
     // What readers see: the state of the last applied or published batch, as a RocksDB snapshot,
     // so that staged (written, not yet synced) batches stay invisible. Null before any write:
     // readers then see the latest state, which is what was recovered on open.

@@ -215,7 +215,10 @@ STORE_TEST("read cursors are monotone, clamped, and drive unread counts and who-
 
     auto out = apply_ok(s, st::mark_read{acme, g, 2, 4});
     CHECK(out.cursors.at(0).cursor == st::receipt_cursor{2, 4, 4});
+    CHECK(out.cursors.at(0).previous_read_up_to == 0);  // a new member has read nothing
     CHECK(unread_of(2) == 2);
+    out = apply_ok(s, st::mark_read{acme, g, 2, 5});
+    CHECK(out.cursors.at(0).previous_read_up_to == 4);
     CHECK(apply_ok(s, st::mark_read{acme, g, 2, 3}).cursors.empty());  // backwards: ignored
     apply_ok(s, st::mark_read{acme, g, 3, 99});                        // clamped to the head
     CHECK(s.receipt(acme, g, 3).value()->read_up_to == 6);
@@ -239,6 +242,17 @@ STORE_TEST("read cursors are monotone, clamped, and drive unread counts and who-
     CHECK(unread_of(2) == 0);
     CHECK_FALSE(s.readers(acme, g, 99).value());
     CHECK_FALSE(s.readers(acme, conv_id::group(8), 1).value());
+
+    // Every member with its cursors, in one pass, ascending by user.
+    const auto all = s.member_cursors(acme, g).value();
+    REQUIRE(all.size() == 5);
+    CHECK(all[0].member.user == 1);
+    CHECK(all[0].member.member_role == role::owner);
+    CHECK(all[2].cursor == st::receipt_cursor{3, 6, 6});
+    CHECK(all[4].member.joined_seq == 7);
+    CHECK(all[4].cursor.user == 5);
+    CHECK(s.member_cursors(acme, conv_id::group(8)).value().empty());
+    CHECK(s.member_cursors(acme + 1, g).value().empty());
     CHECK(s.verify().has_value());
 }
 

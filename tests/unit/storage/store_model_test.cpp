@@ -66,6 +66,7 @@ void compare(const st::store& expect, const st::store& actual, const std::set<st
             REQUIRE(same_events(actual.timeline(t, c, 0, st::direction::backward, 3).value(),
                                 expect.timeline(t, c, 0, st::direction::backward, 3).value()));
             REQUIRE(actual.members(t, c).value() == expect.members(t, c).value());
+            REQUIRE(actual.member_cursors(t, c).value() == expect.member_cursors(t, c).value());
             for (st::user_id u = 1; u <= max_user; ++u) {
                 REQUIRE(actual.receipt(t, c, u).value() == expect.receipt(t, c, u).value());
                 REQUIRE(actual.member(t, c, u).value() == expect.member(t, c, u).value());

@@ -94,6 +94,10 @@ public:
     [[nodiscard]] virtual result<std::optional<receipt_cursor>> receipt(tenant_id, const conv_id&,
                                                                         user_id) const = 0;
 
+    // Members ascending by user id, each with its receipt cursors (empty for no conversation).
+    [[nodiscard]] virtual result<std::vector<member_cursor>> member_cursors(
+        tenant_id, const conv_id&) const = 0;
+
     // Who has and has not read `seq`; nullopt if the conversation or the event does not exist.
     [[nodiscard]] virtual result<std::optional<who_read>> readers(tenant_id, const conv_id&,
                                                                   seq_t seq) const = 0;

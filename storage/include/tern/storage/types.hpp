@@ -93,6 +93,13 @@ struct receipt_cursor {
     friend bool operator==(const receipt_cursor&, const receipt_cursor&) = default;
 };
 
+// A member with its cursors: read counts of many events in one pass over a conversation.
+struct member_cursor {
+    member_record member;
+    receipt_cursor cursor;
+    friend bool operator==(const member_cursor&, const member_cursor&) = default;
+};
+
 // One entry of a user's inbox, with the event it points at.
 struct inbox_item {
     std::uint64_t inbox_seq = 0;
