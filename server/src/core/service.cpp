@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "core/queries.hpp"
 #include "tern/v1/events.pb.h"
 #include "tern/v1/frame.pb.h"
 
@@ -101,21 +102,6 @@ struct event_request {
     reply_to reply;
     std::uint64_t group_id = 0;  // group_create: the id assigned on the session's shard
 };
-
-v1::Frame error_frame(std::uint64_t req_id, v1::ErrorCode code, const std::string& message) {
-    v1::Frame f;
-    f.set_req_id(req_id);
-    auto* e = f.mutable_error();
-    e->set_code(code);
-    e->set_message(message);
-    e->set_retryable(wire::describe(code).retryable);
-    return f;
-}
-
-v1::ErrorCode code_of_storage_error(const boost::system::error_code& ec) {
-    if (ec == storage::errc::no_space) return v1::STORAGE_FULL;
-    return v1::UNAVAILABLE;
-}
 
 // The conversation an event-appending request names (group_create has none yet).
 const v1::ConvId* conv_of(const v1::Frame& f) {
@@ -597,6 +583,7 @@ void service::on_request(const std::shared_ptr<net::session>& s, v1::Frame& fram
     auto& st = *state_;
     const auto who = s->who();
     const reply_to here{s->shard(), s, frame.req_id()};
+    if (is_query(frame)) return s->send(answer_query(st.store, st.limits, who, frame));
     switch (frame.body_case()) {
         case v1::Frame::kSend:
         case v1::Frame::kGroupAddMembers:
@@ -653,155 +640,6 @@ void service::on_request(const std::shared_ptr<net::session>& s, v1::Frame& fram
                     st.reply(here, std::move(f));
                 });
             return;
-        }
-        case v1::Frame::kSync: {
-            const auto limit = std::min<std::uint32_t>(
-                frame.sync().limit() == 0 ? st.limits.sync_page_max : frame.sync().limit(),
-                st.limits.sync_page_max);
-            auto page =
-                st.store.inbox_after(who.tenant, who.user, frame.sync().after_inbox_seq(), limit);
-            auto head = st.store.inbox_head(who.tenant, who.user);
-            if (!page || !head)
-                return s->send(error_frame(frame.req_id(), v1::UNAVAILABLE, "store read failed"));
-            v1::Frame reply;
-            reply.set_req_id(frame.req_id());
-            auto* p = reply.mutable_sync_page();
-            std::size_t bytes = 0;
-            const std::size_t budget = st.limits.max_frame_bytes - 1024;
-            for (const auto& item : *page) {
-                const std::size_t size = item.bytes ? item.bytes->size() + 16 : 16;
-                if (bytes + size > budget && p->events_size() > 0) break;
-                bytes += size;
-                auto* push = p->add_events();
-                push->set_inbox_seq(item.inbox_seq);
-                if (item.bytes) push->mutable_event()->ParseFromString(*item.bytes);
-            }
-            p->set_inbox_head(*head);
-            const auto last = p->events_size() > 0 ? p->events(p->events_size() - 1).inbox_seq()
-                                                   : frame.sync().after_inbox_seq();
-            p->set_has_more(last < *head);
-            return s->send(reply);
-        }
-        case v1::Frame::kHistory: {
-            const auto& h = frame.history();
-            auto conv = to_conv_id(h.conv());
-            if (!conv)
-                return s->send(
-                    error_frame(frame.req_id(), conv.error().code, conv.error().message));
-            auto member = st.store.member(who.tenant, *conv, who.user);
-            if (!member)
-                return s->send(error_frame(frame.req_id(), v1::UNAVAILABLE, "store read failed"));
-            if (!*member)
-                return s->send(error_frame(frame.req_id(), v1::NOT_MEMBER, "not a member"));
-            const auto limit =
-                std::min<std::uint32_t>(h.limit() == 0 ? 50 : h.limit(), st.limits.sync_page_max);
-            const auto dir = h.direction() == v1::DIRECTION_FORWARD ? storage::direction::forward
-                                                                    : storage::direction::backward;
-            auto events = st.store.timeline(who.tenant, *conv, h.from_seq(), dir, limit + 1);
-            auto meta = st.store.conversation(who.tenant, *conv);
-            if (!events || !meta || !*meta)
-                return s->send(error_frame(frame.req_id(), v1::UNAVAILABLE, "store read failed"));
-            v1::Frame reply;
-            reply.set_req_id(frame.req_id());
-            auto* page = reply.mutable_history_page();
-            *page->mutable_conv() = h.conv();
-            page->set_head_seq((*meta)->head_seq);
-            std::size_t bytes = 0;
-            const std::size_t budget = st.limits.max_frame_bytes - 1024;
-            std::size_t taken = 0;
-            for (const auto& e : *events) {
-                if (taken == limit || (bytes + e.bytes->size() > budget && taken > 0)) break;
-                bytes += e.bytes->size();
-                page->add_events()->ParseFromString(*e.bytes);
-                ++taken;
-            }
-            page->set_has_more(taken < events->size());
-            return s->send(reply);
-        }
-        case v1::Frame::kWhoRead: {
-            const auto& q = frame.who_read();
-            auto conv = to_conv_id(q.conv());
-            if (!conv)
-                return s->send(
-                    error_frame(frame.req_id(), conv.error().code, conv.error().message));
-            auto member = st.store.member(who.tenant, *conv, who.user);
-            auto readers = st.store.readers(who.tenant, *conv, q.seq());
-            if (!member || !readers)
-                return s->send(error_frame(frame.req_id(), v1::UNAVAILABLE, "store read failed"));
-            if (!*member)
-                return s->send(error_frame(frame.req_id(), v1::NOT_MEMBER, "not a member"));
-            if (!*readers)
-                return s->send(error_frame(frame.req_id(), v1::NOT_FOUND, "no such event"));
-            v1::Frame reply;
-            reply.set_req_id(frame.req_id());
-            auto* r = reply.mutable_who_read_reply();
-            *r->mutable_conv() = q.conv();
-            r->set_seq(q.seq());
-            r->set_read_count(static_cast<std::uint32_t>((*readers)->read.size()));
-            r->set_unread_count(static_cast<std::uint32_t>((*readers)->unread.size()));
-            if (q.with_lists()) {
-                for (auto u : (*readers)->read) r->add_read_users(u);
-                for (auto u : (*readers)->unread) r->add_unread_users(u);
-            }
-            return s->send(reply);
-        }
-        case v1::Frame::kListConversations: {
-            auto list = st.store.conversations_of(who.tenant, who.user);
-            if (!list)
-                return s->send(error_frame(frame.req_id(), v1::UNAVAILABLE, "store read failed"));
-            v1::Frame reply;
-            reply.set_req_id(frame.req_id());
-            auto* out = reply.mutable_conversation_list();
-            const std::size_t limit =
-                frame.list_conversations().limit() == 0
-                    ? 100
-                    : std::min<std::size_t>(frame.list_conversations().limit(), 500);
-            for (const auto& c : *list) {
-                if (static_cast<std::size_t>(out->conversations_size()) == limit) {
-                    out->set_has_more(true);
-                    break;
-                }
-                auto* summary = out->add_conversations();
-                to_proto(c.meta.conv, *summary->mutable_conv());
-                summary->set_name(c.meta.name);
-                summary->set_head_seq(c.meta.head_seq);
-                summary->set_unread(c.unread);
-                summary->set_read_up_to(c.cursor.read_up_to);
-                summary->set_delivered_up_to(c.cursor.delivered_up_to);
-                summary->set_last_event_ms(c.meta.last_event_ms);
-                summary->set_role(static_cast<v1::Role>(static_cast<int>(c.member_role)));
-                summary->set_member_count(c.meta.member_count);
-            }
-            return s->send(reply);
-        }
-        case v1::Frame::kGroupInfoRequest: {
-            auto conv = to_conv_id(frame.group_info_request().conv());
-            if (!conv)
-                return s->send(
-                    error_frame(frame.req_id(), conv.error().code, conv.error().message));
-            auto meta = st.store.conversation(who.tenant, *conv);
-            auto members = st.store.members(who.tenant, *conv);
-            if (!meta || !members)
-                return s->send(error_frame(frame.req_id(), v1::UNAVAILABLE, "store read failed"));
-            const bool is_member = std::any_of(members->begin(), members->end(),
-                                               [&](const auto& m) { return m.user == who.user; });
-            if (!*meta || !is_member)
-                return s->send(error_frame(frame.req_id(), v1::NOT_MEMBER, "not a member"));
-            v1::Frame reply;
-            reply.set_req_id(frame.req_id());
-            auto* info = reply.mutable_group_info();
-            *info->mutable_conv() = frame.group_info_request().conv();
-            info->set_name((*meta)->name);
-            info->set_owner((*meta)->owner);
-            info->set_head_seq((*meta)->head_seq);
-            info->set_created_ms((*meta)->created_ms);
-            for (const auto& m : *members) {
-                auto* pm = info->add_members();
-                pm->set_user_id(m.user);
-                pm->set_role(static_cast<v1::Role>(static_cast<int>(m.member_role)));
-                pm->set_joined_seq(m.joined_seq);
-            }
-            return s->send(reply);
         }
         case v1::Frame::kTyping: {
             auto conv = to_conv_id(frame.typing().conv());
