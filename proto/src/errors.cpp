@@ -114,6 +114,9 @@ constexpr std::array disconnect_rows{
                    {"DISCONNECT_UNSUPPORTED_VERSION", false, false, 0, "upgrade the app"}},
     disconnect_row{v1::DISCONNECT_SERVER_ERROR,
                    {"DISCONNECT_SERVER_ERROR", true, false, 1000, "server error"}},
+    disconnect_row{v1::DISCONNECT_TOO_MANY_DEVICES,
+                   {"DISCONNECT_TOO_MANY_DEVICES", true, false, 30000,
+                    "too many devices online; retry later"}},
 };
 
 constexpr disconnect_advice unknown_reason{"UNKNOWN_REASON", true, false, 5000,

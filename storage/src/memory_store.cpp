@@ -262,14 +262,16 @@ private:
         }
 
         // The sender has read everything up to its own event.
+        apply_outcome outcome;
         if (auto it = conv.cursors.find(e.sender); it != conv.cursors.end()) {
+            const seq_t previous = it->second.cursor.read_up_to;
             it->second.cursor.read_up_to = e.seq;
             it->second.cursor.delivered_up_to = e.seq;
             it->second.read_ordinal = conv.meta.countable;
+            outcome.cursors.push_back({e.conv, it->second.cursor, previous});
         }
 
         for (const auto& [user, m] : conv.members) recipients.insert(user);
-        apply_outcome outcome;
         for (user_id user : recipients) {
             auto& us = users_[{e.tenant, user}];
             us.inbox[++us.inbox_head] = {e.conv, e.seq};

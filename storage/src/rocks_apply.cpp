@@ -284,14 +284,16 @@ entry_result apply_batch::apply(const append_event& e) {
     }
 
     // The sender has read everything up to its own event.
+    apply_outcome outcome;
     const member_ref sender_ref{ref, e.sender};
     if (auto* c = state->find(e.sender) ? cursor(sender_ref) : nullptr) {
+        const seq_t previous = c->cursor.read_up_to;
         c->cursor.read_up_to = c->cursor.delivered_up_to = e.seq;
         c->read_ordinal = meta.countable;
         write_cursor(sender_ref, *c);
+        outcome.cursors.push_back({e.conv, c->cursor, previous});
     }
 
-    apply_outcome outcome;
     outcome.inbox.reserve(recipients.size());
     const auto inbox_value = encode_inbox(e.conv, e.seq);
     for (user_id u : recipients) {

@@ -1,6 +1,7 @@
 // The delivery contract through a real gateway: durable acks, idempotent sends, pushes to every
-// device, per-conversation order, sync after being offline, cumulative acks, receipts and
-// who-read, group permissions, tenant isolation, and a restart on the same data.
+// device, per-conversation order, sync after being offline, cumulative acks, group permissions,
+// recall and edit, typing, tenant isolation, and a restart on the same data. Receipts are in
+// gateway_receipts_test.cpp, devices and presence in gateway_presence_test.cpp.
 #include <map>
 #include <set>
 
@@ -16,47 +17,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::uint64_t acme = 1;
-
-// Sends and waits for the SendAck (pushes that arrive meanwhile stay queued in the client).
-v1::SendAck send_ok(raw_client& c, std::uint64_t req_id, const v1::ConvId& conv,
-                    const std::string& text, const std::string& cmid) {
-    c.send(send_text(req_id, conv, text, cmid));
-    const auto f = c.receive_reply(req_id);
-    REQUIRE(f);
-    if (f->has_error()) FAIL("error " << f->error().code() << ": " << f->error().message());
-    REQUIRE(f->has_send_ack());
-    return f->send_ack();
-}
-
-// Collects pushes until `count` arrived (or the deadline).
-std::vector<v1::Push> pushes(raw_client& c, std::size_t count,
-                             std::chrono::milliseconds timeout = 10s) {
-    std::vector<v1::Push> out;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
-        auto f = c.receive(std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now()));
-        if (!f) break;
-        if (f->has_push()) out.push_back(f->push());
-    }
-    return out;
-}
-
-std::uint64_t create_group(raw_client& c, std::uint64_t req_id, const std::string& name,
-                           const std::vector<std::uint64_t>& members) {
-    v1::Frame f;
-    f.set_req_id(req_id);
-    f.mutable_group_create()->set_name(name);
-    f.mutable_group_create()->set_client_msg_id("create-" + name);
-    for (auto m : members) f.mutable_group_create()->add_member_ids(m);
-    c.send(f);
-    const auto r = c.receive_reply(req_id);
-    REQUIRE(r);
-    if (r->has_error()) FAIL("error " << r->error().code());
-    REQUIRE(r->has_send_ack());
-    CHECK(r->send_ack().seq() == 1);
-    return r->send_ack().conv().id();
-}
 
 }  // namespace
 
@@ -220,46 +180,6 @@ TEST_CASE("groups: members receive, non-members and other tenants are refused",
     const auto welcome_push = pushes(*outsider, 1);
     REQUIRE(welcome_push.size() == 1);
     CHECK(welcome_push[0].event().members_added().user_ids(0) == 3);
-}
-
-TEST_CASE("read receipts and who-read come from cursors", "[integration][messaging]") {
-    gateway_fixture f;
-    auto a = f.login(acme, 1, 10);
-    auto b = f.login(acme, 2, 20);
-    auto c = f.login(acme, 3, 30);
-    const auto id = create_group(*a, 2, "readers", {2, 3});
-    const auto sent = send_ok(*a, 3, group(id), "announcement", "ann-1");
-
-    v1::Frame read;
-    read.set_req_id(4);
-    *read.mutable_mark_read()->mutable_conv() = group(id);
-    read.mutable_mark_read()->set_up_to_seq(sent.seq());
-    b->send(read);
-    REQUIRE(b->receive_until(v1::Frame::kOk));
-
-    v1::Frame who;
-    who.set_req_id(5);
-    *who.mutable_who_read()->mutable_conv() = group(id);
-    who.mutable_who_read()->set_seq(sent.seq());
-    who.mutable_who_read()->set_with_lists(true);
-    a->send(who);
-    const auto reply = a->receive_until(v1::Frame::kWhoReadReply);
-    REQUIRE(reply);
-    CHECK(reply->who_read_reply().read_count() == 1);
-    CHECK(reply->who_read_reply().unread_count() == 1);
-    REQUIRE(reply->who_read_reply().read_users_size() == 1);
-    CHECK(reply->who_read_reply().read_users(0) == 2);
-    CHECK(reply->who_read_reply().unread_users(0) == 3);
-
-    v1::Frame list;
-    list.set_req_id(6);
-    list.mutable_list_conversations();
-    c->send(list);
-    const auto convs = c->receive_until(v1::Frame::kConversationList);
-    REQUIRE(convs);
-    REQUIRE(convs->conversation_list().conversations_size() == 1);
-    CHECK(convs->conversation_list().conversations(0).unread() == 1);
-    CHECK(convs->conversation_list().conversations(0).name() == "readers");
 }
 
 TEST_CASE("concurrent senders: every member sees one order, without gaps",
@@ -433,37 +353,6 @@ TEST_CASE("a device that stops reading is closed as a slow consumer and catches 
     const auto got = pushes(*bob, total, 60s);
     REQUIRE(got.size() == total);
     CHECK(got.back().inbox_seq() == total);
-}
-
-TEST_CASE("in a direct chat the sender's devices learn delivery and read receipts",
-          "[integration][messaging]") {
-    gateway_fixture f;
-    auto alice = f.login(acme, 7, 70);
-    auto bob = f.login(acme, 9, 90);
-    const auto sent = send_ok(*alice, 2, direct(7, 9), "did you get this?", "rc-1");
-    const auto got = pushes(*bob, 1);
-    REQUIRE(got.size() == 1);
-
-    v1::Frame ack;
-    ack.mutable_ack()->set_inbox_seq(got[0].inbox_seq());
-    bob->send(ack);
-    auto update = alice->receive_until(v1::Frame::kReceiptUpdate);
-    REQUIRE(update);
-    REQUIRE(update->receipt_update().cursors_size() == 1);
-    CHECK(update->receipt_update().cursors(0).user_id() == 9);
-    CHECK(update->receipt_update().cursors(0).delivered_up_to() == sent.seq());
-    CHECK(update->receipt_update().cursors(0).read_up_to() == 0);
-
-    v1::Frame read;
-    read.set_req_id(3);
-    *read.mutable_mark_read()->mutable_conv() = direct(7, 9);
-    read.mutable_mark_read()->set_up_to_seq(sent.seq());
-    bob->send(read);
-    update = alice->receive_until(v1::Frame::kReceiptUpdate);
-    REQUIRE(update);
-    CHECK(update->receipt_update().cursors(0).read_up_to() == sent.seq());
-    CHECK(update->receipt_update().conv().id() == 7);
-    CHECK(update->receipt_update().conv().peer() == 9);
 }
 
 TEST_CASE("typing indicators reach the other members' devices and nobody else",

@@ -166,4 +166,45 @@ inline std::unique_ptr<raw_client> gateway_fixture::login(std::uint64_t tenant, 
     return c;
 }
 
+// Sends and waits for the SendAck (pushes that arrive meanwhile stay queued in the client).
+inline v1::SendAck send_ok(raw_client& c, std::uint64_t req_id, const v1::ConvId& conv,
+                    const std::string& text, const std::string& cmid) {
+    c.send(send_text(req_id, conv, text, cmid));
+    const auto f = c.receive_reply(req_id);
+    REQUIRE(f);
+    if (f->has_error()) FAIL("error " << f->error().code() << ": " << f->error().message());
+    REQUIRE(f->has_send_ack());
+    return f->send_ack();
+}
+
+// Collects pushes until `count` arrived (or the deadline).
+inline std::vector<v1::Push> pushes(raw_client& c, std::size_t count,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::vector<v1::Push> out;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
+        auto f = c.receive(std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now()));
+        if (!f) break;
+        if (f->has_push()) out.push_back(f->push());
+    }
+    return out;
+}
+
+inline std::uint64_t create_group(raw_client& c, std::uint64_t req_id, const std::string& name,
+                           const std::vector<std::uint64_t>& members) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    f.mutable_group_create()->set_name(name);
+    f.mutable_group_create()->set_client_msg_id("create-" + name);
+    for (auto m : members) f.mutable_group_create()->add_member_ids(m);
+    c.send(f);
+    const auto r = c.receive_reply(req_id);
+    REQUIRE(r);
+    if (r->has_error()) FAIL("error " << r->error().code());
+    REQUIRE(r->has_send_ack());
+    CHECK(r->send_ack().seq() == 1);
+    return r->send_ack().conv().id();
+}
+
 }  // namespace tern::test

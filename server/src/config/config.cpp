@@ -161,6 +161,8 @@ const std::vector<key_spec>& keys() {
         TERN_LIMIT(max_content_bytes);
         TERN_LIMIT(sync_page_max);
         TERN_LIMIT(recall_window_seconds);
+        TERN_LIMIT(max_presence_subscriptions);
+        TERN_LIMIT(read_count_interval_ms);
 #undef TERN_LIMIT
         k.push_back(make_key(
             "log.level", [](config & c) -> auto& { return c.log.level; }));
@@ -277,7 +279,8 @@ void validate(const config& c) {
     }
     if (l.auth_deadline_ms == 0 || l.outbound_queue_bytes < l.max_frame_bytes ||
         l.outbound_queue_frames == 0 || l.inbound_frames_per_second == 0 || l.inbound_burst == 0 ||
-        l.max_group_members < 2 || l.max_devices_per_user == 0 || l.sync_page_max == 0) {
+        l.max_group_members < 2 || l.max_devices_per_user == 0 || l.sync_page_max == 0 ||
+        l.max_presence_subscriptions == 0 || l.read_count_interval_ms == 0) {
         fail("limits", "limits must be positive (and the outbound queue hold a whole frame)");
     }
     std::set<std::string> kids;

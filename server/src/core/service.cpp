@@ -9,7 +9,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "core/presence.hpp"
 #include "core/queries.hpp"
+#include "core/read_counts.hpp"
 #include "tern/v1/events.pb.h"
 #include "tern/v1/frame.pb.h"
 
@@ -69,6 +71,13 @@ struct device_entry {
     std::shared_ptr<net::session> session;
     std::uint64_t cursor = 0;  // the newest inbox_seq pushed or synced to the device
     bool catching_up = false;  // reading the store; live pushes wait for it
+    std::vector<storage::user_id> watching;  // presence followed, ascending
+};
+
+// Read cursors that moved in a group since its senders were last told: (after, up_to].
+struct read_window {
+    storage::seq_t after = 0;
+    storage::seq_t up_to = 0;
 };
 
 // A conversation owned by this shard: decide's view of it.
@@ -90,10 +99,23 @@ struct pending_event {
 };
 
 struct shard_state {
+    explicit shard_state(asio::io_context& context) : read_count_timer(context) {}
+
     std::unordered_map<user_key, std::vector<device_entry>, key_hash> online;
     std::unordered_map<conv_key, owned_conv, key_hash> convs;
     std::unordered_map<dedup_key, pending_event, key_hash> pending;
+    presence_registry presence;  // the users whose home is this shard
+    // Groups owned here whose senders are due a read-count update, flushed by the timer.
+    std::unordered_map<conv_key, read_window, key_hash> reads_to_count;
+    asio::steady_timer read_count_timer;
+    bool read_count_armed = false;
 };
+
+// How many recent messages of a group get read counts per update: older ones are rarely on
+// screen, and who-read answers for any of them.
+constexpr storage::seq_t read_count_window = 200;
+
+constexpr std::size_t max_status_text_bytes = 128;
 
 // An event-appending request on its way to the owner.
 struct event_request {
@@ -181,7 +203,7 @@ struct service::state {
           net::connection_limits l)
         : shards(p), store(s), writer(w), decide(d), limits(l) {
         for (std::size_t i = 0; i < shards.size(); ++i) {
-            per_shard.push_back(std::make_unique<shard_state>());
+            per_shard.push_back(std::make_unique<shard_state>(shards.context(i)));
         }
     }
 
@@ -199,6 +221,11 @@ struct service::state {
 
     std::size_t owner_of(storage::tenant_id t, const conv_id& c) const {
         return key_hash{}(conv_key{t, c}) % shards.size();
+    }
+
+    // The shard that keeps a user's devices and presence.
+    std::size_t home_of(storage::tenant_id t, storage::user_id u) const {
+        return key_hash{}(user_key{t, u}) % shards.size();
     }
 
     // A group's id is derived from its creation request, (tenant, creator, client_msg_id), so a
@@ -337,7 +364,9 @@ struct service::state {
         local.pending[dkey] =
             pending_event{conv, entry.seq, entry.server_time_ms, entry.recalls, {req.reply}};
         auto event = entry.bytes;
-        writer.submit(std::move(entry), [this, shard, key, dkey, event](storage::entry_result r) {
+        const auto sender = entry.sender;
+        writer.submit(std::move(entry), [this, shard, key, dkey, event,
+                                         sender](storage::entry_result r) {
             // On the writer's thread, in commit order: deliveries first, then the outcome.
             if (r) {
                 auto batch = std::make_shared<
@@ -346,6 +375,7 @@ struct service::state {
                 for (std::size_t i = 0; i < shards.size(); ++i) {
                     post(i, [this, i, tenant = key.tenant, batch] { deliver(i, tenant, *batch); });
                 }
+                announce_implicit_read(key.tenant, sender, r->cursors);
             }
             const auto ec = r ? boost::system::error_code{} : r.error();
             post(shard, [this, shard, key, dkey, ec] { settle(shard, key, dkey, ec); });
@@ -414,11 +444,22 @@ struct service::state {
     // ---- receipts ---------------------------------------------------------------------------
 
     // After an ack or a read mark: in a direct conversation the peer's devices learn the reader's
-    // new cursors. (Coalesced read counts for group senders are still to come.)
+    // new cursors; in a group, a moved read cursor makes the senders of the messages it passed due
+    // a coalesced read-count update.
     void announce_receipts(storage::tenant_id tenant, storage::user_id reader,
                            const std::vector<storage::delivered_change>& changes) {
         for (const auto& change : changes) {
-            if (change.conv.type != storage::conv_type::direct) continue;
+            if (change.conv.type != storage::conv_type::direct) {
+                if (change.cursor.read_up_to > change.previous_read_up_to) {
+                    const auto owner = owner_of(tenant, change.conv);
+                    post(owner, [this, owner, key = conv_key{tenant, change.conv},
+                                 window = read_window{change.previous_read_up_to,
+                                                      change.cursor.read_up_to}] {
+                        note_read(owner, key, window);
+                    });
+                }
+                continue;
+            }
             const auto peer = change.conv.id == reader ? change.conv.peer : change.conv.id;
             if (peer == reader) continue;
             auto frame = std::make_shared<v1::Frame>();
@@ -449,6 +490,260 @@ struct service::state {
             for (auto& device : it->second) {
                 if (device.session->has_room(size)) device.session->send(frame);
             }
+        }
+    }
+
+    // Sending reads everything before the sender's event: others learn of it when that passed
+    // events of theirs (not when a sender merely follows its own previous message).
+    void announce_implicit_read(storage::tenant_id tenant, storage::user_id sender,
+                                std::vector<storage::delivered_change>& changes) {
+        std::erase_if(changes, [](const storage::delivered_change& c) {
+            return c.cursor.read_up_to <= c.previous_read_up_to + 1;
+        });
+        if (!changes.empty()) announce_receipts(tenant, sender, changes);
+    }
+
+    // On the group's owner shard: remember the window until the next flush.
+    void note_read(std::size_t shard, const conv_key& key, read_window window) {
+        auto& local = *per_shard[shard];
+        auto [it, fresh] = local.reads_to_count.try_emplace(key, window);
+        if (!fresh) {
+            it->second.after = std::min(it->second.after, window.after);
+            it->second.up_to = std::max(it->second.up_to, window.up_to);
+        }
+        if (local.read_count_armed) return;
+        local.read_count_armed = true;
+        local.read_count_timer.expires_after(limits.read_count_interval);
+        local.read_count_timer.async_wait([this, shard](const boost::system::error_code& ec) {
+            if (!ec) flush_read_counts(shard);
+        });
+    }
+
+    void flush_read_counts(std::size_t shard) {
+        auto& local = *per_shard[shard];
+        auto due = std::move(local.reads_to_count);
+        local.reads_to_count.clear();
+        local.read_count_armed = false;
+        for (const auto& [key, window] : due) push_read_counts(key, window);
+    }
+
+    // One ReceiptUpdate per sender of a message in the window (its newest read_count_window
+    // seqs), with the counts of all of them: O(members x window) per group per interval.
+    void push_read_counts(const conv_key& key, const read_window& window) {
+        const storage::seq_t first =
+            std::max(window.after + 1, window.up_to > read_count_window
+                                           ? window.up_to - read_count_window + 1
+                                           : storage::seq_t{1});
+        auto events = store.timeline(key.tenant, key.conv, first, storage::direction::forward,
+                                     window.up_to - first + 1);
+        auto members = store.member_cursors(key.tenant, key.conv);
+        if (!events || !members) {
+            spdlog::warn("read counts skipped for a group of tenant {}: store read failed",
+                         key.tenant);
+            return;
+        }
+        for (const auto& sender : count_reads(*events, *members)) {
+            auto frame = std::make_shared<v1::Frame>();
+            auto* update = frame->mutable_receipt_update();
+            to_proto(key.conv, *update->mutable_conv());
+            for (const auto& c : sender.counts) {
+                auto* rc = update->add_read_counts();
+                rc->set_seq(c.seq);
+                rc->set_read(c.read);
+                rc->set_members(c.members);
+            }
+            for (std::size_t i = 0; i < shards.size(); ++i) {
+                post(i, [this, i, user = user_key{key.tenant, sender.sender}, frame] {
+                    send_to_user(i, user, *frame);
+                });
+            }
+        }
+    }
+
+    // ---- devices and presence ---------------------------------------------------------------
+
+    // On the user's home shard: admit the device (replacing its previous connection) or refuse
+    // it, then finish the handshake on the device's shard.
+    void register_device(std::size_t home, const requester& who, const endpoint& where,
+                         std::optional<std::uint64_t> resume, v1::Frame welcome) {
+        auto& local = *per_shard[home];
+        const presence_user user{who.tenant, who.user};
+        auto admission =
+            local.presence.admit(user, who.device, where, limits.max_devices_per_user, now_ms());
+        if (!admission.admitted) {
+            post(where.shard, [w = where.session, req_id = welcome.req_id(),
+                               max = limits.max_devices_per_user] {
+                auto s = w.lock();
+                if (!s) return;
+                const auto message = "the user has " + std::to_string(max) + " devices online";
+                s->send(error_frame(req_id, v1::TOO_MANY_DEVICES, message));
+                s->close(v1::DISCONNECT_TOO_MANY_DEVICES, v1::TOO_MANY_DEVICES, message);
+            });
+            return;
+        }
+        if (admission.replaced) {
+            post(admission.replaced->shard, [w = admission.replaced->session] {
+                if (auto s = w.lock()) {
+                    s->close(v1::DISCONNECT_REPLACED, v1::ERROR_CODE_UNSPECIFIED,
+                             "the same device connected again");
+                }
+            });
+        }
+        if (admission.changed) announce_presence(home, user);
+        post(where.shard, [this, who, where, resume, welcome = std::move(welcome)]() mutable {
+            open_device(who, where, resume, std::move(welcome));
+        });
+    }
+
+    // On the device's shard: the Welcome with the inbox position, then the catch-up.
+    void open_device(const requester& who, const endpoint& where,
+                     std::optional<std::uint64_t> resume_hint, v1::Frame welcome) {
+        auto s = where.session.lock();
+        if (!s) return unregister_device(who, where);
+        const auto head = store.inbox_head(who.tenant, who.user);
+        const auto stored = store.device_cursor(who.tenant, who.user, who.device);
+        if (!head || !stored) {
+            s->close(v1::DISCONNECT_SERVER_ERROR, v1::UNAVAILABLE, "store read failed");
+            return unregister_device(who, where);
+        }
+        const auto resume = std::min(resume_hint.value_or(*stored), *head);
+        welcome.mutable_welcome()->set_inbox_head(*head);
+        welcome.mutable_welcome()->set_resume_from(resume);
+        if (!s->admit(welcome)) return unregister_device(who, where);
+        const user_key user{who.tenant, who.user};
+        auto& devices = per_shard[where.shard]->online[user];
+        devices.push_back({s, resume, false, {}});
+        start_catch_up(where.shard, user, devices.back());
+    }
+
+    void unregister_device(const requester& who, const endpoint& where) {
+        const auto home = home_of(who.tenant, who.user);
+        post(home, [this, home, who, where] {
+            const presence_user user{who.tenant, who.user};
+            if (per_shard[home]->presence.remove(user, who.device, where, now_ms())) {
+                announce_presence(home, user);
+            }
+        });
+    }
+
+    // On the user's home shard: the user's presence changed; tell every watcher, one post per
+    // shard holding watchers.
+    void announce_presence(std::size_t home, const presence_user& user) {
+        auto& registry = per_shard[home]->presence;
+        const auto& watchers = registry.watchers(user);
+        if (watchers.empty()) return;
+        auto frame = std::make_shared<v1::Frame>();
+        *frame->mutable_presence_notify()->add_users() = registry.state(user, now_ms());
+        std::vector<std::vector<std::weak_ptr<net::session>>> by_shard(shards.size());
+        for (const auto& w : watchers) by_shard[w.shard].push_back(w.session);
+        for (std::size_t i = 0; i < shards.size(); ++i) {
+            if (by_shard[i].empty()) continue;
+            post(i, [frame, sessions = std::move(by_shard[i])] {
+                for (const auto& w : sessions) {
+                    if (auto s = w.lock()) s->send(*frame);
+                }
+            });
+        }
+    }
+
+    device_entry* device_of(const std::shared_ptr<net::session>& s) {
+        auto& local = *per_shard[s->shard()];
+        auto it = local.online.find({s->who().tenant, s->who().user});
+        if (it == local.online.end()) return nullptr;
+        for (auto& d : it->second) {
+            if (d.session == s) return &d;
+        }
+        return nullptr;
+    }
+
+    void update_presence(const std::shared_ptr<net::session>& s, const v1::Frame& frame) {
+        const auto& update = frame.presence_update();
+        const auto status = update.status();
+        if (status != v1::PRESENCE_ONLINE && status != v1::PRESENCE_AWAY &&
+            status != v1::PRESENCE_DO_NOT_DISTURB) {
+            return s->send(error_frame(frame.req_id(), v1::INVALID_ARGUMENT,
+                                       "status must be ONLINE, AWAY or DO_NOT_DISTURB"));
+        }
+        if (update.status_text().size() > max_status_text_bytes) {
+            return s->send(error_frame(frame.req_id(), v1::CONTENT_TOO_LARGE,
+                                       "status_text is limited to 128 bytes"));
+        }
+        v1::Frame ok;
+        ok.set_req_id(frame.req_id());
+        ok.mutable_ok();
+        s->send(ok);
+        const auto& who = s->who();
+        const auto home = home_of(who.tenant, who.user);
+        post(home, [this, home, who, where = endpoint{s->shard(), s}, status,
+                    text = update.status_text()]() mutable {
+            const presence_user user{who.tenant, who.user};
+            if (per_shard[home]->presence.update(user, who.device, where, status, std::move(text),
+                                                 now_ms())) {
+                announce_presence(home, user);
+            }
+        });
+    }
+
+    // Follows (or stops following) users of the caller's tenant. Answered by Ok at once; each
+    // home shard then sends the current state of its users (one PresenceNotify per home shard),
+    // and every later change follows it on the same path, so nothing arrives out of order.
+    void subscribe_presence(const std::shared_ptr<net::session>& s, const v1::Frame& frame) {
+        auto* device = device_of(s);
+        if (!device) return;
+        const auto& req = frame.presence_subscribe();
+        std::vector<storage::user_id> users(req.user_ids().begin(), req.user_ids().end());
+        std::erase(users, storage::user_id{0});
+        std::sort(users.begin(), users.end());
+        users.erase(std::unique(users.begin(), users.end()), users.end());
+        auto& watching = device->watching;
+        std::vector<storage::user_id> merged;
+        if (req.unsubscribe()) {
+            std::set_difference(watching.begin(), watching.end(), users.begin(), users.end(),
+                                std::back_inserter(merged));
+        } else {
+            std::set_union(watching.begin(), watching.end(), users.begin(), users.end(),
+                           std::back_inserter(merged));
+            if (merged.size() > limits.max_presence_subscriptions) {
+                return s->send(error_frame(
+                    frame.req_id(), v1::INVALID_ARGUMENT,
+                    "at most " + std::to_string(limits.max_presence_subscriptions) +
+                        " presence subscriptions per connection"));
+            }
+        }
+        watching = std::move(merged);
+        v1::Frame ok;
+        ok.set_req_id(frame.req_id());
+        ok.mutable_ok();
+        s->send(ok);
+        follow(s->who().tenant, endpoint{s->shard(), s}, users, !req.unsubscribe());
+    }
+
+    // Registers (or removes) `watcher` with the home shard of each of `users`; registering
+    // answers with their current state.
+    void follow(storage::tenant_id tenant, const endpoint& watcher,
+                const std::vector<storage::user_id>& users, bool start) {
+        std::vector<std::vector<storage::user_id>> by_home(shards.size());
+        for (auto u : users) by_home[home_of(tenant, u)].push_back(u);
+        for (std::size_t home = 0; home < shards.size(); ++home) {
+            if (by_home[home].empty()) continue;
+            post(home, [this, home, tenant, watcher, start, users = std::move(by_home[home])] {
+                auto& registry = per_shard[home]->presence;
+                auto frame = std::make_shared<v1::Frame>();
+                auto* notify = frame->mutable_presence_notify();
+                const auto now = now_ms();
+                for (auto u : users) {
+                    if (!start) {
+                        registry.unwatch({tenant, u}, watcher);
+                        continue;
+                    }
+                    registry.watch({tenant, u}, watcher);
+                    *notify->add_users() = registry.state({tenant, u}, now);
+                }
+                if (!start) return;
+                post(watcher.shard, [w = watcher.session, frame] {
+                    if (auto s = w.lock()) s->send(*frame);
+                });
+            });
         }
     }
 
@@ -552,30 +847,31 @@ service::service(net::shard_pool& shards, storage::store& store, storage::commit
 service::~service() = default;
 
 void service::on_open(const std::shared_ptr<net::session>& s, const v1::Hello& hello,
-                      v1::Welcome& welcome) {
+                      v1::Frame welcome) {
     auto& st = *state_;
-    const auto& who = s->who();
-    const auto head = st.store.inbox_head(who.tenant, who.user);
-    const auto stored = st.store.device_cursor(who.tenant, who.user, who.device);
-    const std::uint64_t inbox_head = head ? *head : 0;
-    std::uint64_t resume =
-        hello.has_resume_inbox_seq() ? hello.resume_inbox_seq() : (stored ? *stored : 0);
-    resume = std::min(resume, inbox_head);
-    welcome.set_inbox_head(inbox_head);
-    welcome.set_resume_from(resume);
-
-    const user_key user{who.tenant, who.user};
-    auto& devices = st.per_shard[s->shard()]->online[user];
-    devices.push_back({s, resume, false});
-    st.start_catch_up(s->shard(), user, devices.back());
+    const auto who = s->who();
+    const auto home = st.home_of(who.tenant, who.user);
+    std::optional<std::uint64_t> resume;
+    if (hello.has_resume_inbox_seq()) resume = hello.resume_inbox_seq();
+    st.post(home, [&st, home, who, where = endpoint{s->shard(), s}, resume,
+                   welcome = std::move(welcome)]() mutable {
+        st.register_device(home, who, where, resume, std::move(welcome));
+    });
 }
 
 void service::on_close(const std::shared_ptr<net::session>& s) {
-    auto& local = *state_->per_shard[s->shard()];
-    const user_key user{s->who().tenant, s->who().user};
-    auto it = local.online.find(user);
+    auto& st = *state_;
+    auto& local = *st.per_shard[s->shard()];
+    const auto who = s->who();
+    const endpoint where{s->shard(), s};
+    st.unregister_device(who, where);
+    auto it = local.online.find({who.tenant, who.user});
     if (it == local.online.end()) return;
-    std::erase_if(it->second, [&](const device_entry& d) { return d.session == s; });
+    auto device = std::find_if(it->second.begin(), it->second.end(),
+                               [&](const device_entry& d) { return d.session == s; });
+    if (device == it->second.end()) return;
+    if (!device->watching.empty()) st.follow(who.tenant, where, device->watching, false);
+    it->second.erase(device);
     if (it->second.empty()) local.online.erase(it);
 }
 
@@ -668,8 +964,9 @@ void service::on_request(const std::shared_ptr<net::session>& s, v1::Frame& fram
             return;
         }
         case v1::Frame::kPresenceSubscribe:
+            return st.subscribe_presence(s, frame);
         case v1::Frame::kPresenceUpdate:
-            return s->send(error_frame(frame.req_id(), v1::UNAVAILABLE, "not served yet"));
+            return st.update_presence(s, frame);
         default:
             return s->send(error_frame(frame.req_id(), v1::UNKNOWN_REQUEST, "not a request"));
     }

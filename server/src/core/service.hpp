@@ -38,7 +38,7 @@ public:
     service& operator=(const service&) = delete;
 
     void on_open(const std::shared_ptr<net::session>& s, const v1::Hello& hello,
-                 v1::Welcome& welcome) override;
+                 v1::Frame welcome) override;
     void on_request(const std::shared_ptr<net::session>& s, v1::Frame& frame) override;
     void on_close(const std::shared_ptr<net::session>& s) override;
 

@@ -2,7 +2,8 @@
 // WebSocket transport for ws and wss). Three coroutines share it, all on the shard's thread:
 //
 //   reader    decodes frames: the handshake (Hello within the auth deadline, the token verified,
-//             Welcome), then heartbeats and requests for the core; rate-limited.
+//             the core's admission, Welcome), then heartbeats and requests for the core;
+//             rate-limited. It pauses while the core decides the admission.
 //   writer    drains the bounded outbound queue, all queued frames in one gathered write.
 //   watchdog  closes the connection at the auth deadline or after the idle timeout.
 //
@@ -101,6 +102,21 @@ public:
         send(std::move(out));
     }
 
+    bool admit(const v1::Frame& welcome) override {
+        if (closing_ || !admitting_) return false;
+        admitting_ = false;
+        open_ = true;
+        enqueue_frame(welcome);
+        watchdog_.cancel();  // from the auth deadline to the idle timeout
+        if (reader_paused_) {
+            reader_paused_ = false;
+            const auto self = this->shared_from_this();
+            asio::co_spawn(
+                wake_.get_executor(), [self] { return self->read_loop(); }, asio::detached);
+        }
+        return true;
+    }
+
     void close(v1::DisconnectReason reason, v1::ErrorCode code, std::string message) override {
         if (closing_) return;
         v1::Frame f;
@@ -166,6 +182,12 @@ private:
             }
             last_activity_ = clock::now();
             on_frame(frame);
+            // Waiting for the core's admission: admit() starts reading again, and a refusal
+            // closes the connection through the writer.
+            if (admitting_ && !closing_) {
+                reader_paused_ = true;
+                co_return;
+            }
         }
         finish();
     }
@@ -260,7 +282,6 @@ private:
             return;
         }
         who_ = {claims->tenant, claims->user, claims->device};
-        open_ = true;
 
         v1::Frame welcome;
         welcome.set_req_id(frame.req_id());
@@ -282,9 +303,12 @@ private:
         l->set_max_content_bytes(limits.max_content_bytes);
         l->set_sync_page_max(limits.sync_page_max);
         l->set_recall_window_seconds(limits.recall_window_seconds);
-        if (settings_.handler) settings_.handler->on_open(this->shared_from_this(), hello, *w);
-        enqueue_frame(welcome);
-        watchdog_.cancel();  // from the auth deadline to the idle timeout
+        admitting_ = true;
+        if (settings_.handler) {
+            settings_.handler->on_open(this->shared_from_this(), hello, std::move(welcome));
+        } else {
+            admit(welcome);
+        }
     }
 
     // ---- writing ---------------------------------------------------------------------------
@@ -360,7 +384,9 @@ private:
     std::deque<wire::out_frame> queue_;
     std::size_t queued_bytes_ = 0;
     core::requester who_;
-    bool open_ = false;     // the handshake is done
+    bool admitting_ = false;  // the token is verified; the core decides admission
+    bool reader_paused_ = false;  // the reader stopped for the admission
+    bool open_ = false;       // the handshake is done
     bool closing_ = false;  // a Disconnect is queued or the peer is gone
     bool finished_ = false;
     clock::time_point last_activity_;

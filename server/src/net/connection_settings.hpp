@@ -23,6 +23,10 @@ struct connection_limits {
     std::uint32_t max_content_bytes = 16 * 1024;
     std::uint32_t sync_page_max = 256;
     std::uint32_t recall_window_seconds = 24 * 3600;
+    std::uint32_t max_devices_per_user = 10;
+    std::uint32_t max_presence_subscriptions = 1'000;  // users one connection follows
+    // Group senders get at most one read-count update per conversation per interval.
+    std::chrono::milliseconds read_count_interval{1'000};
 };
 
 struct connection_settings {

@@ -111,6 +111,9 @@ net::connection_limits limits_of(const config& cfg) {
     out.max_content_bytes = l.max_content_bytes;
     out.sync_page_max = l.sync_page_max;
     out.recall_window_seconds = l.recall_window_seconds;
+    out.max_devices_per_user = l.max_devices_per_user;
+    out.max_presence_subscriptions = l.max_presence_subscriptions;
+    out.read_count_interval = std::chrono::milliseconds(l.read_count_interval_ms);
     return out;
 }
 

@@ -38,18 +38,25 @@ public:
 
     // Sends Disconnect{reason, code, message}, flushes and closes.
     virtual void close(v1::DisconnectReason reason, v1::ErrorCode code, std::string message) = 0;
+
+    // Completes the handshake the core was asked to decide (frame_handler::on_open): sends the
+    // Welcome and starts reading requests. False if the connection closed meanwhile: then it
+    // never becomes open and on_close will not be called for it.
+    virtual bool admit(const v1::Frame& welcome) = 0;
 };
 
 // The core: receives every request after the handshake.
 class frame_handler {
 public:
     virtual ~frame_handler() = default;
-    // After the token is verified and before Welcome is sent: the core registers the device and
-    // fills in the Welcome's inbox fields. It must not send from within on_open (the frame would
-    // precede the Welcome); work posted to the shard from here runs after it.
+    // The token is verified: the core decides whether the device may connect (the devices-per-user
+    // limit, a replaced connection of the same device), fills in the Welcome's inbox fields and
+    // answers exactly once, later and on the session's shard: s->admit(welcome) or s->close().
+    // The connection reads nothing more until then; the auth deadline still applies.
     virtual void on_open(const std::shared_ptr<session>& s, const v1::Hello& hello,
-                         v1::Welcome& welcome) = 0;
+                         v1::Frame welcome) = 0;
     virtual void on_request(const std::shared_ptr<session>& s, v1::Frame& frame) = 0;
+    // Once for every admitted session, when it closed (for any reason).
     virtual void on_close(const std::shared_ptr<session>& s) = 0;
 };
 

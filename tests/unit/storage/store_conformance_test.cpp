@@ -236,10 +236,13 @@ STORE_TEST("read cursors are monotone, clamped, and drive unread counts and who-
     who = s.readers(acme, g, 4).value();
     CHECK(who->unread == std::vector<st::user_id>{4});
     CHECK(unread_of(5) == 0);
-    apply_ok(s, message(acme, g, 8, 2));
+    out = apply_ok(s, message(acme, g, 8, 2));
     CHECK(unread_of(5) == 1);
-    // Sending reads everything before: 2's unread is gone.
+    // Sending reads everything before: 2's unread is gone, and the outcome says so.
     CHECK(unread_of(2) == 0);
+    REQUIRE(out.cursors.size() == 1);
+    CHECK(out.cursors[0].cursor == st::receipt_cursor{2, 8, 8});
+    CHECK(out.cursors[0].previous_read_up_to == 5);
     CHECK_FALSE(s.readers(acme, g, 99).value());
     CHECK_FALSE(s.readers(acme, conv_id::group(8), 1).value());
 

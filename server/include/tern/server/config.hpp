@@ -73,6 +73,8 @@ struct config {
         std::uint32_t max_content_bytes = 16 * 1024;
         std::uint32_t sync_page_max = 256;
         std::uint32_t recall_window_seconds = 24 * 3600;
+        std::uint32_t max_presence_subscriptions = 1'000;
+        std::uint32_t read_count_interval_ms = 1'000;
     } limits;
 
     struct {

@@ -79,6 +79,7 @@ struct apply_outcome {
     // append_event: one per recipient (members after the event, and any it removed), ascending.
     std::vector<inbox_assignment> inbox;
     // ack_inbox: conversations whose delivered cursor moved. mark_read: the one cursor, if moved.
+    // append_event: the sender's cursor (sending reads everything up to the event), if a member.
     std::vector<delivered_change> cursors;
 };
 
