@@ -99,11 +99,7 @@ TEST_CASE("a device that was offline catches up from its cursor, then gets live 
     v1::Frame ack;
     ack.mutable_ack()->set_inbox_seq(20);
     bob->send(ack);
-    v1::Frame read;
-    read.set_req_id(77);
-    *read.mutable_mark_read()->mutable_conv() = direct(7, 9);
-    read.mutable_mark_read()->set_up_to_seq(5);
-    bob->send(read);
+    bob->send(mark_read(77, direct(7, 9), 5));
     const auto ok = bob->receive_reply(77);
     REQUIRE(ok);
     REQUIRE(ok->has_ok());

@@ -15,14 +15,6 @@ namespace {
 
 constexpr std::uint64_t acme = 1;
 
-v1::Frame mark_read(std::uint64_t req_id, const v1::ConvId& conv, std::uint64_t up_to) {
-    v1::Frame f;
-    f.set_req_id(req_id);
-    *f.mutable_mark_read()->mutable_conv() = conv;
-    f.mutable_mark_read()->set_up_to_seq(up_to);
-    return f;
-}
-
 }  // namespace
 
 TEST_CASE("read receipts and who-read come from cursors", "[integration][receipts]") {
@@ -33,11 +25,7 @@ TEST_CASE("read receipts and who-read come from cursors", "[integration][receipt
     const auto id = create_group(*a, 2, "readers", {2, 3});
     const auto sent = send_ok(*a, 3, group(id), "announcement", "ann-1");
 
-    v1::Frame read;
-    read.set_req_id(4);
-    *read.mutable_mark_read()->mutable_conv() = group(id);
-    read.mutable_mark_read()->set_up_to_seq(sent.seq());
-    b->send(read);
+    b->send(mark_read(4, group(id), sent.seq()));
     REQUIRE(b->receive_until(v1::Frame::kOk));
 
     v1::Frame who;
@@ -84,11 +72,7 @@ TEST_CASE("in a direct chat the sender's devices learn delivery and read receipt
     CHECK(update->receipt_update().cursors(0).delivered_up_to() == sent.seq());
     CHECK(update->receipt_update().cursors(0).read_up_to() == 0);
 
-    v1::Frame read;
-    read.set_req_id(3);
-    *read.mutable_mark_read()->mutable_conv() = direct(7, 9);
-    read.mutable_mark_read()->set_up_to_seq(sent.seq());
-    bob->send(read);
+    bob->send(mark_read(3, direct(7, 9), sent.seq()));
     update = alice->receive_until(v1::Frame::kReceiptUpdate);
     REQUIRE(update);
     CHECK(update->receipt_update().cursors(0).read_up_to() == sent.seq());
@@ -128,9 +112,9 @@ TEST_CASE("group senders get coalesced read counts, never one frame per reader p
     const auto id = create_group(*owner, 2, "counted", {2, 3, 4, 5});
     std::vector<std::uint64_t> seqs;
     for (int i = 0; i < 5; ++i) {
-        seqs.push_back(send_ok(*owner, 3 + i, group(id), "m" + std::to_string(i),
-                               "rc-" + std::to_string(i))
-                           .seq());
+        seqs.push_back(
+            send_ok(*owner, 3 + i, group(id), "m" + std::to_string(i), "rc-" + std::to_string(i))
+                .seq());
     }
     // User 2 reads all five at once: one update, with the count of each message.
     readers[0]->send(mark_read(100, group(id), seqs.back()));

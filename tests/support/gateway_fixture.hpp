@@ -144,6 +144,14 @@ inline v1::Frame hello(const std::string& token, std::uint64_t req_id = 1) {
     return f;
 }
 
+inline v1::Frame mark_read(std::uint64_t req_id, const v1::ConvId& conv, std::uint64_t up_to) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    *f.mutable_mark_read()->mutable_conv() = conv;
+    f.mutable_mark_read()->set_up_to_seq(up_to);
+    return f;
+}
+
 inline v1::Frame ping(std::uint64_t req_id, std::int64_t t = 0) {
     v1::Frame f;
     f.set_req_id(req_id);
@@ -168,7 +176,7 @@ inline std::unique_ptr<raw_client> gateway_fixture::login(std::uint64_t tenant, 
 
 // Sends and waits for the SendAck (pushes that arrive meanwhile stay queued in the client).
 inline v1::SendAck send_ok(raw_client& c, std::uint64_t req_id, const v1::ConvId& conv,
-                    const std::string& text, const std::string& cmid) {
+                           const std::string& text, const std::string& cmid) {
     c.send(send_text(req_id, conv, text, cmid));
     const auto f = c.receive_reply(req_id);
     REQUIRE(f);
@@ -179,7 +187,7 @@ inline v1::SendAck send_ok(raw_client& c, std::uint64_t req_id, const v1::ConvId
 
 // Collects pushes until `count` arrived (or the deadline).
 inline std::vector<v1::Push> pushes(raw_client& c, std::size_t count,
-                             std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     std::vector<v1::Push> out;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
@@ -192,7 +200,7 @@ inline std::vector<v1::Push> pushes(raw_client& c, std::size_t count,
 }
 
 inline std::uint64_t create_group(raw_client& c, std::uint64_t req_id, const std::string& name,
-                           const std::vector<std::uint64_t>& members) {
+                                  const std::vector<std::uint64_t>& members) {
     v1::Frame f;
     f.set_req_id(req_id);
     f.mutable_group_create()->set_name(name);

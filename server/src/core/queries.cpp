@@ -37,8 +37,8 @@ v1::Frame answer_sync(const storage::store& store, const net::connection_limits&
         if (item.bytes) push->mutable_event()->ParseFromString(*item.bytes);
     }
     p->set_inbox_head(*head);
-    const auto last = p->events_size() > 0 ? p->events(p->events_size() - 1).inbox_seq()
-                                           : req.after_inbox_seq();
+    const auto last =
+        p->events_size() > 0 ? p->events(p->events_size() - 1).inbox_seq() : req.after_inbox_seq();
     p->set_has_more(last < *head);
     return reply;
 }
@@ -53,8 +53,7 @@ std::optional<v1::Frame> refuse_non_member(const storage::store& store, const re
 }
 
 v1::Frame answer_history(const storage::store& store, const net::connection_limits& limits,
-                         const requester& who, std::uint64_t req_id,
-                         const v1::HistoryRequest& h) {
+                         const requester& who, std::uint64_t req_id, const v1::HistoryRequest& h) {
     auto conv = to_conv_id(h.conv());
     if (!conv) return error_frame(req_id, conv.error().code, conv.error().message);
     if (auto refused = refuse_non_member(store, who, req_id, *conv)) return *refused;
@@ -83,8 +82,8 @@ v1::Frame answer_history(const storage::store& store, const net::connection_limi
     return reply;
 }
 
-v1::Frame answer_who_read(const storage::store& store, const requester& who,
-                          std::uint64_t req_id, const v1::WhoReadRequest& q) {
+v1::Frame answer_who_read(const storage::store& store, const requester& who, std::uint64_t req_id,
+                          const v1::WhoReadRequest& q) {
     auto conv = to_conv_id(q.conv());
     if (!conv) return error_frame(req_id, conv.error().code, conv.error().message);
     if (auto refused = refuse_non_member(store, who, req_id, *conv)) return *refused;
@@ -132,8 +131,8 @@ v1::Frame answer_list(const storage::store& store, const requester& who, std::ui
     return reply;
 }
 
-v1::Frame answer_group_info(const storage::store& store, const requester& who,
-                            std::uint64_t req_id, const v1::GroupInfoRequest& req) {
+v1::Frame answer_group_info(const storage::store& store, const requester& who, std::uint64_t req_id,
+                            const v1::GroupInfoRequest& req) {
     auto conv = to_conv_id(req.conv());
     if (!conv) return error_frame(req_id, conv.error().code, conv.error().message);
     auto meta = store.conversation(who.tenant, *conv);

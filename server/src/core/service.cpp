@@ -69,8 +69,8 @@ struct reply_to {
 // A device online on this shard, and how far its pushes have gone.
 struct device_entry {
     std::shared_ptr<net::session> session;
-    std::uint64_t cursor = 0;  // the newest inbox_seq pushed or synced to the device
-    bool catching_up = false;  // reading the store; live pushes wait for it
+    std::uint64_t cursor = 0;                // the newest inbox_seq pushed or synced to the device
+    bool catching_up = false;                // reading the store; live pushes wait for it
     std::vector<storage::user_id> watching;  // presence followed, ascending
 };
 
@@ -571,14 +571,14 @@ struct service::state {
         auto admission =
             local.presence.admit(user, who.device, where, limits.max_devices_per_user, now_ms());
         if (!admission.admitted) {
-            post(where.shard, [w = where.session, req_id = welcome.req_id(),
-                               max = limits.max_devices_per_user] {
-                auto s = w.lock();
-                if (!s) return;
-                const auto message = "the user has " + std::to_string(max) + " devices online";
-                s->send(error_frame(req_id, v1::TOO_MANY_DEVICES, message));
-                s->close(v1::DISCONNECT_TOO_MANY_DEVICES, v1::TOO_MANY_DEVICES, message);
-            });
+            post(where.shard,
+                 [w = where.session, req_id = welcome.req_id(), max = limits.max_devices_per_user] {
+                     auto s = w.lock();
+                     if (!s) return;
+                     const auto message = "the user has " + std::to_string(max) + " devices online";
+                     s->send(error_frame(req_id, v1::TOO_MANY_DEVICES, message));
+                     s->close(v1::DISCONNECT_TOO_MANY_DEVICES, v1::TOO_MANY_DEVICES, message);
+                 });
             return;
         }
         if (admission.replaced) {
@@ -704,10 +704,10 @@ struct service::state {
             std::set_union(watching.begin(), watching.end(), users.begin(), users.end(),
                            std::back_inserter(merged));
             if (merged.size() > limits.max_presence_subscriptions) {
-                return s->send(error_frame(
-                    frame.req_id(), v1::INVALID_ARGUMENT,
-                    "at most " + std::to_string(limits.max_presence_subscriptions) +
-                        " presence subscriptions per connection"));
+                return s->send(error_frame(frame.req_id(), v1::INVALID_ARGUMENT,
+                                           "at most " +
+                                               std::to_string(limits.max_presence_subscriptions) +
+                                               " presence subscriptions per connection"));
             }
         }
         watching = std::move(merged);

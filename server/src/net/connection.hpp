@@ -384,10 +384,10 @@ private:
     std::deque<wire::out_frame> queue_;
     std::size_t queued_bytes_ = 0;
     core::requester who_;
-    bool admitting_ = false;  // the token is verified; the core decides admission
+    bool admitting_ = false;      // the token is verified; the core decides admission
     bool reader_paused_ = false;  // the reader stopped for the admission
-    bool open_ = false;       // the handshake is done
-    bool closing_ = false;  // a Disconnect is queued or the peer is gone
+    bool open_ = false;           // the handshake is done
+    bool closing_ = false;        // a Disconnect is queued or the peer is gone
     bool finished_ = false;
     clock::time_point last_activity_;
     clock::time_point last_refill_;

@@ -25,13 +25,12 @@ st::member_cursor member(st::user_id u, st::seq_t joined, st::seq_t read) {
 
 TEST_CASE("read counts per sender exclude the sender and later joiners") {
     // Users 1..4 joined at seq 1; user 5 joined at seq 4.
-    const std::vector<st::member_cursor> members{member(1, 1, 5), member(2, 1, 3),
-                                                 member(3, 1, 2), member(4, 1, 0),
-                                                 member(5, 4, 5)};
+    const std::vector<st::member_cursor> members{member(1, 1, 5), member(2, 1, 3), member(3, 1, 2),
+                                                 member(4, 1, 0), member(5, 4, 5)};
     auto recalled = msg(4, 1);
     recalled.recalled = true;
-    const std::vector<st::stored_event> events{
-        msg(2, 1), msg(3, 2), recalled, msg(5, 1), msg(6, 3, st::event_kind::renamed)};
+    const std::vector<st::stored_event> events{msg(2, 1), msg(3, 2), recalled, msg(5, 1),
+                                               msg(6, 3, st::event_kind::renamed)};
 
     const auto out = count_reads(events, members);
     REQUIRE(out.size() == 2);

@@ -56,8 +56,8 @@ public:
                                                           st::user_id u) const override {
         return inner_.receipt(t, c, u);
     }
-    st::result<std::vector<st::member_cursor>> member_cursors(
-        st::tenant_id t, const st::conv_id& c) const override {
+    st::result<std::vector<st::member_cursor>> member_cursors(st::tenant_id t,
+                                                              const st::conv_id& c) const override {
         return inner_.member_cursors(t, c);
     }
     st::result<std::optional<st::who_read>> readers(st::tenant_id t, const st::conv_id& c,

@@ -69,8 +69,8 @@ struct inbox_assignment {
 
 struct delivered_change {
     conv_id conv;
-    receipt_cursor cursor;            // the user's cursors after the change
-    seq_t previous_read_up_to = 0;    // read_up_to before it: events in between gained a reader
+    receipt_cursor cursor;          // the user's cursors after the change
+    seq_t previous_read_up_to = 0;  // read_up_to before it: events in between gained a reader
     friend bool operator==(const delivered_change&, const delivered_change&) = default;
 };
 
