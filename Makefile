@@ -20,8 +20,11 @@ release: deps
 test: build
 	@ctest --preset dev -j $(JOBS)
 
-# Builds the release binaries and starts ternd with a development setup in ./data.
-run: release
+# Builds the release ternd and ternctl (nothing else) and starts ternd with a development setup
+# in ./data.
+run: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target ternd ternctl
 	@scripts/run-dev.sh
 
 bench-storage: release

@@ -42,7 +42,7 @@ fi
 
 cat <<INFO
 ternd (development): store in $data/store, config in $data/ternd.toml
-      tcp  127.0.0.1:7400           4-byte length-prefixed tern.v1.Frame (docs/protocol.md)
+  tcp  127.0.0.1:7400           4-byte length-prefixed tern.v1.Frame (docs/protocol.md)
   tls  127.0.0.1:7401           the same over TLS (self-signed: trust $data/tls/cert.pem)
   ws   ws://127.0.0.1:7402/     subprotocol tern.v1, one binary message per Frame
   wss  wss://127.0.0.1:7403/    the same over TLS
