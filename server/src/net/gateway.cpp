@@ -17,13 +17,13 @@
 
 #include <tern/storage/commit_writer.hpp>
 #include <tern/storage/rocks_store.hpp>
+#include <tern/transport/stream_transport.hpp>
+#include <tern/transport/ws_transport.hpp>
 
 #include "connection.hpp"
 #include "core/service.hpp"
 #include "shard_pool.hpp"
-#include "stream_transport.hpp"
 #include "tls_context.hpp"
-#include "ws_transport.hpp"
 
 namespace tern::server {
 namespace {
@@ -189,8 +189,8 @@ struct gateway::impl {
 
     void start_tcp(tcp::socket socket, std::size_t shard) {
         auto executor = socket.get_executor();
-        auto conn = std::make_shared<net::connection<net::stream_transport<tcp::socket>>>(
-            net::stream_transport<tcp::socket>(std::move(socket), settings.limits.max_frame_bytes),
+        auto conn = std::make_shared<net::connection<transport::stream_transport<tcp::socket>>>(
+            transport::stream_transport<tcp::socket>(std::move(socket), settings.limits.max_frame_bytes),
             executor, shard, settings);
         conn->start();
     }
@@ -210,8 +210,8 @@ struct gateway::impl {
         }
         beast::get_lowest_layer(tls).expires_never();
         auto executor = tls.get_executor();
-        auto conn = std::make_shared<net::connection<net::stream_transport<tls_stream>>>(
-            net::stream_transport<tls_stream>(std::move(tls), settings.limits.max_frame_bytes),
+        auto conn = std::make_shared<net::connection<transport::stream_transport<tls_stream>>>(
+            transport::stream_transport<tls_stream>(std::move(tls), settings.limits.max_frame_bytes),
             executor, shard, settings);
         conn->start();
     }
@@ -274,8 +274,8 @@ struct gateway::impl {
         if (accept_ec) co_return;
         beast::get_lowest_layer(ws).expires_never();
         auto executor = ws.get_executor();
-        auto conn = std::make_shared<net::connection<net::ws_transport<Stream>>>(
-            net::ws_transport<Stream>(std::move(ws), settings.limits.max_frame_bytes), executor,
+        auto conn = std::make_shared<net::connection<transport::ws_transport<Stream>>>(
+            transport::ws_transport<Stream>(std::move(ws), settings.limits.max_frame_bytes), executor,
             shard, settings);
         conn->start();
     }

@@ -1,4 +1,5 @@
-// The transport of a TCP or TLS connection: 4-byte length-prefixed frames over a byte stream.
+// The transport of a TCP or TLS connection, server or client side: 4-byte length-prefixed frames
+// over a byte stream.
 // A WebSocket transport offers the same three operations over binary messages.
 #pragma once
 
@@ -17,7 +18,7 @@
 
 #include "tern/v1/frame.pb.h"
 
-namespace tern::server::net {
+namespace tern::transport {
 
 inline boost::asio::ip::tcp::socket& raw_socket(boost::asio::ip::tcp::socket& s) { return s; }
 inline boost::asio::ip::tcp::socket& raw_socket(boost::beast::tcp_stream& s) { return s.socket(); }
@@ -76,4 +77,4 @@ private:
     std::vector<boost::asio::const_buffer> buffers_;
 };
 
-}  // namespace tern::server::net
+}  // namespace tern::transport

@@ -15,7 +15,7 @@
 
 #include "tern/v1/frame.pb.h"
 
-namespace tern::server::net {
+namespace tern::transport {
 
 template <class NextLayer>
 class ws_transport {
@@ -76,4 +76,4 @@ private:
     boost::beast::flat_buffer buffer_;
 };
 
-}  // namespace tern::server::net
+}  // namespace tern::transport

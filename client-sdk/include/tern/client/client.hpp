@@ -1,0 +1,117 @@
+// A Tern client: one user's device connected to ternd.
+//
+// Promises (the delivery contract of DESIGN.md, seen from the app):
+// - Every timeline event of every conversation reaches listener::on_event exactly once, in seq
+//   order per conversation, with no gaps, across reconnects and server restarts. The SDK resumes
+//   from its inbox cursor, pulls whatever a lost push left out, and never moves its cursor past
+//   a gap. A cumulative Ack is sent once the app's callback has run.
+// - A send returns its client_msg_id at once and completes exactly once: with the seq once the
+//   server has stored the message durably, or with an error. Until then it is retried with the
+//   same id across reconnects (the server answers a retry with the original seq), in the order
+//   sends were made, until options::send_expiry. The same holds for recall, edit and every group
+//   operation.
+// - Every member function may be called from any thread and never blocks on the network.
+//   Callbacks (completions and listener calls) run on the client's executor, one at a time and
+//   in order, never inside a call into the SDK.
+// - Reconnects use exponential backoff with full jitter and honour the server's advice
+//   (Disconnect.reconnect, reconnect_after_ms); a kicked or replaced device stops.
+//
+// Destroying a client closes its connection; completions still pending run with
+// error_code::closed. A listener must outlive the client's callbacks (hold it by shared_ptr).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <tern/client/error.hpp>
+#include <tern/client/export.hpp>
+#include <tern/client/options.hpp>
+#include <tern/client/runtime.hpp>
+#include <tern/client/state_store.hpp>
+#include <tern/client/types.hpp>
+
+namespace tern::client {
+
+// What the server pushes. Default implementations ignore everything.
+class TERN_CLIENT_API listener {
+public:
+    virtual ~listener() = default;
+    virtual void on_state(const state_change&) {}
+    virtual void on_event(const event&) {}
+    virtual void on_receipt(const receipt_update&) {}
+    virtual void on_presence(const std::vector<presence>&) {}
+    virtual void on_typing(const typing&) {}
+};
+
+template <class T>
+using callback = std::function<void(result<T>)>;
+
+class TERN_CLIENT_API client {
+public:
+    // `rt` null: the client gets a runtime of its own with one thread. `store` null: in memory.
+    client(options opts, std::shared_ptr<listener> listener, std::shared_ptr<runtime> rt = {},
+           std::unique_ptr<state_store> store = {});
+    ~client();
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    // Connects, and keeps reconnecting until disconnect(). Idempotent.
+    void connect();
+    // Closes the connection and stops reconnecting; the outbox is kept for the next connect().
+    void disconnect();
+
+    // Event-appending requests: each returns its client_msg_id at once and completes once.
+    std::string send(const conv_id& conv, content body, callback<sent> done = {});
+    std::string recall(const conv_id& conv, seq_t seq, callback<sent> done = {});
+    std::string edit(const conv_id& conv, seq_t seq, content body, callback<sent> done = {});
+    // The group's conv_id is in the result (sent::conv).
+    std::string create_group(const std::string& name, const std::vector<user_id>& members,
+                             callback<sent> done = {});
+    std::string add_members(const conv_id& group, const std::vector<user_id>& users,
+                            callback<sent> done = {});
+    std::string remove_members(const conv_id& group, const std::vector<user_id>& users,
+                               callback<sent> done = {});
+    std::string leave_group(const conv_id& group, callback<sent> done = {});
+    std::string rename_group(const conv_id& group, const std::string& name,
+                             callback<sent> done = {});
+    std::string set_role(const conv_id& group, user_id user, role new_role,
+                         callback<sent> done = {});
+
+    // Everything up to `seq` has been read. Monotone; re-sent after a reconnect until the server
+    // confirmed it.
+    void mark_read(const conv_id& conv, seq_t seq, callback<ok> done = {});
+
+    // Reads: they need the connection (error_code::not_connected without one).
+    void who_read(const conv_id& conv, seq_t seq, bool with_lists,
+                  callback<tern::client::who_read> done);
+    // Backward from `from_seq` (0: the head) or forward from it; at most `limit` events.
+    void history(const conv_id& conv, seq_t from_seq, bool forward, std::uint32_t limit,
+                 callback<history_page> done);
+    void list_conversations(std::uint32_t limit, callback<conversation_list> done);
+    void group_info(const conv_id& group, callback<tern::client::group_info> done);
+
+    // Presence: subscriptions and this device's status are restored after a reconnect.
+    void subscribe_presence(const std::vector<user_id>& users, callback<ok> done = {});
+    void unsubscribe_presence(const std::vector<user_id>& users, callback<ok> done = {});
+    void set_presence(presence_status status, const std::string& text, callback<ok> done = {});
+    // Ephemeral: dropped when not connected.
+    void set_typing(const conv_id& conv, bool active);
+
+    [[nodiscard]] connection_state state() const noexcept;
+    // The user and device of the last Welcome (0 before the first).
+    [[nodiscard]] user_id user() const noexcept;
+    [[nodiscard]] std::uint64_t device() const noexcept;
+
+    struct impl;  // the SDK's insides (client-sdk/src)
+
+private:
+    template <class F>
+    void run(F&& f);
+
+    std::shared_ptr<runtime> runtime_;  // outlives impl_: declared first
+    std::shared_ptr<impl> impl_;
+};
+
+}  // namespace tern::client

@@ -1,0 +1,223 @@
+// The values apps exchange with the SDK: conversations, message content, timeline events,
+// receipts, presence, conversation lists. Plain structs, copyable, with no protocol types in them;
+// docs/protocol.md defines what every field means.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace tern::client {
+
+using user_id = std::uint64_t;
+using seq_t = std::uint64_t;
+
+enum class conv_type : std::uint8_t { direct = 1, group = 2 };
+
+// A conversation of the client's tenant. A direct one is named by its two users (smaller first),
+// so both sides name it without asking the server; a group by the id the server assigned.
+struct conv_id {
+    conv_type type = conv_type::direct;
+    std::uint64_t id = 0;
+    std::uint64_t peer = 0;
+
+    [[nodiscard]] static conv_id direct(user_id a, user_id b) noexcept {
+        return {conv_type::direct, a < b ? a : b, a < b ? b : a};
+    }
+    [[nodiscard]] static conv_id group(std::uint64_t id) noexcept {
+        return {conv_type::group, id, 0};
+    }
+    friend bool operator==(const conv_id&, const conv_id&) = default;
+    friend auto operator<=>(const conv_id&, const conv_id&) = default;
+};
+
+struct conv_id_hash {
+    std::size_t operator()(const conv_id& c) const noexcept {
+        std::size_t h = std::hash<std::uint64_t>{}(c.id);
+        h ^= std::hash<std::uint64_t>{}(c.peer) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+        return h ^ static_cast<std::size_t>(c.type);
+    }
+};
+
+enum class role : std::uint8_t { member = 1, admin = 2, owner = 3 };
+
+// Bits of content::flags.
+enum message_flag : std::uint32_t {
+    flag_urgent = 1,     // apps alert even in do-not-disturb
+    flag_silent = 2,     // no notification on recipients' devices
+    flag_no_unread = 4,  // does not count toward unread counts
+};
+
+// What a user sends: text, or an app-defined payload (custom_type non-empty).
+struct content {
+    std::string text;
+    std::string custom_type;  // e.g. "image/v1"; empty for text
+    std::string custom_data;  // opaque bytes
+    std::vector<user_id> mentions;
+    bool mention_all = false;
+    seq_t reply_to_seq = 0;
+    std::uint32_t flags = 0;
+
+    [[nodiscard]] static content from_text(std::string text) {
+        content c;
+        c.text = std::move(text);
+        return c;
+    }
+};
+
+enum class event_kind : std::uint8_t {
+    message = 1,
+    recall,
+    edit,
+    group_created,
+    members_added,
+    members_removed,
+    member_left,
+    renamed,
+    role_changed,
+};
+
+struct member {
+    user_id user = 0;
+    client::role role = role::member;
+    seq_t joined_seq = 0;
+};
+
+// One entry of a conversation's timeline. The fields a kind does not use stay empty.
+struct event {
+    conv_id conv;
+    seq_t seq = 0;
+    user_id sender = 0;
+    std::uint64_t sender_device = 0;
+    std::int64_t server_time_ms = 0;
+    std::string client_msg_id;
+    event_kind kind = event_kind::message;
+    client::content content;      // message, edit
+    seq_t target_seq = 0;         // recall, edit
+    std::string name;             // group_created, renamed
+    std::vector<member> members;  // group_created
+    std::vector<user_id> users;   // members_added, members_removed; role_changed: the one user
+    client::role new_role = role::member;  // role_changed
+    user_id new_owner = 0;                 // member_left: the new owner when the owner left
+};
+
+// What SendAck said: where the event landed.
+struct sent {
+    conv_id conv;
+    seq_t seq = 0;
+    std::int64_t server_time_ms = 0;
+    bool duplicate = false;  // the server had it already (a retry)
+};
+
+struct receipt_cursor {
+    user_id user = 0;
+    seq_t delivered_up_to = 0;
+    seq_t read_up_to = 0;
+};
+
+struct read_count {
+    seq_t seq = 0;
+    std::uint32_t read = 0;
+    std::uint32_t members = 0;  // members other than the sender
+};
+
+// Pushed by the server: in direct chats the peer's cursors; in groups, read counts of messages
+// this user sent (coalesced).
+struct receipt_update {
+    conv_id conv;
+    std::vector<receipt_cursor> cursors;
+    std::vector<read_count> read_counts;
+};
+
+struct who_read {
+    conv_id conv;
+    seq_t seq = 0;
+    std::uint32_t read_count = 0;
+    std::uint32_t unread_count = 0;
+    std::vector<user_id> read_users;  // with lists only
+    std::vector<user_id> unread_users;
+};
+
+enum class presence_status : std::uint8_t { offline = 1, online, away, do_not_disturb };
+
+struct presence {
+    user_id user = 0;
+    presence_status status = presence_status::offline;
+    std::string text;
+    std::int64_t last_seen_ms = 0;
+};
+
+struct typing {
+    conv_id conv;
+    user_id user = 0;
+    bool active = false;
+};
+
+struct conversation {
+    conv_id conv;
+    std::string name;
+    seq_t head_seq = 0;
+    std::uint64_t unread = 0;
+    seq_t read_up_to = 0;
+    seq_t delivered_up_to = 0;
+    std::int64_t last_event_ms = 0;
+    client::role role = role::member;
+    std::uint32_t member_count = 0;
+};
+
+struct conversation_list {
+    std::vector<conversation> conversations;
+    bool has_more = false;
+};
+
+struct history_page {
+    conv_id conv;
+    std::vector<event> events;  // in the requested direction
+    seq_t head_seq = 0;
+    bool has_more = false;
+};
+
+struct group_info {
+    conv_id conv;
+    std::string name;
+    user_id owner = 0;
+    std::vector<member> members;
+    seq_t head_seq = 0;
+    std::int64_t created_ms = 0;
+};
+
+enum class connection_state : std::uint8_t {
+    connecting,    // dialing, or waiting to redial
+    connected,     // Welcome received; events flow
+    disconnected,  // not connected; the client will reconnect after a backoff
+    stopped,       // not connected and not reconnecting: disconnect() was called, or the server
+                   // said not to (kicked, replaced, auth failed, unsupported version)
+};
+
+// Why the connection state changed (for `disconnected` and `stopped`).
+enum class disconnect_reason : std::uint8_t {
+    none,
+    network,        // the connection failed or dropped
+    client_closed,  // disconnect() was called
+    server_draining,
+    auth_failed,
+    token_expired,  // a new token is asked for before reconnecting
+    protocol_error,
+    slow_consumer,
+    idle_timeout,
+    kicked,
+    replaced,  // the same device connected elsewhere
+    rate_limited,
+    unsupported_version,
+    server_error,
+    too_many_devices,
+};
+
+struct state_change {
+    connection_state state = connection_state::connecting;
+    disconnect_reason reason = disconnect_reason::none;
+    std::string message;  // the server's words, or the network error
+};
+
+}  // namespace tern::client

@@ -1,0 +1,239 @@
+#include <future>
+#include <random>
+
+#include <boost/asio/post.hpp>
+
+#include "client_impl.hpp"
+#include "convert.hpp"
+#include "runtime_impl.hpp"
+#include "tern/v1/frame.pb.h"
+
+namespace tern::client {
+namespace {
+
+namespace asio = boost::asio;
+
+// 128 random bits in hex: unique per sender without coordination.
+std::string new_client_msg_id() {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string id(32, '0');
+    for (int half = 0; half < 2; ++half) {
+        auto bits = rng();
+        for (int i = 0; i < 16; ++i) {
+            id[half * 16 + i] = hex[bits & 15];
+            bits >>= 4;
+        }
+    }
+    return id;
+}
+
+// Gives an event-appending request its client_msg_id and hands it to the outbox.
+std::string submit(const std::shared_ptr<client::impl>& impl, v1::Frame& frame,
+                   std::string* id_field, callback<sent> done) {
+    auto id = new_client_msg_id();
+    *id_field = id;
+    asio::post(impl->io, [impl, frame = std::move(frame), id, done = std::move(done)]() mutable {
+        impl->submit(std::move(frame), id, std::move(done));
+    });
+    return id;
+}
+
+}  // namespace
+
+client::client(options opts, std::shared_ptr<listener> listener, std::shared_ptr<runtime> rt,
+               std::unique_ptr<state_store> store)
+    : runtime_(rt ? std::move(rt) : runtime::create(1)) {
+    auto& io = static_cast<detail::runtime_impl&>(*runtime_).next();
+    impl_ = std::make_shared<impl>(std::move(opts), std::move(listener), io, std::move(store));
+}
+
+client::~client() {
+    // Stop on the network thread and wait, then let the callbacks already queued run, so that
+    // nothing of this client runs once the destructor has returned.
+    std::promise<void> stopped;
+    asio::post(impl_->io, [impl = impl_, &stopped] {
+        impl->shutdown();
+        stopped.set_value();
+    });
+    stopped.get_future().wait();
+    std::promise<void> drained;
+    impl_->callbacks.post([&drained] { drained.set_value(); });
+    drained.get_future().wait();
+}
+
+template <class F>
+void client::run(F&& f) {
+    asio::post(impl_->io, [impl = impl_, f = std::forward<F>(f)]() mutable { f(*impl); });
+}
+
+void client::connect() {
+    run([](impl& i) { i.start(); });
+}
+
+void client::disconnect() {
+    run([](impl& i) { i.stop(disconnect_reason::client_closed, "disconnect() was called"); });
+}
+
+std::string client::send(const conv_id& conv, content body, callback<sent> done) {
+    v1::Frame f;
+    auto* s = f.mutable_send();
+    detail::to_proto(conv, *s->mutable_conv());
+    detail::to_proto(body, *s->mutable_content());
+    return submit(impl_, f, s->mutable_client_msg_id(), std::move(done));
+}
+
+std::string client::recall(const conv_id& conv, seq_t seq, callback<sent> done) {
+    v1::Frame f;
+    auto* r = f.mutable_recall();
+    detail::to_proto(conv, *r->mutable_conv());
+    r->set_seq(seq);
+    return submit(impl_, f, r->mutable_client_msg_id(), std::move(done));
+}
+
+std::string client::edit(const conv_id& conv, seq_t seq, content body, callback<sent> done) {
+    v1::Frame f;
+    auto* e = f.mutable_edit();
+    detail::to_proto(conv, *e->mutable_conv());
+    e->set_seq(seq);
+    detail::to_proto(body, *e->mutable_content());
+    return submit(impl_, f, e->mutable_client_msg_id(), std::move(done));
+}
+
+std::string client::create_group(const std::string& name, const std::vector<user_id>& members,
+                                 callback<sent> done) {
+    v1::Frame f;
+    auto* g = f.mutable_group_create();
+    g->set_name(name);
+    for (auto m : members) g->add_member_ids(m);
+    return submit(impl_, f, g->mutable_client_msg_id(), std::move(done));
+}
+
+std::string client::add_members(const conv_id& group, const std::vector<user_id>& users,
+                                callback<sent> done) {
+    v1::Frame f;
+    auto* g = f.mutable_group_add_members();
+    detail::to_proto(group, *g->mutable_conv());
+    for (auto u : users) g->add_user_ids(u);
+    return submit(impl_, f, g->mutable_client_msg_id(), std::move(done));
+}
+
+std::string client::remove_members(const conv_id& group, const std::vector<user_id>& users,
+                                   callback<sent> done) {
+    v1::Frame f;
+    auto* g = f.mutable_group_remove_members();
+    detail::to_proto(group, *g->mutable_conv());
+    for (auto u : users) g->add_user_ids(u);
+    return submit(impl_, f, g->mutable_client_msg_id(), std::move(done));
+}
+
+std::string client::leave_group(const conv_id& group, callback<sent> done) {
+    v1::Frame f;
+    auto* g = f.mutable_group_leave();
+    detail::to_proto(group, *g->mutable_conv());
+    return submit(impl_, f, g->mutable_client_msg_id(), std::move(done));
+}
+
+std::string client::rename_group(const conv_id& group, const std::string& name,
+                                 callback<sent> done) {
+    v1::Frame f;
+    auto* g = f.mutable_group_rename();
+    detail::to_proto(group, *g->mutable_conv());
+    g->set_name(name);
+    return submit(impl_, f, g->mutable_client_msg_id(), std::move(done));
+}
+
+std::string client::set_role(const conv_id& group, user_id user, role new_role,
+                             callback<sent> done) {
+    v1::Frame f;
+    auto* g = f.mutable_group_set_role();
+    detail::to_proto(group, *g->mutable_conv());
+    g->set_user_id(user);
+    g->set_role(detail::to_proto(new_role));
+    return submit(impl_, f, g->mutable_client_msg_id(), std::move(done));
+}
+
+void client::mark_read(const conv_id& conv, seq_t seq, callback<ok> done) {
+    run([conv, seq, done = std::move(done)](impl& i) mutable {
+        i.mark_read(conv, seq, std::move(done));
+    });
+}
+
+void client::who_read(const conv_id& conv, seq_t seq, bool with_lists,
+                      callback<tern::client::who_read> done) {
+    v1::Frame f;
+    detail::to_proto(conv, *f.mutable_who_read()->mutable_conv());
+    f.mutable_who_read()->set_seq(seq);
+    f.mutable_who_read()->set_with_lists(with_lists);
+    run([f = std::move(f), done = std::move(done)](impl& i) mutable {
+        i.ask<tern::client::who_read>(
+            std::move(f), v1::Frame::kWhoReadReply,
+            [](const v1::Frame& r) { return detail::from_proto(r.who_read_reply()); },
+            std::move(done));
+    });
+}
+
+void client::history(const conv_id& conv, seq_t from_seq, bool forward, std::uint32_t limit,
+                     callback<history_page> done) {
+    v1::Frame f;
+    auto* h = f.mutable_history();
+    detail::to_proto(conv, *h->mutable_conv());
+    h->set_from_seq(from_seq);
+    h->set_direction(forward ? v1::DIRECTION_FORWARD : v1::DIRECTION_BACKWARD);
+    h->set_limit(limit);
+    run([f = std::move(f), done = std::move(done)](impl& i) mutable {
+        i.ask<history_page>(
+            std::move(f), v1::Frame::kHistoryPage,
+            [](const v1::Frame& r) { return detail::from_proto(r.history_page()); },
+            std::move(done));
+    });
+}
+
+void client::list_conversations(std::uint32_t limit, callback<conversation_list> done) {
+    v1::Frame f;
+    f.mutable_list_conversations()->set_limit(limit);
+    run([f = std::move(f), done = std::move(done)](impl& i) mutable {
+        i.ask<conversation_list>(
+            std::move(f), v1::Frame::kConversationList,
+            [](const v1::Frame& r) { return detail::from_proto(r.conversation_list()); },
+            std::move(done));
+    });
+}
+
+void client::group_info(const conv_id& group, callback<tern::client::group_info> done) {
+    v1::Frame f;
+    detail::to_proto(group, *f.mutable_group_info_request()->mutable_conv());
+    run([f = std::move(f), done = std::move(done)](impl& i) mutable {
+        i.ask<tern::client::group_info>(
+            std::move(f), v1::Frame::kGroupInfo,
+            [](const v1::Frame& r) { return detail::from_proto(r.group_info()); }, std::move(done));
+    });
+}
+
+void client::subscribe_presence(const std::vector<user_id>& users, callback<ok> done) {
+    run([users, done = std::move(done)](impl& i) mutable {
+        i.follow(users, true, std::move(done));
+    });
+}
+
+void client::unsubscribe_presence(const std::vector<user_id>& users, callback<ok> done) {
+    run([users, done = std::move(done)](impl& i) mutable {
+        i.follow(users, false, std::move(done));
+    });
+}
+
+void client::set_presence(presence_status status, const std::string& text, callback<ok> done) {
+    run([status, text, done = std::move(done)](impl& i) mutable {
+        i.set_presence(status, text, std::move(done));
+    });
+}
+
+void client::set_typing(const conv_id& conv, bool active) {
+    run([conv, active](impl& i) { i.typing(conv, active); });
+}
+
+connection_state client::state() const noexcept { return impl_->state.load(); }
+user_id client::user() const noexcept { return impl_->user.load(); }
+std::uint64_t client::device() const noexcept { return impl_->device.load(); }
+
+}  // namespace tern::client

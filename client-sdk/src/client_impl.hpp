@@ -1,0 +1,210 @@
+// The client's protocol state machine. Everything here runs on the client's network thread (one
+// io_context of the runtime); the public member functions only post to it, and callbacks are
+// posted to the client's serial queue.
+//
+// Connection life: idle -> (token) -> dialing -> hello -> ready; any failure goes back to idle
+// and, unless the server said not to, schedules the next attempt with backoff and full jitter.
+//
+// Inbox: `cursor_` is the newest inbox_seq handed to the app's queue; a push that follows it is
+// delivered, an older one dropped, a newer one held while a sync fills the gap. The cumulative
+// Ack and the state store's cursor follow `app_done_`, what the app's callbacks have returned.
+//
+// Outbox: event-appending requests in submission order, each sent with its client_msg_id on
+// every connection until a SendAck or a final error answers it.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <tern/client/client.hpp>
+
+#include "convert.hpp"
+#include "executor_impl.hpp"
+#include "link.hpp"
+
+namespace tern::client {
+
+struct client::impl final : detail::link_handler, std::enable_shared_from_this<client::impl> {
+    using clock = std::chrono::steady_clock;
+
+    impl(options opts, std::shared_ptr<listener> app, boost::asio::io_context& io,
+         std::unique_ptr<state_store> store);
+
+    // ---- on the network thread, posted by the public API ------------------------------------
+    void start();
+    void stop(disconnect_reason reason, const std::string& message);
+    void shutdown();
+    void submit(v1::Frame frame, std::string client_msg_id, callback<sent> done);
+    void mark_read(const conv_id& conv, seq_t seq, callback<ok> done);
+    void follow(const std::vector<user_id>& users, bool start, callback<ok> done);
+    void set_presence(presence_status status, const std::string& text, callback<ok> done);
+    void typing(const conv_id& conv, bool active);
+    // A read request answered by a frame with body `expect`, converted by `convert`.
+    template <class T, class Convert>
+    void ask(v1::Frame frame, v1::Frame::BodyCase expect, Convert convert, callback<T> done);
+
+    // ---- link_handler -----------------------------------------------------------------------
+    void on_frame(v1::Frame& frame) override;
+    void on_link_closed(const boost::system::error_code& ec) override;
+
+    // Posts a completion to the app's executor (nothing when `done` is empty).
+    template <class T>
+    void complete(const callback<T>& done, result<T> r) {
+        if (done) callbacks.post([done, r = std::move(r)] { done(r); });
+    }
+
+    // Read by the public API from any thread.
+    std::atomic<connection_state> state{connection_state::stopped};
+    std::atomic<user_id> user{0};
+    std::atomic<std::uint64_t> device{0};
+
+    boost::asio::io_context& io;
+    detail::serial_queue callbacks;
+
+private:
+    enum class phase { idle, token, dialing, hello, ready };
+
+    struct pending_request {
+        std::function<void(const v1::Frame&)> on_reply;
+        std::function<void(const error&)> on_fail;  // the connection went first, or a timeout
+        clock::time_point deadline;
+        bool outbox = false;  // an outbox entry: it stays and is sent again
+    };
+
+    struct outgoing {
+        outbox_entry entry;
+        v1::Frame frame;
+        callback<sent> done;
+        std::uint64_t req_id = 0;       // on the current connection; 0: not sent on it
+        clock::time_point retry_after;  // after a retryable error
+    };
+
+    // Connection.
+    void attempt();
+    void ask_for_token();
+    void dial();
+    void on_dialed(const boost::system::error_code& ec, const std::string& detail,
+                   std::shared_ptr<detail::link> l);
+    void on_welcome(const v1::Frame& frame);
+    void on_disconnect_frame(const v1::Disconnect& d);
+    void lost(disconnect_reason reason, const std::string& message);
+    void schedule_reconnect();
+    void set_state(connection_state s, disconnect_reason reason, const std::string& message);
+    void restore_after_welcome();
+
+    // Sending, paced to the server's inbound rate limit.
+    void emit(v1::Frame frame);
+    void drain_paced();
+    std::uint64_t send_request(v1::Frame frame, pending_request pending);
+
+    // Outbox.
+    void transmit(outgoing& o);
+    void settle(const std::string& client_msg_id, const v1::Frame& reply);
+    // Completes an entry with `e` and drops it; the next entry.
+    std::deque<outgoing>::iterator fail_outgoing(std::deque<outgoing>::iterator it, error e);
+
+    // Inbox.
+    void on_push(v1::Push& push);
+    void start_sync();
+    void on_sync_page(const v1::SyncPage& page);
+    void deliver(const v1::Push& push);
+    void drain_held();
+    void app_ran(std::uint64_t inbox_seq);
+    void schedule_ack();
+
+    // Timers.
+    void arm_heartbeat();
+    void arm_sweep();
+    void sweep();
+
+    void log(log_level level, const std::string& line) const;
+
+    options opts_;
+    std::shared_ptr<listener> app_;
+    std::unique_ptr<state_store> store_;
+    std::shared_ptr<boost::asio::ssl::context> tls_;
+    std::mt19937_64 rng_;
+
+    // Connection.
+    bool wanted_ = false;  // connect() called and disconnect() not since
+    bool shut_ = false;    // the client is being destroyed
+    phase phase_ = phase::idle;
+    std::shared_ptr<detail::link> link_;
+    std::size_t endpoint_ = 0;
+    unsigned attempt_ = 0;
+    std::string token_;
+    bool token_stale_ = true;
+    std::uint64_t hello_req_ = 0;
+    std::optional<error> hello_error_;
+    std::optional<v1::Disconnect> goodbye_;  // the server's Disconnect on this connection
+    boost::asio::steady_timer reconnect_timer_;
+    boost::asio::steady_timer heartbeat_timer_;
+    boost::asio::steady_timer sweep_timer_;
+    boost::asio::steady_timer pace_timer_;
+    boost::asio::steady_timer ack_timer_;
+    bool sweep_armed_ = false;
+    bool pace_armed_ = false;
+    bool ack_armed_ = false;
+    clock::time_point last_sent_;
+    clock::time_point last_received_;
+    std::chrono::milliseconds heartbeat_{30'000};
+
+    // Pacing.
+    double tokens_ = 0;
+    double rate_ = 40;
+    double burst_ = 100;
+    clock::time_point refilled_;
+    std::deque<v1::Frame> paced_;
+
+    // Requests.
+    std::uint64_t next_req_ = 1;
+    std::unordered_map<std::uint64_t, pending_request> requests_;
+    std::deque<outgoing> outbox_;
+
+    // Inbox.
+    std::uint64_t cursor_ = 0;    // handed to the app's queue
+    std::uint64_t app_done_ = 0;  // the app's callbacks returned
+    std::uint64_t acked_ = 0;     // sent in an Ack on this connection
+    bool syncing_ = false;
+    std::map<std::uint64_t, v1::Push> held_;  // pushes after a gap, while syncing
+    std::unordered_map<conv_id, seq_t, conv_id_hash> delivered_;
+
+    // Restored after every Welcome.
+    std::unordered_map<conv_id, seq_t, conv_id_hash> read_marks_;  // not yet confirmed
+    std::set<user_id> followed_;
+    std::optional<std::pair<presence_status, std::string>> my_presence_;
+};
+
+template <class T, class Convert>
+void client::impl::ask(v1::Frame frame, v1::Frame::BodyCase expect, Convert convert,
+                       callback<T> done) {
+    if (phase_ != phase::ready) {
+        complete(done, result<T>(error{error_code::not_connected, "not connected", true}));
+        return;
+    }
+    pending_request p;
+    p.on_reply = [this, done, expect, convert](const v1::Frame& reply) {
+        if (reply.has_error()) {
+            complete(done, result<T>(detail::from_proto(reply.error())));
+        } else if (reply.body_case() == expect) {
+            complete(done, result<T>(convert(reply)));
+        } else {
+            complete(done, result<T>(error{error_code::internal, "unexpected reply", false}));
+        }
+    };
+    p.on_fail = [this, done](const error& e) { complete(done, result<T>(e)); };
+    p.deadline = clock::now() + opts_.request_timeout;
+    send_request(std::move(frame), std::move(p));
+}
+
+}  // namespace tern::client

@@ -1,0 +1,262 @@
+#include "link.hpp"
+
+#include <deque>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include <tern/transport/stream_transport.hpp>
+#include <tern/transport/ws_transport.hpp>
+#include <tern/wire/frame_codec.hpp>
+
+namespace tern::client::detail {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using tls_stream = ssl::stream<beast::tcp_stream>;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+template <class Transport>
+class link_impl final : public link, public std::enable_shared_from_this<link_impl<Transport>> {
+public:
+    link_impl(Transport transport, asio::any_io_executor executor,
+              std::weak_ptr<link_handler> handler)
+        : transport_(std::move(transport)), wake_(executor), handler_(std::move(handler)) {}
+
+    void start() {
+        const auto self = this->shared_from_this();
+        wake_.expires_at(asio::steady_timer::time_point::max());
+        asio::co_spawn(
+            wake_.get_executor(), [self] { return self->read_loop(); }, asio::detached);
+        asio::co_spawn(
+            wake_.get_executor(), [self] { return self->write_loop(); }, asio::detached);
+    }
+
+    void send(const v1::Frame& frame) override {
+        if (closed_) return;
+        wire::out_frame out;
+        if (wire::encode_frame(frame, Transport::framing, max_frame_bytes, out)) return;
+        queue_.push_back(std::move(out));
+        wake_.cancel();
+    }
+
+    void close() override {
+        if (closed_) return;
+        closed_ = true;
+        transport_.close();
+        wake_.cancel();
+    }
+
+private:
+    asio::awaitable<void> read_loop() {
+        const auto self = this->shared_from_this();
+        v1::Frame frame;
+        for (;;) {
+            const auto ec = co_await transport_.read(frame);
+            if (ec || closed_) {
+                finish(ec ? ec : asio::error::operation_aborted);
+                co_return;
+            }
+            if (auto h = handler_.lock()) h->on_frame(frame);
+        }
+    }
+
+    asio::awaitable<void> write_loop() {
+        const auto self = this->shared_from_this();
+        std::vector<wire::out_frame> batch;
+        while (!closed_) {
+            if (queue_.empty()) {
+                wake_.expires_at(asio::steady_timer::time_point::max());
+                auto [ec] = co_await wake_.async_wait(use_tuple);
+                (void)ec;  // cancelled: a frame was queued, or the link closed
+                continue;
+            }
+            batch.assign(std::make_move_iterator(queue_.begin()),
+                         std::make_move_iterator(queue_.end()));
+            queue_.clear();
+            const auto ec = co_await transport_.write(batch);
+            batch.clear();
+            if (ec) {
+                close();
+                finish(ec);
+            }
+        }
+    }
+
+    void finish(const boost::system::error_code& ec) {
+        if (finished_) return;
+        finished_ = true;
+        close();
+        if (auto h = handler_.lock()) h->on_link_closed(ec);
+    }
+
+    Transport transport_;
+    asio::steady_timer wake_;
+    std::deque<wire::out_frame> queue_;
+    std::weak_ptr<link_handler> handler_;
+    bool closed_ = false;
+    bool finished_ = false;
+};
+
+template <class Transport>
+std::shared_ptr<link> start_link(Transport transport, asio::any_io_executor executor,
+                                 std::weak_ptr<link_handler> handler) {
+    auto l =
+        std::make_shared<link_impl<Transport>>(std::move(transport), executor, std::move(handler));
+    l->start();
+    return l;
+}
+
+struct dial_result {
+    boost::system::error_code ec;
+    std::string detail;
+    std::shared_ptr<link> connection;
+};
+
+dial_result failed(const boost::system::error_code& ec, std::string step) {
+    return {ec, step + ": " + ec.message(), nullptr};
+}
+
+// The WebSocket handshake: subprotocol tern.v1 asked for, and required in the answer.
+template <class NextLayer>
+asio::awaitable<dial_result> websocket_handshake(beast::websocket::stream<NextLayer>& ws,
+                                                 const endpoint& where) {
+    ws.set_option(beast::websocket::stream_base::decorator([](beast::websocket::request_type& req) {
+        req.set(beast::http::field::sec_websocket_protocol, "tern.v1");
+    }));
+    beast::websocket::response_type response;
+    auto [ec] = co_await ws.async_handshake(response, where.host + ":" + std::to_string(where.port),
+                                            where.path, use_tuple);
+    if (ec) co_return failed(ec, "websocket handshake");
+    if (response[beast::http::field::sec_websocket_protocol] != "tern.v1") {
+        co_return failed(asio::error::no_protocol_option, "websocket subprotocol");
+    }
+    // Liveness is the protocol's heartbeat; the handshake deadline is over.
+    beast::websocket::stream_base::timeout t{};
+    t.handshake_timeout = std::chrono::seconds(30);
+    t.idle_timeout = beast::websocket::stream_base::none();
+    t.keep_alive_pings = false;
+    ws.set_option(t);
+    co_return dial_result{};
+}
+
+asio::awaitable<dial_result> tls_handshake(tls_stream& stream, const endpoint& where,
+                                           const tls_options& tls) {
+    const std::string name = tls.server_name.empty() ? where.host : tls.server_name;
+    if (!SSL_set_tlsext_host_name(stream.native_handle(), name.c_str())) {
+        co_return failed(asio::error::invalid_argument, "tls server name");
+    }
+    if (tls.verify_peer) {
+        stream.set_verify_mode(ssl::verify_peer);
+        stream.set_verify_callback(ssl::host_name_verification(name));
+    } else {
+        stream.set_verify_mode(ssl::verify_none);
+    }
+    auto [ec] = co_await stream.async_handshake(ssl::stream_base::client, use_tuple);
+    if (ec) co_return failed(ec, "tls handshake");
+    co_return dial_result{};
+}
+
+asio::awaitable<dial_result> dial(asio::io_context& io, endpoint where, tls_options tls,
+                                  std::shared_ptr<ssl::context> context,
+                                  std::chrono::milliseconds timeout,
+                                  std::weak_ptr<link_handler> handler) {
+    tcp::resolver resolver(io);
+    auto [rec, results] =
+        co_await resolver.async_resolve(where.host, std::to_string(where.port), use_tuple);
+    if (rec) co_return failed(rec, "resolve " + where.host);
+    beast::tcp_stream stream(io);
+    stream.expires_after(timeout);
+    auto [cec, ep] = co_await stream.async_connect(results, use_tuple);
+    if (cec) co_return failed(cec, "connect");
+    boost::system::error_code ignored;
+    stream.socket().set_option(tcp::no_delay(true), ignored);
+    const auto executor = stream.get_executor();
+
+    switch (where.transport) {
+        case transport::tcp: {
+            stream.expires_never();
+            co_return dial_result{{},
+                                  {},
+                                  start_link(tern::transport::stream_transport<tcp::socket>(
+                                                 stream.release_socket(), max_frame_bytes),
+                                             executor, handler)};
+        }
+        case transport::tls: {
+            tls_stream secure(std::move(stream), *context);
+            if (auto r = co_await tls_handshake(secure, where, tls); r.ec) co_return r;
+            beast::get_lowest_layer(secure).expires_never();
+            co_return dial_result{{},
+                                  {},
+                                  start_link(tern::transport::stream_transport<tls_stream>(
+                                                 std::move(secure), max_frame_bytes),
+                                             executor, handler)};
+        }
+        case transport::ws: {
+            beast::websocket::stream<beast::tcp_stream> ws(std::move(stream));
+            if (auto r = co_await websocket_handshake(ws, where); r.ec) co_return r;
+            beast::get_lowest_layer(ws).expires_never();
+            co_return dial_result{{},
+                                  {},
+                                  start_link(tern::transport::ws_transport<beast::tcp_stream>(
+                                                 std::move(ws), max_frame_bytes),
+                                             executor, handler)};
+        }
+        case transport::wss: {
+            beast::websocket::stream<tls_stream> ws(std::move(stream), *context);
+            if (auto r = co_await tls_handshake(ws.next_layer(), where, tls); r.ec) co_return r;
+            if (auto r = co_await websocket_handshake(ws, where); r.ec) co_return r;
+            beast::get_lowest_layer(ws).expires_never();
+            co_return dial_result{{},
+                                  {},
+                                  start_link(tern::transport::ws_transport<tls_stream>(
+                                                 std::move(ws), max_frame_bytes),
+                                             executor, handler)};
+        }
+    }
+    co_return failed(asio::error::invalid_argument, "transport");
+}
+
+}  // namespace
+
+void async_dial(asio::io_context& io, const endpoint& where, const tls_options& tls,
+                std::shared_ptr<ssl::context> tls_context, std::chrono::milliseconds timeout,
+                std::weak_ptr<link_handler> handler, dial_handler done) {
+    asio::co_spawn(io, dial(io, where, tls, std::move(tls_context), timeout, std::move(handler)),
+                   [done = std::move(done)](std::exception_ptr e, dial_result r) {
+                       if (e) {
+                           done(asio::error::fault, "dial failed unexpectedly", nullptr);
+                           return;
+                       }
+                       done(r.ec, std::move(r.detail), std::move(r.connection));
+                   });
+}
+
+std::shared_ptr<ssl::context> make_tls_context(const tls_options& tls, std::string& problem) {
+    auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
+    context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                         ssl::context::no_tlsv1_1 | ssl::context::no_compression);
+    boost::system::error_code ec;
+    if (!tls.ca_file.empty()) {
+        context->load_verify_file(tls.ca_file, ec);
+    } else {
+        context->set_default_verify_paths(ec);
+    }
+    if (ec) problem = "tls trust store: " + ec.message();
+    return context;
+}
+
+}  // namespace tern::client::detail

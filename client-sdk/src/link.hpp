@@ -1,0 +1,57 @@
+// One connection from a client to ternd, over any transport (tcp, tls, ws, wss), living on the
+// client's io_context. The client speaks the protocol; a link only dials, reads frames, and
+// writes queued frames in one gathered write.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <tern/client/options.hpp>
+
+#include "tern/v1/frame.pb.h"
+
+namespace tern::client::detail {
+
+// What a link reports; called on the link's io_context.
+class link_handler {
+public:
+    virtual ~link_handler() = default;
+    virtual void on_frame(v1::Frame& frame) = 0;
+    // Once, when the link is gone (an error, the peer closing, or close()).
+    virtual void on_link_closed(const boost::system::error_code& ec) = 0;
+};
+
+class link {
+public:
+    virtual ~link() = default;
+    // Queues a frame; the writer sends everything queued in one write.
+    virtual void send(const v1::Frame& frame) = 0;
+    // Closes the socket; on_link_closed follows.
+    virtual void close() = 0;
+};
+
+// The largest frame the client accepts (the server's configurable maximum).
+constexpr std::size_t max_frame_bytes = 16 * 1024 * 1024;
+
+using dial_handler = std::function<void(const boost::system::error_code&, std::string detail,
+                                        std::shared_ptr<link>)>;
+
+// Dials `where` (resolve, connect, TLS and WebSocket handshakes, all within `timeout`) and calls
+// `done` on `io` with a started link or the error.
+void async_dial(boost::asio::io_context& io, const endpoint& where, const tls_options& tls,
+                std::shared_ptr<boost::asio::ssl::context> tls_context,
+                std::chrono::milliseconds timeout, std::weak_ptr<link_handler> handler,
+                dial_handler done);
+
+// A TLS client context: TLS 1.2+, the trust store from `tls` (or the system's). `problem`
+// receives why the trust store could not be loaded (the handshake will then fail).
+[[nodiscard]] std::shared_ptr<boost::asio::ssl::context> make_tls_context(const tls_options& tls,
+                                                                          std::string& problem);
+
+}  // namespace tern::client::detail
