@@ -155,7 +155,9 @@ asio::awaitable<dial_result> websocket_handshake(beast::websocket::stream<NextLa
 asio::awaitable<dial_result> tls_handshake(tls_stream& stream, const endpoint& where,
                                            const tls_options& tls) {
     const std::string name = tls.server_name.empty() ? where.host : tls.server_name;
-    if (!SSL_set_tlsext_host_name(stream.native_handle(), name.c_str())) {
+    // SSL_set_tlsext_host_name is a macro with a C cast; this is the call it makes.
+    if (SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(name.c_str())) != 1) {
         co_return failed(asio::error::invalid_argument, "tls server name");
     }
     if (tls.verify_peer) {
