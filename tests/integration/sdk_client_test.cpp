@@ -248,3 +248,71 @@ TEST_CASE("a server restart loses nothing: pending sends complete, every message
     });
     CHECK(bob.events->read([](const auto& l) { return l.connections(); }) >= 2);
 }
+
+TEST_CASE("the SDK speaks TLS, WebSocket and WebSocket over TLS, and verifies the server",
+          "[integration][sdk][tls]") {
+    temp_dir certs{"tern-sdk-certs"};
+    const auto files = make_test_certificate(certs);
+    gateway_fixture f([&](server::config& c) {
+        c.listen.tls = "127.0.0.1:0";
+        c.listen.ws = "127.0.0.1:0";
+        c.listen.wss = "127.0.0.1:0";
+        c.tls.cert_file = files.first;
+        c.tls.key_file = files.second;
+    });
+    const auto trust = [&](tc::options& o) { o.tls.ca_file = files.first; };
+    sdk_device over_tls(f, acme, 1, 10, {tc::transport::tls, "127.0.0.1", f.gw->tls_port(), "/"},
+                        {}, trust);
+    sdk_device over_ws(f, acme, 2, 20, {tc::transport::ws, "127.0.0.1", f.gw->ws_port(), "/"});
+    sdk_device over_wss(f, acme, 3, 30,
+                        {tc::transport::wss, "127.0.0.1", f.gw->wss_port(), "/"}, {}, trust);
+    for (auto* d : {&over_tls, &over_ws, &over_wss}) d->wait_connected();
+
+    awaited<tc::sent> created;
+    over_tls.client->create_group("transports", {2, 3}, created.callback());
+    const auto group = created.get();
+    REQUIRE(group.ok());
+    over_ws.send(group->conv, "from ws");
+    over_wss.send(group->conv, "from wss");
+    for (auto* d : {&over_tls, &over_ws, &over_wss}) {
+        REQUIRE(d->events->wait(
+            [&](const auto& l) { return l.messages_of(group->conv).size() == 2; }));
+    }
+
+    // A client that does not trust the certificate never gets in.
+    auto untrusting = std::make_shared<recording_listener>();
+    tc::options o;
+    o.endpoints = {{tc::transport::tls, "127.0.0.1", f.gw->tls_port(), "/"}};
+    o.token_provider = [&f] { return f.token_for(acme, 4, 40); };
+    o.tls.ca_file = "/nonexistent/ca.pem";
+    tc::client refused(o, untrusting);
+    refused.connect();
+    REQUIRE(untrusting->wait([](const auto& l) {
+        for (const auto& s : l.states) {
+            if (s.state == tc::connection_state::disconnected &&
+                s.reason == tc::disconnect_reason::network) {
+                return true;
+            }
+        }
+        return false;
+    }));
+    CHECK(untrusting->read([](const auto& l) { return l.connections(); }) == 0);
+}
+
+TEST_CASE("endpoint URLs parse, and bad ones are refused", "[sdk]") {
+    const auto ws = tc::endpoint::parse("wss://chat.example.com:443/tern");
+    REQUIRE(ws);
+    CHECK(ws->transport == tc::transport::wss);
+    CHECK(ws->host == "chat.example.com");
+    CHECK(ws->port == 443);
+    CHECK(ws->path == "/tern");
+    const auto tcp = tc::endpoint::parse("tcp://[::1]:7400");
+    REQUIRE(tcp);
+    CHECK(tcp->host == "::1");
+    CHECK_FALSE(tc::endpoint::parse("http://x:1"));
+    CHECK_FALSE(tc::endpoint::parse("tcp://x"));
+    CHECK_FALSE(tc::endpoint::parse("tcp://x:70000"));
+    CHECK_FALSE(tc::endpoint::parse("tcp://x:7400/path"));
+    CHECK(std::string(tc::to_string(tc::error_code::not_member)) == "NOT_MEMBER");
+    CHECK(std::string(tc::to_string(tc::error_code::expired)) == "EXPIRED");
+}
