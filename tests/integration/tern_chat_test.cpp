@@ -1,0 +1,56 @@
+// tern-chat in pipes: two processes chat through a real gateway, lines in and events out.
+#include <catch2/catch.hpp>
+
+#include "child_process.hpp"
+#include "gateway_fixture.hpp"
+
+using namespace tern;
+using namespace tern::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<std::string> chat_argv(const gateway_fixture& f, std::uint64_t user,
+                                   std::uint64_t device) {
+    return {TERN_CHAT, "--endpoint", "tcp://127.0.0.1:" + std::to_string(f.gw->tcp_port()),
+            "--token", f.token_for(1, user, device)};
+}
+
+}  // namespace
+
+TEST_CASE("two tern-chat processes exchange messages through pipes", "[integration][tern-chat]") {
+    gateway_fixture f;
+    child_process bob(chat_argv(f, 2, 20));
+    REQUIRE(bob.wait_for("me 2", 30s));
+    bob.write_line("/sub 1");
+    REQUIRE(bob.wait_for("presence 1 offline", 30s));
+
+    child_process alice(chat_argv(f, 1, 10));
+    REQUIRE(alice.wait_for("me 1", 30s));
+    REQUIRE(bob.wait_for("presence 1 online", 30s));
+    alice.write_line("/open 2");
+    alice.write_line("hello bob");
+    REQUIRE(alice.wait_for("sent d:1-2 #1", 30s));
+    REQUIRE(bob.wait_for("msg d:1-2 #1 1: hello bob", 30s));
+
+    // Bob answers and reads; Alice sees the answer and the receipt.
+    bob.write_line("/open 1");
+    bob.write_line("hi alice");
+    bob.write_line("/read");
+    REQUIRE(alice.wait_for("msg d:1-2 #2 2: hi alice", 30s));
+    REQUIRE(alice.wait_for("receipt d:1-2 user 2", 30s));
+
+    // A group: created by Alice, seen by Bob, with "read by" counts and who-read.
+    alice.write_line("/group team 2");
+    REQUIRE(alice.wait_for("conv g:", 30s));
+    alice.write_line("standup at ten");
+    REQUIRE(bob.wait_for("standup at ten", 30s));
+    alice.write_line("/list");
+    REQUIRE(alice.wait_for("ok list", 30s));
+
+    // End of input: each waits for its sends, then exits cleanly.
+    alice.close_stdin();
+    bob.close_stdin();
+    CHECK(alice.wait_exit(30s) == 0);
+    CHECK(bob.wait_exit(30s) == 0);
+}
