@@ -14,6 +14,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::size_t max_held_pushes = 10'000;
+
 constexpr auto ack_delay = 20ms;
 constexpr auto sweep_period = 500ms;
 
@@ -129,6 +130,11 @@ void client::impl::shutdown() {
 
 void client::impl::attempt() {
     if (!wanted_ || shut_ || phase_ != phase::idle) return;
+    if (cursor_ - app_done_ >= opts_.max_app_backlog) {
+        // A new connection would only be closed again: wait for the app to catch up.
+        waiting_for_app_ = true;
+        return;
+    }
     if (opts_.endpoints.empty()) {
         set_state(connection_state::stopped, disconnect_reason::network, "no endpoints");
         wanted_ = false;
@@ -174,7 +180,8 @@ void client::impl::dial() {
     phase_ = phase::dialing;
     const auto& where = opts_.endpoints[endpoint_ % opts_.endpoints.size()];
     detail::async_dial(
-        io, where, opts_.tls, tls_, opts_.connect_timeout, weak_from_this(),
+        io, where, opts_.tls, tls_, opts_.connect_timeout, opts_.socket_receive_buffer,
+        weak_from_this(),
         [weak = weak_from_this()](const boost::system::error_code& ec, std::string detail,
                                   std::shared_ptr<detail::link> l) {
             auto self = weak.lock();
@@ -202,6 +209,8 @@ void client::impl::on_dialed(const boost::system::error_code& ec, const std::str
     }
     link_ = std::move(l);
     phase_ = phase::hello;
+    reading_paused_ = false;
+    dropping_pushes_ = false;
     goodbye_.reset();
     hello_error_.reset();
     acked_ = 0;
@@ -562,7 +571,12 @@ void client::impl::on_frame(v1::Frame& frame) {
 
 // ---- inbox -------------------------------------------------------------------------------------
 
+// The app is behind and the server gave up on this connection: read to its end for the
+// Disconnect, dropping pushes (the next connection resumes from the cursor).
+void client::impl::on_peer_gone_while_paused() { dropping_pushes_ = true; }
+
 void client::impl::on_push(v1::Push& push) {
+    if (dropping_pushes_) return;
     const auto seq = push.inbox_seq();
     if (seq <= cursor_) return;  // seen already (a catch-up overlapping a live push)
     if (seq == cursor_ + 1 && !syncing_) {
@@ -625,6 +639,12 @@ void client::impl::deliver(const v1::Push& push) {
             ev = std::move(e);
         }
     }
+    // The server's bounded queue takes the pressure while the app is behind.
+    if (!reading_paused_ && cursor_ - app_done_ >= opts_.max_app_backlog && link_) {
+        reading_paused_ = true;
+        link_->pause_reading(true);
+        log(log_level::info, "the app is behind: reading paused");
+    }
     callbacks.post([app = app_, ev = std::move(ev), inbox_seq, weak = weak_from_this(),
                     executor = io.get_executor()] {
         if (ev) app->on_event(*ev);
@@ -638,6 +658,17 @@ void client::impl::app_ran(std::uint64_t inbox_seq) {
     if (inbox_seq <= app_done_) return;
     app_done_ = inbox_seq;
     store_->set_inbox_cursor(inbox_seq);
+    // Read again once the app has taken three quarters of the backlog.
+    if (cursor_ - app_done_ <= opts_.max_app_backlog / 4) {
+        if (reading_paused_) {
+            reading_paused_ = false;
+            if (link_) link_->pause_reading(false);
+        }
+        if (waiting_for_app_) {
+            waiting_for_app_ = false;
+            attempt();
+        }
+    }
     schedule_ack();
 }
 

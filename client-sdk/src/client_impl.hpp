@@ -56,6 +56,7 @@ struct client::impl final : detail::link_handler, std::enable_shared_from_this<c
     // ---- link_handler -----------------------------------------------------------------------
     void on_frame(v1::Frame& frame) override;
     void on_link_closed(const boost::system::error_code& ec) override;
+    void on_peer_gone_while_paused() override;
 
     // Posts a completion to the app's executor (nothing when `done` is empty).
     template <class T>
@@ -176,6 +177,9 @@ private:
     std::uint64_t app_done_ = 0;  // the app's callbacks returned
     std::uint64_t acked_ = 0;     // sent in an Ack on this connection
     bool syncing_ = false;
+    bool reading_paused_ = false;   // the app's backlog is above the high mark
+    bool dropping_pushes_ = false;  // reading what a departed server sent, for its Disconnect
+    bool waiting_for_app_ = false;  // a reconnect waits for the app's backlog to shrink
     std::map<std::uint64_t, v1::Push> held_;  // pushes after a gap, while syncing
     std::unordered_map<conv_id, seq_t, conv_id_hash> delivered_;
 

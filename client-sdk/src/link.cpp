@@ -1,5 +1,7 @@
 #include "link.hpp"
 
+#include <poll.h>
+
 #include <deque>
 #include <vector>
 
@@ -27,13 +29,17 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using tls_stream = ssl::stream<beast::tcp_stream>;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto paused_poll = std::chrono::milliseconds(200);
 
 template <class Transport>
 class link_impl final : public link, public std::enable_shared_from_this<link_impl<Transport>> {
 public:
     link_impl(Transport transport, asio::any_io_executor executor,
               std::weak_ptr<link_handler> handler)
-        : transport_(std::move(transport)), wake_(executor), handler_(std::move(handler)) {}
+        : transport_(std::move(transport)),
+          wake_(executor),
+          resume_(executor),
+          handler_(std::move(handler)) {}
 
     void start() {
         const auto self = this->shared_from_this();
@@ -57,6 +63,12 @@ public:
         closed_ = true;
         transport_.close();
         wake_.cancel();
+        resume_.cancel();
+    }
+
+    void pause_reading(bool paused) override {
+        paused_ = paused;
+        if (!paused) resume_.cancel();
     }
 
 private:
@@ -64,6 +76,15 @@ private:
         const auto self = this->shared_from_this();
         v1::Frame frame;
         for (;;) {
+            while (paused_ && !closed_) {
+                // Not reading, yet noticing a peer that gives up on us (a slow consumer close).
+                resume_.expires_after(paused_poll);
+                auto [ec] = co_await resume_.async_wait(use_tuple);
+                if (!ec && paused_ && peer_gone()) {
+                    paused_ = false;
+                    if (auto h = handler_.lock()) h->on_peer_gone_while_paused();
+                }
+            }
             const auto ec = co_await transport_.read(frame);
             if (ec || closed_) {
                 finish(ec ? ec : asio::error::operation_aborted);
@@ -95,6 +116,12 @@ private:
         }
     }
 
+    // Whether the peer shut down its side (POLLRDHUP is set even with unread data before it).
+    bool peer_gone() {
+        pollfd p{transport_.native_handle(), POLLRDHUP, 0};
+        return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+    }
+
     void finish(const boost::system::error_code& ec) {
         if (finished_) return;
         finished_ = true;
@@ -104,10 +131,12 @@ private:
 
     Transport transport_;
     asio::steady_timer wake_;
+    asio::steady_timer resume_;  // the reader waits on it while paused
     std::deque<wire::out_frame> queue_;
     std::weak_ptr<link_handler> handler_;
     bool closed_ = false;
     bool finished_ = false;
+    bool paused_ = false;
 };
 
 template <class Transport>
@@ -173,7 +202,7 @@ asio::awaitable<dial_result> tls_handshake(tls_stream& stream, const endpoint& w
 
 asio::awaitable<dial_result> dial(asio::io_context& io, endpoint where, tls_options tls,
                                   std::shared_ptr<ssl::context> context,
-                                  std::chrono::milliseconds timeout,
+                                  std::chrono::milliseconds timeout, std::size_t receive_buffer,
                                   std::weak_ptr<link_handler> handler) {
     tcp::resolver resolver(io);
     auto [rec, results] =
@@ -185,6 +214,10 @@ asio::awaitable<dial_result> dial(asio::io_context& io, endpoint where, tls_opti
     if (cec) co_return failed(cec, "connect");
     boost::system::error_code ignored;
     stream.socket().set_option(tcp::no_delay(true), ignored);
+    if (receive_buffer > 0) {
+        stream.socket().set_option(
+            asio::socket_base::receive_buffer_size(static_cast<int>(receive_buffer)), ignored);
+    }
     const auto executor = stream.get_executor();
 
     switch (where.transport) {
@@ -235,15 +268,18 @@ asio::awaitable<dial_result> dial(asio::io_context& io, endpoint where, tls_opti
 
 void async_dial(asio::io_context& io, const endpoint& where, const tls_options& tls,
                 std::shared_ptr<ssl::context> tls_context, std::chrono::milliseconds timeout,
-                std::weak_ptr<link_handler> handler, dial_handler done) {
-    asio::co_spawn(io, dial(io, where, tls, std::move(tls_context), timeout, std::move(handler)),
-                   [done = std::move(done)](std::exception_ptr e, dial_result r) {
-                       if (e) {
-                           done(asio::error::fault, "dial failed unexpectedly", nullptr);
-                           return;
-                       }
-                       done(r.ec, std::move(r.detail), std::move(r.connection));
-                   });
+                std::size_t receive_buffer, std::weak_ptr<link_handler> handler,
+                dial_handler done) {
+    asio::co_spawn(
+        io,
+        dial(io, where, tls, std::move(tls_context), timeout, receive_buffer, std::move(handler)),
+        [done = std::move(done)](std::exception_ptr e, dial_result r) {
+            if (e) {
+                done(asio::error::fault, "dial failed unexpectedly", nullptr);
+                return;
+            }
+            done(r.ec, std::move(r.detail), std::move(r.connection));
+        });
 }
 
 std::shared_ptr<ssl::context> make_tls_context(const tls_options& tls, std::string& problem) {

@@ -25,6 +25,9 @@ public:
     virtual void on_frame(v1::Frame& frame) = 0;
     // Once, when the link is gone (an error, the peer closing, or close()).
     virtual void on_link_closed(const boost::system::error_code& ec) = 0;
+    // While reading is paused, the peer closed its side: the link reads again, so that the
+    // frames before the end (the server's Disconnect) are seen.
+    virtual void on_peer_gone_while_paused() = 0;
 };
 
 class link {
@@ -34,6 +37,9 @@ public:
     virtual void send(const v1::Frame& frame) = 0;
     // Closes the socket; on_link_closed follows.
     virtual void close() = 0;
+    // Stops (or resumes) reading: while the app is behind, the server's queue for this device
+    // fills instead of the client's memory, and the server closes it as a slow consumer.
+    virtual void pause_reading(bool paused) = 0;
 };
 
 // The largest frame the client accepts (the server's configurable maximum).
@@ -46,8 +52,8 @@ using dial_handler = std::function<void(const boost::system::error_code&, std::s
 // `done` on `io` with a started link or the error.
 void async_dial(boost::asio::io_context& io, const endpoint& where, const tls_options& tls,
                 std::shared_ptr<boost::asio::ssl::context> tls_context,
-                std::chrono::milliseconds timeout, std::weak_ptr<link_handler> handler,
-                dial_handler done);
+                std::chrono::milliseconds timeout, std::size_t receive_buffer,
+                std::weak_ptr<link_handler> handler, dial_handler done);
 
 // A TLS client context: TLS 1.2+, the trust store from `tls` (or the system's). `problem`
 // receives why the trust store could not be loaded (the handshake will then fail).

@@ -180,6 +180,26 @@ TEST_CASE("an idle connection is closed after the idle timeout", "[integration][
     CHECK(c.closed_within(5s));
 }
 
+TEST_CASE("a connection is closed when its token expires, even while busy",
+          "[integration][gateway]") {
+    gateway_fixture f([](server::config& c) { c.auth.max_skew_seconds = 0; });
+    auto c = f.connect();
+    c.send(hello(f.token("k1", f.k1.private_pem,
+                         [](server::token_claims& t) { t.expires_at = unix_now() + 2; })));
+    REQUIRE(c.receive_until(v1::Frame::kWelcome));
+    // Activity does not extend a token's life.
+    std::optional<v1::Frame> d;
+    for (std::uint64_t i = 2; !d && i < 200; ++i) {
+        c.send(ping(i));
+        d = c.receive_until(v1::Frame::kDisconnect, 100ms);
+    }
+    REQUIRE(d);
+    CHECK(d->disconnect().reason() == v1::DISCONNECT_TOKEN_EXPIRED);
+    CHECK(d->disconnect().code() == v1::TOKEN_EXPIRED);
+    CHECK(d->disconnect().reconnect());
+    CHECK(c.closed_within(5s));
+}
+
 TEST_CASE("the inbound rate limit answers RATE_LIMITED and then disconnects a flood",
           "[integration][gateway]") {
     gateway_fixture f([](server::config& c) {

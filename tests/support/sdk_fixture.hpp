@@ -97,6 +97,28 @@ struct awaited {
     }
 };
 
+// Collects the completions of many sends, from whatever thread they run on.
+struct send_results {
+    std::mutex mutex;
+    std::condition_variable done;
+    std::vector<tc::result<tc::sent>> results;
+
+    tc::callback<tc::sent> callback() {
+        return [this](tc::result<tc::sent> r) {
+            {
+                std::lock_guard lock(mutex);
+                results.push_back(std::move(r));
+            }
+            done.notify_all();
+        };
+    }
+    // Waits for `n` completions; false after `timeout`.
+    bool wait(std::size_t n, std::chrono::milliseconds timeout) {
+        std::unique_lock lock(mutex);
+        return done.wait_for(lock, timeout, [&] { return results.size() >= n; });
+    }
+};
+
 // One device of a user, connected through the SDK.
 struct sdk_device {
     std::shared_ptr<recording_listener> events = std::make_shared<recording_listener>();

@@ -5,7 +5,8 @@
 //             the core's admission, Welcome), then heartbeats and requests for the core;
 //             rate-limited. It pauses while the core decides the admission.
 //   writer    drains the bounded outbound queue, all queued frames in one gathered write.
-//   watchdog  closes the connection at the auth deadline or after the idle timeout.
+//   watchdog  closes the connection at the auth deadline, after the idle timeout, and when its
+//             token expires (the handshake's rule: `exp` plus the allowed skew).
 //
 // Closing queues a Disconnect, lets the writer flush it, then closes the socket; a peer that does
 // not read is cut off after a grace period. Nothing here throws on the data path.
@@ -282,6 +283,10 @@ private:
             return;
         }
         who_ = {claims->tenant, claims->user, claims->device};
+        const auto valid_for = std::chrono::seconds(
+            claims->expires_at + settings_.verifier->settings().max_skew.count() -
+            unix_ms() / 1000);
+        token_expiry_ = clock::now() + std::max(valid_for, std::chrono::seconds(0));
 
         v1::Frame welcome;
         welcome.set_req_id(frame.req_id());
@@ -344,7 +349,8 @@ private:
             if (!closing_) {
                 const auto limit =
                     open_ ? settings_.limits.idle_timeout : settings_.limits.auth_deadline;
-                watchdog_.expires_at(last_activity_ + limit);
+                watchdog_.expires_at(open_ ? std::min(last_activity_ + limit, token_expiry_)
+                                           : last_activity_ + limit);
             }
             auto [ec] = co_await watchdog_.async_wait(asio::as_tuple(asio::use_awaitable));
             if (finished_) break;
@@ -352,6 +358,11 @@ private:
             if (closing_) {
                 transport_.close();  // the peer did not take its Disconnect in time
                 break;
+            }
+            if (open_ && clock::now() >= token_expiry_) {
+                close(v1::DISCONNECT_TOKEN_EXPIRED, v1::TOKEN_EXPIRED,
+                      "the token expired; reconnect with a new one");
+                continue;
             }
             const auto limit =
                 open_ ? settings_.limits.idle_timeout : settings_.limits.auth_deadline;
@@ -390,6 +401,7 @@ private:
     bool closing_ = false;        // a Disconnect is queued or the peer is gone
     bool finished_ = false;
     clock::time_point last_activity_;
+    clock::time_point token_expiry_ = clock::time_point::max();
     clock::time_point last_refill_;
     double tokens_;
     std::uint32_t refused_in_a_row_ = 0;

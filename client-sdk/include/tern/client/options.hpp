@@ -80,6 +80,12 @@ struct options {
     // How long a send (or another event-appending request) is retried before it completes with
     // error_code::expired. The server remembers client_msg_ids for 7 days.
     std::chrono::milliseconds send_expiry{std::chrono::hours(24)};
+    // Events handed to the app and not yet returned from on_event, beyond which the client stops
+    // reading its connection (the server then holds, and past its bounds drops, the rest: the
+    // client catches up from its cursor when the app is back). Bounds the client's memory.
+    std::size_t max_app_backlog = 2'000;
+    // The socket's receive buffer (SO_RCVBUF); 0: the system's, which may grow to megabytes.
+    std::size_t socket_receive_buffer = 0;
     // Callbacks run here, one at a time per client. Null: one internal thread per client.
     std::shared_ptr<client::executor> executor;
     client::log_sink log_sink;

@@ -62,6 +62,11 @@ public:
         co_return ec;
     }
 
+    // The TCP socket underneath (to poll it without reading).
+    [[nodiscard]] int native_handle() {
+        return raw_socket(boost::beast::get_lowest_layer(stream_)).native_handle();
+    }
+
     // Closes the socket. Over TLS no close_notify is sent: the Disconnect frame already said
     // goodbye, and a peer that does not read must not hold the connection open.
     void close() {

@@ -63,6 +63,11 @@ public:
         co_return boost::system::error_code{};
     }
 
+    // The TCP socket underneath (to poll it without reading).
+    [[nodiscard]] int native_handle() {
+        return boost::beast::get_lowest_layer(stream_).socket().native_handle();
+    }
+
     void close() {
         boost::system::error_code ignored;
         auto& socket = boost::beast::get_lowest_layer(stream_).socket();
