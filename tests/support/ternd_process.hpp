@@ -28,6 +28,9 @@ public:
                 ::dup2(fd, STDERR_FILENO);
                 ::dup2(fd, STDOUT_FILENO);
             }
+            // Nothing of the test process leaks into ternd: an inherited socket (a client's,
+            // a proxy's) would stay open in the child after the test closed it.
+            ::close_range(3, ~0U, 0);
             ::execl(binary.c_str(), binary.c_str(), "-c", config_file.c_str(), "--set",
                     "listen.tcp=127.0.0.1:0", static_cast<char*>(nullptr));
             std::_Exit(127);
