@@ -117,9 +117,9 @@ TEST_CASE("every acked message reaches every member device exactly once, through
         REQUIRE(acked[r->conv].insert(r->seq).second);
     }
 
-    // The faults hit every device: each connected several times.
+    // The faults hit every device: a kill -9 ends every connection there is.
     for (auto& d : devices) {
-        CHECK(d.events->read([](const auto& l) { return l.connections(); }) >= 3);
+        CHECK(d.events->read([](const auto& l) { return l.connections(); }) >= 2);
     }
 
     // Every member device has exactly the acked messages of each of its conversations, in order.

@@ -105,10 +105,9 @@ struct send_results {
 
     tc::callback<tc::sent> callback() {
         return [this](tc::result<tc::sent> r) {
-            {
-                std::lock_guard lock(mutex);
-                results.push_back(std::move(r));
-            }
+            // Notified under the lock: the waiter may destroy this as soon as it sees the last.
+            std::lock_guard lock(mutex);
+            results.push_back(std::move(r));
             done.notify_all();
         };
     }

@@ -32,6 +32,10 @@ presence_registry::admission presence_registry::admit(const presence_user& u,
     auto same_device = std::find_if(r.devices.begin(), r.devices.end(),
                                     [&](const auto& d) { return d.id == device; });
     if (same_device != r.devices.end()) {
+        if (same_device->where.connection > where.connection) {
+            out.superseded = true;
+            return out;
+        }
         out.replaced = std::move(same_device->where);
         *same_device = {device, std::move(where), v1::PRESENCE_ONLINE, {}, ++updates_};
     } else if (r.devices.size() >= max_devices) {

@@ -32,6 +32,7 @@ namespace tern::server::core {
 struct endpoint {
     std::size_t shard = 0;
     std::weak_ptr<net::session> session;
+    std::uint64_t connection = 0;  // net::session::id(): later connections have larger ids
 
     [[nodiscard]] bool same(const endpoint& other) const noexcept {
         return !session.owner_before(other.session) && !other.session.owner_before(session);
@@ -53,11 +54,14 @@ public:
     struct admission {
         bool admitted = false;
         std::optional<endpoint> replaced;  // the same device's previous connection: close it
+        bool superseded = false;           // refused: the device already has a later connection
         bool changed = false;              // the user's presence changed: notify the watchers
     };
 
     // Registers a device that completed its handshake (ONLINE). The same device id replaces its
-    // previous connection; a new device beyond `max_devices` is refused.
+    // earlier connection; a connection older than the one registered (a stale handshake that
+    // finished late, after a quick reconnect) is refused as superseded; a new device beyond
+    // `max_devices` is refused.
     admission admit(const presence_user& u, storage::device_id device, endpoint where,
                     std::size_t max_devices, std::int64_t now_ms);
 

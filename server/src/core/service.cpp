@@ -570,6 +570,15 @@ struct service::state {
         const presence_user user{who.tenant, who.user};
         auto admission =
             local.presence.admit(user, who.device, where, limits.max_devices_per_user, now_ms());
+        if (admission.superseded) {
+            post(where.shard, [w = where.session] {
+                if (auto s = w.lock()) {
+                    s->close(v1::DISCONNECT_REPLACED, v1::ERROR_CODE_UNSPECIFIED,
+                             "the device has a later connection");
+                }
+            });
+            return;
+        }
         if (!admission.admitted) {
             post(where.shard,
                  [w = where.session, req_id = welcome.req_id(), max = limits.max_devices_per_user] {
@@ -674,7 +683,7 @@ struct service::state {
         s->send(ok);
         const auto& who = s->who();
         const auto home = home_of(who.tenant, who.user);
-        post(home, [this, home, who, where = endpoint{s->shard(), s}, status,
+        post(home, [this, home, who, where = endpoint{s->shard(), s, s->id()}, status,
                     text = update.status_text()]() mutable {
             const presence_user user{who.tenant, who.user};
             if (per_shard[home]->presence.update(user, who.device, where, status, std::move(text),
@@ -715,7 +724,7 @@ struct service::state {
         ok.set_req_id(frame.req_id());
         ok.mutable_ok();
         s->send(ok);
-        follow(s->who().tenant, endpoint{s->shard(), s}, users, !req.unsubscribe());
+        follow(s->who().tenant, endpoint{s->shard(), s, s->id()}, users, !req.unsubscribe());
     }
 
     // Registers (or removes) `watcher` with the home shard of each of `users`; registering
@@ -853,7 +862,7 @@ void service::on_open(const std::shared_ptr<net::session>& s, const v1::Hello& h
     const auto home = st.home_of(who.tenant, who.user);
     std::optional<std::uint64_t> resume;
     if (hello.has_resume_inbox_seq()) resume = hello.resume_inbox_seq();
-    st.post(home, [&st, home, who, where = endpoint{s->shard(), s}, resume,
+    st.post(home, [&st, home, who, where = endpoint{s->shard(), s, s->id()}, resume,
                    welcome = std::move(welcome)]() mutable {
         st.register_device(home, who, where, resume, std::move(welcome));
     });
@@ -863,7 +872,7 @@ void service::on_close(const std::shared_ptr<net::session>& s) {
     auto& st = *state_;
     auto& local = *st.per_shard[s->shard()];
     const auto who = s->who();
-    const endpoint where{s->shard(), s};
+    const endpoint where{s->shard(), s, s->id()};
     st.unregister_device(who, where);
     auto it = local.online.find({who.tenant, who.user});
     if (it == local.online.end()) return;

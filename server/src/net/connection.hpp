@@ -50,6 +50,7 @@ public:
     connection(Transport transport, asio::any_io_executor executor, std::size_t shard,
                const connection_settings& settings)
         : shard_(shard),
+          id_(next_connection_id()),
           transport_(std::move(transport)),
           settings_(settings),
           wake_(executor),
@@ -72,6 +73,7 @@ public:
 
     const core::requester& who() const noexcept override { return who_; }
     std::size_t shard() const noexcept override { return shard_; }
+    std::uint64_t id() const noexcept override { return id_; }
 
     void send(wire::out_frame frame) override {
         if (closing_) return;
@@ -388,6 +390,7 @@ private:
     }
 
     std::size_t shard_;
+    std::uint64_t id_;
     Transport transport_;
     const connection_settings& settings_;
     asio::steady_timer wake_;      // the writer sleeps on it; cancel() wakes it

@@ -2,6 +2,7 @@
 // connection's shard: the core calls a session only from that shard's thread.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -21,6 +22,10 @@ public:
 
     // The shard the connection lives on, for life.
     [[nodiscard]] virtual std::size_t shard() const noexcept = 0;
+
+    // Ascending in the order connections were accepted: of two connections of one device, the
+    // later one has the larger id, whatever order their handshakes finish in.
+    [[nodiscard]] virtual std::uint64_t id() const noexcept = 0;
 
     // How this connection delimits frames (stream for TCP and TLS, message for WebSocket).
     [[nodiscard]] virtual wire::framing framing() const noexcept = 0;
@@ -44,6 +49,12 @@ public:
     // never becomes open and on_close will not be called for it.
     virtual bool admit(const v1::Frame& welcome) = 0;
 };
+
+// The next connection id (process-wide, ascending).
+inline std::uint64_t next_connection_id() noexcept {
+    static std::atomic<std::uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+}
 
 // The core: receives every request after the handshake.
 class frame_handler {

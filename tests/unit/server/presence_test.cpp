@@ -9,11 +9,14 @@ namespace v1 = tern::v1;
 
 namespace {
 
-// An endpoint with a control block of its own, as a real connection would have.
+// An endpoint with a control block of its own and an id in creation order, as a real
+// connection would have.
 struct fake_connection {
+    static inline std::uint64_t next_id = 1;
     std::shared_ptr<int> owner = std::make_shared<int>(0);
     std::shared_ptr<tern::server::net::session> session{owner, nullptr};
-    endpoint at(std::size_t shard = 0) const { return {shard, session}; }
+    std::uint64_t id = next_id++;
+    endpoint at(std::size_t shard = 0) const { return {shard, session, id}; }
 };
 
 constexpr presence_user alice{1, 7};
@@ -64,6 +67,20 @@ TEST_CASE("the devices-per-user limit refuses a new device, not a returning one"
     CHECK_FALSE(r.remove(alice, 2, again.at(1), t0));  // device 1 still online: no change
     CHECK(r.online_devices(alice) == 1);
     CHECK(r.admit(alice, 3, a3.at(), 2, t0).admitted);  // room again
+}
+
+TEST_CASE("a stale connection of a device that finishes its handshake late changes nothing") {
+    presence_registry r;
+    fake_connection stale;  // accepted first; its handshake is still on its way
+    fake_connection fresh;  // the device reconnected
+    CHECK(r.admit(alice, 70, fresh.at(), 10, t0).admitted);
+    const auto late = r.admit(alice, 70, stale.at(), 10, t0);
+    CHECK_FALSE(late.admitted);
+    CHECK(late.superseded);
+    CHECK_FALSE(late.replaced);
+    CHECK(r.online_devices(alice) == 1);
+    CHECK_FALSE(r.remove(alice, 70, stale.at(), t0));  // its close changes nothing either
+    CHECK(r.online_devices(alice) == 1);
 }
 
 TEST_CASE("a user shows the most available device's status and its newest text") {
