@@ -20,11 +20,11 @@ release: deps
 test: build
 	@ctest --preset dev -j $(JOBS)
 
-# Builds the release ternd and ternctl (nothing else) and starts ternd with a development setup
-# in ./data.
+# Builds the release ternd, ternctl and tern-chat (nothing else) and starts ternd with a
+# development setup in ./data.
 run: deps
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release -j $(JOBS) --target ternd ternctl
+	@cmake --build --preset release -j $(JOBS) --target ternd ternctl tern-chat
 	@scripts/run-dev.sh
 
 bench-storage: release

@@ -48,6 +48,9 @@ ternd (development): store in $data/store, config in $data/ternd.toml
   wss  wss://127.0.0.1:7403/    the same over TLS
 A token for tenant 1, user 1, device 1 (valid 24 h):
   $bin/tools/ternctl token --key $data/keys/dev.key --kid dev --tenant 1 --user 1 --device 1
+Chat between two terminals (type /help in either):
+  $bin/tools/tern-chat --key $data/keys/dev.key --user 1     then: /open 2
+  $bin/tools/tern-chat --key $data/keys/dev.key --user 2     then: /open 1
 Stop with Ctrl-C.
 INFO
 exec "$bin/server/ternd" -c "$data/ternd.toml"
