@@ -1,5 +1,5 @@
-// ternctl: the admin command line. Today: signing keys and tokens. Inspecting a stopped store,
-// status, drain and kick arrive with the SDK and operability issues.
+// ternctl: the admin command line: signing keys, tokens, and inspecting a stopped store. Status,
+// drain and kick arrive with the operability issue.
 //
 //   ternctl keygen --kid k1 [--alg es256|eddsa] [--out DIR]
 //   ternctl token --key DIR/k1.key --kid k1 --tenant 1 --user 42 --device 7 [--ttl 24h]
@@ -18,6 +18,8 @@
 #include <CLI/CLI.hpp>
 
 #include <tern/server/jwt.hpp>
+
+#include "inspect.hpp"
 
 namespace fs = std::filesystem;
 using tern::server::jwt_alg;
@@ -107,9 +109,12 @@ int main(int argc, char** argv) {
     token_cmd->add_option("--issuer", issuer, "iss claim");
     token_cmd->add_option("--audience", audience, "aud claim");
 
+    ternctl::add_inspect(app);
+
     CLI11_PARSE(app, argc, argv);
     try {
         if (*keygen_cmd) return keygen(kid, alg, out_dir);
+        if (ternctl::inspect_parsed()) return ternctl::run_inspect();
 
         const auto lifetime = parse_duration(ttl);
         if (lifetime <= 0) throw std::runtime_error("--ttl: use a duration like 90s, 15m, 24h, 7d");
