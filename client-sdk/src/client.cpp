@@ -153,6 +153,10 @@ std::string client::set_role(const conv_id& group, user_id user, role new_role,
     return submit(impl_, f, g->mutable_client_msg_id(), std::move(done));
 }
 
+void client::sync() {
+    run([](impl& i) { i.pull(); });
+}
+
 void client::mark_read(const conv_id& conv, seq_t seq, callback<ok> done) {
     run([conv, seq, done = std::move(done)](impl& i) mutable {
         i.mark_read(conv, seq, std::move(done));

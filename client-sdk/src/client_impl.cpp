@@ -594,6 +594,10 @@ void client::impl::on_push(v1::Push& push) {
     if (!syncing_) start_sync();
 }
 
+void client::impl::pull() {
+    if (phase_ == phase::ready && !syncing_) start_sync();
+}
+
 void client::impl::start_sync() {
     syncing_ = true;
     v1::Frame f;

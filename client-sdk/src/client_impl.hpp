@@ -49,6 +49,7 @@ struct client::impl final : detail::link_handler, std::enable_shared_from_this<c
     void follow(const std::vector<user_id>& users, bool start, callback<ok> done);
     void set_presence(presence_status status, const std::string& text, callback<ok> done);
     void typing(const conv_id& conv, bool active);
+    void pull();
     // A read request answered by a frame with body `expect`, converted by `convert`.
     template <class T, class Convert>
     void ask(v1::Frame frame, v1::Frame::BodyCase expect, Convert convert, callback<T> done);

@@ -59,14 +59,21 @@ TEST_CASE("two users exchange direct messages through the SDK, each once and in 
         return 0;
     });
 
+    // An explicit pull brings nothing twice.
+    bob.client->sync();
+    const auto after_sync = bob.send(conv, "after sync");
+    REQUIRE(bob.events->wait([&](const auto& l) { return l.messages_of(conv).size() == 22; }));
+    CHECK(bob.events->read([&](const auto& l) { return texts(l, conv).back(); }) == "after sync");
+    CHECK(after_sync.seq == 22);
+
     // Bob reads: Alice learns it as a receipt.
     awaited<tc::ok> marked;
-    bob.client->mark_read(conv, last.seq, marked.callback());
+    bob.client->mark_read(conv, after_sync.seq, marked.callback());
     CHECK(marked.get().ok());
     REQUIRE(alice.events->wait([&](const auto& l) {
         for (const auto& r : l.receipts) {
             for (const auto& c : r.cursors) {
-                if (c.user == 9 && c.read_up_to == last.seq) return true;
+                if (c.user == 9 && c.read_up_to == after_sync.seq) return true;
             }
         }
         return false;
@@ -78,7 +85,7 @@ TEST_CASE("two users exchange direct messages through the SDK, each once and in 
     REQUIRE(convs.ok());
     REQUIRE(convs->conversations.size() == 1);
     CHECK(convs->conversations[0].unread == 0);
-    CHECK(convs->conversations[0].head_seq == 21);
+    CHECK(convs->conversations[0].head_seq == 22);
 }
 
 TEST_CASE("groups through the SDK: several devices, read counts, who-read, recall and edit",

@@ -79,6 +79,11 @@ public:
     std::string set_role(const conv_id& group, user_id user, role new_role,
                          callback<sent> done = {});
 
+    // Pulls everything after the inbox cursor now. The client does this by itself after every
+    // reconnect and gap; an app may ask when it returns to the foreground. Events arrive through
+    // the listener, still once each.
+    void sync();
+
     // Everything up to `seq` has been read. Monotone; re-sent after a reconnect until the server
     // confirmed it.
     void mark_read(const conv_id& conv, seq_t seq, callback<ok> done = {});
