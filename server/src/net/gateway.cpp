@@ -190,7 +190,8 @@ struct gateway::impl {
     void start_tcp(tcp::socket socket, std::size_t shard) {
         auto executor = socket.get_executor();
         auto conn = std::make_shared<net::connection<transport::stream_transport<tcp::socket>>>(
-            transport::stream_transport<tcp::socket>(std::move(socket), settings.limits.max_frame_bytes),
+            transport::stream_transport<tcp::socket>(std::move(socket),
+                                                     settings.limits.max_frame_bytes),
             executor, shard, settings);
         conn->start();
     }
@@ -211,7 +212,8 @@ struct gateway::impl {
         beast::get_lowest_layer(tls).expires_never();
         auto executor = tls.get_executor();
         auto conn = std::make_shared<net::connection<transport::stream_transport<tls_stream>>>(
-            transport::stream_transport<tls_stream>(std::move(tls), settings.limits.max_frame_bytes),
+            transport::stream_transport<tls_stream>(std::move(tls),
+                                                    settings.limits.max_frame_bytes),
             executor, shard, settings);
         conn->start();
     }
@@ -275,8 +277,8 @@ struct gateway::impl {
         beast::get_lowest_layer(ws).expires_never();
         auto executor = ws.get_executor();
         auto conn = std::make_shared<net::connection<transport::ws_transport<Stream>>>(
-            transport::ws_transport<Stream>(std::move(ws), settings.limits.max_frame_bytes), executor,
-            shard, settings);
+            transport::ws_transport<Stream>(std::move(ws), settings.limits.max_frame_bytes),
+            executor, shard, settings);
         conn->start();
     }
 
