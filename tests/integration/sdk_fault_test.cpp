@@ -38,6 +38,9 @@ TEST_CASE("every acked message reaches every member device exactly once, through
     // Six users with two devices each, on one runtime: pairs (1,2), (3,4), (5,6) and a group.
     constexpr std::uint64_t users = 6;
     auto runtime = tc::runtime::create(2);
+    // The SDK's debug log (outbox sends and their answers), printed only if the test fails.
+    std::mutex log_mutex;
+    std::vector<std::string> sdk_log;
     struct device {
         std::uint64_t user;
         std::shared_ptr<recording_listener> events = std::make_shared<recording_listener>();
@@ -56,6 +59,11 @@ TEST_CASE("every acked message reaches every member device exactly once, through
             };
             o.reconnect.initial_delay = 20ms;
             o.reconnect.max_delay = 300ms;
+            o.log_level = tc::log_level::debug;
+            o.log_sink = [&log_mutex, &sdk_log, u, d](tc::log_level, const std::string& line) {
+                std::lock_guard lock(log_mutex);
+                sdk_log.push_back("device " + std::to_string(u * 10 + d) + ": " + line);
+            };
 
             device dev{u, std::make_shared<recording_listener>(), nullptr};
             dev.client = std::make_unique<tc::client>(std::move(o), dev.events, runtime);
@@ -108,6 +116,21 @@ TEST_CASE("every acked message reaches every member device exactly once, through
     const bool completed = acks.wait(total, 180s);
     sending = false;
     cutter.join();
+    if (!completed) {
+        // What a stall looks like: every device's connection states, and the SDK's log.
+        for (auto& d : devices) {
+            d.events->read([&](const auto& l) {
+                for (const auto& s : l.states) {
+                    UNSCOPED_INFO("device " << d.client->device() << " state "
+                                            << static_cast<int>(s.state) << " reason "
+                                            << static_cast<int>(s.reason) << " " << s.message);
+                }
+                return 0;
+            });
+        }
+        std::lock_guard lock(log_mutex);
+        for (const auto& line : sdk_log) UNSCOPED_INFO(line);
+    }
     REQUIRE(completed);
 
     // Every send was acknowledged, each with its own seq in its conversation.
