@@ -261,15 +261,7 @@ void client::impl::on_welcome(const v1::Frame& frame) {
 
 // After every Welcome: the outbox in order, then unconfirmed read marks and presence.
 void client::impl::restore_after_welcome() {
-    const auto now_ms = unix_ms();
-    for (auto it = outbox_.begin(); it != outbox_.end();) {
-        if (it->entry.expires_ms <= now_ms) {
-            it = fail_outgoing(it, make_error(error_code::expired, "not acknowledged in time"));
-            continue;
-        }
-        transmit(*it);
-        ++it;
-    }
+    send_outbox(true);
     for (const auto& [conv, seq] : read_marks_) mark_read(conv, seq, {});
     if (!followed_.empty()) {
         follow(std::vector<user_id>(followed_.begin(), followed_.end()), true, {});
@@ -699,6 +691,25 @@ void client::impl::schedule_ack() {
     });
 }
 
+// Sends every outbox entry not in flight on this connection (a retryable error's entry only
+// after its delay, unless `now` says a new connection starts over), and expires old entries.
+void client::impl::send_outbox(bool now) {
+    const auto now_ms = unix_ms();
+    const auto now_time = clock::now();
+    for (auto it = outbox_.begin(); it != outbox_.end();) {
+        if (it->req_id != 0) {
+            ++it;
+            continue;
+        }
+        if (it->entry.expires_ms <= now_ms) {
+            it = fail_outgoing(it, make_error(error_code::expired, "not acknowledged in time"));
+            continue;
+        }
+        if (phase_ == phase::ready && (now || it->retry_after <= now_time)) transmit(*it);
+        ++it;
+    }
+}
+
 // ---- timers ------------------------------------------------------------------------------------
 
 void client::impl::arm_heartbeat() {
@@ -753,19 +764,7 @@ void client::impl::sweep() {
             pending.on_fail(make_error(error_code::timeout, "no answer in time", true));
         }
     }
-    const auto now_ms = unix_ms();
-    for (auto it = outbox_.begin(); it != outbox_.end();) {
-        if (it->req_id != 0) {
-            ++it;
-            continue;
-        }
-        if (it->entry.expires_ms <= now_ms) {
-            it = fail_outgoing(it, make_error(error_code::expired, "not acknowledged in time"));
-            continue;
-        }
-        if (phase_ == phase::ready && it->retry_after <= now) transmit(*it);
-        ++it;
-    }
+    send_outbox(false);
     arm_sweep();
 }
 

@@ -111,6 +111,7 @@ private:
 
     // Outbox.
     void transmit(outgoing& o);
+    void send_outbox(bool now);
     void settle(const std::string& client_msg_id, const v1::Frame& reply);
     // Completes an entry with `e` and drops it; the next entry.
     std::deque<outgoing>::iterator fail_outgoing(std::deque<outgoing>::iterator it, error e);
