@@ -71,6 +71,8 @@ client::impl::impl(options opts, std::shared_ptr<listener> app, asio::io_context
       sweep_timer_(io_context),
       pace_timer_(io_context),
       ack_timer_(io_context) {
+    instance_.resize(16);
+    for (auto& byte : instance_) byte = static_cast<char>(rng_());
     std::string problem;
     tls_ = detail::make_tls_context(opts_.tls, problem);
     if (!problem.empty()) log(log_level::warn, problem);
@@ -223,6 +225,10 @@ void client::impl::on_dialed(const boost::system::error_code& ec, const std::str
     h->set_platform(to_proto(opts_.platform));
     h->set_app_version(opts_.app_version);
     h->set_resume_inbox_seq(cursor_);
+    // Names this connection as newer than every earlier one of this client, so a Hello that an
+    // abandoned connection delivers late cannot replace this one.
+    h->set_client_instance(instance_);
+    h->set_attempt(++hellos_sent_);
     link_->send(hello);
     last_sent_ = last_received_ = clock::now();
     arm_heartbeat();  // also bounds the wait for Welcome

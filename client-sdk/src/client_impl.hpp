@@ -144,7 +144,9 @@ private:
     phase phase_ = phase::idle;
     std::shared_ptr<detail::link> link_;
     std::size_t endpoint_ = 0;
-    unsigned attempt_ = 0;
+    unsigned attempt_ = 0;  // failed attempts in a row: the backoff exponent
+    std::string instance_;  // random, sent in every Hello with the Hello's number
+    std::uint64_t hellos_sent_ = 0;
     std::string token_;
     bool token_stale_ = true;
     std::uint64_t hello_req_ = 0;

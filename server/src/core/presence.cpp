@@ -23,8 +23,23 @@ int availability(v1::PresenceStatus status) noexcept {
     }
 }
 
+namespace {
+
+// Whether a handshake (`where`, `order`) is newer than the device's registered connection.
+bool newer_than(const endpoint& where, const handshake_order& order,
+                const endpoint& registered_where, const handshake_order& registered) {
+    if (!order.instance.empty() && order.instance == registered.instance &&
+        order.attempt != registered.attempt) {
+        return order.attempt > registered.attempt;
+    }
+    return where.connection > registered_where.connection;
+}
+
+}  // namespace
+
 presence_registry::admission presence_registry::admit(const presence_user& u,
                                                       storage::device_id device, endpoint where,
+                                                      handshake_order order,
                                                       std::size_t max_devices,
                                                       std::int64_t now_ms) {
     auto& r = users_[u];
@@ -32,17 +47,19 @@ presence_registry::admission presence_registry::admit(const presence_user& u,
     auto same_device = std::find_if(r.devices.begin(), r.devices.end(),
                                     [&](const auto& d) { return d.id == device; });
     if (same_device != r.devices.end()) {
-        if (same_device->where.connection > where.connection) {
+        if (!newer_than(where, order, same_device->where, same_device->order)) {
             out.superseded = true;
             return out;
         }
         out.replaced = std::move(same_device->where);
-        *same_device = {device, std::move(where), v1::PRESENCE_ONLINE, {}, ++updates_};
+        *same_device = {device, std::move(where), std::move(order), v1::PRESENCE_ONLINE,
+                        {},     ++updates_};
     } else if (r.devices.size() >= max_devices) {
         drop_if_empty(users_.find(u));
         return out;
     } else {
-        r.devices.push_back({device, std::move(where), v1::PRESENCE_ONLINE, {}, ++updates_});
+        r.devices.push_back(
+            {device, std::move(where), std::move(order), v1::PRESENCE_ONLINE, {}, ++updates_});
     }
     out.admitted = true;
     out.changed = reaggregate(u, r, now_ms);

@@ -39,6 +39,14 @@ struct endpoint {
     }
 };
 
+// Which of two connections of one device is the newer (Hello.client_instance and attempt). A
+// client instance numbers its attempts, which stays right when a proxy or a slow handshake
+// reorders them; across instances (or for clients that send none) accept order decides.
+struct handshake_order {
+    std::string instance;
+    std::uint64_t attempt = 0;
+};
+
 struct presence_user {
     storage::tenant_id tenant = 0;
     storage::user_id user = 0;
@@ -60,10 +68,10 @@ public:
 
     // Registers a device that completed its handshake (ONLINE). The same device id replaces its
     // earlier connection; a connection older than the one registered (a stale handshake that
-    // finished late, after a quick reconnect) is refused as superseded; a new device beyond
-    // `max_devices` is refused.
+    // finished late, after a quick reconnect: see handshake_order) is refused as superseded; a
+    // new device beyond `max_devices` is refused.
     admission admit(const presence_user& u, storage::device_id device, endpoint where,
-                    std::size_t max_devices, std::int64_t now_ms);
+                    handshake_order order, std::size_t max_devices, std::int64_t now_ms);
 
     // The connection closed. Returns whether the user's presence changed. A connection that was
     // replaced (or never admitted) changes nothing.
@@ -87,6 +95,7 @@ private:
     struct device_state {
         storage::device_id id = 0;
         endpoint where;
+        handshake_order order;
         v1::PresenceStatus status = v1::PRESENCE_ONLINE;
         std::string text;
         std::uint64_t updated = 0;  // update order: the newest text of the winning status shows

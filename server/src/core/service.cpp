@@ -565,11 +565,12 @@ struct service::state {
     // On the user's home shard: admit the device (replacing its previous connection) or refuse
     // it, then finish the handshake on the device's shard.
     void register_device(std::size_t home, const requester& who, const endpoint& where,
-                         std::optional<std::uint64_t> resume, v1::Frame welcome) {
+                         handshake_order order, std::optional<std::uint64_t> resume,
+                         v1::Frame welcome) {
         auto& local = *per_shard[home];
         const presence_user user{who.tenant, who.user};
-        auto admission =
-            local.presence.admit(user, who.device, where, limits.max_devices_per_user, now_ms());
+        auto admission = local.presence.admit(user, who.device, where, std::move(order),
+                                              limits.max_devices_per_user, now_ms());
         if (admission.superseded) {
             post(where.shard, [w = where.session] {
                 if (auto s = w.lock()) {
@@ -862,9 +863,10 @@ void service::on_open(const std::shared_ptr<net::session>& s, const v1::Hello& h
     const auto home = st.home_of(who.tenant, who.user);
     std::optional<std::uint64_t> resume;
     if (hello.has_resume_inbox_seq()) resume = hello.resume_inbox_seq();
-    st.post(home, [&st, home, who, where = endpoint{s->shard(), s, s->id()}, resume,
+    st.post(home, [&st, home, who, where = endpoint{s->shard(), s, s->id()},
+                   order = handshake_order{hello.client_instance(), hello.attempt()}, resume,
                    welcome = std::move(welcome)]() mutable {
-        st.register_device(home, who, where, resume, std::move(welcome));
+        st.register_device(home, who, where, std::move(order), resume, std::move(welcome));
     });
 }
 

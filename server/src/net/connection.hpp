@@ -275,6 +275,12 @@ private:
                   "protocol version 1 only");
             return;
         }
+        if (hello.app_version().size() > 64 || hello.client_instance().size() > 32) {
+            constexpr auto message = "Hello.app_version above 64 or client_instance above 32 bytes";
+            reply_error(frame.req_id(), v1::INVALID_ARGUMENT, message);
+            close(v1::DISCONNECT_PROTOCOL_ERROR, v1::INVALID_ARGUMENT, message);
+            return;
+        }
         const auto claims = settings_.verifier->verify(hello.token(), unix_ms() / 1000);
         if (!claims) {
             const auto code = to_protocol_error(static_cast<token_errc>(claims.error().value()));

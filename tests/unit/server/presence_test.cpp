@@ -30,7 +30,7 @@ TEST_CASE("a device comes online and goes offline, with a last-seen time") {
     CHECK(r.state(alice, t0).status() == v1::PRESENCE_OFFLINE);
     CHECK(r.state(alice, t0).last_seen_ms() == 0);  // never seen
 
-    auto a = r.admit(alice, 70, phone.at(), 10, t0);
+    auto a = r.admit(alice, 70, phone.at(), {}, 10, t0);
     CHECK(a.admitted);
     CHECK(a.changed);
     CHECK_FALSE(a.replaced);
@@ -47,15 +47,15 @@ TEST_CASE("a device comes online and goes offline, with a last-seen time") {
 TEST_CASE("the devices-per-user limit refuses a new device, not a returning one") {
     presence_registry r;
     fake_connection a1, a2, a3, again;
-    CHECK(r.admit(alice, 1, a1.at(), 2, t0).admitted);
-    CHECK(r.admit(alice, 2, a2.at(), 2, t0).admitted);
-    const auto refused = r.admit(alice, 3, a3.at(), 2, t0);
+    CHECK(r.admit(alice, 1, a1.at(), {}, 2, t0).admitted);
+    CHECK(r.admit(alice, 2, a2.at(), {}, 2, t0).admitted);
+    const auto refused = r.admit(alice, 3, a3.at(), {}, 2, t0);
     CHECK_FALSE(refused.admitted);
     CHECK_FALSE(refused.changed);
     CHECK(r.online_devices(alice) == 2);
 
     // Device 2 connects again: its old connection is named for closing, the count stays.
-    const auto replaced = r.admit(alice, 2, again.at(1), 2, t0);
+    const auto replaced = r.admit(alice, 2, again.at(1), {}, 2, t0);
     CHECK(replaced.admitted);
     REQUIRE(replaced.replaced);
     CHECK(replaced.replaced->same(a2.at()));
@@ -66,15 +66,15 @@ TEST_CASE("the devices-per-user limit refuses a new device, not a returning one"
     CHECK(r.online_devices(alice) == 2);
     CHECK_FALSE(r.remove(alice, 2, again.at(1), t0));  // device 1 still online: no change
     CHECK(r.online_devices(alice) == 1);
-    CHECK(r.admit(alice, 3, a3.at(), 2, t0).admitted);  // room again
+    CHECK(r.admit(alice, 3, a3.at(), {}, 2, t0).admitted);  // room again
 }
 
 TEST_CASE("a stale connection of a device that finishes its handshake late changes nothing") {
     presence_registry r;
     fake_connection stale;  // accepted first; its handshake is still on its way
     fake_connection fresh;  // the device reconnected
-    CHECK(r.admit(alice, 70, fresh.at(), 10, t0).admitted);
-    const auto late = r.admit(alice, 70, stale.at(), 10, t0);
+    CHECK(r.admit(alice, 70, fresh.at(), {}, 10, t0).admitted);
+    const auto late = r.admit(alice, 70, stale.at(), {}, 10, t0);
     CHECK_FALSE(late.admitted);
     CHECK(late.superseded);
     CHECK_FALSE(late.replaced);
@@ -83,16 +83,34 @@ TEST_CASE("a stale connection of a device that finishes its handshake late chang
     CHECK(r.online_devices(alice) == 1);
 }
 
+TEST_CASE("a client's numbered attempts decide, whatever order the gateway accepted them in") {
+    presence_registry r;
+    // A proxy accepted attempt 2 first and delivered attempt 1 (abandoned by the client) later.
+    fake_connection second_attempt;
+    fake_connection first_attempt;
+    CHECK(r.admit(alice, 70, second_attempt.at(), {"instance-a", 2}, 10, t0).admitted);
+    const auto late = r.admit(alice, 70, first_attempt.at(), {"instance-a", 1}, 10, t0);
+    CHECK_FALSE(late.admitted);
+    CHECK(late.superseded);
+
+    // Another instance of the same device (the app started again) replaces it, whatever its count.
+    fake_connection restarted;
+    const auto replaced = r.admit(alice, 70, restarted.at(), {"instance-b", 1}, 10, t0);
+    CHECK(replaced.admitted);
+    REQUIRE(replaced.replaced);
+    CHECK(replaced.replaced->same(second_attempt.at()));
+}
+
 TEST_CASE("a user shows the most available device's status and its newest text") {
     presence_registry r;
     fake_connection phone, desk;
-    r.admit(alice, 1, phone.at(), 10, t0);
+    r.admit(alice, 1, phone.at(), {}, 10, t0);
     CHECK(r.update(alice, 1, phone.at(), v1::PRESENCE_DO_NOT_DISTURB, "in a meeting", t0));
     CHECK(r.state(alice, t0).status() == v1::PRESENCE_DO_NOT_DISTURB);
     CHECK(r.state(alice, t0).status_text() == "in a meeting");
 
     // A second device comes online: ONLINE beats DO_NOT_DISTURB.
-    CHECK(r.admit(alice, 2, desk.at(), 10, t0).changed);
+    CHECK(r.admit(alice, 2, desk.at(), {}, 10, t0).changed);
     CHECK(r.state(alice, t0).status() == v1::PRESENCE_ONLINE);
     CHECK(r.state(alice, t0).status_text().empty());
 
@@ -121,7 +139,7 @@ TEST_CASE("watchers are kept once each, per user and tenant, and survive the use
     CHECK(r.watchers({2, 7}).empty());  // the same user id in another tenant is another user
 
     fake_connection phone;
-    r.admit(alice, 1, phone.at(), 10, t0);
+    r.admit(alice, 1, phone.at(), {}, 10, t0);
     r.remove(alice, 1, phone.at(), t0 + 1);
     CHECK(r.watchers(alice).size() == 2);
 
