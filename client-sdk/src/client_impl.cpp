@@ -182,8 +182,8 @@ void client::impl::dial() {
     phase_ = phase::dialing;
     const auto& where = opts_.endpoints[endpoint_ % opts_.endpoints.size()];
     detail::async_dial(
-        io, where, opts_.tls, tls_, opts_.connect_timeout, opts_.socket_receive_buffer,
-        weak_from_this(),
+        io, where, opts_.tls, tls_,
+        {opts_.connect_timeout, opts_.socket_receive_buffer, opts_.local_address}, weak_from_this(),
         [weak = weak_from_this()](const boost::system::error_code& ec, std::string detail,
                                   std::shared_ptr<detail::link> l) {
             auto self = weak.lock();

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <deque>
 #include <vector>
 
@@ -200,23 +201,50 @@ asio::awaitable<dial_result> tls_handshake(tls_stream& stream, const endpoint& w
     co_return dial_result{};
 }
 
+// Opens `socket` and binds it to `address` (any port).
+dial_result bind_source(tcp::socket& socket, const std::string& address) {
+    boost::system::error_code ec;
+    const auto source = asio::ip::make_address(address, ec);
+    if (ec) return failed(ec, "source address " + address);
+    const tcp::endpoint local(source, 0);
+    socket.open(local.protocol(), ec);
+    if (!ec) socket.bind(local, ec);
+    if (ec) return failed(ec, "bind " + address);
+    return {};
+}
+
 asio::awaitable<dial_result> dial(asio::io_context& io, endpoint where, tls_options tls,
-                                  std::shared_ptr<ssl::context> context,
-                                  std::chrono::milliseconds timeout, std::size_t receive_buffer,
+                                  std::shared_ptr<ssl::context> context, socket_settings settings,
                                   std::weak_ptr<link_handler> handler) {
     tcp::resolver resolver(io);
     auto [rec, results] =
         co_await resolver.async_resolve(where.host, std::to_string(where.port), use_tuple);
     if (rec) co_return failed(rec, "resolve " + where.host);
     beast::tcp_stream stream(io);
-    stream.expires_after(timeout);
-    auto [cec, ep] = co_await stream.async_connect(results, use_tuple);
-    if (cec) co_return failed(cec, "connect");
+    stream.expires_after(settings.timeout);
+    if (settings.local_address.empty()) {
+        auto [cec, ep] = co_await stream.async_connect(results, use_tuple);
+        if (cec) co_return failed(cec, "connect");
+    } else {
+        // Connecting to a range reopens the socket per address, losing the binding: bind, then
+        // connect to the first address of the source's family.
+        if (auto r = bind_source(stream.socket(), settings.local_address); r.ec) co_return r;
+        const auto family = stream.socket().local_endpoint().protocol();
+        auto it = std::find_if(results.begin(), results.end(),
+                               [&](const auto& e) { return e.endpoint().protocol() == family; });
+        if (it == results.end()) {
+            co_return failed(asio::error::address_family_not_supported,
+                             "no address of " + where.host + " in the source's family");
+        }
+        auto [cec] = co_await stream.async_connect(it->endpoint(), use_tuple);
+        if (cec) co_return failed(cec, "connect from " + settings.local_address);
+    }
     boost::system::error_code ignored;
     stream.socket().set_option(tcp::no_delay(true), ignored);
-    if (receive_buffer > 0) {
+    if (settings.receive_buffer > 0) {
         stream.socket().set_option(
-            asio::socket_base::receive_buffer_size(static_cast<int>(receive_buffer)), ignored);
+            asio::socket_base::receive_buffer_size(static_cast<int>(settings.receive_buffer)),
+            ignored);
     }
     const auto executor = stream.get_executor();
 
@@ -267,12 +295,10 @@ asio::awaitable<dial_result> dial(asio::io_context& io, endpoint where, tls_opti
 }  // namespace
 
 void async_dial(asio::io_context& io, const endpoint& where, const tls_options& tls,
-                std::shared_ptr<ssl::context> tls_context, std::chrono::milliseconds timeout,
-                std::size_t receive_buffer, std::weak_ptr<link_handler> handler,
-                dial_handler done) {
+                std::shared_ptr<ssl::context> tls_context, socket_settings socket,
+                std::weak_ptr<link_handler> handler, dial_handler done) {
     asio::co_spawn(
-        io,
-        dial(io, where, tls, std::move(tls_context), timeout, receive_buffer, std::move(handler)),
+        io, dial(io, where, tls, std::move(tls_context), std::move(socket), std::move(handler)),
         [done = std::move(done)](std::exception_ptr e, dial_result r) {
             if (e) {
                 done(asio::error::fault, "dial failed unexpectedly", nullptr);

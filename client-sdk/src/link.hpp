@@ -48,11 +48,17 @@ constexpr std::size_t max_frame_bytes = 16 * 1024 * 1024;
 using dial_handler = std::function<void(const boost::system::error_code&, std::string detail,
                                         std::shared_ptr<link>)>;
 
-// Dials `where` (resolve, connect, TLS and WebSocket handshakes, all within `timeout`) and calls
-// `done` on `io` with a started link or the error.
+// How the socket is opened (from options).
+struct socket_settings {
+    std::chrono::milliseconds timeout{10'000};  // resolve, connect and handshakes together
+    std::size_t receive_buffer = 0;             // SO_RCVBUF; 0: the system's
+    std::string local_address;                  // bind to this source address; empty: any
+};
+
+// Dials `where` (resolve, connect, TLS and WebSocket handshakes, all within the timeout) and
+// calls `done` on `io` with a started link or the error.
 void async_dial(boost::asio::io_context& io, const endpoint& where, const tls_options& tls,
-                std::shared_ptr<boost::asio::ssl::context> tls_context,
-                std::chrono::milliseconds timeout, std::size_t receive_buffer,
+                std::shared_ptr<boost::asio::ssl::context> tls_context, socket_settings socket,
                 std::weak_ptr<link_handler> handler, dial_handler done);
 
 // A TLS client context: TLS 1.2+, the trust store from `tls` (or the system's). `problem`

@@ -300,6 +300,28 @@ TEST_CASE("the SDK speaks TLS, WebSocket and WebSocket over TLS, and verifies th
     CHECK(untrusting->read([](const auto& l) { return l.connections(); }) == 0);
 }
 
+TEST_CASE("a client connects from the source address it is given", "[integration][sdk]") {
+    gateway_fixture f;
+    const auto from = [](std::string address) {
+        return [address](tc::options& o) { o.local_address = address; };
+    };
+    sdk_device second_loopback(f, acme, 1, 10, tcp_endpoint(*f.gw), {}, from("127.0.0.2"));
+    second_loopback.wait_connected();
+
+    sdk_device unusable(f, acme, 2, 20, tcp_endpoint(*f.gw), {}, from("not-an-address"));
+    REQUIRE(unusable.events->wait([](const auto& l) {
+        for (const auto& s : l.states) {
+            if (s.state == tc::connection_state::disconnected &&
+                s.reason == tc::disconnect_reason::network &&
+                s.message.find("source address not-an-address") != std::string::npos) {
+                return true;
+            }
+        }
+        return false;
+    }));
+    CHECK(unusable.events->read([](const auto& l) { return l.connections(); }) == 0);
+}
+
 TEST_CASE("endpoint URLs parse, and bad ones are refused", "[sdk]") {
     const auto ws = tc::endpoint::parse("wss://chat.example.com:443/tern");
     REQUIRE(ws);

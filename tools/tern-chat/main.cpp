@@ -221,16 +221,7 @@ std::string mint(const std::string& key_file, const std::string& kid, std::uint6
                  std::uint64_t user, std::uint64_t device) {
     auto key = tern::server::jwt_key::from_private_pem(kid, read_file(key_file));
     if (!key) throw std::runtime_error(key_file + ": " + key.error().message());
-    tern::server::token_claims claims;
-    claims.issuer = "tern-dev";
-    claims.audience = "tern";
-    claims.tenant = tenant;
-    claims.user = user;
-    claims.device = device;
-    claims.issued_at = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
-    claims.expires_at = claims.issued_at + 24 * 3600;
+    const auto claims = tern::server::device_claims(tenant, user, device, std::chrono::hours(24));
     auto token = tern::server::sign_jwt(claims, *key);
     if (!token) throw std::runtime_error("signing failed: " + token.error().message());
     return *token;

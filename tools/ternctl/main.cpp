@@ -60,13 +60,6 @@ void write_file(const fs::path& path, const std::string& content, fs::perms perm
     fs::permissions(path, perms);
 }
 
-std::string random_id() {
-    std::random_device rd;
-    std::ostringstream out;
-    out << std::hex << rd() << rd();
-    return out.str();
-}
-
 int keygen(const std::string& kid, const std::string& alg_name, const fs::path& dir) {
     const jwt_alg alg = alg_name == "eddsa" ? jwt_alg::eddsa : jwt_alg::es256;
     const auto pair = tern::server::generate_key_pair(alg);
@@ -121,17 +114,10 @@ int main(int argc, char** argv) {
         if (tenant == 0 || user == 0) throw std::runtime_error("--tenant and --user must be > 0");
         const auto key = tern::server::jwt_key::from_private_pem(kid, read_file(key_file));
         if (!key) throw std::runtime_error(key_file + ": not a P-256 or Ed25519 private key");
-        tern::server::token_claims claims;
+        auto claims =
+            tern::server::device_claims(tenant, user, device, std::chrono::seconds(lifetime));
         claims.issuer = issuer;
         claims.audience = audience;
-        claims.tenant = tenant;
-        claims.user = user;
-        claims.device = device;
-        claims.issued_at = std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
-        claims.expires_at = claims.issued_at + lifetime;
-        claims.jwt_id = random_id();
         const auto token = tern::server::sign_jwt(claims, *key);
         if (!token) throw std::runtime_error("signing failed");
         std::cout << *token << "\n";

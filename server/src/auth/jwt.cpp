@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <nlohmann/json.hpp>
 
 #include "tern/v1/errors.pb.h"
@@ -523,6 +524,25 @@ result<key_pair> generate_key_pair(jwt_alg alg) {
     auto pub = to_pem(false);
     if (!priv || !pub) return bad_key();
     return key_pair{std::move(*priv), std::move(*pub)};
+}
+
+token_claims device_claims(std::uint64_t tenant, std::uint64_t user, std::uint64_t device,
+                           std::chrono::seconds lifetime) {
+    token_claims claims;
+    claims.issuer = "tern-dev";
+    claims.audience = "tern";
+    claims.tenant = tenant;
+    claims.user = user;
+    claims.device = device;
+    claims.issued_at = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    claims.expires_at = claims.issued_at + lifetime.count();
+    std::array<unsigned char, 12> id{};
+    RAND_bytes(id.data(), static_cast<int>(id.size()));
+    claims.jwt_id =
+        base64url_encode(std::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
+    return claims;
 }
 
 }  // namespace tern::server

@@ -86,6 +86,9 @@ struct options {
     std::size_t max_app_backlog = 2'000;
     // The socket's receive buffer (SO_RCVBUF); 0: the system's, which may grow to megabytes.
     std::size_t socket_receive_buffer = 0;
+    // The source address to connect from (e.g. "127.0.0.2"); empty: the system chooses. A load
+    // generator spreads connections over several to pass one address's ephemeral port range.
+    std::string local_address;
     // Callbacks run here, one at a time per client. Null: one internal thread per client.
     std::shared_ptr<client::executor> executor;
     client::log_sink log_sink;

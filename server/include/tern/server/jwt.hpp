@@ -131,6 +131,12 @@ private:
 // Mints a token for `claims` with a private key or HMAC secret (ternctl, tests).
 [[nodiscard]] result<std::string> sign_jwt(const token_claims& claims, const jwt_key& key);
 
+// The claims of a device token issued now for `lifetime`, with a random jti, for the development
+// configuration's issuer and audience ("tern-dev", "tern"): what ternctl token, tern-chat and
+// tern-bench mint.
+[[nodiscard]] token_claims device_claims(std::uint64_t tenant, std::uint64_t user,
+                                         std::uint64_t device, std::chrono::seconds lifetime);
+
 struct key_pair {
     std::string private_pem;
     std::string public_pem;
