@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build release test run bench-storage fuzz format clean
+.PHONY: deps build release test run bench-storage bench-smoke fuzz format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -29,6 +29,11 @@ run: deps
 
 bench-storage: release
 	@build/release/bench/tern-storage-bench
+
+# Every tern-bench scenario for a few seconds at a small scale: completes, counters clean.
+# (make test runs it too, through CTest.)
+bench-smoke: build
+	@scripts/bench-smoke.sh build/dev
 
 # Builds the libFuzzer targets (clang) and runs each from its seeds for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
+#include <mutex>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -308,7 +310,9 @@ void async_dial(asio::io_context& io, const endpoint& where, const tls_options& 
         });
 }
 
-std::shared_ptr<ssl::context> make_tls_context(const tls_options& tls, std::string& problem) {
+namespace {
+
+std::shared_ptr<ssl::context> new_tls_context(const tls_options& tls, std::string& problem) {
     auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
     context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                          ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
@@ -320,6 +324,30 @@ std::shared_ptr<ssl::context> make_tls_context(const tls_options& tls, std::stri
         context->set_default_verify_paths(ec);
     }
     if (ec) problem = "tls trust store: " + ec.message();
+    return context;
+}
+
+}  // namespace
+
+std::shared_ptr<ssl::context> make_tls_context(const tls_options& tls, std::string& problem) {
+    // One context per trust store for the whole process: loading the system's store takes
+    // milliseconds and about a megabyte, which thousands of clients must not pay each. A context
+    // is safe to share between connections on any thread once set up.
+    struct cached {
+        std::weak_ptr<ssl::context> context;
+        std::string problem;
+    };
+    static std::mutex mutex;
+    static std::map<std::string, cached> contexts;
+    const auto name = tls.ca_file;
+    std::lock_guard lock(mutex);
+    auto& slot = contexts[name];
+    if (auto shared = slot.context.lock()) {
+        problem = slot.problem;
+        return shared;
+    }
+    auto context = new_tls_context(tls, problem);
+    slot = {context, problem};
     return context;
 }
 

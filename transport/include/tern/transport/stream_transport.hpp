@@ -38,8 +38,17 @@ public:
             const auto status = reader_.next(out, ec);
             if (status == wire::split_status::frame) co_return boost::system::error_code{};
             if (status == wire::split_status::error) co_return ec;
-            // An idle connection holds no receive buffer between frames.
-            if (reader_.buffered() == 0) reader_.release_if_empty();
+            if (reader_.buffered() == 0) {
+                // An idle connection holds no receive buffer between frames: on a plain socket,
+                // wait for bytes first and take the buffer once they are there (TLS cannot: the
+                // library may already hold decrypted bytes the socket no longer shows).
+                reader_.release_if_empty();
+                if constexpr (requires { typename Stream::wait_type; }) {
+                    auto [wait_ec] = co_await stream_.async_wait(
+                        Stream::wait_read, boost::asio::as_tuple(boost::asio::use_awaitable));
+                    if (wait_ec) co_return wait_ec;
+                }
+            }
             auto space = reader_.prepare(2048);
             auto [read_ec, n] =
                 co_await stream_.async_read_some(boost::asio::buffer(space.data(), space.size()),

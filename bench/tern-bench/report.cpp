@@ -1,0 +1,150 @@
+#include "report.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <regex>
+
+namespace tern::bench {
+namespace {
+
+struct percentile_name {
+    const char* suffix;
+    double percent;
+};
+constexpr percentile_name percentiles[] = {
+    {"p50", 50}, {"p90", 90}, {"p99", 99}, {"p99.9", 99.9}};
+
+std::optional<double> unit_scale(const std::string& unit) {
+    static const std::map<std::string, double> scales = {
+        {"", 1},       {"ns", 1e-9},           {"us", 1e-6},          {"µs", 1e-6},
+        {"ms", 1e-3},  {"s", 1},               {"k", 1e3},            {"M", 1e6},
+        {"KiB", 1024}, {"MiB", 1024.0 * 1024}, {"GiB", 1024.0 * 1024 * 1024}, {"%", 0.01}};
+    auto it = scales.find(unit);
+    if (it == scales.end()) return {};
+    return it->second;
+}
+
+bool holds(double measured, const std::string& op, double value) {
+    if (op == "<") return measured < value;
+    if (op == "<=") return measured <= value;
+    if (op == ">") return measured > value;
+    if (op == ">=") return measured >= value;
+    return measured == value;  // "=="
+}
+
+// 0.000412 s -> "412 µs"; figures that are not durations print as numbers.
+std::string human(const std::string& name, double v) {
+    char buf[64];
+    const bool duration = name.find(".p") != std::string::npos ||
+                          name.ends_with(".max") || name.ends_with(".mean") ||
+                          name.ends_with("_seconds");
+    const bool bytes = name.ends_with("_bytes") || name.rfind("memory", 0) == 0;
+    if (duration) {
+        if (v < 1e-3) std::snprintf(buf, sizeof buf, "%.1f µs", v * 1e6);
+        else if (v < 1) std::snprintf(buf, sizeof buf, "%.2f ms", v * 1e3);
+        else std::snprintf(buf, sizeof buf, "%.2f s", v);
+    } else if (bytes) {
+        if (v < 10 * 1024) std::snprintf(buf, sizeof buf, "%.0f B", v);
+        else if (v < 10.0 * 1024 * 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", v / 1024);
+        else std::snprintf(buf, sizeof buf, "%.1f MiB", v / 1024 / 1024);
+    } else if (v == std::floor(v) && std::fabs(v) < 1e15) {
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+    } else {
+        std::snprintf(buf, sizeof buf, "%.3f", v);
+    }
+    return buf;
+}
+
+}  // namespace
+
+void results::add_latency(const std::string& name, const histogram& h) {
+    latencies[name] = h;
+    figures[name + ".count"] = static_cast<double>(h.count());
+    if (h.count() == 0) return;
+    for (const auto& p : percentiles) {
+        figures[name + "." + p.suffix] = static_cast<double>(h.percentile(p.percent)) / 1e9;
+    }
+    figures[name + ".max"] = static_cast<double>(h.max()) / 1e9;
+    figures[name + ".mean"] = h.mean() / 1e9;
+}
+
+std::optional<threshold> parse_threshold(const std::string& text, std::string& error) {
+    static const std::regex form(R"(^\s*([A-Za-z0-9_.]+)\s*(<=|>=|==|<|>)\s*([0-9.]+)\s*([A-Za-zµ%]*)\s*$)");
+    std::smatch m;
+    if (!std::regex_match(text, m, form)) {
+        error = "'" + text + "': expected <figure><op><value>[unit], e.g. e2e.p99<2ms";
+        return {};
+    }
+    const auto scale = unit_scale(m[4].str());
+    if (!scale) {
+        error = "'" + text + "': unknown unit '" + m[4].str() + "'";
+        return {};
+    }
+    return threshold{text, m[1].str(), m[2].str(), std::stod(m[3].str()) * *scale};
+}
+
+std::vector<std::string> failed_thresholds(const results& r, const std::vector<threshold>& all) {
+    std::vector<std::string> failed;
+    for (const auto& t : all) {
+        auto it = r.figures.find(t.figure);
+        if (it == r.figures.end()) {
+            failed.push_back(t.text + ": no figure '" + t.figure + "' in this scenario");
+        } else if (!holds(it->second, t.op, t.value)) {
+            failed.push_back(t.text + ": measured " + human(t.figure, it->second));
+        }
+    }
+    return failed;
+}
+
+void print_summary(const results& r) {
+    std::printf("\n== tern-bench %s: %s\n", r.scenario.c_str(),
+                r.completed ? "completed" : ("INCOMPLETE: " + r.incomplete_why).c_str());
+    std::printf("correctness: lost %llu, duplicated %llu, reordered %llu%s\n",
+                static_cast<unsigned long long>(r.checks.lost),
+                static_cast<unsigned long long>(r.checks.duplicated),
+                static_cast<unsigned long long>(r.checks.reordered),
+                r.checks.clean() ? "" : "  <-- FAILURE");
+    for (const auto& [name, v] : r.figures) {
+        if (name.find('.') != std::string::npos) continue;  // latencies below
+        std::printf("  %-28s %s\n", name.c_str(), human(name, v).c_str());
+    }
+    if (!r.latencies.empty()) {
+        std::printf("  %-28s %10s %10s %10s %10s %10s %10s\n", "latency", "count", "p50", "p90",
+                    "p99", "p99.9", "max");
+    }
+    for (const auto& [name, h] : r.latencies) {
+        const auto at = [&](double p) { return human(".p", static_cast<double>(h.percentile(p)) / 1e9); };
+        std::printf("  %-28s %10llu %10s %10s %10s %10s %10s\n", name.c_str(),
+                    static_cast<unsigned long long>(h.count()), at(50).c_str(), at(90).c_str(),
+                    at(99).c_str(), at(99.9).c_str(),
+                    human(".max", static_cast<double>(h.max()) / 1e9).c_str());
+    }
+    std::fflush(stdout);
+}
+
+nlohmann::json to_json(const results& r, const nlohmann::json& environment) {
+    nlohmann::json latencies = nlohmann::json::object();
+    for (const auto& [name, h] : r.latencies) {
+        nlohmann::json one = {{"count", h.count()}, {"unit", "ns"}};
+        for (const auto& p : percentiles) one[p.suffix] = h.percentile(p.percent);
+        one["max"] = h.max();
+        one["mean"] = h.mean();
+        one["buckets"] = h.buckets();  // (index, count): mergeable across runs
+        latencies[name] = std::move(one);
+    }
+    return {
+        {"scenario", r.scenario},
+        {"completed", r.completed},
+        {"incomplete_why", r.incomplete_why},
+        {"config", r.config},
+        {"environment", environment},
+        {"correctness",
+         {{"lost", r.checks.lost},
+          {"duplicated", r.checks.duplicated},
+          {"reordered", r.checks.reordered}}},
+        {"figures", r.figures},
+        {"latencies", std::move(latencies)},
+    };
+}
+
+}  // namespace tern::bench
