@@ -45,4 +45,5 @@ run churn --clients 50 --missed 5 --feeders 2 --rate 100 --seconds 2
 run send --clients 10 --rate 100 --seconds 1 --warmup 0.5 \
     --url "tls://127.0.0.1:$((port + 1))" --ca "$dir/tls/cert.pem"
 run conn --clients 50 --rate 500 --seconds 1 --url "ws://127.0.0.1:$((port + 2))/"
+run send --clients 20 --rate 100 --seconds 1 --warmup 0.5 --procs 2
 echo "bench smoke: every scenario completed with clean counters"

@@ -15,9 +15,7 @@ class fleet::device_listener final : public tc::listener {
 public:
     device_listener(fleet& f, std::uint32_t index) : fleet_(f), index_(index) {}
     void on_state(const tc::state_change& s) override { fleet_.on_state(index_, s); }
-    void on_event(const tc::event& e) override {
-        fleet_.tracker_.on_event(index_, e, now_ns());
-    }
+    void on_event(const tc::event& e) override { fleet_.tracker_.on_event(index_, e, now_ns()); }
 
 private:
     fleet& fleet_;

@@ -25,8 +25,8 @@ struct fleet_options {
     std::string key_file;   // signing key for development tokens (ternctl keygen)
     std::string kid = "dev";
     std::uint64_t tenant = 1;
-    unsigned sources = 1;   // bind client i to 127.0.0.(1 + i % sources); 1: do not bind
-    unsigned threads = 1;   // the runtime's network threads
+    unsigned sources = 1;  // bind client i to 127.0.0.(1 + i % sources); 1: do not bind
+    unsigned threads = 1;  // the runtime's network threads
 };
 
 class fleet {

@@ -18,9 +18,9 @@ histogram::histogram() : counts_(bucket_count, 0) {}
 
 std::size_t histogram::index_of(std::uint64_t value) noexcept {
     if (value < exact_below) return static_cast<std::size_t>(value);
-    const int exponent = 63 - std::countl_zero(value);     // >= sub_bucket_bits + 1
-    const int shift = exponent - sub_bucket_bits;          // >= 1
-    const std::uint64_t mantissa = value >> shift;         // in [sub_buckets, 2 * sub_buckets)
+    const int exponent = 63 - std::countl_zero(value);  // >= sub_bucket_bits + 1
+    const int shift = exponent - sub_bucket_bits;       // >= 1
+    const std::uint64_t mantissa = value >> shift;      // in [sub_buckets, 2 * sub_buckets)
     return static_cast<std::size_t>(static_cast<std::uint64_t>(shift) * sub_buckets + mantissa);
 }
 

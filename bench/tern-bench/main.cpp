@@ -10,9 +10,13 @@
 // signing key: every client mints its own token), --json FILE, --threshold EXPR (repeatable).
 // Exit status: 0 ok; 1 a threshold failed; 2 a correctness counter is not zero or the scenario
 // did not complete; 3 bad usage or setup.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -41,6 +45,69 @@ void apply_defaults(CLI::App& app, CLI::App& sub, tb::run_options& o, const defa
         o.seconds = d.seconds;
     }
     if (sub.get_option("--clients")->count() == 0) o.clients = d.clients;
+}
+
+using scenario = std::function<tb::results(const tb::run_options&)>;
+
+// Process `k` of `procs`: its share of the clients, groups, feeders and rate, and users of its
+// own (ten million ids apart), so that its conversations are whole within it.
+tb::run_options share(const tb::run_options& o, unsigned procs, unsigned k) {
+    auto part = o;
+    part.clients = std::max<std::uint32_t>(2, o.clients / procs / 2 * 2);
+    part.groups = std::max<std::uint32_t>(1, o.groups / procs);
+    part.feeders = std::max<std::uint32_t>(1, o.feeders / procs);
+    part.rate = o.rate / procs;
+    part.connect_rate = o.connect_rate / procs;
+    part.first_user = o.first_user + std::uint64_t{k} * 10'000'000;
+    part.quiet = o.quiet || k != 0;  // one progress line: the first process's share
+    return part;
+}
+
+// Runs the scenario in `procs` processes side by side (each under its own file limit and with
+// its own ephemeral ports) and combines their results.
+tb::results run_in_processes(const tb::run_options& o, unsigned procs, const scenario& run) {
+    std::vector<std::pair<pid_t, std::string>> children;
+    for (unsigned k = 0; k < procs; ++k) {
+        auto file = "/tmp/tern-bench." + std::to_string(getpid()) + "." + std::to_string(k);
+        const pid_t pid = fork();
+        if (pid < 0) throw std::runtime_error("fork failed");
+        if (pid == 0) {
+            int status = 0;
+            try {
+                std::ofstream(file) << tb::to_json(run(share(o, procs, k)), {}).dump();
+            } catch (const std::exception& e) {
+                std::cerr << "tern-bench (process " << k << "): " << e.what() << "\n";
+                status = 3;
+            }
+            std::fflush(nullptr);
+            _exit(status);
+        }
+        children.emplace_back(pid, std::move(file));
+    }
+    std::vector<tb::results> parts;
+    std::string failed;
+    for (const auto& [pid, file] : children) {
+        int status = 0;
+        waitpid(pid, &status, 0);
+        std::ifstream in(file);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !in) {
+            failed += (failed.empty() ? "" : ", ") + std::to_string(pid);
+            continue;
+        }
+        parts.push_back(tb::from_json(nlohmann::json::parse(in)));
+        std::remove(file.c_str());
+    }
+    if (!failed.empty()) throw std::runtime_error("bench processes failed: " + failed);
+    auto all = tb::combine(parts);
+    // The configuration as asked, not one process's share of it.
+    for (const auto& [key, value] : {std::pair<const char*, double>{"clients", o.clients},
+                                     {"groups", o.groups},
+                                     {"feeders", o.feeders},
+                                     {"rate", o.rate}}) {
+        if (all.config.contains(key)) all.config[key] = value;
+    }
+    all.config["first_user"] = o.first_user;
+    return all;
 }
 
 }  // namespace
@@ -80,6 +147,11 @@ int main(int argc, char** argv) {
     app.add_option("--json", json_file, "write configuration, environment and results here");
     app.add_option("--threshold", threshold_texts, "e.g. 'e2e.p99<2ms'; sets the exit status");
     app.add_flag("--quiet", o.quiet, "no progress lines");
+    unsigned procs = 1;
+    app.add_option("--procs", procs,
+                   "split the scenario over N processes (past one process's file limit and port "
+                   "range); progress shows the first")
+        ->check(CLI::Range(1, 64));
 
     auto* conn = app.add_subcommand("conn", "ramp connections, hold them idle, server memory");
     auto* send = app.add_subcommand("send", "1:1 messages between pairs at an open-loop rate");
@@ -121,30 +193,30 @@ int main(int argc, char** argv) {
     if (o.first_user == 0) {
         // Milliseconds since the epoch times a million: distinct for runs a millisecond apart
         // with up to a million users each, and below 2^63.
-        o.first_user = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count()) * 1'000'000;
+        o.first_user =
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count()) *
+            1'000'000;
     }
     const auto file_limit = tb::raise_file_limit();
 
+    if (*conn) apply_defaults(app, *conn, o, {2'000, 5, 1'000});
+    if (*send) apply_defaults(app, *send, o, {20'000, 10, 1'000});
+    if (*e2e) apply_defaults(app, *e2e, o, {5'000, 10, 1'000});
+    if (*group) apply_defaults(app, *group, o, {1'000, 10, 0});
+    if (*churn) apply_defaults(app, *churn, o, {1'000, 10, 1'000});
+    const scenario run = [&](const tb::run_options& part) {
+        if (*conn) return tb::run_conn(part);
+        if (*send) return tb::run_send(part, "send");
+        if (*e2e) return tb::run_send(part, "e2e");
+        if (*group) return tb::run_group(part);
+        return tb::run_churn(part);
+    };
+
     tb::results r;
     try {
-        if (*conn) {
-            apply_defaults(app, *conn, o, {2'000, 5, 1'000});
-            r = tb::run_conn(o);
-        } else if (*send) {
-            apply_defaults(app, *send, o, {20'000, 10, 1'000});
-            r = tb::run_send(o, "send");
-        } else if (*e2e) {
-            apply_defaults(app, *e2e, o, {5'000, 10, 1'000});
-            r = tb::run_send(o, "e2e");
-        } else if (*group) {
-            apply_defaults(app, *group, o, {1'000, 10, 0});
-            r = tb::run_group(o);
-        } else {
-            apply_defaults(app, *churn, o, {1'000, 10, 1'000});
-            r = tb::run_churn(o);
-        }
+        r = procs > 1 ? run_in_processes(o, procs, run) : run(o);
     } catch (const std::exception& e) {
         std::cerr << "tern-bench: " << e.what() << "\n";
         return 3;
@@ -164,9 +236,8 @@ int main(int argc, char** argv) {
     const auto failed = tb::failed_thresholds(r, thresholds);
     for (const auto& f : failed) std::printf("threshold FAILED: %s\n", f.c_str());
     for (const auto& t : thresholds) {
-        if (std::find_if(failed.begin(), failed.end(), [&](const auto& f) {
-                return f.rfind(t.text, 0) == 0;
-            }) == failed.end()) {
+        if (std::find_if(failed.begin(), failed.end(),
+                         [&](const auto& f) { return f.rfind(t.text, 0) == 0; }) == failed.end()) {
             std::printf("threshold ok: %s\n", t.text.c_str());
         }
     }

@@ -11,9 +11,9 @@
 namespace tern::bench {
 
 struct process_sample {
-    std::int64_t at_ns = 0;        // CLOCK_MONOTONIC
-    double cpu_seconds = 0;        // user + system since the process started
-    std::uint64_t rss_bytes = 0;   // resident set (user-space memory; socket buffers are not in it)
+    std::int64_t at_ns = 0;       // CLOCK_MONOTONIC
+    double cpu_seconds = 0;       // user + system since the process started
+    std::uint64_t rss_bytes = 0;  // resident set (user-space memory; socket buffers are not in it)
 };
 
 // A sample of process `pid` (0: this process); nullopt if it is gone.

@@ -1,7 +1,9 @@
 #include "report.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <numeric>
 #include <regex>
 
 namespace tern::bench {
@@ -11,14 +13,21 @@ struct percentile_name {
     const char* suffix;
     double percent;
 };
-constexpr percentile_name percentiles[] = {
-    {"p50", 50}, {"p90", 90}, {"p99", 99}, {"p99.9", 99.9}};
+constexpr percentile_name percentiles[] = {{"p50", 50}, {"p90", 90}, {"p99", 99}, {"p99.9", 99.9}};
 
 std::optional<double> unit_scale(const std::string& unit) {
-    static const std::map<std::string, double> scales = {
-        {"", 1},       {"ns", 1e-9},           {"us", 1e-6},          {"µs", 1e-6},
-        {"ms", 1e-3},  {"s", 1},               {"k", 1e3},            {"M", 1e6},
-        {"KiB", 1024}, {"MiB", 1024.0 * 1024}, {"GiB", 1024.0 * 1024 * 1024}, {"%", 0.01}};
+    static const std::map<std::string, double> scales = {{"", 1},
+                                                         {"ns", 1e-9},
+                                                         {"us", 1e-6},
+                                                         {"µs", 1e-6},
+                                                         {"ms", 1e-3},
+                                                         {"s", 1},
+                                                         {"k", 1e3},
+                                                         {"M", 1e6},
+                                                         {"KiB", 1024},
+                                                         {"MiB", 1024.0 * 1024},
+                                                         {"GiB", 1024.0 * 1024 * 1024},
+                                                         {"%", 0.01}};
     auto it = scales.find(unit);
     if (it == scales.end()) return {};
     return it->second;
@@ -35,18 +44,23 @@ bool holds(double measured, const std::string& op, double value) {
 // 0.000412 s -> "412 µs"; figures that are not durations print as numbers.
 std::string human(const std::string& name, double v) {
     char buf[64];
-    const bool duration = name.find(".p") != std::string::npos ||
-                          name.ends_with(".max") || name.ends_with(".mean") ||
-                          name.ends_with("_seconds");
+    const bool duration = name.find(".p") != std::string::npos || name.ends_with(".max") ||
+                          name.ends_with(".mean") || name.ends_with("_seconds");
     const bool bytes = name.ends_with("_bytes") || name.rfind("memory", 0) == 0;
     if (duration) {
-        if (v < 1e-3) std::snprintf(buf, sizeof buf, "%.1f µs", v * 1e6);
-        else if (v < 1) std::snprintf(buf, sizeof buf, "%.2f ms", v * 1e3);
-        else std::snprintf(buf, sizeof buf, "%.2f s", v);
+        if (v < 1e-3)
+            std::snprintf(buf, sizeof buf, "%.1f µs", v * 1e6);
+        else if (v < 1)
+            std::snprintf(buf, sizeof buf, "%.2f ms", v * 1e3);
+        else
+            std::snprintf(buf, sizeof buf, "%.2f s", v);
     } else if (bytes) {
-        if (v < 10 * 1024) std::snprintf(buf, sizeof buf, "%.0f B", v);
-        else if (v < 10.0 * 1024 * 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", v / 1024);
-        else std::snprintf(buf, sizeof buf, "%.1f MiB", v / 1024 / 1024);
+        if (v < 10 * 1024)
+            std::snprintf(buf, sizeof buf, "%.0f B", v);
+        else if (v < 10.0 * 1024 * 1024)
+            std::snprintf(buf, sizeof buf, "%.1f KiB", v / 1024);
+        else
+            std::snprintf(buf, sizeof buf, "%.1f MiB", v / 1024 / 1024);
     } else if (v == std::floor(v) && std::fabs(v) < 1e15) {
         std::snprintf(buf, sizeof buf, "%.0f", v);
     } else {
@@ -69,7 +83,8 @@ void results::add_latency(const std::string& name, const histogram& h) {
 }
 
 std::optional<threshold> parse_threshold(const std::string& text, std::string& error) {
-    static const std::regex form(R"(^\s*([A-Za-z0-9_.]+)\s*(<=|>=|==|<|>)\s*([0-9.]+)\s*([A-Za-zµ%]*)\s*$)");
+    static const std::regex form(
+        R"(^\s*([A-Za-z0-9_.]+)\s*(<=|>=|==|<|>)\s*([0-9.]+)\s*([A-Za-zµ%]*)\s*$)");
     std::smatch m;
     if (!std::regex_match(text, m, form)) {
         error = "'" + text + "': expected <figure><op><value>[unit], e.g. e2e.p99<2ms";
@@ -113,7 +128,9 @@ void print_summary(const results& r) {
                     "p99", "p99.9", "max");
     }
     for (const auto& [name, h] : r.latencies) {
-        const auto at = [&](double p) { return human(".p", static_cast<double>(h.percentile(p)) / 1e9); };
+        const auto at = [&](double p) {
+            return human(".p", static_cast<double>(h.percentile(p)) / 1e9);
+        };
         std::printf("  %-28s %10llu %10s %10s %10s %10s %10s\n", name.c_str(),
                     static_cast<unsigned long long>(h.count()), at(50).c_str(), at(90).c_str(),
                     at(99).c_str(), at(99.9).c_str(),
@@ -145,6 +162,90 @@ nlohmann::json to_json(const results& r, const nlohmann::json& environment) {
         {"figures", r.figures},
         {"latencies", std::move(latencies)},
     };
+}
+
+results from_json(const nlohmann::json& j) {
+    results r;
+    r.scenario = j.at("scenario").get<std::string>();
+    r.completed = j.at("completed").get<bool>();
+    r.incomplete_why = j.value("incomplete_why", "");
+    r.config = j.value("config", nlohmann::json::object());
+    const auto& c = j.at("correctness");
+    r.checks = {c.at("lost").get<std::uint64_t>(), c.at("duplicated").get<std::uint64_t>(),
+                c.at("reordered").get<std::uint64_t>()};
+    r.figures = j.at("figures").get<std::map<std::string, double>>();
+    for (const auto& [name, one] : j.at("latencies").items()) {
+        histogram h;
+        h.add_buckets(one.at("buckets").get<std::vector<std::array<std::uint64_t, 2>>>());
+        r.latencies[name] = std::move(h);
+    }
+    return r;
+}
+
+namespace {
+
+enum class combine_rule { sum, longest, mean, first };
+
+combine_rule rule_for(const std::string& figure) {
+    if (figure.find('.') != std::string::npos) return combine_rule::first;  // from histograms
+    if (figure.ends_with("_seconds")) return combine_rule::longest;
+    if (figure == "server_cpu_cores") return combine_rule::mean;
+    if (figure.rfind("server_rss", 0) == 0 || figure == "deliveries_per_message") {
+        return combine_rule::longest;
+    }
+    return combine_rule::sum;  // counts, rates, bench CPU (each process its own)
+}
+
+}  // namespace
+
+results combine(const std::vector<results>& parts) {
+    results all;
+    if (parts.empty()) return all;
+    all.scenario = parts.front().scenario;
+    all.config = parts.front().config;
+    all.completed = true;
+    std::map<std::string, std::vector<double>> values;
+    for (const auto& p : parts) {
+        if (!p.completed) {
+            all.completed = false;
+            if (!all.incomplete_why.empty()) all.incomplete_why += "; ";
+            all.incomplete_why += p.incomplete_why;
+        }
+        all.checks.lost += p.checks.lost;
+        all.checks.duplicated += p.checks.duplicated;
+        all.checks.reordered += p.checks.reordered;
+        for (const auto& [name, v] : p.figures) values[name].push_back(v);
+        for (const auto& [name, h] : p.latencies) all.latencies[name].merge(h);
+    }
+    for (const auto& [name, v] : values) {
+        switch (rule_for(name)) {
+            case combine_rule::sum:
+                all.figures[name] = std::accumulate(v.begin(), v.end(), 0.0);
+                break;
+            case combine_rule::longest:
+                all.figures[name] = *std::max_element(v.begin(), v.end());
+                break;
+            case combine_rule::mean:
+                all.figures[name] = std::accumulate(v.begin(), v.end(), 0.0) / v.size();
+                break;
+            case combine_rule::first:
+                break;
+        }
+    }
+    // Memory per connection: the server grew from the earliest baseline to the fullest hold.
+    if (values.contains("server_rss_before_bytes") && values.contains("server_rss_held_bytes") &&
+        all.figures["connections"] > 0) {
+        const auto& before = values["server_rss_before_bytes"];
+        all.figures["server_rss_before_bytes"] = *std::min_element(before.begin(), before.end());
+        all.figures["memory_per_conn"] =
+            (all.figures["server_rss_held_bytes"] - all.figures["server_rss_before_bytes"]) /
+            all.figures["connections"];
+    }
+    auto merged = std::move(all.latencies);
+    all.latencies.clear();
+    for (const auto& [name, h] : merged) all.add_latency(name, h);
+    all.config["procs"] = parts.size();
+    return all;
 }
 
 }  // namespace tern::bench

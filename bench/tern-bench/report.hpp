@@ -18,8 +18,8 @@ namespace tern::bench {
 struct results {
     std::string scenario;
     nlohmann::json config;
-    bool completed = false;       // the scenario ran to its end (every send settled, every
-    std::string incomplete_why;   // connection came up); otherwise why not
+    bool completed = false;      // the scenario ran to its end (every send settled, every
+    std::string incomplete_why;  // connection came up); otherwise why not
     correctness checks;
     // Figures in base units: seconds, bytes, per second, counts. Latency percentiles are added
     // from histograms as "<name>.p50", ".p90", ".p99", ".p99.9", ".max", ".mean".
@@ -50,5 +50,12 @@ void print_summary(const results& r);
 
 // The JSON document of `--json`: configuration, environment and results.
 [[nodiscard]] nlohmann::json to_json(const results& r, const nlohmann::json& environment);
+// Back from to_json (histograms from their buckets): how --procs collects its processes' results.
+[[nodiscard]] results from_json(const nlohmann::json& j);
+
+// The results of several processes that ran one scenario side by side (--procs), each on its own
+// users: counts and rates add up, histograms merge, durations take the longest, the server's
+// figures are read once; memory per connection is the server's growth over all connections.
+[[nodiscard]] results combine(const std::vector<results>& parts);
 
 }  // namespace tern::bench

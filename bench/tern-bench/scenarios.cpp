@@ -57,8 +57,7 @@ public:
     fleet& clients() { return fleet_; }
 
     // A stream: `writer` sends into `conv`, which `devices` member devices receive.
-    std::uint32_t add_stream(std::uint32_t writer, const tc::conv_id& conv,
-                             std::uint32_t devices) {
+    std::uint32_t add_stream(std::uint32_t writer, const tc::conv_id& conv, std::uint32_t devices) {
         conv_.push_back(conv);
         next_number_.push_back(0);
         return tracker_.add_stream(writer, devices);
@@ -83,7 +82,8 @@ public:
         } else {
             open_loop(rate, now_ns(), now_ns() + seconds_ns((last - first) / rate) + 1,
                       [&](std::uint64_t k, std::int64_t) {
-                          if (first + k < last) fleet_.connect(first + static_cast<std::uint32_t>(k));
+                          if (first + k < last)
+                              fleet_.connect(first + static_cast<std::uint32_t>(k));
                       });
         }
         if (wait_for([&] { return fleet_.online.load() >= target; })) return true;
@@ -94,18 +94,16 @@ public:
 
     // Waits until every send completed and every member device has every acked message.
     bool settle(std::string& why) {
-        if (!wait_for([&] {
-                return tracker_.acked.load() + tracker_.failed.load() >= sent_.load();
-            })) {
+        if (!wait_for(
+                [&] { return tracker_.acked.load() + tracker_.failed.load() >= sent_.load(); })) {
             why = std::to_string(sent_.load() - tracker_.acked.load() - tracker_.failed.load()) +
                   " sends never completed";
             return false;
         }
         std::uint64_t expected = 0;
         fleet_.on_callback_thread([&] { expected = tracker_.expected_deliveries(); });
-        if (!wait_for([&] {
-                return tracker_.delivered.load() + tracker_.echoed.load() >= expected;
-            })) {
+        if (!wait_for(
+                [&] { return tracker_.delivered.load() + tracker_.echoed.load() >= expected; })) {
             why = "deliveries stopped short of the acked messages";
             return false;
         }
@@ -215,8 +213,7 @@ private:
                          static_cast<unsigned long long>(delivered_now),
                          static_cast<unsigned long long>(delivered_now - delivered),
                          static_cast<unsigned long long>(tracker_.failed.load()),
-                         self && self_now ? 100 * cores_used(*self, *self_now) : 0.0,
-                         server_text);
+                         self && self_now ? 100 * cores_used(*self, *self_now) : 0.0, server_text);
             self = self_now;
             server = server_now;
             delivered = delivered_now;
@@ -226,8 +223,8 @@ private:
     const run_options& o_;
     tracker tracker_;  // before fleet_: the clients' callbacks use it until they are gone
     fleet fleet_;
-    std::vector<tc::conv_id> conv_;              // per stream
-    std::vector<std::uint32_t> next_number_;     // per stream; the scheduling thread
+    std::vector<tc::conv_id> conv_;           // per stream
+    std::vector<std::uint32_t> next_number_;  // per stream; the scheduling thread
     std::atomic<std::uint64_t> sent_{0};
     int server_pid_ = 0;
     std::thread progress_;
@@ -242,7 +239,8 @@ nlohmann::json common_config(const run_options& o) {
     for (const auto& e : o.fleet.endpoints) {
         static const char* names[] = {"tcp", "tls", "ws", "wss"};
         endpoints.push_back(std::string(names[static_cast<int>(e.transport)]) + "://" + e.host +
-                            ":" + std::to_string(e.port) + (e.transport >= tc::transport::ws ? e.path : ""));
+                            ":" + std::to_string(e.port) +
+                            (e.transport >= tc::transport::ws ? e.path : ""));
     }
     return {{"endpoints", endpoints},
             {"seconds", o.seconds},
@@ -363,8 +361,9 @@ results run_group(const run_options& o) {
         for (std::uint32_t m = 1; m < o.members; ++m) {
             others.push_back(s.clients().user_of(g * o.members + m));
         }
-        s.clients().at(g * o.members).create_group(
-            "bench " + std::to_string(g), others, [&, g](tc::result<tc::sent> done) {
+        s.clients()
+            .at(g * o.members)
+            .create_group("bench " + std::to_string(g), others, [&, g](tc::result<tc::sent> done) {
                 if (done.ok()) group[g] = done->conv;
                 ++(done.ok() ? created : refused);
             });
@@ -403,10 +402,9 @@ results run_churn(const run_options& o) {
     for (std::uint32_t c = 0; c < o.clients; ++c) s.clients().add(o.first_user + o.feeders + c);
     for (std::uint32_t c = 0; c < o.clients; ++c) {
         const auto feeder = c % o.feeders;
-        s.add_stream(feeder,
-                     tc::conv_id::direct(s.clients().user_of(feeder),
-                                         s.clients().user_of(first + c)),
-                     2);
+        s.add_stream(
+            feeder,
+            tc::conv_id::direct(s.clients().user_of(feeder), s.clients().user_of(first + c)), 2);
     }
     const auto all = first + o.clients;
     if (!s.connect(0, all, o.connect_rate, r.incomplete_why)) return r;

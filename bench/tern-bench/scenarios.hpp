@@ -11,22 +11,22 @@ namespace tern::bench {
 
 struct run_options {
     fleet_options fleet;
-    double seconds = 10;             // traffic (or, for conn, hold) duration
-    double warmup = 1;               // not measured: the first seconds of traffic
-    double rate = 1000;              // messages (conn: connections) per second, open loop
-    double connect_rate = 0;         // connections per second while setting up; 0: all at once
-    std::size_t size = 100;          // message body bytes
-    double settle_timeout = 60;      // for sends and deliveries to settle, and for logins
+    double seconds = 10;           // traffic (or, for conn, hold) duration
+    double warmup = 1;             // not measured: the first seconds of traffic
+    double rate = 1000;            // messages (conn: connections) per second, open loop
+    double connect_rate = 0;       // connections per second while setting up; 0: all at once
+    std::size_t size = 100;        // message body bytes
+    double settle_timeout = 60;    // for sends and deliveries to settle, and for logins
     std::uint64_t first_user = 0;  // 0: fresh ids (main)
-    int server_pid = 0;              // ternd, for its CPU and memory; 0: found by name
-    bool quiet = false;              // no progress lines
+    int server_pid = 0;            // ternd, for its CPU and memory; 0: found by name
+    bool quiet = false;            // no progress lines
 
-    std::uint32_t clients = 1000;    // conn, send, e2e: connections; churn: reconnecting clients
-    std::uint32_t groups = 10;       // group
-    std::uint32_t members = 100;     // group size
-    std::uint32_t senders = 1;       // per group
-    std::uint32_t missed = 20;       // churn: messages each client misses while away
-    std::uint32_t feeders = 10;      // churn: clients that send to the reconnecting ones
+    std::uint32_t clients = 1000;  // conn, send, e2e: connections; churn: reconnecting clients
+    std::uint32_t groups = 10;     // group
+    std::uint32_t members = 100;   // group size
+    std::uint32_t senders = 1;     // per group
+    std::uint32_t missed = 20;     // churn: messages each client misses while away
+    std::uint32_t feeders = 10;    // churn: clients that send to the reconnecting ones
 };
 
 [[nodiscard]] results run_conn(const run_options& o);

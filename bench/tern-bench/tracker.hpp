@@ -28,7 +28,8 @@ namespace tern::bench {
 [[nodiscard]] std::int64_t now_ns() noexcept;
 
 struct payload {
-    std::uint32_t run = 0;  // random per run: messages of earlier runs in a reused inbox are not ours
+    std::uint32_t run =
+        0;  // random per run: messages of earlier runs in a reused inbox are not ours
     std::uint32_t stream = 0;
     std::uint32_t number = 0;
     std::int64_t intended_ns = 0;  // when the open-loop schedule meant to send it
@@ -78,17 +79,17 @@ public:
 
     // Latency from the intended send time (coordinated-omission corrected) and from the actual
     // send call (raw).
-    histogram ack, ack_raw;        // send to SendAck
-    histogram e2e, e2e_raw;        // send to push on each other member device
-    histogram fanout;              // send to the last other member device
+    histogram ack, ack_raw;  // send to SendAck
+    histogram e2e, e2e_raw;  // send to push on each other member device
+    histogram fanout;        // send to the last other member device
 
     // Progress, readable from any thread.
     std::atomic<std::uint64_t> acked{0};
-    std::atomic<std::uint64_t> failed{0};      // sends that completed with an error
-    std::atomic<std::uint64_t> delivered{0};   // new messages on devices other than the sender
-    std::atomic<std::uint64_t> echoed{0};      // new messages back on the sender's device
-    std::atomic<std::uint64_t> retried{0};     // acks the server marked duplicate (a resend)
-    std::atomic<std::uint64_t> foreign{0};     // events that are not bench messages
+    std::atomic<std::uint64_t> failed{0};     // sends that completed with an error
+    std::atomic<std::uint64_t> delivered{0};  // new messages on devices other than the sender
+    std::atomic<std::uint64_t> echoed{0};     // new messages back on the sender's device
+    std::atomic<std::uint64_t> retried{0};    // acks the server marked duplicate (a resend)
+    std::atomic<std::uint64_t> foreign{0};    // events that are not bench messages
     std::atomic<std::uint64_t> delivered_first{0};
 
 private:
@@ -99,8 +100,8 @@ private:
     };
     // One device's view of one stream.
     struct reader_state {
-        std::uint32_t next = 0;               // every number below arrived, except `skipped`
-        std::vector<std::uint32_t> skipped;   // numbers passed over (lost or late)
+        std::uint32_t next = 0;              // every number below arrived, except `skipped`
+        std::vector<std::uint32_t> skipped;  // numbers passed over (lost or late)
         std::uint32_t duplicated = 0;
         std::uint32_t reordered = 0;
     };

@@ -86,8 +86,12 @@ client::impl::impl(options opts, std::shared_ptr<listener> app, asio::io_context
     }
 }
 
+bool client::impl::logs(log_level level) const noexcept {
+    return opts_.log_sink && level >= opts_.log_level;
+}
+
 void client::impl::log(log_level level, const std::string& line) const {
-    if (opts_.log_sink && level >= opts_.log_level) opts_.log_sink(level, line);
+    if (logs(level)) opts_.log_sink(level, line);
 }
 
 // ---- connection ----------------------------------------------------------------------------
@@ -419,8 +423,10 @@ void client::impl::transmit(outgoing& o) {
         settle(cmid, reply);
     };
     o.req_id = send_request(o.frame, std::move(p));
-    log(log_level::debug,
-        "sending " + o.entry.client_msg_id + " as request " + std::to_string(o.req_id));
+    if (logs(log_level::debug)) {
+        log(log_level::debug,
+            "sending " + o.entry.client_msg_id + " as request " + std::to_string(o.req_id));
+    }
 }
 
 void client::impl::settle(const std::string& client_msg_id, const v1::Frame& reply) {
@@ -428,10 +434,12 @@ void client::impl::settle(const std::string& client_msg_id, const v1::Frame& rep
         return o.entry.client_msg_id == client_msg_id;
     });
     if (it == outbox_.end()) return;
-    log(log_level::debug,
-        "answer to " + client_msg_id + ": " +
-            (reply.has_send_ack() ? "seq " + std::to_string(reply.send_ack().seq())
-                                  : "error " + reply.error().message()));
+    if (logs(log_level::debug)) {
+        log(log_level::debug,
+            "answer to " + client_msg_id + ": " +
+                (reply.has_send_ack() ? "seq " + std::to_string(reply.send_ack().seq())
+                                      : "error " + reply.error().message()));
+    }
     if (reply.has_send_ack()) {
         store_->outbox_remove(client_msg_id);
         complete(it->done, result<sent>(detail::from_proto(reply.send_ack())));

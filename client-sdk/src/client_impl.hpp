@@ -130,6 +130,8 @@ private:
     void arm_sweep();
     void sweep();
 
+    // Whether a line of `level` goes anywhere: check before building an expensive one.
+    [[nodiscard]] bool logs(log_level level) const noexcept;
     void log(log_level level, const std::string& line) const;
 
     options opts_;

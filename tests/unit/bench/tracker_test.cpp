@@ -110,3 +110,35 @@ TEST_CASE("thresholds parse with units and judge the figures", "[unit][bench]") 
     CHECK(failed[0].find("delivered_per_sec") != std::string::npos);
     CHECK(failed[1].find("no figure 'memory_per_conn'") != std::string::npos);
 }
+
+TEST_CASE("results of several processes survive JSON and combine", "[unit][bench]") {
+    const auto part = [](double delivered, std::uint64_t latency, double rss_before,
+                         double rss_held, double connections) {
+        tb::results r;
+        r.scenario = "conn";
+        r.completed = true;
+        r.figures["delivered_per_sec"] = delivered;
+        r.figures["window_seconds"] = delivered / 1000;
+        r.figures["connections"] = connections;
+        r.figures["server_rss_before_bytes"] = rss_before;
+        r.figures["server_rss_held_bytes"] = rss_held;
+        tb::histogram h;
+        for (int i = 0; i < 100; ++i) h.record(latency);
+        r.add_latency("login", h);
+        return tb::from_json(tb::to_json(r, {}));
+    };
+    auto a = part(1000, 100, 10'000, 50'000, 10);
+    auto b = part(3000, 200, 11'000, 52'000, 20);
+    b.checks.duplicated = 1;
+    const auto all = tb::combine({a, b});
+    CHECK(all.completed);
+    CHECK(all.checks.duplicated == 1);
+    CHECK(all.figures.at("delivered_per_sec") == 4000);
+    CHECK(all.figures.at("window_seconds") == 3);  // the longest
+    CHECK(all.figures.at("connections") == 30);
+    // The server grew from the earliest baseline to the fullest hold, over all connections.
+    CHECK(all.figures.at("memory_per_conn") == Approx((52'000.0 - 10'000.0) / 30));
+    CHECK(all.latencies.at("login").count() == 200);
+    CHECK(all.figures.at("login.p50") == Approx(100e-9).epsilon(0.01));
+    CHECK(all.figures.at("login.max") == Approx(200e-9).epsilon(0.01));
+}
