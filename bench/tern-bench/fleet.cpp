@@ -1,8 +1,6 @@
 #include "fleet.hpp"
 
-#include <fstream>
 #include <future>
-#include <sstream>
 #include <stdexcept>
 
 #include <tern/client/executor.hpp>
@@ -22,26 +20,17 @@ private:
     std::uint32_t index_;
 };
 
-namespace {
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + path);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
-}  // namespace
-
 fleet::fleet(fleet_options opts, tracker& t)
     : opts_(std::move(opts)),
       tracker_(t),
       runtime_(tc::runtime::create(std::max(1u, opts_.threads))),
       callbacks_(tc::make_thread_executor()) {
     if (opts_.endpoints.empty()) throw std::runtime_error("no endpoint to connect to");
-    auto key = tern::server::jwt_key::from_private_pem(opts_.kid, read_file(opts_.key_file));
-    if (!key) throw std::runtime_error(opts_.key_file + ": not a P-256 or Ed25519 private key");
+    auto key = tern::server::jwt_key::from_private_pem_file(opts_.kid, opts_.key_file);
+    if (!key) {
+        throw std::runtime_error(opts_.key_file + ": " + key.error().message() +
+                                 " (a P-256 or Ed25519 private key, ternctl keygen)");
+    }
     mint_ = [key = *key, tenant = opts_.tenant](std::uint64_t user) {
         auto token = tern::server::sign_jwt(
             tern::server::device_claims(tenant, user, 1, std::chrono::hours(24)), key);

@@ -252,6 +252,15 @@ nlohmann::json common_config(const run_options& o) {
             {"first_user", o.first_user}};
 }
 
+// A scenario's results, with the common configuration and its own.
+results start(const char* scenario, const run_options& o, const nlohmann::json& own) {
+    results r;
+    r.scenario = scenario;
+    r.config = common_config(o);
+    r.config.update(own);
+    return r;
+}
+
 // Sends on every stream round-robin at the open-loop rate for the run's duration, measuring
 // after the warm-up; then lets everything settle.
 void traffic(session& s, const run_options& o, std::uint32_t streams, results& r) {
@@ -278,10 +287,7 @@ void traffic(session& s, const run_options& o, std::uint32_t streams, results& r
 }  // namespace
 
 results run_conn(const run_options& o) {
-    results r;
-    r.scenario = "conn";
-    r.config = common_config(o);
-    r.config["clients"] = o.clients;
+    auto r = start("conn", o, {{"clients", o.clients}});
     session s(o);
     for (std::uint32_t i = 0; i < o.clients; ++i) s.clients().add(o.first_user + i);
     if (s.server_pid() == 0) {
@@ -318,10 +324,7 @@ results run_conn(const run_options& o) {
 }
 
 results run_send(const run_options& o, const char* name) {
-    results r;
-    r.scenario = name;
-    r.config = common_config(o);
-    r.config["clients"] = o.clients;
+    auto r = start(name, o, {{"clients", o.clients}});
     if (o.clients < 2 || o.clients % 2 != 0) throw std::runtime_error("--clients must be even");
     session s(o);
     for (std::uint32_t i = 0; i < o.clients; ++i) s.clients().add(o.first_user + i);
@@ -339,12 +342,8 @@ results run_send(const run_options& o, const char* name) {
 }
 
 results run_group(const run_options& o) {
-    results r;
-    r.scenario = "group";
-    r.config = common_config(o);
-    r.config["groups"] = o.groups;
-    r.config["members"] = o.members;
-    r.config["senders"] = o.senders;
+    auto r =
+        start("group", o, {{"groups", o.groups}, {"members", o.members}, {"senders", o.senders}});
     if (o.members < 2 || o.senders < 1 || o.senders > o.members) {
         throw std::runtime_error("--members must be at least 2 and --senders in [1, members]");
     }
@@ -388,12 +387,8 @@ results run_group(const run_options& o) {
 }
 
 results run_churn(const run_options& o) {
-    results r;
-    r.scenario = "churn";
-    r.config = common_config(o);
-    r.config["clients"] = o.clients;
-    r.config["missed"] = o.missed;
-    r.config["feeders"] = o.feeders;
+    auto r =
+        start("churn", o, {{"clients", o.clients}, {"missed", o.missed}, {"feeders", o.feeders}});
     if (o.feeders == 0 || o.clients == 0) throw std::runtime_error("--clients and --feeders > 0");
     session s(o);
     // Feeders first (indices [0, feeders)), then the clients that go away and come back.

@@ -208,18 +208,10 @@ private:
     int in_flight_ = 0;
 };
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + path);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
 // A development token minted from a signing key (what ternctl token does).
 std::string mint(const std::string& key_file, const std::string& kid, std::uint64_t tenant,
                  std::uint64_t user, std::uint64_t device) {
-    auto key = tern::server::jwt_key::from_private_pem(kid, read_file(key_file));
+    auto key = tern::server::jwt_key::from_private_pem_file(kid, key_file);
     if (!key) throw std::runtime_error(key_file + ": " + key.error().message());
     const auto claims = tern::server::device_claims(tenant, user, device, std::chrono::hours(24));
     auto token = tern::server::sign_jwt(claims, *key);

@@ -12,7 +12,6 @@
 #include <fstream>
 #include <iostream>
 #include <random>
-#include <sstream>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -43,14 +42,6 @@ std::int64_t parse_duration(const std::string& text) {
     if (unit == "h") return value * 3600;
     if (unit == "d") return value * 86400;
     return 0;
-}
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + path.string());
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
 }
 
 void write_file(const fs::path& path, const std::string& content, fs::perms perms) {
@@ -112,7 +103,7 @@ int main(int argc, char** argv) {
         const auto lifetime = parse_duration(ttl);
         if (lifetime <= 0) throw std::runtime_error("--ttl: use a duration like 90s, 15m, 24h, 7d");
         if (tenant == 0 || user == 0) throw std::runtime_error("--tenant and --user must be > 0");
-        const auto key = tern::server::jwt_key::from_private_pem(kid, read_file(key_file));
+        const auto key = tern::server::jwt_key::from_private_pem_file(kid, key_file);
         if (!key) throw std::runtime_error(key_file + ": not a P-256 or Ed25519 private key");
         auto claims =
             tern::server::device_claims(tenant, user, device, std::chrono::seconds(lifetime));

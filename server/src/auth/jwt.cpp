@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <fstream>
+#include <sstream>
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -543,6 +545,34 @@ token_claims device_claims(std::uint64_t tenant, std::uint64_t user, std::uint64
     claims.jwt_id =
         base64url_encode(std::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
     return claims;
+}
+
+namespace {
+
+std::optional<std::string> read_whole_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+}  // namespace
+
+result<jwt_key> jwt_key::from_public_pem_file(std::string kid, const std::string& path,
+                                              std::optional<std::uint64_t> tenant) {
+    const auto pem = read_whole_file(path);
+    if (!pem)
+        return boost::system::errc::make_error_code(boost::system::errc::no_such_file_or_directory);
+    return from_public_pem(std::move(kid), *pem, tenant);
+}
+
+result<jwt_key> jwt_key::from_private_pem_file(std::string kid, const std::string& path,
+                                               std::optional<std::uint64_t> tenant) {
+    const auto pem = read_whole_file(path);
+    if (!pem)
+        return boost::system::errc::make_error_code(boost::system::errc::no_such_file_or_directory);
+    return from_private_pem(std::move(kid), *pem, tenant);
 }
 
 }  // namespace tern::server

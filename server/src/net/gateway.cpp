@@ -1,9 +1,7 @@
 #include <tern/server/gateway.hpp>
 
 #include <algorithm>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <tuple>
 
@@ -50,22 +48,17 @@ bool offers_subprotocol(std::string_view header) {
     return false;
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + path);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
 std::vector<jwt_key> load_keys(const config& cfg) {
     std::vector<jwt_key> keys;
     for (const auto& k : cfg.auth.keys) {
         const std::optional<std::uint64_t> tenant =
             k.tenant == 0 ? std::nullopt : std::optional<std::uint64_t>(k.tenant);
         auto key = k.hmac_secret.empty()
-                       ? jwt_key::from_public_pem(k.kid, read_file(k.public_key_file), tenant)
+                       ? jwt_key::from_public_pem_file(k.kid, k.public_key_file, tenant)
                        : jwt_key::hmac(k.kid, k.hmac_secret, tenant);
+        if (!key && key.error() == boost::system::errc::no_such_file_or_directory) {
+            throw std::runtime_error("auth.keys." + k.kid + ": cannot read " + k.public_key_file);
+        }
         if (!key) {
             throw std::runtime_error("auth.keys." + k.kid +
                                      ": not a P-256 or Ed25519 public key (or a short secret)");

@@ -81,6 +81,12 @@ public:
     // From a PEM private key ("BEGIN PRIVATE KEY"); it verifies too.
     [[nodiscard]] static result<jwt_key> from_private_pem(std::string kid, std::string_view pem,
                                                           std::optional<std::uint64_t> tenant = {});
+    // The same, from PEM files (what ternctl keygen writes). A file that cannot be read gives
+    // boost::system::errc::no_such_file_or_directory.
+    [[nodiscard]] static result<jwt_key> from_public_pem_file(
+        std::string kid, const std::string& path, std::optional<std::uint64_t> tenant = {});
+    [[nodiscard]] static result<jwt_key> from_private_pem_file(
+        std::string kid, const std::string& path, std::optional<std::uint64_t> tenant = {});
     // A shared HMAC-SHA256 secret (at least 32 bytes).
     [[nodiscard]] static result<jwt_key> hmac(std::string kid, std::string secret,
                                               std::optional<std::uint64_t> tenant = {});
