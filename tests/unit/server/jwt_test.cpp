@@ -2,6 +2,10 @@
 // RFC 8725 pitfalls (alg none, algorithm confusion, HS256 when not allowed) are closed.
 #include <tern/server/jwt.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <random>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <catch2/catch.hpp>
@@ -246,4 +250,34 @@ TEST_CASE("keys of unsupported types or sizes are refused", "[unit][auth]") {
     CHECK_FALSE(jwt_key::hmac("short", "too short").has_value());
     CHECK_FALSE(jwt_key::from_public_pem("x", "not a pem").has_value());
     CHECK_FALSE(generate_key_pair(jwt_alg::hs256).has_value());
+}
+
+TEST_CASE("keys load from PEM files; a missing file is told apart from a bad key", "[unit][auth]") {
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("tern-jwt-keys-" + std::to_string(std::random_device{}()));
+    std::filesystem::create_directories(dir);
+    const auto pair = generate_key_pair(jwt_alg::es256).value();
+    const auto write = [&](const char* name, const std::string& text) {
+        std::ofstream(dir / name) << text;
+        return (dir / name).string();
+    };
+    const auto priv = write("dev.key", pair.private_pem);
+    const auto pub = write("dev.pub", pair.public_pem);
+    const auto junk = write("junk.pem", "not a key");
+
+    const auto signer = jwt_key::from_private_pem_file("dev", priv);
+    REQUIRE(signer.has_value());
+    const auto verifier = jwt_key::from_public_pem_file("dev", pub, 9);
+    REQUIRE(verifier.has_value());
+    CHECK(verifier->tenant() == 9);
+    const auto token = sign_jwt(device_claims(9, 1, 2, std::chrono::hours(1)), *signer);
+    REQUIRE(token.has_value());
+
+    const auto missing = jwt_key::from_public_pem_file("dev", (dir / "absent.pub").string());
+    REQUIRE_FALSE(missing.has_value());
+    CHECK(missing.error() == boost::system::errc::no_such_file_or_directory);
+    const auto bad = jwt_key::from_private_pem_file("dev", junk);
+    REQUIRE_FALSE(bad.has_value());
+    CHECK(bad.error() != boost::system::errc::no_such_file_or_directory);
+    std::filesystem::remove_all(dir);
 }
