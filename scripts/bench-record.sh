@@ -15,13 +15,19 @@ ulimit -n "$(ulimit -Hn)"
 server_pid=""
 start_server() {  # durability
     stop_server
+    if (echo >/dev/tcp/127.0.0.1/7500) 2>/dev/null; then
+        echo "port 7500 is taken: stop the ternd that holds it first" >&2
+        exit 1
+    fi
     CPU=1 scripts/bench-server.sh --bin "$bin" --dir "$out/server" --durability "$1" \
         >"$out/ternd.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 1 100); do
+        kill -0 "$server_pid" 2>/dev/null || break
         (echo >/dev/tcp/127.0.0.1/7500) 2>/dev/null && return 0
         sleep 0.1
     done
+    cat "$out/ternd.log" >&2
     echo "ternd did not start" >&2
     exit 1
 }

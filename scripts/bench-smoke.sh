@@ -21,6 +21,7 @@ scripts/bench-server.sh --bin "$bin" --dir "$dir" --port "$port" >"$dir/ternd.lo
 server_pid=$!
 up=""
 for _ in $(seq 1 100); do
+    kill -0 "$server_pid" 2>/dev/null || break  # e.g. the port was taken
     (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && up=1 && break
     sleep 0.1
 done

@@ -1,6 +1,8 @@
 #include "link.hpp"
 
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <deque>
@@ -210,6 +212,14 @@ dial_result bind_source(tcp::socket& socket, const std::string& address) {
     if (ec) return failed(ec, "source address " + address);
     const tcp::endpoint local(source, 0);
     socket.open(local.protocol(), ec);
+#ifdef IP_BIND_ADDRESS_NO_PORT
+    // Let connect() pick the port for the whole 4-tuple: bind() alone would reserve a port per
+    // source address whatever the destination, and run out under many connections.
+    if (!ec && local.protocol() == tcp::v4()) {
+        const int on = 1;
+        ::setsockopt(socket.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on);
+    }
+#endif
     if (!ec) socket.bind(local, ec);
     if (ec) return failed(ec, "bind " + address);
     return {};

@@ -1,11 +1,13 @@
 // One client connection on one shard, over any transport (stream_transport for TCP and TLS, a
-// WebSocket transport for ws and wss). Three coroutines share it, all on the shard's thread:
+// WebSocket transport for ws and wss). Two coroutines and a timer share it, all on the shard's
+// thread:
 //
 //   reader    decodes frames: the handshake (Hello within the auth deadline, the token verified,
 //             the core's admission, Welcome), then heartbeats and requests for the core;
 //             rate-limited. It pauses while the core decides the admission.
 //   writer    drains the bounded outbound queue, all queued frames in one gathered write.
-//   watchdog  closes the connection at the auth deadline, after the idle timeout, and when its
+//   watchdog  (a timer callback: a coroutine's frames cost an idle connection ~800 bytes)
+//             closes the connection at the auth deadline, after the idle timeout, and when its
 //             token expires (the handshake's rule: `exp` plus the allowed skew).
 //
 // Closing queues a Disconnect, lets the writer flush it, then closes the socket; a peer that does
