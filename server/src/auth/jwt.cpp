@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <deque>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <unordered_map>
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -15,6 +18,7 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <nlohmann/json.hpp>
 
 #include "tern/v1/errors.pb.h"
@@ -357,8 +361,67 @@ result<jwt_key> jwt_key::hmac(std::string kid, std::string secret,
 
 // ---- verification ----------------------------------------------------------------------------
 
+// Verified tokens by SHA-256, oldest forgotten first; one lock (a lookup is a hash and a probe,
+// far below the signature check it saves).
+class jwt_verifier::verified_cache {
+public:
+    explicit verified_cache(std::size_t capacity) : capacity_(capacity) {}
+
+    static std::string digest(std::string_view token) {
+        std::string out(SHA256_DIGEST_LENGTH, '\0');
+        SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(),
+               reinterpret_cast<unsigned char*>(out.data()));
+        return out;
+    }
+
+    std::optional<token_claims> find(const std::string& key) const {
+        std::lock_guard lock(mutex_);
+        const auto it = claims_.find(key);
+        if (it == claims_.end()) return std::nullopt;
+        return it->second;
+    }
+
+    void remember(std::string key, const token_claims& claims) {
+        std::lock_guard lock(mutex_);
+        if (!claims_.emplace(key, claims).second) return;
+        order_.push_back(std::move(key));
+        if (order_.size() > capacity_) {
+            claims_.erase(order_.front());
+            order_.pop_front();
+        }
+    }
+
+private:
+    const std::size_t capacity_;
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, token_claims> claims_;
+    std::deque<std::string> order_;
+};
+
 jwt_verifier::jwt_verifier(options opts, std::vector<jwt_key> keys)
-    : options_(std::move(opts)), keys_(std::move(keys)) {}
+    : options_(std::move(opts)),
+      keys_(std::move(keys)),
+      verified_(options_.remembered_tokens > 0
+                    ? std::make_unique<verified_cache>(options_.remembered_tokens)
+                    : nullptr) {}
+
+jwt_verifier::~jwt_verifier() = default;
+jwt_verifier::jwt_verifier(jwt_verifier&&) noexcept = default;
+jwt_verifier& jwt_verifier::operator=(jwt_verifier&&) noexcept = default;
+
+result<token_claims> jwt_verifier::verify(std::string_view token, std::int64_t now) const {
+    if (!verified_ || token.size() > options_.max_token_bytes) return verify_fully(token, now);
+    auto key = verified_cache::digest(token);
+    if (auto claims = verified_->find(key)) {
+        // Verified before: the signature, issuer, audience, ids and tenant still hold, and
+        // not-before only gets truer; the expiry is all that can have changed.
+        if (now > claims->expires_at + options_.max_skew.count()) return token_errc::expired;
+        return *std::move(claims);
+    }
+    auto claims = verify_fully(token, now);
+    if (claims) verified_->remember(std::move(key), *claims);
+    return claims;
+}
 
 const jwt_key* jwt_verifier::find(std::string_view kid) const noexcept {
     const auto it =
@@ -366,7 +429,7 @@ const jwt_key* jwt_verifier::find(std::string_view kid) const noexcept {
     return it == keys_.end() ? nullptr : &*it;
 }
 
-result<token_claims> jwt_verifier::verify(std::string_view token, std::int64_t now) const {
+result<token_claims> jwt_verifier::verify_fully(std::string_view token, std::int64_t now) const {
     if (token.size() > options_.max_token_bytes) return token_errc::too_large;
     const auto dot1 = token.find('.');
     const auto dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);

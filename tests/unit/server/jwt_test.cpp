@@ -281,3 +281,42 @@ TEST_CASE("keys load from PEM files; a missing file is told apart from a bad key
     CHECK(bad.error() != boost::system::errc::no_such_file_or_directory);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a token verified once is remembered, yet still expires and cannot be altered",
+          "[unit][auth]") {
+    const auto pair = generate_key_pair(jwt_alg::es256).value();
+    const auto signer = jwt_key::from_private_pem("dev", pair.private_pem).value();
+    jwt_verifier::options o;
+    o.issuer = "tern-dev";
+    o.audience = "tern";
+    o.remembered_tokens = 2;
+    const jwt_verifier verifier(o, {jwt_key::from_public_pem("dev", pair.public_pem).value()});
+    const auto claims = device_claims(1, 7, 70, std::chrono::hours(1));
+    const auto token = sign_jwt(claims, signer).value();
+    const auto at = claims.issued_at;
+
+    for (int i = 0; i < 3; ++i) {  // the first verifies, the others are remembered
+        const auto again = verifier.verify(token, at + i);
+        REQUIRE(again.has_value());
+        CHECK(again->user == 7);
+        CHECK(again->device == 70);
+    }
+    const auto late = verifier.verify(token, claims.expires_at + o.max_skew.count() + 1);
+    REQUIRE_FALSE(late.has_value());
+    CHECK(late.error() == make_error_code(token_errc::expired));
+
+    // One character of the signature changed: not the remembered token, and not valid.
+    auto altered = token;
+    auto& c = altered[altered.size() - 10];
+    c = c == 'A' ? 'B' : 'A';
+    const auto forged = verifier.verify(altered, at);
+    REQUIRE_FALSE(forged.has_value());
+    CHECK(forged.error() == make_error_code(token_errc::bad_signature));
+
+    // Past its capacity the oldest is forgotten and verified again when it comes back.
+    for (std::uint64_t user = 8; user < 11; ++user) {
+        const auto other = sign_jwt(device_claims(1, user, 1, std::chrono::hours(1)), signer);
+        CHECK(verifier.verify(other.value(), at).has_value());
+    }
+    CHECK(verifier.verify(token, at).has_value());
+}

@@ -118,9 +118,16 @@ public:
         bool allow_hs256 = false;
         std::chrono::seconds max_skew{60};
         std::size_t max_token_bytes = 8192;
+        // Tokens that verified, remembered by their SHA-256 so that the same token presented
+        // again (a reconnect) skips the signature check, most of a login's cost; only its
+        // expiry is checked again. 0: no cache.
+        std::size_t remembered_tokens = 65'536;
     };
 
     jwt_verifier(options opts, std::vector<jwt_key> keys);
+    ~jwt_verifier();
+    jwt_verifier(jwt_verifier&&) noexcept;
+    jwt_verifier& operator=(jwt_verifier&&) noexcept;
 
     // Verifies `token` at Unix time `now` (seconds).
     [[nodiscard]] result<token_claims> verify(std::string_view token, std::int64_t now) const;
@@ -128,10 +135,13 @@ public:
     [[nodiscard]] const options& settings() const noexcept { return options_; }
 
 private:
+    class verified_cache;
     [[nodiscard]] const jwt_key* find(std::string_view kid) const noexcept;
+    [[nodiscard]] result<token_claims> verify_fully(std::string_view token, std::int64_t now) const;
 
     options options_;
     std::vector<jwt_key> keys_;
+    std::unique_ptr<verified_cache> verified_;  // thread-safe
 };
 
 // Mints a token for `claims` with a private key or HMAC secret (ternctl, tests).
