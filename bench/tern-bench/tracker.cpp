@@ -66,7 +66,7 @@ void tracker::on_ack(const payload& p, bool ok, bool duplicate, std::int64_t now
     ++streams_[p.stream].acked;
     acked.fetch_add(1, std::memory_order_relaxed);
     if (duplicate) retried.fetch_add(1, std::memory_order_relaxed);
-    if (p.intended_ns < measure_from_) return;
+    if (p.intended_ns < measure_from_.load(std::memory_order_relaxed)) return;
     ack.record(since(p.intended_ns, now));
     ack_raw.record(since(p.sent_ns, now));
 }
@@ -104,8 +104,9 @@ void tracker::on_event(std::uint32_t device, const tc::event& e, std::int64_t no
         return;
     }
     delivered.fetch_add(1, std::memory_order_relaxed);
-    if (p->number < first_numbers_) delivered_first.fetch_add(1, std::memory_order_relaxed);
-    if (p->intended_ns < measure_from_) return;
+    if (p->number < first_numbers_.load(std::memory_order_relaxed))
+        delivered_first.fetch_add(1, std::memory_order_relaxed);
+    if (p->intended_ns < measure_from_.load(std::memory_order_relaxed)) return;
     e2e.record(since(p->intended_ns, now));
     e2e_raw.record(since(p->sent_ns, now));
 

@@ -63,11 +63,16 @@ public:
         return streams_[stream].writer;
     }
 
-    // Only messages meant to be sent at or after this are measured (a warm-up before it).
-    void measure_from(std::int64_t ns) noexcept { measure_from_ = ns; }
+    // Only messages meant to be sent at or after this are measured (a warm-up before it). Any
+    // thread, while callbacks run.
+    void measure_from(std::int64_t ns) noexcept {
+        measure_from_.store(ns, std::memory_order_relaxed);
+    }
     // Counts deliveries of each stream's first `n` messages in `delivered_first` (churn: the
-    // messages a client missed while away).
-    void count_first(std::uint32_t n) noexcept { first_numbers_ = n; }
+    // messages a client missed while away). Any thread.
+    void count_first(std::uint32_t n) noexcept {
+        first_numbers_.store(n, std::memory_order_relaxed);
+    }
 
     // Callback thread.
     void on_ack(const payload& p, bool ok, bool duplicate, std::int64_t now);
@@ -118,8 +123,8 @@ private:
     std::vector<stream_info> streams_;
     std::unordered_map<std::uint64_t, reader_state> readers_;  // (device, stream)
     std::unordered_map<std::uint64_t, fanout_state> fanout_;   // (stream, number)
-    std::int64_t measure_from_ = 0;
-    std::uint32_t first_numbers_ = 0;
+    std::atomic<std::int64_t> measure_from_{0};
+    std::atomic<std::uint32_t> first_numbers_{0};
     std::uint32_t run_ = 0;
 };
 

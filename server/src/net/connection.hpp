@@ -1,11 +1,12 @@
 // One client connection on one shard, over any transport (stream_transport for TCP and TLS, a
-// WebSocket transport for ws and wss). Two coroutines and a timer share it, all on the shard's
-// thread:
+// WebSocket transport for ws and wss). A reader coroutine, a callback writer and a timer share
+// it, all on the shard's thread:
 //
 //   reader    decodes frames: the handshake (Hello within the auth deadline, the token verified,
 //             the core's admission, Welcome), then heartbeats and requests for the core;
 //             rate-limited. It pauses while the core decides the admission.
-//   writer    drains the bounded outbound queue, all queued frames in one gathered write.
+//   writer    (callbacks: idle, it holds nothing) drains the bounded outbound queue, all queued
+//             frames in one gathered write.
 //   watchdog  (a timer callback: a coroutine's frames cost an idle connection ~800 bytes)
 //             closes the connection at the auth deadline, after the idle timeout, and when its
 //             token expires (the handshake's rule: `exp` plus the allowed skew).
@@ -25,6 +26,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -55,18 +57,15 @@ public:
           id_(next_connection_id()),
           transport_(std::move(transport)),
           settings_(settings),
-          wake_(executor),
+          executor_(executor),
           watchdog_(executor),
           tokens_(settings.limits.inbound_burst) {}
 
     void start() {
         const auto self = this->shared_from_this();
         last_activity_ = last_refill_ = clock::now();
-        wake_.expires_at(clock::time_point::max());
         asio::co_spawn(
-            wake_.get_executor(), [self] { return self->read_loop(); }, asio::detached);
-        asio::co_spawn(
-            wake_.get_executor(), [self] { return self->write_loop(); }, asio::detached);
+            executor_, [self] { return self->read_loop(); }, asio::detached);
         arm_watchdog();
     }
 
@@ -116,7 +115,7 @@ public:
             reader_paused_ = false;
             const auto self = this->shared_from_this();
             asio::co_spawn(
-                wake_.get_executor(), [self] { return self->read_loop(); }, asio::detached);
+                executor_, [self] { return self->read_loop(); }, asio::detached);
         }
         return true;
     }
@@ -133,7 +132,7 @@ public:
         d->set_reconnect_after_ms(advice.min_delay_ms);
         enqueue_frame(f);
         closing_ = true;
-        wake_.cancel();
+        wake_writer();
         watchdog_.expires_after(close_grace);  // a peer that does not read is cut off
         watchdog_.cancel();
     }
@@ -144,7 +143,7 @@ private:
     void enqueue(wire::out_frame frame) {
         queued_bytes_ += frame.size();
         queue_.push_back(std::move(frame));
-        wake_.cancel();
+        wake_writer();
     }
 
     void enqueue_frame(const v1::Frame& f) {
@@ -203,7 +202,7 @@ private:
             close(v1::DISCONNECT_PROTOCOL_ERROR, code, ec.message());
         } else {
             closing_ = true;  // the peer went away: nothing to say
-            wake_.cancel();
+            wake_writer();
         }
     }
 
@@ -327,26 +326,42 @@ private:
 
     // ---- writing ---------------------------------------------------------------------------
 
-    asio::awaitable<void> write_loop() {
-        const auto self = this->shared_from_this();
-        std::vector<wire::out_frame> batch;
-        for (;;) {
-            if (queue_.empty()) {
-                if (closing_ || finished_) break;
-                // An idle connection keeps no queue memory from its last burst.
-                batch = {};
-                queue_.shrink_to_fit();
-                wake_.expires_at(clock::time_point::max());
-                auto [ec] = co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
-                (void)ec;  // cancelled: something was queued, or we are closing
-                continue;
-            }
-            batch.swap(queue_);
-            queued_bytes_ = 0;
-            const auto ec = co_await transport_.write(batch);
-            batch.clear();
-            if (ec) break;
+    // The writer is callbacks, not a coroutine: an idle connection holds nothing for it. A wake
+    // is posted (the writer runs after whatever woke it, as a waiting coroutine would); a write
+    // takes everything queued in one gathered write; once closing and drained, the transport
+    // closes.
+    void wake_writer() {
+        if (wake_posted_ || writing_ || writes_ended_) return;
+        wake_posted_ = true;
+        asio::post(executor_, [self = this->shared_from_this()] {
+            self->wake_posted_ = false;
+            self->write_queued();
+        });
+    }
+
+    void write_queued() {
+        if (writing_ || writes_ended_) return;
+        if (queue_.empty()) {
+            if (closing_ || finished_) return end_writes();
+            queue_.shrink_to_fit();  // an idle connection keeps no memory from its last burst
+            batch_ = {};
+            return;
         }
+        writing_ = true;
+        batch_.swap(queue_);
+        queued_bytes_ = 0;
+        asio::co_spawn(
+            executor_, transport_.write(batch_),
+            [self = this->shared_from_this()](std::exception_ptr e, boost::system::error_code ec) {
+                self->writing_ = false;
+                self->batch_.clear();
+                if (e || ec) return self->end_writes();
+                self->write_queued();
+            });
+    }
+
+    void end_writes() {
+        writes_ended_ = true;
         transport_.close();
         finish();
     }
@@ -397,7 +412,7 @@ private:
         if (finished_) return;
         finished_ = true;
         closing_ = true;
-        wake_.cancel();
+        wake_writer();
         watchdog_.cancel();
         if (open_ && settings_.handler) settings_.handler->on_close(this->shared_from_this());
     }
@@ -406,10 +421,14 @@ private:
     std::uint64_t id_;
     Transport transport_;
     const connection_settings& settings_;
-    asio::steady_timer wake_;      // the writer sleeps on it; cancel() wakes it
-    asio::steady_timer watchdog_;  // auth deadline, idle timeout, close grace
+    asio::any_io_executor executor_;  // the shard's
+    asio::steady_timer watchdog_;     // auth deadline, idle timeout, close grace
     // Drained whole by the writer; a vector, since an empty std::deque allocates 512 bytes.
     std::vector<wire::out_frame> queue_;
+    std::vector<wire::out_frame> batch_;  // being written
+    bool writing_ = false;
+    bool wake_posted_ = false;
+    bool writes_ended_ = false;
     std::size_t queued_bytes_ = 0;
     core::requester who_;
     bool admitting_ = false;      // the token is verified; the core decides admission
