@@ -22,14 +22,7 @@ TEST_CASE("every acked message reaches every member device exactly once, through
           "[integration][fault][sdk]") {
     temp_dir dir("tern-sdk-fault");
     const auto keys = server::generate_key_pair(server::jwt_alg::es256).value();
-    std::ofstream(dir.path() / "k1.pub") << keys.public_pem;
-    const auto config_file = (dir.path() / "ternd.toml").string();
-    std::ofstream(config_file) << "[server]\nshards = 2\ndurability = \"fsync\"\ndata_dir = \""
-                               << (dir.path() / "data").string()
-                               << "\"\n[limits]\ninbound_frames_per_second = 100000\n"
-                               << "inbound_burst = 100000\n[[auth.keys]]\nkid = \"k1\"\n"
-                               << "public_key_file = \"" << (dir.path() / "k1.pub").string()
-                               << "\"\n";
+    const auto config_file = write_ternd_config(dir.path(), keys.public_pem, "fsync");
     const auto log_file = (dir.path() / "ternd.log").string();
     const auto key = server::jwt_key::from_private_pem("k1", keys.private_pem).value();
 

@@ -38,15 +38,7 @@ TEST_CASE("acked messages survive kill -9, resends keep their seqs, delivery is 
     CAPTURE(durability);
     temp_dir dir("tern-kill9");
     const auto keys = server::generate_key_pair(server::jwt_alg::es256).value();
-    std::ofstream(dir.path() / "k1.pub") << keys.public_pem;
-    const auto config_file = (dir.path() / "ternd.toml").string();
-    // Senders here go faster than a phone would: raise the inbound rate limit, as benches do.
-    std::ofstream(config_file) << "[server]\nshards = 2\ndurability = \"" << durability
-                               << "\"\ndata_dir = \"" << (dir.path() / "data").string()
-                               << "\"\n[limits]\ninbound_frames_per_second = 100000\n"
-                               << "inbound_burst = 100000\n[[auth.keys]]\nkid = \"k1\"\n"
-                               << "public_key_file = \"" << (dir.path() / "k1.pub").string()
-                               << "\"\n";
+    const auto config_file = write_ternd_config(dir.path(), keys.public_pem, durability);
     const auto log_file = (dir.path() / "ternd.log").string();
     const auto key = server::jwt_key::from_private_pem("k1", keys.private_pem).value();
     const auto token = [&](std::uint64_t user, std::uint64_t device) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -74,5 +75,21 @@ private:
     pid_t pid_ = -1;
     std::uint16_t port_ = 0;
 };
+
+// A ternd set up in `dir` for process tests: its public key (kid "k1") and a config with two
+// shards, the given durability and the inbound rate limit raised (test senders go faster than a
+// phone would). Returns the config file's path.
+inline std::string write_ternd_config(const std::filesystem::path& dir,
+                                      const std::string& public_pem,
+                                      const std::string& durability) {
+    std::ofstream(dir / "k1.pub") << public_pem;
+    const auto config_file = (dir / "ternd.toml").string();
+    std::ofstream(config_file) << "[server]\nshards = 2\ndurability = \"" << durability
+                               << "\"\ndata_dir = \"" << (dir / "data").string()
+                               << "\"\n[limits]\ninbound_frames_per_second = 100000\n"
+                               << "inbound_burst = 100000\n[[auth.keys]]\nkid = \"k1\"\n"
+                               << "public_key_file = \"" << (dir / "k1.pub").string() << "\"\n";
+    return config_file;
+}
 
 }  // namespace tern::test

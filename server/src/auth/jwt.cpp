@@ -612,9 +612,12 @@ token_claims device_claims(std::uint64_t tenant, std::uint64_t user, std::uint64
 
 namespace {
 
-std::optional<std::string> read_whole_file(const std::string& path) {
+// A PEM file's text; no_such_file_or_directory if it cannot be read.
+result<std::string> read_pem_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
+    if (!in) {
+        return boost::system::errc::make_error_code(boost::system::errc::no_such_file_or_directory);
+    }
     std::ostringstream out;
     out << in.rdbuf();
     return out.str();
@@ -624,18 +627,14 @@ std::optional<std::string> read_whole_file(const std::string& path) {
 
 result<jwt_key> jwt_key::from_public_pem_file(std::string kid, const std::string& path,
                                               std::optional<std::uint64_t> tenant) {
-    const auto pem = read_whole_file(path);
-    if (!pem)
-        return boost::system::errc::make_error_code(boost::system::errc::no_such_file_or_directory);
-    return from_public_pem(std::move(kid), *pem, tenant);
+    auto pem = read_pem_file(path);
+    return pem ? from_public_pem(std::move(kid), *pem, tenant) : pem.error();
 }
 
 result<jwt_key> jwt_key::from_private_pem_file(std::string kid, const std::string& path,
                                                std::optional<std::uint64_t> tenant) {
-    const auto pem = read_whole_file(path);
-    if (!pem)
-        return boost::system::errc::make_error_code(boost::system::errc::no_such_file_or_directory);
-    return from_private_pem(std::move(kid), *pem, tenant);
+    auto pem = read_pem_file(path);
+    return pem ? from_private_pem(std::move(kid), *pem, tenant) : pem.error();
 }
 
 }  // namespace tern::server
