@@ -3,7 +3,6 @@
 #include <future>
 #include <stdexcept>
 
-#include <tern/client/executor.hpp>
 #include <tern/server/jwt.hpp>
 
 namespace tern::bench {
@@ -24,7 +23,7 @@ fleet::fleet(fleet_options opts, tracker& t)
     : opts_(std::move(opts)),
       tracker_(t),
       runtime_(tc::runtime::create(std::max(1u, opts_.threads))),
-      callbacks_(tc::make_thread_executor()) {
+      callbacks_(runtime_->network_executor()) {
     if (opts_.endpoints.empty()) throw std::runtime_error("no endpoint to connect to");
     auto key = tern::server::jwt_key::from_private_pem_file(opts_.kid, opts_.key_file);
     if (!key) {

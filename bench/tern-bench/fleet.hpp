@@ -1,5 +1,6 @@
-// The bench's clients: many SDK clients on one runtime (its network threads) and one callback
-// executor, each a device of its own user with a token minted from a development key. Clients
+// The bench's clients: many SDK clients on one runtime (its network threads), their callbacks all
+// run in order on the runtime's first network thread (no thread switch per callback), each a
+// device of its own user with a token minted from a development key. Clients
 // can bind to several source addresses (127.0.0.x) to pass one address's ephemeral port range.
 #pragma once
 

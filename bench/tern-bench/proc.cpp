@@ -5,6 +5,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -46,11 +47,9 @@ std::string affinity() {
     return out;
 }
 
-}  // namespace
-
-std::optional<process_sample> sample_process(int pid) {
-    const std::string dir = pid == 0 ? "/proc/self" : "/proc/" + std::to_string(pid);
-    std::ifstream stat(dir + "/stat");
+// User + system CPU seconds from a /proc stat file (a process's or a thread's).
+std::optional<double> cpu_seconds_in(const std::string& stat_file) {
+    std::ifstream stat(stat_file);
     std::string text;
     if (!std::getline(stat, text)) return {};
     // Fields after the command (which may hold spaces) start after the last ')'.
@@ -66,9 +65,18 @@ std::optional<process_sample> sample_process(int pid) {
             break;
         }
     }
+    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+}  // namespace
+
+std::optional<process_sample> sample_process(int pid) {
+    const std::string dir = pid == 0 ? "/proc/self" : "/proc/" + std::to_string(pid);
+    const auto cpu = cpu_seconds_in(dir + "/stat");
+    if (!cpu) return {};
     process_sample s;
     s.at_ns = now_ns();
-    s.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    s.cpu_seconds = *cpu;
     std::ifstream status(dir + "/status");
     for (std::string line; std::getline(status, line);) {
         if (line.rfind("VmRSS:", 0) == 0) {
@@ -82,6 +90,35 @@ std::optional<process_sample> sample_process(int pid) {
 double cores_used(const process_sample& from, const process_sample& to) {
     const double wall = static_cast<double>(to.at_ns - from.at_ns) / 1e9;
     return wall > 0 ? (to.cpu_seconds - from.cpu_seconds) / wall : 0.0;
+}
+
+thread_sample sample_threads() {
+    thread_sample s;
+    s.at_ns = now_ns();
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+        const auto cpu = cpu_seconds_in(entry.path() / "stat");
+        if (cpu) s.cpu_seconds[std::stoi(entry.path().filename().string())] = *cpu;
+    }
+    return s;
+}
+
+double busiest_thread_cores(const thread_sample& from, const thread_sample& to) {
+    const double wall = static_cast<double>(to.at_ns - from.at_ns) / 1e9;
+    if (wall <= 0) return 0;
+    double busiest = 0;
+    for (const auto& [tid, seconds] : to.cpu_seconds) {
+        const auto before = from.cpu_seconds.find(tid);
+        const double start = before == from.cpu_seconds.end() ? 0.0 : before->second;
+        busiest = std::max(busiest, (seconds - start) / wall);
+    }
+    return busiest;
+}
+
+unsigned allowed_cores() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return std::thread::hardware_concurrency();
+    return static_cast<unsigned>(CPU_COUNT(&set));
 }
 
 int find_process(const std::string& name) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -21,6 +22,20 @@ struct process_sample {
 
 // CPU use between two samples, in cores (1.0: one core busy all the time).
 [[nodiscard]] double cores_used(const process_sample& from, const process_sample& to);
+
+// CPU seconds of each of this process's threads (by thread id), at one time.
+struct thread_sample {
+    std::int64_t at_ns = 0;
+    std::map<int, double> cpu_seconds;
+};
+[[nodiscard]] thread_sample sample_threads();
+
+// The CPU use of the busiest thread between two samples, in cores: near 1.0, that thread (the
+// SDK's network thread, usually) limits the bench whatever the cores.
+[[nodiscard]] double busiest_thread_cores(const thread_sample& from, const thread_sample& to);
+
+// The cores this process may run on (its CPU affinity).
+[[nodiscard]] unsigned allowed_cores();
 
 // The pid of the one running process named `name` (`comm`), or 0 if none or several.
 [[nodiscard]] int find_process(const std::string& name);

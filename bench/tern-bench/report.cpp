@@ -119,6 +119,11 @@ void print_summary(const results& r) {
                 static_cast<unsigned long long>(r.checks.duplicated),
                 static_cast<unsigned long long>(r.checks.reordered),
                 r.checks.clean() ? "" : "  <-- FAILURE");
+    if (const auto it = r.figures.find("bench_saturated"); it != r.figures.end() && it->second) {
+        std::printf("note: tern-bench was at its own limit (busiest thread %.2f cores): the rates "
+                    "measure the bench, not only ternd (give it cores, --threads or --procs)\n",
+                    r.figures.at("bench_busiest_thread_cores"));
+    }
     for (const auto& [name, v] : r.figures) {
         if (name.find('.') != std::string::npos) continue;  // latencies below
         std::printf("  %-28s %s\n", name.c_str(), human(name, v).c_str());
@@ -184,14 +189,17 @@ results from_json(const nlohmann::json& j) {
 
 namespace {
 
-enum class combine_rule { sum, longest, mean, first };
+enum class combine_rule { sum, largest, mean, first };
 
 combine_rule rule_for(const std::string& figure) {
     if (figure.find('.') != std::string::npos) return combine_rule::first;  // from histograms
-    if (figure.ends_with("_seconds")) return combine_rule::longest;
+    if (figure.ends_with("_seconds")) return combine_rule::largest;
     if (figure == "server_cpu_cores") return combine_rule::mean;
+    if (figure == "bench_busiest_thread_cores" || figure == "bench_saturated") {
+        return combine_rule::largest;  // the largest: any saturated process limits the run
+    }
     if (figure.rfind("server_rss", 0) == 0 || figure == "deliveries_per_message") {
-        return combine_rule::longest;
+        return combine_rule::largest;
     }
     return combine_rule::sum;  // counts, rates, bench CPU (each process its own)
 }
@@ -222,7 +230,7 @@ results combine(const std::vector<results>& parts) {
             case combine_rule::sum:
                 all.figures[name] = std::accumulate(v.begin(), v.end(), 0.0);
                 break;
-            case combine_rule::longest:
+            case combine_rule::largest:
                 all.figures[name] = *std::max_element(v.begin(), v.end());
                 break;
             case combine_rule::mean:

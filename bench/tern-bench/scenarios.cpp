@@ -14,6 +14,9 @@ namespace tc = tern::client;
 namespace {
 
 constexpr std::int64_t ns_per_s = 1'000'000'000;
+// A thread busy this share of the time, or the process using this share of its cores, is the
+// bench's limit, not ternd's.
+constexpr double saturated_at = 0.9;
 
 std::int64_t seconds_ns(double s) { return static_cast<std::int64_t>(s * 1e9); }
 
@@ -135,6 +138,7 @@ public:
     void mark_window_start() {
         window_start_ = now_ns();
         self_from_ = sample_process(0);
+        threads_from_ = sample_threads();
         server_from_ = server_pid_ ? sample_process(server_pid_) : std::nullopt;
         delivered_from_ = tracker_.delivered.load();
         acked_from_ = tracker_.acked.load();
@@ -147,7 +151,15 @@ public:
         r.figures["acked_per_sec"] =
             static_cast<double>(tracker_.acked.load() - acked_from_) / seconds;
         const auto self = sample_process(0);
-        if (self_from_ && self) r.figures["bench_cpu_cores"] = cores_used(*self_from_, *self);
+        if (self_from_ && self) {
+            const double cores = cores_used(*self_from_, *self);
+            const double busiest = busiest_thread_cores(threads_from_, sample_threads());
+            r.figures["bench_cpu_cores"] = cores;
+            r.figures["bench_busiest_thread_cores"] = busiest;
+            // A bench at its limit measures itself: say so rather than report it as ternd's.
+            r.figures["bench_saturated"] =
+                busiest >= saturated_at || cores >= saturated_at * allowed_cores() ? 1 : 0;
+        }
         const auto server = server_pid_ ? sample_process(server_pid_) : std::nullopt;
         if (server_from_ && server) {
             r.figures["server_cpu_cores"] = cores_used(*server_from_, *server);
@@ -231,6 +243,7 @@ private:
     std::atomic<bool> running_{false};
     std::int64_t window_start_ = 0;
     std::optional<process_sample> self_from_, server_from_;
+    thread_sample threads_from_;
     std::uint64_t delivered_from_ = 0, acked_from_ = 0;
 };
 

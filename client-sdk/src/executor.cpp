@@ -21,23 +21,34 @@ public:
     }
 
     void post(std::function<void()> task) override {
+        bool wake = false;
         {
             std::lock_guard lock(mutex_);
             tasks_.push_back(std::move(task));
+            wake = sleeping_;
+            sleeping_ = false;
         }
-        wake_.notify_one();
+        // A busy thread finds the task on its next pass: waking it is a system call.
+        if (wake) wake_.notify_one();
     }
+
+    [[nodiscard]] bool runs_in_order() const noexcept override { return true; }
 
 private:
     void run() {
+        std::deque<std::function<void()>> batch;
         std::unique_lock lock(mutex_);
         for (;;) {
-            wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+            while (!stopping_ && tasks_.empty()) {
+                sleeping_ = true;
+                wake_.wait(lock);
+            }
             if (tasks_.empty()) return;  // stopping, and everything ran
-            auto task = std::move(tasks_.front());
-            tasks_.pop_front();
+            // Take everything queued in one lock: posters do not wait on a running task.
+            batch.swap(tasks_);
             lock.unlock();
-            task();
+            for (auto& task : batch) task();
+            batch.clear();
             lock.lock();
         }
     }
@@ -45,6 +56,7 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<std::function<void()>> tasks_;
+    bool sleeping_ = false;  // the thread waits (or is about to): a post must wake it
     bool stopping_ = false;
     std::thread thread_;  // last: starts once the rest is built
 };
@@ -56,6 +68,10 @@ std::shared_ptr<executor> make_thread_executor() { return std::make_shared<threa
 namespace detail {
 
 void serial_queue::post(std::function<void()> task) {
+    if (state_->direct) {
+        state_->target->post(std::move(task));
+        return;
+    }
     {
         std::lock_guard lock(state_->mutex);
         state_->tasks.push_back(std::move(task));

@@ -14,6 +14,7 @@ namespace tern::client::detail {
 class serial_queue {
 public:
     explicit serial_queue(std::shared_ptr<executor> target) : state_(std::make_shared<state>()) {
+        state_->direct = target->runs_in_order();
         state_->target = std::move(target);
     }
 
@@ -26,6 +27,7 @@ private:
         std::mutex mutex;
         std::deque<std::function<void()>> tasks;
         bool running = false;  // a task of ours is posted to the target or running
+        bool direct = false;   // the target runs tasks in order itself: no queue needed
     };
     static void schedule(const std::shared_ptr<state>& s);
 

@@ -1,5 +1,7 @@
 #include "runtime_impl.hpp"
 
+#include <boost/asio/post.hpp>
+
 namespace tern::client {
 
 std::shared_ptr<runtime> runtime::create(std::size_t threads) {
@@ -7,6 +9,20 @@ std::shared_ptr<runtime> runtime::create(std::size_t threads) {
 }
 
 namespace detail {
+namespace {
+
+// Posts to one io_context run by one thread: in order, one at a time.
+class io_executor final : public executor {
+public:
+    explicit io_executor(boost::asio::io_context& io) : io_(io) {}
+    void post(std::function<void()> task) override { boost::asio::post(io_, std::move(task)); }
+    [[nodiscard]] bool runs_in_order() const noexcept override { return true; }
+
+private:
+    boost::asio::io_context& io_;
+};
+
+}  // namespace
 
 runtime_impl::runtime_impl(std::size_t threads) {
     for (std::size_t i = 0; i < threads; ++i) {
@@ -23,6 +39,10 @@ runtime_impl::~runtime_impl() {
     guards_.clear();
     for (auto& context : contexts_) context->stop();
     for (auto& t : threads_) t.join();
+}
+
+std::shared_ptr<executor> runtime_impl::network_executor() {
+    return std::make_shared<io_executor>(*contexts_.front());
 }
 
 boost::asio::io_context& runtime_impl::next() noexcept {

@@ -19,6 +19,7 @@ public:
     ~runtime_impl() override;
 
     [[nodiscard]] std::size_t threads() const noexcept override { return contexts_.size(); }
+    [[nodiscard]] std::shared_ptr<executor> network_executor() override;
     // The context for a new client (round robin).
     [[nodiscard]] boost::asio::io_context& next() noexcept;
 

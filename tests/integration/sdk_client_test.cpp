@@ -4,6 +4,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <future>
+#include <numeric>
 #include <set>
 #include <thread>
 
@@ -320,6 +322,72 @@ TEST_CASE("a client connects from the source address it is given", "[integration
         return false;
     }));
     CHECK(unusable.events->read([](const auto& l) { return l.connections(); }) == 0);
+}
+
+TEST_CASE("callbacks on the runtime's network thread run there, in order, and may call the SDK",
+          "[integration][sdk]") {
+    gateway_fixture f;
+    auto rt = tc::runtime::create(1);
+    auto on_network = rt->network_executor();
+    CHECK(on_network->runs_in_order());
+    const auto use_network = [&](tc::options& o) { o.executor = on_network; };
+    sdk_device alice(f, acme, 7, 70, tcp_endpoint(*f.gw), rt, use_network);
+    sdk_device bob(f, acme, 9, 90, tcp_endpoint(*f.gw), rt, use_network);
+    alice.wait_connected();
+    bob.wait_connected();
+
+    std::promise<std::thread::id> network_thread;
+    on_network->post([&] { network_thread.set_value(std::this_thread::get_id()); });
+    const auto network_id = network_thread.get_future().get();
+
+    // Each completion sends the next message from inside the callback: no re-entrancy, no
+    // deadlock, and the completions arrive in the order of the sends.
+    const auto conv = tc::conv_id::direct(7, 9);
+    constexpr int count = 100;
+    std::vector<tc::seq_t> completed;
+    std::set<std::thread::id> threads;
+    std::promise<void> all_sent;
+    std::function<void(int)> send_from = [&](int i) {
+        alice.client->send(conv, tc::content::from_text(std::to_string(i)),
+                           [&, i](tc::result<tc::sent> r) {
+                               threads.insert(std::this_thread::get_id());
+                               completed.push_back(r ? r.value().seq : 0);
+                               if (i + 1 < count) {
+                                   send_from(i + 1);
+                               } else {
+                                   all_sent.set_value();
+                               }
+                           });
+    };
+    send_from(0);
+    REQUIRE(all_sent.get_future().wait_for(20s) == std::future_status::ready);
+    CHECK(threads == std::set<std::thread::id>{network_id});
+    for (int i = 0; i < count; ++i) CHECK(completed[i] == static_cast<tc::seq_t>(i + 1));
+
+    REQUIRE(bob.events->wait([&](const auto& l) { return l.messages_of(conv).size() == count; }));
+    std::vector<std::string> expected;
+    for (int i = 0; i < count; ++i) expected.push_back(std::to_string(i));
+    CHECK(bob.events->read([&](const auto& l) { return texts(l, conv); }) == expected);
+}
+
+TEST_CASE("the thread executor runs every task once, in the order each poster posted", "[sdk]") {
+    constexpr int posters = 4;
+    constexpr int per_poster = 20'000;
+    std::vector<std::vector<int>> seen(posters);  // only the executor's thread writes
+    {
+        auto ex = tc::make_thread_executor();
+        CHECK(ex->runs_in_order());
+        std::vector<std::thread> threads;
+        for (int p = 0; p < posters; ++p) {
+            threads.emplace_back([&, p] {
+                for (int i = 0; i < per_poster; ++i) ex->post([&, p, i] { seen[p].push_back(i); });
+            });
+        }
+        for (auto& t : threads) t.join();
+    }  // the destructor runs what was posted, then joins
+    std::vector<int> in_order(per_poster);
+    std::iota(in_order.begin(), in_order.end(), 0);
+    for (int p = 0; p < posters; ++p) CHECK(seen[p] == in_order);
 }
 
 TEST_CASE("endpoint URLs parse, and bad ones are refused", "[sdk]") {

@@ -16,6 +16,10 @@ public:
     // Runs `task` later, on a thread of the executor's choosing. Must not run it inline.
     // Thread-safe.
     virtual void post(std::function<void()> task) = 0;
+    // True if tasks run one at a time, in the order they were posted (one thread does them all).
+    // The SDK then posts a client's callbacks straight here; otherwise it keeps a queue per
+    // client to run them one at a time, in order.
+    [[nodiscard]] virtual bool runs_in_order() const noexcept { return false; }
 };
 
 // An executor with one thread of its own, draining tasks in order. Destroying it runs what was

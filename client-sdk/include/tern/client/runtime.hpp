@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <memory>
 
+#include <tern/client/executor.hpp>
 #include <tern/client/export.hpp>
 
 namespace tern::client {
@@ -17,6 +18,13 @@ public:
 
     virtual ~runtime() = default;
     [[nodiscard]] virtual std::size_t threads() const noexcept = 0;
+
+    // An executor that runs tasks in order on the runtime's first network thread. As a client's
+    // `options::executor` it saves a thread switch per callback, which a load generator or a bot
+    // with many clients and quick callbacks needs; but a callback that blocks or runs long then
+    // stalls every connection on that thread, so an app with a UI keeps its own executor. The
+    // executor refers to the runtime: use it only while the runtime lives (clients keep theirs).
+    [[nodiscard]] virtual std::shared_ptr<executor> network_executor() = 0;
 };
 
 }  // namespace tern::client
