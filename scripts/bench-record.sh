@@ -71,13 +71,14 @@ record group-1000 fsync $tcp group --groups 2 --members 1000 --rate 100 --second
 record churn-tcp fsync $tcp churn --clients 10000 --missed 20 --feeders 10 --rate 1000 --seconds 5
 record churn-tls fsync $tls churn --clients 10000 --missed 20 --feeders 10 --rate 1000 --seconds 5
 
-python3 - "$out" <<'PY'
+python3 - "$out" "${ONLY:-}" <<'PY'
 import glob, json, os, statistics, sys
-out = sys.argv[1]
-names = sorted({os.path.basename(p).rsplit("-", 1)[0] for p in glob.glob(f"{out}/*-[123].json")})
+out, only = sys.argv[1], sys.argv[2]
+names = sorted({os.path.basename(p).rsplit("-", 1)[0] for p in glob.glob(f"{out}/{only}*-[123].json")})
 keys = ["connections", "memory_per_conn", "logins_per_sec", "delivered_per_sec", "acked_per_sec",
         "e2e.p50", "e2e.p99", "e2e.p99.9", "ack.p99", "fanout.p99", "login.p99", "resync_per_sec",
-        "server_cpu_cores", "server_rss_bytes", "bench_cpu_cores"]
+        "server_cpu_cores", "server_rss_bytes", "bench_cpu_cores", "bench_busiest_thread_cores",
+        "bench_saturated"]
 for name in names:
     runs = [json.load(open(p)) for p in sorted(glob.glob(f"{out}/{name}-[123].json"))]
     ok = all(r["completed"] and not any(r["correctness"].values()) for r in runs)
