@@ -8,6 +8,7 @@ find_package(nlohmann_json 3 REQUIRED CONFIG)
 find_package(CLI11 REQUIRED CONFIG)
 find_package(tomlplusplus 3 REQUIRED CONFIG)
 find_package(spdlog REQUIRED CONFIG)
+find_package(prometheus-cpp REQUIRED CONFIG COMPONENTS core)  # Debian ships no version file
 if(TERN_BUILD_TESTS)
     find_package(Catch2 2.13 REQUIRED)
 endif()

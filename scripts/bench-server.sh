@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts a ternd for benchmarks in the foreground: a fresh store, a development key and a TLS
-# certificate in DIR, the four transports on 127.0.0.1:7500-7503, one shard, and the limits a load
+# certificate in DIR, the four transports on 127.0.0.1:7500-7503 (admin on 7504), one shard, and the limits a load
 # generator needs (a bench client sends far more than an app: the per-connection inbound rate and
 # the outbound queues are raised). Pin it with CPU=<core> (taskset), as docs/benchmarks.md does.
 #
@@ -43,6 +43,9 @@ tcp = "127.0.0.1:$port"
 tls = "127.0.0.1:$((port + 1))"
 ws = "127.0.0.1:$((port + 2))"
 wss = "127.0.0.1:$((port + 3))"
+
+[admin]
+listen = "127.0.0.1:$((port + 4))"
 
 [tls]
 cert_file = "$dir/tls/cert.pem"

@@ -12,8 +12,10 @@ packages=(
     librocksdb-dev
     catch2
     libcli11-dev
-        libssl-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
+    libssl-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
+    prometheus-cpp-dev
     openssl
+    prometheus  # promtool, which checks the live /metrics in make test
 )
 # `--fuzz` adds clang and its libFuzzer runtime, for the fuzz preset.
 if [[ "${1:-}" == "--fuzz" ]]; then

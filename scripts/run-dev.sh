@@ -34,6 +34,9 @@ wss = "127.0.0.1:7403"
 cert_file = "$data/tls/cert.pem"
 key_file = "$data/tls/key.pem"
 
+[admin]
+listen = "127.0.0.1:7480"
+
 [[auth.keys]]
 kid = "dev"
 public_key_file = "$data/keys/dev.pub"
@@ -46,11 +49,12 @@ ternd (development): store in $data/store, config in $data/ternd.toml
   tls  127.0.0.1:7401           the same over TLS (self-signed: trust $data/tls/cert.pem)
   ws   ws://127.0.0.1:7402/     subprotocol tern.v1, one binary message per Frame
   wss  wss://127.0.0.1:7403/    the same over TLS
+  admin http://127.0.0.1:7480/  /metrics, /readyz, /admin/v1/varz (docs/operations.md)
 A token for tenant 1, user 1, device 1 (valid 24 h):
   $bin/tools/ternctl token --key $data/keys/dev.key --kid dev --tenant 1 --user 1 --device 1
 Chat between two terminals (type /help in either):
   $bin/tools/tern-chat --key $data/keys/dev.key --user 1     then: /open 2
   $bin/tools/tern-chat --key $data/keys/dev.key --user 2     then: /open 1
-Stop with Ctrl-C.
+Stop with Ctrl-C (at once), or kill -TERM (a drain, as in production).
 INFO
 exec "$bin/server/ternd" -c "$data/ternd.toml"

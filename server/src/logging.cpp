@@ -1,6 +1,7 @@
 #include "logging.hpp"
 
 #include <memory>
+#include <set>
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -62,6 +63,13 @@ void setup_logging(const std::string& level, const std::string& format) {
     logger->set_formatter(std::move(formatter));
     logger->set_level(spdlog::level::from_str(level));
     spdlog::set_default_logger(std::move(logger));
+}
+
+bool set_log_level(const std::string& level) {
+    static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
+    if (!levels.contains(level)) return false;
+    spdlog::default_logger()->set_level(spdlog::level::from_str(level));
+    return true;
 }
 
 }  // namespace tern::server

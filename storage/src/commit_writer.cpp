@@ -113,6 +113,12 @@ void commit_writer::count_commit(std::size_t entries, std::uint64_t nanos, bool 
     if (failed) ++stats_.failed_commits;
 }
 
+void commit_writer::observe_commit(std::size_t entries, std::uint64_t nanos, bool failed) const {
+    if (options_.observer.committed) {
+        options_.observer.committed(entries, std::chrono::nanoseconds(nanos), failed);
+    }
+}
+
 // os and memory modes: apply, then complete, on this thread.
 void commit_writer::commit(std::vector<request>& batch) {
     const auto entries = take_entries(batch);
@@ -123,6 +129,7 @@ void commit_writer::commit(std::vector<request>& batch) {
         std::lock_guard lock(mutex_);
         count_commit(batch.size(), nanos, !results);
     }
+    observe_commit(batch.size(), nanos, !results);
     if (results) {
         complete(batch, *results);
     } else {
@@ -136,6 +143,7 @@ void commit_writer::stage(std::vector<request>& batch) {
     const auto start = std::chrono::steady_clock::now();
     auto staged = store_.stage(entries);
     const auto nanos = nanos_since(start);
+    observe_commit(batch.size(), nanos, !staged);
     std::lock_guard lock(mutex_);
     count_commit(batch.size(), nanos, !staged);
     staged_.push_back({std::move(batch), std::move(staged)});
@@ -162,6 +170,9 @@ void commit_writer::run_syncer() {
             const auto start = std::chrono::steady_clock::now();
             published = store_.publish(*newest);
             const auto nanos = nanos_since(start);
+            if (options_.observer.synced) {
+                options_.observer.synced(std::chrono::nanoseconds(nanos), !published);
+            }
             std::lock_guard lock(mutex_);
             ++stats_.syncs;
             stats_.sync_nanos += nanos;

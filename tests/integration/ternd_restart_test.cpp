@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "gateway_fixture.hpp"
+#include "http_client.hpp"
 #include "tern/v1/events.pb.h"
 #include "ternd_process.hpp"
 
@@ -95,4 +96,54 @@ TEST_CASE("acked messages survive kill -9, resends keep their seqs, delivery is 
         CHECK(final_seq[ev.client_msg_id()] == ev.seq());
     }
     CHECK(bob->receive(300ms) == std::nullopt);  // nothing more: no duplicates
+}
+
+TEST_CASE("SIGTERM drains: readiness fails, clients are told to reconnect, ternd exits 0 and "
+          "keeps every acked message",
+          "[integration][fault][drain]") {
+    temp_dir dir("tern-drain");
+    const auto keys = server::generate_key_pair(server::jwt_alg::es256).value();
+    const auto config_file = write_ternd_config(dir.path(), keys.public_pem, "fsync");
+    const auto log_file = (dir.path() / "ternd.log").string();
+    const auto key = server::jwt_key::from_private_pem("k1", keys.private_pem).value();
+    const auto token = [&](std::uint64_t user, std::uint64_t device) {
+        return gateway_fixture::token_with(key, [&](server::token_claims& c) {
+            c.user = user;
+            c.device = device;
+        });
+    };
+
+    constexpr int total = 50;
+    {
+        // A connection that never says Hello keeps the drain going until the auth deadline, long
+        // enough to see readiness fail.
+        ternd_process ternd(TERND_BINARY, config_file, log_file,
+                            {"admin.drain_seconds=1", "limits.auth_deadline_ms=3000"});
+        auto alice = login(ternd.port(), token(7, 70));
+        auto bob = login(ternd.port(), token(9, 90));
+        for (int i = 0; i < total; ++i) alice->send(send_frame(100 + i, "m" + std::to_string(i)));
+        for (int i = 0; i < total; ++i) REQUIRE(alice->receive_reply(100 + i));
+        raw_client silent(ternd.port());
+        REQUIRE(http_get(ternd.admin_port(), "/readyz").status == 200);
+
+        ternd.signal(SIGTERM);
+        const auto bye = bob->receive_until(v1::Frame::kDisconnect, 10s);
+        REQUIRE(bye);
+        CHECK(bye->disconnect().reason() == v1::DISCONNECT_SERVER_DRAINING);
+        CHECK(bye->disconnect().reconnect());
+        const auto ready = http_get(ternd.admin_port(), "/readyz");
+        CHECK(ready.status == 503);
+        CHECK(ready.body == "draining\n");
+        CHECK_THROWS(raw_client(ternd.port()));  // the listener is closed
+        CHECK(ternd.wait_exit(30s) == 0);
+    }
+
+    ternd_process ternd(TERND_BINARY, config_file, log_file);
+    auto bob = login(ternd.port(), token(9, 91));
+    std::uint64_t expect = 1;
+    while (expect <= total) {
+        auto f = bob->receive(10s);
+        REQUIRE(f);
+        if (f->has_push()) REQUIRE(f->push().event().seq() == expect++);
+    }
 }

@@ -32,6 +32,7 @@ struct gateway_fixture {
     server::key_pair stranger = server::generate_key_pair(server::jwt_alg::es256).value();
     server::config cfg;
     std::unique_ptr<server::gateway> gw;
+    static constexpr const char* admin_token = "test-admin-token-0123456789";
 
     explicit gateway_fixture(const std::function<void(server::config&)>& tune = {}) {
         std::ofstream(dir.path() / "k1.pub") << k1.public_pem;
@@ -39,6 +40,8 @@ struct gateway_fixture {
         cfg.server.shards = 2;
         cfg.server.data_dir = (dir.path() / "data").string();
         cfg.listen.tcp = "127.0.0.1:0";
+        cfg.admin.listen = "127.0.0.1:0";
+        cfg.admin.token = admin_token;
         cfg.auth.keys = {{"k1", (dir.path() / "k1.pub").string(), "", 0},
                          {"t2", (dir.path() / "t2.pub").string(), "", 2}};
         if (tune) tune(cfg);

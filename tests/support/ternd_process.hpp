@@ -1,5 +1,6 @@
-// A real ternd process for tests that kill it: started with a config file, its log in a file
-// (new for every start), its TCP port read from the log ("listening tcp ... (port N)").
+// A real ternd process for tests that kill it: started with a config file (plus `--set` settings),
+// its log in a file (new for every start), its TCP and admin ports read from the log ("listening
+// tcp ... (port N)").
 #pragma once
 
 #include <fcntl.h>
@@ -20,7 +21,16 @@ namespace tern::test {
 class ternd_process {
 public:
     ternd_process(const std::string& binary, const std::string& config_file,
-                  const std::string& log_file) {
+                  const std::string& log_file, const std::vector<std::string>& settings = {}) {
+        std::vector<std::string> args{binary,    "-c",    config_file, "--set",
+                                      "listen.tcp=127.0.0.1:0", "--set", "admin.listen=127.0.0.1:0"};
+        for (const auto& s : settings) {
+            args.push_back("--set");
+            args.push_back(s);
+        }
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
         std::ofstream(log_file, std::ios::trunc).close();  // before the fork: no stale port line
         pid_ = ::fork();
         if (pid_ == 0) {
@@ -32,8 +42,7 @@ public:
             // Nothing of the test process leaks into ternd: an inherited socket (a client's,
             // a proxy's) would stay open in the child after the test closed it.
             ::close_range(3, ~0U, 0);
-            ::execl(binary.c_str(), binary.c_str(), "-c", config_file.c_str(), "--set",
-                    "listen.tcp=127.0.0.1:0", static_cast<char*>(nullptr));
+            ::execv(binary.c_str(), argv.data());
             std::_Exit(127);
         }
         // Wait (bounded) for the listening line; the log file is new for every start.
@@ -44,11 +53,12 @@ public:
             std::string line;
             while (std::getline(in, line)) {
                 const auto at = line.find(marker);
-                if (at != std::string::npos && line.find("listening tcp") != std::string::npos) {
-                    port_ = static_cast<std::uint16_t>(std::stoi(line.substr(at + marker.size())));
-                    return;
-                }
+                if (at == std::string::npos) continue;
+                const auto port = static_cast<std::uint16_t>(std::stoi(line.substr(at + marker.size())));
+                if (line.find("listening tcp") != std::string::npos) port_ = port;
+                if (line.find("listening admin") != std::string::npos) admin_port_ = port;
             }
+            if (port_ != 0 && admin_port_ != 0) return;
             int status = 0;
             if (::waitpid(pid_, &status, WNOHANG) == pid_) break;  // it died
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -63,6 +73,26 @@ public:
     ternd_process& operator=(const ternd_process&) = delete;
 
     [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+    [[nodiscard]] std::uint16_t admin_port() const noexcept { return admin_port_; }
+
+    // Sends `signal` (SIGTERM: a drain).
+    void signal(int signal) { ::kill(pid_, signal); }
+
+    // Waits up to `timeout` for the process to exit: its exit code, or -1 if it did not exit
+    // normally in time (then it is killed).
+    int wait_exit(std::chrono::seconds timeout) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            int status = 0;
+            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+                pid_ = -1;
+                return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        kill9();
+        return -1;
+    }
 
     void kill9() {
         ::kill(pid_, SIGKILL);
@@ -74,6 +104,7 @@ public:
 private:
     pid_t pid_ = -1;
     std::uint16_t port_ = 0;
+    std::uint16_t admin_port_ = 0;
 };
 
 // A ternd set up in `dir` for process tests: its public key (kid "k1") and a config with two

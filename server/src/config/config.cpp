@@ -165,6 +165,12 @@ const std::vector<key_spec>& keys() {
         TERN_LIMIT(read_count_interval_ms);
 #undef TERN_LIMIT
         k.push_back(make_key(
+            "admin.listen", [](config & c) -> auto& { return c.admin.listen; }));
+        k.push_back(make_key(
+            "admin.token", [](config & c) -> auto& { return c.admin.token; }));
+        k.push_back(make_key(
+            "admin.drain_seconds", [](config & c) -> auto& { return c.admin.drain_seconds; }));
+        k.push_back(make_key(
             "log.level", [](config & c) -> auto& { return c.log.level; }));
         k.push_back(make_key(
             "log.format", [](config & c) -> auto& { return c.log.format; }));
@@ -266,6 +272,10 @@ void validate(const config& c) {
     if ((!c.listen.tls.empty() || !c.listen.wss.empty()) &&
         (c.tls.cert_file.empty() || c.tls.key_file.empty())) {
         fail("tls", "cert_file and key_file are needed for the tls and wss listeners");
+    }
+    if (c.admin.drain_seconds > 3600) fail("admin.drain_seconds", "must be at most 3600");
+    if (!c.admin.token.empty() && c.admin.token.size() < 16) {
+        fail("admin.token", "must be at least 16 characters (or empty: no changing routes)");
     }
     const auto& l = c.limits;
     if (l.max_frame_bytes < 1024 || l.max_frame_bytes > 16u * 1024 * 1024) {

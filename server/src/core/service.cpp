@@ -1,7 +1,10 @@
 #include "core/service.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <set>
 #include <unordered_map>
 
@@ -198,10 +201,17 @@ void apply_membership(conv_state& st, const storage::append_event& e) {
 
 }  // namespace
 
+// A committed event on its way to every shard's online recipients.
+struct delivery {
+    storage::event_bytes event;
+    std::vector<storage::inbox_assignment> inbox;
+    std::chrono::steady_clock::time_point accepted_at;  // the request's arrival at the owner
+};
+
 struct service::state {
     state(net::shard_pool& p, storage::store& s, storage::commit_writer& w, decide_limits d,
-          net::connection_limits l)
-        : shards(p), store(s), writer(w), decide(d), limits(l) {
+          net::connection_limits l, server::metrics& m)
+        : shards(p), store(s), writer(w), decide(d), limits(l), metrics(m) {
         for (std::size_t i = 0; i < shards.size(); ++i) {
             per_shard.push_back(std::make_unique<shard_state>(shards.context(i)));
         }
@@ -212,7 +222,11 @@ struct service::state {
     storage::commit_writer& writer;
     decide_limits decide;
     net::connection_limits limits;
+    server::metrics& metrics;
     std::vector<std::unique_ptr<shard_state>> per_shard;
+    std::atomic<bool> draining{false};
+
+    static constexpr const char* draining_message = "the server is draining; reconnect";
 
     template <class F>
     void post(std::size_t shard, F&& f) {
@@ -284,6 +298,7 @@ struct service::state {
 
     // On the owner shard: dedup, decide, submit.
     void own(std::size_t shard, event_request req) {
+        const auto accepted_at = std::chrono::steady_clock::now();
         auto& local = *per_shard[shard];
         const auto& frame = req.frame;
         conv_id conv;
@@ -365,13 +380,13 @@ struct service::state {
             pending_event{conv, entry.seq, entry.server_time_ms, entry.recalls, {req.reply}};
         auto event = entry.bytes;
         const auto sender = entry.sender;
-        writer.submit(std::move(entry), [this, shard, key, dkey, event,
-                                         sender](storage::entry_result r) {
+        writer.submit(std::move(entry), [this, shard, key, dkey, event, sender,
+                                         accepted_at](storage::entry_result r) {
             // On the writer's thread, in commit order: deliveries first, then the outcome.
             if (r) {
-                auto batch = std::make_shared<
-                    const std::pair<storage::event_bytes, std::vector<storage::inbox_assignment>>>(
-                    event, std::move(r->inbox));
+                metrics.fanout(r->inbox.size());
+                auto batch =
+                    std::make_shared<const delivery>(event, std::move(r->inbox), accepted_at);
                 for (std::size_t i = 0; i < shards.size(); ++i) {
                     post(i, [this, i, tenant = key.tenant, batch] { deliver(i, tenant, *batch); });
                 }
@@ -616,6 +631,12 @@ struct service::state {
             s->close(v1::DISCONNECT_SERVER_ERROR, v1::UNAVAILABLE, "store read failed");
             return unregister_device(who, where);
         }
+        if (draining) {
+            // Admitted by the home shard while the drain began: this shard's drain has listed
+            // its devices already, so the device is refused here.
+            s->close(v1::DISCONNECT_SERVER_DRAINING, v1::DRAINING, draining_message);
+            return unregister_device(who, where);
+        }
         const auto resume = std::min(resume_hint.value_or(*stored), *head);
         welcome.mutable_welcome()->set_inbox_head(*head);
         welcome.mutable_welcome()->set_resume_from(resume);
@@ -764,14 +785,60 @@ struct service::state {
         for (auto& device : it->second) device.session->send(frame);
     }
 
+    // ---- administration -------------------------------------------------------------------
+
+    // Runs `f(shard)` on every shard and waits for all. The caller is not a shard's thread, and
+    // the shards run (the gateway stops its admin listener before its shards).
+    template <class F>
+    void on_every_shard(F f) {
+        std::vector<std::promise<void>> done(shards.size());
+        for (std::size_t i = 0; i < shards.size(); ++i) {
+            post(i, [i, &f, &done] {
+                f(i);
+                done[i].set_value();
+            });
+        }
+        for (auto& d : done) d.get_future().wait();
+    }
+
+    // Closes a shard's devices in even batches over `window`: all reconnect, not all at once.
+    void drain_shard(std::size_t shard, std::chrono::milliseconds window) {
+        auto sessions = std::make_shared<std::vector<std::weak_ptr<net::session>>>();
+        for (const auto& [user, devices] : per_shard[shard]->online) {
+            for (const auto& d : devices) sessions->push_back(d.session);
+        }
+        if (sessions->empty()) return;
+        constexpr auto step = std::chrono::milliseconds(100);
+        const std::size_t steps =
+            std::clamp<std::size_t>(static_cast<std::size_t>(window / step), 1, sessions->size());
+        const std::size_t per_step = (sessions->size() + steps - 1) / steps;
+        auto timer = std::make_shared<asio::steady_timer>(shards.context(shard));
+        close_batch(sessions, 0, per_step, window / steps, timer);
+    }
+
+    static void close_batch(std::shared_ptr<std::vector<std::weak_ptr<net::session>>> sessions,
+                            std::size_t from, std::size_t per_step,
+                            std::chrono::milliseconds interval,
+                            std::shared_ptr<asio::steady_timer> timer) {
+        const auto to = std::min(sessions->size(), from + per_step);
+        for (auto i = from; i < to; ++i) {
+            if (auto s = (*sessions)[i].lock()) {
+                s->close(v1::DISCONNECT_SERVER_DRAINING, v1::DRAINING, draining_message);
+            }
+        }
+        if (to == sessions->size()) return;
+        timer->expires_after(interval);
+        timer->async_wait([sessions, to, per_step, interval, timer](boost::system::error_code ec) {
+            if (!ec) close_batch(sessions, to, per_step, interval, timer);
+        });
+    }
+
     // ---- delivery side --------------------------------------------------------------------
 
     // On every shard: push a committed event to this shard's online devices of its recipients.
-    void deliver(
-        std::size_t shard, storage::tenant_id tenant,
-        const std::pair<storage::event_bytes, std::vector<storage::inbox_assignment>>& batch) {
+    void deliver(std::size_t shard, storage::tenant_id tenant, const delivery& batch) {
         auto& local = *per_shard[shard];
-        for (const auto& [user, inbox_seq] : batch.second) {
+        for (const auto& [user, inbox_seq] : batch.inbox) {
             auto it = local.online.find({tenant, user});
             if (it == local.online.end()) continue;
             for (auto& device : it->second) {
@@ -781,19 +848,24 @@ struct service::state {
                     start_catch_up(shard, {tenant, user}, device);
                     continue;
                 }
-                push(device, inbox_seq, batch.first);
+                if (push(device, inbox_seq, batch.event)) {
+                    metrics.message_delivered(std::chrono::steady_clock::now() -
+                                              batch.accepted_at);
+                }
             }
         }
     }
 
-    void push(device_entry& device, std::uint64_t inbox_seq, const storage::event_bytes& event) {
+    // Whether the push was queued (false: it does not fit a frame, which decide() prevents).
+    bool push(device_entry& device, std::uint64_t inbox_seq, const storage::event_bytes& event) {
         wire::out_frame out;
         if (wire::encode_push(inbox_seq, event, device.session->framing(), limits.max_frame_bytes,
                               out)) {
-            return;
+            return false;
         }
         device.session->send(std::move(out));
         device.cursor = inbox_seq;
+        return true;
     }
 
     void start_catch_up(std::size_t shard, const user_key& user, device_entry& device) {
@@ -851,14 +923,70 @@ struct service::state {
 };
 
 service::service(net::shard_pool& shards, storage::store& store, storage::commit_writer& writer,
-                 decide_limits decide, net::connection_limits limits)
-    : state_(std::make_unique<state>(shards, store, writer, decide, limits)) {}
+                 decide_limits decide, net::connection_limits limits, server::metrics& metrics)
+    : state_(std::make_unique<state>(shards, store, writer, decide, limits, metrics)) {}
 
 service::~service() = default;
+
+std::vector<net::session_info> service::sessions(std::uint64_t after_id, std::size_t limit) {
+    auto& st = *state_;
+    std::vector<std::vector<net::session_info>> per_shard(st.shards.size());
+    st.on_every_shard([&](std::size_t shard) {
+        auto& out = per_shard[shard];
+        for (const auto& [user, devices] : st.per_shard[shard]->online) {
+            for (const auto& d : devices) {
+                if (d.session->id() > after_id) out.push_back(d.session->describe());
+            }
+        }
+    });
+    std::vector<net::session_info> all;
+    for (auto& part : per_shard) {
+        for (auto& info : part) all.push_back(std::move(info));
+    }
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    if (all.size() > limit) all.resize(limit);
+    return all;
+}
+
+std::size_t service::kick(storage::tenant_id tenant, storage::user_id user,
+                          std::optional<storage::device_id> device) {
+    auto& st = *state_;
+    std::atomic<std::size_t> kicked{0};
+    st.on_every_shard([&](std::size_t shard) {
+        const auto it = st.per_shard[shard]->online.find({tenant, user});
+        if (it == st.per_shard[shard]->online.end()) return;
+        // Copied: closing a session may change the list.
+        auto devices = it->second;
+        for (const auto& d : devices) {
+            if (device && d.session->who().device != *device) continue;
+            if (d.session->closing()) continue;
+            d.session->close(v1::DISCONNECT_KICKED, v1::ERROR_CODE_UNSPECIFIED,
+                             "disconnected by an administrator");
+            kicked.fetch_add(1, std::memory_order_relaxed);
+        }
+    });
+    if (kicked.load() != 0) {
+        spdlog::warn("admin kick: tenant {} user {}{}: {} connection(s) closed", tenant, user,
+                     device ? " device " + std::to_string(*device) : std::string(), kicked.load());
+    }
+    return kicked.load();
+}
+
+void service::drain(std::chrono::milliseconds window) {
+    auto& st = *state_;
+    if (st.draining.exchange(true)) return;
+    for (std::size_t i = 0; i < st.shards.size(); ++i) {
+        st.post(i, [&st, i, window] { st.drain_shard(i, window); });
+    }
+}
 
 void service::on_open(const std::shared_ptr<net::session>& s, const v1::Hello& hello,
                       v1::Frame welcome) {
     auto& st = *state_;
+    if (st.draining) {
+        s->close(v1::DISCONNECT_SERVER_DRAINING, v1::DRAINING, state::draining_message);
+        return;
+    }
     const auto who = s->who();
     const auto home = st.home_of(who.tenant, who.user);
     std::optional<std::uint64_t> resume;
@@ -891,6 +1019,7 @@ void service::on_request(const std::shared_ptr<net::session>& s, v1::Frame& fram
     const auto who = s->who();
     const reply_to here{s->shard(), s, frame.req_id()};
     if (is_query(frame)) return s->send(answer_query(st.store, st.limits, who, frame));
+    if (frame.has_send()) st.metrics.message_received();
     switch (frame.body_case()) {
         case v1::Frame::kSend:
         case v1::Frame::kGroupAddMembers:

@@ -18,7 +18,10 @@
 // The commit writer's completions run on the writer's thread and only post.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include <tern/storage/commit_writer.hpp>
 #include <tern/storage/store.hpp>
@@ -32,7 +35,7 @@ namespace tern::server::core {
 class service final : public net::frame_handler {
 public:
     service(net::shard_pool& shards, storage::store& store, storage::commit_writer& writer,
-            decide_limits decide, net::connection_limits limits);
+            decide_limits decide, net::connection_limits limits, server::metrics& metrics);
     ~service() override;
     service(const service&) = delete;
     service& operator=(const service&) = delete;
@@ -41,6 +44,17 @@ public:
                  v1::Frame welcome) override;
     void on_request(const std::shared_ptr<net::session>& s, v1::Frame& frame) override;
     void on_close(const std::shared_ptr<net::session>& s) override;
+
+    // ---- administration: from a thread that is not a shard's (the admin listener's) ----------
+    // Authenticated connections with an id above `after_id`, ascending, at most `limit`.
+    [[nodiscard]] std::vector<net::session_info> sessions(std::uint64_t after_id,
+                                                          std::size_t limit);
+    // Closes a user's connections (or one device's) with DISCONNECT_KICKED; how many.
+    std::size_t kick(storage::tenant_id tenant, storage::user_id user,
+                     std::optional<storage::device_id> device);
+    // From now on refuses new devices (DISCONNECT_SERVER_DRAINING) and closes the connected ones
+    // in even batches over `window`, so that they reconnect elsewhere, not all at once.
+    void drain(std::chrono::milliseconds window);
 
 private:
     struct state;

@@ -15,6 +15,8 @@
 // not read is cut off after a grace period. Nothing here throws on the data path.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -26,6 +28,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -51,9 +54,10 @@ class connection final : public session,
 public:
     using clock = std::chrono::steady_clock;
 
-    connection(Transport transport, asio::any_io_executor executor, std::size_t shard,
-               const connection_settings& settings)
+    connection(Transport transport, transport_kind kind, asio::any_io_executor executor,
+               std::size_t shard, const connection_settings& settings)
         : shard_(shard),
+          kind_(kind),
           id_(next_connection_id()),
           transport_(std::move(transport)),
           settings_(settings),
@@ -61,9 +65,16 @@ public:
           watchdog_(executor),
           tokens_(settings.limits.inbound_burst) {}
 
+    ~connection() override {
+        // Frames still queued when the connection went (never written) leave the gauge too.
+        settings_.metrics->outbound_queue_bytes(-static_cast<std::int64_t>(queued_bytes_));
+    }
+
     void start() {
         const auto self = this->shared_from_this();
         last_activity_ = last_refill_ = clock::now();
+        connected_at_ms_ = unix_ms();
+        settings_.metrics->connection_opened(kind_);
         asio::co_spawn(
             executor_, [self] { return self->read_loop(); }, asio::detached);
         arm_watchdog();
@@ -89,6 +100,18 @@ public:
     }
 
     wire::framing framing() const noexcept override { return Transport::framing; }
+
+    session_info describe() override {
+        session_info info{id_, who_, shard_, kind_, {}, connected_at_ms_, queued_bytes_};
+        asio::ip::tcp::endpoint peer;
+        socklen_t size = static_cast<socklen_t>(peer.capacity());
+        const int fd = transport_.native_handle();
+        if (fd >= 0 && ::getpeername(fd, peer.data(), &size) == 0) {
+            peer.resize(size);
+            info.remote = peer.address().to_string() + ":" + std::to_string(peer.port());
+        }
+        return info;
+    }
 
     bool has_room(std::size_t bytes) const noexcept override {
         const auto& l = settings_.limits;
@@ -122,6 +145,7 @@ public:
 
     void close(v1::DisconnectReason reason, v1::ErrorCode code, std::string message) override {
         if (closing_) return;
+        count_disconnect(reason, code);
         v1::Frame f;
         auto* d = f.mutable_disconnect();
         d->set_reason(reason);
@@ -140,7 +164,31 @@ public:
 private:
     static constexpr std::chrono::seconds close_grace{2};
 
+    // A Disconnect we send; before the handshake completed, also why the connection was refused.
+    void count_disconnect(v1::DisconnectReason reason, v1::ErrorCode code) {
+        auto& m = *settings_.metrics;
+        m.disconnected(reason);
+        if (open_) return;
+        switch (reason) {
+            case v1::DISCONNECT_AUTH_FAILED:
+            case v1::DISCONNECT_TOKEN_EXPIRED:
+                m.rejected(code == v1::AUTH_TIMEOUT ? reject_reason::auth_timeout
+                                                    : reject_reason::auth);
+                return;
+            case v1::DISCONNECT_TOO_MANY_DEVICES:
+            case v1::DISCONNECT_REPLACED:
+                m.rejected(reject_reason::admission);
+                return;
+            case v1::DISCONNECT_SERVER_DRAINING:
+                m.rejected(reject_reason::draining);
+                return;
+            default:
+                m.rejected(reject_reason::protocol);
+        }
+    }
+
     void enqueue(wire::out_frame frame) {
+        settings_.metrics->outbound_queue_bytes(static_cast<std::int64_t>(frame.size()));
         queued_bytes_ += frame.size();
         queue_.push_back(std::move(frame));
         wake_writer();
@@ -155,6 +203,7 @@ private:
     }
 
     void drop_queue() {
+        settings_.metrics->outbound_queue_bytes(-static_cast<std::int64_t>(queued_bytes_));
         queue_.clear();
         queued_bytes_ = 0;
     }
@@ -201,6 +250,7 @@ private:
             reply_error(0, code, ec.message());
             close(v1::DISCONNECT_PROTOCOL_ERROR, code, ec.message());
         } else {
+            settings_.metrics->peer_closed();
             closing_ = true;  // the peer went away: nothing to say
             wake_writer();
         }
@@ -253,6 +303,7 @@ private:
         }
         const auto wait_ms = static_cast<std::uint32_t>(
             std::ceil((1 - tokens_) / l.inbound_frames_per_second * 1000));
+        settings_.metrics->rate_limited();
         if (++refused_in_a_row_ > l.inbound_burst) {
             close(v1::DISCONNECT_RATE_LIMITED, v1::RATE_LIMITED, "inbound rate exceeded");
         } else {
@@ -281,7 +332,9 @@ private:
             close(v1::DISCONNECT_PROTOCOL_ERROR, v1::INVALID_ARGUMENT, message);
             return;
         }
+        const auto verify_started = clock::now();
         const auto claims = settings_.verifier->verify(hello.token(), unix_ms() / 1000);
+        settings_.metrics->auth_duration(clock::now() - verify_started);
         if (!claims) {
             const auto code = to_protocol_error(static_cast<token_errc>(claims.error().value()));
             reply_error(frame.req_id(), code, claims.error().message());
@@ -349,6 +402,7 @@ private:
         }
         writing_ = true;
         batch_.swap(queue_);
+        settings_.metrics->outbound_queue_bytes(-static_cast<std::int64_t>(queued_bytes_));
         queued_bytes_ = 0;
         asio::co_spawn(
             executor_, transport_.write(batch_),
@@ -412,12 +466,14 @@ private:
         if (finished_) return;
         finished_ = true;
         closing_ = true;
+        settings_.metrics->connection_closed(kind_);
         wake_writer();
         watchdog_.cancel();
         if (open_ && settings_.handler) settings_.handler->on_close(this->shared_from_this());
     }
 
     std::size_t shard_;
+    transport_kind kind_;
     std::uint64_t id_;
     Transport transport_;
     const connection_settings& settings_;
@@ -439,6 +495,7 @@ private:
     clock::time_point last_activity_;
     clock::time_point token_expiry_ = clock::time_point::max();
     clock::time_point last_refill_;
+    std::int64_t connected_at_ms_ = 0;
     double tokens_;
     std::uint32_t refused_in_a_row_ = 0;
 };

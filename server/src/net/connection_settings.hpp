@@ -6,6 +6,7 @@
 
 #include <tern/server/jwt.hpp>
 
+#include "metrics/metrics.hpp"
 #include "session.hpp"
 
 namespace tern::server::net {
@@ -33,6 +34,7 @@ struct connection_settings {
     connection_limits limits;
     const jwt_verifier* verifier = nullptr;
     frame_handler* handler = nullptr;  // null until the core is attached: requests are refused
+    server::metrics* metrics = nullptr;  // never null once the gateway is built
 };
 
 }  // namespace tern::server::net

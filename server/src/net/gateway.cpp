@@ -1,6 +1,11 @@
 #include <tern/server/gateway.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <future>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <tuple>
@@ -18,7 +23,10 @@
 #include <tern/transport/stream_transport.hpp>
 #include <tern/transport/ws_transport.hpp>
 
+#include "admin/admin_server.hpp"
 #include "connection.hpp"
+#include "logging.hpp"
+#include "endpoint.hpp"
 #include "core/service.hpp"
 #include "shard_pool.hpp"
 #include "tls_context.hpp"
@@ -68,27 +76,6 @@ std::vector<jwt_key> load_keys(const config& cfg) {
     return keys;
 }
 
-// "host:port" -> endpoint; throws with the key's name.
-tcp::endpoint parse_endpoint(const std::string& key, const std::string& text) {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos) throw std::runtime_error(key + ": expected host:port");
-    auto host = text.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-        host = host.substr(1, host.size() - 2);
-    }
-    boost::system::error_code ec;
-    const auto address = asio::ip::make_address(host, ec);
-    if (ec) throw std::runtime_error(key + ": '" + host + "' is not an IP address");
-    unsigned long port = 0;
-    try {
-        port = std::stoul(text.substr(colon + 1));
-    } catch (const std::exception&) {
-        throw std::runtime_error(key + ": bad port");
-    }
-    if (port > 65535) throw std::runtime_error(key + ": bad port");
-    return {address, static_cast<std::uint16_t>(port)};
-}
-
 net::connection_limits limits_of(const config& cfg) {
     const auto& l = cfg.limits;
     net::connection_limits out;
@@ -127,6 +114,13 @@ std::unique_ptr<storage::store> open_store(const config& cfg) {
     return std::move(*store);
 }
 
+storage::commit_observer commit_observer_of(server::metrics& m) {
+    return {[&m](std::size_t entries, std::chrono::nanoseconds took, bool failed) {
+                m.committed(entries, took, failed);
+            },
+            [&m](std::chrono::nanoseconds took, bool failed) { m.synced(took, failed); }};
+}
+
 core::decide_limits decide_limits_of(const config& cfg) {
     core::decide_limits d;
     d.max_content_bytes = cfg.limits.max_content_bytes;
@@ -139,29 +133,50 @@ core::decide_limits decide_limits_of(const config& cfg) {
 
 struct gateway::impl {
     explicit impl(const config& cfg)
-        : shards(cfg.server.shards),
+        : metrics({TERN_VERSION, TERN_BUILD_TYPE}),
+          shards(cfg.server.shards),
           verifier({cfg.auth.issuer, cfg.auth.audience, cfg.auth.allow_hs256,
                     std::chrono::seconds(cfg.auth.max_skew_seconds), 8192},
                    load_keys(cfg)),
           store(open_store(cfg)),
-          writer(*store, {durability_of(cfg), 4096}),
-          core(shards, *store, writer, decide_limits_of(cfg), limits_of(cfg)),
+          writer(*store, {durability_of(cfg), 4096, commit_observer_of(metrics)}),
+          core(shards, *store, writer, decide_limits_of(cfg), limits_of(cfg), metrics),
           tcp_address(cfg.listen.tcp),
           ws_address(cfg.listen.ws),
           tls_address(cfg.listen.tls),
           wss_address(cfg.listen.wss),
-          allowed_origins(cfg.websocket.allowed_origins) {
+          allowed_origins(cfg.websocket.allowed_origins),
+          admin_address(cfg.admin.listen),
+          admin_token(cfg.admin.token),
+          drain_window(std::chrono::seconds(cfg.admin.drain_seconds)),
+          durability(cfg.server.durability) {
         settings.limits = limits_of(cfg);
         settings.verifier = &verifier;
         settings.handler = &core;
+        settings.metrics = &metrics;
         if (!tls_address.empty() || !wss_address.empty()) {
-            tls_context.emplace(net::make_server_tls_context(cfg.tls.cert_file, cfg.tls.key_file));
+            reload_tls(cfg.tls.cert_file, cfg.tls.key_file);
         }
+    }
+
+    // New handshakes take the newest context. Every context loaded stays alive: a TLS stream
+    // must not outlive its context, and reloads are rare (SIGHUP).
+    void reload_tls(const std::string& cert_file, const std::string& key_file) {
+        auto context = std::make_shared<asio::ssl::context>(
+            net::make_server_tls_context(cert_file, key_file));
+        std::lock_guard lock(tls_mutex);
+        tls_contexts.push_back(std::move(context));
+    }
+
+    std::shared_ptr<asio::ssl::context> current_tls() {
+        std::lock_guard lock(tls_mutex);
+        return tls_contexts.empty() ? nullptr : tls_contexts.back();
     }
 
     // Accepts on shard 0 and hands each socket to the next shard, for life.
     template <class OnSocket>
-    asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, OnSocket on_socket) {
+    asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, transport_kind kind,
+                                      OnSocket on_socket) {
         for (;;) {
             const auto shard = shards.next();
             auto [ec, socket] = co_await acceptor.async_accept(shards.context(shard),
@@ -172,6 +187,7 @@ struct gateway::impl {
                 spdlog::warn("accept failed: {}", ec.message());
                 continue;
             }
+            metrics.accepted(kind);
             socket.set_option(tcp::no_delay(true), ec);
             auto executor = socket.get_executor();
             asio::post(executor, [on_socket, shard, s = std::move(socket)]() mutable {
@@ -185,7 +201,7 @@ struct gateway::impl {
         auto conn = std::make_shared<net::connection<transport::stream_transport<tcp::socket>>>(
             transport::stream_transport<tcp::socket>(std::move(socket),
                                                      settings.limits.max_frame_bytes),
-            executor, shard, settings);
+            transport_kind::tcp, executor, shard, settings);
         conn->start();
     }
 
@@ -193,11 +209,14 @@ struct gateway::impl {
 
     // The TLS handshake, bounded by the auth deadline, then a TLS or WebSocket-over-TLS connection.
     asio::awaitable<void> accept_tls(tcp::socket socket, std::size_t shard, bool websocket) {
-        tls_stream tls(beast::tcp_stream(std::move(socket)), *tls_context);
+        tls_stream tls(beast::tcp_stream(std::move(socket)), *current_tls());
         beast::get_lowest_layer(tls).expires_after(settings.limits.auth_deadline);
         auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::server,
                                                  asio::as_tuple(asio::use_awaitable));
-        if (ec) co_return;  // not TLS, an old version, or too slow
+        if (ec) {
+            metrics.rejected(reject_reason::tls_handshake);  // not TLS, an old version, too slow
+            co_return;
+        }
         if (websocket) {
             co_await upgrade_ws(std::move(tls), shard);
             co_return;
@@ -207,14 +226,15 @@ struct gateway::impl {
         auto conn = std::make_shared<net::connection<transport::stream_transport<tls_stream>>>(
             transport::stream_transport<tls_stream>(std::move(tls),
                                                     settings.limits.max_frame_bytes),
-            executor, shard, settings);
+            transport_kind::tls, executor, shard, settings);
         conn->start();
     }
 
     // Answers a refused upgrade with a plain HTTP error, then closes.
     template <class Stream>
-    static asio::awaitable<void> refuse_upgrade(Stream& stream, unsigned version,
-                                                http::status status, std::string body) {
+    asio::awaitable<void> refuse_upgrade(Stream& stream, unsigned version, http::status status,
+                                         std::string body) {
+        metrics.rejected(reject_reason::websocket_upgrade);
         http::response<http::string_body> res{status, version};
         res.set(http::field::server, "ternd");
         res.set(http::field::content_type, "text/plain");
@@ -236,7 +256,10 @@ struct gateway::impl {
         parser.header_limit(8 * 1024);
         auto [ec, n] =
             co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
-        if (ec) co_return;
+        if (ec) {
+            metrics.rejected(reject_reason::websocket_upgrade);  // slow, huge, or not HTTP
+            co_return;
+        }
         auto request = parser.release();
         if (!websocket::is_upgrade(request)) {
             co_await refuse_upgrade(stream, request.version(), http::status::bad_request,
@@ -266,17 +289,20 @@ struct gateway::impl {
             res.set(http::field::server, "ternd");
         }));
         auto [accept_ec] = co_await ws.async_accept(request, asio::as_tuple(asio::use_awaitable));
-        if (accept_ec) co_return;
+        if (accept_ec) {
+            metrics.rejected(reject_reason::websocket_upgrade);
+            co_return;
+        }
         beast::get_lowest_layer(ws).expires_never();
         auto executor = ws.get_executor();
         auto conn = std::make_shared<net::connection<transport::ws_transport<Stream>>>(
             transport::ws_transport<Stream>(std::move(ws), settings.limits.max_frame_bytes),
-            executor, shard, settings);
+            websocket_kind<Stream>(), executor, shard, settings);
         conn->start();
     }
 
     std::unique_ptr<tcp::acceptor> listen(const std::string& key, const std::string& address) {
-        const auto endpoint = parse_endpoint(key, address);
+        const auto endpoint = net::parse_endpoint(key, address);
         auto acceptor = std::make_unique<tcp::acceptor>(shards.context(0));
         acceptor->open(endpoint.protocol());
         acceptor->set_option(tcp::acceptor::reuse_address(true));
@@ -287,8 +313,15 @@ struct gateway::impl {
         return acceptor;
     }
 
+    template <class Stream>
+    static constexpr transport_kind websocket_kind() {
+        return std::is_same_v<Stream, tls_stream> ? transport_kind::wss : transport_kind::ws;
+    }
+
     // Destroyed in reverse: connections (with the shards' contexts) go last, after the core, the
-    // writer and the store; stop() has already stopped the shards and drained the writer.
+    // writer and the store; stop() has already stopped the shards and drained the writer. The
+    // metrics outlive them all (connections count themselves out as they go).
+    server::metrics metrics;
     net::shard_pool shards;
     jwt_verifier verifier;
     std::unique_ptr<storage::store> store;
@@ -300,11 +333,142 @@ struct gateway::impl {
     std::string tls_address;
     std::string wss_address;
     std::vector<std::string> allowed_origins;
-    std::optional<asio::ssl::context> tls_context;
+    std::mutex tls_mutex;
+    std::vector<std::shared_ptr<asio::ssl::context>> tls_contexts;  // the last is current
     std::unique_ptr<tcp::acceptor> tcp_acceptor;
     std::unique_ptr<tcp::acceptor> ws_acceptor;
     std::unique_ptr<tcp::acceptor> tls_acceptor;
     std::unique_ptr<tcp::acceptor> wss_acceptor;
+    std::string admin_address;
+    std::string admin_token;
+    std::chrono::seconds drain_window;
+    std::string durability;
+    std::unique_ptr<admin::admin_server> admin;
+    std::atomic<bool> started{false};
+    std::atomic<bool> draining{false};
+    std::int64_t started_at_ms = 0;
+
+    // Closes the listeners, on shard 0 where they accept.
+    void close_listeners() {
+        std::promise<void> closed;
+        asio::post(shards.context(0), [this, &closed] {
+            boost::system::error_code ignored;
+            for (auto* a : {&tcp_acceptor, &ws_acceptor, &tls_acceptor, &wss_acceptor}) {
+                if (*a) (*a)->close(ignored);
+            }
+            closed.set_value();
+        });
+        closed.get_future().wait();
+    }
+
+    void drain(std::chrono::seconds window) {
+        if (draining.exchange(true)) return;
+        spdlog::warn("draining: listeners closed, {} connection(s) told to reconnect over {} s",
+                     metrics.connections(), window.count());
+        metrics.set_draining(true);
+        close_listeners();
+        core.drain(window);
+    }
+
+    nlohmann::json varz() {
+        const auto stats = writer.stats();
+        const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        return {
+            {"version", TERN_VERSION},
+            {"build_type", TERN_BUILD_TYPE},
+            {"pid", ::getpid()},
+            {"started_at_ms", started_at_ms},
+            {"uptime_seconds", (now - started_at_ms) / 1000},
+            {"ready", started && !draining},
+            {"draining", draining.load()},
+            {"shards", shards.size()},
+            {"durability", durability},
+            {"connections", metrics.connections()},
+            {"listeners",
+             {{"tcp", port_of(tcp_acceptor)},
+              {"tls", port_of(tls_acceptor)},
+              {"ws", port_of(ws_acceptor)},
+              {"wss", port_of(wss_acceptor)},
+              {"admin", admin ? admin->port() : 0}}},
+            {"store",
+             {{"commits", stats.commits},
+              {"entries", stats.entries},
+              {"failed_commits", stats.failed_commits},
+              {"max_batch", stats.max_batch},
+              {"syncs", stats.syncs}}},
+            {"limits",
+             {{"max_frame_bytes", settings.limits.max_frame_bytes},
+              {"outbound_queue_bytes", settings.limits.outbound_queue_bytes},
+              {"inbound_frames_per_second", settings.limits.inbound_frames_per_second},
+              {"max_devices_per_user", settings.limits.max_devices_per_user},
+              {"max_group_members", settings.limits.max_group_members}}},
+        };
+    }
+
+    nlohmann::json connz(std::uint64_t after, std::size_t limit) {
+        auto list = core.sessions(after, limit + 1);
+        const bool more = list.size() > limit;
+        if (more) list.resize(limit);
+        nlohmann::json items = nlohmann::json::array();
+        for (const auto& c : list) {
+            items.push_back({{"id", c.id},
+                             {"tenant", c.who.tenant},
+                             {"user", c.who.user},
+                             {"device", c.who.device},
+                             {"transport", transport_name(c.transport)},
+                             {"remote", c.remote},
+                             {"shard", c.shard},
+                             {"connected_at_ms", c.connected_at_ms},
+                             {"queued_bytes", c.queued_bytes}});
+        }
+        nlohmann::json page = {{"connections", items}, {"total", metrics.connections()}};
+        page["next_after"] = more ? nlohmann::json(list.back().id) : nlohmann::json(nullptr);
+        return page;
+    }
+
+    admin::routes admin_routes() {
+        admin::routes r;
+        r.metrics = [this] { return metrics.scrape(); };
+        r.not_ready = [this]() -> std::optional<std::string> {
+            if (!started) return "starting";
+            if (draining) return "draining";
+            return std::nullopt;
+        };
+        r.varz = [this] { return varz(); };
+        r.connz = [this](std::uint64_t after, std::size_t limit) { return connz(after, limit); };
+        r.drain = [this](std::optional<std::uint32_t> seconds) {
+            const auto window = seconds ? std::chrono::seconds(*seconds) : drain_window;
+            const bool already = draining.load();
+            drain(window);
+            return nlohmann::json{{"draining", true},
+                                  {"already", already},
+                                  {"window_seconds", window.count()},
+                                  {"connections", metrics.connections()}};
+        };
+        r.kick = [this](std::uint64_t tenant, std::uint64_t user,
+                        std::optional<std::uint64_t> device) {
+            return core.kick(tenant, user, device);
+        };
+        r.set_log_level = [](const std::string& level) { return set_log_level(level); };
+        return r;
+    }
+
+    static std::uint16_t port_of(const std::unique_ptr<tcp::acceptor>& a) {
+        boost::system::error_code ec;
+        return a ? a->local_endpoint(ec).port() : 0;
+    }
+
+    static const char* transport_name(transport_kind t) {
+        switch (t) {
+            case transport_kind::tcp: return "tcp";
+            case transport_kind::tls: return "tls";
+            case transport_kind::ws: return "ws";
+            case transport_kind::wss: return "wss";
+        }
+        return "?";
+    }
 };
 
 gateway::gateway(const config& cfg) : impl_(std::make_unique<impl>(cfg)) {}
@@ -316,7 +480,7 @@ void gateway::start() {
     if (!i.tcp_address.empty()) {
         i.tcp_acceptor = i.listen("listen.tcp", i.tcp_address);
         asio::co_spawn(i.shards.context(0),
-                       i.accept_loop(*i.tcp_acceptor,
+                       i.accept_loop(*i.tcp_acceptor, transport_kind::tcp,
                                      [&i](tcp::socket s, std::size_t shard) {
                                          i.start_tcp(std::move(s), shard);
                                      }),
@@ -325,7 +489,7 @@ void gateway::start() {
     if (!i.ws_address.empty()) {
         i.ws_acceptor = i.listen("listen.ws", i.ws_address);
         asio::co_spawn(i.shards.context(0),
-                       i.accept_loop(*i.ws_acceptor,
+                       i.accept_loop(*i.ws_acceptor, transport_kind::ws,
                                      [&i](tcp::socket s, std::size_t shard) {
                                          auto executor = s.get_executor();
                                          asio::co_spawn(
@@ -341,7 +505,7 @@ void gateway::start() {
         if (address->empty()) continue;
         *acceptor = i.listen(key, *address);
         asio::co_spawn(i.shards.context(0),
-                       i.accept_loop(**acceptor,
+                       i.accept_loop(**acceptor, websocket ? transport_kind::wss : transport_kind::tls,
                                      [&i, websocket = websocket](tcp::socket s, std::size_t shard) {
                                          auto executor = s.get_executor();
                                          asio::co_spawn(
@@ -351,10 +515,20 @@ void gateway::start() {
                        asio::detached);
     }
     i.shards.start();
+    if (!i.admin_address.empty()) {
+        i.admin = std::make_unique<admin::admin_server>(i.admin_address, i.admin_token,
+                                                        i.admin_routes());
+        i.admin->start();
+    }
+    i.started_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+    i.started = true;
 }
 
 void gateway::stop() {
     if (!impl_) return;
+    if (impl_->admin) impl_->admin->stop();  // its routes wait on the shards: before them
     impl_->shards.stop();
     impl_->writer.stop();  // commits what is pending; its completions only post
     impl_->tcp_acceptor.reset();
@@ -363,24 +537,25 @@ void gateway::stop() {
     impl_->wss_acceptor.reset();
 }
 
-std::uint16_t gateway::tcp_port() const noexcept {
-    boost::system::error_code ec;
-    return impl_->tcp_acceptor ? impl_->tcp_acceptor->local_endpoint(ec).port() : 0;
+std::uint16_t gateway::tcp_port() const noexcept { return impl::port_of(impl_->tcp_acceptor); }
+std::uint16_t gateway::ws_port() const noexcept { return impl::port_of(impl_->ws_acceptor); }
+std::uint16_t gateway::tls_port() const noexcept { return impl::port_of(impl_->tls_acceptor); }
+std::uint16_t gateway::wss_port() const noexcept { return impl::port_of(impl_->wss_acceptor); }
+std::uint16_t gateway::admin_port() const noexcept {
+    return impl_->admin ? impl_->admin->port() : 0;
 }
 
-std::uint16_t gateway::ws_port() const noexcept {
-    boost::system::error_code ec;
-    return impl_->ws_acceptor ? impl_->ws_acceptor->local_endpoint(ec).port() : 0;
+void gateway::drain(std::optional<std::chrono::seconds> window) {
+    impl_->drain(window.value_or(impl_->drain_window));
 }
 
-std::uint16_t gateway::tls_port() const noexcept {
-    boost::system::error_code ec;
-    return impl_->tls_acceptor ? impl_->tls_acceptor->local_endpoint(ec).port() : 0;
-}
+bool gateway::draining() const noexcept { return impl_->draining; }
 
-std::uint16_t gateway::wss_port() const noexcept {
-    boost::system::error_code ec;
-    return impl_->wss_acceptor ? impl_->wss_acceptor->local_endpoint(ec).port() : 0;
+std::int64_t gateway::connections() const { return impl_->metrics.connections(); }
+
+void gateway::reload_tls(const std::string& cert_file, const std::string& key_file) {
+    if (impl_->tls_address.empty() && impl_->wss_address.empty()) return;
+    impl_->reload_tls(cert_file, key_file);
 }
 
 }  // namespace tern::server

@@ -9,9 +9,21 @@
 #include <tern/wire/frame_codec.hpp>
 
 #include "core/decide.hpp"
+#include "metrics/metrics.hpp"
 #include "tern/v1/frame.pb.h"
 
 namespace tern::server::net {
+
+// A connection as the admin API lists it.
+struct session_info {
+    std::uint64_t id = 0;
+    core::requester who;
+    std::size_t shard = 0;
+    transport_kind transport = transport_kind::tcp;
+    std::string remote;  // "address:port"; empty once the socket is closed
+    std::int64_t connected_at_ms = 0;  // Unix time
+    std::size_t queued_bytes = 0;
+};
 
 class session {
 public:
@@ -40,6 +52,8 @@ public:
     // senders that control their pace (a catch-up from the store) wait rather than overflow.
     [[nodiscard]] virtual bool has_room(std::size_t bytes) const noexcept = 0;
     [[nodiscard]] virtual bool closing() const noexcept = 0;
+
+    [[nodiscard]] virtual session_info describe() = 0;
 
     // Sends Disconnect{reason, code, message}, flushes and closes.
     virtual void close(v1::DisconnectReason reason, v1::ErrorCode code, std::string message) = 0;

@@ -78,6 +78,17 @@ struct config {
     } limits;
 
     struct {
+        // The admin HTTP listener (/metrics, /livez, /readyz, /admin/v1/...), "host:port";
+        // empty disables it. Keep it on loopback or a private network.
+        std::string listen = "127.0.0.1:7480";
+        // Bearer token for the routes that change something (drain, kick, log level); empty:
+        // those routes are refused. Prefer the environment (TERN_ADMIN__TOKEN) to the file.
+        std::string token;
+        // A drain (SIGTERM or POST /admin/v1/drain) spreads its clients' reconnects over this.
+        std::uint32_t drain_seconds = 30;
+    } admin;
+
+    struct {
         std::string level = "info";   // trace | debug | info | warn | error | off
         std::string format = "text";  // text | json
     } log;

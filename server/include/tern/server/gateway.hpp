@@ -6,12 +6,16 @@
 // read marks, sync, history, who-read, conversation lists and group info. TLS and WebSocket
 // listeners, recall, edit, presence and typing arrive with the rest of the gateway issue.
 //
-// Thread safety: construct, start() and stop() from one thread. Start-up errors (unreadable keys,
+// Thread safety: construct, start() and stop() from one thread; drain(), reload_tls() and the
+// observers from any thread. Start-up errors (unreadable keys,
 // an address that cannot be bound) throw std::runtime_error.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include <tern/server/config.hpp>
 
@@ -32,6 +36,21 @@ public:
     [[nodiscard]] std::uint16_t ws_port() const noexcept;
     [[nodiscard]] std::uint16_t tls_port() const noexcept;
     [[nodiscard]] std::uint16_t wss_port() const noexcept;
+    // The admin HTTP listener's port; 0 when disabled (admin.listen empty).
+    [[nodiscard]] std::uint16_t admin_port() const noexcept;
+
+    // Starts a drain (SIGTERM, or POST /admin/v1/drain): /readyz fails, the listeners close, new
+    // handshakes are refused and connected clients are told to reconnect elsewhere
+    // (DISCONNECT_SERVER_DRAINING) in even batches over `window` (default admin.drain_seconds).
+    // Idempotent. stop() afterwards flushes what is queued and commits what is pending.
+    void drain(std::optional<std::chrono::seconds> window = std::nullopt);
+    [[nodiscard]] bool draining() const noexcept;
+    // Open connections, every transport (handshakes included).
+    [[nodiscard]] std::int64_t connections() const;
+
+    // Loads the TLS certificate and key again (SIGHUP): new handshakes use them, established
+    // connections keep theirs. Throws std::runtime_error naming the file; the old pair stays.
+    void reload_tls(const std::string& cert_file, const std::string& key_file);
 
 private:
     struct impl;

@@ -19,6 +19,7 @@
 // owner that assigned seqs in the failed batch must forget them (the store's head did not move).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -30,9 +31,17 @@
 
 namespace tern::storage {
 
+// Told about every commit and every sync, on the writer's threads (for metrics histograms):
+// must be quick and thread-safe. Either may be empty.
+struct commit_observer {
+    std::function<void(std::size_t entries, std::chrono::nanoseconds took, bool failed)> committed;
+    std::function<void(std::chrono::nanoseconds took, bool failed)> synced;  // fsync mode
+};
+
 struct commit_writer_options {
     durability mode = durability::fsync;
     std::size_t max_batch_entries = 4096;  // at most this many entries in one commit
+    commit_observer observer;
 };
 
 // Counters for metrics; read with commit_writer::stats() from any thread.
@@ -85,6 +94,7 @@ private:
     void stage(std::vector<request>& batch);
     static std::vector<log_entry> take_entries(std::vector<request>& batch);
     void count_commit(std::size_t entries, std::uint64_t nanos, bool failed);  // holds mutex_
+    void observe_commit(std::size_t entries, std::uint64_t nanos, bool failed) const;
     static void complete(std::vector<request>& batch, std::vector<entry_result>& results);
     static void fail(std::vector<request>& batch, boost::system::error_code ec);
 

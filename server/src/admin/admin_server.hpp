@@ -1,0 +1,74 @@
+// The admin HTTP listener: Prometheus metrics, health checks and the operator's API, on its own
+// thread (a busy shard never delays a health check) and, by default, on loopback.
+//
+//   GET  /metrics              Prometheus text format
+//   GET  /livez                200 while the process serves
+//   GET  /readyz               200 when it takes new connections; 503 starting or draining
+//   GET  /admin/v1/varz        JSON status: version, uptime, connections, store, limits
+//   GET  /admin/v1/connz       JSON page of authenticated connections (?after=ID&limit=N)
+//   POST /admin/v1/drain       start a drain (?seconds=N, default admin.drain_seconds)
+//   POST /admin/v1/kick        close a user's or a device's connections (?tenant=&user=[&device=])
+//   POST /admin/v1/loglevel    set the log level (?level=trace|debug|info|warn|error|off)
+//
+// POST routes need `Authorization: Bearer <admin.token>`; without a configured token they are
+// refused (403). Requests are bounded (8 KiB of headers, no body, 10 s to arrive); a bad one gets
+// a 4xx answer and is counted, never a crash.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace tern::server::admin {
+
+// What the routes ask of the gateway. Each runs on the admin thread and may block briefly.
+struct routes {
+    std::function<std::string()> metrics;
+    std::function<std::optional<std::string>()> not_ready;  // nullopt: ready; else why not
+    std::function<nlohmann::json()> varz;
+    std::function<nlohmann::json(std::uint64_t after_id, std::size_t limit)> connz;
+    std::function<nlohmann::json(std::optional<std::uint32_t> seconds)> drain;
+    // The number of connections closed.
+    std::function<std::size_t(std::uint64_t tenant, std::uint64_t user,
+                              std::optional<std::uint64_t> device)>
+        kick;
+    std::function<bool(const std::string& level)> set_log_level;  // false: not a level
+};
+
+struct request {
+    std::string method;  // "GET", "POST", ...
+    std::string target;  // path and query
+    std::string authorization;
+};
+
+struct response {
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+};
+
+// Answers one request (no sockets: the listener's logic, testable on its own).
+[[nodiscard]] response handle(const routes& r, const std::string& token, const request& req);
+
+class admin_server {
+public:
+    // Binds `address` ("host:port"; port 0 picks one); throws std::runtime_error naming it.
+    admin_server(const std::string& address, std::string token, routes r);
+    ~admin_server();
+    admin_server(const admin_server&) = delete;
+    admin_server& operator=(const admin_server&) = delete;
+
+    void start();  // its thread
+    void stop();   // closes the listener and every admin connection, joins the thread
+    [[nodiscard]] std::uint16_t port() const noexcept;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace tern::server::admin

@@ -1,0 +1,323 @@
+#include "metrics/metrics.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <array>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include <prometheus/collectable.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include "tern/v1/errors.pb.h"
+
+namespace tern::server {
+namespace {
+
+namespace prom = prometheus;
+
+constexpr std::array<const char*, 4> transport_names{"tcp", "tls", "ws", "wss"};
+constexpr std::array<const char*, 7> reject_names{
+    "tls_handshake", "websocket_upgrade", "protocol", "auth", "auth_timeout", "admission",
+    "draining"};
+
+double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+
+// DISCONNECT_SLOW_CONSUMER -> "slow_consumer".
+std::string reason_label(const std::string& enum_name) {
+    std::string out = enum_name.rfind("DISCONNECT_", 0) == 0 ? enum_name.substr(11) : enum_name;
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// The standard process metrics (as the official clients name them), read from /proc at scrape.
+class process_collector final : public prom::Collectable {
+public:
+    std::vector<prom::MetricFamily> Collect() const override {
+        std::vector<prom::MetricFamily> out;
+        const auto add = [&](const char* name, const char* help, prom::MetricType type,
+                             double value) {
+            prom::MetricFamily f{name, help, type, {}};
+            prom::ClientMetric m;
+            if (type == prom::MetricType::Counter) {
+                m.counter.value = value;
+            } else {
+                m.gauge.value = value;
+            }
+            f.metric.push_back(std::move(m));
+            out.push_back(std::move(f));
+        };
+        const auto stat = read_stat();
+        const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+        const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+        add("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+            prom::MetricType::Counter, (stat.utime + stat.stime) / ticks);
+        add("process_resident_memory_bytes", "Resident memory size in bytes.",
+            prom::MetricType::Gauge, stat.rss_pages * page);
+        add("process_virtual_memory_bytes", "Virtual memory size in bytes.",
+            prom::MetricType::Gauge, stat.vsize);
+        add("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+            prom::MetricType::Gauge, boot_time() + stat.start_ticks / ticks);
+        add("process_open_fds", "Number of open file descriptors.", prom::MetricType::Gauge,
+            open_fds());
+        rlimit files{};
+        getrlimit(RLIMIT_NOFILE, &files);
+        add("process_max_fds", "Maximum number of open file descriptors.",
+            prom::MetricType::Gauge, static_cast<double>(files.rlim_cur));
+        return out;
+    }
+
+private:
+    struct stat_fields {
+        double utime = 0, stime = 0, start_ticks = 0, vsize = 0, rss_pages = 0;
+    };
+
+    static stat_fields read_stat() {
+        stat_fields s;
+        std::ifstream in("/proc/self/stat");
+        std::string text;
+        std::getline(in, text);
+        const auto close = text.rfind(')');  // the command may hold spaces
+        if (close == std::string::npos) return s;
+        std::istringstream fields(text.substr(close + 2));
+        std::string field;
+        for (int i = 3; fields >> field && i <= 24; ++i) {
+            const double v = std::strtod(field.c_str(), nullptr);
+            if (i == 14) s.utime = v;
+            if (i == 15) s.stime = v;
+            if (i == 22) s.start_ticks = v;
+            if (i == 23) s.vsize = v;
+            if (i == 24) s.rss_pages = v;
+        }
+        return s;
+    }
+
+    static double boot_time() {
+        std::ifstream in("/proc/stat");
+        for (std::string line; std::getline(in, line);) {
+            if (line.rfind("btime ", 0) == 0) return std::strtod(line.c_str() + 6, nullptr);
+        }
+        return 0;
+    }
+
+    static double open_fds() {
+        std::error_code ec;
+        double n = 0;
+        for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+             it.increment(ec)) {
+            ++n;
+        }
+        return n;
+    }
+};
+
+prom::Histogram::BucketBoundaries latency_buckets() {
+    return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+            0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
+}
+
+}  // namespace
+
+struct metrics::impl {
+    std::shared_ptr<prom::Registry> registry = std::make_shared<prom::Registry>();
+    process_collector process;
+
+    std::array<prom::Counter*, 4> accepted{};
+    std::array<prom::Gauge*, 4> connections{};
+    std::array<prom::Counter*, 7> rejected{};
+    std::vector<prom::Counter*> disconnects;  // by DisconnectReason value
+    prom::Counter* peer_closed = nullptr;
+    prom::Histogram* auth_duration = nullptr;
+    prom::Counter* rate_limited = nullptr;
+    prom::Gauge* queue_bytes = nullptr;
+    prom::Counter* received = nullptr;
+    prom::Counter* delivered = nullptr;
+    prom::Histogram* delivery_latency = nullptr;
+    prom::Histogram* fanout = nullptr;
+    prom::Histogram* commit_duration = nullptr;
+    prom::Histogram* commit_entries = nullptr;
+    prom::Counter* commit_failures = nullptr;
+    prom::Histogram* sync_duration = nullptr;
+    prom::Gauge* draining = nullptr;
+
+    explicit impl(const build_info& build) {
+        auto& accepted_family = prom::BuildCounter()
+                                    .Name("tern_connections_accepted_total")
+                                    .Help("Connections accepted, by transport.")
+                                    .Register(*registry);
+        auto& connections_family = prom::BuildGauge()
+                                       .Name("tern_connections")
+                                       .Help("Open connections, by transport.")
+                                       .Register(*registry);
+        for (std::size_t t = 0; t < transport_names.size(); ++t) {
+            accepted[t] = &accepted_family.Add({{"transport", transport_names[t]}});
+            connections[t] = &connections_family.Add({{"transport", transport_names[t]}});
+        }
+        auto& rejected_family =
+            prom::BuildCounter()
+                .Name("tern_connections_rejected_total")
+                .Help("Connections closed before their handshake completed, by reason.")
+                .Register(*registry);
+        for (std::size_t r = 0; r < reject_names.size(); ++r) {
+            rejected[r] = &rejected_family.Add({{"reason", reject_names[r]}});
+        }
+        auto& disconnect_family =
+            prom::BuildCounter()
+                .Name("tern_disconnects_total")
+                .Help("Disconnect frames sent to clients, by reason; peer_closed: the client "
+                      "went away.")
+                .Register(*registry);
+        const auto* reasons = v1::DisconnectReason_descriptor();
+        disconnects.assign(static_cast<std::size_t>(v1::DisconnectReason_MAX) + 1, nullptr);
+        for (int i = 0; i < reasons->value_count(); ++i) {
+            const auto* value = reasons->value(i);
+            if (value->number() <= 0) continue;  // unspecified
+            disconnects[static_cast<std::size_t>(value->number())] =
+                &disconnect_family.Add({{"reason", reason_label(value->name())}});
+        }
+        peer_closed = &disconnect_family.Add({{"reason", "peer_closed"}});
+
+        auth_duration = &prom::BuildHistogram()
+                             .Name("tern_auth_duration_seconds")
+                             .Help("Time to verify a Hello's token.")
+                             .Register(*registry)
+                             .Add({}, latency_buckets());
+        rate_limited = &prom::BuildCounter()
+                            .Name("tern_rate_limited_frames_total")
+                            .Help("Inbound frames refused for exceeding the per-connection rate.")
+                            .Register(*registry)
+                            .Add({});
+        queue_bytes = &prom::BuildGauge()
+                           .Name("tern_outbound_queue_bytes")
+                           .Help("Bytes queued to clients and not yet written, all connections.")
+                           .Register(*registry)
+                           .Add({});
+        received = &prom::BuildCounter()
+                        .Name("tern_messages_received_total")
+                        .Help("Send requests received from clients.")
+                        .Register(*registry)
+                        .Add({});
+        delivered = &prom::BuildCounter()
+                         .Name("tern_messages_delivered_total")
+                         .Help("Events pushed to devices (live pushes, not catch-up pages).")
+                         .Register(*registry)
+                         .Add({});
+        delivery_latency = &prom::BuildHistogram()
+                                .Name("tern_delivery_latency_seconds")
+                                .Help("From a request's arrival at its conversation's owner to "
+                                      "the push queued for a recipient device.")
+                                .Register(*registry)
+                                .Add({}, latency_buckets());
+        fanout = &prom::BuildHistogram()
+                      .Name("tern_fanout_recipients")
+                      .Help("Users a committed event was assigned to.")
+                      .Register(*registry)
+                      .Add({}, prom::Histogram::BucketBoundaries{1, 2, 5, 10, 20, 50, 100, 200,
+                                                                 500, 1000, 2000, 5000, 10000});
+        commit_duration = &prom::BuildHistogram()
+                               .Name("tern_storage_commit_duration_seconds")
+                               .Help("Time to apply one group-commit batch to the store.")
+                               .Register(*registry)
+                               .Add({}, latency_buckets());
+        commit_entries = &prom::BuildHistogram()
+                              .Name("tern_storage_commit_batch_entries")
+                              .Help("Entries in one group-commit batch.")
+                              .Register(*registry)
+                              .Add({}, prom::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64,
+                                                                         128, 256, 512, 1024,
+                                                                         2048, 4096});
+        commit_failures = &prom::BuildCounter()
+                               .Name("tern_storage_commit_failures_total")
+                               .Help("Commits or syncs that failed (nothing of them was acked).")
+                               .Register(*registry)
+                               .Add({});
+        sync_duration = &prom::BuildHistogram()
+                             .Name("tern_storage_sync_duration_seconds")
+                             .Help("Time to make staged batches durable (fsync mode).")
+                             .Register(*registry)
+                             .Add({}, latency_buckets());
+        draining = &prom::BuildGauge()
+                        .Name("tern_draining")
+                        .Help("1 while the gateway drains its connections.")
+                        .Register(*registry)
+                        .Add({});
+        prom::BuildGauge()
+            .Name("tern_build_info")
+            .Help("Always 1; the labels say which build runs.")
+            .Register(*registry)
+            .Add({{"version", build.version}, {"build_type", build.build_type}})
+            .Set(1);
+    }
+};
+
+metrics::metrics(const build_info& build) : impl_(std::make_unique<impl>(build)) {}
+metrics::~metrics() = default;
+
+void metrics::accepted(transport_kind t) { impl_->accepted[static_cast<std::size_t>(t)]->Increment(); }
+void metrics::rejected(reject_reason r) { impl_->rejected[static_cast<std::size_t>(r)]->Increment(); }
+void metrics::connection_opened(transport_kind t) {
+    impl_->connections[static_cast<std::size_t>(t)]->Increment();
+}
+void metrics::connection_closed(transport_kind t) {
+    impl_->connections[static_cast<std::size_t>(t)]->Decrement();
+}
+
+void metrics::disconnected(int disconnect_reason) {
+    const auto i = static_cast<std::size_t>(disconnect_reason);
+    if (disconnect_reason > 0 && i < impl_->disconnects.size() && impl_->disconnects[i]) {
+        impl_->disconnects[i]->Increment();
+    }
+}
+
+void metrics::peer_closed() { impl_->peer_closed->Increment(); }
+void metrics::auth_duration(std::chrono::nanoseconds took) {
+    impl_->auth_duration->Observe(seconds(took));
+}
+void metrics::rate_limited() { impl_->rate_limited->Increment(); }
+void metrics::outbound_queue_bytes(std::int64_t delta) {
+    impl_->queue_bytes->Increment(static_cast<double>(delta));
+}
+
+void metrics::message_received() { impl_->received->Increment(); }
+void metrics::message_delivered(std::chrono::nanoseconds since_accepted) {
+    impl_->delivered->Increment();
+    impl_->delivery_latency->Observe(seconds(since_accepted));
+}
+void metrics::fanout(std::size_t recipients) {
+    impl_->fanout->Observe(static_cast<double>(recipients));
+}
+
+void metrics::committed(std::size_t entries, std::chrono::nanoseconds took, bool failed) {
+    impl_->commit_duration->Observe(seconds(took));
+    impl_->commit_entries->Observe(static_cast<double>(entries));
+    if (failed) impl_->commit_failures->Increment();
+}
+
+void metrics::synced(std::chrono::nanoseconds took, bool failed) {
+    impl_->sync_duration->Observe(seconds(took));
+    if (failed) impl_->commit_failures->Increment();
+}
+
+void metrics::set_draining(bool draining) { impl_->draining->Set(draining ? 1 : 0); }
+
+std::int64_t metrics::connections() const {
+    double n = 0;
+    for (const auto* g : impl_->connections) n += g->Value();
+    return static_cast<std::int64_t>(n);
+}
+
+std::string metrics::scrape() const {
+    auto families = impl_->registry->Collect();
+    for (auto& f : impl_->process.Collect()) families.push_back(std::move(f));
+    return prom::TextSerializer().Serialize(families);
+}
+
+}  // namespace tern::server

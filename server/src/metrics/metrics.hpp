@@ -1,0 +1,79 @@
+// ternd's metrics, exposed in the Prometheus text format on the admin listener's /metrics.
+//
+// Names follow Prometheus conventions: a `tern_` prefix, base units (seconds, bytes), `_total` on
+// counters, and no per-user or per-connection labels (cardinality stays fixed whatever the load).
+// The recording functions are cheap (an atomic add, or a short lock for histograms) and safe from
+// any thread: the shards, the commit writer and the admin thread all record. The Prometheus
+// library stays inside metrics.cpp: this header is included by every connection.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace tern::server {
+
+enum class transport_kind : std::uint8_t { tcp, tls, ws, wss };
+
+// Why a connection ended before its handshake completed.
+enum class reject_reason : std::uint8_t {
+    tls_handshake,     // not TLS, an old version, or too slow
+    websocket_upgrade, // not an upgrade, no tern.v1, a refused Origin, or too slow
+    protocol,          // no Hello first, a bad Hello, an unsupported version
+    auth,              // the token did not verify (or expired)
+    auth_timeout,      // no Hello within the auth deadline
+    admission,         // the core refused it (too many devices)
+    draining,          // the gateway is draining
+};
+
+struct build_info {
+    std::string version;
+    std::string build_type;
+};
+
+class metrics {
+public:
+    explicit metrics(const build_info& build);
+    ~metrics();
+    metrics(const metrics&) = delete;
+    metrics& operator=(const metrics&) = delete;
+
+    // ---- connections ----------------------------------------------------------------------
+    void accepted(transport_kind t);
+    void rejected(reject_reason r);
+    void connection_opened(transport_kind t);  // a connection object lives (the gauge)
+    void connection_closed(transport_kind t);
+    // A Disconnect sent to a peer, by its DisconnectReason (the protocol enum's value).
+    void disconnected(int disconnect_reason);
+    void peer_closed();  // the peer went away without a Disconnect from us
+    void auth_duration(std::chrono::nanoseconds took);
+    void rate_limited();  // one inbound frame refused RATE_LIMITED
+    void outbound_queue_bytes(std::int64_t delta);
+
+    // ---- messages -------------------------------------------------------------------------
+    void message_received();  // a Send request, before any decision
+    // One push to one device; `since_accepted` from the Send's arrival at its owner.
+    void message_delivered(std::chrono::nanoseconds since_accepted);
+    void fanout(std::size_t recipients);  // users an event was assigned to
+
+    // ---- storage --------------------------------------------------------------------------
+    void committed(std::size_t entries, std::chrono::nanoseconds took, bool failed);
+    void synced(std::chrono::nanoseconds took, bool failed);
+
+    // ---- lifecycle ------------------------------------------------------------------------
+    void set_draining(bool draining);
+
+    // Live connections, all transports (for /admin/v1/varz).
+    [[nodiscard]] std::int64_t connections() const;
+
+    // Everything, plus the standard process_* metrics, in the Prometheus text format 0.0.4.
+    [[nodiscard]] std::string scrape() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace tern::server
