@@ -1,6 +1,12 @@
-// The durability contract against a real ternd killed with SIGKILL: every acknowledged message is
-// there after a restart on the same data, resends return the original seqs, and a receiver sees
-// every message exactly once, in order, without gaps.
+// A real ternd process: the durability contract when it is killed with SIGKILL (every acknowledged
+// message is there after a restart on the same data, resends return the original seqs, a receiver
+// sees every message exactly once, in order, without gaps), and its signals: SIGTERM drains,
+// SIGHUP reloads, systemd hears about both.
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -146,4 +152,103 @@ TEST_CASE("SIGTERM drains: readiness fails, clients are told to reconnect, ternd
         REQUIRE(f);
         if (f->has_push()) REQUIRE(f->push().event().seq() == expect++);
     }
+}
+
+TEST_CASE("ternd tells systemd when it is ready and when it stops (Type=notify)",
+          "[integration][fault][drain]") {
+    temp_dir dir("tern-notify");
+    const auto keys = server::generate_key_pair(server::jwt_alg::es256).value();
+    const auto config_file = write_ternd_config(dir.path(), keys.public_pem, "fsync");
+    // The notification socket systemd would hold: a Unix datagram socket.
+    const auto path = (dir.path() / "notify.sock").string();
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+    const auto next_message = [fd] {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 10'000) != 1) return std::string();
+        char buffer[256];
+        const auto n = ::recv(fd, buffer, sizeof buffer, 0);
+        return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
+    };
+
+    ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+    ternd_process ternd(TERND_BINARY, config_file, (dir.path() / "ternd.log").string());
+    ::unsetenv("NOTIFY_SOCKET");
+    CHECK(next_message() == "READY=1");
+    ternd.signal(SIGHUP);
+    CHECK(next_message() == "RELOADING=1");
+    CHECK(next_message() == "READY=1");
+    ternd.signal(SIGTERM);
+    CHECK(next_message() == "STOPPING=1");
+    CHECK(ternd.wait_exit(30s) == 0);
+    ::close(fd);
+}
+
+TEST_CASE("SIGHUP loads a new TLS certificate and log level without dropping connections",
+          "[integration][fault][drain]") {
+    temp_dir dir("tern-sighup");
+    temp_dir first("tern-cert-a");
+    temp_dir second("tern-cert-b");
+    const auto [cert_a, key_a] = make_test_certificate(first);
+    const auto [cert_b, key_b] = make_test_certificate(second);
+    const auto cert = (dir.path() / "cert.pem").string();
+    const auto key_file = (dir.path() / "key.pem").string();
+    std::filesystem::copy_file(cert_a, cert);
+    std::filesystem::copy_file(key_a, key_file);
+
+    const auto keys = server::generate_key_pair(server::jwt_alg::es256).value();
+    const auto config_file = write_ternd_config(dir.path(), keys.public_pem, "fsync");
+    const auto log_file = (dir.path() / "ternd.log").string();
+    std::ofstream(config_file, std::ios::app)
+        << "[listen]\ntls = \"127.0.0.1:0\"\n[tls]\ncert_file = \"" << cert << "\"\nkey_file = \""
+        << key_file << "\"\n[log]\nlevel = \"info\"\n";
+    ternd_process ternd(TERND_BINARY, config_file, log_file);
+    const auto tls_port = ternd.listener_port("tls");
+    REQUIRE(tls_port != 0);
+    const auto key = server::jwt_key::from_private_pem("k1", keys.private_pem).value();
+    const auto token = gateway_fixture::token_with(key);
+    // Another device of the user: the same device connecting again would replace `before`.
+    const auto other_token =
+        gateway_fixture::token_with(key, [](server::token_claims& c) { c.device = 8; });
+
+    tls_client before(tls_port, cert_a);
+    before.send(hello(token));
+    REQUIRE(before.receive_until(v1::Frame::kWelcome));
+    CHECK_THROWS(tls_client(tls_port, cert_b));  // B is not the certificate in use yet
+
+    std::filesystem::copy_file(cert_b, cert, std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(key_b, key_file,
+                               std::filesystem::copy_options::overwrite_existing);
+    {
+        std::ifstream in(config_file);
+        std::string text((std::istreambuf_iterator<char>(in)), {});
+        text.replace(text.find("level = \"info\""), 14, "level = \"debug\"");
+        std::ofstream(config_file, std::ios::trunc) << text;
+    }
+    ternd.signal(SIGHUP);
+
+    // New handshakes present B (the reload is asynchronous: wait for it, bounded).
+    bool reloaded = false;
+    for (int i = 0; i < 100 && !reloaded; ++i) {
+        try {
+            tls_client after(tls_port, cert_b);
+            after.send(hello(other_token, 2));
+            reloaded = after.receive_until(v1::Frame::kWelcome).has_value();
+        } catch (const std::exception&) {
+            std::this_thread::sleep_for(50ms);
+        }
+    }
+    CHECK(reloaded);
+    // The connection made before the reload still works.
+    before.send(ping(7));
+    const auto pong = before.receive_reply(7);
+    REQUIRE(pong);
+    CHECK(pong->has_pong());
+    std::ifstream log(log_file);
+    const std::string text((std::istreambuf_iterator<char>(log)), {});
+    CHECK(text.find("SIGHUP: reloaded (log level debug") != std::string::npos);
 }

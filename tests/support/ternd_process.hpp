@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -54,11 +55,13 @@ public:
             while (std::getline(in, line)) {
                 const auto at = line.find(marker);
                 if (at == std::string::npos) continue;
-                const auto port = static_cast<std::uint16_t>(std::stoi(line.substr(at + marker.size())));
-                if (line.find("listening tcp") != std::string::npos) port_ = port;
-                if (line.find("listening admin") != std::string::npos) admin_port_ = port;
+                const auto listening = line.find("listening ");
+                if (listening == std::string::npos) continue;
+                const auto name_at = listening + std::string_view("listening ").size();
+                const auto name = line.substr(name_at, line.find(' ', name_at) - name_at);
+                ports_[name] = static_cast<std::uint16_t>(std::stoi(line.substr(at + marker.size())));
             }
-            if (port_ != 0 && admin_port_ != 0) return;
+            if (port() != 0 && admin_port() != 0) return;
             int status = 0;
             if (::waitpid(pid_, &status, WNOHANG) == pid_) break;  // it died
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -72,8 +75,13 @@ public:
     ternd_process(const ternd_process&) = delete;
     ternd_process& operator=(const ternd_process&) = delete;
 
-    [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
-    [[nodiscard]] std::uint16_t admin_port() const noexcept { return admin_port_; }
+    [[nodiscard]] std::uint16_t port() const { return listener_port("tcp"); }
+    [[nodiscard]] std::uint16_t admin_port() const { return listener_port("admin"); }
+    // The port of listener `name` (tcp, tls, ws, wss, admin); 0 if it is not listening.
+    [[nodiscard]] std::uint16_t listener_port(const std::string& name) const {
+        const auto it = ports_.find(name);
+        return it == ports_.end() ? 0 : it->second;
+    }
 
     // Sends `signal` (SIGTERM: a drain).
     void signal(int signal) { ::kill(pid_, signal); }
@@ -103,8 +111,7 @@ public:
 
 private:
     pid_t pid_ = -1;
-    std::uint16_t port_ = 0;
-    std::uint16_t admin_port_ = 0;
+    std::map<std::string, std::uint16_t> ports_;  // by listener name, from the log
 };
 
 // A ternd set up in `dir` for process tests: its public key (kid "k1") and a config with two

@@ -1,9 +1,12 @@
-// ternctl: the admin command line: signing keys, tokens, and inspecting a stopped store. Status,
-// drain and kick arrive with the operability issue.
+// ternctl: the admin command line: signing keys, tokens, inspecting a stopped store, and a
+// running ternd's status, drain and kick through its admin listener.
 //
 //   ternctl keygen --kid k1 [--alg es256|eddsa] [--out DIR]
 //   ternctl token --key DIR/k1.key --kid k1 --tenant 1 --user 42 --device 7 [--ttl 24h]
 //                 [--issuer tern-dev] [--audience tern]
+//   ternctl inspect ...                      (tools/ternctl/inspect.hpp)
+//   ternctl status | drain [--seconds N] [--wait] | kick --tenant T --user U [--device D]
+//           [--admin http://127.0.0.1:7480] [--token T]   (tools/ternctl/admin.hpp)
 #include <sys/stat.h>
 
 #include <chrono>
@@ -18,6 +21,7 @@
 
 #include <tern/server/jwt.hpp>
 
+#include "admin.hpp"
 #include "inspect.hpp"
 
 namespace fs = std::filesystem;
@@ -94,11 +98,13 @@ int main(int argc, char** argv) {
     token_cmd->add_option("--audience", audience, "aud claim");
 
     ternctl::add_inspect(app);
+    ternctl::add_admin(app);
 
     CLI11_PARSE(app, argc, argv);
     try {
         if (*keygen_cmd) return keygen(kid, alg, out_dir);
         if (ternctl::inspect_parsed()) return ternctl::run_inspect();
+        if (ternctl::admin_parsed()) return ternctl::run_admin();
 
         const auto lifetime = parse_duration(ttl);
         if (lifetime <= 0) throw std::runtime_error("--ttl: use a duration like 90s, 15m, 24h, 7d");
