@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build release test run bench-storage bench-smoke fuzz format clean
+.PHONY: deps build release test run bench-storage bench-smoke fuzz fuzz-build format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -16,8 +16,16 @@ release: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
-# Runs the whole suite through CTest; CTest prints the summary.
-test: build
+# The libFuzzer targets (clang, the fuzz preset), nothing else of that preset.
+FUZZ_TARGETS := tern_fuzz_frame_codec tern_fuzz_connection tern_fuzz_store_model
+fuzz-build:
+	@scripts/install-deps.sh --fuzz
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
+
+# Runs the whole suite through CTest (each fuzz target for 30 s among it); CTest prints the
+# summary.
+test: build fuzz-build
 	@ctest --preset dev -j $(JOBS)
 
 # Builds the release ternd, ternctl and tern-chat (nothing else) and starts ternd with a
@@ -35,12 +43,10 @@ bench-storage: release
 bench-smoke: build
 	@scripts/bench-smoke.sh build/dev
 
-# Builds the libFuzzer targets (clang) and runs each from its seeds for FUZZ_SECONDS.
+# Builds the libFuzzer targets (clang) and runs each from its seeds for FUZZ_SECONDS, keeping
+# what they find in build/fuzz/corpus/<target>.
 FUZZ_SECONDS ?= 60
-fuzz:
-	@scripts/install-deps.sh --fuzz
-	@cmake --preset fuzz >/dev/null
-	@cmake --build --preset fuzz -j $(JOBS)
+fuzz: fuzz-build
 	@set -o pipefail; for f in build/fuzz/tests/fuzz/tern_fuzz_*; do \
 	    name=$${f##*/tern_fuzz_}; mkdir -p build/fuzz/corpus/$$name; \
 	    echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \

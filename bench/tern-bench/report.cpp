@@ -133,7 +133,7 @@ void print_summary(const results& r) {
                     "p99", "p99.9", "max");
     }
     for (const auto& [name, h] : r.latencies) {
-        const auto at = [&](double p) {
+        const auto at = [&h = h](double p) {  // (clang 14 cannot capture a binding by name)
             return human(".p", static_cast<double>(h.percentile(p)) / 1e9);
         };
         std::printf("  %-28s %10llu %10s %10s %10s %10s %10s\n", name.c_str(),

@@ -19,6 +19,7 @@
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <google/protobuf/stubs/logging.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -75,6 +76,20 @@ void notify_systemd(const std::string& state) {
         spdlog::warn("systemd notification failed: {}", std::strerror(errno));
     }
     ::close(fd);
+}
+
+// libprotobuf logs a parse problem (a string field with invalid UTF-8 in a client's frame) to
+// stderr by itself, bypassing the log format and level: such a frame is refused as BAD_FRAME and
+// counted anyway, so its message goes to the debug log like other protocol noise.
+void route_protobuf_logs() {
+    google::protobuf::SetLogHandler([](google::protobuf::LogLevel level, const char* file,
+                                       int line, const std::string& message) {
+        if (level >= google::protobuf::LOGLEVEL_FATAL) {
+            spdlog::critical("protobuf {}:{}: {}", file, line, message);
+        } else {
+            spdlog::debug("protobuf: {}", message);
+        }
+    });
 }
 
 // SIGTERM drains, then stops (a second SIGTERM stops at once); SIGINT stops at once; SIGHUP
@@ -180,6 +195,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     tern::server::setup_logging(loaded.values.log.level, loaded.values.log.format);
+    route_protobuf_logs();
     for (const auto& w : loaded.warnings) spdlog::warn("{}", w);
     if (check_only) {
         std::cout << "configuration OK\n";

@@ -385,8 +385,8 @@ struct service::state {
             // On the writer's thread, in commit order: deliveries first, then the outcome.
             if (r) {
                 metrics.fanout(r->inbox.size());
-                auto batch =
-                    std::make_shared<const delivery>(event, std::move(r->inbox), accepted_at);
+                auto batch = std::make_shared<const delivery>(
+                    delivery{event, std::move(r->inbox), accepted_at});
                 for (std::size_t i = 0; i < shards.size(); ++i) {
                     post(i, [this, i, tenant = key.tenant, batch] { deliver(i, tenant, *batch); });
                 }

@@ -1,200 +1,24 @@
 // Model-based test: random sequences of log entries applied to the RocksDB store and to the
 // in-memory reference store, with reopens of the RocksDB store in between, and every observable
-// read compared after every step (in the manner of RocksDB's db_map_fuzzer).
-#include <map>
+// read compared after every step (tests/support/store_model.hpp; the fuzz target
+// tests/fuzz/store_model_fuzz.cpp drives the same model from the fuzzer's bytes).
 #include <random>
 #include <set>
 
 #include <catch2/catch.hpp>
 
 #include "store_fixtures.hpp"
+#include "store_model.hpp"
 
 using namespace tern::test;
-using st::conv_id;
-using st::role;
 
 namespace {
 
-constexpr st::tenant_id tenants[] = {1, 2};
-constexpr st::user_id max_user = 6;
-constexpr std::uint64_t max_group = 3;
-constexpr st::device_id max_device = 2;
-
-bool same_events(const std::vector<st::stored_event>& a, const std::vector<st::stored_event>& b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (a[i].seq != b[i].seq || a[i].sender != b[i].sender ||
-            a[i].server_time_ms != b[i].server_time_ms || a[i].kind != b[i].kind ||
-            a[i].counts_unread != b[i].counts_unread || a[i].recalled != b[i].recalled ||
-            !a[i].bytes || !b[i].bytes || *a[i].bytes != *b[i].bytes) {
-            return false;
-        }
-    }
-    return true;
-}
-
-bool same_inbox(const std::vector<st::inbox_item>& a, const std::vector<st::inbox_item>& b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (a[i].inbox_seq != b[i].inbox_seq || a[i].conv != b[i].conv || a[i].seq != b[i].seq ||
-            !a[i].bytes || !b[i].bytes || *a[i].bytes != *b[i].bytes) {
-            return false;
-        }
-    }
-    return true;
-}
-
-std::vector<conv_id> all_convs() {
-    std::vector<conv_id> out;
-    for (st::user_id a = 1; a <= max_user; ++a) {
-        for (st::user_id b = a; b <= max_user; ++b) out.push_back(conv_id::direct(a, b));
-    }
-    for (std::uint64_t g = 1; g <= max_group; ++g) out.push_back(conv_id::group(g));
-    return out;
-}
-
-// Compares every read of the two stores; the model is `expect`.
-void compare(const st::store& expect, const st::store& actual, const std::set<std::string>& cmids) {
-    REQUIRE(actual.applied_index().value() == expect.applied_index().value());
-    for (auto t : tenants) {
-        for (const auto& c : all_convs()) {
-            const auto meta = expect.conversation(t, c).value();
-            REQUIRE(actual.conversation(t, c).value() == meta);
-            if (!meta) continue;
-            REQUIRE(same_events(actual.timeline(t, c, 0, st::direction::forward, 1000).value(),
-                                expect.timeline(t, c, 0, st::direction::forward, 1000).value()));
-            REQUIRE(same_events(actual.timeline(t, c, 0, st::direction::backward, 3).value(),
-                                expect.timeline(t, c, 0, st::direction::backward, 3).value()));
-            REQUIRE(actual.members(t, c).value() == expect.members(t, c).value());
-            REQUIRE(actual.member_cursors(t, c).value() == expect.member_cursors(t, c).value());
-            for (st::user_id u = 1; u <= max_user; ++u) {
-                REQUIRE(actual.receipt(t, c, u).value() == expect.receipt(t, c, u).value());
-                REQUIRE(actual.member(t, c, u).value() == expect.member(t, c, u).value());
-            }
-            for (st::seq_t seq = 0; seq <= meta->head_seq + 1; ++seq) {
-                REQUIRE(actual.readers(t, c, seq).value() == expect.readers(t, c, seq).value());
-            }
-        }
-        for (st::user_id u = 1; u <= max_user; ++u) {
-            REQUIRE(actual.conversations_of(t, u).value() == expect.conversations_of(t, u).value());
-            REQUIRE(actual.inbox_head(t, u).value() == expect.inbox_head(t, u).value());
-            REQUIRE(same_inbox(actual.inbox_after(t, u, 0, 10000).value(),
-                               expect.inbox_after(t, u, 0, 10000).value()));
-            for (st::device_id d = 1; d <= max_device; ++d) {
-                REQUIRE(actual.device_cursor(t, u, d).value() ==
-                        expect.device_cursor(t, u, d).value());
-            }
-            for (const auto& cmid : cmids) {
-                REQUIRE(actual.find_dedup(t, u, cmid).value() ==
-                        expect.find_dedup(t, u, cmid).value());
-            }
-        }
-    }
-}
-
-// Generates plausible entries (mostly valid, some deliberately invalid) from the model's state.
-class generator {
-public:
-    explicit generator(std::uint32_t seed) : rng_(seed) {}
-
-    st::log_entry next(const st::store& model, std::set<std::string>& cmids) {
-        const auto t = tenants[pick(0, 1)];
-        const auto roll = pick(0, 99);
-        if (roll < 45) return send(model, t, cmids);
-        if (roll < 55) return group_op(model, t);
-        if (roll < 70) {
-            const auto u = pick(1, max_user);
-            const auto head = model.inbox_head(t, u).value();
-            return st::ack_inbox{t, u, pick(1, max_device), pick(0, head + 2)};
-        }
-        if (roll < 85) {
-            const auto c = random_conv();
-            const auto meta = model.conversation(t, c).value();
-            return st::mark_read{t, c, pick(1, max_user), pick(0, meta ? meta->head_seq + 2 : 2)};
-        }
-        // A stale or future seq: both stores must refuse it.
-        const auto c = random_conv();
-        const auto meta = model.conversation(t, c).value();
-        const st::seq_t head = meta ? meta->head_seq : 0;
-        return message(t, c, pick(0, 1) ? head + 2 : std::max<st::seq_t>(head, 1),
-                       pick(1, max_user));
-    }
-
-private:
+struct seeded_source {
+    std::mt19937_64 rng;
     std::uint64_t pick(std::uint64_t lo, std::uint64_t hi) {
-        return std::uniform_int_distribution<std::uint64_t>(lo, hi)(rng_);
+        return std::uniform_int_distribution<std::uint64_t>(lo, hi)(rng);
     }
-
-    conv_id random_conv() {
-        if (pick(0, 2) == 0) return conv_id::group(pick(1, max_group));
-        return conv_id::direct(pick(1, max_user), pick(1, max_user));
-    }
-
-    st::log_entry send(const st::store& model, st::tenant_id t, std::set<std::string>& cmids) {
-        const auto c = random_conv();
-        const auto meta = model.conversation(t, c).value();
-        const auto text = "m" + std::to_string(counter_++);
-        if (!meta) {
-            if (c.type == st::conv_type::group) return group_create(t, c.id);
-            return first_direct(t, c.id, c.peer, text);
-        }
-        const auto members = model.members(t, c).value();
-        if (members.empty()) {
-            // A group everyone left: only an invalid send is possible.
-            return message(t, c, meta->head_seq + 1, 1, text);
-        }
-        const auto sender = members[pick(0, members.size() - 1)].user;
-        std::string cmid;
-        if (pick(0, 1)) {
-            cmid = "c" + std::to_string(pick(0, 20));
-            cmids.insert(cmid);
-        }
-        auto e = message(t, c, meta->head_seq + 1, sender, text, cmid);
-        e.counts_unread = pick(0, 4) != 0;
-        if (pick(0, 5) == 0) {  // a recall of an earlier event
-            e.kind = st::event_kind::recall;
-            e.counts_unread = false;
-            e.recalls = pick(1, meta->head_seq);
-        }
-        return e;
-    }
-
-    st::log_entry group_create(st::tenant_id t, std::uint64_t g) {
-        std::vector<st::user_id> others;
-        const auto owner = pick(1, max_user);
-        for (st::user_id u = 1; u <= max_user; ++u) {
-            if (u != owner && pick(0, 1)) others.push_back(u);
-        }
-        return group_created(t, g, owner, others, "g" + std::to_string(g));
-    }
-
-    st::log_entry group_op(const st::store& model, st::tenant_id t) {
-        const auto g = pick(1, max_group);
-        const auto c = conv_id::group(g);
-        const auto meta = model.conversation(t, c).value();
-        if (!meta) return group_create(t, g);
-        const auto seq = meta->head_seq + 1;
-        const auto user = pick(1, max_user);
-        switch (pick(0, 3)) {
-            case 0:
-                return membership_event(t, c, seq, meta->owner ? meta->owner : user,
-                                        st::event_kind::members_added, {{user, role::member}});
-            case 1:
-                return membership_event(t, c, seq, meta->owner ? meta->owner : user,
-                                        st::event_kind::members_removed, {{user, std::nullopt}});
-            case 2:
-                return membership_event(t, c, seq, user, st::event_kind::role_changed,
-                                        {{user, pick(0, 1) ? role::admin : role::owner}});
-            default: {
-                auto e = membership_event(t, c, seq, user, st::event_kind::renamed, {});
-                e.new_name = "renamed-" + std::to_string(counter_++);
-                return e;
-            }
-        }
-    }
-
-    std::mt19937_64 rng_;
-    std::uint64_t counter_ = 0;
 };
 
 }  // namespace
@@ -208,8 +32,9 @@ TEST_CASE("the RocksDB store behaves like the model under random entries and reo
     rocks_factory rocks = seed == 3   ? rocks_factory(1)
                           : seed == 4 ? rocks_factory(0)
                                       : rocks_factory();
-    const auto model = st::make_memory_store();
-    generator gen(seed);
+    const auto reference = st::make_memory_store();
+    seeded_source source{std::mt19937_64(seed)};
+    model::generator gen(source);
     std::mt19937 rng(seed);
     std::set<std::string> cmids;
 
@@ -217,12 +42,12 @@ TEST_CASE("the RocksDB store behaves like the model under random entries and reo
         CAPTURE(step);
         std::vector<st::log_entry> batch;
         const auto size = 1 + rng() % 4;
-        // Entries of one batch are generated against the model as it will be after the earlier
-        // ones, so each batch is applied to the model one entry at a time while building it.
+        // Entries of one batch are generated against the reference as it will be after the earlier
+        // ones, so each batch is applied to the reference one entry at a time while building it.
         std::vector<st::entry_result> expected;
         for (std::size_t i = 0; i < size; ++i) {
-            auto entry = gen.next(*model, cmids);
-            auto r = model->apply(std::span(&entry, 1), st::durability::memory);
+            auto entry = gen.next(*reference, cmids);
+            auto r = reference->apply(std::span(&entry, 1), st::durability::memory);
             REQUIRE(r.has_value());
             expected.push_back(std::move((*r)[0]));
             batch.push_back(std::move(entry));
@@ -238,8 +63,8 @@ TEST_CASE("the RocksDB store behaves like the model under random entries and reo
             REQUIRE(actual->at(i)->cursors == expected[i]->cursors);
         }
         if (rng() % 20 == 0) rocks.reopen();
-        compare(*model, *rocks.store, cmids);
+        REQUIRE(model::first_difference(*reference, *rocks.store, cmids) == "");
     }
-    REQUIRE(model->verify().has_value());
+    REQUIRE(reference->verify().has_value());
     REQUIRE(rocks.store->verify().has_value());
 }
