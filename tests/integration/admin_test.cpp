@@ -21,15 +21,6 @@ namespace {
 
 constexpr std::uint64_t acme = 1;
 
-// The value of the sample `series` (name with its labels, as exposed), if present.
-std::optional<double> sample(const std::string& text, const std::string& series) {
-    std::istringstream lines(text);
-    for (std::string line; std::getline(lines, line);) {
-        if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-    }
-    return std::nullopt;
-}
-
 // promtool's verdict on an exposition (the Debian package `prometheus`, installed by
 // scripts/install-deps.sh): its exit status and what it said.
 std::pair<int, std::string> promtool_check(const temp_dir& dir, const std::string& text) {
@@ -64,20 +55,20 @@ TEST_CASE("/metrics counts real traffic and passes promtool check metrics",
     CHECK(reply.status == 200);
     CHECK(reply.content_type.rfind("text/plain; version=0.0.4", 0) == 0);
     const auto& text = reply.body;
-    CHECK(sample(text, "tern_messages_received_total") == 1.0);
+    CHECK(metric_sample(text, "tern_messages_received_total") == 1.0);
     // Bob's device and Alice's own device both get the message.
-    CHECK(sample(text, "tern_messages_delivered_total") == 2.0);
-    CHECK(sample(text, "tern_delivery_latency_seconds_count") == 2.0);
-    CHECK(sample(text, "tern_fanout_recipients_count") == 1.0);
-    CHECK(sample(text, R"(tern_connections_accepted_total{transport="tcp"})") == 3.0);
-    CHECK(sample(text, R"(tern_connections{transport="tcp"})") == 2.0);
-    CHECK(sample(text, R"(tern_connections_rejected_total{reason="auth"})") == 1.0);
-    CHECK(sample(text, R"(tern_disconnects_total{reason="auth_failed"})") == 1.0);
-    CHECK(sample(text, "tern_auth_duration_seconds_count") == 3.0);
-    CHECK(sample(text, "tern_storage_commit_batch_entries_count").value_or(0) >= 1.0);
-    CHECK(sample(text, "tern_draining") == 0.0);
-    CHECK(sample(text, "process_open_fds").value_or(0) > 0);
-    CHECK(sample(text, "process_resident_memory_bytes").value_or(0) > 0);
+    CHECK(metric_sample(text, "tern_messages_delivered_total") == 2.0);
+    CHECK(metric_sample(text, "tern_delivery_latency_seconds_count") == 2.0);
+    CHECK(metric_sample(text, "tern_fanout_recipients_count") == 1.0);
+    CHECK(metric_sample(text, R"(tern_connections_accepted_total{transport="tcp"})") == 3.0);
+    CHECK(metric_sample(text, R"(tern_connections{transport="tcp"})") == 2.0);
+    CHECK(metric_sample(text, R"(tern_connections_rejected_total{reason="auth"})") == 1.0);
+    CHECK(metric_sample(text, R"(tern_disconnects_total{reason="auth_failed"})") == 1.0);
+    CHECK(metric_sample(text, "tern_auth_duration_seconds_count") == 3.0);
+    CHECK(metric_sample(text, "tern_storage_commit_batch_entries_count").value_or(0) >= 1.0);
+    CHECK(metric_sample(text, "tern_draining") == 0.0);
+    CHECK(metric_sample(text, "process_open_fds").value_or(0) > 0);
+    CHECK(metric_sample(text, "process_resident_memory_bytes").value_or(0) > 0);
     CHECK(text.find("tern_build_info{") != std::string::npos);
 
     const auto [status, said] = promtool_check(f.dir, text);
@@ -195,7 +186,7 @@ TEST_CASE("a drain fails readiness, closes the listeners and moves every client 
     CHECK(ready.status == 503);
     CHECK(ready.body == "draining\n");
     CHECK(http_get(admin, "/livez").status == 200);
-    CHECK(sample(http_get(admin, "/metrics").body, "tern_draining") == 1.0);
+    CHECK(metric_sample(http_get(admin, "/metrics").body, "tern_draining") == 1.0);
 
     for (auto& c : clients) {
         const auto bye = c->receive_until(v1::Frame::kDisconnect, 10s);

@@ -1,7 +1,10 @@
-// A blocking HTTP/1.1 client for tests of the admin listener: one request per connection.
+// A blocking HTTP/1.1 client for tests of the admin listener (one request per connection), and
+// reading its metrics.
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <sstream>
 #include <string>
 
 #include <boost/asio/connect.hpp>
@@ -42,6 +45,22 @@ inline http_reply http_get(std::uint16_t port, const std::string& target) {
 inline http_reply http_post(std::uint16_t port, const std::string& target,
                             const std::string& bearer = {}) {
     return http_request(port, boost::beast::http::verb::post, target, bearer);
+}
+
+// The value of the sample `series` (a metric name with its labels, as exposed) in a Prometheus
+// text exposition, if present.
+inline std::optional<double> metric_sample(const std::string& exposition,
+                                           const std::string& series) {
+    std::istringstream lines(exposition);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+    }
+    return std::nullopt;
+}
+
+// The sample `series` of the gateway's /metrics on admin port `port` (0 when absent).
+inline double metric(std::uint16_t port, const std::string& series) {
+    return metric_sample(http_get(port, "/metrics").body, series).value_or(0);
 }
 
 }  // namespace tern::test

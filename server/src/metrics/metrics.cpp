@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 #include <vector>
 
 #include <prometheus/collectable.h>
@@ -31,11 +32,14 @@ constexpr std::array<const char*, 7> reject_names{
 
 double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
+std::string lower(std::string text) {
+    for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
 // DISCONNECT_SLOW_CONSUMER -> "slow_consumer".
 std::string reason_label(const std::string& enum_name) {
-    std::string out = enum_name.rfind("DISCONNECT_", 0) == 0 ? enum_name.substr(11) : enum_name;
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
+    return lower(enum_name.rfind("DISCONNECT_", 0) == 0 ? enum_name.substr(11) : enum_name);
 }
 
 // The standard process metrics (as the official clients name them), read from /proc at scrape.
@@ -135,6 +139,7 @@ struct metrics::impl {
     std::array<prom::Counter*, 7> rejected{};
     std::vector<prom::Counter*> disconnects;  // by DisconnectReason value
     prom::Counter* peer_closed = nullptr;
+    std::unordered_map<int, prom::Counter*> request_errors;  // by ErrorCode value; fixed
     prom::Histogram* auth_duration = nullptr;
     prom::Counter* rate_limited = nullptr;
     prom::Gauge* queue_bytes = nullptr;
@@ -184,6 +189,16 @@ struct metrics::impl {
                 &disconnect_family.Add({{"reason", reason_label(value->name())}});
         }
         peer_closed = &disconnect_family.Add({{"reason", "peer_closed"}});
+        auto& errors_family = prom::BuildCounter()
+                                  .Name("tern_request_errors_total")
+                                  .Help("Error answers to requests, by error code.")
+                                  .Register(*registry);
+        const auto* codes = v1::ErrorCode_descriptor();
+        for (int i = 0; i < codes->value_count(); ++i) {
+            const auto* code = codes->value(i);
+            if (code->number() <= 0) continue;  // unspecified
+            request_errors[code->number()] = &errors_family.Add({{"code", lower(code->name())}});
+        }
 
         auth_duration = &prom::BuildHistogram()
                              .Name("tern_auth_duration_seconds")
@@ -282,6 +297,11 @@ void metrics::auth_duration(std::chrono::nanoseconds took) {
     impl_->auth_duration->Observe(seconds(took));
 }
 void metrics::rate_limited() { impl_->rate_limited->Increment(); }
+void metrics::request_error(int error_code) {
+    if (const auto it = impl_->request_errors.find(error_code); it != impl_->request_errors.end()) {
+        it->second->Increment();
+    }
+}
 void metrics::outbound_queue_bytes(std::int64_t delta) {
     impl_->queue_bytes->Increment(static_cast<double>(delta));
 }

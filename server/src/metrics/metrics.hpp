@@ -50,6 +50,9 @@ public:
     void peer_closed();  // the peer went away without a Disconnect from us
     void auth_duration(std::chrono::nanoseconds took);
     void rate_limited();  // one inbound frame refused RATE_LIMITED
+    // An Error answer to a request, by its ErrorCode (the protocol enum's value): refused
+    // requests, including every attempt to reach another tenant's data (NOT_FOUND, NOT_MEMBER).
+    void request_error(int error_code);
     void outbound_queue_bytes(std::int64_t delta);
 
     // ---- messages -------------------------------------------------------------------------

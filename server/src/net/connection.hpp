@@ -121,6 +121,7 @@ public:
     bool closing() const noexcept override { return closing_; }
 
     void send(const v1::Frame& frame) override {
+        if (frame.has_error()) settings_.metrics->request_error(frame.error().code());
         wire::out_frame out;
         if (wire::encode_frame(frame, Transport::framing, settings_.limits.max_frame_bytes, out)) {
             return;  // replies are built to fit; a frame that does not is dropped, not sent broken
@@ -217,6 +218,7 @@ private:
         e->set_message(std::move(message));
         e->set_retryable(wire::describe(code).retryable);
         e->set_retry_after_ms(retry_after_ms);
+        settings_.metrics->request_error(code);
         enqueue_frame(f);
     }
 
