@@ -34,7 +34,11 @@ struct gateway_fixture {
     std::unique_ptr<server::gateway> gw;
     static constexpr const char* admin_token = "test-admin-token-0123456789";
 
-    explicit gateway_fixture(const std::function<void(server::config&)>& tune = {}) {
+    // `open_store`, when given, opens the store the gateway runs on (instead of the gateway
+    // opening server.data_dir itself): a store on a file system that fails on demand.
+    explicit gateway_fixture(
+        const std::function<void(server::config&)>& tune = {},
+        const std::function<std::unique_ptr<st::store>(const server::config&)>& open_store = {}) {
         std::ofstream(dir.path() / "k1.pub") << k1.public_pem;
         std::ofstream(dir.path() / "t2.pub") << t2.public_pem;
         cfg.server.shards = 2;
@@ -45,7 +49,8 @@ struct gateway_fixture {
         cfg.auth.keys = {{"k1", (dir.path() / "k1.pub").string(), "", 0},
                          {"t2", (dir.path() / "t2.pub").string(), "", 2}};
         if (tune) tune(cfg);
-        gw = std::make_unique<server::gateway>(cfg);
+        gw = open_store ? std::make_unique<server::gateway>(cfg, open_store(cfg))
+                        : std::make_unique<server::gateway>(cfg);
         gw->start();
     }
 

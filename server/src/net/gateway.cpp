@@ -132,13 +132,13 @@ core::decide_limits decide_limits_of(const config& cfg) {
 }  // namespace
 
 struct gateway::impl {
-    explicit impl(const config& cfg)
+    impl(const config& cfg, std::unique_ptr<storage::store> given)
         : metrics({TERN_VERSION, TERN_BUILD_TYPE}),
           shards(cfg.server.shards),
           verifier({cfg.auth.issuer, cfg.auth.audience, cfg.auth.allow_hs256,
                     std::chrono::seconds(cfg.auth.max_skew_seconds), 8192},
                    load_keys(cfg)),
-          store(open_store(cfg)),
+          store(given ? std::move(given) : open_store(cfg)),
           writer(*store, {durability_of(cfg), 4096, commit_observer_of(metrics)}),
           core(shards, *store, writer, decide_limits_of(cfg), limits_of(cfg), metrics),
           tcp_address(cfg.listen.tcp),
@@ -471,7 +471,10 @@ struct gateway::impl {
     }
 };
 
-gateway::gateway(const config& cfg) : impl_(std::make_unique<impl>(cfg)) {}
+gateway::gateway(const config& cfg) : impl_(std::make_unique<impl>(cfg, nullptr)) {}
+
+gateway::gateway(const config& cfg, std::unique_ptr<storage::store> store)
+    : impl_(std::make_unique<impl>(cfg, std::move(store))) {}
 
 gateway::~gateway() { stop(); }
 

@@ -19,11 +19,18 @@
 
 #include <tern/server/config.hpp>
 
+namespace tern::storage {
+class store;
+}
+
 namespace tern::server {
 
 class gateway {
 public:
     explicit gateway(const config& cfg);
+    // On a store opened by the caller (server.data_dir is then unused): an embedding, or a test
+    // that gives the store a file system that fails on demand.
+    gateway(const config& cfg, std::unique_ptr<storage::store> store);
     ~gateway();
     gateway(const gateway&) = delete;
     gateway& operator=(const gateway&) = delete;
