@@ -17,7 +17,7 @@ release: deps
 	@cmake --build --preset release -j $(JOBS)
 
 # The libFuzzer targets (clang, the fuzz preset), nothing else of that preset.
-FUZZ_TARGETS := tern_fuzz_frame_codec tern_fuzz_connection tern_fuzz_store_model
+FUZZ_TARGETS := tern_fuzz_frame_codec tern_fuzz_connection tern_fuzz_websocket tern_fuzz_store_model
 fuzz-build:
 	@scripts/install-deps.sh --fuzz
 	@cmake --preset fuzz >/dev/null

@@ -30,6 +30,7 @@
 #include "core/service.hpp"
 #include "shard_pool.hpp"
 #include "tls_context.hpp"
+#include "ws_upgrade.hpp"
 
 namespace tern::server {
 namespace {
@@ -39,22 +40,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
-
-constexpr std::string_view subprotocol = "tern.v1";
-
-// Whether a Sec-WebSocket-Protocol header ("a, b, c") offers tern.v1.
-bool offers_subprotocol(std::string_view header) {
-    while (!header.empty()) {
-        const auto comma = header.find(',');
-        auto item = header.substr(0, comma);
-        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-        if (item == subprotocol) return true;
-        if (comma == std::string_view::npos) break;
-        header.remove_prefix(comma + 1);
-    }
-    return false;
-}
 
 std::vector<jwt_key> load_keys(const config& cfg) {
     std::vector<jwt_key> keys;
@@ -230,73 +215,16 @@ struct gateway::impl {
         conn->start();
     }
 
-    // Answers a refused upgrade with a plain HTTP error, then closes.
-    template <class Stream>
-    asio::awaitable<void> refuse_upgrade(Stream& stream, unsigned version, http::status status,
-                                         std::string body) {
-        metrics.rejected(reject_reason::websocket_upgrade);
-        http::response<http::string_body> res{status, version};
-        res.set(http::field::server, "ternd");
-        res.set(http::field::content_type, "text/plain");
-        res.body() = std::move(body);
-        res.prepare_payload();
-        res.keep_alive(false);
-        co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
-        boost::system::error_code ignored;
-        beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
-    }
-
-    // The WebSocket upgrade, bounded by the auth deadline (a slow or huge request is dropped):
-    // subprotocol tern.v1 required, Origin checked against the allow-list, no compression.
+    // The WebSocket upgrade (net/ws_upgrade.hpp), then a ws or wss connection.
     template <class Stream>
     asio::awaitable<void> upgrade_ws(Stream stream, std::size_t shard) {
-        beast::get_lowest_layer(stream).expires_after(settings.limits.auth_deadline);
-        beast::flat_buffer buffer;
-        http::request_parser<http::empty_body> parser;
-        parser.header_limit(8 * 1024);
-        auto [ec, n] =
-            co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
-        if (ec) {
-            metrics.rejected(reject_reason::websocket_upgrade);  // slow, huge, or not HTTP
-            co_return;
-        }
-        auto request = parser.release();
-        if (!websocket::is_upgrade(request)) {
-            co_await refuse_upgrade(stream, request.version(), http::status::bad_request,
-                                    "WebSocket upgrade required\n");
-            co_return;
-        }
-        if (!offers_subprotocol(request[http::field::sec_websocket_protocol])) {
-            co_await refuse_upgrade(stream, request.version(), http::status::bad_request,
-                                    "subprotocol tern.v1 required\n");
-            co_return;
-        }
-        if (!allowed_origins.empty() &&
-            std::find(allowed_origins.begin(), allowed_origins.end(),
-                      std::string(request[http::field::origin])) == allowed_origins.end()) {
-            co_await refuse_upgrade(stream, request.version(), http::status::forbidden,
-                                    "origin not allowed\n");
-            co_return;
-        }
-        websocket::stream<Stream> ws(std::move(stream));
-        websocket::stream_base::timeout timeouts{};
-        timeouts.handshake_timeout = settings.limits.auth_deadline;
-        timeouts.idle_timeout = websocket::stream_base::none();  // the connection's watchdog
-        timeouts.keep_alive_pings = false;
-        ws.set_option(timeouts);
-        ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-            res.set(http::field::sec_websocket_protocol, subprotocol);
-            res.set(http::field::server, "ternd");
-        }));
-        auto [accept_ec] = co_await ws.async_accept(request, asio::as_tuple(asio::use_awaitable));
-        if (accept_ec) {
-            metrics.rejected(reject_reason::websocket_upgrade);
-            co_return;
-        }
-        beast::get_lowest_layer(ws).expires_never();
-        auto executor = ws.get_executor();
+        auto ws = co_await net::accept_upgrade(
+            std::move(stream), {settings.limits.auth_deadline, &allowed_origins}, metrics);
+        if (!ws) co_return;
+        beast::get_lowest_layer(*ws).expires_never();
+        auto executor = ws->get_executor();
         auto conn = std::make_shared<net::connection<transport::ws_transport<Stream>>>(
-            transport::ws_transport<Stream>(std::move(ws), settings.limits.max_frame_bytes),
+            transport::ws_transport<Stream>(std::move(*ws), settings.limits.max_frame_bytes),
             websocket_kind<Stream>(), executor, shard, settings);
         conn->start();
     }
