@@ -462,6 +462,10 @@ void gateway::stop() {
     if (impl_->admin) impl_->admin->stop();  // its routes wait on the shards: before them
     impl_->shards.stop();
     impl_->writer.stop();  // commits what is pending; its completions only post
+    // In `os` mode acked data may still be in the OS's cache only: a clean stop syncs it.
+    if (const auto synced = impl_->store->sync(); !synced) {
+        spdlog::error("syncing the store at stop failed: {}", synced.error().message());
+    }
     impl_->tcp_acceptor.reset();
     impl_->ws_acceptor.reset();
     impl_->tls_acceptor.reset();
