@@ -60,11 +60,8 @@ std::string tag(std::uint64_t tenant) { return "t" + std::to_string(tenant) + ":
 
 TEST_CASE("fault checker: every acked message once and in order on every device, through kill -9",
           "[integration][fault][checker]") {
-    temp_dir dir("tern-checker");
-    const auto keys = server::generate_key_pair(server::jwt_alg::es256).value();
-    const auto config_file = write_ternd_config(dir.path(), keys.public_pem, "fsync");
-    const auto log_file = (dir.path() / "ternd.log").string();
-    const auto key = server::jwt_key::from_private_pem("k1", keys.private_pem).value();
+    const ternd_setup setup("tern-checker", "fsync");
+    const auto& [dir, keys, config_file, log_file, key] = setup;
     auto ternd = std::make_unique<ternd_process>(TERND_BINARY, config_file, log_file);
     tcp_proxy proxy(ternd->port());
 
@@ -86,7 +83,9 @@ TEST_CASE("fault checker: every acked message once and in order on every device,
                 o.reconnect.initial_delay = 50ms;
                 o.reconnect.max_delay = 1000ms;
                 o.executor = runtime->network_executor();
-                device dev{tenant, u};
+                device dev;
+                dev.tenant = tenant;
+                dev.user = u;
                 dev.client = std::make_unique<tc::client>(std::move(o), dev.events, runtime);
                 dev.client->connect();
                 devices.push_back(std::move(dev));

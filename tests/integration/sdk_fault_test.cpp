@@ -20,11 +20,8 @@ using namespace std::chrono_literals;
 
 TEST_CASE("every acked message reaches every member device exactly once, through cuts and kill -9",
           "[integration][fault][sdk]") {
-    temp_dir dir("tern-sdk-fault");
-    const auto keys = server::generate_key_pair(server::jwt_alg::es256).value();
-    const auto config_file = write_ternd_config(dir.path(), keys.public_pem, "fsync");
-    const auto log_file = (dir.path() / "ternd.log").string();
-    const auto key = server::jwt_key::from_private_pem("k1", keys.private_pem).value();
+    const ternd_setup setup("tern-sdk-fault", "fsync");
+    const auto& [dir, keys, config_file, log_file, key] = setup;
 
     auto ternd = std::make_unique<ternd_process>(TERND_BINARY, config_file, log_file);
     tcp_proxy proxy(ternd->port());

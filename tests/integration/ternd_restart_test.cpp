@@ -43,16 +43,10 @@ TEST_CASE("acked messages survive kill -9, resends keep their seqs, delivery is 
           "[integration][fault][restart]") {
     const std::string durability = GENERATE("fsync", "os");
     CAPTURE(durability);
-    temp_dir dir("tern-kill9");
-    const auto keys = server::generate_key_pair(server::jwt_alg::es256).value();
-    const auto config_file = write_ternd_config(dir.path(), keys.public_pem, durability);
-    const auto log_file = (dir.path() / "ternd.log").string();
-    const auto key = server::jwt_key::from_private_pem("k1", keys.private_pem).value();
+    const ternd_setup setup("tern-kill9", durability);
+    const auto& [dir, keys, config_file, log_file, key] = setup;
     const auto token = [&](std::uint64_t user, std::uint64_t device) {
-        return gateway_fixture::token_with(key, [&](server::token_claims& c) {
-            c.user = user;
-            c.device = device;
-        });
+        return setup.token(1, user, device);
     };
 
     constexpr int total = 300;
@@ -107,16 +101,10 @@ TEST_CASE("acked messages survive kill -9, resends keep their seqs, delivery is 
 TEST_CASE("SIGTERM drains: readiness fails, clients are told to reconnect, ternd exits 0 and "
           "keeps every acked message",
           "[integration][fault][drain]") {
-    temp_dir dir("tern-drain");
-    const auto keys = server::generate_key_pair(server::jwt_alg::es256).value();
-    const auto config_file = write_ternd_config(dir.path(), keys.public_pem, "fsync");
-    const auto log_file = (dir.path() / "ternd.log").string();
-    const auto key = server::jwt_key::from_private_pem("k1", keys.private_pem).value();
+    const ternd_setup setup("tern-drain", "fsync");
+    const auto& [dir, keys, config_file, log_file, key] = setup;
     const auto token = [&](std::uint64_t user, std::uint64_t device) {
-        return gateway_fixture::token_with(key, [&](server::token_claims& c) {
-            c.user = user;
-            c.device = device;
-        });
+        return setup.token(1, user, device);
     };
 
     constexpr int total = 50;
@@ -156,9 +144,8 @@ TEST_CASE("SIGTERM drains: readiness fails, clients are told to reconnect, ternd
 
 TEST_CASE("ternd tells systemd when it is ready and when it stops (Type=notify)",
           "[integration][fault][drain]") {
-    temp_dir dir("tern-notify");
-    const auto keys = server::generate_key_pair(server::jwt_alg::es256).value();
-    const auto config_file = write_ternd_config(dir.path(), keys.public_pem, "fsync");
+    const ternd_setup setup("tern-notify", "fsync");
+    const auto& [dir, keys, config_file, log_file, key] = setup;
     // The notification socket systemd would hold: a Unix datagram socket.
     const auto path = (dir.path() / "notify.sock").string();
     const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -176,7 +163,7 @@ TEST_CASE("ternd tells systemd when it is ready and when it stops (Type=notify)"
     };
 
     ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
-    ternd_process ternd(TERND_BINARY, config_file, (dir.path() / "ternd.log").string());
+    ternd_process ternd(TERND_BINARY, config_file, log_file);
     ::unsetenv("NOTIFY_SOCKET");
     CHECK(next_message() == "READY=1");
     ternd.signal(SIGHUP);
@@ -190,7 +177,8 @@ TEST_CASE("ternd tells systemd when it is ready and when it stops (Type=notify)"
 
 TEST_CASE("SIGHUP loads a new TLS certificate and log level without dropping connections",
           "[integration][fault][drain]") {
-    temp_dir dir("tern-sighup");
+    const ternd_setup setup("tern-sighup", "fsync");
+    const auto& [dir, keys, config_file, log_file, key] = setup;
     temp_dir first("tern-cert-a");
     temp_dir second("tern-cert-b");
     const auto [cert_a, key_a] = make_test_certificate(first);
@@ -200,16 +188,12 @@ TEST_CASE("SIGHUP loads a new TLS certificate and log level without dropping con
     std::filesystem::copy_file(cert_a, cert);
     std::filesystem::copy_file(key_a, key_file);
 
-    const auto keys = server::generate_key_pair(server::jwt_alg::es256).value();
-    const auto config_file = write_ternd_config(dir.path(), keys.public_pem, "fsync");
-    const auto log_file = (dir.path() / "ternd.log").string();
     std::ofstream(config_file, std::ios::app)
         << "[listen]\ntls = \"127.0.0.1:0\"\n[tls]\ncert_file = \"" << cert << "\"\nkey_file = \""
         << key_file << "\"\n[log]\nlevel = \"info\"\n";
     ternd_process ternd(TERND_BINARY, config_file, log_file);
     const auto tls_port = ternd.listener_port("tls");
     REQUIRE(tls_port != 0);
-    const auto key = server::jwt_key::from_private_pem("k1", keys.private_pem).value();
     const auto token = gateway_fixture::token_with(key);
     // Another device of the user: the same device connecting again would replace `before`.
     const auto other_token =

@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "gateway_fixture.hpp"
+
 namespace tern::test {
 
 class ternd_process {
@@ -129,5 +131,27 @@ inline std::string write_ternd_config(const std::filesystem::path& dir,
                                << "public_key_file = \"" << (dir / "k1.pub").string() << "\"\n";
     return config_file;
 }
+
+// What every process test starts from: a fresh directory with a key pair (kid "k1"), the config
+// file (write_ternd_config) and a log file, and device tokens signed with the key.
+struct ternd_setup {
+    temp_dir dir;
+    server::key_pair keys = server::generate_key_pair(server::jwt_alg::es256).value();
+    std::string config_file;
+    std::string log_file = (dir.path() / "ternd.log").string();
+    server::jwt_key key = server::jwt_key::from_private_pem("k1", keys.private_pem).value();
+
+    ternd_setup(const std::string& tag, const std::string& durability)
+        : dir(tag), config_file(write_ternd_config(dir.path(), keys.public_pem, durability)) {}
+
+    [[nodiscard]] std::string token(std::uint64_t tenant, std::uint64_t user,
+                                    std::uint64_t device) const {
+        return gateway_fixture::token_with(key, [&](server::token_claims& c) {
+            c.tenant = tenant;
+            c.user = user;
+            c.device = device;
+        });
+    }
+};
 
 }  // namespace tern::test
