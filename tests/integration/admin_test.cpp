@@ -137,6 +137,15 @@ TEST_CASE("changing routes need the bearer token, and none work without one conf
     gateway_fixture open([](server::config& c) { c.admin.token.clear(); });
     CHECK(http_post(open.gw->admin_port(), "/admin/v1/drain", "anything-at-all-here").status ==
           403);
+    CHECK(metric(admin, R"(tern_admin_requests_total{code="401"})") == 2);
+    CHECK(metric(admin, R"(tern_admin_requests_total{code="405"})") == 1);
+    // Not HTTP at all: dropped unanswered, and counted.
+    {
+        raw_client garbage(admin);
+        garbage.send_raw(std::string("\x16\x03\x01 not http\r\n\r\n"));
+        CHECK(garbage.closed_within(5s));
+    }
+    CHECK(metric(admin, R"(tern_admin_requests_total{code="malformed"})") == 1);
     CHECK_FALSE(open.gw->draining());
 }
 

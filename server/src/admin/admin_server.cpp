@@ -193,11 +193,16 @@ struct admin_server::impl {
             parser.body_limit(0);
             auto [ec, n] = co_await http::async_read(stream, buffer, parser,
                                                      asio::as_tuple(asio::use_awaitable));
-            if (ec) break;  // closed, timed out, too large or not HTTP
+            if (ec) {
+                // Closed between requests, or a request too large, too slow or not HTTP.
+                if (ec != http::error::end_of_stream && routes_.answered) routes_.answered(0);
+                break;
+            }
             const auto& req = parser.get();
             const auto answer = handle(routes_, token,
                                        {std::string(req.method_string()), std::string(req.target()),
                                         std::string(req[http::field::authorization])});
+            if (routes_.answered) routes_.answered(answer.status);
             http::response<http::string_body> res{static_cast<http::status>(answer.status),
                                                   req.version()};
             res.set(http::field::server, "ternd");

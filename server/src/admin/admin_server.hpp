@@ -37,6 +37,8 @@ struct routes {
                               std::optional<std::uint64_t> device)>
         kick;
     std::function<bool(const std::string& level)> set_log_level;  // false: not a level
+    // Told of every request's status (0: malformed and dropped): the metrics.
+    std::function<void(unsigned status)> answered;
 };
 
 struct request {

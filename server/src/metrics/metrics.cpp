@@ -7,6 +7,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <unordered_map>
 #include <vector>
@@ -152,6 +153,7 @@ struct metrics::impl {
     prom::Counter* commit_failures = nullptr;
     prom::Histogram* sync_duration = nullptr;
     prom::Gauge* draining = nullptr;
+    std::map<unsigned, prom::Counter*> admin_requests;  // by status; 0: malformed; fixed
 
     explicit impl(const build_info& build) {
         auto& accepted_family = prom::BuildCounter()
@@ -259,6 +261,15 @@ struct metrics::impl {
                              .Help("Time to make staged batches durable (fsync mode).")
                              .Register(*registry)
                              .Add({}, latency_buckets());
+        auto& admin_family = prom::BuildCounter()
+                                 .Name("tern_admin_requests_total")
+                                 .Help("Admin HTTP requests by status; malformed: dropped "
+                                       "unanswered (too large, too slow, not HTTP).")
+                                 .Register(*registry);
+        for (unsigned status : {0u, 200u, 202u, 400u, 401u, 403u, 404u, 405u, 503u}) {
+            admin_requests[status] = &admin_family.Add(
+                {{"code", status == 0 ? std::string("malformed") : std::to_string(status)}});
+        }
         draining = &prom::BuildGauge()
                         .Name("tern_draining")
                         .Help("1 while the gateway drains its connections.")
@@ -324,6 +335,12 @@ void metrics::committed(std::size_t entries, std::chrono::nanoseconds took, bool
 void metrics::synced(std::chrono::nanoseconds took, bool failed) {
     impl_->sync_duration->Observe(seconds(took));
     if (failed) impl_->commit_failures->Increment();
+}
+
+void metrics::admin_request(unsigned status) {
+    if (const auto it = impl_->admin_requests.find(status); it != impl_->admin_requests.end()) {
+        it->second->Increment();
+    }
 }
 
 void metrics::set_draining(bool draining) { impl_->draining->Set(draining ? 1 : 0); }

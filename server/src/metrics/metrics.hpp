@@ -65,6 +65,11 @@ public:
     void committed(std::size_t entries, std::chrono::nanoseconds took, bool failed);
     void synced(std::chrono::nanoseconds took, bool failed);
 
+    // ---- the admin listener ---------------------------------------------------------------
+    // One admin HTTP request by the status it was answered with; 0: it could not be parsed
+    // (too large, too slow, not HTTP) and was dropped unanswered.
+    void admin_request(unsigned status);
+
     // ---- lifecycle ------------------------------------------------------------------------
     void set_draining(bool draining);
 

@@ -380,6 +380,7 @@ struct gateway::impl {
             return core.kick(tenant, user, device);
         };
         r.set_log_level = [](const std::string& level) { return set_log_level(level); };
+        r.answered = [this](unsigned status) { metrics.admin_request(status); };
         return r;
     }
 
