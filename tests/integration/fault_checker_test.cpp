@@ -5,6 +5,7 @@
 // (after the SDK's dedup), in per-conversation order, without gaps; a resend got the same seq (the
 // seq every device saw for the message's client_msg_id is the one its sender was acked with);
 // receipts never went backwards on any device; nothing crossed tenants.
+#include <fstream>
 #include <map>
 #include <set>
 #include <tuple>
@@ -65,6 +66,8 @@ TEST_CASE("fault checker: every acked message once and in order on every device,
     auto ternd = std::make_unique<ternd_process>(TERND_BINARY, config_file, log_file);
     tcp_proxy proxy(ternd->port());
 
+    // Declared before the clients: their callbacks write here until the clients are gone.
+    ledger sends;
     auto runtime = tc::runtime::create(2);
     std::vector<device> devices;
     for (std::uint64_t tenant : {1, 2}) {
@@ -145,19 +148,26 @@ TEST_CASE("fault checker: every acked message once and in order on every device,
 
     std::atomic<bool> faults{true};
     std::atomic<int> kills{0};
+    std::string killer_error;  // why a restart failed (read after the join)
     std::thread killer([&] {
-        while (faults) {
-            for (int i = 0; i < 20 && faults; ++i) std::this_thread::sleep_for(100ms);
-            if (!faults) break;
-            ternd->kill9();
-            ternd = std::make_unique<ternd_process>(TERND_BINARY, config_file, log_file);
-            proxy.set_upstream(ternd->port());
-            ++kills;
+        try {
+            while (faults) {
+                for (int i = 0; i < 20 && faults; ++i) std::this_thread::sleep_for(100ms);
+                if (!faults) break;
+                ternd->kill9();
+                ternd = std::make_unique<ternd_process>(TERND_BINARY, config_file, log_file);
+                proxy.set_upstream(ternd->port());
+                ++kills;
+            }
+        } catch (const std::exception& e) {
+            std::ifstream log(log_file);
+            killer_error = std::string(e.what()) + "\n" +
+                           std::string(std::istreambuf_iterator<char>(log), {});
+            faults = false;
         }
     });
 
     constexpr int rounds = 8;
-    ledger sends;
     std::map<std::string, tc::conv_id> conv_of_text;
     for (int round = 0; round < rounds; ++round) {
         for (auto& d : devices) {
@@ -182,9 +192,14 @@ TEST_CASE("fault checker: every acked message once and in order on every device,
         std::this_thread::sleep_for(500ms);
     }
     const auto total = devices.size() * rounds;
-    const bool completed = sends.wait(total, 600s);
+    bool completed = false;
+    for (int second = 0; second < 600 && !completed && faults; ++second) {
+        completed = sends.wait(total, 1s);
+    }
     faults = false;
     killer.join();
+    INFO(killer_error);
+    REQUIRE(killer_error.empty());
     REQUIRE(completed);
     INFO("ternd was killed " << kills.load() << " times");
     CHECK(kills.load() >= 2);
