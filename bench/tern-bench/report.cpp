@@ -120,9 +120,10 @@ void print_summary(const results& r) {
                 static_cast<unsigned long long>(r.checks.reordered),
                 r.checks.clean() ? "" : "  <-- FAILURE");
     if (const auto it = r.figures.find("bench_saturated"); it != r.figures.end() && it->second) {
-        std::printf("note: tern-bench was at its own limit (busiest thread %.2f cores): the rates "
-                    "measure the bench, not only ternd (give it cores, --threads or --procs)\n",
-                    r.figures.at("bench_busiest_thread_cores"));
+        std::printf(
+            "note: tern-bench was at its own limit (busiest thread %.2f cores): the rates "
+            "measure the bench, not only ternd (give it cores, --threads or --procs)\n",
+            r.figures.at("bench_busiest_thread_cores"));
     }
     for (const auto& [name, v] : r.figures) {
         if (name.find('.') != std::string::npos) continue;  // latencies below

@@ -17,9 +17,9 @@
 #include <functional>
 #include <iostream>
 
+#include <google/protobuf/stubs/logging.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
-#include <google/protobuf/stubs/logging.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -82,8 +82,8 @@ void notify_systemd(const std::string& state) {
 // stderr by itself, bypassing the log format and level: such a frame is refused as BAD_FRAME and
 // counted anyway, so its message goes to the debug log like other protocol noise.
 void route_protobuf_logs() {
-    google::protobuf::SetLogHandler([](google::protobuf::LogLevel level, const char* file,
-                                       int line, const std::string& message) {
+    google::protobuf::SetLogHandler([](google::protobuf::LogLevel level, const char* file, int line,
+                                       const std::string& message) {
         if (level >= google::protobuf::LOGLEVEL_FATAL) {
             spdlog::critical("protobuf {}:{}: {}", file, line, message);
         } else {
@@ -153,9 +153,9 @@ private:
             if (!loaded.values.tls.cert_file.empty()) {
                 gateway_.reload_tls(loaded.values.tls.cert_file, loaded.values.tls.key_file);
             }
-            spdlog::info("SIGHUP: reloaded (log level {}, TLS certificate {})",
-                         loaded.values.log.level,
-                         loaded.values.tls.cert_file.empty() ? "none" : loaded.values.tls.cert_file);
+            spdlog::info(
+                "SIGHUP: reloaded (log level {}, TLS certificate {})", loaded.values.log.level,
+                loaded.values.tls.cert_file.empty() ? "none" : loaded.values.tls.cert_file);
         } catch (const std::exception& e) {
             spdlog::error("SIGHUP: reload failed, the old settings stay: {}", e.what());
         }
@@ -209,12 +209,12 @@ int main(int argc, char** argv) {
         log_listeners(loaded.values, gateway);
         notify_systemd("READY=1");
         boost::asio::io_context signals_context;
-        signal_handler handler(signals_context, gateway,
-                               std::chrono::seconds(loaded.values.admin.drain_seconds), [&] {
-            return tern::server::load_config(
-                config_file.empty() ? std::nullopt : std::optional<std::string>(config_file),
-                tern::server::process_environment(), overrides);
-        });
+        signal_handler handler(
+            signals_context, gateway, std::chrono::seconds(loaded.values.admin.drain_seconds), [&] {
+                return tern::server::load_config(
+                    config_file.empty() ? std::nullopt : std::optional<std::string>(config_file),
+                    tern::server::process_environment(), overrides);
+            });
         handler.wait();
         signals_context.run();
         gateway.stop();  // flushes what is queued, commits what is pending, closes the store

@@ -14,8 +14,8 @@
 #include <memory>
 #include <string>
 
-#include <boost/asio/io_context.hpp>
 #include <google/protobuf/stubs/logging.h>
+#include <boost/asio/io_context.hpp>
 
 #include <tern/server/jwt.hpp>
 #include <tern/wire/frame_codec.hpp>
@@ -124,8 +124,8 @@ private:
 
 struct fixture {
     tern::server::jwt_key key = *tern::server::jwt_key::hmac("fz", std::string(32, 'k'));
-    tern::server::jwt_verifier verifier{{"tern-dev", "tern", true, std::chrono::seconds(60), 8192, 0},
-                                        {key}};
+    tern::server::jwt_verifier verifier{
+        {"tern-dev", "tern", true, std::chrono::seconds(60), 8192, 0}, {key}};
     tern::server::metrics metrics{{"fuzz", "fuzz"}};
 
     std::string hello_bytes(std::uint64_t attempt) const {

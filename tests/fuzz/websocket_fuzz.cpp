@@ -8,11 +8,11 @@
 #include <cstdlib>
 #include <string>
 
+#include <google/protobuf/stubs/logging.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/_experimental/test/stream.hpp>
-#include <google/protobuf/stubs/logging.h>
 
 #include <tern/transport/ws_transport.hpp>
 
@@ -32,8 +32,8 @@ const std::string valid_request =
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
     "Sec-WebSocket-Protocol: tern.v1\r\nOrigin: https://app.example\r\n\r\n";
 
-asio::awaitable<void> serve(test_stream stream, std::string frames,
-                            tern::server::metrics& metrics, bool& ended) {
+asio::awaitable<void> serve(test_stream stream, std::string frames, tern::server::metrics& metrics,
+                            bool& ended) {
     const std::vector<std::string> origins{"https://app.example"};
     auto ws = co_await tern::server::net::accept_upgrade(
         std::move(stream), {std::chrono::milliseconds(1000), &origins}, metrics);
@@ -76,8 +76,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         server.close_remote();
     }
     bool ended = false;
-    asio::co_spawn(io, serve(std::move(server), upgrade_first ? rest : std::string(), metrics,
-                             ended),
+    asio::co_spawn(io,
+                   serve(std::move(server), upgrade_first ? rest : std::string(), metrics, ended),
                    asio::detached);
     io.run_for(std::chrono::seconds(5));
     if (!ended) {

@@ -91,7 +91,8 @@ response handle_get(const routes& r, std::string_view path,
     }
     if (path == "/admin/v1/varz") return json(200, r.varz());
     if (path == "/admin/v1/connz") {
-        const auto after = q.contains("after") ? number(q, "after") : std::optional<std::uint64_t>(0);
+        const auto after =
+            q.contains("after") ? number(q, "after") : std::optional<std::uint64_t>(0);
         const auto limit =
             q.contains("limit") ? number(q, "limit") : std::optional<std::uint64_t>(100);
         if (!after || !limit || *limit == 0 || *limit > max_connz_page) {

@@ -849,8 +849,7 @@ struct service::state {
                     continue;
                 }
                 if (push(device, inbox_seq, batch.event)) {
-                    metrics.message_delivered(std::chrono::steady_clock::now() -
-                                              batch.accepted_at);
+                    metrics.message_delivered(std::chrono::steady_clock::now() - batch.accepted_at);
                 }
             }
         }

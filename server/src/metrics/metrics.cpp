@@ -27,9 +27,9 @@ namespace {
 namespace prom = prometheus;
 
 constexpr std::array<const char*, 4> transport_names{"tcp", "tls", "ws", "wss"};
-constexpr std::array<const char*, 7> reject_names{
-    "tls_handshake", "websocket_upgrade", "protocol", "auth", "auth_timeout", "admission",
-    "draining"};
+constexpr std::array<const char*, 7> reject_names{"tls_handshake", "websocket_upgrade", "protocol",
+                                                  "auth",          "auth_timeout",      "admission",
+                                                  "draining"};
 
 double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
@@ -75,8 +75,8 @@ public:
             open_fds());
         rlimit files{};
         getrlimit(RLIMIT_NOFILE, &files);
-        add("process_max_fds", "Maximum number of open file descriptors.",
-            prom::MetricType::Gauge, static_cast<double>(files.rlim_cur));
+        add("process_max_fds", "Maximum number of open file descriptors.", prom::MetricType::Gauge,
+            static_cast<double>(files.rlim_cur));
         return out;
     }
 
@@ -179,8 +179,9 @@ struct metrics::impl {
         auto& disconnect_family =
             prom::BuildCounter()
                 .Name("tern_disconnects_total")
-                .Help("Disconnect frames sent to clients, by reason; peer_closed: the client "
-                      "went away.")
+                .Help(
+                    "Disconnect frames sent to clients, by reason; peer_closed: the client "
+                    "went away.")
                 .Register(*registry);
         const auto* reasons = v1::DisconnectReason_descriptor();
         disconnects.assign(static_cast<std::size_t>(v1::DisconnectReason_MAX) + 1, nullptr);
@@ -229,28 +230,29 @@ struct metrics::impl {
                          .Add({});
         delivery_latency = &prom::BuildHistogram()
                                 .Name("tern_delivery_latency_seconds")
-                                .Help("From a request's arrival at its conversation's owner to "
-                                      "the push queued for a recipient device.")
+                                .Help(
+                                    "From a request's arrival at its conversation's owner to "
+                                    "the push queued for a recipient device.")
                                 .Register(*registry)
                                 .Add({}, latency_buckets());
         fanout = &prom::BuildHistogram()
                       .Name("tern_fanout_recipients")
                       .Help("Users a committed event was assigned to.")
                       .Register(*registry)
-                      .Add({}, prom::Histogram::BucketBoundaries{1, 2, 5, 10, 20, 50, 100, 200,
-                                                                 500, 1000, 2000, 5000, 10000});
+                      .Add({}, prom::Histogram::BucketBoundaries{1, 2, 5, 10, 20, 50, 100, 200, 500,
+                                                                 1000, 2000, 5000, 10000});
         commit_duration = &prom::BuildHistogram()
                                .Name("tern_storage_commit_duration_seconds")
                                .Help("Time to apply one group-commit batch to the store.")
                                .Register(*registry)
                                .Add({}, latency_buckets());
-        commit_entries = &prom::BuildHistogram()
-                              .Name("tern_storage_commit_batch_entries")
-                              .Help("Entries in one group-commit batch.")
-                              .Register(*registry)
-                              .Add({}, prom::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64,
-                                                                         128, 256, 512, 1024,
-                                                                         2048, 4096});
+        commit_entries =
+            &prom::BuildHistogram()
+                 .Name("tern_storage_commit_batch_entries")
+                 .Help("Entries in one group-commit batch.")
+                 .Register(*registry)
+                 .Add({}, prom::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256, 512,
+                                                            1024, 2048, 4096});
         commit_failures = &prom::BuildCounter()
                                .Name("tern_storage_commit_failures_total")
                                .Help("Commits or syncs that failed (nothing of them was acked).")
@@ -263,8 +265,9 @@ struct metrics::impl {
                              .Add({}, latency_buckets());
         auto& admin_family = prom::BuildCounter()
                                  .Name("tern_admin_requests_total")
-                                 .Help("Admin HTTP requests by status; malformed: dropped "
-                                       "unanswered (too large, too slow, not HTTP).")
+                                 .Help(
+                                     "Admin HTTP requests by status; malformed: dropped "
+                                     "unanswered (too large, too slow, not HTTP).")
                                  .Register(*registry);
         for (unsigned status : {0u, 200u, 202u, 400u, 401u, 403u, 404u, 405u, 503u}) {
             admin_requests[status] = &admin_family.Add(
@@ -287,8 +290,12 @@ struct metrics::impl {
 metrics::metrics(const build_info& build) : impl_(std::make_unique<impl>(build)) {}
 metrics::~metrics() = default;
 
-void metrics::accepted(transport_kind t) { impl_->accepted[static_cast<std::size_t>(t)]->Increment(); }
-void metrics::rejected(reject_reason r) { impl_->rejected[static_cast<std::size_t>(r)]->Increment(); }
+void metrics::accepted(transport_kind t) {
+    impl_->accepted[static_cast<std::size_t>(t)]->Increment();
+}
+void metrics::rejected(reject_reason r) {
+    impl_->rejected[static_cast<std::size_t>(r)]->Increment();
+}
 void metrics::connection_opened(transport_kind t) {
     impl_->connections[static_cast<std::size_t>(t)]->Increment();
 }

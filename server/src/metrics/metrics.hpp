@@ -19,13 +19,13 @@ enum class transport_kind : std::uint8_t { tcp, tls, ws, wss };
 
 // Why a connection ended before its handshake completed.
 enum class reject_reason : std::uint8_t {
-    tls_handshake,     // not TLS, an old version, or too slow
-    websocket_upgrade, // not an upgrade, no tern.v1, a refused Origin, or too slow
-    protocol,          // no Hello first, a bad Hello, an unsupported version
-    auth,              // the token did not verify (or expired)
-    auth_timeout,      // no Hello within the auth deadline
-    admission,         // the core refused it (too many devices)
-    draining,          // the gateway is draining
+    tls_handshake,      // not TLS, an old version, or too slow
+    websocket_upgrade,  // not an upgrade, no tern.v1, a refused Origin, or too slow
+    protocol,           // no Hello first, a bad Hello, an unsupported version
+    auth,               // the token did not verify (or expired)
+    auth_timeout,       // no Hello within the auth deadline
+    admission,          // the core refused it (too many devices)
+    draining,           // the gateway is draining
 };
 
 struct build_info {

@@ -33,7 +33,7 @@ struct connection_limits {
 struct connection_settings {
     connection_limits limits;
     const jwt_verifier* verifier = nullptr;
-    frame_handler* handler = nullptr;  // null until the core is attached: requests are refused
+    frame_handler* handler = nullptr;    // null until the core is attached: requests are refused
     server::metrics* metrics = nullptr;  // never null once the gateway is built
 };
 

@@ -25,9 +25,9 @@
 
 #include "admin/admin_server.hpp"
 #include "connection.hpp"
-#include "logging.hpp"
-#include "endpoint.hpp"
 #include "core/service.hpp"
+#include "endpoint.hpp"
+#include "logging.hpp"
 #include "shard_pool.hpp"
 #include "tls_context.hpp"
 #include "ws_upgrade.hpp"
@@ -147,8 +147,8 @@ struct gateway::impl {
     // New handshakes take the newest context. Every context loaded stays alive: a TLS stream
     // must not outlive its context, and reloads are rare (SIGHUP).
     void reload_tls(const std::string& cert_file, const std::string& key_file) {
-        auto context = std::make_shared<asio::ssl::context>(
-            net::make_server_tls_context(cert_file, key_file));
+        auto context =
+            std::make_shared<asio::ssl::context>(net::make_server_tls_context(cert_file, key_file));
         std::lock_guard lock(tls_mutex);
         tls_contexts.push_back(std::move(context));
     }
@@ -391,10 +391,14 @@ struct gateway::impl {
 
     static const char* transport_name(transport_kind t) {
         switch (t) {
-            case transport_kind::tcp: return "tcp";
-            case transport_kind::tls: return "tls";
-            case transport_kind::ws: return "ws";
-            case transport_kind::wss: return "wss";
+            case transport_kind::tcp:
+                return "tcp";
+            case transport_kind::tls:
+                return "tls";
+            case transport_kind::ws:
+                return "ws";
+            case transport_kind::wss:
+                return "wss";
         }
         return "?";
     }
@@ -436,20 +440,20 @@ void gateway::start() {
           std::tuple{&i.wss_address, &i.wss_acceptor, "listen.wss", true}}) {
         if (address->empty()) continue;
         *acceptor = i.listen(key, *address);
-        asio::co_spawn(i.shards.context(0),
-                       i.accept_loop(**acceptor, websocket ? transport_kind::wss : transport_kind::tls,
-                                     [&i, websocket = websocket](tcp::socket s, std::size_t shard) {
-                                         auto executor = s.get_executor();
-                                         asio::co_spawn(
-                                             executor, i.accept_tls(std::move(s), shard, websocket),
+        asio::co_spawn(
+            i.shards.context(0),
+            i.accept_loop(**acceptor, websocket ? transport_kind::wss : transport_kind::tls,
+                          [&i, websocket = websocket](tcp::socket s, std::size_t shard) {
+                              auto executor = s.get_executor();
+                              asio::co_spawn(executor, i.accept_tls(std::move(s), shard, websocket),
                                              asio::detached);
-                                     }),
-                       asio::detached);
+                          }),
+            asio::detached);
     }
     i.shards.start();
     if (!i.admin_address.empty()) {
-        i.admin = std::make_unique<admin::admin_server>(i.admin_address, i.admin_token,
-                                                        i.admin_routes());
+        i.admin =
+            std::make_unique<admin::admin_server>(i.admin_address, i.admin_token, i.admin_routes());
         i.admin->start();
     }
     i.started_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -20,7 +20,7 @@ struct session_info {
     core::requester who;
     std::size_t shard = 0;
     transport_kind transport = transport_kind::tcp;
-    std::string remote;  // "address:port"; empty once the socket is closed
+    std::string remote;                // "address:port"; empty once the socket is closed
     std::int64_t connected_at_ms = 0;  // Unix time
     std::size_t queued_bytes = 0;
 };

@@ -40,7 +40,7 @@ inline bool offers_subprotocol(std::string_view header) {
 }
 
 struct upgrade_policy {
-    std::chrono::milliseconds deadline;                   // for the request and the handshake
+    std::chrono::milliseconds deadline;                         // for the request and the handshake
     const std::vector<std::string>* allowed_origins = nullptr;  // empty or null: any Origin
 };
 
@@ -113,8 +113,8 @@ boost::asio::awaitable<std::optional<boost::beast::websocket::stream<Stream>>> a
     }
     const auto* origins = policy.allowed_origins;
     if (origins && !origins->empty() &&
-        std::find(origins->begin(), origins->end(),
-                  std::string(request[http::field::origin])) == origins->end()) {
+        std::find(origins->begin(), origins->end(), std::string(request[http::field::origin])) ==
+            origins->end()) {
         co_await refuse(http::status::forbidden, "origin not allowed\n");
         co_return upgraded{};
     }
