@@ -143,8 +143,8 @@ TEST_CASE("a client that never reads is closed as a slow consumer and its queue 
     auto alice = f.login(acme, 7, 70);
     const std::string body(8000, 'z');
     double largest_queue = 0;
-    for (int i = 0; i < 400 && metric(admin, R"(tern_disconnects_total{reason="slow_consumer"})") == 0;
-         ++i) {
+    for (int i = 0;
+         i < 400 && metric(admin, R"(tern_disconnects_total{reason="slow_consumer"})") == 0; ++i) {
         send_ok(*alice, 10 + i, direct(7, 9), body, "s" + std::to_string(i));
         while (alice->receive(0ms)) {
         }

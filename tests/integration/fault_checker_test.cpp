@@ -161,8 +161,8 @@ TEST_CASE("fault checker: every acked message once and in order on every device,
             }
         } catch (const std::exception& e) {
             std::ifstream log(log_file);
-            killer_error = std::string(e.what()) + "\n" +
-                           std::string(std::istreambuf_iterator<char>(log), {});
+            killer_error =
+                std::string(e.what()) + "\n" + std::string(std::istreambuf_iterator<char>(log), {});
             faults = false;
         }
     });
@@ -172,8 +172,8 @@ TEST_CASE("fault checker: every acked message once and in order on every device,
     for (int round = 0; round < rounds; ++round) {
         for (auto& d : devices) {
             const auto conv = target(d, round);
-            const auto text = tag(d.tenant) + std::to_string(d.client->device()) + "-" +
-                              std::to_string(round);
+            const auto text =
+                tag(d.tenant) + std::to_string(d.client->device()) + "-" + std::to_string(round);
             conv_of_text[text] = conv;
             const auto cmid =
                 d.client->send(conv, tc::content::from_text(text), sends.on_sent(text));
@@ -227,7 +227,8 @@ TEST_CASE("fault checker: every acked message once and in order on every device,
             // Exactly once, in order, none missing, each at the seq its sender was acked with and
             // with the client_msg_id its send had (a resend got the original seq).
             std::vector<std::tuple<tc::seq_t, std::string, std::string>> want;
-            for (const auto& [seq, text] : expect) want.emplace_back(seq, text, sends.cmid.at(text));
+            for (const auto& [seq, text] : expect)
+                want.emplace_back(seq, text, sends.cmid.at(text));
             const auto got = d.events->read([&](const auto& l) {
                 std::vector<std::tuple<tc::seq_t, std::string, std::string>> out;
                 for (const auto& e : l.messages_of(conv)) {

@@ -98,9 +98,10 @@ TEST_CASE("acked messages survive kill -9, resends keep their seqs, delivery is 
     CHECK(bob->receive(300ms) == std::nullopt);  // nothing more: no duplicates
 }
 
-TEST_CASE("SIGTERM drains: readiness fails, clients are told to reconnect, ternd exits 0 and "
-          "keeps every acked message",
-          "[integration][fault][drain]") {
+TEST_CASE(
+    "SIGTERM drains: readiness fails, clients are told to reconnect, ternd exits 0 and "
+    "keeps every acked message",
+    "[integration][fault][drain]") {
     const ternd_setup setup("tern-drain", "fsync");
     const auto& [dir, keys, config_file, log_file, key] = setup;
     const auto token = [&](std::uint64_t user, std::uint64_t device) {
@@ -205,8 +206,7 @@ TEST_CASE("SIGHUP loads a new TLS certificate and log level without dropping con
     CHECK_THROWS(tls_client(tls_port, cert_b));  // B is not the certificate in use yet
 
     std::filesystem::copy_file(cert_b, cert, std::filesystem::copy_options::overwrite_existing);
-    std::filesystem::copy_file(key_b, key_file,
-                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(key_b, key_file, std::filesystem::copy_options::overwrite_existing);
     {
         std::ifstream in(config_file);
         std::string text((std::istreambuf_iterator<char>(in)), {});

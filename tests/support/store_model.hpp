@@ -22,7 +22,8 @@ inline constexpr st::user_id max_user = 6;
 inline constexpr std::uint64_t max_group = 3;
 inline constexpr st::device_id max_device = 2;
 
-inline bool same_events(const std::vector<st::stored_event>& a, const std::vector<st::stored_event>& b) {
+inline bool same_events(const std::vector<st::stored_event>& a,
+                        const std::vector<st::stored_event>& b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
         if (a[i].seq != b[i].seq || a[i].sender != b[i].sender ||

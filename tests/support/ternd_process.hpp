@@ -25,8 +25,13 @@ class ternd_process {
 public:
     ternd_process(const std::string& binary, const std::string& config_file,
                   const std::string& log_file, const std::vector<std::string>& settings = {}) {
-        std::vector<std::string> args{binary,    "-c",    config_file, "--set",
-                                      "listen.tcp=127.0.0.1:0", "--set", "admin.listen=127.0.0.1:0"};
+        std::vector<std::string> args{binary,
+                                      "-c",
+                                      config_file,
+                                      "--set",
+                                      "listen.tcp=127.0.0.1:0",
+                                      "--set",
+                                      "admin.listen=127.0.0.1:0"};
         for (const auto& s : settings) {
             args.push_back("--set");
             args.push_back(s);
@@ -61,7 +66,8 @@ public:
                 if (listening == std::string::npos) continue;
                 const auto name_at = listening + std::string_view("listening ").size();
                 const auto name = line.substr(name_at, line.find(' ', name_at) - name_at);
-                ports_[name] = static_cast<std::uint16_t>(std::stoi(line.substr(at + marker.size())));
+                ports_[name] =
+                    static_cast<std::uint16_t>(std::stoi(line.substr(at + marker.size())));
             }
             if (port() != 0 && admin_port() != 0) return;
             int status = 0;

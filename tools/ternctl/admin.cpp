@@ -77,8 +77,9 @@ reply call(http::verb method, const std::string& target) {
     boost::system::error_code ec;
     const auto addresses = resolver.resolve(where.host, where.port, ec);
     if (!ec) stream.connect(addresses, ec);
-    if (ec) throw std::runtime_error("cannot reach ternd's admin listener at " + a.url + ": " +
-                                     ec.message());
+    if (ec)
+        throw std::runtime_error("cannot reach ternd's admin listener at " + a.url + ": " +
+                                 ec.message());
     http::request<http::empty_body> req{method, target, 11};
     req.set(http::field::host, where.host);
     if (!a.token.empty()) req.set(http::field::authorization, "Bearer " + a.token);
@@ -95,9 +96,8 @@ json call_json(http::verb method, const std::string& target) {
     const auto r = call(method, target);
     json body = json::parse(r.body, nullptr, false);
     if (r.status >= 400) {
-        const std::string why = body.is_object() && body.contains("error")
-                                    ? body["error"].get<std::string>()
-                                    : r.body;
+        const std::string why =
+            body.is_object() && body.contains("error") ? body["error"].get<std::string>() : r.body;
         throw std::runtime_error(target + ": HTTP " + std::to_string(r.status) + ": " + why);
     }
     if (body.is_discarded()) throw std::runtime_error(target + ": not JSON");
@@ -121,7 +121,9 @@ int status() {
     std::cout << "ternd " << varz["version"].get<std::string>() << " ("
               << varz["build_type"].get<std::string>() << "), pid " << varz["pid"] << ", up "
               << duration(varz["uptime_seconds"].get<std::int64_t>()) << ", "
-              << (varz["draining"].get<bool>() ? "DRAINING" : ready ? "ready" : "not ready")
+              << (varz["draining"].get<bool>() ? "DRAINING"
+                  : ready                      ? "ready"
+                                               : "not ready")
               << "\n";
     std::cout << "connections  " << varz["connections"] << "\n";
     std::cout << "shards       " << varz["shards"] << ", durability "
@@ -144,8 +146,8 @@ int drain() {
         "/admin/v1/drain" + (a.seconds ? "?seconds=" + std::to_string(*a.seconds) : "");
     const auto r = call_json(http::verb::post, target);
     std::cout << (r["already"].get<bool>() ? "already draining" : "draining") << ": "
-              << r["connections"] << " connection(s) told to reconnect over "
-              << r["window_seconds"] << " s\n";
+              << r["connections"] << " connection(s) told to reconnect over " << r["window_seconds"]
+              << " s\n";
     if (!a.wait) return 0;
     for (;;) {
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -165,8 +167,8 @@ int drain() {
 
 int kick() {
     const auto& a = args();
-    std::string target = "/admin/v1/kick?tenant=" + std::to_string(a.tenant) +
-                         "&user=" + std::to_string(a.user);
+    std::string target =
+        "/admin/v1/kick?tenant=" + std::to_string(a.tenant) + "&user=" + std::to_string(a.user);
     if (a.device) target += "&device=" + std::to_string(*a.device);
     const auto r = call_json(http::verb::post, target);
     std::cout << "kicked " << r["kicked"] << " connection(s)\n";

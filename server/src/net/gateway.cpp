@@ -300,9 +300,7 @@ struct gateway::impl {
 
     nlohmann::json varz() {
         const auto stats = writer.stats();
-        const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+        const auto now = net::unix_ms();
         return {
             {"version", TERN_VERSION},
             {"build_type", TERN_BUILD_TYPE},
@@ -451,14 +449,13 @@ void gateway::start() {
             asio::detached);
     }
     i.shards.start();
+    // Before the admin thread starts: varz reads it there.
+    i.started_at_ms = net::unix_ms();
     if (!i.admin_address.empty()) {
         i.admin =
             std::make_unique<admin::admin_server>(i.admin_address, i.admin_token, i.admin_routes());
         i.admin->start();
     }
-    i.started_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
     i.started = true;
 }
 
