@@ -14,6 +14,7 @@ packages=(
     libcli11-dev
     libssl-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
     prometheus-cpp-dev
+    libgoogle-perftools-dev  # tcmalloc, linked into ternd and tern-bench outside sanitizer builds
     openssl
     prometheus  # promtool, which checks the live /metrics in make test
 )

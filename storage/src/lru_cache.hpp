@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <list>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
@@ -35,6 +36,16 @@ public:
             index_.erase(order_.back().first);
             order_.pop_back();
         }
+    }
+
+    // Removes the value and hands it over; nullopt when absent.
+    std::optional<Value> take(const Key& key) {
+        auto it = index_.find(key);
+        if (it == index_.end()) return std::nullopt;
+        std::optional<Value> out(std::move(it->second->second));
+        order_.erase(it->second);
+        index_.erase(it);
+        return out;
     }
 
     void erase(const Key& key) {

@@ -20,12 +20,6 @@
 namespace tern::storage::detail {
 namespace {
 
-struct inbox_ref {
-    std::uint64_t inbox_seq;
-    conv_id conv;
-    seq_t seq;
-};
-
 class apply_batch {
 public:
     apply_batch(const rocks_store& s, write_cache& cache) : store_(s), cache_(cache) {}
@@ -78,8 +72,10 @@ private:
 
     conv_state* conv(const conv_ref& ref);
     cursor_value* cursor(const member_ref& ref);
-    std::uint64_t& inbox_head(const user_ref& ref);
-    std::uint64_t& device(const device_ref& ref);
+    user_inbox& user(const user_ref& ref);
+    std::uint64_t& device(const user_ref& ref, user_inbox& u, device_id d);
+    void note_newest_on_disk(const user_ref& ref, std::uint64_t after, std::uint64_t up_to,
+                             std::map<conv_id, seq_t>& newest);
 
     void write_conv(const conv_ref& ref, const conv_state& state) {
         put(cf_conv_meta, conv_key(ref.tenant, ref.conv), encode_meta(state.meta));
@@ -108,8 +104,8 @@ private:
     // The overlay: what this batch changed. nullopt marks a record that does not exist.
     std::unordered_map<conv_ref, std::optional<conv_state>, ref_hash> convs_;
     std::unordered_map<member_ref, std::optional<cursor_value>, ref_hash> cursors_;
-    std::unordered_map<user_ref, std::uint64_t, ref_hash> heads_;
-    std::unordered_map<device_ref, std::uint64_t, ref_hash> devices_;
+    // Users this batch touched, taken out of the cache (put back by publish()).
+    std::unordered_map<user_ref, user_inbox, ref_hash> users_;
     std::unordered_map<user_ref, std::vector<inbox_ref>, ref_hash> inbox_;  // appended here
     std::unordered_map<member_ref, std::uint64_t, ref_hash> ordinals_;      // (conv, seq) here
     std::unordered_map<std::string, event_value> staged_events_;            // written in this batch
@@ -158,21 +154,48 @@ cursor_value* apply_batch::cursor(const member_ref& ref) {
     return &*cursors_.emplace(ref, value).first->second;
 }
 
-std::uint64_t& apply_batch::inbox_head(const user_ref& ref) {
-    if (auto it = heads_.find(ref); it != heads_.end()) return it->second;
-    if (auto* cached = cache_.inbox_heads.find(ref)) return heads_[ref] = *cached;
+// The user is moved out of the cache for the batch, so that nothing the batch loads can evict
+// it; a failed batch leaves it out, and it is read again from RocksDB.
+user_inbox& apply_batch::user(const user_ref& ref) {
+    if (auto it = users_.find(ref); it != users_.end()) return it->second;
+    if (auto cached = cache_.users.take(ref)) return users_[ref] = std::move(*cached);
     auto head_or = read_inbox_head(store_.db(), rocksdb::ReadOptions{}, store_.handle(cf_inbox),
                                    ref.tenant, ref.user);
     check(head_or.status);
-    const std::uint64_t head = head_or.head;
-    cache_.inbox_heads.put(ref, head);
-    return heads_[ref] = head;
+    auto& u = users_[ref];
+    u.head = head_or.head;
+    return u;
 }
 
-std::uint64_t& apply_batch::device(const device_ref& ref) {
-    if (auto it = devices_.find(ref); it != devices_.end()) return it->second;
-    auto v = db_get(cf_devices, user_sub_key(ref.user.tenant, ref.user.user, ref.device));
-    return devices_[ref] = v ? decoded(decode_u64(*v)) : 0;
+std::uint64_t& apply_batch::device(const user_ref& ref, user_inbox& u, device_id d) {
+    if (auto* acked = u.device(d)) return *acked;
+    auto v = db_get(cf_devices, user_sub_key(ref.tenant, ref.user, d));
+    return u.devices.emplace_back(d, v ? decoded(decode_u64(*v)) : 0).second;
+}
+
+// The newest seq per conversation among the user's entries in (after, up_to] when they are not
+// all cached: those on disk, then those this batch appended.
+void apply_batch::note_newest_on_disk(const user_ref& ref, std::uint64_t after,
+                                      std::uint64_t up_to, std::map<conv_id, seq_t>& newest) {
+    const auto note = [&](const conv_id& c, seq_t seq) {
+        auto& n = newest[c];
+        n = std::max(n, seq);
+    };
+    const auto prefix = user_key(ref.tenant, ref.user);
+    std::unique_ptr<rocksdb::Iterator> it(
+        store_.db().NewIterator(rocksdb::ReadOptions{}, store_.handle(cf_inbox)));
+    for (it->Seek(user_sub_key(ref.tenant, ref.user, after + 1));
+         it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        if (key_suffix64({it->key().data(), it->key().size()}) > up_to) break;
+        const auto [c, seq] = decoded(decode_inbox({it->value().data(), it->value().size()}));
+        note(c, seq);
+    }
+    check(it->status());
+    if (auto pending = inbox_.find(ref); pending != inbox_.end()) {
+        for (const auto& entry : pending->second) {
+            if (entry.inbox_seq > after && entry.inbox_seq <= up_to) note(entry.conv, entry.seq);
+        }
+    }
 }
 
 std::optional<std::uint64_t> apply_batch::ordinal_of(const conv_ref& ref, seq_t seq) {
@@ -298,7 +321,7 @@ entry_result apply_batch::apply(const append_event& e) {
     const auto inbox_value = encode_inbox(e.conv, e.seq);
     for (user_id u : recipients) {
         const user_ref uref{e.tenant, u};
-        const std::uint64_t inbox_seq = ++inbox_head(uref);
+        const std::uint64_t inbox_seq = user(uref).append(e.conv, e.seq);
         put(cf_inbox, user_sub_key(e.tenant, u, inbox_seq), inbox_value);
         inbox_[uref].push_back({inbox_seq, e.conv, e.seq});
         outcome.inbox.push_back({u, inbox_seq});
@@ -311,35 +334,26 @@ entry_result apply_batch::apply(const ack_inbox& e) {
     if (e.tenant == 0 || e.user == 0) return make_error_code(errc::invalid_entry);
     apply_outcome outcome;
     const user_ref uref{e.tenant, e.user};
-    auto& acked = device({uref, e.device});
-    const std::uint64_t up_to = std::min(e.inbox_seq, inbox_head(uref));
+    auto& u = user(uref);
+    auto& acked = device(uref, u, e.device);
+    const std::uint64_t up_to = std::min(e.inbox_seq, u.head);
     if (failed_) return failed_;
     if (up_to <= acked) return outcome;
 
-    // The newest seq per conversation among inbox entries (acked, up_to]: on disk, then those
-    // this batch appended.
+    // The newest seq per conversation among inbox entries (acked, up_to].
     std::map<conv_id, seq_t> newest;
-    const auto note = [&](const conv_id& c, seq_t seq) {
-        auto& n = newest[c];
-        n = std::max(n, seq);
-    };
-    const auto prefix = user_key(e.tenant, e.user);
-    std::unique_ptr<rocksdb::Iterator> it(
-        store_.db().NewIterator(rocksdb::ReadOptions{}, store_.handle(cf_inbox)));
-    for (it->Seek(user_sub_key(e.tenant, e.user, acked + 1));
-         it->Valid() && it->key().starts_with(prefix); it->Next()) {
-        if (key_suffix64({it->key().data(), it->key().size()}) > up_to) break;
-        const auto [c, seq] = decoded(decode_inbox({it->value().data(), it->value().size()}));
-        note(c, seq);
-    }
-    check(it->status());
-    if (auto pending = inbox_.find(uref); pending != inbox_.end()) {
-        for (const auto& ref : pending->second) {
-            if (ref.inbox_seq > acked && ref.inbox_seq <= up_to) note(ref.conv, ref.seq);
+    if (u.covers_after(acked)) {
+        for (const auto& entry : u.recent) {
+            if (entry.inbox_seq <= acked || entry.inbox_seq > up_to) continue;
+            auto& n = newest[entry.conv];
+            n = std::max(n, entry.seq);
         }
+    } else {
+        note_newest_on_disk(uref, acked, up_to, newest);
     }
 
     acked = up_to;
+    u.drop_acknowledged();
     put(cf_devices, user_sub_key(e.tenant, e.user, e.device), encode_u64(up_to));
     for (const auto& [c, seq] : newest) {
         const member_ref mref{{e.tenant, c}, e.user};
@@ -392,7 +406,7 @@ void apply_batch::publish() {
             cache_.cursors.erase(ref);
         }
     }
-    for (const auto& [ref, head] : heads_) cache_.inbox_heads.put(ref, head);
+    for (auto& [ref, u] : users_) cache_.users.put(ref, std::move(u));
 }
 
 rocksdb::WriteOptions write_options(durability mode) {

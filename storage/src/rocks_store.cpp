@@ -51,6 +51,8 @@ std::size_t insert_hint_prefix(cf c) {
             return 8 + conv_bytes;
         case cf_receipts:
             return 8 + conv_bytes + 8;
+        case cf_devices:
+            return 24;  // tenant, user, device: the whole key, rewritten by every Ack
         case cf_inbox:
             return 16;
         default:
@@ -115,7 +117,13 @@ result<std::unique_ptr<store>> open_rocks_store(const rocks_options& options,
         cf_options.write_buffer_size = options.write_buffer_bytes;
         cf_options.compression = rocksdb::kLZ4Compression;
         cf_options.bottommost_compression = rocksdb::kZSTD;
-        if (i == cf_dedup) cf_options.compaction_filter = &dedup_filter;
+        if (i == cf_dedup) {
+            cf_options.compaction_filter = &dedup_filter;
+            // Every send looks up its client_msg_id, and nearly every lookup misses: a bloom
+            // filter on the memtable answers most misses without a skip-list search.
+            cf_options.memtable_prefix_bloom_size_ratio = 0.02;
+            cf_options.memtable_whole_key_filtering = true;
+        }
         // Keys of these families arrive in order within a prefix (a conversation's timeline, a
         // user's inbox) or repeat (heads, cursors): a per-prefix insert hint turns most memtable
         // inserts from a skip-list search into a step (docs/benchmarks.md has the profile).

@@ -1,5 +1,5 @@
-// The commit writer's view of hot state: conversation metadata with members, inbox heads and
-// receipt cursors, cached across batches so that applying a message reads nothing from RocksDB
+// The commit writer's view of hot state: conversation metadata with members, users' inboxes
+// (head, newest entries, device cursors) and receipt cursors, cached across batches so that applying a message reads nothing from RocksDB
 // in the common case (docs/benchmarks.md has the profile that motivated it).
 //
 // The caches hold committed state only: a batch stages its changes in its own overlay and
@@ -84,17 +84,71 @@ struct cursor_value {
     std::uint64_t read_ordinal = 0;
 };
 
+// One inbox record: the user's inbox_seq of (conv, seq).
+struct inbox_ref {
+    std::uint64_t inbox_seq;
+    conv_id conv;
+    seq_t seq;
+};
+
+// A user's inbox as the writer needs it: the head, the newest entries, and the acknowledged
+// inbox_seq of the devices that acknowledged since the user was cached. A cumulative Ack moves
+// delivery cursors to the newest seq per conversation among the entries it covers; when the
+// device was up to date, those entries are here and the Ack reads nothing from RocksDB.
+struct user_inbox {
+    // The newest entries the devices may still acknowledge: every entry in
+    // (head - recent.size(), head], oldest first. Entries every cached device acknowledged are
+    // dropped, and at most max_recent are kept, so a user whose devices are offline costs a few
+    // hundred bytes.
+    static constexpr std::size_t max_recent = 8;
+
+    std::uint64_t head = 0;
+    std::vector<inbox_ref> recent;
+    std::vector<std::pair<device_id, std::uint64_t>> devices;  // acknowledged inbox_seq
+
+    // Whether recent holds every entry after `acked`.
+    [[nodiscard]] bool covers_after(std::uint64_t acked) const noexcept {
+        return acked + recent.size() >= head;
+    }
+
+    // Appends the entry for (c, s) and returns its inbox_seq.
+    std::uint64_t append(const conv_id& c, seq_t s) {
+        if (recent.size() == max_recent) recent.erase(recent.begin());
+        recent.push_back({++head, c, s});
+        return head;
+    }
+
+    // The device's acknowledged inbox_seq, or nullptr when not cached.
+    [[nodiscard]] std::uint64_t* device(device_id d) noexcept {
+        for (auto& [id, acked] : devices) {
+            if (id == d) return &acked;
+        }
+        return nullptr;
+    }
+
+    // Drops the entries every cached device has acknowledged.
+    void drop_acknowledged() {
+        if (devices.empty() || recent.empty()) return;
+        std::uint64_t all_acked = devices.front().second;
+        for (const auto& [id, acked] : devices) all_acked = std::min(all_acked, acked);
+        const auto first_kept = std::find_if(recent.begin(), recent.end(), [&](const inbox_ref& r) {
+            return r.inbox_seq > all_acked;
+        });
+        recent.erase(recent.begin(), first_kept);
+    }
+};
+
 struct write_cache {
     write_cache(std::size_t conv_capacity, std::size_t user_capacity, std::size_t cursor_capacity)
-        : convs(conv_capacity), inbox_heads(user_capacity), cursors(cursor_capacity) {}
+        : convs(conv_capacity), users(user_capacity), cursors(cursor_capacity) {}
 
     lru_cache<conv_ref, conv_state, ref_hash> convs;
-    lru_cache<user_ref, std::uint64_t, ref_hash> inbox_heads;
+    lru_cache<user_ref, user_inbox, ref_hash> users;
     lru_cache<member_ref, cursor_value, ref_hash> cursors;
 
     void clear() {
         convs.clear();
-        inbox_heads.clear();
+        users.clear();
         cursors.clear();
     }
 };

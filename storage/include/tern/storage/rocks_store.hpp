@@ -17,7 +17,8 @@ struct rocks_options {
     std::size_t block_cache_bytes = 64u << 20;
     std::size_t write_buffer_bytes = 32u << 20;  // per column family memtable
     // The writer's caches of hot state (entries, not bytes). A cached conversation costs about
-    // 200 bytes plus 24 per member; a user or cursor entry about 100 bytes.
+    // 200 bytes plus 24 per member; a cursor entry about 100 bytes; a user entry about 100 bytes
+    // plus 40 per newest inbox entry not yet acknowledged by its devices (at most 8).
     std::size_t cached_conversations = 1u << 16;
     std::size_t cached_users = 1u << 18;
     std::size_t cached_cursors = 1u << 18;
