@@ -15,6 +15,7 @@ template <class Fn>
 result<bool> for_each(const rocks_store& s, cf c, Fn&& fn) {
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;
+    ro.total_order_seek = true;  // the dedup family's memtable is hashed by prefix
     std::unique_ptr<rocksdb::Iterator> it(s.db().NewIterator(ro, s.handle(c)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
         if (!fn(std::string_view(it->key().data(), it->key().size()),
