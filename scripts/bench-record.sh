@@ -66,8 +66,8 @@ record send-ceiling-fsync fsync $tcp send --clients 1000 --rate 40000 --seconds 
 record send-ceiling-os os $tcp send --clients 1000 --rate 40000 --seconds 5
 record e2e-half-fsync fsync $tcp e2e --clients 1000 --rate 15000 --seconds 5
 record e2e-half-os os $tcp e2e --clients 1000 --rate 15000 --seconds 5
-record group-100 fsync $tcp group --groups 10 --members 100 --rate 1000 --seconds 5
-record group-1000 fsync $tcp group --groups 2 --members 1000 --rate 100 --seconds 5
+record group-100 fsync $tcp group --groups 10 --members 100 --rate 3500 --seconds 5
+record group-1000 fsync $tcp group --groups 2 --members 1000 --rate 350 --seconds 5
 record churn-tcp fsync $tcp churn --clients 10000 --missed 20 --feeders 10 --rate 1000 --seconds 5
 record churn-tls fsync $tls churn --clients 10000 --missed 20 --feeders 10 --rate 1000 --seconds 5
 

@@ -175,8 +175,8 @@ std::uint64_t& apply_batch::device(const user_ref& ref, user_inbox& u, device_id
 
 // The newest seq per conversation among the user's entries in (after, up_to] when they are not
 // all cached: those on disk, then those this batch appended.
-void apply_batch::note_newest_on_disk(const user_ref& ref, std::uint64_t after,
-                                      std::uint64_t up_to, std::map<conv_id, seq_t>& newest) {
+void apply_batch::note_newest_on_disk(const user_ref& ref, std::uint64_t after, std::uint64_t up_to,
+                                      std::map<conv_id, seq_t>& newest) {
     const auto note = [&](const conv_id& c, seq_t seq) {
         auto& n = newest[c];
         n = std::max(n, seq);

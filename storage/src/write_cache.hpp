@@ -1,6 +1,7 @@
 // The commit writer's view of hot state: conversation metadata with members, users' inboxes
-// (head, newest entries, device cursors) and receipt cursors, cached across batches so that applying a message reads nothing from RocksDB
-// in the common case (docs/benchmarks.md has the profile that motivated it).
+// (head, newest entries, device cursors) and receipt cursors, cached across batches so that
+// applying a message or an Ack reads nothing from RocksDB in the common case (docs/benchmarks.md
+// has the profiles that motivated it).
 //
 // The caches hold committed state only: a batch stages its changes in its own overlay and
 // publishes them here after RocksDB accepted the write. Owned by the writer thread.

@@ -200,6 +200,60 @@ STORE_TEST("cumulative acks move the device cursor and delivered receipts, monot
     CHECK(s.verify().has_value());
 }
 
+// The RocksDB writer answers an Ack from its cache of the user's newest inbox entries when the
+// device is up to date, and from the inbox family otherwise (far behind, or entries of the same
+// batch): every path must move each conversation's delivery cursor to its newest covered seq.
+STORE_TEST("an Ack moves delivery cursors whether it is far behind, up to date or in the batch") {
+    TestType f;
+    auto& s = *f.store;
+    const auto c1 = conv_id::direct(1, 2);
+    const auto c2 = conv_id::direct(2, 3);
+    const auto delivered = [&](const conv_id& c) {
+        return s.receipt(acme, c, 2).value().value().delivered_up_to;
+    };
+    apply_ok(s, first_direct(acme, 1, 2));
+    apply_ok(s, first_direct(acme, 3, 2));
+    for (st::seq_t seq = 2; seq <= 7; ++seq) {
+        apply_ok(s, message(acme, c1, seq, 1));
+        apply_ok(s, message(acme, c2, seq, 3));
+    }
+    // Far behind: 14 entries, more than the writer keeps.
+    apply_ok(s, st::ack_inbox{acme, 2, 7, 13});
+    CHECK(delivered(c1) == 7);
+    CHECK(delivered(c2) == 6);
+
+    // Up to date: only the newest entries, of one conversation.
+    apply_ok(s, message(acme, c2, 8, 3));
+    apply_ok(s, message(acme, c1, 8, 1));
+    auto out = apply_ok(s, st::ack_inbox{acme, 2, 7, 15});
+    REQUIRE(out.cursors.size() == 1);
+    CHECK(out.cursors[0].conv == c2);
+    CHECK(delivered(c2) == 8);
+    CHECK(delivered(c1) == 7);
+
+    // In the batch that appended them: ten entries, then the Ack of a device that has none.
+    std::vector<st::log_entry> batch;
+    for (st::seq_t seq = 9; seq <= 13; ++seq) {
+        batch.emplace_back(message(acme, c1, seq, 1));
+        batch.emplace_back(message(acme, c2, seq, 3));
+    }
+    batch.emplace_back(st::ack_inbox{acme, 2, 9, 25});
+    const auto results = apply(s, std::move(batch));
+    REQUIRE(results.back().has_value());
+    CHECK(delivered(c1) == 13);
+    CHECK(delivered(c2) == 12);
+    CHECK(s.device_cursor(acme, 2, 9).value() == 25);
+    CHECK(s.device_cursor(acme, 2, 7).value() == 15);
+
+    // One entry more than the writer keeps: the oldest (c2's seq 13) is only on disk.
+    for (st::seq_t seq = 14; seq <= 21; ++seq) apply_ok(s, message(acme, c1, seq, 1));
+    out = apply_ok(s, st::ack_inbox{acme, 2, 9, 34});
+    CHECK(delivered(c2) == 13);
+    CHECK(delivered(c1) == 21);
+    CHECK(out.cursors.size() == 2);
+    CHECK(s.verify().has_value());
+}
+
 STORE_TEST("read cursors are monotone, clamped, and drive unread counts and who-read") {
     TestType f;
     auto& s = *f.store;
