@@ -106,7 +106,6 @@ private:
     std::unordered_map<member_ref, std::optional<cursor_value>, ref_hash> cursors_;
     // Users this batch touched, taken out of the cache (put back by publish()).
     std::unordered_map<user_ref, user_inbox, ref_hash> users_;
-    std::unordered_map<user_ref, std::vector<inbox_ref>, ref_hash> inbox_;  // appended here
     std::unordered_map<member_ref, std::uint64_t, ref_hash> ordinals_;      // (conv, seq) here
     std::unordered_map<std::string, event_value> staged_events_;            // written in this batch
 };
@@ -173,8 +172,7 @@ std::uint64_t& apply_batch::device(const user_ref& ref, user_inbox& u, device_id
     return u.devices.emplace_back(d, v ? decoded(decode_u64(*v)) : 0).second;
 }
 
-// The newest seq per conversation among the user's entries in (after, up_to] when they are not
-// all cached: those on disk, then those this batch appended.
+// Notes the newest seq per conversation among the user's entries in (after, up_to] on disk.
 void apply_batch::note_newest_on_disk(const user_ref& ref, std::uint64_t after, std::uint64_t up_to,
                                       std::map<conv_id, seq_t>& newest) {
     const auto note = [&](const conv_id& c, seq_t seq) {
@@ -191,11 +189,6 @@ void apply_batch::note_newest_on_disk(const user_ref& ref, std::uint64_t after, 
         note(c, seq);
     }
     check(it->status());
-    if (auto pending = inbox_.find(ref); pending != inbox_.end()) {
-        for (const auto& entry : pending->second) {
-            if (entry.inbox_seq > after && entry.inbox_seq <= up_to) note(entry.conv, entry.seq);
-        }
-    }
 }
 
 std::optional<std::uint64_t> apply_batch::ordinal_of(const conv_ref& ref, seq_t seq) {
@@ -323,7 +316,6 @@ entry_result apply_batch::apply(const append_event& e) {
         const user_ref uref{e.tenant, u};
         const std::uint64_t inbox_seq = user(uref).append(e.conv, e.seq);
         put(cf_inbox, user_sub_key(e.tenant, u, inbox_seq), inbox_value);
-        inbox_[uref].push_back({inbox_seq, e.conv, e.seq});
         outcome.inbox.push_back({u, inbox_seq});
     }
     if (failed_) return failed_;
@@ -340,16 +332,17 @@ entry_result apply_batch::apply(const ack_inbox& e) {
     if (failed_) return failed_;
     if (up_to <= acked) return outcome;
 
-    // The newest seq per conversation among inbox entries (acked, up_to].
+    // The newest seq per conversation among inbox entries (acked, up_to]: the cached ones (which
+    // include every entry this batch appended), and before them those only on disk.
     std::map<conv_id, seq_t> newest;
-    if (u.covers_after(acked)) {
-        for (const auto& entry : u.recent) {
-            if (entry.inbox_seq <= acked || entry.inbox_seq > up_to) continue;
-            auto& n = newest[entry.conv];
-            n = std::max(n, entry.seq);
-        }
-    } else {
-        note_newest_on_disk(uref, acked, up_to, newest);
+    if (!u.covers_after(acked)) {
+        const std::uint64_t first_cached = u.head - u.recent.size() + 1;
+        note_newest_on_disk(uref, acked, std::min(up_to, first_cached - 1), newest);
+    }
+    for (const auto& entry : u.recent) {
+        if (entry.inbox_seq <= acked || entry.inbox_seq > up_to) continue;
+        auto& n = newest[entry.conv];
+        n = std::max(n, entry.seq);
     }
 
     acked = up_to;
@@ -406,7 +399,10 @@ void apply_batch::publish() {
             cache_.cursors.erase(ref);
         }
     }
-    for (auto& [ref, u] : users_) cache_.users.put(ref, std::move(u));
+    for (auto& [ref, u] : users_) {
+        u.keep_newest();
+        cache_.users.put(ref, std::move(u));
+    }
 }
 
 rocksdb::WriteOptions write_options(durability mode) {

@@ -99,8 +99,9 @@ struct inbox_ref {
 struct user_inbox {
     // The newest entries the devices may still acknowledge: every entry in
     // (head - recent.size(), head], oldest first. Entries every cached device acknowledged are
-    // dropped, and at most max_recent are kept, so a user whose devices are offline costs a few
-    // hundred bytes.
+    // dropped. While a batch is applied, recent also holds every entry the batch appended (not
+    // yet on disk); between batches at most max_recent are kept, so a user whose devices are
+    // offline costs a few hundred bytes.
     static constexpr std::size_t max_recent = 8;
 
     std::uint64_t head = 0;
@@ -114,9 +115,14 @@ struct user_inbox {
 
     // Appends the entry for (c, s) and returns its inbox_seq.
     std::uint64_t append(const conv_id& c, seq_t s) {
-        if (recent.size() == max_recent) recent.erase(recent.begin());
         recent.push_back({++head, c, s});
         return head;
+    }
+
+    // Once the batch is on disk: keeps the newest max_recent entries.
+    void keep_newest() {
+        if (recent.size() <= max_recent) return;
+        recent.erase(recent.begin(), recent.end() - static_cast<std::ptrdiff_t>(max_recent));
     }
 
     // The device's acknowledged inbox_seq, or nullptr when not cached.
