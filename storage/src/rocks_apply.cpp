@@ -106,8 +106,8 @@ private:
     std::unordered_map<member_ref, std::optional<cursor_value>, ref_hash> cursors_;
     // Users this batch touched, taken out of the cache (put back by publish()).
     std::unordered_map<user_ref, user_inbox, ref_hash> users_;
-    std::unordered_map<member_ref, std::uint64_t, ref_hash> ordinals_;      // (conv, seq) here
-    std::unordered_map<std::string, event_value> staged_events_;            // written in this batch
+    std::unordered_map<member_ref, std::uint64_t, ref_hash> ordinals_;  // (conv, seq) here
+    std::unordered_map<std::string, event_value> staged_events_;        // written in this batch
 };
 
 conv_state* apply_batch::conv(const conv_ref& ref) {
