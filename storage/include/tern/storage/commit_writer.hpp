@@ -41,7 +41,7 @@ struct commit_observer {
 struct commit_writer_options {
     durability mode = durability::fsync;
     std::size_t max_batch_entries = 4096;  // at most this many entries in one commit
-    commit_observer observer;
+    commit_observer observer{};
 };
 
 // Counters for metrics; read with commit_writer::stats() from any thread.
