@@ -6,6 +6,7 @@
 // past the end.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -77,6 +78,23 @@ inline std::string user_key(tenant_id t, user_id u) {  // the prefix of a user's
 inline std::string user_sub_key(tenant_id t, user_id u, std::uint64_t n) {
     std::string k = user_key(t, u);  // inbox (n = inbox_seq), devices (n = device)
     put_be64(k, n);
+    return k;
+}
+
+// user_sub_key built in place: the writer puts one inbox record per delivery, and 24 bytes do not
+// fit in a std::string's inline buffer (a heap allocation per record otherwise).
+struct user_sub_key_bytes {
+    std::array<char, 24> bytes;
+    [[nodiscard]] std::string_view view() const noexcept { return {bytes.data(), bytes.size()}; }
+};
+
+inline user_sub_key_bytes user_sub_key_in_place(tenant_id t, user_id u, std::uint64_t n) {
+    user_sub_key_bytes k;
+    std::size_t at = 0;
+    for (std::uint64_t v : {t, u, n}) {
+        for (int i = 7; i >= 0; --i, v >>= 8) k.bytes[at + i] = static_cast<char>(v & 0xff);
+        at += 8;
+    }
     return k;
 }
 

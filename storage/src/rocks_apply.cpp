@@ -28,8 +28,9 @@ public:
     entry_result apply(const ack_inbox& e);
     entry_result apply(const mark_read& e);
 
-    void put(cf c, const std::string& key, const std::string& value) {
-        check(batch_.Put(store_.handle(c), key, value));
+    void put(cf c, std::string_view key, std::string_view value) {
+        check(batch_.Put(store_.handle(c), rocksdb::Slice(key.data(), key.size()),
+                         rocksdb::Slice(value.data(), value.size())));
     }
     [[nodiscard]] rocksdb::WriteBatch* write_batch() { return &batch_; }
 
@@ -315,7 +316,7 @@ entry_result apply_batch::apply(const append_event& e) {
     for (user_id u : recipients) {
         const user_ref uref{e.tenant, u};
         const std::uint64_t inbox_seq = user(uref).append(e.conv, e.seq);
-        put(cf_inbox, user_sub_key(e.tenant, u, inbox_seq), inbox_value);
+        put(cf_inbox, user_sub_key_in_place(e.tenant, u, inbox_seq).view(), inbox_value);
         outcome.inbox.push_back({u, inbox_seq});
     }
     if (failed_) return failed_;

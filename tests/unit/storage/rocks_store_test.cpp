@@ -85,3 +85,12 @@ TEST_CASE("staged batches stay invisible to readers until published", "[unit][st
     CHECK(*s.timeline(1, c, 3, st::direction::forward, 1).value().at(0).bytes == "three");
     CHECK(s.verify().has_value());
 }
+
+TEST_CASE("a user key built in place has the bytes of the string-built one", "[unit][storage]") {
+    namespace d = tern::storage::detail;
+    for (const std::uint64_t n : {std::uint64_t{0}, std::uint64_t{1},
+                                  std::uint64_t{0x0102030405060708}, ~std::uint64_t{0}}) {
+        CHECK(d::user_sub_key_in_place(7, 0xfedcba9876543210, n).view() ==
+              d::user_sub_key(7, 0xfedcba9876543210, n));
+    }
+}
