@@ -406,12 +406,11 @@ private:
         batch_.swap(queue_);
         settings_.metrics->outbound_queue_bytes(-static_cast<std::int64_t>(queued_bytes_));
         queued_bytes_ = 0;
-        asio::co_spawn(
-            executor_, transport_.write(batch_),
-            [self = this->shared_from_this()](std::exception_ptr e, boost::system::error_code ec) {
+        transport_.async_write_frames(
+            batch_, [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                 self->writing_ = false;
                 self->batch_.clear();
-                if (e || ec) return self->end_writes();
+                if (ec) return self->end_writes();
                 self->write_queued();
             });
     }

@@ -3,6 +3,7 @@
 // A WebSocket transport offers the same three operations over binary messages.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -58,16 +59,23 @@ public:
         }
     }
 
-    // Writes the frames in one gathered write (queued frames coalesced).
-    boost::asio::awaitable<boost::system::error_code> write(
-        const std::vector<wire::out_frame>& frames) {
+    // Writes the frames in one gathered write (queued frames coalesced); completes with
+    // (error_code, bytes). `frames` must outlive the operation. The server calls it with a
+    // callback: a coroutine per write would cost a frame allocation per push.
+    template <class CompletionToken>
+    auto async_write_frames(const std::vector<wire::out_frame>& frames, CompletionToken&& token) {
         buffers_.clear();
         for (const auto& f : frames) {
             buffers_.emplace_back(f.head.data(), f.head.size());
             if (f.shared) buffers_.emplace_back(f.shared->data(), f.shared->size());
         }
-        auto [ec, n] = co_await boost::asio::async_write(
-            stream_, buffers_, boost::asio::as_tuple(boost::asio::use_awaitable));
+        return boost::asio::async_write(stream_, buffers_, std::forward<CompletionToken>(token));
+    }
+
+    boost::asio::awaitable<boost::system::error_code> write(
+        const std::vector<wire::out_frame>& frames) {
+        auto [ec, n] =
+            co_await async_write_frames(frames, boost::asio::as_tuple(boost::asio::use_awaitable));
         co_return ec;
     }
 

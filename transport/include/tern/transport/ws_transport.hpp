@@ -3,10 +3,12 @@
 // protocol error (errc::text_message).
 #pragma once
 
+#include <array>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/compose.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -49,18 +51,21 @@ public:
         co_return result;
     }
 
-    // One message per frame; Beast writes each as one WebSocket message.
+    // One message per frame; Beast writes each as one WebSocket message. Completes with
+    // (error_code, bytes) after the last frame or the first error; `frames` (never empty: the
+    // callers write only when something is queued) must outlive it.
+    template <class CompletionToken>
+    auto async_write_frames(const std::vector<wire::out_frame>& frames, CompletionToken&& token) {
+        return boost::asio::async_compose<CompletionToken,
+                                          void(boost::system::error_code, std::size_t)>(
+            write_frames_op{this, &frames}, token, stream_);
+    }
+
     boost::asio::awaitable<boost::system::error_code> write(
         const std::vector<wire::out_frame>& frames) {
-        for (const auto& f : frames) {
-            std::array<boost::asio::const_buffer, 2> parts{
-                boost::asio::buffer(f.head),
-                f.shared ? boost::asio::buffer(*f.shared) : boost::asio::const_buffer{}};
-            auto [ec, n] = co_await stream_.async_write(
-                parts, boost::asio::as_tuple(boost::asio::use_awaitable));
-            if (ec) co_return ec;
-        }
-        co_return boost::system::error_code{};
+        auto [ec, n] =
+            co_await async_write_frames(frames, boost::asio::as_tuple(boost::asio::use_awaitable));
+        co_return ec;
     }
 
     // The TCP socket underneath (to poll it without reading).
@@ -76,7 +81,32 @@ public:
     }
 
 private:
+    // The composed write: one async_write per frame, in order.
+    struct write_frames_op {
+        ws_transport* transport;
+        const std::vector<wire::out_frame>* frames;
+        std::size_t next = 0;
+        std::size_t written = 0;
+        bool started = false;
+
+        template <class Self>
+        void operator()(Self& self, boost::system::error_code ec = {}, std::size_t n = 0) {
+            if (started) {
+                written += n;
+                if (ec) return self.complete(ec, written);
+            }
+            started = true;
+            if (next == frames->size()) return self.complete({}, written);
+            const auto& f = (*frames)[next++];
+            transport->parts_ = {boost::asio::buffer(f.head), f.shared
+                                                                  ? boost::asio::buffer(*f.shared)
+                                                                  : boost::asio::const_buffer{}};
+            transport->stream_.async_write(transport->parts_, std::move(self));
+        }
+    };
+
     stream_type stream_;
+    std::array<boost::asio::const_buffer, 2> parts_;
     std::size_t max_frame_size_;
     boost::beast::flat_buffer buffer_;
 };
