@@ -13,9 +13,12 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <google/protobuf/stubs/logging.h>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include <tern/server/jwt.hpp>
 #include <tern/wire/frame_codec.hpp>
@@ -42,8 +45,12 @@ class fuzz_transport {
 public:
     static constexpr wire::framing framing = wire::framing::stream;
 
-    fuzz_transport(std::string input, std::size_t chunk)
-        : input_(std::move(input)), chunk_(chunk), reader_(max_frame), written_(max_frame) {}
+    fuzz_transport(std::string input, std::size_t chunk, asio::any_io_executor executor)
+        : input_(std::move(input)),
+          chunk_(chunk),
+          reader_(max_frame),
+          written_(max_frame),
+          executor_(std::move(executor)) {}
 
     asio::awaitable<boost::system::error_code> read(v1::Frame& out) {
         for (;;) {
@@ -60,34 +67,44 @@ public:
         }
     }
 
-    asio::awaitable<boost::system::error_code> write(const std::vector<wire::out_frame>& frames) {
-        for (const auto& f : frames) {
-            std::string bytes = f.head;
-            if (f.shared) bytes += *f.shared;
-            auto space = written_.prepare(bytes.size());
-            if (space.size() < bytes.size()) fail("an outgoing frame is over the frame limit");
-            std::memcpy(space.data(), bytes.data(), bytes.size());
-            written_.commit(bytes.size());
-            v1::Frame frame;
-            boost::system::error_code ec;
-            for (;;) {
-                const auto status = written_.next(frame, ec);
-                if (status == wire::split_status::need_more) break;
-                if (status == wire::split_status::error) fail("an outgoing frame does not decode");
-            }
-        }
-        co_return boost::system::error_code{};
+    // Checks every frame at once, then completes later, as a socket would.
+    template <class Handler>
+    void async_write_frames(const std::vector<wire::out_frame>& frames, Handler&& done) {
+        std::size_t bytes = 0;
+        for (const auto& f : frames) bytes += check_written(f);
+        asio::post(executor_, [done = std::forward<Handler>(done), bytes]() mutable {
+            done(boost::system::error_code{}, bytes);
+        });
     }
 
     int native_handle() { return -1; }
     void close() { closed_ = true; }
 
 private:
+    // Appends one outgoing frame to what the client received and requires it to decode.
+    std::size_t check_written(const wire::out_frame& f) {
+        std::string bytes = f.head;
+        if (f.shared) bytes += *f.shared;
+        auto space = written_.prepare(bytes.size());
+        if (space.size() < bytes.size()) fail("an outgoing frame is over the frame limit");
+        std::memcpy(space.data(), bytes.data(), bytes.size());
+        written_.commit(bytes.size());
+        v1::Frame frame;
+        boost::system::error_code ec;
+        for (;;) {
+            const auto status = written_.next(frame, ec);
+            if (status == wire::split_status::need_more) break;
+            if (status == wire::split_status::error) fail("an outgoing frame does not decode");
+        }
+        return bytes.size();
+    }
+
     std::string input_;
     std::size_t at_ = 0;
     std::size_t chunk_;
     wire::stream_reader reader_;
     wire::stream_reader written_;
+    asio::any_io_executor executor_;
     bool closed_ = false;
 };
 
@@ -170,8 +187,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     asio::io_context io;
     auto conn = std::make_shared<net::connection<fuzz_transport>>(
-        fuzz_transport(std::move(input), chunk), tern::server::transport_kind::tcp,
-        io.get_executor(), 0, settings);
+        fuzz_transport(std::move(input), chunk, io.get_executor()),
+        tern::server::transport_kind::tcp, io.get_executor(), 0, settings);
     conn->start();
     conn.reset();
     // The input ends in EOF: the connection finishes and nothing is left to run. A bound all
