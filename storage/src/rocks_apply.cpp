@@ -272,13 +272,16 @@ entry_result apply_batch::apply(const append_event& e) {
 
     // Recipients: the members before the event, and after it (a removed user gets the event that
     // removed it; an added one gets the event that added it).
+    // Members are kept ascending, so without a membership change they are the recipients as is.
     std::vector<user_id> recipients;
     recipients.reserve(state->members.size() + e.membership.size());
     for (const auto& m : state->members) recipients.push_back(m.user);
-    for (const auto& change : e.membership) apply_membership(e, ref, *state, change);
-    for (const auto& m : state->members) recipients.push_back(m.user);
-    std::sort(recipients.begin(), recipients.end());
-    recipients.erase(std::unique(recipients.begin(), recipients.end()), recipients.end());
+    if (!e.membership.empty()) {
+        for (const auto& change : e.membership) apply_membership(e, ref, *state, change);
+        for (const auto& m : state->members) recipients.push_back(m.user);
+        std::sort(recipients.begin(), recipients.end());
+        recipients.erase(std::unique(recipients.begin(), recipients.end()), recipients.end());
+    }
 
     auto& meta = state->meta;
     if (e.new_name) meta.name = *e.new_name;

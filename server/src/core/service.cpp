@@ -838,6 +838,7 @@ struct service::state {
     // On every shard: push a committed event to this shard's online devices of its recipients.
     void deliver(std::size_t shard, storage::tenant_id tenant, const delivery& batch) {
         auto& local = *per_shard[shard];
+        std::size_t pushed = 0;
         for (const auto& [user, inbox_seq] : batch.inbox) {
             auto it = local.online.find({tenant, user});
             if (it == local.online.end()) continue;
@@ -848,10 +849,12 @@ struct service::state {
                     start_catch_up(shard, {tenant, user}, device);
                     continue;
                 }
-                if (push(device, inbox_seq, batch.event)) {
-                    metrics.message_delivered(std::chrono::steady_clock::now() - batch.accepted_at);
-                }
+                if (push(device, inbox_seq, batch.event)) ++pushed;
             }
+        }
+        if (pushed != 0) {
+            metrics.messages_delivered(pushed,
+                                       std::chrono::steady_clock::now() - batch.accepted_at);
         }
     }
 

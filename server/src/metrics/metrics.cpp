@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <filesystem>
@@ -232,7 +233,8 @@ struct metrics::impl {
                                 .Name("tern_delivery_latency_seconds")
                                 .Help(
                                     "From a request's arrival at its conversation's owner to "
-                                    "the push queued for a recipient device.")
+                                    "the push queued for a recipient device (per shard, to "
+                                    "the last push of the event there).")
                                 .Register(*registry)
                                 .Add({}, latency_buckets());
         fanout = &prom::BuildHistogram()
@@ -325,9 +327,16 @@ void metrics::outbound_queue_bytes(std::int64_t delta) {
 }
 
 void metrics::message_received() { impl_->received->Increment(); }
-void metrics::message_delivered(std::chrono::nanoseconds since_accepted) {
-    impl_->delivered->Increment();
-    impl_->delivery_latency->Observe(seconds(since_accepted));
+void metrics::messages_delivered(std::size_t pushes, std::chrono::nanoseconds since_accepted) {
+    if (pushes == 0) return;
+    impl_->delivered->Increment(static_cast<double>(pushes));
+    // The same latency `pushes` times: one bucket, one lock.
+    static const auto bounds = latency_buckets();
+    const double value = seconds(since_accepted);
+    std::vector<double> increments(bounds.size() + 1, 0.0);
+    increments[static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), value) -
+                                        bounds.begin())] = static_cast<double>(pushes);
+    impl_->delivery_latency->ObserveMultiple(increments, value * static_cast<double>(pushes));
 }
 void metrics::fanout(std::size_t recipients) {
     impl_->fanout->Observe(static_cast<double>(recipients));

@@ -57,8 +57,10 @@ public:
 
     // ---- messages -------------------------------------------------------------------------
     void message_received();  // a Send request, before any decision
-    // One push to one device; `since_accepted` from the Send's arrival at its owner.
-    void message_delivered(std::chrono::nanoseconds since_accepted);
+    // `pushes` pushes of one event to devices of one shard; `since_accepted` from the request's
+    // arrival at its owner to the last of them (one counter and one histogram update per batch:
+    // a group event reaches hundreds of devices at once).
+    void messages_delivered(std::size_t pushes, std::chrono::nanoseconds since_accepted);
     void fanout(std::size_t recipients);  // users an event was assigned to
 
     // ---- storage --------------------------------------------------------------------------
