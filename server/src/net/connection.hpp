@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <deque>
@@ -253,6 +254,7 @@ private:
             close(v1::DISCONNECT_PROTOCOL_ERROR, code, ec.message());
         } else {
             settings_.metrics->peer_closed();
+            peer_gone_ = true;
             closing_ = true;  // the peer went away: nothing to say
             wake_writer();
         }
@@ -397,7 +399,7 @@ private:
     void write_queued() {
         if (writing_ || writes_ended_) return;
         if (queue_.empty()) {
-            if (closing_ || finished_) return end_writes();
+            if (closing_ || finished_) return end_writes(!peer_gone_);
             queue_.shrink_to_fit();  // an idle connection keeps no memory from its last burst
             batch_ = {};
             return;
@@ -410,15 +412,52 @@ private:
             batch_, [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                 self->writing_ = false;
                 self->batch_.clear();
-                if (ec) return self->end_writes();
+                if (ec) return self->end_writes(false);
                 self->write_queued();
             });
     }
 
-    void end_writes() {
+    // Everything we had to say is written (`graceful`: our Disconnect is among it), or writing
+    // failed.
+    void end_writes(bool graceful) {
         writes_ended_ = true;
-        transport_.close();
         finish();
+        if constexpr (requires { transport_.lowest_socket(); }) {
+            if (graceful) return linger();
+        }
+        transport_.close();
+    }
+
+    // A lingering close: closing a socket whose peer's bytes are unread sends a reset, and a
+    // reset makes the peer's kernel drop what it has not yet taken from us, our Disconnect
+    // included (a flooding client whose window is full would never learn why it was cut off).
+    // So: half-close (a FIN after the queued bytes), then read and drop what the peer still
+    // sends until it closes too, for at most close_grace.
+    void linger() {
+        auto& socket = transport_.lowest_socket();
+        boost::system::error_code ignored;
+        socket.cancel(ignored);  // the reader's pending read, which must not take the bytes
+        socket.shutdown(asio::socket_base::shutdown_send, ignored);
+        watchdog_.expires_after(close_grace);
+        watchdog_.async_wait(
+            [self = this->shared_from_this()](const boost::system::error_code& ec) {
+                if (!ec) self->transport_.close();
+            });
+        drain(std::make_shared<std::array<char, 2048>>());
+    }
+
+    void drain(std::shared_ptr<std::array<char, 2048>> buffer) {
+        auto& socket = transport_.lowest_socket();
+        socket.async_read_some(asio::buffer(*buffer),
+                               [self = this->shared_from_this(), buffer](
+                                   const boost::system::error_code& ec, std::size_t) {
+                                   if (ec) {
+                                       self->watchdog_.cancel();
+                                       self->transport_.close();
+                                       return;
+                                   }
+                                   self->drain(buffer);
+                               });
     }
 
     // ---- deadlines -------------------------------------------------------------------------
@@ -492,6 +531,7 @@ private:
     bool reader_paused_ = false;  // the reader stopped for the admission
     bool open_ = false;           // the handshake is done
     bool closing_ = false;        // a Disconnect is queued or the peer is gone
+    bool peer_gone_ = false;      // the peer closed or failed: nothing to linger for
     bool finished_ = false;
     clock::time_point last_activity_;
     clock::time_point token_expiry_ = clock::time_point::max();

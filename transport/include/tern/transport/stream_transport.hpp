@@ -79,18 +79,18 @@ public:
         co_return ec;
     }
 
-    // The TCP socket underneath (to poll it without reading).
-    [[nodiscard]] int native_handle() {
-        return raw_socket(boost::beast::get_lowest_layer(stream_)).native_handle();
+    // The TCP socket underneath (to poll it without reading, or to drain it when closing).
+    [[nodiscard]] boost::asio::ip::tcp::socket& lowest_socket() {
+        return raw_socket(boost::beast::get_lowest_layer(stream_));
     }
+    [[nodiscard]] int native_handle() { return lowest_socket().native_handle(); }
 
     // Closes the socket. Over TLS no close_notify is sent: the Disconnect frame already said
     // goodbye, and a peer that does not read must not hold the connection open.
     void close() {
         boost::system::error_code ignored;
-        auto& socket = raw_socket(boost::beast::get_lowest_layer(stream_));
-        socket.shutdown(boost::asio::socket_base::shutdown_both, ignored);
-        socket.close(ignored);
+        lowest_socket().shutdown(boost::asio::socket_base::shutdown_both, ignored);
+        lowest_socket().close(ignored);
     }
 
 private:

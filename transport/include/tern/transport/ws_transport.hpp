@@ -9,6 +9,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/compose.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -68,16 +69,16 @@ public:
         co_return ec;
     }
 
-    // The TCP socket underneath (to poll it without reading).
-    [[nodiscard]] int native_handle() {
-        return boost::beast::get_lowest_layer(stream_).socket().native_handle();
+    // The TCP socket underneath (to poll it without reading, or to drain it when closing).
+    [[nodiscard]] boost::asio::ip::tcp::socket& lowest_socket() {
+        return boost::beast::get_lowest_layer(stream_).socket();
     }
+    [[nodiscard]] int native_handle() { return lowest_socket().native_handle(); }
 
     void close() {
         boost::system::error_code ignored;
-        auto& socket = boost::beast::get_lowest_layer(stream_).socket();
-        socket.shutdown(boost::asio::socket_base::shutdown_both, ignored);
-        socket.close(ignored);
+        lowest_socket().shutdown(boost::asio::socket_base::shutdown_both, ignored);
+        lowest_socket().close(ignored);
     }
 
 private:
