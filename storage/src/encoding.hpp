@@ -21,9 +21,13 @@ inline constexpr std::size_t conv_bytes = 17;  // type + id + peer
 
 // ---- building blocks ------------------------------------------------------------------------
 
+inline void store_be64(char* out, std::uint64_t v) noexcept {
+    for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
+}
+
 inline void put_be64(std::string& out, std::uint64_t v) {
     char b[8];
-    for (int i = 7; i >= 0; --i, v >>= 8) b[i] = static_cast<char>(v & 0xff);
+    store_be64(b, v);
     out.append(b, 8);
 }
 
@@ -90,11 +94,9 @@ struct user_sub_key_bytes {
 
 inline user_sub_key_bytes user_sub_key_in_place(tenant_id t, user_id u, std::uint64_t n) {
     user_sub_key_bytes k;
-    std::size_t at = 0;
-    for (std::uint64_t v : {t, u, n}) {
-        for (int i = 7; i >= 0; --i, v >>= 8) k.bytes[at + i] = static_cast<char>(v & 0xff);
-        at += 8;
-    }
+    store_be64(k.bytes.data(), t);
+    store_be64(k.bytes.data() + 8, u);
+    store_be64(k.bytes.data() + 16, n);
     return k;
 }
 

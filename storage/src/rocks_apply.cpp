@@ -20,6 +20,11 @@
 namespace tern::storage::detail {
 namespace {
 
+void note_newest(std::map<conv_id, seq_t>& newest, const conv_id& c, seq_t seq) {
+    auto& n = newest[c];
+    n = std::max(n, seq);
+}
+
 class apply_batch {
 public:
     apply_batch(const rocks_store& s, write_cache& cache) : store_(s), cache_(cache) {}
@@ -176,10 +181,6 @@ std::uint64_t& apply_batch::device(const user_ref& ref, user_inbox& u, device_id
 // Notes the newest seq per conversation among the user's entries in (after, up_to] on disk.
 void apply_batch::note_newest_on_disk(const user_ref& ref, std::uint64_t after, std::uint64_t up_to,
                                       std::map<conv_id, seq_t>& newest) {
-    const auto note = [&](const conv_id& c, seq_t seq) {
-        auto& n = newest[c];
-        n = std::max(n, seq);
-    };
     const auto prefix = user_key(ref.tenant, ref.user);
     std::unique_ptr<rocksdb::Iterator> it(
         store_.db().NewIterator(rocksdb::ReadOptions{}, store_.handle(cf_inbox)));
@@ -187,7 +188,7 @@ void apply_batch::note_newest_on_disk(const user_ref& ref, std::uint64_t after, 
          it->Valid() && it->key().starts_with(prefix); it->Next()) {
         if (key_suffix64({it->key().data(), it->key().size()}) > up_to) break;
         const auto [c, seq] = decoded(decode_inbox({it->value().data(), it->value().size()}));
-        note(c, seq);
+        note_newest(newest, c, seq);
     }
     check(it->status());
 }
@@ -340,13 +341,12 @@ entry_result apply_batch::apply(const ack_inbox& e) {
     // include every entry this batch appended), and before them those only on disk.
     std::map<conv_id, seq_t> newest;
     if (!u.covers_after(acked)) {
-        const std::uint64_t first_cached = u.head - u.recent.size() + 1;
-        note_newest_on_disk(uref, acked, std::min(up_to, first_cached - 1), newest);
+        note_newest_on_disk(uref, acked, std::min(up_to, u.first_cached() - 1), newest);
     }
     for (const auto& entry : u.recent) {
-        if (entry.inbox_seq <= acked || entry.inbox_seq > up_to) continue;
-        auto& n = newest[entry.conv];
-        n = std::max(n, entry.seq);
+        if (entry.inbox_seq > acked && entry.inbox_seq <= up_to) {
+            note_newest(newest, entry.conv, entry.seq);
+        }
     }
 
     acked = up_to;

@@ -41,12 +41,6 @@ struct member_ref {  // a (conversation, user) pair: receipt cursors
     friend bool operator==(const member_ref&, const member_ref&) = default;
 };
 
-struct device_ref {
-    user_ref user;
-    device_id device = 0;
-    friend bool operator==(const device_ref&, const device_ref&) = default;
-};
-
 struct ref_hash {
     std::size_t operator()(const conv_ref& r) const noexcept {
         return hash_mix(
@@ -58,9 +52,6 @@ struct ref_hash {
     }
     std::size_t operator()(const member_ref& r) const noexcept {
         return hash_mix((*this)(r.conv), r.user);
-    }
-    std::size_t operator()(const device_ref& r) const noexcept {
-        return hash_mix((*this)(r.user), r.device);
     }
 };
 
@@ -108,9 +99,12 @@ struct user_inbox {
     std::vector<inbox_ref> recent;
     std::vector<std::pair<device_id, std::uint64_t>> devices;  // acknowledged inbox_seq
 
+    // The inbox_seq of the oldest cached entry (head + 1 when none is).
+    [[nodiscard]] std::uint64_t first_cached() const noexcept { return head - recent.size() + 1; }
+
     // Whether recent holds every entry after `acked`.
     [[nodiscard]] bool covers_after(std::uint64_t acked) const noexcept {
-        return acked + recent.size() >= head;
+        return acked + 1 >= first_cached();
     }
 
     // Appends the entry for (c, s) and returns its inbox_seq.

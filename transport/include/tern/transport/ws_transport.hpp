@@ -99,15 +99,15 @@ private:
             started = true;
             if (next == frames->size()) return self.complete({}, written);
             const auto& f = (*frames)[next++];
-            transport->parts_ = {boost::asio::buffer(f.head), f.shared
-                                                                  ? boost::asio::buffer(*f.shared)
-                                                                  : boost::asio::const_buffer{}};
-            transport->stream_.async_write(transport->parts_, std::move(self));
+            // Beast keeps its own copy of the buffer sequence (not of the bytes).
+            const std::array<boost::asio::const_buffer, 2> parts{
+                boost::asio::buffer(f.head),
+                f.shared ? boost::asio::buffer(*f.shared) : boost::asio::const_buffer{}};
+            transport->stream_.async_write(parts, std::move(self));
         }
     };
 
     stream_type stream_;
-    std::array<boost::asio::const_buffer, 2> parts_;
     std::size_t max_frame_size_;
     boost::beast::flat_buffer buffer_;
 };
