@@ -52,19 +52,24 @@ public:
           written_(max_frame),
           executor_(std::move(executor)) {}
 
-    asio::awaitable<boost::system::error_code> read(v1::Frame& out) {
-        for (;;) {
-            boost::system::error_code ec;
-            const auto status = reader_.next(out, ec);
-            if (status == wire::split_status::frame) co_return boost::system::error_code{};
-            if (status == wire::split_status::error) co_return ec;
-            if (at_ >= input_.size()) co_return asio::error::eof;
+    wire::split_status next(v1::Frame& out, boost::system::error_code& ec) {
+        return reader_.next(out, ec);
+    }
+
+    // The next chunk of the input, or the end of the stream; completes later, as a socket would.
+    template <class Handler>
+    void async_fill(Handler&& done) {
+        boost::system::error_code ec;
+        if (at_ >= input_.size()) {
+            ec = asio::error::eof;
+        } else {
             auto space = reader_.prepare(chunk_);
             const auto n = std::min({space.size(), chunk_, input_.size() - at_});
             std::memcpy(space.data(), input_.data() + at_, n);
             reader_.commit(n);
             at_ += n;
         }
+        asio::post(executor_, [done = std::forward<Handler>(done), ec]() mutable { done(ec); });
     }
 
     // Checks every frame at once, then completes later, as a socket would.

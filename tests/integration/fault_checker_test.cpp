@@ -62,7 +62,9 @@ std::string tag(std::uint64_t tenant) { return "t" + std::to_string(tenant) + ":
 TEST_CASE("fault checker: every acked message once and in order on every device, through kill -9",
           "[integration][fault][checker]") {
     const ternd_setup setup("tern-checker", "fsync");
-    const auto& [dir, keys, config_file, log_file, key] = setup;
+    const auto& config_file = setup.config_file;
+    const auto& log_file = setup.log_file;
+    const auto& key = setup.key;
     auto ternd = std::make_unique<ternd_process>(TERND_BINARY, config_file, log_file);
     tcp_proxy proxy(ternd->port());
 

@@ -21,7 +21,9 @@ using namespace std::chrono_literals;
 TEST_CASE("every acked message reaches every member device exactly once, through cuts and kill -9",
           "[integration][fault][sdk]") {
     const ternd_setup setup("tern-sdk-fault", "fsync");
-    const auto& [dir, keys, config_file, log_file, key] = setup;
+    const auto& config_file = setup.config_file;
+    const auto& log_file = setup.log_file;
+    const auto& key = setup.key;
 
     auto ternd = std::make_unique<ternd_process>(TERND_BINARY, config_file, log_file);
     tcp_proxy proxy(ternd->port());

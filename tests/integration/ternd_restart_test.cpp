@@ -44,7 +44,8 @@ TEST_CASE("acked messages survive kill -9, resends keep their seqs, delivery is 
     const std::string durability = GENERATE("fsync", "os");
     CAPTURE(durability);
     const ternd_setup setup("tern-kill9", durability);
-    const auto& [dir, keys, config_file, log_file, key] = setup;
+    const auto& config_file = setup.config_file;
+    const auto& log_file = setup.log_file;
     const auto token = [&](std::uint64_t user, std::uint64_t device) {
         return setup.token(1, user, device);
     };
@@ -103,7 +104,8 @@ TEST_CASE(
     "keeps every acked message",
     "[integration][fault][drain]") {
     const ternd_setup setup("tern-drain", "fsync");
-    const auto& [dir, keys, config_file, log_file, key] = setup;
+    const auto& config_file = setup.config_file;
+    const auto& log_file = setup.log_file;
     const auto token = [&](std::uint64_t user, std::uint64_t device) {
         return setup.token(1, user, device);
     };
@@ -146,7 +148,9 @@ TEST_CASE(
 TEST_CASE("ternd tells systemd when it is ready and when it stops (Type=notify)",
           "[integration][fault][drain]") {
     const ternd_setup setup("tern-notify", "fsync");
-    const auto& [dir, keys, config_file, log_file, key] = setup;
+    const auto& dir = setup.dir;
+    const auto& config_file = setup.config_file;
+    const auto& log_file = setup.log_file;
     // The notification socket systemd would hold: a Unix datagram socket.
     const auto path = (dir.path() / "notify.sock").string();
     const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -179,7 +183,10 @@ TEST_CASE("ternd tells systemd when it is ready and when it stops (Type=notify)"
 TEST_CASE("SIGHUP loads a new TLS certificate and log level without dropping connections",
           "[integration][fault][drain]") {
     const ternd_setup setup("tern-sighup", "fsync");
-    const auto& [dir, keys, config_file, log_file, key] = setup;
+    const auto& dir = setup.dir;
+    const auto& config_file = setup.config_file;
+    const auto& log_file = setup.log_file;
+    const auto& key = setup.key;
     temp_dir first("tern-cert-a");
     temp_dir second("tern-cert-b");
     const auto [cert_a, key_a] = make_test_certificate(first);

@@ -1,8 +1,9 @@
 // One client connection on one shard, over any transport (stream_transport for TCP and TLS, a
-// WebSocket transport for ws and wss). A reader coroutine, a callback writer and a timer share
-// it, all on the shard's thread:
+// WebSocket transport for ws and wss). A reader, a writer and a timer share it, all callbacks
+// on the shard's thread (a coroutine's frames would cost every idle connection about 1 KB):
 //
-//   reader    decodes frames: the handshake (Hello within the auth deadline, the token verified,
+//   reader    (one pending fill of the transport while idle, no buffer on a plain socket)
+//             decodes frames: the handshake (Hello within the auth deadline, the token verified,
 //             the core's admission, Welcome), then heartbeats and requests for the core;
 //             rate-limited. It pauses while the core decides the admission.
 //   writer    (callbacks: idle, it holds nothing) drains the bounded outbound queue, all queued
@@ -25,14 +26,10 @@
 #include <memory>
 #include <string>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <tern/wire/errors.hpp>
 
@@ -55,8 +52,11 @@ class connection final : public session,
 public:
     using clock = std::chrono::steady_clock;
 
-    connection(Transport transport, transport_kind kind, asio::any_io_executor executor,
-               std::size_t shard, const connection_settings& settings)
+    // The shard's executor; an io_context's is one pointer (an any_io_executor is 56 bytes).
+    using executor_type = asio::io_context::executor_type;
+
+    connection(Transport transport, transport_kind kind, executor_type executor, std::size_t shard,
+               const connection_settings& settings)
         : shard_(shard),
           kind_(kind),
           id_(next_connection_id()),
@@ -76,8 +76,7 @@ public:
         last_activity_ = last_refill_ = clock::now();
         connected_at_ms_ = unix_ms();
         settings_.metrics->connection_opened(kind_);
-        asio::co_spawn(
-            executor_, [self] { return self->read_loop(); }, asio::detached);
+        read_frames();
         arm_watchdog();
     }
 
@@ -138,9 +137,8 @@ public:
         watchdog_.cancel();  // from the auth deadline to the idle timeout
         if (reader_paused_) {
             reader_paused_ = false;
-            const auto self = this->shared_from_this();
-            asio::co_spawn(
-                executor_, [self] { return self->read_loop(); }, asio::detached);
+            // Posted: whoever admits (the core, on this thread) must not run the reader inline.
+            asio::post(executor_, [self = this->shared_from_this()] { self->read_frames(); });
         }
         return true;
     }
@@ -225,13 +223,27 @@ private:
 
     // ---- reading ---------------------------------------------------------------------------
 
-    asio::awaitable<void> read_loop() {
-        const auto self = this->shared_from_this();
+    // Handles every frame already received, then asks the transport for more; the fill's
+    // callback comes back here. Stops while the core decides an admission (admit() resumes it)
+    // and, for good, once the connection closes.
+    void read_frames() {
         v1::Frame frame;
         while (!closing_) {
-            const auto ec = co_await transport_.read(frame);
-            if (closing_) break;
-            if (ec) {
+            boost::system::error_code ec;
+            const auto status = transport_.next(frame, ec);
+            if (status == wire::split_status::need_more) {
+                transport_.async_fill(
+                    [self = this->shared_from_this()](const boost::system::error_code& fill_ec) {
+                        if (self->closing_) return self->finish();
+                        if (fill_ec) {
+                            self->on_read_error(fill_ec);
+                            return self->finish();
+                        }
+                        self->read_frames();
+                    });
+                return;
+            }
+            if (status == wire::split_status::error) {
                 on_read_error(ec);
                 break;
             }
@@ -241,7 +253,7 @@ private:
             // closes the connection through the writer.
             if (admitting_ && !closing_) {
                 reader_paused_ = true;
-                co_return;
+                return;
             }
         }
         finish();
@@ -517,8 +529,9 @@ private:
     std::uint64_t id_;
     Transport transport_;
     const connection_settings& settings_;
-    asio::any_io_executor executor_;  // the shard's
-    asio::steady_timer watchdog_;     // auth deadline, idle timeout, close grace
+    executor_type executor_;  // the shard's
+    asio::basic_waitable_timer<clock, asio::wait_traits<clock>, executor_type>
+        watchdog_;  // auth deadline, idle timeout, close grace
     // Drained whole by the writer; a vector, since an empty std::deque allocates 512 bytes.
     std::vector<wire::out_frame> queue_;
     std::vector<wire::out_frame> batch_;  // being written

@@ -11,6 +11,8 @@
 #include <tuple>
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -158,6 +160,10 @@ struct gateway::impl {
         return tls_contexts.empty() ? nullptr : tls_contexts.back();
     }
 
+    // A socket bound to its shard's io_context: its executor is one pointer, where an
+    // any_io_executor is 56 bytes in the socket, the connection and every pending operation.
+    using shard_socket = tcp::socket::rebind_executor<asio::io_context::executor_type>::other;
+
     // Accepts on shard 0 and hands each socket to the next shard, for life.
     template <class OnSocket>
     asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, transport_kind kind,
@@ -181,12 +187,11 @@ struct gateway::impl {
         }
     }
 
-    void start_tcp(tcp::socket socket, std::size_t shard) {
-        auto executor = socket.get_executor();
-        auto conn = std::make_shared<net::connection<transport::stream_transport<tcp::socket>>>(
-            transport::stream_transport<tcp::socket>(std::move(socket),
-                                                     settings.limits.max_frame_bytes),
-            transport_kind::tcp, executor, shard, settings);
+    void start_tcp(shard_socket socket, std::size_t shard) {
+        auto conn = std::make_shared<net::connection<transport::stream_transport<shard_socket>>>(
+            transport::stream_transport<shard_socket>(std::move(socket),
+                                                      settings.limits.max_frame_bytes),
+            transport_kind::tcp, shards.context(shard).get_executor(), shard, settings);
         conn->start();
     }
 
@@ -207,11 +212,10 @@ struct gateway::impl {
             co_return;
         }
         beast::get_lowest_layer(tls).expires_never();
-        auto executor = tls.get_executor();
         auto conn = std::make_shared<net::connection<transport::stream_transport<tls_stream>>>(
             transport::stream_transport<tls_stream>(std::move(tls),
                                                     settings.limits.max_frame_bytes),
-            transport_kind::tls, executor, shard, settings);
+            transport_kind::tls, shards.context(shard).get_executor(), shard, settings);
         conn->start();
     }
 
@@ -222,10 +226,9 @@ struct gateway::impl {
             std::move(stream), {settings.limits.auth_deadline, &allowed_origins}, metrics);
         if (!ws) co_return;
         beast::get_lowest_layer(*ws).expires_never();
-        auto executor = ws->get_executor();
         auto conn = std::make_shared<net::connection<transport::ws_transport<Stream>>>(
             transport::ws_transport<Stream>(std::move(*ws), settings.limits.max_frame_bytes),
-            websocket_kind<Stream>(), executor, shard, settings);
+            websocket_kind<Stream>(), shards.context(shard).get_executor(), shard, settings);
         conn->start();
     }
 
@@ -415,23 +418,24 @@ void gateway::start() {
         i.tcp_acceptor = i.listen("listen.tcp", i.tcp_address);
         asio::co_spawn(i.shards.context(0),
                        i.accept_loop(*i.tcp_acceptor, transport_kind::tcp,
-                                     [&i](tcp::socket s, std::size_t shard) {
+                                     [&i](impl::shard_socket s, std::size_t shard) {
                                          i.start_tcp(std::move(s), shard);
                                      }),
                        asio::detached);
     }
     if (!i.ws_address.empty()) {
         i.ws_acceptor = i.listen("listen.ws", i.ws_address);
-        asio::co_spawn(i.shards.context(0),
-                       i.accept_loop(*i.ws_acceptor, transport_kind::ws,
-                                     [&i](tcp::socket s, std::size_t shard) {
-                                         auto executor = s.get_executor();
-                                         asio::co_spawn(
-                                             executor,
-                                             i.upgrade_ws(beast::tcp_stream(std::move(s)), shard),
-                                             asio::detached);
-                                     }),
-                       asio::detached);
+        asio::co_spawn(
+            i.shards.context(0),
+            i.accept_loop(*i.ws_acceptor, transport_kind::ws,
+                          [&i](impl::shard_socket s, std::size_t shard) {
+                              auto executor = s.get_executor();
+                              asio::co_spawn(
+                                  executor,
+                                  i.upgrade_ws(beast::tcp_stream(tcp::socket(std::move(s))), shard),
+                                  asio::detached);
+                          }),
+            asio::detached);
     }
     for (auto [address, acceptor, key, websocket] :
          {std::tuple{&i.tls_address, &i.tls_acceptor, "listen.tls", false},
@@ -441,10 +445,12 @@ void gateway::start() {
         asio::co_spawn(
             i.shards.context(0),
             i.accept_loop(**acceptor, websocket ? transport_kind::wss : transport_kind::tls,
-                          [&i, websocket = websocket](tcp::socket s, std::size_t shard) {
+                          [&i, websocket = websocket](impl::shard_socket s, std::size_t shard) {
                               auto executor = s.get_executor();
-                              asio::co_spawn(executor, i.accept_tls(std::move(s), shard, websocket),
-                                             asio::detached);
+                              asio::co_spawn(
+                                  executor,
+                                  i.accept_tls(tcp::socket(std::move(s)), shard, websocket),
+                                  asio::detached);
                           }),
             asio::detached);
     }

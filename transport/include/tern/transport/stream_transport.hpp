@@ -9,6 +9,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/compose.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -21,7 +22,10 @@
 
 namespace tern::transport {
 
-inline boost::asio::ip::tcp::socket& raw_socket(boost::asio::ip::tcp::socket& s) { return s; }
+template <class Executor>
+auto& raw_socket(boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>& s) {
+    return s;
+}
 inline boost::asio::ip::tcp::socket& raw_socket(boost::beast::tcp_stream& s) { return s.socket(); }
 
 template <class Stream>
@@ -32,30 +36,31 @@ public:
     stream_transport(Stream stream, std::size_t max_frame_size)
         : stream_(std::move(stream)), reader_(max_frame_size) {}
 
+    // Decodes the next Frame from the bytes already received: frame, need_more (call
+    // async_fill), or error (the socket's, or tern::wire::errc for bad bytes).
+    [[nodiscard]] wire::split_status next(v1::Frame& out, boost::system::error_code& ec) {
+        return reader_.next(out, ec);
+    }
+
+    // Receives more bytes; completes with an error_code. An idle connection holds no receive
+    // buffer: on a plain socket it waits for bytes first and takes the buffer once they are
+    // there (TLS cannot: the library may already hold decrypted bytes the socket no longer
+    // shows). The server calls it with a callback, which holds no coroutine frame while idle.
+    template <class CompletionToken>
+    auto async_fill(CompletionToken&& token) {
+        return boost::asio::async_compose<CompletionToken, void(boost::system::error_code)>(
+            fill_op{this}, token, stream_);
+    }
+
     // Reads the next Frame. Errors: the socket's, or tern::wire::errc for bad bytes.
     boost::asio::awaitable<boost::system::error_code> read(v1::Frame& out) {
         for (;;) {
             boost::system::error_code ec;
-            const auto status = reader_.next(out, ec);
+            const auto status = next(out, ec);
             if (status == wire::split_status::frame) co_return boost::system::error_code{};
             if (status == wire::split_status::error) co_return ec;
-            if (reader_.buffered() == 0) {
-                // An idle connection holds no receive buffer between frames: on a plain socket,
-                // wait for bytes first and take the buffer once they are there (TLS cannot: the
-                // library may already hold decrypted bytes the socket no longer shows).
-                reader_.release_if_empty();
-                if constexpr (requires { typename Stream::wait_type; }) {
-                    auto [wait_ec] = co_await stream_.async_wait(
-                        Stream::wait_read, boost::asio::as_tuple(boost::asio::use_awaitable));
-                    if (wait_ec) co_return wait_ec;
-                }
-            }
-            auto space = reader_.prepare(2048);
-            auto [read_ec, n] =
-                co_await stream_.async_read_some(boost::asio::buffer(space.data(), space.size()),
-                                                 boost::asio::as_tuple(boost::asio::use_awaitable));
-            if (read_ec) co_return read_ec;
-            reader_.commit(n);
+            auto [fill_ec] = co_await async_fill(boost::asio::as_tuple(boost::asio::use_awaitable));
+            if (fill_ec) co_return fill_ec;
         }
     }
 
@@ -80,7 +85,7 @@ public:
     }
 
     // The TCP socket underneath (to poll it without reading, or to drain it when closing).
-    [[nodiscard]] boost::asio::ip::tcp::socket& lowest_socket() {
+    [[nodiscard]] auto& lowest_socket() {
         return raw_socket(boost::beast::get_lowest_layer(stream_));
     }
     [[nodiscard]] int native_handle() { return lowest_socket().native_handle(); }
@@ -94,6 +99,40 @@ public:
     }
 
 private:
+    // Waits for the socket to be readable when nothing is buffered (plain sockets), then reads
+    // what is there. Both steps are asynchronous, so the op never completes inline.
+    struct fill_op {
+        stream_transport* transport;
+        enum class step { start, waited, received } at = step::start;
+
+        template <class Self>
+        void operator()(Self& self, boost::system::error_code ec = {}, std::size_t n = 0) {
+            auto& reader = transport->reader_;
+            switch (at) {
+                case step::start:
+                    if constexpr (requires { typename Stream::wait_type; }) {
+                        if (reader.buffered() == 0) {
+                            reader.release_if_empty();
+                            at = step::waited;
+                            transport->stream_.async_wait(Stream::wait_read, std::move(self));
+                            return;
+                        }
+                    }
+                    break;
+                case step::waited:
+                    if (ec) return self.complete(ec);
+                    break;
+                case step::received:
+                    if (!ec) reader.commit(n);
+                    return self.complete(ec);
+            }
+            at = step::received;
+            auto space = reader.prepare(2048);
+            transport->stream_.async_read_some(boost::asio::buffer(space.data(), space.size()),
+                                               std::move(self));
+        }
+    };
+
     Stream stream_;
     wire::stream_reader reader_;
     std::vector<boost::asio::const_buffer> buffers_;

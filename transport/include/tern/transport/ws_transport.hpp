@@ -32,24 +32,40 @@ public:
         stream_.binary(true);
     }
 
-    boost::asio::awaitable<boost::system::error_code> read(v1::Frame& out) {
-        auto [ec, n] =
-            co_await stream_.async_read(buffer_, boost::asio::as_tuple(boost::asio::use_awaitable));
-        if (ec == boost::beast::websocket::error::message_too_big) {
-            co_return wire::make_error_code(wire::errc::frame_too_large);
-        }
-        if (ec) co_return ec;
+    // Decodes the message async_fill received: frame, need_more (nothing received), or error
+    // (tern::wire::errc: a text message, or bytes that are no Frame).
+    [[nodiscard]] wire::split_status next(v1::Frame& out, boost::system::error_code& ec) {
+        if (!has_message_) return wire::split_status::need_more;
+        has_message_ = false;
         const auto data = buffer_.cdata();
-        boost::system::error_code result;
         if (!stream_.got_binary()) {
-            result = wire::errc::text_message;
+            ec = wire::errc::text_message;
         } else {
-            result = wire::decode_frame(
-                {static_cast<const std::uint8_t*>(data.data()), data.size()}, out, max_frame_size_);
+            ec = wire::decode_frame({static_cast<const std::uint8_t*>(data.data()), data.size()},
+                                    out, max_frame_size_);
         }
         buffer_.consume(buffer_.size());
         buffer_.shrink_to_fit();  // an idle connection holds no receive buffer
-        co_return result;
+        return ec ? wire::split_status::error : wire::split_status::frame;
+    }
+
+    // Receives the next message; completes with an error_code (the stream's, or
+    // errc::frame_too_large).
+    template <class CompletionToken>
+    auto async_fill(CompletionToken&& token) {
+        return boost::asio::async_compose<CompletionToken, void(boost::system::error_code)>(
+            fill_op{this}, token, stream_);
+    }
+
+    boost::asio::awaitable<boost::system::error_code> read(v1::Frame& out) {
+        for (;;) {
+            boost::system::error_code ec;
+            const auto status = next(out, ec);
+            if (status == wire::split_status::frame) co_return boost::system::error_code{};
+            if (status == wire::split_status::error) co_return ec;
+            auto [fill_ec] = co_await async_fill(boost::asio::as_tuple(boost::asio::use_awaitable));
+            if (fill_ec) co_return fill_ec;
+        }
     }
 
     // One message per frame; Beast writes each as one WebSocket message. Completes with
@@ -82,6 +98,24 @@ public:
     }
 
 private:
+    struct fill_op {
+        ws_transport* transport;
+        bool started = false;
+
+        template <class Self>
+        void operator()(Self& self, boost::system::error_code ec = {}, std::size_t = 0) {
+            if (!started) {
+                started = true;
+                return transport->stream_.async_read(transport->buffer_, std::move(self));
+            }
+            if (ec == boost::beast::websocket::error::message_too_big) {
+                ec = wire::make_error_code(wire::errc::frame_too_large);
+            }
+            transport->has_message_ = !ec;
+            self.complete(ec);
+        }
+    };
+
     // The composed write: one async_write per frame, in order.
     struct write_frames_op {
         ws_transport* transport;
@@ -110,6 +144,7 @@ private:
     stream_type stream_;
     std::size_t max_frame_size_;
     boost::beast::flat_buffer buffer_;
+    bool has_message_ = false;  // buffer_ holds a received message next() has not decoded
 };
 
 }  // namespace tern::transport
