@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "gateway_fixture.hpp"
+#include "http_client.hpp"
 #include "tern/v1/events.pb.h"
 
 using namespace tern;
@@ -55,6 +56,63 @@ TEST_CASE("TLS 1.1 and plain bytes are refused on the TLS port", "[integration][
     const auto w = v12.receive();
     REQUIRE(w);
     CHECK(w->has_welcome());
+}
+
+TEST_CASE("a silent or stalled TLS handshake is cut off at the auth deadline",
+          "[integration][tls][abuse]") {
+    temp_dir certs{"tern-certs"};
+    const auto files = make_test_certificate(certs);
+    gateway_fixture f([&](server::config& c) {
+        c.listen.tls = "127.0.0.1:0";
+        c.tls.cert_file = files.first;
+        c.tls.key_file = files.second;
+        c.limits.auth_deadline_ms = 1000;
+    });
+    raw_client silent(f.gw->tls_port());
+    raw_client stalled(f.gw->tls_port());
+    stalled.send_raw(std::string("\x16\x03\x01\x02\x00\x01", 6));  // a ClientHello's first bytes
+    CHECK(silent.closed_within(10s));
+    CHECK(stalled.closed_within(10s));
+    CHECK(metric(f.gw->admin_port(),
+                 R"(tern_connections_rejected_total{reason="tls_handshake"})") == 2);
+    // The listener still serves.
+    tls_client ok(f.gw->tls_port(), files.first);
+    ok.send(hello(f.good_token()));
+    const auto welcome = ok.receive();
+    REQUIRE(welcome);
+    CHECK(welcome->has_welcome());
+}
+
+TEST_CASE("TLS carries frames larger than a record and bursts of small ones, in order",
+          "[integration][tls]") {
+    tls_fixture t;
+    tls_client bob(t.f.gw->tls_port(), t.files.first);
+    bob.send(hello(t.f.token_for(1, 9, 90)));
+    REQUIRE(bob.receive_until(v1::Frame::kWelcome));
+    auto alice = t.f.login(1, 7, 70);
+
+    // The largest content allowed: its frame spans two TLS records both ways.
+    const std::string big(16 * 1024, 'x');
+    bob.send(send_text(1, direct(9, 7), big, "big-1"));
+    REQUIRE(bob.receive_reply(1));
+    const auto big_push = alice->receive_until(v1::Frame::kPush);
+    REQUIRE(big_push);
+    CHECK(big_push->push().event().message().content().text() == big);
+    const auto echo = bob.receive_until(v1::Frame::kPush);  // the sender's own devices get it too
+    REQUIRE(echo);
+    CHECK(echo->push().event().message().content().text() == big);
+
+    // A burst: the server writes queued pushes gathered into records.
+    constexpr int burst = 150;  // within the inbound burst (200 frames)
+    for (int i = 0; i < burst; ++i) {
+        alice->send(
+            send_text(100 + i, direct(7, 9), std::to_string(i), "burst-" + std::to_string(i)));
+    }
+    for (int i = 0; i < burst; ++i) {
+        const auto push = bob.receive_until(v1::Frame::kPush);
+        REQUIRE(push);
+        CHECK(push->push().event().message().content().text() == std::to_string(i));
+    }
 }
 
 TEST_CASE("WebSocket over TLS speaks the protocol", "[integration][tls][websocket]") {

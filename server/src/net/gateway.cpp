@@ -32,6 +32,7 @@
 #include "logging.hpp"
 #include "shard_pool.hpp"
 #include "tls_context.hpp"
+#include "tls_socket.hpp"
 #include "ws_upgrade.hpp"
 
 namespace tern::server {
@@ -160,10 +161,6 @@ struct gateway::impl {
         return tls_contexts.empty() ? nullptr : tls_contexts.back();
     }
 
-    // A socket bound to its shard's io_context: its executor is one pointer, where an
-    // any_io_executor is 56 bytes in the socket, the connection and every pending operation.
-    using shard_socket = tcp::socket::rebind_executor<asio::io_context::executor_type>::other;
-
     // Accepts on shard 0 and hands each socket to the next shard, for life.
     template <class OnSocket>
     asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, transport_kind kind,
@@ -187,18 +184,43 @@ struct gateway::impl {
         }
     }
 
-    void start_tcp(shard_socket socket, std::size_t shard) {
-        auto conn = std::make_shared<net::connection<transport::stream_transport<shard_socket>>>(
-            transport::stream_transport<shard_socket>(std::move(socket),
-                                                      settings.limits.max_frame_bytes),
-            transport_kind::tcp, shards.context(shard).get_executor(), shard, settings);
+    void start_tcp(net::shard_socket socket, std::size_t shard) {
+        auto conn =
+            std::make_shared<net::connection<transport::stream_transport<net::shard_socket>>>(
+                transport::stream_transport<net::shard_socket>(std::move(socket),
+                                                               settings.limits.max_frame_bytes),
+                transport_kind::tcp, shards.context(shard).get_executor(), shard, settings);
+        conn->start();
+    }
+
+    // A TLS connection: the handshake on our own stream (net/tls_socket.hpp: no buffers held
+    // while idle), bounded by the auth deadline.
+    asio::awaitable<void> accept_tls(net::shard_socket socket, std::size_t shard) {
+        net::tls_socket tls(std::move(socket), current_tls()->native_handle());
+        // A handshake past the deadline is cancelled; `waiting` tells a timer that fired as the
+        // handshake ended that the socket is no longer its to cancel.
+        auto waiting = std::make_shared<bool>(true);
+        asio::steady_timer deadline(tls.get_executor(), settings.limits.auth_deadline);
+        deadline.async_wait([waiting, &tls](const boost::system::error_code& ec) {
+            if (!ec && *waiting) tls.next_layer().cancel();
+        });
+        auto [ec] = co_await tls.async_handshake(asio::as_tuple(asio::use_awaitable));
+        *waiting = false;
+        if (ec) {
+            metrics.rejected(reject_reason::tls_handshake);  // not TLS, an old version, too slow
+            co_return;
+        }
+        auto conn = std::make_shared<net::connection<transport::stream_transport<net::tls_socket>>>(
+            transport::stream_transport<net::tls_socket>(std::move(tls),
+                                                         settings.limits.max_frame_bytes),
+            transport_kind::tls, shards.context(shard).get_executor(), shard, settings);
         conn->start();
     }
 
     using tls_stream = asio::ssl::stream<beast::tcp_stream>;
 
-    // The TLS handshake, bounded by the auth deadline, then a TLS or WebSocket-over-TLS connection.
-    asio::awaitable<void> accept_tls(tcp::socket socket, std::size_t shard, bool websocket) {
+    // A WebSocket-over-TLS connection: the handshake, then the upgrade, within the auth deadline.
+    asio::awaitable<void> accept_wss(tcp::socket socket, std::size_t shard) {
         tls_stream tls(beast::tcp_stream(std::move(socket)), *current_tls());
         beast::get_lowest_layer(tls).expires_after(settings.limits.auth_deadline);
         auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::server,
@@ -207,16 +229,7 @@ struct gateway::impl {
             metrics.rejected(reject_reason::tls_handshake);  // not TLS, an old version, too slow
             co_return;
         }
-        if (websocket) {
-            co_await upgrade_ws(std::move(tls), shard);
-            co_return;
-        }
-        beast::get_lowest_layer(tls).expires_never();
-        auto conn = std::make_shared<net::connection<transport::stream_transport<tls_stream>>>(
-            transport::stream_transport<tls_stream>(std::move(tls),
-                                                    settings.limits.max_frame_bytes),
-            transport_kind::tls, shards.context(shard).get_executor(), shard, settings);
-        conn->start();
+        co_await upgrade_ws(std::move(tls), shard);
     }
 
     // The WebSocket upgrade (net/ws_upgrade.hpp), then a ws or wss connection.
@@ -418,7 +431,7 @@ void gateway::start() {
         i.tcp_acceptor = i.listen("listen.tcp", i.tcp_address);
         asio::co_spawn(i.shards.context(0),
                        i.accept_loop(*i.tcp_acceptor, transport_kind::tcp,
-                                     [&i](impl::shard_socket s, std::size_t shard) {
+                                     [&i](net::shard_socket s, std::size_t shard) {
                                          i.start_tcp(std::move(s), shard);
                                      }),
                        asio::detached);
@@ -428,7 +441,7 @@ void gateway::start() {
         asio::co_spawn(
             i.shards.context(0),
             i.accept_loop(*i.ws_acceptor, transport_kind::ws,
-                          [&i](impl::shard_socket s, std::size_t shard) {
+                          [&i](net::shard_socket s, std::size_t shard) {
                               auto executor = s.get_executor();
                               asio::co_spawn(
                                   executor,
@@ -444,14 +457,17 @@ void gateway::start() {
         *acceptor = i.listen(key, *address);
         asio::co_spawn(
             i.shards.context(0),
-            i.accept_loop(**acceptor, websocket ? transport_kind::wss : transport_kind::tls,
-                          [&i, websocket = websocket](impl::shard_socket s, std::size_t shard) {
-                              auto executor = s.get_executor();
-                              asio::co_spawn(
-                                  executor,
-                                  i.accept_tls(tcp::socket(std::move(s)), shard, websocket),
-                                  asio::detached);
-                          }),
+            i.accept_loop(
+                **acceptor, websocket ? transport_kind::wss : transport_kind::tls,
+                [&i, websocket = websocket](net::shard_socket s, std::size_t shard) {
+                    auto executor = s.get_executor();
+                    if (websocket) {
+                        asio::co_spawn(executor, i.accept_wss(tcp::socket(std::move(s)), shard),
+                                       asio::detached);
+                    } else {
+                        asio::co_spawn(executor, i.accept_tls(std::move(s), shard), asio::detached);
+                    }
+                }),
             asio::detached);
     }
     i.shards.start();

@@ -9,8 +9,14 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 namespace tern::server::net {
+
+// A socket bound to its shard's io_context: its executor is one pointer, where an
+// any_io_executor is 56 bytes in the socket, the connection and every pending operation.
+using shard_socket =
+    boost::asio::ip::tcp::socket::rebind_executor<boost::asio::io_context::executor_type>::other;
 
 class shard_pool {
 public:
