@@ -21,6 +21,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <tern/transport/read_frame.hpp>
 #include <tern/transport/stream_transport.hpp>
 #include <tern/transport/ws_transport.hpp>
 #include <tern/wire/frame_codec.hpp>
@@ -90,7 +91,7 @@ private:
                     if (auto h = handler_.lock()) h->on_peer_gone_while_paused();
                 }
             }
-            const auto ec = co_await transport_.read(frame);
+            const auto ec = co_await tern::transport::read_frame(transport_, frame);
             if (ec || closed_) {
                 finish(ec ? ec : asio::error::operation_aborted);
                 co_return;

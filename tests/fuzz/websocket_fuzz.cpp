@@ -21,6 +21,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/_experimental/test/stream.hpp>
 
+#include <tern/transport/read_frame.hpp>
 #include <tern/transport/ws_transport.hpp>
 
 #include "metrics/metrics.hpp"
@@ -50,7 +51,7 @@ asio::awaitable<void> serve(test_stream stream, std::string frames, tern::server
         tern::transport::ws_transport<test_stream> transport(std::move(*ws), max_frame);
         tern::v1::Frame frame;
         for (int i = 0; i < 64; ++i) {
-            if (const auto ec = co_await transport.read(frame);
+            if (const auto ec = co_await tern::transport::read_frame(transport, frame);
                 ec && ec.category() != tern::wire::wire_category()) {
                 break;  // closed or not WebSocket; a bad frame is skipped like the gateway does
             }

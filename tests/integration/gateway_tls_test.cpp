@@ -15,15 +15,21 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// A gateway with the TLS and WSS listeners on a fresh certificate; `auth_deadline_ms` 0 keeps
+// the default.
 struct tls_fixture {
+    explicit tls_fixture(std::uint32_t auth_deadline_ms = 0)
+        : f([this, auth_deadline_ms](server::config& c) {
+              c.listen.tls = "127.0.0.1:0";
+              c.listen.wss = "127.0.0.1:0";
+              c.tls.cert_file = files.first;
+              c.tls.key_file = files.second;
+              if (auth_deadline_ms != 0) c.limits.auth_deadline_ms = auth_deadline_ms;
+          }) {}
+
     temp_dir certs{"tern-certs"};
     std::pair<std::string, std::string> files = make_test_certificate(certs);
-    gateway_fixture f{[this](server::config& c) {
-        c.listen.tls = "127.0.0.1:0";
-        c.listen.wss = "127.0.0.1:0";
-        c.tls.cert_file = files.first;
-        c.tls.key_file = files.second;
-    }};
+    gateway_fixture f;
 };
 
 }  // namespace
@@ -60,14 +66,8 @@ TEST_CASE("TLS 1.1 and plain bytes are refused on the TLS port", "[integration][
 
 TEST_CASE("a silent or stalled TLS handshake is cut off at the auth deadline",
           "[integration][tls][abuse]") {
-    temp_dir certs{"tern-certs"};
-    const auto files = make_test_certificate(certs);
-    gateway_fixture f([&](server::config& c) {
-        c.listen.tls = "127.0.0.1:0";
-        c.tls.cert_file = files.first;
-        c.tls.key_file = files.second;
-        c.limits.auth_deadline_ms = 1000;
-    });
+    tls_fixture t(1000);
+    auto& f = t.f;
     raw_client silent(f.gw->tls_port());
     raw_client stalled(f.gw->tls_port());
     stalled.send_raw(std::string("\x16\x03\x01\x02\x00\x01", 6));  // a ClientHello's first bytes
@@ -76,7 +76,7 @@ TEST_CASE("a silent or stalled TLS handshake is cut off at the auth deadline",
     CHECK(metric(f.gw->admin_port(),
                  R"(tern_connections_rejected_total{reason="tls_handshake"})") == 2);
     // The listener still serves.
-    tls_client ok(f.gw->tls_port(), files.first);
+    tls_client ok(f.gw->tls_port(), t.files.first);
     ok.send(hello(f.good_token()));
     const auto welcome = ok.receive();
     REQUIRE(welcome);

@@ -43,25 +43,14 @@ public:
     }
 
     // Receives more bytes; completes with an error_code. An idle connection holds no receive
-    // buffer: on a plain socket it waits for bytes first and takes the buffer once they are
-    // there (TLS cannot: the library may already hold decrypted bytes the socket no longer
-    // shows). The server calls it with a callback, which holds no coroutine frame while idle.
+    // buffer: a stream that can wait (a socket; the server's net::tls_socket, whose read wait
+    // ends at once when OpenSSL already holds bytes) waits for bytes first and takes the buffer
+    // once they are there; Asio's ssl::stream (the SDK's) cannot, and reads at once. The server
+    // calls it with a callback, which holds no coroutine frame while idle.
     template <class CompletionToken>
     auto async_fill(CompletionToken&& token) {
         return boost::asio::async_compose<CompletionToken, void(boost::system::error_code)>(
             fill_op{this}, token, stream_);
-    }
-
-    // Reads the next Frame. Errors: the socket's, or tern::wire::errc for bad bytes.
-    boost::asio::awaitable<boost::system::error_code> read(v1::Frame& out) {
-        for (;;) {
-            boost::system::error_code ec;
-            const auto status = next(out, ec);
-            if (status == wire::split_status::frame) co_return boost::system::error_code{};
-            if (status == wire::split_status::error) co_return ec;
-            auto [fill_ec] = co_await async_fill(boost::asio::as_tuple(boost::asio::use_awaitable));
-            if (fill_ec) co_return fill_ec;
-        }
     }
 
     // Writes the frames in one gathered write (queued frames coalesced); completes with

@@ -57,17 +57,6 @@ public:
             fill_op{this}, token, stream_);
     }
 
-    boost::asio::awaitable<boost::system::error_code> read(v1::Frame& out) {
-        for (;;) {
-            boost::system::error_code ec;
-            const auto status = next(out, ec);
-            if (status == wire::split_status::frame) co_return boost::system::error_code{};
-            if (status == wire::split_status::error) co_return ec;
-            auto [fill_ec] = co_await async_fill(boost::asio::as_tuple(boost::asio::use_awaitable));
-            if (fill_ec) co_return fill_ec;
-        }
-    }
-
     // One message per frame; Beast writes each as one WebSocket message. Completes with
     // (error_code, bytes) after the last frame or the first error; `frames` (never empty: the
     // callers write only when something is queued) must outlive it.
