@@ -26,6 +26,8 @@ public:
                 return "encoded frame exceeds the size limit";
             case errc::text_message:
                 return "WebSocket text message";
+            case errc::websocket_protocol:
+                return "WebSocket protocol violation";
         }
         return "unknown wire error";
     }
@@ -145,6 +147,7 @@ v1::ErrorCode to_protocol_error(errc e) noexcept {
             return v1::TEXT_MESSAGE;
         case errc::empty_frame:
         case errc::malformed_frame:
+        case errc::websocket_protocol:
             break;
     }
     return v1::BAD_FRAME;

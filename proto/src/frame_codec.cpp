@@ -75,6 +75,46 @@ boost::system::error_code append_stream_frame(const v1::Frame& frame, std::strin
     return {};
 }
 
+std::size_t ws_header_size(std::uint64_t size) noexcept {
+    return size < 126 ? 2 : size <= 0xffff ? 4 : 10;
+}
+
+std::size_t write_ws_header(ws_opcode opcode, std::uint64_t size, std::uint8_t* out) noexcept {
+    out[0] = static_cast<std::uint8_t>(0x80 | static_cast<std::uint8_t>(opcode));  // FIN
+    if (size < 126) {
+        out[1] = static_cast<std::uint8_t>(size);
+        return 2;
+    }
+    if (size <= 0xffff) {
+        out[1] = 126;
+        out[2] = static_cast<std::uint8_t>(size >> 8);
+        out[3] = static_cast<std::uint8_t>(size);
+        return 4;
+    }
+    out[1] = 127;
+    for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<std::uint8_t>(size >> (56 - 8 * i));
+    return 10;
+}
+
+namespace {
+
+// One binary WebSocket frame, header and Frame, replacing `out`.
+boost::system::error_code encode_ws_frame(const v1::Frame& frame, std::string& out,
+                                          std::size_t max_frame_size) {
+    const std::size_t size = frame.ByteSizeLong();
+    if (size == 0) return errc::empty_frame;
+    if (size > clamp_max(max_frame_size)) return errc::encode_too_large;
+    std::uint8_t header[max_ws_header_size];
+    const auto header_size = write_ws_header(ws_opcode::binary, size, header);
+    out.resize(header_size + size);
+    auto* p = reinterpret_cast<std::uint8_t*>(out.data());
+    std::copy_n(header, header_size, p);
+    frame.SerializeWithCachedSizesToArray(p + header_size);
+    return {};
+}
+
+}  // namespace
+
 boost::system::error_code encode_message(const v1::Frame& frame, std::string& out,
                                          std::size_t max_frame_size) {
     const std::size_t size = frame.ByteSizeLong();
@@ -120,8 +160,15 @@ boost::system::error_code encode_frame(const v1::Frame& frame, framing f,
                                        std::size_t max_frame_size, out_frame& out) {
     out.shared.reset();
     out.head.clear();
-    return f == framing::stream ? append_stream_frame(frame, out.head, max_frame_size)
-                                : encode_message(frame, out.head, max_frame_size);
+    switch (f) {
+        case framing::stream:
+            return append_stream_frame(frame, out.head, max_frame_size);
+        case framing::websocket:
+            return encode_ws_frame(frame, out.head, max_frame_size);
+        case framing::message:
+            break;
+    }
+    return encode_message(frame, out.head, max_frame_size);
 }
 
 boost::system::error_code encode_push(std::uint64_t inbox_seq,
@@ -139,11 +186,15 @@ boost::system::error_code encode_push(std::uint64_t inbox_seq,
     if (frame_size > clamp_max(max_frame_size)) return errc::encode_too_large;
 
     out.head.clear();
-    out.head.reserve(length_prefix_size + frame_size - event_size);
+    out.head.reserve(max_ws_header_size + frame_size - event_size);
     if (f == framing::stream) {
         out.head.resize(length_prefix_size);
         write_length_prefix(static_cast<std::uint32_t>(frame_size),
                             reinterpret_cast<std::uint8_t*>(out.head.data()));
+    } else if (f == framing::websocket) {
+        out.head.resize(ws_header_size(frame_size));
+        write_ws_header(ws_opcode::binary, frame_size,
+                        reinterpret_cast<std::uint8_t*>(out.head.data()));
     }
     append_varint(out.head, key(frame_push_field, wire_length));
     append_varint(out.head, push_size);
@@ -157,59 +208,67 @@ boost::system::error_code encode_push(std::uint64_t inbox_seq,
     return {};
 }
 
-stream_reader::stream_reader(std::size_t max_frame_size)
-    : max_frame_size_(clamp_max(max_frame_size)) {}
-
-void stream_reader::compact() noexcept {
-    if (begin_ == 0) return;
-    std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(begin_),
-              buffer_.begin() + static_cast<std::ptrdiff_t>(end_), buffer_.begin());
-    end_ -= begin_;
-    begin_ = 0;
-}
-
-std::span<std::uint8_t> stream_reader::prepare(std::size_t hint) {
-    const std::size_t bound = length_prefix_size + max_frame_size_;
-    compact();
-    std::size_t want = std::max<std::size_t>(hint, 1);
-    if (end_ >= length_prefix_size) {
-        // The frame in progress tells us how much it still needs; read at least that much so a
-        // large frame arrives in few reads. An invalid length is reported by next(), not here.
-        const std::size_t length = read_length_prefix(buffer_.data());
-        if (length <= max_frame_size_ && length_prefix_size + length > end_) {
-            want = std::max(want, length_prefix_size + length - end_);
-        }
+std::span<std::uint8_t> receive_buffer::prepare(std::size_t want) {
+    if (begin_ != 0) {
+        std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(begin_),
+                  buffer_.begin() + static_cast<std::ptrdiff_t>(end_), buffer_.begin());
+        end_ -= begin_;
+        begin_ = 0;
     }
-    const std::size_t target = std::min(bound, end_ + want);
+    const std::size_t target = std::min(bound_, end_ + std::max<std::size_t>(want, 1));
     if (buffer_.size() < target) {
-        // reserve() allocates exactly what is asked for, so the capacity never exceeds `bound`.
         if (buffer_.capacity() < target) {
-            buffer_.reserve(std::min(bound, std::max(target, 2 * buffer_.capacity())));
+            buffer_.reserve(std::min(bound_, std::max(target, 2 * buffer_.capacity())));
         }
         buffer_.resize(target);
     }
     return {buffer_.data() + end_, buffer_.size() - end_};
 }
 
-void stream_reader::release_if_empty() noexcept {
+void receive_buffer::consume(std::size_t n) noexcept {
+    begin_ = std::min(begin_ + n, end_);
+    if (begin_ == end_) begin_ = end_ = 0;
+}
+
+void receive_buffer::release_if_empty() noexcept {
     if (begin_ != end_) return;
     begin_ = end_ = 0;
     std::vector<std::uint8_t>().swap(buffer_);
 }
 
-void stream_reader::commit(std::size_t n) noexcept { end_ = std::min(end_ + n, buffer_.size()); }
+stream_reader::stream_reader(std::size_t max_frame_size)
+    : max_frame_size_(clamp_max(max_frame_size)), buffer_(length_prefix_size + max_frame_size_) {}
+
+std::span<std::uint8_t> stream_reader::prepare(std::size_t hint) {
+    std::size_t want = hint;
+    const auto received = buffer_.data();
+    if (received.size() >= length_prefix_size) {
+        // The frame in progress tells us how much it still needs; read at least that much so a
+        // large frame arrives in few reads. An invalid length is reported by next(), not here.
+        const std::size_t length = read_length_prefix(received.data());
+        if (length <= max_frame_size_ && length_prefix_size + length > received.size()) {
+            want = std::max(want, length_prefix_size + length - received.size());
+        }
+    }
+    return buffer_.prepare(want);
+}
+
+void stream_reader::release_if_empty() noexcept { buffer_.release_if_empty(); }
+
+void stream_reader::commit(std::size_t n) noexcept { buffer_.commit(n); }
 
 split_status stream_reader::next(v1::Frame& out, boost::system::error_code& ec) {
     if (failed_) {
         ec = failed_;
         return split_status::error;
     }
-    const auto r = split_frame({buffer_.data() + begin_, end_ - begin_}, max_frame_size_);
+    const auto r = split_frame(buffer_.data(), max_frame_size_);
     switch (r.status) {
         case split_status::need_more:
             ec = {};
             return split_status::need_more;
         case split_status::error:
+        case split_status::closed:  // split_frame never says so
             // The byte stream cannot be resynchronized after a bad length: stay failed.
             failed_ = ec = r.ec;
             return split_status::error;
@@ -217,8 +276,7 @@ split_status stream_reader::next(v1::Frame& out, boost::system::error_code& ec) 
             break;
     }
     ec = decode_frame(r.payload, out, max_frame_size_);
-    begin_ += r.consumed;
-    if (begin_ == end_) begin_ = end_ = 0;
+    buffer_.consume(r.consumed);
     return ec ? split_status::error : split_status::frame;
 }
 

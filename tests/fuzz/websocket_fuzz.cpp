@@ -1,16 +1,10 @@
 // libFuzzer target: the WebSocket upgrade and then WebSocket frames, over Beast's test stream,
-// through the gateway's own upgrade (net/ws_upgrade.hpp) and transport. The first byte chooses:
-// bit 0 set, a valid upgrade request is sent first and the rest is the client's frames after the
-// 101 (masked or not, any opcode, any length); clear, the rest is the request itself. Properties:
-// no crash or sanitizer report; frames decode or fail with an error; the exchange ends when the
-// input does.
-// Beast 1.81 has a debug assertion reachable from a peer's frames (impl_base.hpp:333,
-// `rd_remain > 0` in read_size_hint_pmd, hit by a fragmented message whose final frame claims a
-// huge length): a Beast bug that aborts only builds with assertions. ternd's release build has
-// them off, and so does this target, so that it fuzzes what runs in production (the input that
-// found it ends cleanly there, in 8 ms, without a hang). Before any Boost header.
-#define BOOST_DISABLE_ASSERTS
-
+// through the gateway's own upgrade (net/ws_upgrade.hpp) and reader (wire::ws_reader in the
+// stream transport). The first byte chooses: bit 0 set, a valid upgrade request is sent first and
+// the rest is the client's frames after the 101 (masked or not, any opcode, any length); clear,
+// the rest is the request itself. Properties: no crash or sanitizer report; frames decode or fail
+// with an error; every control reply is one well-formed server frame (FIN, unmasked, a Pong or a
+// Close, at most 125 bytes of payload); the exchange ends when the input does.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -22,7 +16,8 @@
 #include <boost/beast/_experimental/test/stream.hpp>
 
 #include <tern/transport/read_frame.hpp>
-#include <tern/transport/ws_transport.hpp>
+#include <tern/transport/stream_transport.hpp>
+#include <tern/wire/ws_codec.hpp>
 
 #include "metrics/metrics.hpp"
 #include "net/ws_upgrade.hpp"
@@ -40,21 +35,41 @@ const std::string valid_request =
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
     "Sec-WebSocket-Protocol: tern.v1\r\nOrigin: https://app.example\r\n\r\n";
 
+[[noreturn]] void fail(const char* what) {
+    std::fprintf(stderr, "property violated: %s\n", what);
+    std::abort();
+}
+
+// One or more control frames as the server writes them: FIN set, no mask, Pong or Close.
+void check_reply(const std::string& bytes) {
+    std::size_t at = 0;
+    while (at < bytes.size()) {
+        if (bytes.size() - at < 2) fail("a truncated control reply");
+        const auto b0 = static_cast<std::uint8_t>(bytes[at]);
+        const auto b1 = static_cast<std::uint8_t>(bytes[at + 1]);
+        const auto opcode = b0 & 0x0f;
+        if (b0 != (0x80 | opcode) || (opcode != 0x8 && opcode != 0xA)) fail("a bad reply header");
+        if (b1 > 125 || at + 2 + b1 > bytes.size()) fail("a bad control reply length");
+        at += 2 + b1;
+    }
+}
+
 asio::awaitable<void> serve(test_stream stream, std::string frames, tern::server::metrics& metrics,
                             bool& ended) {
     const std::vector<std::string> origins{"https://app.example"};
-    auto ws = co_await tern::server::net::accept_upgrade(
-        std::move(stream), {std::chrono::milliseconds(1000), &origins}, metrics);
-    if (ws) {
-        ws->next_layer().append(frames);
-        ws->next_layer().close_remote();  // EOF after the frames
-        tern::transport::ws_transport<test_stream> transport(std::move(*ws), max_frame);
+    const auto early = co_await tern::server::net::accept_upgrade(stream, {&origins}, metrics);
+    if (early) {
+        stream.append(frames);
+        stream.close_remote();  // EOF after the frames
+        tern::transport::stream_transport<test_stream, tern::wire::ws_reader> transport(
+            std::move(stream), max_frame);
+        transport.preload(*early);
         tern::v1::Frame frame;
         for (int i = 0; i < 64; ++i) {
-            if (const auto ec = co_await tern::transport::read_frame(transport, frame);
-                ec && ec.category() != tern::wire::wire_category()) {
-                break;  // closed or not WebSocket; a bad frame is skipped like the gateway does
-            }
+            const auto ec = co_await tern::transport::read_frame(transport, frame);
+            tern::wire::out_frame reply;
+            while (transport.take_reply(reply)) check_reply(reply.head);
+            if (ec && ec.category() != tern::wire::wire_category()) break;  // closed, or EOF
         }
     }
     ended = true;

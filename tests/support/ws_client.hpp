@@ -61,6 +61,33 @@ public:
         ws_.binary(true);
     }
 
+    // Sends a WebSocket Ping, then `app_ping` (a protocol Ping), and reads until the protocol
+    // Pong: true when the WebSocket Pong came before it, as the server answers in order.
+    bool ping_answered(const std::string& payload, const v1::Frame& app_ping) {
+        namespace websocket = boost::beast::websocket;
+        bool answered = false;
+        ws_.control_callback([&](websocket::frame_type kind, boost::beast::string_view data) {
+            if (kind == websocket::frame_type::pong && data == payload) answered = true;
+        });
+        ws_.ping(websocket::ping_data(payload.c_str()));
+        send(app_ping);
+        const auto pong = receive_until(v1::Frame::kPong);
+        ws_.control_callback();
+        return pong && answered;
+    }
+
+    // Closes with a WebSocket Close; true when the server echoed it (a clean close).
+    bool close_cleanly(std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+        bool done = false;
+        boost::system::error_code result;
+        ws_.async_close(boost::beast::websocket::close_code::normal,
+                        [&](boost::system::error_code ec) {
+                            done = true;
+                            result = ec;
+                        });
+        return run(done, timeout) && !result;
+    }
+
     // The next frame, or nullopt on close or deadline.
     std::optional<v1::Frame> receive(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
         boost::beast::flat_buffer buffer;
@@ -70,14 +97,7 @@ public:
             done = true;
             result = ec;
         });
-        context_.restart();
-        context_.run_for(timeout);
-        if (!done) {
-            ws_.next_layer().cancel();
-            context_.restart();
-            context_.run();
-            return std::nullopt;
-        }
+        if (!run(done, timeout)) return std::nullopt;
         if (result) {
             closed_ = true;
             return std::nullopt;
@@ -113,6 +133,18 @@ public:
     }
 
 private:
+    // Runs the started operation until it sets `done` or the timeout passes; then it is
+    // cancelled (which leaves Beast's stream unusable) and false is returned.
+    bool run(const bool& done, std::chrono::milliseconds timeout) {
+        context_.restart();
+        context_.run_for(timeout);
+        if (done) return true;
+        ws_.next_layer().cancel();
+        context_.restart();
+        context_.run();
+        return false;
+    }
+
     boost::asio::io_context context_;
     boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
     boost::beast::websocket::response_type response_;

@@ -231,6 +231,7 @@ private:
         while (!closing_) {
             boost::system::error_code ec;
             const auto status = transport_.next(frame, ec);
+            take_replies();
             if (status == wire::split_status::need_more) {
                 transport_.async_fill(
                     [self = this->shared_from_this()](const boost::system::error_code& fill_ec) {
@@ -257,6 +258,15 @@ private:
             }
         }
         finish();
+    }
+
+    // Control frames the framing owes the peer (WebSocket Pongs, the Close echo), queued even
+    // when closing: the echo of a peer's Close is the last thing it is sent.
+    void take_replies() {
+        if constexpr (requires(wire::out_frame & f) { transport_.take_reply(f); }) {
+            wire::out_frame reply;
+            while (transport_.take_reply(reply)) enqueue(std::move(reply));
+        }
     }
 
     void on_read_error(const boost::system::error_code& ec) {

@@ -15,15 +15,11 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 
 #include <tern/storage/commit_writer.hpp>
 #include <tern/storage/rocks_store.hpp>
 #include <tern/transport/stream_transport.hpp>
-#include <tern/transport/ws_transport.hpp>
+#include <tern/wire/ws_codec.hpp>
 
 #include "admin/admin_server.hpp"
 #include "connection.hpp"
@@ -39,9 +35,6 @@ namespace tern::server {
 namespace {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 std::vector<jwt_key> load_keys(const config& cfg) {
@@ -185,63 +178,86 @@ struct gateway::impl {
     }
 
     void start_tcp(net::shard_socket socket, std::size_t shard) {
-        auto conn =
-            std::make_shared<net::connection<transport::stream_transport<net::shard_socket>>>(
-                transport::stream_transport<net::shard_socket>(std::move(socket),
-                                                               settings.limits.max_frame_bytes),
-                transport_kind::tcp, shards.context(shard).get_executor(), shard, settings);
-        conn->start();
+        start_connection(transport::stream_transport<net::shard_socket>(
+                             std::move(socket), settings.limits.max_frame_bytes),
+                         transport_kind::tcp, shard);
     }
 
-    // A TLS connection: the handshake on our own stream (net/tls_socket.hpp: no buffers held
-    // while idle), bounded by the auth deadline.
-    asio::awaitable<void> accept_tls(net::shard_socket socket, std::size_t shard) {
+    // Cancels what a socket waits for once the auth deadline passes, unless the handshake or
+    // upgrade it guards ended first (it is disarmed when it goes, so a timer that fired as they
+    // ended leaves the socket, by then the connection's, alone).
+    class deadline_guard {
+    public:
+        deadline_guard(net::shard_socket& socket, std::chrono::milliseconds deadline)
+            : armed_(std::make_shared<bool>(true)), timer_(socket.get_executor(), deadline) {
+            timer_.async_wait([armed = armed_, &socket](const boost::system::error_code& ec) {
+                if (!ec && *armed) socket.cancel();
+            });
+        }
+        deadline_guard(const deadline_guard&) = delete;
+        deadline_guard& operator=(const deadline_guard&) = delete;
+        ~deadline_guard() { *armed_ = false; }
+
+    private:
+        std::shared_ptr<bool> armed_;
+        asio::basic_waitable_timer<std::chrono::steady_clock,
+                                   asio::wait_traits<std::chrono::steady_clock>,
+                                   asio::io_context::executor_type>
+            timer_;
+    };
+
+    // A TLS connection (tls) or WebSocket over TLS (wss): the handshake on our own stream
+    // (net/tls_socket.hpp: no buffers held while idle), then for wss the upgrade, both within
+    // the auth deadline.
+    asio::awaitable<void> accept_tls(net::shard_socket socket, std::size_t shard, bool websocket) {
         net::tls_socket tls(std::move(socket), current_tls()->native_handle());
-        // A handshake past the deadline is cancelled; `waiting` tells a timer that fired as the
-        // handshake ended that the socket is no longer its to cancel.
-        auto waiting = std::make_shared<bool>(true);
-        asio::steady_timer deadline(tls.get_executor(), settings.limits.auth_deadline);
-        deadline.async_wait([waiting, &tls](const boost::system::error_code& ec) {
-            if (!ec && *waiting) tls.next_layer().cancel();
-        });
-        auto [ec] = co_await tls.async_handshake(asio::as_tuple(asio::use_awaitable));
-        *waiting = false;
-        if (ec) {
-            metrics.rejected(reject_reason::tls_handshake);  // not TLS, an old version, too slow
-            co_return;
+        std::optional<std::string> early;
+        {
+            const deadline_guard deadline(tls.next_layer(), settings.limits.auth_deadline);
+            auto [ec] = co_await tls.async_handshake(asio::as_tuple(asio::use_awaitable));
+            if (ec) {
+                metrics.rejected(reject_reason::tls_handshake);  // not TLS, too old, too slow
+                co_return;
+            }
+            if (websocket) {
+                early = co_await net::accept_upgrade(tls, {&allowed_origins}, metrics);
+                if (!early) co_return;
+            }
         }
-        auto conn = std::make_shared<net::connection<transport::stream_transport<net::tls_socket>>>(
-            transport::stream_transport<net::tls_socket>(std::move(tls),
-                                                         settings.limits.max_frame_bytes),
-            transport_kind::tls, shards.context(shard).get_executor(), shard, settings);
-        conn->start();
+        if (websocket) {
+            start_websocket(std::move(tls), *early, transport_kind::wss, shard);
+        } else {
+            start_connection(transport::stream_transport<net::tls_socket>(
+                                 std::move(tls), settings.limits.max_frame_bytes),
+                             transport_kind::tls, shard);
+        }
     }
 
-    using tls_stream = asio::ssl::stream<beast::tcp_stream>;
-
-    // A WebSocket-over-TLS connection: the handshake, then the upgrade, within the auth deadline.
-    asio::awaitable<void> accept_wss(tcp::socket socket, std::size_t shard) {
-        tls_stream tls(beast::tcp_stream(std::move(socket)), *current_tls());
-        beast::get_lowest_layer(tls).expires_after(settings.limits.auth_deadline);
-        auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::server,
-                                                 asio::as_tuple(asio::use_awaitable));
-        if (ec) {
-            metrics.rejected(reject_reason::tls_handshake);  // not TLS, an old version, too slow
-            co_return;
+    // A WebSocket connection: the upgrade (net/ws_upgrade.hpp) within the auth deadline.
+    asio::awaitable<void> accept_ws(net::shard_socket socket, std::size_t shard) {
+        std::optional<std::string> early;
+        {
+            const deadline_guard deadline(socket, settings.limits.auth_deadline);
+            early = co_await net::accept_upgrade(socket, {&allowed_origins}, metrics);
         }
-        co_await upgrade_ws(std::move(tls), shard);
+        if (early) start_websocket(std::move(socket), *early, transport_kind::ws, shard);
     }
 
-    // The WebSocket upgrade (net/ws_upgrade.hpp), then a ws or wss connection.
+    // WebSocket frames over the stream: read by wire::ws_reader, written with the server's frame
+    // header before each Frame (framing::websocket).
     template <class Stream>
-    asio::awaitable<void> upgrade_ws(Stream stream, std::size_t shard) {
-        auto ws = co_await net::accept_upgrade(
-            std::move(stream), {settings.limits.auth_deadline, &allowed_origins}, metrics);
-        if (!ws) co_return;
-        beast::get_lowest_layer(*ws).expires_never();
-        auto conn = std::make_shared<net::connection<transport::ws_transport<Stream>>>(
-            transport::ws_transport<Stream>(std::move(*ws), settings.limits.max_frame_bytes),
-            websocket_kind<Stream>(), shards.context(shard).get_executor(), shard, settings);
+    void start_websocket(Stream stream, const std::string& early, transport_kind kind,
+                         std::size_t shard) {
+        transport::stream_transport<Stream, wire::ws_reader> t(std::move(stream),
+                                                               settings.limits.max_frame_bytes);
+        t.preload(early);
+        start_connection(std::move(t), kind, shard);
+    }
+
+    template <class Transport>
+    void start_connection(Transport transport, transport_kind kind, std::size_t shard) {
+        auto conn = std::make_shared<net::connection<Transport>>(
+            std::move(transport), kind, shards.context(shard).get_executor(), shard, settings);
         conn->start();
     }
 
@@ -253,13 +269,10 @@ struct gateway::impl {
         boost::system::error_code ec;
         acceptor->bind(endpoint, ec);
         if (ec) throw std::runtime_error(key + " " + address + ": " + ec.message());
-        acceptor->listen(asio::socket_base::max_listen_connections);
+        // Asio's max_listen_connections is SOMAXCONN (4,096); the kernel caps what we ask at
+        // net.core.somaxconn, so an operator who raises it gets a deeper queue for storms.
+        acceptor->listen(65535);
         return acceptor;
-    }
-
-    template <class Stream>
-    static constexpr transport_kind websocket_kind() {
-        return std::is_same_v<Stream, tls_stream> ? transport_kind::wss : transport_kind::ws;
     }
 
     // Destroyed in reverse: connections (with the shards' contexts) go last, after the core, the
@@ -438,17 +451,14 @@ void gateway::start() {
     }
     if (!i.ws_address.empty()) {
         i.ws_acceptor = i.listen("listen.ws", i.ws_address);
-        asio::co_spawn(
-            i.shards.context(0),
-            i.accept_loop(*i.ws_acceptor, transport_kind::ws,
-                          [&i](net::shard_socket s, std::size_t shard) {
-                              auto executor = s.get_executor();
-                              asio::co_spawn(
-                                  executor,
-                                  i.upgrade_ws(beast::tcp_stream(tcp::socket(std::move(s))), shard),
-                                  asio::detached);
-                          }),
-            asio::detached);
+        asio::co_spawn(i.shards.context(0),
+                       i.accept_loop(*i.ws_acceptor, transport_kind::ws,
+                                     [&i](net::shard_socket s, std::size_t shard) {
+                                         auto executor = s.get_executor();
+                                         asio::co_spawn(executor, i.accept_ws(std::move(s), shard),
+                                                        asio::detached);
+                                     }),
+                       asio::detached);
     }
     for (auto [address, acceptor, key, websocket] :
          {std::tuple{&i.tls_address, &i.tls_acceptor, "listen.tls", false},
@@ -457,17 +467,12 @@ void gateway::start() {
         *acceptor = i.listen(key, *address);
         asio::co_spawn(
             i.shards.context(0),
-            i.accept_loop(
-                **acceptor, websocket ? transport_kind::wss : transport_kind::tls,
-                [&i, websocket = websocket](net::shard_socket s, std::size_t shard) {
-                    auto executor = s.get_executor();
-                    if (websocket) {
-                        asio::co_spawn(executor, i.accept_wss(tcp::socket(std::move(s)), shard),
-                                       asio::detached);
-                    } else {
-                        asio::co_spawn(executor, i.accept_tls(std::move(s), shard), asio::detached);
-                    }
-                }),
+            i.accept_loop(**acceptor, websocket ? transport_kind::wss : transport_kind::tls,
+                          [&i, websocket = websocket](net::shard_socket s, std::size_t shard) {
+                              auto executor = s.get_executor();
+                              asio::co_spawn(executor, i.accept_tls(std::move(s), shard, websocket),
+                                             asio::detached);
+                          }),
             asio::detached);
     }
     i.shards.start();

@@ -170,13 +170,16 @@ private:
         }
     };
 
+    // Beast's buffer sequences have iterators without operator->.
     template <class Buffers>
     static auto first_buffer(const Buffers& buffers) {
+        using buffer = std::remove_cvref_t<decltype(*boost::asio::buffer_sequence_begin(buffers))>;
         const auto end = boost::asio::buffer_sequence_end(buffers);
         for (auto it = boost::asio::buffer_sequence_begin(buffers); it != end; ++it) {
-            if (it->size() != 0) return *it;
+            const buffer b = *it;
+            if (b.size() != 0) return b;
         }
-        return std::remove_cvref_t<decltype(*end)>{};
+        return buffer{};
     }
 
     step_result handshake();

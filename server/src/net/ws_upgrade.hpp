@@ -1,7 +1,9 @@
-// The server side of the WebSocket upgrade, over any stream (a TCP stream, TLS, or Beast's test
-// stream in the fuzz target): the request bounded by the auth deadline and 8 KiB of headers,
-// subprotocol tern.v1 required, Origin checked against the allow-list, no compression. A refusal
-// is answered with a plain HTTP error; every refusal and failure is counted.
+// The server side of the WebSocket upgrade, over any stream (a socket, TLS, or Beast's test stream
+// in the fuzz target): the request bounded by 8 KiB of headers (the caller bounds its time by the
+// auth deadline), version 13 and subprotocol tern.v1 required, Origin checked against the
+// allow-list, no extensions. The 101 is ours (RFC 6455, 4.2.2); the frames after it are read by
+// wire::ws_reader and written with framing::websocket. A refusal is answered with a plain HTTP
+// error; every refusal and failure is counted.
 #pragma once
 
 #include <algorithm>
@@ -17,7 +19,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <openssl/evp.h>
 
 #include "metrics/metrics.hpp"
 
@@ -40,27 +44,37 @@ inline bool offers_subprotocol(std::string_view header) {
 }
 
 struct upgrade_policy {
-    std::chrono::milliseconds deadline;                         // for the request and the handshake
     const std::vector<std::string>* allowed_origins = nullptr;  // empty or null: any Origin
 };
 
-namespace detail {
-
-// Streams over a TCP socket have a deadline and a socket to shut down; Beast's test stream has
-// neither, and needs neither.
-template <class Stream>
-void set_deadline(Stream& stream, std::chrono::milliseconds deadline) {
-    if constexpr (requires { boost::beast::get_lowest_layer(stream).expires_after(deadline); }) {
-        boost::beast::get_lowest_layer(stream).expires_after(deadline);
-    }
+// Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64(SHA-1(key + the RFC's GUID)).
+inline std::string websocket_accept_key(std::string_view key) {
+    std::string input(key);
+    input += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    EVP_Digest(input.data(), input.size(), digest, &size, EVP_sha1(), nullptr);
+    std::string out(4 * ((size + 2) / 3), '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), digest,
+                                  static_cast<int>(size));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
 }
 
+// A key is the base64 of 16 bytes (RFC 6455, 4.1): 24 characters ending in "==".
+inline bool valid_websocket_key(std::string_view key) {
+    return key.size() == 24 && key.substr(22) == "==";
+}
+
+namespace detail {
+
+// A socket (or a stream on one) is shut down; Beast's test stream has none, and needs none.
 template <class Stream>
 void shut_down(Stream& stream) {
-    if constexpr (requires { boost::beast::get_lowest_layer(stream).socket(); }) {
+    auto& lowest = boost::beast::get_lowest_layer(stream);
+    if constexpr (requires { lowest.shutdown(boost::asio::socket_base::shutdown_both); }) {
         boost::system::error_code ignored;
-        boost::beast::get_lowest_layer(stream).socket().shutdown(
-            boost::asio::socket_base::shutdown_both, ignored);
+        lowest.shutdown(boost::asio::socket_base::shutdown_both, ignored);
     }
 }
 
@@ -81,14 +95,14 @@ boost::asio::awaitable<void> refuse(Stream& stream, unsigned version,
 
 }  // namespace detail
 
-// The upgraded stream, or nullopt when the request was refused, too slow, too large or not HTTP.
+// Upgrades `stream`: the bytes the client sent after its request (its first frames, if it did not
+// wait for the 101), or nullopt when the request was refused, too large or not HTTP.
 template <class Stream>
-boost::asio::awaitable<std::optional<boost::beast::websocket::stream<Stream>>> accept_upgrade(
-    Stream stream, upgrade_policy policy, server::metrics& metrics) {
+boost::asio::awaitable<std::optional<std::string>> accept_upgrade(Stream& stream,
+                                                                  upgrade_policy policy,
+                                                                  server::metrics& metrics) {
     namespace http = boost::beast::http;
-    namespace websocket = boost::beast::websocket;
-    using upgraded = std::optional<websocket::stream<Stream>>;
-    detail::set_deadline(stream, policy.deadline);
+    using upgraded = std::optional<std::string>;
     boost::beast::flat_buffer buffer;
     http::request_parser<http::empty_body> parser;
     parser.header_limit(8 * 1024);
@@ -103,8 +117,17 @@ boost::asio::awaitable<std::optional<boost::beast::websocket::stream<Stream>>> a
         metrics.rejected(reject_reason::websocket_upgrade);
         return detail::refuse(stream, request.version(), status, std::move(body));
     };
-    if (!websocket::is_upgrade(request)) {
+    if (!boost::beast::websocket::is_upgrade(request)) {
         co_await refuse(http::status::bad_request, "WebSocket upgrade required\n");
+        co_return upgraded{};
+    }
+    if (request[http::field::sec_websocket_version] != "13") {
+        co_await refuse(http::status::bad_request, "Sec-WebSocket-Version 13 required\n");
+        co_return upgraded{};
+    }
+    const auto key = request[http::field::sec_websocket_key];
+    if (!valid_websocket_key(key)) {
+        co_await refuse(http::status::bad_request, "a valid Sec-WebSocket-Key required\n");
         co_return upgraded{};
     }
     if (!offers_subprotocol(request[http::field::sec_websocket_protocol])) {
@@ -118,25 +141,20 @@ boost::asio::awaitable<std::optional<boost::beast::websocket::stream<Stream>>> a
         co_await refuse(http::status::forbidden, "origin not allowed\n");
         co_return upgraded{};
     }
-    // A client waits for the 101 before it sends frames (RFC 6455, 4.1): bytes it sent early
-    // stay in `buffer` and are dropped, and the connection then fails on its next read.
-    websocket::stream<Stream> ws(std::move(stream));
-    websocket::stream_base::timeout timeouts{};
-    timeouts.handshake_timeout = policy.deadline;
-    timeouts.idle_timeout = websocket::stream_base::none();  // the connection's watchdog
-    timeouts.keep_alive_pings = false;
-    ws.set_option(timeouts);
-    ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-        res.set(http::field::sec_websocket_protocol, websocket_subprotocol);
-        res.set(http::field::server, "ternd");
-    }));
-    auto [accept_ec] =
-        co_await ws.async_accept(request, boost::asio::as_tuple(boost::asio::use_awaitable));
-    if (accept_ec) {
+    http::response<http::empty_body> res{http::status::switching_protocols, request.version()};
+    res.set(http::field::upgrade, "websocket");
+    res.set(http::field::connection, "Upgrade");
+    res.set(http::field::sec_websocket_accept, websocket_accept_key(key));
+    res.set(http::field::sec_websocket_protocol, websocket_subprotocol);
+    res.set(http::field::server, "ternd");
+    auto [write_ec, written] =
+        co_await http::async_write(stream, res, boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (write_ec) {
         metrics.rejected(reject_reason::websocket_upgrade);
         co_return upgraded{};
     }
-    co_return upgraded{std::move(ws)};
+    const auto early = buffer.cdata();
+    co_return upgraded{std::string(static_cast<const char*>(early.data()), early.size())};
 }
 
 }  // namespace tern::server::net

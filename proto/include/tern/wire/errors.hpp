@@ -21,12 +21,13 @@ namespace tern::wire {
 
 // What the codec can find wrong with untrusted bytes.
 enum class errc {
-    empty_frame = 1,   // a length prefix of 0: a Frame always has a body
-    frame_too_large,   // the length prefix or the message exceeds the configured maximum
-    malformed_frame,   // not a valid protobuf Frame (truncated, garbage, nested too deeply)
-    missing_body,      // a valid Frame without a body this version understands
-    encode_too_large,  // a Frame we built does not fit the maximum (a server-side bug)
-    text_message,      // a WebSocket text message: only binary messages carry Frames
+    empty_frame = 1,     // a length prefix of 0: a Frame always has a body
+    frame_too_large,     // the length prefix or the message exceeds the configured maximum
+    malformed_frame,     // not a valid protobuf Frame (truncated, garbage, nested too deeply)
+    missing_body,        // a valid Frame without a body this version understands
+    encode_too_large,    // a Frame we built does not fit the maximum (a server-side bug)
+    text_message,        // a WebSocket text message: only binary messages carry Frames
+    websocket_protocol,  // a WebSocket frame that breaks RFC 6455 (unmasked, reserved bits...)
 };
 
 [[nodiscard]] const boost::system::error_category& wire_category() noexcept;

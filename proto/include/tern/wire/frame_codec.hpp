@@ -3,6 +3,8 @@
 // Two framings carry the same protobuf `tern.v1.Frame`:
 //   stream (TCP, TLS):    [4-byte big-endian length N][N bytes of Frame], 1 <= N <= max
 //   message (WebSocket):  one binary message is one Frame of at most max bytes
+//   websocket (server):   the message framing with the server's unmasked WebSocket frame header
+//                         written before each Frame (ws_codec.hpp reads the client's frames)
 //
 // split_frame() answers frame / need-more / error for the bytes received so far, reading only
 // the length prefix before it decides, so an oversize or zero length is refused before anything is
@@ -14,6 +16,7 @@
 // values of tern::wire::errc.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -41,6 +44,7 @@ enum class split_status {
     frame,      // `payload` holds one whole Frame's bytes; drop `consumed` bytes afterwards
     need_more,  // read at least `need` more bytes, then ask again
     error,      // `ec` says why; the stream cannot be resynchronized, close the connection
+    closed,     // the peer closed the stream in band (a WebSocket Close): nothing follows
 };
 
 struct split_result {
@@ -73,8 +77,9 @@ struct split_result {
 
 // How a connection delimits frames.
 enum class framing {
-    stream,   // TCP, TLS: a 4-byte big-endian length before each Frame
-    message,  // WebSocket: one binary message per Frame
+    stream,     // TCP, TLS: a 4-byte big-endian length before each Frame
+    message,    // WebSocket through a library that frames messages itself (the SDK's Beast)
+    websocket,  // WebSocket, server side: each Frame as one unmasked binary frame, header included
 };
 
 // An encoded frame ready to be written, in up to two parts: `head`, owned, then `shared`, the
@@ -103,11 +108,55 @@ struct out_frame {
 // Writes the 4-byte big-endian length prefix for a payload of `size` bytes.
 void write_length_prefix(std::uint32_t size, std::uint8_t* out) noexcept;
 
+// WebSocket opcodes (RFC 6455, 5.2).
+enum class ws_opcode : std::uint8_t {
+    continuation = 0x0,
+    text = 0x1,
+    binary = 0x2,
+    close = 0x8,
+    ping = 0x9,
+    pong = 0xA,
+};
+inline constexpr std::size_t max_ws_header_size = 10;  // a server's: no masking key
+
+// The size of an unmasked (server) frame header for `size` payload bytes: 2, 4 or 10.
+[[nodiscard]] std::size_t ws_header_size(std::uint64_t size) noexcept;
+// Writes the header of a final, unmasked frame; returns its size.
+std::size_t write_ws_header(ws_opcode opcode, std::uint64_t size, std::uint8_t* out) noexcept;
+
+// The byte buffer under both readers: read into prepare(), commit() what arrived, look at data(),
+// consume() what was used. It never holds more than `bound` bytes (reserve() allocates exactly
+// what is asked for), moves unread bytes to the front before it grows, and frees its storage
+// when empty on request, so an idle connection holds none.
+class receive_buffer {
+public:
+    explicit receive_buffer(std::size_t bound) noexcept : bound_(bound) {}
+
+    // Writable space of at least 1 byte, and of `want` bytes where the bound allows.
+    [[nodiscard]] std::span<std::uint8_t> prepare(std::size_t want);
+    void commit(std::size_t n) noexcept { end_ = std::min(end_ + n, buffer_.size()); }
+    [[nodiscard]] std::span<std::uint8_t> data() noexcept {
+        return {buffer_.data() + begin_, end_ - begin_};
+    }
+    void consume(std::size_t n) noexcept;
+    void release_if_empty() noexcept;
+    [[nodiscard]] std::size_t size() const noexcept { return end_ - begin_; }
+    [[nodiscard]] std::size_t capacity() const noexcept { return buffer_.capacity(); }
+
+private:
+    std::size_t bound_;
+    std::vector<std::uint8_t> buffer_;
+    std::size_t begin_ = 0;  // first unread byte
+    std::size_t end_ = 0;    // one past the last received byte
+};
+
 // A bounded receive buffer for a stream connection: the transport reads into prepare(), then
 // calls commit(), then drains frames with next(). Its storage never exceeds 4 + max_frame_size
 // bytes: an oversize length is refused as soon as its prefix arrives.
 class stream_reader {
 public:
+    static constexpr wire::framing framing = wire::framing::stream;
+
     explicit stream_reader(std::size_t max_frame_size = default_max_frame_size);
 
     // Writable space for the next read: at least 1 byte and at most what the current frame
@@ -123,17 +172,13 @@ public:
     // Frees the storage when nothing is buffered: an idle connection then holds no buffer.
     void release_if_empty() noexcept;
 
-    [[nodiscard]] std::size_t buffered() const noexcept { return end_ - begin_; }
+    [[nodiscard]] std::size_t buffered() const noexcept { return buffer_.size(); }
     [[nodiscard]] std::size_t capacity() const noexcept { return buffer_.capacity(); }
     [[nodiscard]] std::size_t max_frame_size() const noexcept { return max_frame_size_; }
 
 private:
-    void compact() noexcept;
-
     std::size_t max_frame_size_;
-    std::vector<std::uint8_t> buffer_;
-    std::size_t begin_ = 0;  // first unread byte
-    std::size_t end_ = 0;    // one past the last received byte
+    receive_buffer buffer_;
     boost::system::error_code failed_;
 };
 

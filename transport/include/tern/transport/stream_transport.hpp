@@ -1,8 +1,12 @@
-// The transport of a TCP or TLS connection, server or client side: 4-byte length-prefixed frames
-// over a byte stream.
-// A WebSocket transport offers the same three operations over binary messages.
+// The transport of a connection over a byte stream (TCP, TLS), server or client side, with the
+// reader of its framing: 4-byte length-prefixed frames (wire::stream_reader), or, on the server,
+// WebSocket frames after the upgrade (wire::ws_reader; frames written with framing::websocket).
+// The SDK's WebSocket transport (ws_transport.hpp, Beast) offers the same operations.
 #pragma once
 
+#include <algorithm>
+#include <cstring>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -10,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/compose.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -17,6 +22,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include <tern/wire/frame_codec.hpp>
+#include <tern/wire/ws_codec.hpp>
 
 #include "tern/v1/frame.pb.h"
 
@@ -28,18 +34,42 @@ auto& raw_socket(boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor
 }
 inline boost::asio::ip::tcp::socket& raw_socket(boost::beast::tcp_stream& s) { return s.socket(); }
 
-template <class Stream>
+template <class Stream, class Reader = wire::stream_reader>
 class stream_transport {
 public:
-    static constexpr wire::framing framing = wire::framing::stream;
+    static constexpr wire::framing framing = Reader::framing;
 
     stream_transport(Stream stream, std::size_t max_frame_size)
         : stream_(std::move(stream)), reader_(max_frame_size) {}
 
+    // Bytes that arrived with what came before this transport (the WebSocket upgrade request).
+    void preload(std::string_view bytes) {
+        while (!bytes.empty()) {
+            auto space = reader_.prepare(bytes.size());
+            const auto n = std::min(space.size(), bytes.size());
+            std::memcpy(space.data(), bytes.data(), n);
+            reader_.commit(n);
+            bytes.remove_prefix(n);
+        }
+    }
+
     // Decodes the next Frame from the bytes already received: frame, need_more (call
-    // async_fill), or error (the socket's, or tern::wire::errc for bad bytes).
+    // async_fill), or error (tern::wire::errc for bad bytes; eof once the peer closed in band).
     [[nodiscard]] wire::split_status next(v1::Frame& out, boost::system::error_code& ec) {
-        return reader_.next(out, ec);
+        const auto status = reader_.next(out, ec);
+        if (status != wire::split_status::closed) return status;
+        ec = boost::asio::error::eof;
+        return wire::split_status::error;
+    }
+
+    // A control frame the framing owes the peer (a WebSocket Pong or Close echo), encoded.
+    [[nodiscard]] bool take_reply(wire::out_frame& out) {
+        if constexpr (requires(std::string & s) { reader_.take_reply(s); }) {
+            out.shared.reset();
+            return reader_.take_reply(out.head);
+        } else {
+            return false;
+        }
     }
 
     // Receives more bytes; completes with an error_code. An idle connection holds no receive
@@ -123,7 +153,7 @@ private:
     };
 
     Stream stream_;
-    wire::stream_reader reader_;
+    Reader reader_;
     std::vector<boost::asio::const_buffer> buffers_;
 };
 

@@ -1,6 +1,7 @@
-// The transport of a WebSocket connection (ws, and wss over TLS): subprotocol tern.v1, one binary
-// message per Frame, messages bounded by the frame limit, no compression. A text message is a
-// protocol error (errc::text_message).
+// The SDK's transport of a WebSocket connection (ws, and wss over TLS), on Beast's WebSocket
+// stream: subprotocol tern.v1, one binary message per Frame, messages bounded by the frame limit,
+// no compression. A text message is a protocol error (errc::text_message). The server frames
+// WebSocket itself (stream_transport with wire::ws_reader), holding no buffer while idle.
 #pragma once
 
 #include <array>
