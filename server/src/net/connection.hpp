@@ -1,6 +1,7 @@
-// One client connection on one shard, over any transport (stream_transport for TCP and TLS, a
-// WebSocket transport for ws and wss). A reader, a writer and a timer share it, all callbacks
-// on the shard's thread (a coroutine's frames would cost every idle connection about 1 KB):
+// One client connection on one shard, over any transport (stream_transport over a socket or
+// net::tls_socket, with the length-prefix reader for tcp and tls or the WebSocket reader for ws and
+// wss). A reader, a writer and a timer share it, all callbacks on the shard's thread (a
+// coroutine's frames would cost every idle connection about 1 KB):
 //
 //   reader    (one pending fill of the transport while idle, no buffer on a plain socket)
 //             decodes frames: the handshake (Hello within the auth deadline, the token verified,
@@ -22,7 +23,6 @@
 #include <array>
 #include <chrono>
 #include <cmath>
-#include <deque>
 #include <memory>
 #include <string>
 

@@ -35,7 +35,6 @@ class tls_socket {
 public:
     using executor_type = shard_socket::executor_type;
     using next_layer_type = shard_socket;
-    using lowest_layer_type = shard_socket;
     using wait_type = boost::asio::socket_base::wait_type;
     static constexpr wait_type wait_read = boost::asio::socket_base::wait_read;
 
@@ -45,7 +44,6 @@ public:
 
     [[nodiscard]] executor_type get_executor() noexcept { return socket_.get_executor(); }
     [[nodiscard]] shard_socket& next_layer() noexcept { return socket_; }
-    [[nodiscard]] shard_socket& lowest_layer() noexcept { return socket_; }
 
     // Completes with (error_code).
     template <class CompletionToken>
