@@ -4,7 +4,10 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <numeric>
 #include <set>
+#include <span>
+#include <tuple>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/compaction_filter.h>
@@ -408,25 +411,97 @@ result<std::vector<inbox_item>> rocks_store::inbox_after(tenant_id t, user_id u,
         out.push_back({key_suffix64(as_view(it->key())), ref->first, ref->second, nullptr});
     }
     if (!it->status().ok()) return to_error(it->status());
-    if (out.empty()) return out;
+    if (const auto ec = join_events(snap.options, t, out)) return ec;
+    return out;
+}
 
-    // Join the events in one MultiGet.
+namespace {
+
+// The shortest run of consecutive events of one conversation that join_events reads with an
+// iterator. A Seek positions in every memtable and sorted run, where a point lookup's Bloom
+// filters skip most of them; from a handful of events on, one Seek and Next()s cost less.
+constexpr std::size_t min_iterated_run = 4;
+
+// Entries of `items` ordered by conversation, then seq.
+std::vector<std::size_t> by_conversation(const std::vector<inbox_item>& items) {
+    std::vector<std::size_t> order(items.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return std::tie(items[a].conv, items[a].seq) < std::tie(items[b].conv, items[b].seq);
+    });
+    return order;
+}
+
+}  // namespace
+
+boost::system::error_code rocks_store::join_events(const rocksdb::ReadOptions& ro, tenant_id t,
+                                                   std::vector<inbox_item>& items) const {
+    // A device that was away mostly missed stretches of a few conversations, and a stretch is
+    // contiguous in the conversation's timeline: read each such run with one Seek and Next()s,
+    // and the scattered rest in one MultiGet.
+    const auto order = by_conversation(items);
+    std::vector<std::size_t> scattered;
+    std::unique_ptr<rocksdb::Iterator> it;
+    for (std::size_t begin = 0; begin < order.size();) {
+        std::size_t end = begin + 1;
+        while (end < order.size() && items[order[end]].conv == items[order[begin]].conv &&
+               items[order[end]].seq == items[order[end - 1]].seq + 1) {
+            ++end;
+        }
+        if (end - begin < min_iterated_run) {
+            scattered.insert(scattered.end(), order.begin() + begin, order.begin() + end);
+        } else {
+            if (!it) it.reset(db_->NewIterator(ro, handles_[cf_timeline]));
+            const std::span<const std::size_t> run(order.data() + begin, end - begin);
+            if (const auto ec = read_run(*it, t, run, items)) return ec;
+        }
+        begin = end;
+    }
+    return multi_get_events(ro, t, scattered, items);
+}
+
+boost::system::error_code rocks_store::read_run(rocksdb::Iterator& it, tenant_id t,
+                                                std::span<const std::size_t> run,
+                                                std::vector<inbox_item>& items) const {
+    const auto& first = items[run.front()];
+    const std::string prefix = conv_key(t, first.conv);
+    it.Seek(conv_sub_key(t, first.conv, first.seq));
+    for (std::size_t i = 0; i < run.size(); ++i) {
+        auto& item = items[run[i]];
+        // An event no longer stored leaves a gap: its entry keeps null bytes.
+        if (!it.Valid() || !it.key().starts_with(prefix) ||
+            key_suffix64(as_view(it.key())) != item.seq) {
+            continue;
+        }
+        auto ev = decode_event(item.seq, as_view(it.value()));
+        if (!ev) return corrupt();
+        item.bytes = std::move(ev->event.bytes);
+        if (i + 1 < run.size()) it.Next();
+    }
+    return it.status().ok() ? boost::system::error_code{} : to_error(it.status());
+}
+
+boost::system::error_code rocks_store::multi_get_events(const rocksdb::ReadOptions& ro, tenant_id t,
+                                                        std::span<const std::size_t> which,
+                                                        std::vector<inbox_item>& items) const {
+    if (which.empty()) return {};
     std::vector<std::string> keys;
-    keys.reserve(out.size());
-    for (const auto& item : out) keys.push_back(conv_sub_key(t, item.conv, item.seq));
+    keys.reserve(which.size());
+    for (const auto i : which) keys.push_back(conv_sub_key(t, items[i].conv, items[i].seq));
     std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
     std::vector<rocksdb::PinnableSlice> values(keys.size());
     std::vector<rocksdb::Status> statuses(keys.size());
-    db_->MultiGet(snap.options, handles_[cf_timeline], keys.size(), slices.data(), values.data(),
+    db_->MultiGet(ro, handles_[cf_timeline], keys.size(), slices.data(), values.data(),
                   statuses.data());
-    for (std::size_t i = 0; i < out.size(); ++i) {
-        if (statuses[i].IsNotFound()) continue;
-        if (!statuses[i].ok()) return to_error(statuses[i]);
-        auto ev = decode_event(out[i].seq, as_view(values[i]));
+    for (std::size_t k = 0; k < which.size(); ++k) {
+        if (statuses[k].IsNotFound()) continue;
+        if (!statuses[k].ok()) return to_error(statuses[k]);
+        auto& item = items[which[k]];
+        auto ev = decode_event(item.seq, as_view(values[k]));
         if (!ev) return corrupt();
-        out[i].bytes = std::move(ev->event.bytes);
+        item.bytes = std::move(ev->event.bytes);
     }
-    return out;
+    return {};
 }
 
 result<std::uint64_t> rocks_store::device_cursor(tenant_id t, user_id u, device_id d) const {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,16 @@ public:
     [[nodiscard]] rocksdb::ColumnFamilyHandle* handle(cf c) const noexcept { return handles_[c]; }
 
 private:
+    // Fills each inbox entry's event bytes (left null for an event no longer stored).
+    boost::system::error_code join_events(const rocksdb::ReadOptions& ro, tenant_id,
+                                          std::vector<inbox_item>& items) const;
+    // Reads the events of `run` (indices into items: one conversation, consecutive seqs).
+    boost::system::error_code read_run(rocksdb::Iterator& it, tenant_id,
+                                       std::span<const std::size_t> run,
+                                       std::vector<inbox_item>& items) const;
+    boost::system::error_code multi_get_events(const rocksdb::ReadOptions& ro, tenant_id,
+                                               std::span<const std::size_t> which,
+                                               std::vector<inbox_item>& items) const;
     result<std::vector<member_cursor>> walk_member_cursors(const rocksdb::ReadOptions& options,
                                                            tenant_id, const conv_id&) const;
 

@@ -60,6 +60,41 @@ TEST_CASE("verify finds a derived record that disagrees with the timeline", "[un
     CHECK(s.verify().error() == st::errc::inconsistent);
 }
 
+TEST_CASE("an inbox entry whose event is gone keeps null bytes, inside a run too",
+          "[unit][storage]") {
+    rocks_factory f;
+    auto& s = *f.store;
+    const auto c = st::conv_id::direct(1, 2);
+    apply_ok(s, first_direct(1, 1, 2, "m1"));
+    for (st::seq_t seq = 2; seq <= 8; ++seq)
+        apply_ok(s, message(1, c, seq, 1, std::to_string(seq)));
+    auto& rocks = dynamic_cast<st::detail::rocks_store&>(s);
+    for (const st::seq_t gone : {3, 5, 6}) {
+        REQUIRE(rocks.db()
+                    .Delete(rocksdb::WriteOptions{}, rocks.handle(st::detail::cf_timeline),
+                            st::detail::conv_sub_key(1, c, gone))
+                    .ok());
+    }
+    apply_ok(s, first_direct(1, 3, 4));  // publishes a read view that includes the deletes
+
+    const auto all = s.inbox_after(1, 2, 0, 100).value();
+    REQUIRE(all.size() == 8);
+    for (const auto& item : all) {
+        const bool gone = item.seq == 3 || item.seq == 5 || item.seq == 6;
+        INFO("seq " << item.seq);
+        CHECK(item.inbox_seq == item.seq);
+        CHECK(static_cast<bool>(item.bytes) == !gone);
+        if (item.bytes && item.seq > 1) CHECK(*item.bytes == std::to_string(item.seq));
+    }
+    // A run whose first event is gone: the iterator lands past it.
+    const auto from_gap = s.inbox_after(1, 2, 4, 100).value();
+    REQUIRE(from_gap.size() == 4);
+    CHECK_FALSE(from_gap[0].bytes);
+    CHECK_FALSE(from_gap[1].bytes);
+    CHECK(*from_gap[2].bytes == "7");
+    CHECK(*from_gap[3].bytes == "8");
+}
+
 TEST_CASE("staged batches stay invisible to readers until published", "[unit][storage]") {
     rocks_factory f;
     auto& s = *f.store;

@@ -173,6 +173,35 @@ STORE_TEST("the inbox pages after a cursor and carries the events") {
     CHECK(s.inbox_head(acme, 99).value() == 0);
 }
 
+STORE_TEST("the inbox joins runs of one conversation and scattered entries alike") {
+    // User 2 misses a stretch of one conversation, interleaved with two others: the RocksDB
+    // store reads the stretch with an iterator and the rest with point lookups.
+    TestType f;
+    auto& s = *f.store;
+    const auto a = conv_id::direct(1, 2);
+    const auto b = conv_id::direct(2, 3);
+    apply_ok(s, first_direct(acme, 1, 2, "a1"));
+    apply_ok(s, first_direct(acme, 3, 2, "b1"));
+    for (st::seq_t seq = 2; seq <= 7; ++seq) {
+        apply_ok(s, message(acme, a, seq, 1, "a" + std::to_string(seq)));
+        if (seq == 4) apply_ok(s, message(acme, b, 2, 3, "b2"));
+    }
+    apply_ok(s, first_direct(acme, 4, 2, "c1"));
+    std::vector<std::string> texts;
+    for (const auto& item : s.inbox_after(acme, 2, 0, 100).value()) {
+        REQUIRE(item.bytes);
+        texts.push_back(*item.bytes);
+    }
+    CHECK(texts ==
+          std::vector<std::string>{"a1", "b1", "a2", "a3", "a4", "b2", "a5", "a6", "a7", "c1"});
+    // A page that starts and ends inside the stretch.
+    const auto page = s.inbox_after(acme, 2, 3, 5).value();
+    REQUIRE(page.size() == 5);
+    CHECK(*page[0].bytes == "a3");
+    CHECK(*page[2].bytes == "b2");
+    CHECK(*page[4].bytes == "a6");
+}
+
 STORE_TEST("cumulative acks move the device cursor and delivered receipts, monotonically") {
     TestType f;
     auto& s = *f.store;
