@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include <pthread.h>
+
 namespace tern::storage {
 namespace {
 
@@ -16,8 +18,17 @@ std::uint64_t nanos_since(std::chrono::steady_clock::time_point start) {
 
 commit_writer::commit_writer(store& target, commit_writer_options options)
     : store_(target), options_(options) {
-    if (options_.mode == durability::fsync) syncer_ = std::thread([this] { run_syncer(); });
-    writer_ = std::thread([this] { run_writer(); });
+    // Named for top -H, perf --sort comm and gdb.
+    if (options_.mode == durability::fsync) {
+        syncer_ = std::thread([this] {
+            pthread_setname_np(pthread_self(), "tern-syncer");
+            run_syncer();
+        });
+    }
+    writer_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "tern-writer");
+        run_writer();
+    });
 }
 
 commit_writer::~commit_writer() { stop(); }

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -237,7 +238,10 @@ admin_server::~admin_server() { stop(); }
 
 void admin_server::start() {
     asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
-    impl_->thread = std::thread([this] { impl_->io.run(); });
+    impl_->thread = std::thread([this] {
+        pthread_setname_np(pthread_self(), "tern-admin");
+        impl_->io.run();
+    });
 }
 
 void admin_server::stop() {

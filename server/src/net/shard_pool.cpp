@@ -1,6 +1,9 @@
 #include "shard_pool.hpp"
 
 #include <algorithm>
+#include <string>
+
+#include <pthread.h>
 
 namespace tern::server::net {
 
@@ -16,8 +19,12 @@ shard_pool::shard_pool(unsigned count) {
 shard_pool::~shard_pool() { stop(); }
 
 void shard_pool::start() {
-    for (auto& ctx : contexts_) {
-        threads_.emplace_back([c = ctx.get()] { c->run(); });
+    for (std::size_t i = 0; i < contexts_.size(); ++i) {
+        threads_.emplace_back([c = contexts_[i].get(), name = "tern-shard-" + std::to_string(i)] {
+            // Named for top -H, perf --sort comm and gdb (15 characters at most).
+            pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+            c->run();
+        });
     }
 }
 
