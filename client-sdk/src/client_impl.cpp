@@ -184,9 +184,17 @@ void client::impl::ask_for_token() {
 
 void client::impl::dial() {
     phase_ = phase::dialing;
-    const auto& where = opts_.endpoints[endpoint_ % opts_.endpoints.size()];
+    const auto index = endpoint_ % opts_.endpoints.size();
+    const auto& where = opts_.endpoints[index];
+    std::shared_ptr<detail::tls_session_slot> session;
+    if (where.transport == transport::tls || where.transport == transport::wss) {
+        tls_sessions_.resize(opts_.endpoints.size());
+        if (!tls_sessions_[index])
+            tls_sessions_[index] = std::make_shared<detail::tls_session_slot>();
+        session = tls_sessions_[index];
+    }
     detail::async_dial(
-        io, where, opts_.tls, tls_,
+        io, where, opts_.tls, tls_, std::move(session),
         {opts_.connect_timeout, opts_.socket_receive_buffer, opts_.local_address}, weak_from_this(),
         [weak = weak_from_this()](const boost::system::error_code& ec, std::string detail,
                                   std::shared_ptr<detail::link> l) {

@@ -138,6 +138,8 @@ private:
     std::shared_ptr<listener> app_;
     std::unique_ptr<state_store> store_;
     std::shared_ptr<boost::asio::ssl::context> tls_;
+    // Per endpoint (the index in opts_.endpoints): the TLS session to resume on a reconnect.
+    std::vector<std::shared_ptr<detail::tls_session_slot>> tls_sessions_;
     std::mt19937_64 rng_;
 
     // Connection.

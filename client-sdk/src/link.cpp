@@ -187,8 +187,45 @@ asio::awaitable<dial_result> websocket_handshake(beast::websocket::stream<NextLa
     co_return dial_result{};
 }
 
+// The connection's slot, in the SSL object's ex_data: a heap shared_ptr, freed with the SSL.
+int slot_index() {
+    static const int index = SSL_get_ex_new_index(
+        0, nullptr, nullptr, nullptr, [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+            delete static_cast<std::shared_ptr<tls_session_slot>*>(ptr);
+        });
+    return index;
+}
+
+// OpenSSL's new-session callback: 1 when the slot took the reference. TLS 1.3 lets a session
+// be resumed however its connection ended (RFC 8446, 6.1), but OpenSSL marks the connection's
+// current session not resumable when it ends without a close_notify, as TLS 1.2 requires: the
+// slot keeps a copy of a TLS 1.3 session, and a TLS 1.2 session itself.
+int keep_new_session(SSL* ssl, SSL_SESSION* session) {
+    auto* slot =
+        static_cast<std::shared_ptr<tls_session_slot>*>(SSL_get_ex_data(ssl, slot_index()));
+    if (slot == nullptr) return 0;
+    if (SSL_SESSION_get_protocol_version(session) == TLS1_3_VERSION) {
+        if (SSL_SESSION* copy = SSL_SESSION_dup(session)) (*slot)->keep(copy);
+        return 0;
+    }
+    (*slot)->keep(session);
+    return 1;
+}
+
+// Offers the slot's session to `ssl` and has the server's next ones kept there.
+void offer_session(SSL* ssl, const std::shared_ptr<tls_session_slot>& slot) {
+    if (!slot) return;
+    auto ref = std::make_unique<std::shared_ptr<tls_session_slot>>(slot);
+    if (SSL_set_ex_data(ssl, slot_index(), ref.get()) != 1) return;
+    ref.release();  // freed with the SSL object
+    if (SSL_SESSION* s = slot->session(); s != nullptr && SSL_SESSION_is_resumable(s) == 1) {
+        SSL_set_session(ssl, s);  // a failed resumption is a full handshake, not an error
+    }
+}
+
 asio::awaitable<dial_result> tls_handshake(tls_stream& stream, const endpoint& where,
-                                           const tls_options& tls) {
+                                           const tls_options& tls,
+                                           const std::shared_ptr<tls_session_slot>& session) {
     const std::string name = tls.server_name.empty() ? where.host : tls.server_name;
     // SSL_set_tlsext_host_name is a macro with a C cast; this is the call it makes.
     if (SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
@@ -201,6 +238,7 @@ asio::awaitable<dial_result> tls_handshake(tls_stream& stream, const endpoint& w
     } else {
         stream.set_verify_mode(ssl::verify_none);
     }
+    offer_session(stream.native_handle(), session);
     auto [ec] = co_await stream.async_handshake(ssl::stream_base::client, use_tuple);
     if (ec) co_return failed(ec, "tls handshake");
     co_return dial_result{};
@@ -227,8 +265,9 @@ dial_result bind_source(tcp::socket& socket, const std::string& address) {
 }
 
 asio::awaitable<dial_result> dial(asio::io_context& io, endpoint where, tls_options tls,
-                                  std::shared_ptr<ssl::context> context, socket_settings settings,
-                                  std::weak_ptr<link_handler> handler) {
+                                  std::shared_ptr<ssl::context> context,
+                                  std::shared_ptr<tls_session_slot> session,
+                                  socket_settings settings, std::weak_ptr<link_handler> handler) {
     tcp::resolver resolver(io);
     auto [rec, results] =
         co_await resolver.async_resolve(where.host, std::to_string(where.port), use_tuple);
@@ -272,7 +311,7 @@ asio::awaitable<dial_result> dial(asio::io_context& io, endpoint where, tls_opti
         }
         case transport::tls: {
             tls_stream secure(std::move(stream), *context);
-            if (auto r = co_await tls_handshake(secure, where, tls); r.ec) co_return r;
+            if (auto r = co_await tls_handshake(secure, where, tls, session); r.ec) co_return r;
             beast::get_lowest_layer(secure).expires_never();
             co_return dial_result{{},
                                   {},
@@ -292,7 +331,8 @@ asio::awaitable<dial_result> dial(asio::io_context& io, endpoint where, tls_opti
         }
         case transport::wss: {
             beast::websocket::stream<tls_stream> ws(std::move(stream), *context);
-            if (auto r = co_await tls_handshake(ws.next_layer(), where, tls); r.ec) co_return r;
+            if (auto r = co_await tls_handshake(ws.next_layer(), where, tls, session); r.ec)
+                co_return r;
             if (auto r = co_await websocket_handshake(ws, where); r.ec) co_return r;
             beast::get_lowest_layer(ws).expires_never();
             co_return dial_result{{},
@@ -308,17 +348,19 @@ asio::awaitable<dial_result> dial(asio::io_context& io, endpoint where, tls_opti
 }  // namespace
 
 void async_dial(asio::io_context& io, const endpoint& where, const tls_options& tls,
-                std::shared_ptr<ssl::context> tls_context, socket_settings socket,
+                std::shared_ptr<ssl::context> tls_context,
+                std::shared_ptr<tls_session_slot> session, socket_settings socket,
                 std::weak_ptr<link_handler> handler, dial_handler done) {
-    asio::co_spawn(
-        io, dial(io, where, tls, std::move(tls_context), std::move(socket), std::move(handler)),
-        [done = std::move(done)](std::exception_ptr e, dial_result r) {
-            if (e) {
-                done(asio::error::fault, "dial failed unexpectedly", nullptr);
-                return;
-            }
-            done(r.ec, std::move(r.detail), std::move(r.connection));
-        });
+    asio::co_spawn(io,
+                   dial(io, where, tls, std::move(tls_context), std::move(session),
+                        std::move(socket), std::move(handler)),
+                   [done = std::move(done)](std::exception_ptr e, dial_result r) {
+                       if (e) {
+                           done(asio::error::fault, "dial failed unexpectedly", nullptr);
+                           return;
+                       }
+                       done(r.ec, std::move(r.detail), std::move(r.connection));
+                   });
 }
 
 namespace {
@@ -335,6 +377,12 @@ std::shared_ptr<ssl::context> new_tls_context(const tls_options& tls, std::strin
         context->set_default_verify_paths(ec);
     }
     if (ec) problem = "tls trust store: " + ec.message();
+    // Sessions go to the dialing connection's slot (keep_new_session), not to a cache in the
+    // context, which every client of the process shares.
+    SSL_CTX* native = context->native_handle();
+    SSL_CTX_set_session_cache_mode(native,
+                                   SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(native, keep_new_session);
     return context;
 }
 

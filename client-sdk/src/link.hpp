@@ -48,6 +48,22 @@ constexpr std::size_t max_frame_bytes = 16 * 1024 * 1024;
 using dial_handler = std::function<void(const boost::system::error_code&, std::string detail,
                                         std::shared_ptr<link>)>;
 
+// The newest TLS session the server gave a client for one endpoint. The next dial of that
+// endpoint offers it and the handshake resumes: no certificate to send or verify, no signature
+// (the server sends a ticket after every handshake). Touched only on the client's network thread,
+// where it dials and where the reads that receive tickets run.
+class tls_session_slot {
+public:
+    void keep(SSL_SESSION* session) noexcept { session_.reset(session); }  // takes the reference
+    [[nodiscard]] SSL_SESSION* session() const noexcept { return session_.get(); }
+
+private:
+    struct session_free {
+        void operator()(SSL_SESSION* s) const noexcept { SSL_SESSION_free(s); }
+    };
+    std::unique_ptr<SSL_SESSION, session_free> session_;
+};
+
 // How the socket is opened (from options).
 struct socket_settings {
     std::chrono::milliseconds timeout{10'000};  // resolve, connect and handshakes together
@@ -56,12 +72,15 @@ struct socket_settings {
 };
 
 // Dials `where` (resolve, connect, TLS and WebSocket handshakes, all within the timeout) and
-// calls `done` on `io` with a started link or the error.
+// calls `done` on `io` with a started link or the error. Over tls and wss, `session` (may be
+// null) offers its session and keeps the ones the server sends.
 void async_dial(boost::asio::io_context& io, const endpoint& where, const tls_options& tls,
-                std::shared_ptr<boost::asio::ssl::context> tls_context, socket_settings socket,
+                std::shared_ptr<boost::asio::ssl::context> tls_context,
+                std::shared_ptr<tls_session_slot> session, socket_settings socket,
                 std::weak_ptr<link_handler> handler, dial_handler done);
 
-// A TLS client context: TLS 1.2+, the trust store from `tls` (or the system's). `problem`
+// A TLS client context: TLS 1.2+, the trust store from `tls` (or the system's), new sessions
+// kept in the dialing connection's tls_session_slot. `problem`
 // receives why the trust store could not be loaded (the handshake will then fail).
 [[nodiscard]] std::shared_ptr<boost::asio::ssl::context> make_tls_context(const tls_options& tls,
                                                                           std::string& problem);

@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "http_client.hpp"
 #include "sdk_fixture.hpp"
 
 using namespace tern;
@@ -300,6 +301,56 @@ TEST_CASE("the SDK speaks TLS, WebSocket and WebSocket over TLS, and verifies th
         return false;
     }));
     CHECK(untrusting->read([](const auto& l) { return l.connections(); }) == 0);
+}
+
+TEST_CASE("a client that reconnects over TLS or WSS resumes its TLS session",
+          "[integration][sdk][tls]") {
+    temp_dir certs{"tern-sdk-certs"};
+    const auto files = make_test_certificate(certs);
+    gateway_fixture f([&](server::config& c) {
+        c.listen.tls = "127.0.0.1:0";
+        c.listen.wss = "127.0.0.1:0";
+        c.tls.cert_file = files.first;
+        c.tls.key_file = files.second;
+    });
+    const auto trust = [&](tc::options& o) { o.tls.ca_file = files.first; };
+    const auto admin = f.gw->admin_port();
+    const auto handshakes = [&](const std::string& session) {
+        return metric(admin, "tern_tls_handshakes_total{session=\"" + session + "\"}");
+    };
+    sdk_device over_tls(f, acme, 1, 10, {tc::transport::tls, "127.0.0.1", f.gw->tls_port(), "/"},
+                        {}, trust);
+    sdk_device over_wss(f, acme, 2, 20, {tc::transport::wss, "127.0.0.1", f.gw->wss_port(), "/"},
+                        {}, trust);
+    for (auto* d : {&over_tls, &over_wss}) d->wait_connected();
+    CHECK(handshakes("new") == 2);
+    CHECK(handshakes("resumed") == 0);
+
+    for (auto* d : {&over_tls, &over_wss}) {
+        d->client->disconnect();
+        REQUIRE(d->events->wait([](const auto& l) {
+            return !l.states.empty() && l.states.back().state == tc::connection_state::stopped;
+        }));
+        d->client->connect();
+        REQUIRE(d->events->wait([](const auto& l) { return l.connections() == 2; }));
+    }
+    CHECK(handshakes("new") == 2);
+    CHECK(handshakes("resumed") == 2);
+    // The resumed sessions carry traffic.
+    const auto conv = tc::conv_id::direct(1, 2);
+    over_tls.send(conv, "resumed");
+    REQUIRE(over_wss.events->wait([&](const auto& l) { return l.messages_of(conv).size() == 1; }));
+
+    // A reloaded certificate comes with new ticket keys: the old ticket cannot be opened, and
+    // the client gets in with a full handshake.
+    f.gw->reload_tls(files.first, files.second);
+    over_tls.client->disconnect();
+    REQUIRE(over_tls.events->wait(
+        [](const auto& l) { return l.states.back().state == tc::connection_state::stopped; }));
+    over_tls.client->connect();
+    REQUIRE(over_tls.events->wait([](const auto& l) { return l.connections() == 3; }));
+    CHECK(handshakes("new") == 3);
+    CHECK(handshakes("resumed") == 2);
 }
 
 TEST_CASE("a client connects from the source address it is given", "[integration][sdk]") {

@@ -139,7 +139,8 @@ struct metrics::impl {
     std::array<prom::Counter*, 4> accepted{};
     std::array<prom::Gauge*, 4> connections{};
     std::array<prom::Counter*, 7> rejected{};
-    std::vector<prom::Counter*> disconnects;  // by DisconnectReason value
+    std::array<prom::Counter*, 2> tls_handshakes{};  // new, resumed
+    std::vector<prom::Counter*> disconnects;         // by DisconnectReason value
     prom::Counter* peer_closed = nullptr;
     std::unordered_map<int, prom::Counter*> request_errors;  // by ErrorCode value; fixed
     prom::Histogram* auth_duration = nullptr;
@@ -177,6 +178,12 @@ struct metrics::impl {
         for (std::size_t r = 0; r < reject_names.size(); ++r) {
             rejected[r] = &rejected_family.Add({{"reason", reject_names[r]}});
         }
+        auto& tls_family = prom::BuildCounter()
+                               .Name("tern_tls_handshakes_total")
+                               .Help("TLS handshakes completed, by session: new or resumed.")
+                               .Register(*registry);
+        tls_handshakes = {&tls_family.Add({{"session", "new"}}),
+                          &tls_family.Add({{"session", "resumed"}})};
         auto& disconnect_family =
             prom::BuildCounter()
                 .Name("tern_disconnects_total")
@@ -298,6 +305,7 @@ void metrics::accepted(transport_kind t) {
 void metrics::rejected(reject_reason r) {
     impl_->rejected[static_cast<std::size_t>(r)]->Increment();
 }
+void metrics::tls_handshake(bool resumed) { impl_->tls_handshakes[resumed ? 1 : 0]->Increment(); }
 void metrics::connection_opened(transport_kind t) {
     impl_->connections[static_cast<std::size_t>(t)]->Increment();
 }

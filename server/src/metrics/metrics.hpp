@@ -43,6 +43,9 @@ public:
     // ---- connections ----------------------------------------------------------------------
     void accepted(transport_kind t);
     void rejected(reject_reason r);
+    // A TLS handshake that completed; `resumed`: on a session ticket the server gave before (no
+    // certificate, no signature: a fraction of the cost).
+    void tls_handshake(bool resumed);
     void connection_opened(transport_kind t);  // a connection object lives (the gauge)
     void connection_closed(transport_kind t);
     // A Disconnect sent to a peer, by its DisconnectReason (the protocol enum's value).

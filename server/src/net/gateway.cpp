@@ -219,6 +219,7 @@ struct gateway::impl {
                 metrics.rejected(reject_reason::tls_handshake);  // not TLS, too old, too slow
                 co_return;
             }
+            metrics.tls_handshake(tls.session_reused());
             if (websocket) {
                 early = co_await net::accept_upgrade(tls, {&allowed_origins}, metrics);
                 if (!early) co_return;

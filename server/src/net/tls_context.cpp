@@ -17,6 +17,11 @@ boost::asio::ssl::context make_server_tls_context(const std::string& cert_file,
     SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
     SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+    // One TLS 1.3 ticket per handshake (OpenSSL sends two, for browsers' parallel connections):
+    // a client keeps one connection and resumes on the newest ticket when it reconnects.
+    // Tickets are sealed with keys made with this context, so a reload (SIGHUP) or a restart
+    // sends clients through one full handshake again.
+    SSL_CTX_set_num_tickets(native, 1);
     // TLS 1.2 suites of the intermediate profile (TLS 1.3 suites are OpenSSL's defaults, all AEAD).
     if (SSL_CTX_set_cipher_list(native,
                                 "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"

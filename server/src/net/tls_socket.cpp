@@ -73,6 +73,8 @@ tls_socket::step_result tls_socket::outcome(int ok, std::size_t bytes) {
     }
 }
 
+bool tls_socket::session_reused() const { return SSL_session_reused(ssl_.get()) == 1; }
+
 bool tls_socket::has_pending() const { return SSL_has_pending(ssl_.get()) == 1; }
 
 }  // namespace tern::server::net

@@ -44,6 +44,8 @@ public:
 
     [[nodiscard]] executor_type get_executor() noexcept { return socket_.get_executor(); }
     [[nodiscard]] shard_socket& next_layer() noexcept { return socket_; }
+    // After the handshake: whether it resumed a session (a ticket this server issued).
+    [[nodiscard]] bool session_reused() const;
 
     // Completes with (error_code).
     template <class CompletionToken>
