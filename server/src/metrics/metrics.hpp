@@ -43,8 +43,8 @@ public:
     // ---- connections ----------------------------------------------------------------------
     void accepted(transport_kind t);
     void rejected(reject_reason r);
-    // A TLS handshake that completed; `resumed`: on a session ticket the server gave before (no
-    // certificate, no signature: a fraction of the cost).
+    // A TLS handshake that completed; `resumed`: on a session ticket this server gave before (no
+    // certificate sent, no signature made).
     void tls_handshake(bool resumed);
     void connection_opened(transport_kind t);  // a connection object lives (the gauge)
     void connection_closed(transport_kind t);
