@@ -49,11 +49,7 @@ void commit_writer::submit(std::vector<request> requests) {
     {
         std::lock_guard lock(mutex_);
         if (!stopping_) {
-            if (pending_.empty()) {
-                pending_ = std::move(requests);
-            } else {
-                std::move(requests.begin(), requests.end(), std::back_inserter(pending_));
-            }
+            std::move(requests.begin(), requests.end(), std::back_inserter(pending_));
             wake_.notify_one();
             return;
         }
@@ -90,15 +86,10 @@ void commit_writer::run_writer() {
                 staged_ready_.notify_one();
                 return;
             }
-            if (pending_.size() <= options_.max_batch_entries) {
-                batch.swap(pending_);
-            } else {
-                const auto cut =
-                    pending_.begin() + static_cast<std::ptrdiff_t>(options_.max_batch_entries);
-                batch.assign(std::make_move_iterator(pending_.begin()),
-                             std::make_move_iterator(cut));
-                pending_.erase(pending_.begin(), cut);
-            }
+            const auto cut = pending_.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                    pending_.size(), options_.max_batch_entries));
+            batch.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(cut));
+            pending_.erase(pending_.begin(), cut);
         }
         if (options_.mode == durability::fsync) {
             stage(batch);

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -102,7 +103,9 @@ private:
     const commit_writer_options options_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    std::vector<request> pending_;
+    // A deque: under overload thousands wait, and the writer takes a batch from the front
+    // without moving the rest.
+    std::deque<request> pending_;
     bool stopping_ = false;
     commit_writer_stats stats_;
 
