@@ -1,3 +1,5 @@
+#include <chrono>
+#include <cstdint>
 #include <future>
 #include <random>
 
@@ -13,18 +15,28 @@ namespace {
 
 namespace asio = boost::asio;
 
-// 128 random bits in hex: unique per sender without coordination.
+// 32 hex digits: the Unix time in milliseconds (48 bits), a per-thread counter (16 bits), then
+// 64 random bits. Unique per sender without coordination, and ascending as a device sends: the
+// server files its dedup records by sender and id, and an id after the previous one is
+// inserted next to it instead of searched for (docs/storage.md).
 std::string new_client_msg_id() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
+    thread_local std::uint16_t counter = 0;
+    const auto ms =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
     static constexpr char hex[] = "0123456789abcdef";
     std::string id(32, '0');
-    for (int half = 0; half < 2; ++half) {
-        auto bits = rng();
-        for (int i = 0; i < 16; ++i) {
-            id[half * 16 + i] = hex[bits & 15];
+    const auto put = [&](std::size_t at, std::uint64_t bits, int digits) {
+        for (int i = digits - 1; i >= 0; --i) {
+            id[at + static_cast<std::size_t>(i)] = hex[bits & 15];
             bits >>= 4;
         }
-    }
+    };
+    put(0, ms, 12);
+    put(12, counter++, 4);
+    put(16, rng(), 16);
     return id;
 }
 

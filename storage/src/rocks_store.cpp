@@ -58,6 +58,7 @@ std::size_t insert_hint_prefix(cf c) {
         case cf_devices:
             return 24;  // tenant, user, device: the whole key, rewritten by every Ack
         case cf_inbox:
+        case cf_dedup:  // tenant, sender: the SDK's client_msg_ids ascend as a device sends
             return 16;
         default:
             return 0;
@@ -127,14 +128,7 @@ result<std::unique_ptr<store>> open_rocks_store(const rocks_options& options,
             // filter on the memtable answers most misses without a skip-list search.
             cf_options.memtable_prefix_bloom_size_ratio = 0.02;
             cf_options.memtable_whole_key_filtering = true;
-            // Random ids give an ordered memtable nothing to hint with: a hash of skip lists
-            // per sender (tenant|user) makes each insert a search among one sender's records.
-            // Only point lookups read this family (and verify, in total order). The bucket
-            // array takes 1/32 of the memtable (128 Ki buckets for 32 MiB; RocksDB refuses a
-            // memtable born full); height 8 keeps a prolific sender's list logarithmic.
-            const std::size_t buckets = std::max<std::size_t>(16, options.write_buffer_bytes / 256);
             cf_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
-            cf_options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(buckets, 8, 4));
         }
         // Keys of these families arrive in order within a prefix (a conversation's timeline, a
         // user's inbox) or repeat (heads, cursors): a per-prefix insert hint turns most memtable

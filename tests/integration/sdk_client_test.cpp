@@ -1,6 +1,7 @@
 // libtern against a real gateway: exchange in direct chats and groups, several devices, receipts,
 // who-read, recall, edit, presence, typing, and the delivery contract across reconnects and a
 // server restart.
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -439,6 +440,25 @@ TEST_CASE("the thread executor runs every task once, in the order each poster po
     std::vector<int> in_order(per_poster);
     std::iota(in_order.begin(), in_order.end(), 0);
     for (int p = 0; p < posters; ++p) CHECK(seen[p] == in_order);
+}
+
+TEST_CASE("client_msg_ids are 32 hex digits, unique, and ascend as one thread sends", "[sdk]") {
+    // The server files dedup records by sender and id: ascending ids are inserted next to the
+    // previous one (docs/storage.md). No server: the sends wait in the outbox.
+    tc::options o;
+    o.endpoints = {{tc::transport::tcp, "127.0.0.1", 1, "/"}};
+    o.token_provider = [] { return std::string("unused"); };
+    tc::client offline(o, std::make_shared<recording_listener>());
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3000; ++i) {
+        ids.push_back(offline.send(tc::conv_id::direct(1, 2), tc::content::from_text("x")));
+    }
+    for (const auto& id : ids) {
+        REQUIRE(id.size() == 32);
+        CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+    }
+    CHECK(std::is_sorted(ids.begin(), ids.end()));
+    CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == ids.size());
 }
 
 TEST_CASE("endpoint URLs parse, and bad ones are refused", "[sdk]") {
