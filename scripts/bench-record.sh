@@ -64,8 +64,8 @@ record conn-ws fsync $ws conn --clients 19000 --rate 5000 --seconds 5 --sources 
 record conn-tls fsync $tls conn --clients 19000 --rate 2000 --seconds 5 --sources 4
 record send-ceiling-fsync fsync $tcp send --clients 1000 --rate 40000 --seconds 5
 record send-ceiling-os os $tcp send --clients 1000 --rate 40000 --seconds 5
-record e2e-half-fsync fsync $tcp e2e --clients 1000 --rate 15000 --seconds 5
-record e2e-half-os os $tcp e2e --clients 1000 --rate 15000 --seconds 5
+record e2e-half-fsync fsync $tcp e2e --clients 1000 --rate 18000 --seconds 5
+record e2e-half-os os $tcp e2e --clients 1000 --rate 18000 --seconds 5
 record group-100 fsync $tcp group --groups 10 --members 100 --rate 3500 --seconds 5
 record group-1000 fsync $tcp group --groups 2 --members 1000 --rate 350 --seconds 5
 record churn-tcp fsync $tcp churn --clients 10000 --missed 20 --feeders 10 --rate 1000 --seconds 5
