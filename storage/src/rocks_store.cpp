@@ -112,6 +112,15 @@ result<std::unique_ptr<store>> open_rocks_store(const rocks_options& options,
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     table.cache_index_and_filter_blocks = true;
     table.pin_l0_filter_and_index_blocks_in_cache = true;
+    // Indexes and filters in 4 KiB partitions under a small pinned top level. A whole-file index
+    // or filter of a large SST (megabytes for the inbox family) is bigger than a shard of the
+    // block cache, so it was never kept: every Seek or Get into the file read it and unpacked
+    // it again (with ZSTD at the bottom level), and under sustained fan-out that took two
+    // thirds of ternd (docs/benchmarks.md).
+    table.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+    table.partition_filters = true;
+    table.metadata_block_size = 4096;
+    table.pin_top_level_index_and_filter = true;
     auto table_factory =
         std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(table));
 
