@@ -68,6 +68,8 @@ record e2e-half-fsync fsync $tcp e2e --clients 1000 --rate 18000 --seconds 5
 record e2e-half-os os $tcp e2e --clients 1000 --rate 18000 --seconds 5
 record group-100 fsync $tcp group --groups 10 --members 100 --rate 3500 --seconds 5
 record group-1000 fsync $tcp group --groups 2 --members 1000 --rate 350 --seconds 5
+# The same for 30 s: flushes and compactions of a growing store, which 5 s on a fresh one hide.
+record group-1000-sustained fsync $tcp group --groups 2 --members 1000 --rate 350 --seconds 30
 record churn-tcp fsync $tcp churn --clients 10000 --missed 20 --feeders 10 --rate 1000 --seconds 5
 record churn-tls fsync $tls churn --clients 10000 --missed 20 --feeders 10 --rate 1000 --seconds 5
 
