@@ -254,17 +254,25 @@ TEST_CASE("a server restart loses nothing: pending sends complete, every message
     CHECK(bob.events->read([](const auto& l) { return l.connections(); }) >= 2);
 }
 
-TEST_CASE("the SDK speaks TLS, WebSocket and WebSocket over TLS, and verifies the server",
-          "[integration][sdk][tls]") {
-    temp_dir certs{"tern-sdk-certs"};
-    const auto files = make_test_certificate(certs);
-    gateway_fixture f([&](server::config& c) {
+namespace {
+// Opens every listener (tcp, tls, ws, wss), the TLS ones with the certificate `files`.
+std::function<void(server::config&)> all_listeners(
+    const std::pair<std::string, std::string>& files) {
+    return [files](server::config& c) {
         c.listen.tls = "127.0.0.1:0";
         c.listen.ws = "127.0.0.1:0";
         c.listen.wss = "127.0.0.1:0";
         c.tls.cert_file = files.first;
         c.tls.key_file = files.second;
-    });
+    };
+}
+}  // namespace
+
+TEST_CASE("the SDK speaks TLS, WebSocket and WebSocket over TLS, and verifies the server",
+          "[integration][sdk][tls]") {
+    temp_dir certs{"tern-sdk-certs"};
+    const auto files = make_test_certificate(certs);
+    gateway_fixture f(all_listeners(files));
     const auto trust = [&](tc::options& o) { o.tls.ca_file = files.first; };
     sdk_device over_tls(f, acme, 1, 10, {tc::transport::tls, "127.0.0.1", f.gw->tls_port(), "/"},
                         {}, trust);
@@ -308,12 +316,7 @@ TEST_CASE("a client that reconnects over TLS or WSS resumes its TLS session",
           "[integration][sdk][tls]") {
     temp_dir certs{"tern-sdk-certs"};
     const auto files = make_test_certificate(certs);
-    gateway_fixture f([&](server::config& c) {
-        c.listen.tls = "127.0.0.1:0";
-        c.listen.wss = "127.0.0.1:0";
-        c.tls.cert_file = files.first;
-        c.tls.key_file = files.second;
-    });
+    gateway_fixture f(all_listeners(files));
     const auto trust = [&](tc::options& o) { o.tls.ca_file = files.first; };
     const auto admin = f.gw->admin_port();
     const auto handshakes = [&](const std::string& session) {
