@@ -343,11 +343,8 @@ entry_result apply_batch::apply(const ack_inbox& e) {
     if (!u.covers_after(acked)) {
         note_newest_on_disk(uref, acked, std::min(up_to, u.first_cached() - 1), newest);
     }
-    for (const auto& entry : u.recent) {
-        if (entry.inbox_seq > acked && entry.inbox_seq <= up_to) {
-            note_newest(newest, entry.conv, entry.seq);
-        }
-    }
+    u.for_each_newest(acked, up_to,
+                      [&](const conv_id& c, seq_t seq) { note_newest(newest, c, seq); });
 
     acked = up_to;
     u.drop_acknowledged();

@@ -76,11 +76,31 @@ struct cursor_value {
     std::uint64_t read_ordinal = 0;
 };
 
-// One inbox record: the user's inbox_seq of (conv, seq).
-struct inbox_ref {
-    std::uint64_t inbox_seq;
+// Consecutive inbox entries of one conversation with consecutive seqs: entries
+// first_inbox_seq + i hold (conv, first_seq + i) for i < count. A user in a busy group gets long
+// runs, so a few runs cover everything its devices have not acknowledged.
+struct inbox_run {
+    std::uint64_t first_inbox_seq;
     conv_id conv;
-    seq_t seq;
+    seq_t first_seq;
+    std::uint64_t count;
+
+    [[nodiscard]] std::uint64_t last_inbox_seq() const noexcept {
+        return first_inbox_seq + count - 1;
+    }
+    [[nodiscard]] seq_t seq_at(std::uint64_t inbox_seq) const noexcept {
+        return first_seq + (inbox_seq - first_inbox_seq);
+    }
+    // Whether (c, s) continues the run.
+    [[nodiscard]] bool continued_by(const conv_id& c, seq_t s) const noexcept {
+        return conv == c && first_seq + count == s;
+    }
+    // Drops the run's first n entries (n < count).
+    void drop_front(std::uint64_t n) noexcept {
+        first_inbox_seq += n;
+        first_seq += n;
+        count -= n;
+    }
 };
 
 // A user's inbox as the writer needs it: the head, the newest entries, and the acknowledged
@@ -88,35 +108,52 @@ struct inbox_ref {
 // delivery cursors to the newest seq per conversation among the entries it covers; when the
 // device was up to date, those entries are here and the Ack reads nothing from RocksDB.
 struct user_inbox {
-    // The newest entries the devices may still acknowledge: every entry in
-    // (head - recent.size(), head], oldest first. Entries every cached device acknowledged are
-    // dropped. While a batch is applied, recent also holds every entry the batch appended (not
-    // yet on disk); between batches at most max_recent are kept, so a user whose devices are
-    // offline costs a few hundred bytes.
-    static constexpr std::size_t max_recent = 8;
+    // The newest entries the devices may still acknowledge, as runs: every entry in
+    // (first_cached() - 1, head], oldest first. Entries every cached device acknowledged are
+    // dropped. While a batch is applied, runs also hold every entry the batch appended (not yet
+    // on disk); between batches at most max_runs are kept, so a user whose devices are offline
+    // costs a few hundred bytes however many entries its runs cover.
+    static constexpr std::size_t max_runs = 8;
 
     std::uint64_t head = 0;
-    std::vector<inbox_ref> recent;
+    std::vector<inbox_run> runs;
     std::vector<std::pair<device_id, std::uint64_t>> devices;  // acknowledged inbox_seq
 
     // The inbox_seq of the oldest cached entry (head + 1 when none is).
-    [[nodiscard]] std::uint64_t first_cached() const noexcept { return head - recent.size() + 1; }
+    [[nodiscard]] std::uint64_t first_cached() const noexcept {
+        return runs.empty() ? head + 1 : runs.front().first_inbox_seq;
+    }
 
-    // Whether recent holds every entry after `acked`.
+    // Whether the runs hold every entry after `acked`.
     [[nodiscard]] bool covers_after(std::uint64_t acked) const noexcept {
         return acked + 1 >= first_cached();
     }
 
     // Appends the entry for (c, s) and returns its inbox_seq.
     std::uint64_t append(const conv_id& c, seq_t s) {
-        recent.push_back({++head, c, s});
+        ++head;
+        if (!runs.empty() && runs.back().continued_by(c, s)) {
+            ++runs.back().count;
+        } else {
+            runs.push_back({head, c, s, 1});
+        }
         return head;
     }
 
-    // Once the batch is on disk: keeps the newest max_recent entries.
+    // Calls f(conv, seq) with the newest cached entry of each run within (after, up_to]: the
+    // newest seq per conversation among them, up to repeats of a conversation.
+    template <class F>
+    void for_each_newest(std::uint64_t after, std::uint64_t up_to, F&& f) const {
+        for (const auto& run : runs) {
+            const std::uint64_t last = std::min(up_to, run.last_inbox_seq());
+            if (last > after && last >= run.first_inbox_seq) f(run.conv, run.seq_at(last));
+        }
+    }
+
+    // Once the batch is on disk: keeps the newest max_runs runs.
     void keep_newest() {
-        if (recent.size() <= max_recent) return;
-        recent.erase(recent.begin(), recent.end() - static_cast<std::ptrdiff_t>(max_recent));
+        if (runs.size() <= max_runs) return;
+        runs.erase(runs.begin(), runs.end() - static_cast<std::ptrdiff_t>(max_runs));
     }
 
     // The device's acknowledged inbox_seq, or nullptr when not cached.
@@ -129,13 +166,16 @@ struct user_inbox {
 
     // Drops the entries every cached device has acknowledged.
     void drop_acknowledged() {
-        if (devices.empty() || recent.empty()) return;
+        if (devices.empty() || runs.empty()) return;
         std::uint64_t all_acked = devices.front().second;
         for (const auto& [id, acked] : devices) all_acked = std::min(all_acked, acked);
-        const auto first_kept = std::find_if(recent.begin(), recent.end(), [&](const inbox_ref& r) {
-            return r.inbox_seq > all_acked;
+        const auto first_kept = std::find_if(runs.begin(), runs.end(), [&](const inbox_run& r) {
+            return r.last_inbox_seq() > all_acked;
         });
-        recent.erase(recent.begin(), first_kept);
+        runs.erase(runs.begin(), first_kept);
+        if (!runs.empty() && runs.front().first_inbox_seq <= all_acked) {
+            runs.front().drop_front(all_acked + 1 - runs.front().first_inbox_seq);
+        }
     }
 };
 
