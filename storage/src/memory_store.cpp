@@ -180,21 +180,18 @@ public:
     result<std::vector<inbox_item>> inbox_after(tenant_id t, user_id u, std::uint64_t after,
                                                 std::size_t limit) const override {
         std::lock_guard lock(mutex_);
-        std::vector<inbox_item> out;
+        return items_after(t, u, after, limit);
+    }
+
+    result<inbox_page> inbox_page_after(tenant_id t, user_id u, std::uint64_t after,
+                                        std::size_t limit) const override {
+        std::lock_guard lock(mutex_);
+        inbox_page page;
         const auto* user = find_user(t, u);
-        if (!user) return out;
-        for (auto it = user->inbox.upper_bound(after);
-             it != user->inbox.end() && out.size() < limit; ++it) {
-            const auto& [conv, seq] = it->second;
-            event_bytes bytes;
-            if (const auto* cs = find_conv(t, conv)) {
-                if (auto ev = cs->timeline.find(seq); ev != cs->timeline.end()) {
-                    bytes = ev->second.event.bytes;
-                }
-            }
-            out.push_back({it->first, conv, seq, std::move(bytes)});
-        }
-        return out;
+        page.head = user ? user->inbox_head : 0;
+        page.after = std::min(after, page.head);
+        page.items = items_after(t, u, page.after, limit);
+        return page;
     }
 
     result<std::uint64_t> device_cursor(tenant_id t, user_id u, device_id d) const override {
@@ -224,6 +221,26 @@ public:
     }
 
 private:
+    // Caller holds mutex_.
+    std::vector<inbox_item> items_after(tenant_id t, user_id u, std::uint64_t after,
+                                        std::size_t limit) const {
+        std::vector<inbox_item> out;
+        const auto* user = find_user(t, u);
+        if (!user) return out;
+        for (auto it = user->inbox.upper_bound(after);
+             it != user->inbox.end() && out.size() < limit; ++it) {
+            const auto& [conv, seq] = it->second;
+            event_bytes bytes;
+            if (const auto* cs = find_conv(t, conv)) {
+                if (auto ev = cs->timeline.find(seq); ev != cs->timeline.end()) {
+                    bytes = ev->second.event.bytes;
+                }
+            }
+            out.push_back({it->first, conv, seq, std::move(bytes)});
+        }
+        return out;
+    }
+
     const conv_state* find_conv(tenant_id t, const conv_id& c) const {
         auto it = convs_.find({t, c});
         return it == convs_.end() ? nullptr : &it->second;

@@ -69,13 +69,16 @@ std::size_t insert_hint_prefix(cf c) {
 
 inbox_head_read read_inbox_head(rocksdb::DB& db, const rocksdb::ReadOptions& ro,
                                 rocksdb::ColumnFamilyHandle* inbox, tenant_id t, user_id u) {
-    const auto prefix = user_key(t, u);
     std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(ro, inbox));
-    it->SeekForPrev(user_sub_key(t, u, ~std::uint64_t{0}));
-    if (it->Valid() && it->key().starts_with(prefix)) {
-        return {key_suffix64(as_view(it->key())), it->status()};
+    return seek_inbox_head(*it, t, u);
+}
+
+inbox_head_read seek_inbox_head(rocksdb::Iterator& it, tenant_id t, user_id u) {
+    it.SeekForPrev(user_sub_key(t, u, ~std::uint64_t{0}));
+    if (it.Valid() && it.key().starts_with(user_key(t, u))) {
+        return {key_suffix64(as_view(it.key())), it.status()};
     }
-    return {0, it->status()};
+    return {0, it.status()};
 }
 
 boost::system::error_code to_error(const rocksdb::Status& s) noexcept {
@@ -405,17 +408,53 @@ result<std::vector<inbox_item>> rocks_store::inbox_after(tenant_id t, user_id u,
     const auto snap = view();
     std::vector<inbox_item> out;
     if (limit == 0 || after == ~std::uint64_t{0}) return out;
-    const std::string prefix = user_key(t, u);
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snap.options, handles_[cf_inbox]));
-    for (it->Seek(user_sub_key(t, u, after + 1));
-         it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
-        const auto ref = decode_inbox(as_view(it->value()));
-        if (!ref) return corrupt();
-        out.push_back({key_suffix64(as_view(it->key())), ref->first, ref->second, nullptr});
-    }
-    if (!it->status().ok()) return to_error(it->status());
+    it->Seek(user_sub_key(t, u, after + 1));
+    if (const auto ec = read_entries(*it, user_key(t, u), limit, out)) return ec;
     if (const auto ec = join_events(snap.options, t, out)) return ec;
     return out;
+}
+
+result<inbox_page> rocks_store::inbox_page_after(tenant_id t, user_id u, std::uint64_t after,
+                                                 std::size_t limit) const {
+    const auto snap = view();
+    inbox_page page;
+    const std::string prefix = user_key(t, u);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snap.options, handles_[cf_inbox]));
+    // Positioned on `after` itself (a device's cursor is an entry it has), a page that runs out
+    // of entries before the limit also tells the head: its last entry, or `after` when empty.
+    // Only otherwise does the head cost a second seek.
+    it->Seek(user_sub_key(t, u, after));
+    const bool at_after =
+        it->Valid() && it->key().starts_with(prefix) && key_suffix64(as_view(it->key())) == after;
+    if (at_after) it->Next();
+    if (const auto ec = read_entries(*it, prefix, limit, page.items)) return ec;
+    const bool past_the_end = !it->Valid() || !it->key().starts_with(prefix);
+    if (past_the_end && !page.items.empty()) {
+        page.head = page.items.back().inbox_seq;
+    } else if (past_the_end && (at_after || after == 0)) {
+        page.head = after;
+    } else {
+        const auto head = seek_inbox_head(*it, t, u);
+        if (!head.status.ok()) return to_error(head.status);
+        page.head = head.head;
+    }
+    // After a head below `after` (a cursor from elsewhere), the page is empty: no entry is newer.
+    page.after = std::min(after, page.head);
+    if (const auto ec = join_events(snap.options, t, page.items)) return ec;
+    return page;
+}
+
+boost::system::error_code rocks_store::read_entries(rocksdb::Iterator& it,
+                                                    const std::string& user_prefix,
+                                                    std::size_t limit,
+                                                    std::vector<inbox_item>& out) const {
+    for (; it.Valid() && it.key().starts_with(user_prefix) && out.size() < limit; it.Next()) {
+        const auto ref = decode_inbox(as_view(it.value()));
+        if (!ref) return corrupt();
+        out.push_back({key_suffix64(as_view(it.key())), ref->first, ref->second, nullptr});
+    }
+    return it.status().ok() ? boost::system::error_code{} : to_error(it.status());
 }
 
 namespace {

@@ -59,6 +59,8 @@ struct inbox_head_read {
 [[nodiscard]] inbox_head_read read_inbox_head(rocksdb::DB& db, const rocksdb::ReadOptions& ro,
                                               rocksdb::ColumnFamilyHandle* inbox, tenant_id t,
                                               user_id u);
+// The same with an iterator over the inbox family (repositioned).
+[[nodiscard]] inbox_head_read seek_inbox_head(rocksdb::Iterator& inbox, tenant_id t, user_id u);
 
 // Value codecs (encoding.hpp has the primitives).
 [[nodiscard]] std::string encode_meta(const conv_meta& m);
@@ -103,6 +105,8 @@ public:
     result<std::uint64_t> inbox_head(tenant_id, user_id) const override;
     result<std::vector<inbox_item>> inbox_after(tenant_id, user_id, std::uint64_t after,
                                                 std::size_t limit) const override;
+    result<inbox_page> inbox_page_after(tenant_id, user_id, std::uint64_t after,
+                                        std::size_t limit) const override;
     result<std::uint64_t> device_cursor(tenant_id, user_id, device_id) const override;
     result<std::optional<dedup_record>> find_dedup(tenant_id, user_id,
                                                    std::string_view) const override;
@@ -113,6 +117,9 @@ public:
     [[nodiscard]] rocksdb::ColumnFamilyHandle* handle(cf c) const noexcept { return handles_[c]; }
 
 private:
+    // Appends the entries from `it` on, up to `limit` in all, while they are the user's.
+    boost::system::error_code read_entries(rocksdb::Iterator& it, const std::string& user_prefix,
+                                           std::size_t limit, std::vector<inbox_item>& out) const;
     // Fills each inbox entry's event bytes (left null for an event no longer stored).
     boost::system::error_code join_events(const rocksdb::ReadOptions& ro, tenant_id,
                                           std::vector<inbox_item>& items) const;

@@ -61,7 +61,7 @@ inline std::vector<conv_id> all_convs() {
 inline std::string first_difference(const st::store& expect, const st::store& actual,
                                     const std::set<std::string>& cmids) {
     std::string why;
-    const auto same = [&why](bool equal, const char* what) {
+    const auto same = [&why](bool equal, std::string_view what) {
         if (!equal && why.empty()) why = what;
     };
     same(actual.applied_index().value() == expect.applied_index().value(), "applied index");
@@ -95,6 +95,21 @@ inline std::string first_difference(const st::store& expect, const st::store& ac
             same(same_inbox(actual.inbox_after(t, u, 0, 10000).value(),
                             expect.inbox_after(t, u, 0, 10000).value()),
                  "inbox");
+            // Pages from before, at, inside and past the head, cut by the limit or not: the
+            // RocksDB store learns the head from the page when it can and seeks it otherwise.
+            const auto head = expect.inbox_head(t, u).value();
+            for (const std::uint64_t after :
+                 {std::uint64_t{0}, head / 2, head - std::min<std::uint64_t>(head, 2), head,
+                  head + 3}) {
+                for (const std::size_t limit :
+                     {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{10000}}) {
+                    const auto a = actual.inbox_page_after(t, u, after, limit).value();
+                    const auto e = expect.inbox_page_after(t, u, after, limit).value();
+                    same(a.head == e.head && a.after == e.after && same_inbox(a.items, e.items),
+                         "inbox page after " + std::to_string(after) + " limit " +
+                             std::to_string(limit));
+                }
+            }
             for (st::device_id d = 1; d <= max_device; ++d) {
                 same(actual.device_cursor(t, u, d).value() == expect.device_cursor(t, u, d).value(),
                      "device cursor");

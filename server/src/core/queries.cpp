@@ -20,15 +20,14 @@ v1::Frame answer_sync(const storage::store& store, const net::connection_limits&
                       const requester& who, std::uint64_t req_id, const v1::SyncRequest& req) {
     const auto limit = std::min<std::uint32_t>(
         req.limit() == 0 ? limits.sync_page_max : req.limit(), limits.sync_page_max);
-    auto page = store.inbox_after(who.tenant, who.user, req.after_inbox_seq(), limit);
-    auto head = store.inbox_head(who.tenant, who.user);
-    if (!page || !head) return store_failed(req_id);
+    const auto page = store.inbox_page_after(who.tenant, who.user, req.after_inbox_seq(), limit);
+    if (!page) return store_failed(req_id);
     v1::Frame reply;
     reply.set_req_id(req_id);
     auto* p = reply.mutable_sync_page();
     std::size_t bytes = 0;
     const std::size_t budget = limits.max_frame_bytes - frame_overhead;
-    for (const auto& item : *page) {
+    for (const auto& item : page->items) {
         const std::size_t size = item.bytes ? item.bytes->size() + 16 : 16;
         if (bytes + size > budget && p->events_size() > 0) break;
         bytes += size;
@@ -36,10 +35,10 @@ v1::Frame answer_sync(const storage::store& store, const net::connection_limits&
         push->set_inbox_seq(item.inbox_seq);
         if (item.bytes) push->mutable_event()->ParseFromString(*item.bytes);
     }
-    p->set_inbox_head(*head);
+    p->set_inbox_head(page->head);
     const auto last =
         p->events_size() > 0 ? p->events(p->events_size() - 1).inbox_seq() : req.after_inbox_seq();
-    p->set_has_more(last < *head);
+    p->set_has_more(last < page->head);
     return reply;
 }
 

@@ -625,9 +625,8 @@ struct service::state {
                      std::optional<std::uint64_t> resume_hint, v1::Frame welcome) {
         auto s = where.session.lock();
         if (!s) return unregister_device(who, where);
-        const auto head = store.inbox_head(who.tenant, who.user);
-        const auto stored = store.device_cursor(who.tenant, who.user, who.device);
-        if (!head || !stored) {
+        const auto first = first_page(who, resume_hint);
+        if (!first) {
             s->close(v1::DISCONNECT_SERVER_ERROR, v1::UNAVAILABLE, "store read failed");
             return unregister_device(who, where);
         }
@@ -637,16 +636,30 @@ struct service::state {
             s->close(v1::DISCONNECT_SERVER_DRAINING, v1::DRAINING, draining_message);
             return unregister_device(who, where);
         }
-        const auto resume = std::min(resume_hint.value_or(*stored), *head);
-        welcome.mutable_welcome()->set_inbox_head(*head);
-        welcome.mutable_welcome()->set_resume_from(resume);
+        welcome.mutable_welcome()->set_inbox_head(first->head);
+        welcome.mutable_welcome()->set_resume_from(first->after);
         if (!s->admit(welcome)) return unregister_device(who, where);
         const user_key user{who.tenant, who.user};
         auto& devices = per_shard[where.shard]->online[user];
-        devices.push_back({s, resume, true, {}});
+        devices.push_back({s, first->after, true, {}});
         // The first page now, not posted: its pushes join the Welcome in one write (the
         // connection's writer runs after this handler), a system call fewer per login.
-        catch_up(where.shard, user, s);
+        push_page(where.shard, user, s, devices.back(), first->items);
+    }
+
+    // The inbox head and the first page from where the device resumes: its hint, else the
+    // cursor its Acks left. One read: the head usually comes with the page.
+    storage::result<storage::inbox_page> first_page(const requester& who,
+                                                    std::optional<std::uint64_t> resume_hint) {
+        std::uint64_t from = 0;
+        if (resume_hint) {
+            from = *resume_hint;
+        } else {
+            const auto stored = store.device_cursor(who.tenant, who.user, who.device);
+            if (!stored) return stored.error();
+            from = *stored;
+        }
+        return store.inbox_page_after(who.tenant, who.user, from, limits.sync_page_max);
     }
 
     void unregister_device(const requester& who, const endpoint& where) {
@@ -899,13 +912,21 @@ struct service::state {
                                 [&](const device_entry& d) { return d.session == session; });
         if (dev == it->second.end()) return;
         if (session->closing()) return;
-        const auto page_size = limits.sync_page_max;
-        auto page = store.inbox_after(user.tenant, user.user, dev->cursor, page_size);
+        auto page = store.inbox_after(user.tenant, user.user, dev->cursor, limits.sync_page_max);
         if (!page) {
             session->close(v1::DISCONNECT_SERVER_ERROR, v1::UNAVAILABLE, "store read failed");
             return;
         }
-        for (const auto& item : *page) {
+        push_page(shard, user, session, *dev, *page);
+    }
+
+    // Pushes a page read from the device's cursor on, then reads the next one; a page shorter
+    // than the limit reached the head, and live deliveries take over.
+    void push_page(std::size_t shard, const user_key& user,
+                   const std::shared_ptr<net::session>& session, device_entry& dev,
+                   const std::vector<storage::inbox_item>& page) {
+        const std::weak_ptr<net::session> weak = session;
+        for (const auto& item : page) {
             if (item.bytes && !session->has_room(item.bytes->size() + 16)) {
                 // The device reads slower than the store pages: wait for its queue to drain
                 // rather than overflow it (only live pushes may close a slow consumer).
@@ -913,15 +934,15 @@ struct service::state {
                 return;
             }
             if (item.bytes) {
-                push(*dev, item.inbox_seq, item.bytes);
+                push(dev, item.inbox_seq, item.bytes);
             } else {
-                dev->cursor = item.inbox_seq;
+                dev.cursor = item.inbox_seq;
             }
         }
-        if (page->size() == page_size) {
+        if (page.size() == limits.sync_page_max) {
             post(shard, [this, shard, user, weak] { catch_up(shard, user, weak); });
         } else {
-            dev->catching_up = false;
+            dev.catching_up = false;
         }
     }
 };

@@ -72,6 +72,10 @@ public:
                                                         std::size_t limit) const override {
         return inner_.inbox_after(t, u, after, limit);
     }
+    st::result<st::inbox_page> inbox_page_after(st::tenant_id t, st::user_id u, std::uint64_t after,
+                                                std::size_t limit) const override {
+        return inner_.inbox_page_after(t, u, after, limit);
+    }
     st::result<std::uint64_t> device_cursor(st::tenant_id t, st::user_id u,
                                             st::device_id d) const override {
         return inner_.device_cursor(t, u, d);

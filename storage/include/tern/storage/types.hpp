@@ -108,6 +108,14 @@ struct inbox_item {
     event_bytes bytes;  // null if the event is no longer stored
 };
 
+// A page of a user's inbox with its head, read at one point in time: what a device that resumes
+// from `after` needs first.
+struct inbox_page {
+    std::uint64_t head = 0;   // the newest inbox_seq (0 when the inbox is empty)
+    std::uint64_t after = 0;  // where the page starts: min(after asked, head)
+    std::vector<inbox_item> items;
+};
+
 struct dedup_record {
     conv_id conv;
     seq_t seq = 0;
