@@ -379,6 +379,18 @@ TEST_CASE("a client connects from the source address it is given", "[integration
     CHECK(unusable.events->read([](const auto& l) { return l.connections(); }) == 0);
 }
 
+TEST_CASE("a client reaches the gateway by address or by name", "[integration][sdk]") {
+    // An address literal skips the resolver; a name goes through it (localhost: /etc/hosts, no
+    // network needed).
+    gateway_fixture f;
+    auto by_name = tcp_endpoint(*f.gw);
+    by_name.host = "localhost";
+    sdk_device literal(f, acme, 1, 10, tcp_endpoint(*f.gw));
+    sdk_device named(f, acme, 2, 20, by_name);
+    literal.wait_connected();
+    named.wait_connected();
+}
+
 TEST_CASE("callbacks on the runtime's network thread run there, in order, and may call the SDK",
           "[integration][sdk]") {
     gateway_fixture f;
