@@ -80,6 +80,7 @@ names = sorted({os.path.basename(p).rsplit("-", 1)[0] for p in glob.glob(f"{out}
 keys = ["connections", "memory_per_conn", "logins_per_sec", "delivered_per_sec", "acked_per_sec",
         "e2e.p50", "e2e.p99", "e2e.p99.9", "ack.p99", "fanout.p99", "login.p99", "resync_per_sec",
         "server_cpu_cores", "server_rss_bytes", "bench_cpu_cores", "bench_busiest_thread_cores",
+        "login_server_cpu_cores", "login_bench_cpu_cores", "login_bench_busiest_thread_cores",
         "bench_saturated"]
 for name in names:
     runs = [json.load(open(p)) for p in sorted(glob.glob(f"{out}/{name}-[123].json"))]

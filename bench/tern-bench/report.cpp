@@ -120,10 +120,15 @@ void print_summary(const results& r) {
                 static_cast<unsigned long long>(r.checks.reordered),
                 r.checks.clean() ? "" : "  <-- FAILURE");
     if (const auto it = r.figures.find("bench_saturated"); it != r.figures.end() && it->second) {
+        const auto figure = [&](const char* name) {
+            const auto f = r.figures.find(name);
+            return f == r.figures.end() ? 0.0 : f->second;
+        };
         std::printf(
-            "note: tern-bench was at its own limit (busiest thread %.2f cores): the rates "
-            "measure the bench, not only ternd (give it cores, --threads or --procs)\n",
-            r.figures.at("bench_busiest_thread_cores"));
+            "note: tern-bench was at its own limit (busiest thread %.2f cores, %.2f during "
+            "the logins where measured): the rates measure the bench, not only ternd (give it "
+            "cores, --threads or --procs)\n",
+            figure("bench_busiest_thread_cores"), figure("login_bench_busiest_thread_cores"));
     }
     for (const auto& [name, v] : r.figures) {
         if (name.find('.') != std::string::npos) continue;  // latencies below
@@ -195,8 +200,8 @@ enum class combine_rule { sum, largest, mean, first };
 combine_rule rule_for(const std::string& figure) {
     if (figure.find('.') != std::string::npos) return combine_rule::first;  // from histograms
     if (figure.ends_with("_seconds")) return combine_rule::largest;
-    if (figure == "server_cpu_cores") return combine_rule::mean;
-    if (figure == "bench_busiest_thread_cores" || figure == "bench_saturated") {
+    if (figure.ends_with("server_cpu_cores")) return combine_rule::mean;
+    if (figure.ends_with("bench_busiest_thread_cores") || figure == "bench_saturated") {
         return combine_rule::largest;  // the largest: any saturated process limits the run
     }
     if (figure.rfind("server_rss", 0) == 0 || figure == "deliveries_per_message") {

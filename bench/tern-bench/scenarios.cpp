@@ -48,6 +48,43 @@ std::uint64_t open_loop(double rate, std::int64_t start, std::int64_t end, Act&&
     return k;
 }
 
+// The CPU both processes used between start() and finish(): the bench itself, its busiest thread
+// and ternd (when its pid is known).
+class cpu_window {
+public:
+    void start(int server_pid) {
+        server_pid_ = server_pid;
+        self_from_ = sample_process(0);
+        threads_from_ = sample_threads();
+        server_from_ = server_pid_ ? sample_process(server_pid_) : std::nullopt;
+    }
+
+    // Writes <prefix>bench_cpu_cores, <prefix>bench_busiest_thread_cores and
+    // <prefix>server_cpu_cores; returns whether the bench was at its limit (and so measured
+    // itself rather than ternd).
+    bool finish(results& r, const std::string& prefix) const {
+        bool saturated = false;
+        const auto self = sample_process(0);
+        if (self_from_ && self) {
+            const double cores = cores_used(*self_from_, *self);
+            const double busiest = busiest_thread_cores(threads_from_, sample_threads());
+            r.figures[prefix + "bench_cpu_cores"] = cores;
+            r.figures[prefix + "bench_busiest_thread_cores"] = busiest;
+            saturated = busiest >= saturated_at || cores >= saturated_at * allowed_cores();
+        }
+        const auto server = server_pid_ ? sample_process(server_pid_) : std::nullopt;
+        if (server_from_ && server) {
+            r.figures[prefix + "server_cpu_cores"] = cores_used(*server_from_, *server);
+        }
+        return saturated;
+    }
+
+private:
+    int server_pid_ = 0;
+    std::optional<process_sample> self_from_, server_from_;
+    thread_sample threads_from_;
+};
+
 // Everything a scenario shares: the clients, the tracker, the streams and the progress line.
 class session {
 public:
@@ -137,9 +174,7 @@ public:
     // Window of the measurement: CPU of both processes and the server's memory.
     void mark_window_start() {
         window_start_ = now_ns();
-        self_from_ = sample_process(0);
-        threads_from_ = sample_threads();
-        server_from_ = server_pid_ ? sample_process(server_pid_) : std::nullopt;
+        window_cpu_.start(server_pid_);
         delivered_from_ = tracker_.delivered.load();
         acked_from_ = tracker_.acked.load();
     }
@@ -150,19 +185,11 @@ public:
             static_cast<double>(tracker_.delivered.load() - delivered_from_) / seconds;
         r.figures["acked_per_sec"] =
             static_cast<double>(tracker_.acked.load() - acked_from_) / seconds;
-        const auto self = sample_process(0);
-        if (self_from_ && self) {
-            const double cores = cores_used(*self_from_, *self);
-            const double busiest = busiest_thread_cores(threads_from_, sample_threads());
-            r.figures["bench_cpu_cores"] = cores;
-            r.figures["bench_busiest_thread_cores"] = busiest;
-            // A bench at its limit measures itself: say so rather than report it as ternd's.
-            r.figures["bench_saturated"] =
-                busiest >= saturated_at || cores >= saturated_at * allowed_cores() ? 1 : 0;
-        }
-        const auto server = server_pid_ ? sample_process(server_pid_) : std::nullopt;
-        if (server_from_ && server) {
-            r.figures["server_cpu_cores"] = cores_used(*server_from_, *server);
+        // A bench at its limit measures itself: say so rather than report it as ternd's.
+        const bool saturated = window_cpu_.finish(r, "");
+        r.figures["bench_saturated"] =
+            std::max(r.figures["bench_saturated"], saturated ? 1.0 : 0.0);
+        if (const auto server = server_pid_ ? sample_process(server_pid_) : std::nullopt) {
             r.figures["server_rss_bytes"] = static_cast<double>(server->rss_bytes);
         }
     }
@@ -242,8 +269,7 @@ private:
     std::thread progress_;
     std::atomic<bool> running_{false};
     std::int64_t window_start_ = 0;
-    std::optional<process_sample> self_from_, server_from_;
-    thread_sample threads_from_;
+    cpu_window window_cpu_;
     std::uint64_t delivered_from_ = 0, acked_from_ = 0;
 };
 
@@ -441,9 +467,18 @@ results run_churn(const run_options& o) {
     s.start_progress();
     const auto back = now_ns();
     std::atomic<std::int64_t> all_in{0}, resynced{0};
+    // The logins take about a second of the window: the window's CPU figures would hide a
+    // process at its core while they last, so they get their own.
+    cpu_window login_cpu;
+    login_cpu.start(s.server_pid());
+    results login_figures;  // the watcher's own: merged into r once it is joined
+    bool login_saturated = false;
     std::thread watcher([&] {
         s.wait_for([&] {
-            if (all_in == 0 && s.clients().online.load() == all) all_in = now_ns();
+            if (all_in == 0 && s.clients().online.load() == all) {
+                all_in = now_ns();
+                login_saturated = login_cpu.finish(login_figures, "login_");
+            }
             if (resynced == 0 && s.checks().delivered_first.load() >= expected_missed) {
                 resynced = now_ns();
             }
@@ -460,6 +495,8 @@ results run_churn(const run_options& o) {
     });
     s.mark_window_end(r);
     watcher.join();
+    r.figures.insert(login_figures.figures.begin(), login_figures.figures.end());
+    if (login_saturated) r.figures["bench_saturated"] = 1;
     r.completed = s.settle(r.incomplete_why);
     s.stop_progress();
     if (all_in == 0 || resynced == 0) {
