@@ -1,4 +1,7 @@
 // The TLS and WebSocket-over-TLS listeners: TLS 1.2+ only, the same protocol as TCP.
+#include <optional>
+#include <thread>
+
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -15,16 +18,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A gateway with the TLS and WSS listeners on a fresh certificate; `auth_deadline_ms` 0 keeps
-// the default.
+// A gateway with the TLS and WSS listeners on a fresh certificate; 0 keeps a limit's default.
 struct tls_fixture {
-    explicit tls_fixture(std::uint32_t auth_deadline_ms = 0)
-        : f([this, auth_deadline_ms](server::config& c) {
+    explicit tls_fixture(std::uint32_t auth_deadline_ms = 0, std::uint32_t max_handshakes = 0)
+        : f([this, auth_deadline_ms, max_handshakes](server::config& c) {
               c.listen.tls = "127.0.0.1:0";
               c.listen.wss = "127.0.0.1:0";
               c.tls.cert_file = files.first;
               c.tls.key_file = files.second;
               if (auth_deadline_ms != 0) c.limits.auth_deadline_ms = auth_deadline_ms;
+              if (max_handshakes != 0) c.limits.max_tls_handshakes = max_handshakes;
           }) {}
 
     temp_dir certs{"tern-certs"};
@@ -81,6 +84,62 @@ TEST_CASE("a silent or stalled TLS handshake is cut off at the auth deadline",
     const auto welcome = ok.receive();
     REQUIRE(welcome);
     CHECK(welcome->has_welcome());
+}
+
+TEST_CASE("at the bound on TLS handshakes the listeners wait until one ends",
+          "[integration][tls][abuse]") {
+    tls_fixture t(0, 2);
+    auto& f = t.f;
+    const auto admin = f.gw->admin_port();
+    const auto value = [&](const char* series) { return metric(admin, series); };
+    const auto eventually = [](auto&& holds) {
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        for (;;) {
+            if (holds()) return true;
+            if (std::chrono::steady_clock::now() > deadline) return false;
+            std::this_thread::sleep_for(10ms);
+        }
+    };
+    constexpr auto in_progress = "tern_tls_handshakes_in_progress";
+    constexpr auto accepted = R"(tern_connections_accepted_total{transport="tls"})";
+    constexpr auto accepted_wss = R"(tern_connections_accepted_total{transport="wss"})";
+
+    // Two clients that never speak fill the bound.
+    std::optional<raw_client> silent_1(std::in_place, f.gw->tls_port());
+    std::optional<raw_client> silent_2(std::in_place, f.gw->tls_port());
+    REQUIRE(eventually([&] { return value(in_progress) == 2; }));
+    // More wait, on either TLS listener: neither starts their handshakes (each listener holds
+    // one socket, the rest stay in the kernel's backlog).
+    std::optional<raw_client> waiting(std::in_place, f.gw->tls_port());
+    std::optional<raw_client> waiting_wss(std::in_place, f.gw->wss_port());
+    std::optional<raw_client> waiting_more(std::in_place, f.gw->tls_port());
+    std::this_thread::sleep_for(300ms);
+    CHECK(value(accepted) == 2);
+    CHECK(value(accepted_wss) == 0);
+    CHECK(value(in_progress) == 2);
+
+    // One silent client goes: its handshake ends, and one waiting connection is taken.
+    silent_1.reset();
+    REQUIRE(eventually([&] { return value(accepted) + value(accepted_wss) == 3; }));
+    CHECK(value(R"(tern_connections_rejected_total{reason="tls_handshake"})") == 1);
+    CHECK(value(in_progress) == 2);
+
+    // Once the bound has room again, a client completes its handshake and logs in.
+    silent_2.reset();
+    waiting.reset();
+    waiting_wss.reset();
+    waiting_more.reset();
+    // Every held or queued socket is taken in turn and fails; then none is in progress.
+    REQUIRE(eventually(
+        [&] { return value(R"(tern_connections_rejected_total{reason="tls_handshake"})") == 5; }));
+    CHECK(value(accepted) + value(accepted_wss) == 5);
+    CHECK(value(in_progress) == 0);
+    tls_client ok(f.gw->tls_port(), t.files.first);
+    ok.send(hello(f.good_token()));
+    const auto welcome = ok.receive();
+    REQUIRE(welcome);
+    CHECK(welcome->has_welcome());
+    CHECK(value(in_progress) == 0);
 }
 
 TEST_CASE("TLS carries frames larger than a record and bursts of small ones, in order",

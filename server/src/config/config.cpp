@@ -150,6 +150,7 @@ const std::vector<key_spec>& keys() {
         "limits." #field, [](config & c) -> auto& { return c.limits.field; }))
         TERN_LIMIT(max_frame_bytes);
         TERN_LIMIT(auth_deadline_ms);
+        TERN_LIMIT(max_tls_handshakes);
         TERN_LIMIT(heartbeat_interval_ms);
         TERN_LIMIT(idle_timeout_ms);
         TERN_LIMIT(outbound_queue_bytes);
@@ -287,10 +288,11 @@ void validate(const config& c) {
     if (l.heartbeat_interval_ms == 0 || l.idle_timeout_ms <= l.heartbeat_interval_ms) {
         fail("limits.idle_timeout_ms", "must be longer than the heartbeat interval");
     }
-    if (l.auth_deadline_ms == 0 || l.outbound_queue_bytes < l.max_frame_bytes ||
-        l.outbound_queue_frames == 0 || l.inbound_frames_per_second == 0 || l.inbound_burst == 0 ||
-        l.max_group_members < 2 || l.max_devices_per_user == 0 || l.sync_page_max == 0 ||
-        l.max_presence_subscriptions == 0 || l.read_count_interval_ms == 0) {
+    if (l.auth_deadline_ms == 0 || l.max_tls_handshakes == 0 ||
+        l.outbound_queue_bytes < l.max_frame_bytes || l.outbound_queue_frames == 0 ||
+        l.inbound_frames_per_second == 0 || l.inbound_burst == 0 || l.max_group_members < 2 ||
+        l.max_devices_per_user == 0 || l.sync_page_max == 0 || l.max_presence_subscriptions == 0 ||
+        l.read_count_interval_ms == 0) {
         fail("limits", "limits must be positive (and the outbound queue hold a whole frame)");
     }
     std::set<std::string> kids;

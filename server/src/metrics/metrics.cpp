@@ -140,7 +140,8 @@ struct metrics::impl {
     std::array<prom::Gauge*, 4> connections{};
     std::array<prom::Counter*, 7> rejected{};
     std::array<prom::Counter*, 2> tls_handshakes{};  // new, resumed
-    std::vector<prom::Counter*> disconnects;         // by DisconnectReason value
+    prom::Gauge* tls_in_progress = nullptr;
+    std::vector<prom::Counter*> disconnects;  // by DisconnectReason value
     prom::Counter* peer_closed = nullptr;
     std::unordered_map<int, prom::Counter*> request_errors;  // by ErrorCode value; fixed
     prom::Histogram* auth_duration = nullptr;
@@ -184,6 +185,13 @@ struct metrics::impl {
                                .Register(*registry);
         tls_handshakes = {&tls_family.Add({{"session", "new"}}),
                           &tls_family.Add({{"session", "resumed"}})};
+        tls_in_progress = &prom::BuildGauge()
+                               .Name("tern_tls_handshakes_in_progress")
+                               .Help(
+                                   "TLS handshakes (and wss upgrades) under way; at "
+                                   "limits.max_tls_handshakes the TLS listeners wait.")
+                               .Register(*registry)
+                               .Add({});
         auto& disconnect_family =
             prom::BuildCounter()
                 .Name("tern_disconnects_total")
@@ -306,6 +314,10 @@ void metrics::rejected(reject_reason r) {
     impl_->rejected[static_cast<std::size_t>(r)]->Increment();
 }
 void metrics::tls_handshake(bool resumed) { impl_->tls_handshakes[resumed ? 1 : 0]->Increment(); }
+
+void metrics::tls_handshakes_in_progress(std::int64_t delta) {
+    impl_->tls_in_progress->Increment(static_cast<double>(delta));
+}
 void metrics::connection_opened(transport_kind t) {
     impl_->connections[static_cast<std::size_t>(t)]->Increment();
 }

@@ -46,7 +46,8 @@ public:
     // A TLS handshake that completed; `resumed`: on a session ticket this server gave before (no
     // certificate sent, no signature made).
     void tls_handshake(bool resumed);
-    void connection_opened(transport_kind t);  // a connection object lives (the gauge)
+    void tls_handshakes_in_progress(std::int64_t delta);  // the gauge: +1 accepted, -1 done
+    void connection_opened(transport_kind t);             // a connection object lives (the gauge)
     void connection_closed(transport_kind t);
     // A Disconnect sent to a peer, by its DisconnectReason (the protocol enum's value).
     void disconnected(int disconnect_reason);

@@ -14,6 +14,7 @@ namespace tern::server::net {
 struct connection_limits {
     std::size_t max_frame_bytes = 64 * 1024;
     std::chrono::milliseconds auth_deadline{10'000};
+    std::size_t max_tls_handshakes = 10'000;  // in progress at once, over both TLS listeners
     std::chrono::milliseconds heartbeat_interval{30'000};
     std::chrono::milliseconds idle_timeout{75'000};
     std::size_t outbound_queue_bytes = 1024 * 1024;

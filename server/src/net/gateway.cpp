@@ -9,12 +9,14 @@
 #include <optional>
 #include <stdexcept>
 #include <tuple>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <tern/storage/commit_writer.hpp>
 #include <tern/storage/rocks_store.hpp>
@@ -62,6 +64,7 @@ net::connection_limits limits_of(const config& cfg) {
     net::connection_limits out;
     out.max_frame_bytes = l.max_frame_bytes;
     out.auth_deadline = std::chrono::milliseconds(l.auth_deadline_ms);
+    out.max_tls_handshakes = l.max_tls_handshakes;
     out.heartbeat_interval = std::chrono::milliseconds(l.heartbeat_interval_ms);
     out.idle_timeout = std::chrono::milliseconds(l.idle_timeout_ms);
     out.outbound_queue_bytes = l.outbound_queue_bytes;
@@ -154,10 +157,55 @@ struct gateway::impl {
         return tls_contexts.empty() ? nullptr : tls_contexts.back();
     }
 
-    // Accepts on shard 0 and hands each socket to the next shard, for life.
+    // TLS handshakes in progress over both TLS listeners. Each holds about 60 KB of OpenSSL
+    // state and costs crypto work, so clients that never finish, or fail and retry, would
+    // otherwise grow ternd's memory without bound (1.1 GB seen with 19,000 clients failing
+    // verification). At limits.max_tls_handshakes each TLS listener holds the socket it
+    // accepted last, with no TLS state yet, and the kernel's backlog holds the rest.
+    std::atomic<std::size_t> tls_handshakes{0};
+
+    // Counts one TLS handshake from its accept to the end of its handshake (and wss upgrade).
+    class handshake_slot {
+    public:
+        explicit handshake_slot(impl& gw) : gw_(&gw) {
+            ++gw.tls_handshakes;
+            gw.metrics.tls_handshakes_in_progress(1);
+        }
+        handshake_slot(handshake_slot&& other) noexcept : gw_(std::exchange(other.gw_, nullptr)) {}
+        handshake_slot(const handshake_slot&) = delete;
+        handshake_slot& operator=(const handshake_slot&) = delete;
+        handshake_slot& operator=(handshake_slot&&) = delete;
+        ~handshake_slot() { release(); }
+        void release() {
+            if (!gw_) return;
+            --gw_->tls_handshakes;
+            gw_->metrics.tls_handshakes_in_progress(-1);
+            gw_ = nullptr;
+        }
+
+    private:
+        impl* gw_;
+    };
+
+    // On shard 0, after a TLS listener accepted: waits while the bound is reached. It checks
+    // again every few milliseconds rather than being woken by the shards that finish
+    // handshakes: only an overloaded listener waits, and a poll cannot miss a wake-up.
+    asio::awaitable<void> room_for_handshake() {
+        if (tls_handshakes.load() < settings.limits.max_tls_handshakes) co_return;
+        asio::steady_timer poll(co_await asio::this_coro::executor);
+        while (tls_handshakes.load() >= settings.limits.max_tls_handshakes) {
+            poll.expires_after(std::chrono::milliseconds(2));
+            auto [ec] = co_await poll.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (ec) co_return;
+        }
+    }
+
+    // Accepts on shard 0 and hands each socket to the next shard, for life. A TLS listener
+    // hands a socket over only when there is room among the handshakes in progress.
     template <class OnSocket>
     asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, transport_kind kind,
                                       OnSocket on_socket) {
+        const bool tls = kind == transport_kind::tls || kind == transport_kind::wss;
         for (;;) {
             const auto shard = shards.next();
             auto [ec, socket] = co_await acceptor.async_accept(shards.context(shard),
@@ -168,12 +216,20 @@ struct gateway::impl {
                 spdlog::warn("accept failed: {}", ec.message());
                 continue;
             }
+            // A TLS socket waits here, with no TLS state yet, until the bound has room; the
+            // check and the count are both on shard 0, so the bound holds exactly.
+            std::optional<handshake_slot> slot;
+            if (tls) {
+                co_await room_for_handshake();
+                slot.emplace(*this);
+            }
             metrics.accepted(kind);
             socket.set_option(tcp::no_delay(true), ec);
             auto executor = socket.get_executor();
-            asio::post(executor, [on_socket, shard, s = std::move(socket)]() mutable {
-                on_socket(std::move(s), shard);
-            });
+            asio::post(executor,
+                       [on_socket, shard, s = std::move(socket), slot = std::move(slot)]() mutable {
+                           on_socket(std::move(s), shard, std::move(slot));
+                       });
         }
     }
 
@@ -209,7 +265,8 @@ struct gateway::impl {
     // A TLS connection (tls) or WebSocket over TLS (wss): the handshake on our own stream
     // (net/tls_socket.hpp: no buffers held while idle), then for wss the upgrade, both within
     // the auth deadline.
-    asio::awaitable<void> accept_tls(net::shard_socket socket, std::size_t shard, bool websocket) {
+    asio::awaitable<void> accept_tls(net::shard_socket socket, std::size_t shard, bool websocket,
+                                     handshake_slot slot) {
         net::tls_socket tls(std::move(socket), current_tls()->native_handle());
         std::optional<std::string> early;
         {
@@ -225,6 +282,7 @@ struct gateway::impl {
                 if (!early) co_return;
             }
         }
+        slot.release();
         if (websocket) {
             start_websocket(std::move(tls), *early, transport_kind::wss, shard);
         } else {
@@ -445,7 +503,7 @@ void gateway::start() {
         i.tcp_acceptor = i.listen("listen.tcp", i.tcp_address);
         asio::co_spawn(i.shards.context(0),
                        i.accept_loop(*i.tcp_acceptor, transport_kind::tcp,
-                                     [&i](net::shard_socket s, std::size_t shard) {
+                                     [&i](net::shard_socket s, std::size_t shard, auto) {
                                          i.start_tcp(std::move(s), shard);
                                      }),
                        asio::detached);
@@ -454,7 +512,7 @@ void gateway::start() {
         i.ws_acceptor = i.listen("listen.ws", i.ws_address);
         asio::co_spawn(i.shards.context(0),
                        i.accept_loop(*i.ws_acceptor, transport_kind::ws,
-                                     [&i](net::shard_socket s, std::size_t shard) {
+                                     [&i](net::shard_socket s, std::size_t shard, auto) {
                                          auto executor = s.get_executor();
                                          asio::co_spawn(executor, i.accept_ws(std::move(s), shard),
                                                         asio::detached);
@@ -469,10 +527,13 @@ void gateway::start() {
         asio::co_spawn(
             i.shards.context(0),
             i.accept_loop(**acceptor, websocket ? transport_kind::wss : transport_kind::tls,
-                          [&i, websocket = websocket](net::shard_socket s, std::size_t shard) {
+                          [&i, websocket = websocket](net::shard_socket s, std::size_t shard,
+                                                      std::optional<impl::handshake_slot> slot) {
                               auto executor = s.get_executor();
-                              asio::co_spawn(executor, i.accept_tls(std::move(s), shard, websocket),
-                                             asio::detached);
+                              asio::co_spawn(
+                                  executor,
+                                  i.accept_tls(std::move(s), shard, websocket, std::move(*slot)),
+                                  asio::detached);
                           }),
             asio::detached);
     }

@@ -62,6 +62,7 @@ struct config {
     struct {
         std::uint32_t max_frame_bytes = 64 * 1024;
         std::uint32_t auth_deadline_ms = 10'000;
+        std::uint32_t max_tls_handshakes = 10'000;
         std::uint32_t heartbeat_interval_ms = 30'000;
         std::uint32_t idle_timeout_ms = 75'000;
         std::uint32_t outbound_queue_bytes = 1024 * 1024;
