@@ -15,6 +15,7 @@
 #include "core/presence.hpp"
 #include "core/queries.hpp"
 #include "core/read_counts.hpp"
+#include "log_throttle.hpp"
 #include "tern/v1/events.pb.h"
 #include "tern/v1/frame.pb.h"
 
@@ -225,6 +226,9 @@ struct service::state {
     server::metrics& metrics;
     std::vector<std::unique_ptr<shard_state>> per_shard;
     std::atomic<bool> draining{false};
+    // A full disk fails every commit: one warning a second (tern_storage_commit_failures_total
+    // counts them all).
+    log_throttle commit_warnings{std::chrono::seconds(1)};
 
     static constexpr const char* draining_message = "the server is draining; reconnect";
 
@@ -411,8 +415,12 @@ struct service::state {
         if (ec) {
             // The store's head did not move: forget what was decided on top of it.
             oc.stale = true;
-            spdlog::warn("commit failed for a conversation of tenant {}: {}", key.tenant,
-                         ec.message());
+            if (std::uint64_t held = 0; commit_warnings.allow(held)) {
+                spdlog::warn(
+                    "commit failed for a conversation of tenant {}: {} ({} more since "
+                    "the last of these warnings)",
+                    key.tenant, ec.message(), held);
+            }
             for (const auto& w : pending.waiters) {
                 reply(w, error_frame(0, code_of_storage_error(ec),
                                      "not stored; retry with the same id"));

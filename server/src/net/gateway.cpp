@@ -27,6 +27,7 @@
 #include "connection.hpp"
 #include "core/service.hpp"
 #include "endpoint.hpp"
+#include "log_throttle.hpp"
 #include "logging.hpp"
 #include "shard_pool.hpp"
 #include "tls_context.hpp"
@@ -163,6 +164,7 @@ struct gateway::impl {
     // verification). At limits.max_tls_handshakes each TLS listener holds the socket it
     // accepted last, with no TLS state yet, and the kernel's backlog holds the rest.
     std::atomic<std::size_t> tls_handshakes{0};
+    log_throttle accept_warnings{std::chrono::seconds(1)};
 
     // Counts one TLS handshake from its accept to the end of its handshake (and wss upgrade).
     class handshake_slot {
@@ -212,8 +214,15 @@ struct gateway::impl {
                                                                asio::as_tuple(asio::use_awaitable));
             if (ec == asio::error::operation_aborted) co_return;
             if (ec) {
-                // Out of file descriptors and the like: log, keep accepting.
-                spdlog::warn("accept failed: {}", ec.message());
+                // Out of file descriptors and the like: the same error comes back at once, so
+                // pause rather than spin, and log once a second.
+                if (std::uint64_t held = 0; accept_warnings.allow(held)) {
+                    spdlog::warn("accept failed: {} ({} more since the last of these warnings)",
+                                 ec.message(), held);
+                }
+                asio::steady_timer pause(co_await asio::this_coro::executor,
+                                         std::chrono::milliseconds(50));
+                co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
                 continue;
             }
             // A TLS socket waits here, with no TLS state yet, until the bound has room; the
