@@ -187,8 +187,7 @@ public:
             static_cast<double>(tracker_.acked.load() - acked_from_) / seconds;
         // A bench at its limit measures itself: say so rather than report it as ternd's.
         const bool saturated = window_cpu_.finish(r, "");
-        r.figures["bench_saturated"] =
-            std::max(r.figures["bench_saturated"], saturated ? 1.0 : 0.0);
+        r.figures["bench_saturated"] = saturated ? 1 : 0;
         if (const auto server = server_pid_ ? sample_process(server_pid_) : std::nullopt) {
             r.figures["server_rss_bytes"] = static_cast<double>(server->rss_bytes);
         }
