@@ -9,11 +9,10 @@ find_package(CLI11 REQUIRED CONFIG)
 find_package(tomlplusplus 3 REQUIRED CONFIG)
 find_package(spdlog REQUIRED CONFIG)
 find_package(prometheus-cpp REQUIRED CONFIG COMPONENTS core)  # Debian ships no version file
-# The allocator of ternd and tern-bench: see tern_use_fast_allocator.
-if(NOT TERN_SANITIZE)
-    find_package(PkgConfig REQUIRED)
-    pkg_check_modules(TCMALLOC REQUIRED IMPORTED_TARGET libtcmalloc_minimal)
-endif()
+# The allocator of ternd and tern-bench (see tern_use_fast_allocator); sanitized builds link it
+# only into the one test of the heap keeper on it (tests/CMakeLists.txt).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(TCMALLOC REQUIRED IMPORTED_TARGET libtcmalloc_minimal)
 if(TERN_BUILD_TESTS)
     find_package(Catch2 2.13 REQUIRED)
 endif()

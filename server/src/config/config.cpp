@@ -122,6 +122,12 @@ const std::vector<key_spec>& keys() {
         k.push_back(make_key(
             "server.durability", [](config & c) -> auto& { return c.server.durability; }));
         k.push_back(make_key(
+            "server.heap_release_interval_ms",
+            [](config & c) -> auto& { return c.server.heap_release_interval_ms; }));
+        k.push_back(make_key(
+            "server.heap_free_reserve_mib",
+            [](config & c) -> auto& { return c.server.heap_free_reserve_mib; }));
+        k.push_back(make_key(
             "listen.tcp", [](config & c) -> auto& { return c.listen.tcp; }));
         k.push_back(make_key(
             "listen.tls", [](config & c) -> auto& { return c.listen.tls; }));

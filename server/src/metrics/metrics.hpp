@@ -76,6 +76,9 @@ public:
     // (too large, too slow, not HTTP) and was dropped unanswered.
     void admin_request(unsigned status);
 
+    // ---- memory ---------------------------------------------------------------------------
+    void heap_released(std::uint64_t bytes);  // free memory the heap keeper gave back to the OS
+
     // ---- lifecycle ------------------------------------------------------------------------
     void set_draining(bool draining);
 

@@ -27,6 +27,7 @@
 #include "connection.hpp"
 #include "core/service.hpp"
 #include "endpoint.hpp"
+#include "heap_keeper.hpp"
 #include "log_throttle.hpp"
 #include "logging.hpp"
 #include "shard_pool.hpp"
@@ -134,7 +135,10 @@ struct gateway::impl {
           admin_address(cfg.admin.listen),
           admin_token(cfg.admin.token),
           drain_window(std::chrono::seconds(cfg.admin.drain_seconds)),
-          durability(cfg.server.durability) {
+          durability(cfg.server.durability),
+          heap(std::chrono::milliseconds(cfg.server.heap_release_interval_ms),
+               std::uint64_t{cfg.server.heap_free_reserve_mib} << 20,
+               [this](std::uint64_t bytes) { metrics.heap_released(bytes); }) {
         settings.limits = limits_of(cfg);
         settings.verifier = &verifier;
         settings.handler = &core;
@@ -369,6 +373,7 @@ struct gateway::impl {
     std::chrono::seconds drain_window;
     std::string durability;
     std::unique_ptr<admin::admin_server> admin;
+    heap_keeper heap;
     std::atomic<bool> started{false};
     std::atomic<bool> draining{false};
     std::int64_t started_at_ms = 0;

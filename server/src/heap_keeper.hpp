@@ -1,0 +1,69 @@
+// Gives the memory allocator's idle free pages back to the OS.
+//
+// A burst of work that ends (a TLS handshake wave: about 60 KB of OpenSSL state each while it
+// lasts; a reconnect storm's catch-up pages) leaves the allocator holding the pages it freed.
+// tcmalloc keeps them mapped for reuse, so ternd's resident memory would stay at the burst's
+// peak for as long as it holds its idle connections: 66 MiB, 3.5 KiB per connection, after
+// 19,000 TLS logins (docs/benchmarks.md). Every interval the keeper reads how much the allocator
+// holds free and gives back what exceeds a reserve. tcmalloc gives back whole free spans, so a
+// round may give back more than the excess (all of one large span), but when the free memory
+// is many spans, as a burst's leftovers are, the reserve stays mapped for the next burst's
+// first allocations and steady traffic does not fault the same pages in again and again.
+//
+// It talks to tcmalloc (gperftools), which ternd links, through its C API found at run time: the
+// same code runs in programs on glibc's allocator or a sanitizer's (the tests), where the
+// allocator reports nothing and the keeper does nothing.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace tern::server {
+
+struct heap_figures {
+    std::uint64_t allocated = 0;  // held by the program (requested and not freed)
+    std::uint64_t free = 0;       // free pages the allocator keeps mapped (resident)
+    std::uint64_t unmapped = 0;   // free pages given back to the OS (address space only)
+};
+
+// The allocator's figures now; nullopt when it does not report them (not tcmalloc).
+[[nodiscard]] std::optional<heap_figures> read_heap();
+
+// What one round gives back: the free bytes above the reserve.
+[[nodiscard]] constexpr std::uint64_t heap_excess(std::uint64_t free, std::uint64_t reserve) {
+    return free > reserve ? free - reserve : 0;
+}
+
+class heap_keeper {
+public:
+    // Gives back the free memory above `reserve_bytes` every `interval` on a thread of its own
+    // (tern-heap; releasing tens of MiB takes milliseconds, which no shard should wait for).
+    // `released` is told the bytes of each round that gave some back. A zero interval, or an
+    // allocator that reports nothing, starts no thread.
+    heap_keeper(std::chrono::milliseconds interval, std::uint64_t reserve_bytes,
+                std::function<void(std::uint64_t)> released);
+    ~heap_keeper();
+    heap_keeper(const heap_keeper&) = delete;
+    heap_keeper& operator=(const heap_keeper&) = delete;
+
+    // One round, now: gives back the excess and returns the bytes given back.
+    std::uint64_t release_excess();
+
+private:
+    void run();
+
+    std::chrono::milliseconds interval_;
+    std::uint64_t reserve_;
+    std::function<void(std::uint64_t)> released_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace tern::server
