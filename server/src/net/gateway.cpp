@@ -171,8 +171,10 @@ struct gateway::impl {
     log_throttle accept_warnings{std::chrono::seconds(1)};
 
     // Counts one TLS handshake from its accept to the end of its handshake (and wss upgrade).
+    // A default-constructed slot counts nothing (the plain listeners' sockets).
     class handshake_slot {
     public:
+        handshake_slot() = default;
         explicit handshake_slot(impl& gw) : gw_(&gw) {
             ++gw.tls_handshakes;
             gw.metrics.tls_handshakes_in_progress(1);
@@ -190,7 +192,7 @@ struct gateway::impl {
         }
 
     private:
-        impl* gw_;
+        impl* gw_ = nullptr;
     };
 
     // On shard 0, after a TLS listener accepted: waits while the bound is reached. It checks
@@ -231,11 +233,8 @@ struct gateway::impl {
             }
             // A TLS socket waits here, with no TLS state yet, until the bound has room; the
             // check and the count are both on shard 0, so the bound holds exactly.
-            std::optional<handshake_slot> slot;
-            if (tls) {
-                co_await room_for_handshake();
-                slot.emplace(*this);
-            }
+            if (tls) co_await room_for_handshake();
+            auto slot = tls ? handshake_slot(*this) : handshake_slot();
             metrics.accepted(kind);
             socket.set_option(tcp::no_delay(true), ec);
             auto executor = socket.get_executor();
@@ -542,11 +541,11 @@ void gateway::start() {
             i.shards.context(0),
             i.accept_loop(**acceptor, websocket ? transport_kind::wss : transport_kind::tls,
                           [&i, websocket = websocket](net::shard_socket s, std::size_t shard,
-                                                      std::optional<impl::handshake_slot> slot) {
+                                                      impl::handshake_slot slot) {
                               auto executor = s.get_executor();
                               asio::co_spawn(
                                   executor,
-                                  i.accept_tls(std::move(s), shard, websocket, std::move(*slot)),
+                                  i.accept_tls(std::move(s), shard, websocket, std::move(slot)),
                                   asio::detached);
                           }),
             asio::detached);
