@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <utility>
 
@@ -68,10 +69,16 @@ std::uint64_t heap_keeper::release_excess() {
     const auto before = read_heap();
     if (!before) return 0;
     const auto excess = heap_excess(before->free, reserve_);
-    if (excess == 0) return 0;
-    tcmalloc().release_to_system(excess);
-    // tcmalloc gives back whole spans, at least what was asked and sometimes more: the figure
-    // is what moved from free to unmapped.
+    // tcmalloc holds its page-heap lock while it gives pages back, and every thread that needs
+    // a new span waits for it: ask a step at a time, so that no shard waits long. It gives back
+    // whole spans, so a step may give back more than asked; it then skips later requests until
+    // the requests have caught up, so the steps together give back about the excess.
+    constexpr std::uint64_t step = 1 << 20;
+    for (std::uint64_t asked = 0; asked < excess; asked += step) {
+        tcmalloc().release_to_system(std::min(step, excess - asked));
+        std::this_thread::yield();
+    }
+    // What moved from free to unmapped (frees and reuse land meanwhile too).
     const auto after = read_heap();
     const auto given =
         after && after->unmapped > before->unmapped ? after->unmapped - before->unmapped : 0;

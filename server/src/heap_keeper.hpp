@@ -51,7 +51,8 @@ public:
     heap_keeper(const heap_keeper&) = delete;
     heap_keeper& operator=(const heap_keeper&) = delete;
 
-    // One round, now: gives back the excess and returns the bytes given back.
+    // One round, now: gives back the excess, a MiB at a time (tcmalloc's page heap is locked
+    // while it does), and returns the bytes given back.
     std::uint64_t release_excess();
 
 private:
