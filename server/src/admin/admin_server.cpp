@@ -153,10 +153,17 @@ response handle(const routes& r, const std::string& token, const request& req) {
         if (req.method != "POST") return error(405, "use POST");
         if (token.empty()) return error(403, "admin.token is not set: changing routes are off");
         if (!authorized(token, req.authorization)) return error(401, "bearer token required");
-        return handle_post(r, path, *query);
+    } else if (req.method != "GET" && req.method != "HEAD") {
+        return error(405, "use GET");
     }
-    if (req.method != "GET" && req.method != "HEAD") return error(405, "use GET");
-    return handle_get(r, path, *query);
+    try {
+        return post_route ? handle_post(r, path, *query) : handle_get(r, path, *query);
+    } catch (const unavailable& e) {
+        return error(503, e.what());
+    } catch (const std::exception& e) {
+        spdlog::error("admin {} {}: {}", req.method, path, e.what());
+        return error(500, "internal error (logged)");
+    }
 }
 
 struct admin_server::impl {

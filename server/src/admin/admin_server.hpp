@@ -12,18 +12,27 @@
 //
 // POST routes need `Authorization: Bearer <admin.token>`; without a configured token they are
 // refused (403). Requests are bounded (8 KiB of headers, no body, 10 s to arrive); a bad one gets
-// a 4xx answer and is counted, never a crash.
+// a 4xx answer and is counted, never a crash. A route that asks the shards (connz, kick) waits
+// for them at most 5 s, then answers 503.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 namespace tern::server::admin {
+
+// Thrown by a route that cannot answer now (a shard did not answer in time): a 503 with the
+// message, and the listener goes on serving.
+class unavailable : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
 
 // What the routes ask of the gateway. Each runs on the admin thread and may block briefly.
 struct routes {

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <future>
+#include <mutex>
 #include <set>
 #include <unordered_map>
 
@@ -810,18 +812,29 @@ struct service::state {
 
     // ---- administration -------------------------------------------------------------------
 
-    // Runs `f(shard)` on every shard and waits for all. The caller is not a shard's thread, and
-    // the shards run (the gateway stops its admin listener before its shards).
+    // Runs `f(shard)` on every shard and waits for all, at most `wait`; false if a shard did
+    // not answer in time. `f` is shared with the shards and must own what it writes to (a late
+    // shard runs it after this returned). The caller is not a shard's thread, and the shards
+    // run (the gateway stops its admin listener before its shards).
     template <class F>
-    void on_every_shard(F f) {
-        std::vector<std::promise<void>> done(shards.size());
+    bool on_every_shard(F f, std::chrono::milliseconds wait) {
+        struct pending {
+            std::mutex mutex;
+            std::condition_variable done;
+            std::size_t left = 0;
+        };
+        auto p = std::make_shared<pending>();
+        p->left = shards.size();
+        auto work = std::make_shared<F>(std::move(f));
         for (std::size_t i = 0; i < shards.size(); ++i) {
-            post(i, [i, &f, &done] {
-                f(i);
-                done[i].set_value();
+            post(i, [i, p, work] {
+                (*work)(i);
+                std::lock_guard lock(p->mutex);
+                if (--p->left == 0) p->done.notify_all();
             });
         }
-        for (auto& d : done) d.get_future().wait();
+        std::unique_lock lock(p->mutex);
+        return p->done.wait_for(lock, wait, [&] { return p->left == 0; });
     }
 
     // Closes a shard's devices in even batches over `window`: all reconnect, not all at once.
@@ -961,19 +974,25 @@ service::service(net::shard_pool& shards, storage::store& store, storage::commit
 
 service::~service() = default;
 
-std::vector<net::session_info> service::sessions(std::uint64_t after_id, std::size_t limit) {
+std::optional<std::vector<net::session_info>> service::sessions(std::uint64_t after_id,
+                                                                std::size_t limit,
+                                                                std::chrono::milliseconds wait) {
     auto& st = *state_;
-    std::vector<std::vector<net::session_info>> per_shard(st.shards.size());
-    st.on_every_shard([&](std::size_t shard) {
-        auto& out = per_shard[shard];
-        for (const auto& [user, devices] : st.per_shard[shard]->online) {
-            for (const auto& d : devices) {
-                if (d.session->id() > after_id) out.push_back(d.session->describe());
+    auto per_shard =
+        std::make_shared<std::vector<std::vector<net::session_info>>>(st.shards.size());
+    const bool answered = st.on_every_shard(
+        [&st, per_shard, after_id](std::size_t shard) {
+            auto& out = (*per_shard)[shard];
+            for (const auto& [user, devices] : st.per_shard[shard]->online) {
+                for (const auto& d : devices) {
+                    if (d.session->id() > after_id) out.push_back(d.session->describe());
+                }
             }
-        }
-    });
+        },
+        wait);
+    if (!answered) return std::nullopt;
     std::vector<net::session_info> all;
-    for (auto& part : per_shard) {
+    for (auto& part : *per_shard) {
         for (auto& info : part) all.push_back(std::move(info));
     }
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
@@ -981,28 +1000,35 @@ std::vector<net::session_info> service::sessions(std::uint64_t after_id, std::si
     return all;
 }
 
-std::size_t service::kick(storage::tenant_id tenant, storage::user_id user,
-                          std::optional<storage::device_id> device) {
+std::optional<std::size_t> service::kick(storage::tenant_id tenant, storage::user_id user,
+                                         std::optional<storage::device_id> device,
+                                         std::chrono::milliseconds wait) {
     auto& st = *state_;
-    std::atomic<std::size_t> kicked{0};
-    st.on_every_shard([&](std::size_t shard) {
-        const auto it = st.per_shard[shard]->online.find({tenant, user});
-        if (it == st.per_shard[shard]->online.end()) return;
-        // Copied: closing a session may change the list.
-        auto devices = it->second;
-        for (const auto& d : devices) {
-            if (device && d.session->who().device != *device) continue;
-            if (d.session->closing()) continue;
-            d.session->close(v1::DISCONNECT_KICKED, v1::ERROR_CODE_UNSPECIFIED,
-                             "disconnected by an administrator");
-            kicked.fetch_add(1, std::memory_order_relaxed);
-        }
-    });
-    if (kicked.load() != 0) {
-        spdlog::warn("admin kick: tenant {} user {}{}: {} connection(s) closed", tenant, user,
-                     device ? " device " + std::to_string(*device) : std::string(), kicked.load());
+    auto counted = std::make_shared<std::atomic<std::size_t>>(0);
+    const bool answered = st.on_every_shard(
+        [&st, counted, tenant, user, device](std::size_t shard) {
+            auto& kicked = *counted;
+            const auto it = st.per_shard[shard]->online.find({tenant, user});
+            if (it == st.per_shard[shard]->online.end()) return;
+            // Copied: closing a session may change the list.
+            auto devices = it->second;
+            for (const auto& d : devices) {
+                if (device && d.session->who().device != *device) continue;
+                if (d.session->closing()) continue;
+                d.session->close(v1::DISCONNECT_KICKED, v1::ERROR_CODE_UNSPECIFIED,
+                                 "disconnected by an administrator");
+                kicked.fetch_add(1, std::memory_order_relaxed);
+            }
+        },
+        wait);
+    const auto kicked = counted->load();
+    if (kicked != 0) {
+        spdlog::warn("admin kick: tenant {} user {}{}: {} connection(s) closed{}", tenant, user,
+                     device ? " device " + std::to_string(*device) : std::string(), kicked,
+                     answered ? "" : " (a shard had not answered yet)");
     }
-    return kicked.load();
+    if (!answered) return std::nullopt;
+    return kicked;
 }
 
 void service::drain(std::chrono::milliseconds window) {

@@ -46,12 +46,19 @@ public:
     void on_close(const std::shared_ptr<net::session>& s) override;
 
     // ---- administration: from a thread that is not a shard's (the admin listener's) ----------
+    // These ask every shard and wait for all of them, at most `wait`: nullopt when a shard did
+    // not answer in time (a shard stuck in a long store read, say), so that the admin listener,
+    // which also serves /metrics, answers rather than hangs. The late shard still does its part
+    // when it gets to it (a kick still closes the connections).
+    static constexpr std::chrono::milliseconds admin_wait{5'000};
+
     // Authenticated connections with an id above `after_id`, ascending, at most `limit`.
-    [[nodiscard]] std::vector<net::session_info> sessions(std::uint64_t after_id,
-                                                          std::size_t limit);
+    [[nodiscard]] std::optional<std::vector<net::session_info>> sessions(
+        std::uint64_t after_id, std::size_t limit, std::chrono::milliseconds wait = admin_wait);
     // Closes a user's connections (or one device's) with DISCONNECT_KICKED; how many.
-    std::size_t kick(storage::tenant_id tenant, storage::user_id user,
-                     std::optional<storage::device_id> device);
+    std::optional<std::size_t> kick(storage::tenant_id tenant, storage::user_id user,
+                                    std::optional<storage::device_id> device,
+                                    std::chrono::milliseconds wait = admin_wait);
     // From now on refuses new devices (DISCONNECT_SERVER_DRAINING) and closes the connected ones
     // in even batches over `window`, so that they reconnect elsewhere, not all at once.
     void drain(std::chrono::milliseconds window);

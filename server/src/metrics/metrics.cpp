@@ -299,7 +299,7 @@ struct metrics::impl {
                                      "Admin HTTP requests by status; malformed: dropped "
                                      "unanswered (too large, too slow, not HTTP).")
                                  .Register(*registry);
-        for (unsigned status : {0u, 200u, 202u, 400u, 401u, 403u, 404u, 405u, 503u}) {
+        for (unsigned status : {0u, 200u, 202u, 400u, 401u, 403u, 404u, 405u, 500u, 503u}) {
             admin_requests[status] = &admin_family.Add(
                 {{"code", status == 0 ? std::string("malformed") : std::to_string(status)}});
         }

@@ -435,7 +435,9 @@ struct gateway::impl {
     }
 
     nlohmann::json connz(std::uint64_t after, std::size_t limit) {
-        auto list = core.sessions(after, limit + 1);
+        auto answer = core.sessions(after, limit + 1);
+        if (!answer) throw admin::unavailable(shard_late());
+        auto& list = *answer;
         const bool more = list.size() > limit;
         if (more) list.resize(limit);
         nlohmann::json items = nlohmann::json::array();
@@ -453,6 +455,13 @@ struct gateway::impl {
         nlohmann::json page = {{"connections", items}, {"total", metrics.connections()}};
         page["next_after"] = more ? nlohmann::json(list.back().id) : nlohmann::json(nullptr);
         return page;
+    }
+
+    static std::string shard_late() {
+        return "a shard did not answer within " +
+               std::to_string(core::service::admin_wait.count() / 1000) +
+               " s (busy or stuck): try again; a kick still closes the connections when the "
+               "shard gets to it";
     }
 
     admin::routes admin_routes() {
@@ -476,7 +485,9 @@ struct gateway::impl {
         };
         r.kick = [this](std::uint64_t tenant, std::uint64_t user,
                         std::optional<std::uint64_t> device) {
-            return core.kick(tenant, user, device);
+            const auto kicked = core.kick(tenant, user, device);
+            if (!kicked) throw admin::unavailable(shard_late());
+            return *kicked;
         };
         r.set_log_level = [](const std::string& level) { return set_log_level(level); };
         r.answered = [this](unsigned status) { metrics.admin_request(status); };
