@@ -66,9 +66,13 @@ heap_keeper::~heap_keeper() {
 }
 
 std::uint64_t heap_keeper::release_excess() {
+    const auto now = read_heap();
+    return now ? release(heap_excess(now->free, reserve_)) : 0;
+}
+
+std::uint64_t heap_keeper::release(std::uint64_t excess) {
     const auto before = read_heap();
-    if (!before) return 0;
-    const auto excess = heap_excess(before->free, reserve_);
+    if (!before || excess == 0) return 0;
     // tcmalloc holds its page-heap lock while it gives pages back, and every thread that needs
     // a new span waits for it: ask a step at a time, so that no shard waits long. It gives back
     // whole spans, so a step may give back more than asked; it then skips later requests until
@@ -88,10 +92,15 @@ std::uint64_t heap_keeper::release_excess() {
 
 void heap_keeper::run() {
     pthread_setname_np(pthread_self(), "tern-heap");
+    std::uint64_t excess_before = 0;
     std::unique_lock lock(mutex_);
     while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
         lock.unlock();
-        release_excess();
+        if (const auto now = read_heap()) {
+            const auto excess = heap_excess(now->free, reserve_);
+            release(idle_excess(excess_before, excess));
+            excess_before = excess;
+        }
         lock.lock();
     }
 }

@@ -34,15 +34,23 @@ struct heap_figures {
 // The allocator's figures now; nullopt when it does not report them (not tcmalloc).
 [[nodiscard]] std::optional<heap_figures> read_heap();
 
-// What one round gives back: the free bytes above the reserve.
+// The free bytes above the reserve.
 [[nodiscard]] constexpr std::uint64_t heap_excess(std::uint64_t free, std::uint64_t reserve) {
     return free > reserve ? free - reserve : 0;
 }
 
+// What a round of the keeper's thread gives back: the excess it saw at its round before too, at
+// most. That much stayed free for a whole interval (a storm's leftovers), while what traffic
+// frees and takes again within the interval (a storm under way) stays mapped for its reuse.
+[[nodiscard]] constexpr std::uint64_t idle_excess(std::uint64_t before, std::uint64_t now) {
+    return before < now ? before : now;
+}
+
 class heap_keeper {
 public:
-    // Gives back the free memory above `reserve_bytes` every `interval` on a thread of its own
-    // (tern-heap; releasing tens of MiB takes milliseconds, which no shard should wait for).
+    // Every `interval`, on a thread of its own, gives back the free memory above
+    // `reserve_bytes` that stayed free since the round before (idle_excess; tern-heap:
+    // releasing tens of MiB takes milliseconds, which no shard should wait for).
     // `released` is told the bytes of each round that gave some back. A zero interval, or an
     // allocator that reports nothing, starts no thread.
     heap_keeper(std::chrono::milliseconds interval, std::uint64_t reserve_bytes,
@@ -51,12 +59,13 @@ public:
     heap_keeper(const heap_keeper&) = delete;
     heap_keeper& operator=(const heap_keeper&) = delete;
 
-    // One round, now: gives back the excess, a MiB at a time (tcmalloc's page heap is locked
-    // while it does), and returns the bytes given back.
+    // Now: gives back the whole excess, a MiB at a time (tcmalloc's page heap is locked while
+    // it does), and returns the bytes given back.
     std::uint64_t release_excess();
 
 private:
     void run();
+    std::uint64_t release(std::uint64_t bytes);  // about `bytes`; returns what it gave back
 
     std::chrono::milliseconds interval_;
     std::uint64_t reserve_;

@@ -15,6 +15,15 @@ TEST_CASE("the heap keeper gives back only what exceeds the reserve", "[unit][se
     CHECK(heap_excess(std::uint64_t{66} << 20, std::uint64_t{8} << 20) == std::uint64_t{58} << 20);
 }
 
+TEST_CASE("the heap keeper's thread gives back only what stayed free for a whole interval",
+          "[unit][server]") {
+    using tern::server::idle_excess;
+    CHECK(idle_excess(0, 50) == 0);    // just freed: may be taken again
+    CHECK(idle_excess(50, 50) == 50);  // free at both looks
+    CHECK(idle_excess(50, 20) == 20);
+    CHECK(idle_excess(20, 50) == 20);
+}
+
 TEST_CASE("on an allocator that reports nothing the heap keeper does nothing", "[unit][server]") {
     REQUIRE_FALSE(tern::server::read_heap());
     int rounds = 0;

@@ -32,9 +32,10 @@ struct config {
         unsigned shards = 0;  // 0: one per core
         std::string data_dir = "data";
         std::string durability = "fsync";  // fsync | os | memory
-        // Every interval, free memory the allocator holds above the reserve goes back to the OS
-        // (after a burst of logins or TLS handshakes); 0 never gives it back.
-        std::uint32_t heap_release_interval_ms = 1'000;
+        // Every interval, free memory the allocator held above the reserve at both this look and
+        // the one before goes back to the OS (after a burst of logins or TLS handshakes); 0
+        // never gives it back.
+        std::uint32_t heap_release_interval_ms = 5'000;
         std::uint32_t heap_free_reserve_mib = 8;
     } server;
 
