@@ -5,10 +5,11 @@
 // tcmalloc keeps them mapped for reuse, so ternd's resident memory would stay at the burst's
 // peak for as long as it holds its idle connections: 66 MiB, 3.5 KiB per connection, after
 // 19,000 TLS logins (docs/benchmarks.md). Every interval the keeper reads how much the allocator
-// holds free and gives back what exceeds a reserve. tcmalloc gives back whole free spans, so a
-// round may give back more than the excess (all of one large span), but when the free memory
-// is many spans, as a burst's leftovers are, the reserve stays mapped for the next burst's
-// first allocations and steady traffic does not fault the same pages in again and again.
+// holds free above a reserve and gives back as much of it as was free at its look before too:
+// memory idle for a whole interval. What a storm under way frees and takes again stays mapped
+// (giving it back made the next storm fault it in again), and so does the reserve, for the
+// next burst's first allocations. tcmalloc gives back whole free spans, so a round may give
+// back more than asked (all of one large span).
 //
 // It talks to tcmalloc (gperftools), which ternd links, through its C API found at run time: the
 // same code runs in programs on glibc's allocator or a sanitizer's (the tests), where the
