@@ -122,6 +122,9 @@ const std::vector<key_spec>& keys() {
         k.push_back(make_key(
             "server.durability", [](config & c) -> auto& { return c.server.durability; }));
         k.push_back(make_key(
+            "server.store_background_priority",
+            [](config & c) -> auto& { return c.server.store_background_priority; }));
+        k.push_back(make_key(
             "server.heap_release_interval_ms",
             [](config & c) -> auto& { return c.server.heap_release_interval_ms; }));
         k.push_back(make_key(
@@ -266,6 +269,10 @@ void validate(const config& c) {
     const std::set<std::string> durabilities{"fsync", "os", "memory"};
     if (!durabilities.contains(c.server.durability)) {
         fail("server.durability", "must be fsync, os or memory");
+    }
+    const std::set<std::string> priorities{"normal", "low", "idle"};
+    if (!priorities.contains(c.server.store_background_priority)) {
+        fail("server.store_background_priority", "must be normal, low or idle");
     }
     const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
     if (!levels.contains(c.log.level))

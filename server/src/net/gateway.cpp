@@ -89,9 +89,17 @@ storage::durability durability_of(const config& cfg) {
     return storage::durability::fsync;
 }
 
+storage::background_priority background_priority_of(const config& cfg) {
+    const auto& p = cfg.server.store_background_priority;
+    if (p == "normal") return storage::background_priority::normal;
+    if (p == "idle") return storage::background_priority::idle;
+    return storage::background_priority::low;
+}
+
 std::unique_ptr<storage::store> open_store(const config& cfg) {
     storage::rocks_options options;
     options.path = cfg.server.data_dir;
+    options.background = background_priority_of(cfg);
     auto store = storage::open_rocks_store(options);
     if (!store) {
         throw std::runtime_error("server.data_dir " + cfg.server.data_dir + ": " +

@@ -24,6 +24,7 @@ TEST_CASE("the defaults are valid and match the brief's limits", "[unit][config]
     const auto& c = loaded.values;
     CHECK(loaded.warnings.empty());
     CHECK(c.server.durability == "fsync");
+    CHECK(c.server.store_background_priority == "low");
     CHECK(c.limits.max_frame_bytes == 64 * 1024);
     CHECK(c.limits.auth_deadline_ms == 10'000);
     CHECK(c.limits.heartbeat_interval_ms == 30'000);
@@ -103,6 +104,8 @@ TEST_CASE("bad values are refused with the key's name", "[unit][config]") {
         }
     };
     fails_with("[server]\ndurability = \"sometimes\"\n", "server.durability");
+    fails_with("[server]\nstore_background_priority = \"high\"\n",
+               "server.store_background_priority");
     fails_with("[server]\nshards = \"two\"\n", "server.shards");
     fails_with("[server]\nshards = -1\n", "server.shards");
     fails_with("[listen]\ntcp = \"\"\n", "listen");

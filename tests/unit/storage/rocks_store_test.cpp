@@ -1,6 +1,13 @@
 // White-box tests of the RocksDB store: behaviour that depends on RocksDB itself.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include <rocksdb/db.h>
 
 #include "encoding.hpp"
@@ -8,6 +15,32 @@
 #include "store_fixtures.hpp"
 
 using namespace tern::test;
+
+namespace {
+
+// The nice value of each of this process's threads with the given name (/proc/self/task).
+std::vector<int> nice_of_threads_named(const std::string& name) {
+    std::vector<int> out;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream comm(task.path() / "comm");
+        std::string thread_name;
+        std::getline(comm, thread_name);
+        if (thread_name != name) continue;
+        std::ifstream stat_file(task.path() / "stat");
+        std::string stat;
+        std::getline(stat_file, stat);
+        // After the name in parentheses: state is field 3, nice field 19.
+        std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+        std::string field;
+        for (int i = 3; i < 19; ++i) fields >> field;
+        int nice = 0;
+        fields >> nice;
+        out.push_back(nice);
+    }
+    return out;
+}
+
+}  // namespace
 
 TEST_CASE("compactions drop expired dedup records and keep live ones", "[unit][storage]") {
     rocks_factory f;
@@ -127,5 +160,25 @@ TEST_CASE("a user key built in place has the bytes of the string-built one", "[u
                                   std::uint64_t{0x0102030405060708}, ~std::uint64_t{0}}) {
         CHECK(d::user_sub_key_in_place(7, 0xfedcba9876543210, n).view() ==
               d::user_sub_key(7, 0xfedcba9876543210, n));
+    }
+}
+
+TEST_CASE("flushes and compactions run at the lowest nice value", "[unit][storage]") {
+    rocks_factory f;
+    REQUIRE(f.options.background == st::background_priority::low);  // the default
+    auto& s = *f.store;
+    apply_ok(s, first_direct(1, 1, 2));
+    auto& rocks = dynamic_cast<st::detail::rocks_store&>(s);
+    auto* timeline = rocks.handle(st::detail::cf_timeline);
+    REQUIRE(rocks.db().Flush(rocksdb::FlushOptions{}, timeline).ok());  // the HIGH pool
+    REQUIRE(rocks.db()
+                .CompactRange(rocksdb::CompactRangeOptions{}, timeline, nullptr, nullptr)
+                .ok());  // the LOW pool
+    // A pool's thread lowers itself when it takes a job: the ones that ran these are at 19.
+    for (const char* pool : {"rocksdb:high", "rocksdb:low"}) {
+        CAPTURE(pool);
+        const auto nices = nice_of_threads_named(pool);
+        REQUIRE_FALSE(nices.empty());
+        CHECK(std::count(nices.begin(), nices.end(), 19) >= 1);
     }
 }

@@ -32,6 +32,9 @@ struct config {
         unsigned shards = 0;  // 0: one per core
         std::string data_dir = "data";
         std::string durability = "fsync";  // fsync | os | memory
+        // CPU priority of the store's flushes and compactions: normal | low (nice 19) | idle
+        // (SCHED_IDLE; only on a host dedicated to ternd).
+        std::string store_background_priority = "low";
         // Every interval, free memory the allocator held above the reserve at both this look and
         // the one before goes back to the OS (after a burst of logins or TLS handshakes); 0
         // never gives it back.

@@ -12,6 +12,15 @@
 
 namespace tern::storage {
 
+// The CPU priority of RocksDB's flush and compaction threads (docs/storage.md, "Background
+// work"). Process-wide: RocksDB's thread pools are shared by every store of the process, and a
+// priority once lowered stays lowered.
+enum class background_priority {
+    normal,  // the same as the threads serving clients
+    low,     // nice 19: foreground threads run first, background work still gets a share
+    idle,    // SCHED_IDLE: only when nothing else on the core wants to run
+};
+
 struct rocks_options {
     std::string path;  // a directory; created if missing
     std::size_t block_cache_bytes = 64u << 20;
@@ -23,6 +32,7 @@ struct rocks_options {
     std::size_t cached_users = 1u << 18;
     std::size_t cached_cursors = 1u << 18;
     int background_jobs = 2;
+    background_priority background = background_priority::low;
     bool create_if_missing = true;
 };
 
