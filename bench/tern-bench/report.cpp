@@ -7,6 +7,18 @@
 #include <regex>
 
 namespace tern::bench {
+
+std::string human_duration(double seconds) {
+    char buf[32];
+    if (seconds < 1e-3)
+        std::snprintf(buf, sizeof buf, "%.1f µs", seconds * 1e6);
+    else if (seconds < 1)
+        std::snprintf(buf, sizeof buf, "%.2f ms", seconds * 1e3);
+    else
+        std::snprintf(buf, sizeof buf, "%.2f s", seconds);
+    return buf;
+}
+
 namespace {
 
 struct percentile_name {
@@ -48,12 +60,7 @@ std::string human(const std::string& name, double v) {
                           name.ends_with(".mean") || name.ends_with("_seconds");
     const bool bytes = name.ends_with("_bytes") || name.rfind("memory", 0) == 0;
     if (duration) {
-        if (v < 1e-3)
-            std::snprintf(buf, sizeof buf, "%.1f µs", v * 1e6);
-        else if (v < 1)
-            std::snprintf(buf, sizeof buf, "%.2f ms", v * 1e3);
-        else
-            std::snprintf(buf, sizeof buf, "%.2f s", v);
+        return human_duration(v);
     } else if (bytes) {
         if (v < 10 * 1024)
             std::snprintf(buf, sizeof buf, "%.0f B", v);

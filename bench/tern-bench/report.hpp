@@ -45,6 +45,9 @@ struct threshold {
 [[nodiscard]] std::vector<std::string> failed_thresholds(const results& r,
                                                          const std::vector<threshold>& all);
 
+// 0.000412 -> "412.0 µs", 0.0123 -> "12.30 ms", 2.5 -> "2.50 s".
+[[nodiscard]] std::string human_duration(double seconds);
+
 // The human summary (stdout).
 void print_summary(const results& r);
 

@@ -235,6 +235,17 @@ private:
             const auto self_now = sample_process(0);
             const auto server_now = server_pid_ ? sample_process(server_pid_) : std::nullopt;
             const auto delivered_now = tracker_.delivered.load();
+            // The second's own e2e tail: a flush or a stall shows here, while the run's
+            // percentiles at the end would average it away.
+            histogram recent;
+            fleet_.on_callback_thread([&] { recent = tracker_.take_recent_e2e(); });
+            char e2e_text[96] = "";
+            if (recent.count() != 0) {
+                std::snprintf(
+                    e2e_text, sizeof e2e_text, "  e2e p99 %s max %s",
+                    human_duration(static_cast<double>(recent.percentile(99)) / 1e9).c_str(),
+                    human_duration(static_cast<double>(recent.max()) / 1e9).c_str());
+            }
             char server_text[96] = "";
             if (server && server_now) {
                 std::snprintf(server_text, sizeof server_text, "  ternd cpu %3.0f%% rss %.1f MiB",
@@ -242,14 +253,14 @@ private:
                               static_cast<double>(server_now->rss_bytes) / 1048576);
             }
             std::fprintf(stderr,
-                         "[%5.1fs] online %llu  sent %llu  acked %llu  delivered %llu (%llu/s)  "
+                         "[%5.1fs] online %llu  sent %llu  acked %llu  delivered %llu (%llu/s)%s  "
                          "failed %llu  bench cpu %3.0f%%%s\n",
                          static_cast<double>(now_ns() - start) / 1e9,
                          static_cast<unsigned long long>(fleet_.online.load()),
                          static_cast<unsigned long long>(sent_.load()),
                          static_cast<unsigned long long>(tracker_.acked.load()),
                          static_cast<unsigned long long>(delivered_now),
-                         static_cast<unsigned long long>(delivered_now - delivered),
+                         static_cast<unsigned long long>(delivered_now - delivered), e2e_text,
                          static_cast<unsigned long long>(tracker_.failed.load()),
                          self && self_now ? 100 * cores_used(*self, *self_now) : 0.0, server_text);
             self = self_now;

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <ctime>
 #include <random>
+#include <utility>
 
 namespace tern::bench {
 namespace tc = tern::client;
@@ -106,6 +107,7 @@ void tracker::on_event(std::uint32_t device, const tc::event& e, std::int64_t no
     delivered.fetch_add(1, std::memory_order_relaxed);
     if (p->number < first_numbers_.load(std::memory_order_relaxed))
         delivered_first.fetch_add(1, std::memory_order_relaxed);
+    recent_e2e_.record(since(p->intended_ns, now));
     if (p->intended_ns < measure_from_.load(std::memory_order_relaxed)) return;
     e2e.record(since(p->intended_ns, now));
     e2e_raw.record(since(p->sent_ns, now));
@@ -123,6 +125,8 @@ void tracker::on_event(std::uint32_t device, const tc::event& e, std::int64_t no
         fanout_.erase(it);
     }
 }
+
+histogram tracker::take_recent_e2e() { return std::exchange(recent_e2e_, histogram{}); }
 
 std::uint64_t tracker::expected_deliveries() const noexcept {
     std::uint64_t n = 0;

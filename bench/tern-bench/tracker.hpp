@@ -88,6 +88,10 @@ public:
     histogram e2e, e2e_raw;  // send to push on each other member device
     histogram fanout;        // send to the last other member device
 
+    // e2e (from the intended send time) of every delivery since the last call, warm-up
+    // included, and starts again: what the progress line shows of each second. Callback thread.
+    [[nodiscard]] histogram take_recent_e2e();
+
     // Progress, readable from any thread.
     std::atomic<std::uint64_t> acked{0};
     std::atomic<std::uint64_t> failed{0};     // sends that completed with an error
@@ -123,6 +127,7 @@ private:
     std::vector<stream_info> streams_;
     std::unordered_map<std::uint64_t, reader_state> readers_;  // (device, stream)
     std::unordered_map<std::uint64_t, fanout_state> fanout_;   // (stream, number)
+    histogram recent_e2e_;
     std::atomic<std::int64_t> measure_from_{0};
     std::atomic<std::uint32_t> first_numbers_{0};
     std::uint32_t run_ = 0;

@@ -142,3 +142,21 @@ TEST_CASE("results of several processes survive JSON and combine", "[unit][bench
     CHECK(all.figures.at("login.p50") == Approx(100e-9).epsilon(0.01));
     CHECK(all.figures.at("login.max") == Approx(200e-9).epsilon(0.01));
 }
+
+TEST_CASE("the progress line's e2e holds each interval's deliveries, warm-up included",
+          "[unit][bench]") {
+    pair_run r;
+    r.t.measure_from(100);  // every message below is meant before it: warm-up
+    r.ack(0);
+    r.deliver(1, 0);
+    r.deliver(0, 0);  // the sender's own copy is not an e2e delivery
+    CHECK(r.t.e2e.count() == 0);
+    const auto first = r.t.take_recent_e2e();
+    CHECK(first.count() == 1);
+    CHECK(first.max() == 30);  // intended at 10, delivered at 40
+    r.ack(1);
+    r.deliver(1, 1);
+    r.deliver(1, 1);  // a repeat is not a new delivery
+    CHECK(r.t.take_recent_e2e().count() == 1);
+    CHECK(r.t.take_recent_e2e().count() == 0);
+}
