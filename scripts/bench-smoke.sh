@@ -40,11 +40,14 @@ run() {
 }
 run conn --clients 200 --rate 1000 --seconds 1 --sources 2
 run send --clients 20 --rate 200 --seconds 2 --warmup 0.5
-run e2e --clients 10 --rate 100 --seconds 2 --warmup 0.5 --threshold 'e2e.count>0'
+metrics="http://127.0.0.1:$((port + 4))/metrics"  # ternd's own delivery latency (admin)
+run e2e --clients 10 --rate 100 --seconds 2 --warmup 0.5 --threshold 'e2e.count>0' \
+    --metrics "$metrics" --threshold 'server_delivery.count>0'
 run group --groups 3 --members 10 --senders 2 --rate 100 --seconds 2 --warmup 0.5
 run churn --clients 50 --missed 5 --feeders 2 --rate 100 --seconds 2
 run send --clients 10 --rate 100 --seconds 1 --warmup 0.5 \
     --url "tls://127.0.0.1:$((port + 1))" --ca "$dir/tls/cert.pem"
 run conn --clients 50 --rate 500 --seconds 1 --url "ws://127.0.0.1:$((port + 2))/"
-run send --clients 20 --rate 100 --seconds 1 --warmup 0.5 --procs 2
+run send --clients 20 --rate 100 --seconds 1 --warmup 0.5 --procs 2 \
+    --metrics "$metrics" --threshold 'server_delivery.count>0'
 echo "bench smoke: every scenario completed with clean counters"

@@ -59,7 +59,8 @@ tb::run_options share(const tb::run_options& o, unsigned procs, unsigned k) {
     part.rate = o.rate / procs;
     part.connect_rate = o.connect_rate / procs;
     part.first_user = o.first_user + std::uint64_t{k} * 10'000'000;
-    part.quiet = o.quiet || k != 0;  // one progress line: the first process's share
+    part.quiet = o.quiet || k != 0;        // one progress line: the first process's share
+    if (k != 0) part.metrics_url.clear();  // the server's figures are read once
     return part;
 }
 
@@ -144,6 +145,9 @@ int main(int argc, char** argv) {
     app.add_option("--settle-timeout", o.settle_timeout, "seconds to wait for acks, deliveries")
         ->capture_default_str();
     app.add_option("--server-pid", o.server_pid, "ternd's pid (default: the process named ternd)");
+    app.add_option("--metrics", o.metrics_url,
+                   "ternd's metrics URL (http://HOST:PORT/metrics on its admin listener): adds "
+                   "its own delivery latency over the window (server_delivery.p50, ...)");
     app.add_option("--json", json_file, "write configuration, environment and results here");
     app.add_option("--threshold", threshold_texts, "e.g. 'e2e.p99<2ms'; sets the exit status");
     app.add_flag("--quiet", o.quiet, "no progress lines");

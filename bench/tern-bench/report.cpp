@@ -154,6 +154,15 @@ void print_summary(const results& r) {
                     at(99).c_str(), at(99.9).c_str(),
                     human(".max", static_cast<double>(h.max()) / 1e9).c_str());
     }
+    // ternd's own window (--metrics): estimated within its histogram's buckets.
+    if (const auto c = r.figures.find("server_delivery.count"); c != r.figures.end()) {
+        const auto at = [&](const char* p) {
+            const auto f = r.figures.find(std::string("server_delivery.") + p);
+            return f == r.figures.end() ? std::string("-") : human(".p", f->second);
+        };
+        std::printf("  %-28s %10.0f %10s %10s %10s %10s %10s\n", "server_delivery (ternd)",
+                    c->second, at("p50").c_str(), at("p90").c_str(), at("p99").c_str(), "-", "-");
+    }
     std::fflush(stdout);
 }
 
@@ -202,10 +211,13 @@ results from_json(const nlohmann::json& j) {
 
 namespace {
 
-enum class combine_rule { sum, largest, mean, first };
+// `recomputed`: percentiles, made again from the merged histograms; `read_once`: the server's
+// own figures, which only the first process reads.
+enum class combine_rule { sum, largest, mean, recomputed, read_once };
 
 combine_rule rule_for(const std::string& figure) {
-    if (figure.find('.') != std::string::npos) return combine_rule::first;  // from histograms
+    if (figure.rfind("server_delivery.", 0) == 0) return combine_rule::read_once;
+    if (figure.find('.') != std::string::npos) return combine_rule::recomputed;
     if (figure.ends_with("_seconds")) return combine_rule::largest;
     if (figure.ends_with("server_cpu_cores")) return combine_rule::mean;
     if (figure.ends_with("bench_busiest_thread_cores") || figure == "bench_saturated") {
@@ -249,7 +261,10 @@ results combine(const std::vector<results>& parts) {
             case combine_rule::mean:
                 all.figures[name] = std::accumulate(v.begin(), v.end(), 0.0) / v.size();
                 break;
-            case combine_rule::first:
+            case combine_rule::read_once:
+                all.figures[name] = v.front();
+                break;
+            case combine_rule::recomputed:
                 break;
         }
     }

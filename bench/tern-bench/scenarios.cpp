@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "proc.hpp"
+#include "server_metrics.hpp"
 
 namespace tern::bench {
 namespace tc = tern::client;
@@ -173,6 +174,7 @@ public:
 
     // Window of the measurement: CPU of both processes and the server's memory.
     void mark_window_start() {
+        delivery_before_ = read_delivery_latency();
         window_start_ = now_ns();
         window_cpu_.start(server_pid_);
         delivered_from_ = tracker_.delivered.load();
@@ -191,6 +193,7 @@ public:
         if (const auto server = server_pid_ ? sample_process(server_pid_) : std::nullopt) {
             r.figures["server_rss_bytes"] = static_cast<double>(server->rss_bytes);
         }
+        add_server_delivery(r);
     }
 
     [[nodiscard]] int server_pid() const noexcept { return server_pid_; }
@@ -223,6 +226,35 @@ public:
     }
 
 private:
+    // ternd's delivery-latency histogram now (nullopt without --metrics, or if unreadable: the
+    // run goes on without those figures, and says why once).
+    std::optional<bucket_histogram> read_delivery_latency() {
+        if (o_.metrics_url.empty()) return std::nullopt;
+        std::string error;
+        const auto text = http_get(o_.metrics_url, error);
+        auto h = text ? parse_histogram(*text, delivery_latency_metric) : std::nullopt;
+        if (!h && !metrics_warned_) {
+            std::fprintf(stderr, "tern-bench: no %s from %s: %s\n",
+                         std::string(delivery_latency_metric).c_str(), o_.metrics_url.c_str(),
+                         text ? "not in the page" : error.c_str());
+            metrics_warned_ = true;
+        }
+        return h;
+    }
+
+    // What ternd observed between the window's start and now: from a request's arrival at its
+    // conversation's owner to the push queued for each device (estimated within its buckets).
+    void add_server_delivery(results& r) {
+        if (!delivery_before_) return;
+        const auto after = read_delivery_latency();
+        const auto window = after ? difference(*delivery_before_, *after) : std::nullopt;
+        if (!window || window->count() == 0) return;
+        r.figures["server_delivery.count"] = window->count();
+        r.figures["server_delivery.p50"] = window->quantile(0.50);
+        r.figures["server_delivery.p90"] = window->quantile(0.90);
+        r.figures["server_delivery.p99"] = window->quantile(0.99);
+    }
+
     void progress_loop() {
         const auto start = now_ns();
         auto self = sample_process(0);
@@ -279,6 +311,8 @@ private:
     std::thread progress_;
     std::atomic<bool> running_{false};
     std::int64_t window_start_ = 0;
+    std::optional<bucket_histogram> delivery_before_;
+    bool metrics_warned_ = false;
     cpu_window window_cpu_;
     std::uint64_t delivered_from_ = 0, acked_from_ = 0;
 };

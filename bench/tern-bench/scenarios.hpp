@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "fleet.hpp"
 #include "report.hpp"
@@ -19,6 +20,7 @@ struct run_options {
     double settle_timeout = 60;    // for sends and deliveries to settle, and for logins
     std::uint64_t first_user = 0;  // 0: fresh ids (main)
     int server_pid = 0;            // ternd, for its CPU and memory; 0: found by name
+    std::string metrics_url;       // ternd's /metrics, for its own delivery latency; "": none
     bool quiet = false;            // no progress lines
 
     std::uint32_t clients = 1000;  // conn, send, e2e: connections; churn: reconnecting clients

@@ -130,6 +130,8 @@ TEST_CASE("results of several processes survive JSON and combine", "[unit][bench
     auto a = part(1000, 100, 10'000, 50'000, 10);
     auto b = part(3000, 200, 11'000, 52'000, 20);
     b.checks.duplicated = 1;
+    a.figures["server_delivery.count"] = 500;  // ternd's own figures: the first process reads
+    a.figures["server_delivery.p99"] = 0.002;  // them, for all
     const auto all = tb::combine({a, b});
     CHECK(all.completed);
     CHECK(all.checks.duplicated == 1);
@@ -141,6 +143,8 @@ TEST_CASE("results of several processes survive JSON and combine", "[unit][bench
     CHECK(all.latencies.at("login").count() == 200);
     CHECK(all.figures.at("login.p50") == Approx(100e-9).epsilon(0.01));
     CHECK(all.figures.at("login.max") == Approx(200e-9).epsilon(0.01));
+    CHECK(all.figures.at("server_delivery.count") == 500);
+    CHECK(all.figures.at("server_delivery.p99") == 0.002);
 }
 
 TEST_CASE("the progress line's e2e holds each interval's deliveries, warm-up included",
