@@ -67,7 +67,7 @@ std::size_t insert_hint_prefix(cf c) {
 
 // Lowers the CPU priority of the pools flushes (HIGH) and compactions (LOW) run in. A flush or
 // compaction sharing a core with the shard and the writer used to take their turns on it for
-// tens of milliseconds at a time: e2e p99 at 18,000 messages/s went from about 12 to 6 ms at
+// tens of milliseconds at a time: e2e p99 at 18,000 messages/s went from about 11 to 6 ms at
 // nice 19 (docs/benchmarks.md). RocksDB's write stalls remain the back-pressure when the
 // background falls behind.
 void lower_background_priority(rocksdb::Env& env, background_priority priority) {
