@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the tables of docs/benchmarks.md: every scenario three times against a fresh ternd
 # pinned to core 1, tern-bench pinned to core 0, from the release build. Each run's JSON lands in
-# OUT; the medians are printed at the end (python3). Takes about 25 minutes.
+# OUT; the medians are printed at the end (python3). Takes about 15 minutes.
 #
 #   scripts/bench-record.sh [OUT]             (default /tmp/tern-record)
 #   ONLY=send scripts/bench-record.sh         (the scenarios whose name starts with "send")
