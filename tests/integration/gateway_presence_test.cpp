@@ -70,7 +70,7 @@ v1::ErrorCode error_of(raw_client& c, std::uint64_t req_id) {
 
 }  // namespace
 
-TEST_CASE("a device beyond the per-user limit is refused; the others stay connected",
+TEST_CASE("a device beyond the per-user limit is refused and the others stay connected",
           "[integration][devices]") {
     gateway_fixture f([](server::config& c) { c.limits.max_devices_per_user = 2; });
     auto phone = f.login(acme, 7, 1);

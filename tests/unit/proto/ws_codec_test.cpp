@@ -179,7 +179,7 @@ TEST_CASE("a message over the limit is refused from its header alone", "[unit][w
     CHECK(got.errors[0] == wire::errc::frame_too_large);
 }
 
-TEST_CASE("a text message is refused; the stream goes on", "[unit][wire][websocket]") {
+TEST_CASE("a text message is refused and the stream goes on", "[unit][wire][websocket]") {
     wire::ws_reader reader(max_frame);
     auto got = feed(reader, client_frame(ws_opcode::text, "hello"));
     REQUIRE(got.errors.size() == 1);

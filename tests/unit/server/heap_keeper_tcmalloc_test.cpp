@@ -1,7 +1,6 @@
 // The heap keeper on tcmalloc, the allocator ternd runs on: free pages above the reserve go back
 // to the OS, in one round and on the keeper's own thread. Built without sanitizers (they bring
 // their own allocator) and linked with tcmalloc, like ternd.
-#define CATCH_CONFIG_MAIN
 #include "heap_keeper.hpp"
 
 #include <unistd.h>

@@ -252,7 +252,8 @@ TEST_CASE("keys of unsupported types or sizes are refused", "[unit][auth]") {
     CHECK_FALSE(generate_key_pair(jwt_alg::hs256).has_value());
 }
 
-TEST_CASE("keys load from PEM files; a missing file is told apart from a bad key", "[unit][auth]") {
+TEST_CASE("keys load from PEM files, and a missing file is told apart from a bad key",
+          "[unit][auth]") {
     const auto dir = std::filesystem::temp_directory_path() /
                      ("tern-jwt-keys-" + std::to_string(std::random_device{}()));
     std::filesystem::create_directories(dir);

@@ -24,7 +24,8 @@ constexpr std::int64_t t0 = 1'000;
 
 }  // namespace
 
-TEST_CASE("a device comes online and goes offline, with a last-seen time") {
+TEST_CASE("a device comes online and goes offline, with a last-seen time",
+          "[unit][core][presence]") {
     presence_registry r;
     fake_connection phone;
     CHECK(r.state(alice, t0).status() == v1::PRESENCE_OFFLINE);
@@ -44,7 +45,8 @@ TEST_CASE("a device comes online and goes offline, with a last-seen time") {
     CHECK(r.online_devices(alice) == 0);
 }
 
-TEST_CASE("the devices-per-user limit refuses a new device, not a returning one") {
+TEST_CASE("the devices-per-user limit refuses a new device, not a returning one",
+          "[unit][core][presence]") {
     presence_registry r;
     fake_connection a1, a2, a3, again;
     CHECK(r.admit(alice, 1, a1.at(), {}, 2, t0).admitted);
@@ -69,7 +71,8 @@ TEST_CASE("the devices-per-user limit refuses a new device, not a returning one"
     CHECK(r.admit(alice, 3, a3.at(), {}, 2, t0).admitted);  // room again
 }
 
-TEST_CASE("a stale connection of a device that finishes its handshake late changes nothing") {
+TEST_CASE("a stale connection of a device that finishes its handshake late changes nothing",
+          "[unit][core][presence]") {
     presence_registry r;
     fake_connection stale;  // accepted first; its handshake is still on its way
     fake_connection fresh;  // the device reconnected
@@ -83,7 +86,8 @@ TEST_CASE("a stale connection of a device that finishes its handshake late chang
     CHECK(r.online_devices(alice) == 1);
 }
 
-TEST_CASE("a client's numbered attempts decide, whatever order the gateway accepted them in") {
+TEST_CASE("a client's numbered attempts decide, whatever order the gateway accepted them in",
+          "[unit][core][presence]") {
     presence_registry r;
     // A proxy accepted attempt 2 first and delivered attempt 1 (abandoned by the client) later.
     fake_connection second_attempt;
@@ -101,7 +105,8 @@ TEST_CASE("a client's numbered attempts decide, whatever order the gateway accep
     CHECK(replaced.replaced->same(second_attempt.at()));
 }
 
-TEST_CASE("a user shows the most available device's status and its newest text") {
+TEST_CASE("a user shows the most available device's status and its newest text",
+          "[unit][core][presence]") {
     presence_registry r;
     fake_connection phone, desk;
     r.admit(alice, 1, phone.at(), {}, 10, t0);
@@ -129,7 +134,8 @@ TEST_CASE("a user shows the most available device's status and its newest text")
     CHECK(r.state(alice, t0).status_text() == "lunch");
 }
 
-TEST_CASE("watchers are kept once each, per user and tenant, and survive the user's absence") {
+TEST_CASE("watchers are kept once each, per user and tenant, and survive the user's absence",
+          "[unit][core][presence]") {
     presence_registry r;
     fake_connection w1, w2;
     r.watch(alice, w1.at(0));
@@ -151,7 +157,7 @@ TEST_CASE("watchers are kept once each, per user and tenant, and survive the use
     CHECK(r.state(alice, t0 + 50).last_seen_ms() == t0 + 1);
 }
 
-TEST_CASE("availability orders the statuses") {
+TEST_CASE("availability orders the statuses", "[unit][core][presence]") {
     CHECK(availability(v1::PRESENCE_ONLINE) > availability(v1::PRESENCE_AWAY));
     CHECK(availability(v1::PRESENCE_AWAY) > availability(v1::PRESENCE_DO_NOT_DISTURB));
     CHECK(availability(v1::PRESENCE_DO_NOT_DISTURB) > availability(v1::PRESENCE_OFFLINE));

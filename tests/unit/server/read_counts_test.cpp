@@ -23,7 +23,7 @@ st::member_cursor member(st::user_id u, st::seq_t joined, st::seq_t read) {
 
 }  // namespace
 
-TEST_CASE("read counts per sender exclude the sender and later joiners") {
+TEST_CASE("read counts per sender exclude the sender and later joiners", "[unit][core][receipts]") {
     // Users 1..4 joined at seq 1; user 5 joined at seq 4.
     const std::vector<st::member_cursor> members{member(1, 1, 5), member(2, 1, 3), member(3, 1, 2),
                                                  member(4, 1, 0), member(5, 4, 5)};
@@ -43,7 +43,7 @@ TEST_CASE("read counts per sender exclude the sender and later joiners") {
     CHECK(out[1].counts == std::vector<read_count>{{3, 1, 3}});
 }
 
-TEST_CASE("no messages, no counts") {
+TEST_CASE("no messages, no counts", "[unit][core][receipts]") {
     const std::vector<st::member_cursor> members{member(1, 1, 5)};
     CHECK(count_reads({}, members).empty());
     const std::vector<st::stored_event> events{msg(1, 1, st::event_kind::group_created)};

@@ -40,7 +40,7 @@ std::unique_ptr<raw_client> login(std::uint16_t port, const std::string& token) 
 }  // namespace
 
 TEST_CASE("acked messages survive kill -9, resends keep their seqs, delivery is exactly once",
-          "[integration][fault][restart]") {
+          "[fault][restart]") {
     const std::string durability = GENERATE("fsync", "os");
     CAPTURE(durability);
     const ternd_setup setup("tern-kill9", durability);
@@ -102,7 +102,7 @@ TEST_CASE("acked messages survive kill -9, resends keep their seqs, delivery is 
 TEST_CASE(
     "SIGTERM drains: readiness fails, clients are told to reconnect, ternd exits 0 and "
     "keeps every acked message",
-    "[integration][fault][drain]") {
+    "[fault][drain]") {
     const ternd_setup setup("tern-drain", "fsync");
     const auto& config_file = setup.config_file;
     const auto& log_file = setup.log_file;
@@ -146,7 +146,7 @@ TEST_CASE(
 }
 
 TEST_CASE("ternd tells systemd when it is ready and when it stops (Type=notify)",
-          "[integration][fault][drain]") {
+          "[fault][drain]") {
     const ternd_setup setup("tern-notify", "fsync");
     const auto& dir = setup.dir;
     const auto& config_file = setup.config_file;
@@ -181,7 +181,7 @@ TEST_CASE("ternd tells systemd when it is ready and when it stops (Type=notify)"
 }
 
 TEST_CASE("SIGHUP loads a new TLS certificate and log level without dropping connections",
-          "[integration][fault][drain]") {
+          "[fault][drain]") {
     const ternd_setup setup("tern-sighup", "fsync");
     const auto& dir = setup.dir;
     const auto& config_file = setup.config_file;

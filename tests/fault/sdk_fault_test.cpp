@@ -19,7 +19,7 @@ using namespace tern::test;
 using namespace std::chrono_literals;
 
 TEST_CASE("every acked message reaches every member device exactly once, through cuts and kill -9",
-          "[integration][fault][sdk]") {
+          "[fault][sdk]") {
     const ternd_setup setup("tern-sdk-fault", "fsync");
     const auto& config_file = setup.config_file;
     const auto& log_file = setup.log_file;

@@ -60,7 +60,7 @@ std::string tag(std::uint64_t tenant) { return "t" + std::to_string(tenant) + ":
 }  // namespace
 
 TEST_CASE("fault checker: every acked message once and in order on every device, through kill -9",
-          "[integration][fault][checker]") {
+          "[fault][checker]") {
     const ternd_setup setup("tern-checker", "fsync");
     const auto& config_file = setup.config_file;
     const auto& log_file = setup.log_file;

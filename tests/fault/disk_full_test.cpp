@@ -16,7 +16,7 @@ using namespace tern::test;
 using namespace std::chrono_literals;
 
 TEST_CASE("a full disk refuses sends retryably, loses nothing acked, and service resumes",
-          "[integration][fault][diskfull]") {
+          "[fault][diskfull]") {
     auto fs = std::make_shared<lossy_fs>();
     gateway_fixture f({}, [&](const server::config& c) {
         auto opened = st::detail::open_rocks_store(small_rocks_options(c.server.data_dir), fs);
