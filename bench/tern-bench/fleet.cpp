@@ -3,7 +3,7 @@
 #include <future>
 #include <stdexcept>
 
-#include <tern/server/jwt.hpp>
+#include <tern/tooling/tokens.hpp>
 
 namespace tern::bench {
 namespace tc = tern::client;
@@ -25,14 +25,13 @@ fleet::fleet(fleet_options opts, tracker& t)
       runtime_(tc::runtime::create(std::max(1u, opts_.threads))),
       callbacks_(runtime_->network_executor()) {
     if (opts_.endpoints.empty()) throw std::runtime_error("no endpoint to connect to");
-    auto key = tern::server::jwt_key::from_private_pem_file(opts_.kid, opts_.key_file);
+    auto key = tern::tooling::signing_key::from_private_pem_file(opts_.kid, opts_.key_file);
     if (!key) {
         throw std::runtime_error(opts_.key_file + ": " + key.error().message() +
                                  " (a P-256 or Ed25519 private key, ternctl keygen)");
     }
     mint_ = [key = *key, tenant = opts_.tenant](std::uint64_t user) {
-        auto token = tern::server::sign_jwt(
-            tern::server::device_claims(tenant, user, 1, std::chrono::hours(24)), key);
+        auto token = tern::tooling::device_token(key, tenant, user, 1, std::chrono::hours(24));
         if (!token) throw std::runtime_error("token signing failed: " + token.error().message());
         return *token;
     };

@@ -5,12 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
+#include <tern/tooling/http_client.hpp>
 
 namespace tern::bench {
 namespace {
@@ -88,48 +83,26 @@ std::optional<bucket_histogram> difference(const bucket_histogram& before,
 }
 
 std::optional<std::string> http_get(const std::string& url, std::string& error) {
-    namespace beast = boost::beast;
-    namespace http = beast::http;
-    constexpr std::string_view scheme = "http://";
-    if (!url.starts_with(scheme)) {
-        error = "only http:// URLs";
+    auto where = tern::tooling::parse_http_url(url);
+    if (!where) {
+        error = "expected http://host:port/path";
         return std::nullopt;
     }
-    const auto rest = url.substr(scheme.size());
-    const auto slash = rest.find('/');
-    const auto authority = rest.substr(0, slash);
-    const auto target = slash == std::string::npos ? std::string("/") : rest.substr(slash);
-    const auto colon = authority.rfind(':');
-    if (colon == std::string::npos) {
-        error = "the URL needs a port";
+    auto reply = tern::tooling::send_http({tern::tooling::http_method::get,
+                                           where->host,
+                                           where->port,
+                                           where->target,
+                                           {},
+                                           std::chrono::seconds(5)});
+    if (!reply) {
+        error = reply.error().message();
         return std::nullopt;
     }
-    try {
-        boost::asio::io_context io;
-        beast::tcp_stream stream(io);
-        stream.expires_after(std::chrono::seconds(5));
-        boost::asio::ip::tcp::resolver resolver(io);
-        stream.connect(resolver.resolve(authority.substr(0, colon), authority.substr(colon + 1)));
-        http::request<http::empty_body> request{http::verb::get, target, 11};
-        request.set(http::field::host, authority);
-        http::write(stream, request);
-        beast::flat_buffer buffer;
-        http::response<http::string_body> response;
-        http::read(stream, buffer, response);
-        boost::system::error_code ignored;
-        stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
-        if (response.result() != http::status::ok) {
-            error = "HTTP " + std::to_string(response.result_int());
-            return std::nullopt;
-        }
-        return std::move(response.body());
-    } catch (const boost::system::system_error& e) {
-        error = e.code().message();  // what() adds the source location
-        return std::nullopt;
-    } catch (const std::exception& e) {
-        error = e.what();
+    if (reply->status != 200) {
+        error = "HTTP " + std::to_string(reply->status);
         return std::nullopt;
     }
+    return std::move(reply->body);
 }
 
 }  // namespace tern::bench

@@ -20,7 +20,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
-#include <tern/server/jwt.hpp>
+#include <tern/auth/jwt.hpp>
+#include <tern/tooling/tokens.hpp>
 #include <tern/wire/frame_codec.hpp>
 
 #include "metrics/metrics.hpp"
@@ -145,18 +146,18 @@ private:
 };
 
 struct fixture {
-    tern::server::jwt_key key = *tern::server::jwt_key::hmac("fz", std::string(32, 'k'));
-    tern::server::jwt_verifier verifier{
-        {"tern-dev", "tern", true, std::chrono::seconds(60), 8192, 0}, {key}};
+    tern::auth::jwt_verifier verifier{{"tern-dev", "tern", true, std::chrono::seconds(60), 8192, 0},
+                                      {*tern::auth::jwt_key::hmac("fz", std::string(32, 'k'))}};
+    tern::tooling::signing_key key = *tern::tooling::signing_key::hmac("fz", std::string(32, 'k'));
     tern::server::metrics metrics{{"fuzz", "fuzz"}};
 
     std::string hello_bytes(std::uint64_t attempt) const {
-        auto claims = tern::server::device_claims(1, 42, 7, std::chrono::hours(1));
+        const auto token = tern::tooling::device_token(key, 1, 42, 7, std::chrono::hours(1));
         v1::Frame f;
         f.set_req_id(1);
         auto* h = f.mutable_hello();
         h->set_protocol_version(1);
-        h->set_token(*tern::server::sign_jwt(claims, key));
+        h->set_token(*token);
         h->set_attempt(attempt);
         std::string out;
         if (wire::append_stream_frame(f, out, max_frame)) fail("the Hello does not encode");

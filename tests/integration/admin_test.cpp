@@ -34,7 +34,7 @@ std::pair<int, std::string> promtool_check(const temp_dir& dir, const std::strin
     return {WEXITSTATUS(status), std::string(std::istreambuf_iterator<char>(in), {})};
 }
 
-nlohmann::json json_of(const http_reply& r) { return nlohmann::json::parse(r.body); }
+nlohmann::json json_of(const tooling_reply& r) { return nlohmann::json::parse(r.body); }
 
 }  // namespace
 

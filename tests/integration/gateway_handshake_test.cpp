@@ -1,7 +1,7 @@
 // The gateway's connection layer against a real listener: the handshake and every way it can go
 // wrong, heartbeats, deadlines and limits. Each case starts a gateway on port 0.
 #include <tern/server/gateway.hpp>
-#include <tern/server/jwt.hpp>
+#include <tern/tooling/tokens.hpp>
 
 #include <fstream>
 
@@ -85,7 +85,8 @@ TEST_CASE("bad tokens are refused, each with its code", "[integration][gateway]"
         {"alg none", "eyJhbGciOiJub25lIiwia2lkIjoiazEifQ.eyJzdWIiOiI0MiJ9.",
          v1::TOKEN_ALG_NOT_ALLOWED, v1::DISCONNECT_AUTH_FAILED},
         {"HS256 when not enabled",
-         gateway_fixture::token_with(server::jwt_key::hmac("k1", std::string(32, 'x')).value()),
+         gateway_fixture::token_with(
+             tooling::signing_key::hmac("k1", std::string(32, 'x')).value()),
          v1::TOKEN_ALG_NOT_ALLOWED, v1::DISCONNECT_AUTH_FAILED},
         {"garbage", "not-a-token", v1::TOKEN_INVALID, v1::DISCONNECT_AUTH_FAILED},
     };
@@ -185,7 +186,7 @@ TEST_CASE("a connection is closed when its token expires, even while busy",
     gateway_fixture f([](server::config& c) { c.auth.max_skew_seconds = 0; });
     auto c = f.connect();
     c.send(hello(f.token("k1", f.k1.private_pem,
-                         [](server::token_claims& t) { t.expires_at = unix_now() + 2; })));
+                         [](tooling::token_claims& t) { t.expires_at = unix_now() + 2; })));
     REQUIRE(c.receive_until(v1::Frame::kWelcome));
     // Activity does not extend a token's life.
     std::optional<v1::Frame> d;

@@ -8,7 +8,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <tern/server/jwt.hpp>
+#include <tern/auth/jwt.hpp>
 
 #include "gateway_fixture.hpp"
 #include "store_fixtures.hpp"
@@ -50,12 +50,12 @@ TEST_CASE("ternctl mints tokens that ternd's verifier accepts", "[integration][t
     REQUIRE(rc == 0);
     const std::string token = out.substr(0, out.find('\n'));
 
-    tern::server::jwt_verifier::options options;
+    tern::auth::jwt_verifier::options options;
     options.issuer = "tern-dev";
     options.audience = "tern";
-    const tern::server::jwt_verifier verifier(
+    const tern::auth::jwt_verifier verifier(
         options,
-        {tern::server::jwt_key::from_public_pem("k9", slurp(dir.path() / "k9.pub")).value()});
+        {tern::auth::jwt_key::from_public_pem("k9", slurp(dir.path() / "k9.pub")).value()});
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();

@@ -10,12 +10,14 @@
 #include <optional>
 
 #include <tern/server/gateway.hpp>
-#include <tern/server/jwt.hpp>
+#include <tern/tooling/tokens.hpp>
 
 #include "raw_client.hpp"
 #include "store_fixtures.hpp"
 
 namespace tern::test {
+
+namespace tooling = tern::tooling;
 
 inline std::int64_t unix_now() {
     return std::chrono::duration_cast<std::chrono::seconds>(
@@ -27,9 +29,9 @@ inline std::int64_t unix_now() {
 // tenant 2, plus the private keys to mint tokens with.
 struct gateway_fixture {
     temp_dir dir{"tern-gw"};
-    server::key_pair k1 = server::generate_key_pair(server::jwt_alg::es256).value();
-    server::key_pair t2 = server::generate_key_pair(server::jwt_alg::eddsa).value();
-    server::key_pair stranger = server::generate_key_pair(server::jwt_alg::es256).value();
+    tooling::key_pair k1 = tooling::generate_key_pair(tooling::key_alg::es256).value();
+    tooling::key_pair t2 = tooling::generate_key_pair(tooling::key_alg::eddsa).value();
+    tooling::key_pair stranger = tooling::generate_key_pair(tooling::key_alg::es256).value();
     server::config cfg;
     std::unique_ptr<server::gateway> gw;
     static constexpr const char* admin_token = "test-admin-token-0123456789";
@@ -55,10 +57,8 @@ struct gateway_fixture {
     }
 
     // The claims of a valid token for tenant 1, user 42, device 7, issued now for an hour.
-    static server::token_claims claims() {
-        server::token_claims c;
-        c.issuer = "tern-dev";
-        c.audience = "tern";
+    static tooling::token_claims claims() {
+        tooling::token_claims c;
         c.tenant = 1;
         c.user = 42;
         c.device = 7;
@@ -67,21 +67,21 @@ struct gateway_fixture {
         return c;
     }
 
-    static std::string token_with(const server::jwt_key& key,
-                                  const std::function<void(server::token_claims&)>& edit = {}) {
+    static std::string token_with(const tooling::signing_key& key,
+                                  const std::function<void(tooling::token_claims&)>& edit = {}) {
         auto c = claims();
         if (edit) edit(c);
-        return server::sign_jwt(c, key).value();
+        return tooling::sign_token(c, key).value();
     }
 
     std::string token(const std::string& kid, const std::string& private_pem,
-                      const std::function<void(server::token_claims&)>& edit = {}) const {
-        return token_with(server::jwt_key::from_private_pem(kid, private_pem).value(), edit);
+                      const std::function<void(tooling::token_claims&)>& edit = {}) const {
+        return token_with(tooling::signing_key::from_private_pem(kid, private_pem).value(), edit);
     }
     std::string good_token() const { return token("k1", k1.private_pem); }
 
     std::string token_for(std::uint64_t tenant, std::uint64_t user, std::uint64_t device) const {
-        return token("k1", k1.private_pem, [&](server::token_claims& c) {
+        return token("k1", k1.private_pem, [&](tooling::token_claims& c) {
             c.tenant = tenant;
             c.user = user;
             c.device = device;

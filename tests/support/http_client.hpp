@@ -1,50 +1,35 @@
-// A blocking HTTP/1.1 client for tests of the admin listener (one request per connection), and
+// HTTP for tests of the admin listener, through the tools' one HTTP client (tern::tooling), and
 // reading its metrics.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
+#include <tern/tooling/http_client.hpp>
 
 namespace tern::test {
 
-struct http_reply {
-    unsigned status = 0;
-    std::string content_type;
-    std::string body;
-};
+using tooling_reply = tern::tooling::http_reply;
 
-inline http_reply http_request(std::uint16_t port, boost::beast::http::verb method,
-                               const std::string& target, const std::string& bearer = {}) {
-    namespace http = boost::beast::http;
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::socket socket(io);
-    socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-    http::request<http::empty_body> req{method, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    if (!bearer.empty()) req.set(http::field::authorization, "Bearer " + bearer);
-    req.keep_alive(false);
-    http::write(socket, req);
-    boost::beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(socket, buffer, res);
-    return {res.result_int(), std::string(res[http::field::content_type]), res.body()};
+// A request to 127.0.0.1:`port`; throws when there is no reply at all (the test fails there).
+inline tooling_reply http_request(std::uint16_t port, tern::tooling::http_method method,
+                                  const std::string& target, const std::string& bearer = {}) {
+    auto reply = tern::tooling::send_http(
+        {method, "127.0.0.1", std::to_string(port), target, bearer, std::chrono::seconds(30)});
+    if (!reply) throw std::runtime_error("HTTP " + target + ": " + reply.error().message());
+    return std::move(*reply);
 }
 
-inline http_reply http_get(std::uint16_t port, const std::string& target) {
-    return http_request(port, boost::beast::http::verb::get, target);
+inline tooling_reply http_get(std::uint16_t port, const std::string& target) {
+    return http_request(port, tern::tooling::http_method::get, target);
 }
 
-inline http_reply http_post(std::uint16_t port, const std::string& target,
-                            const std::string& bearer = {}) {
-    return http_request(port, boost::beast::http::verb::post, target, bearer);
+inline tooling_reply http_post(std::uint16_t port, const std::string& target,
+                               const std::string& bearer = {}) {
+    return http_request(port, tern::tooling::http_method::post, target, bearer);
 }
 
 // The value of the sample `series` (a metric name with its labels, as exposed) in a Prometheus

@@ -142,17 +142,18 @@ inline std::string write_ternd_config(const std::filesystem::path& dir,
 // file (write_ternd_config) and a log file, and device tokens signed with the key.
 struct ternd_setup {
     temp_dir dir;
-    server::key_pair keys = server::generate_key_pair(server::jwt_alg::es256).value();
+    tooling::key_pair keys = tooling::generate_key_pair(tooling::key_alg::es256).value();
     std::string config_file;
     std::string log_file = (dir.path() / "ternd.log").string();
-    server::jwt_key key = server::jwt_key::from_private_pem("k1", keys.private_pem).value();
+    tooling::signing_key key =
+        tooling::signing_key::from_private_pem("k1", keys.private_pem).value();
 
     ternd_setup(const std::string& tag, const std::string& durability)
         : dir(tag), config_file(write_ternd_config(dir.path(), keys.public_pem, durability)) {}
 
     [[nodiscard]] std::string token(std::uint64_t tenant, std::uint64_t user,
                                     std::uint64_t device) const {
-        return gateway_fixture::token_with(key, [&](server::token_claims& c) {
+        return gateway_fixture::token_with(key, [&](tooling::token_claims& c) {
             c.tenant = tenant;
             c.user = user;
             c.device = device;

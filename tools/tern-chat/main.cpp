@@ -22,7 +22,7 @@
 #include <CLI/CLI.hpp>
 
 #include <tern/client/client.hpp>
-#include <tern/server/jwt.hpp>
+#include <tern/tooling/tokens.hpp>
 
 namespace tc = tern::client;
 using namespace std::chrono_literals;
@@ -211,10 +211,9 @@ private:
 // A development token minted from a signing key (what ternctl token does).
 std::string mint(const std::string& key_file, const std::string& kid, std::uint64_t tenant,
                  std::uint64_t user, std::uint64_t device) {
-    auto key = tern::server::jwt_key::from_private_pem_file(kid, key_file);
+    auto key = tern::tooling::signing_key::from_private_pem_file(kid, key_file);
     if (!key) throw std::runtime_error(key_file + ": " + key.error().message());
-    const auto claims = tern::server::device_claims(tenant, user, device, std::chrono::hours(24));
-    auto token = tern::server::sign_jwt(claims, *key);
+    auto token = tern::tooling::device_token(*key, tenant, user, device, std::chrono::hours(24));
     if (!token) throw std::runtime_error("signing failed: " + token.error().message());
     return *token;
 }

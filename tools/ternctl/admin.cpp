@@ -7,17 +7,13 @@
 #include <stdexcept>
 #include <thread>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
+#include <tern/tooling/http_client.hpp>
 
 namespace ternctl {
 namespace {
 
-namespace http = boost::beast::http;
+namespace tooling = tern::tooling;
 using json = nlohmann::json;
 
 struct admin_args {
@@ -44,55 +40,21 @@ std::string from_env(const char* name, std::string fallback) {
     return v && *v ? std::string(v) : std::move(fallback);
 }
 
-struct endpoint {
-    std::string host;
-    std::string port;
-};
-
-// "http://host:port" (the admin listener speaks plain HTTP on a private address).
-endpoint parse_url(const std::string& url) {
-    constexpr std::string_view scheme = "http://";
-    if (url.rfind(scheme, 0) != 0) throw std::runtime_error("--admin: expected http://host:port");
-    auto rest = url.substr(scheme.size());
-    if (const auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
-    const auto colon = rest.rfind(':');
-    if (colon == std::string::npos || colon + 1 == rest.size()) {
-        throw std::runtime_error("--admin: expected http://host:port");
-    }
-    return {rest.substr(0, colon), rest.substr(colon + 1)};
-}
-
-struct reply {
-    unsigned status = 0;
-    std::string body;
-};
-
-reply call(http::verb method, const std::string& target) {
+// A request to the admin listener at --admin (plain http://host:port, on a private address).
+tooling::http_reply call(tooling::http_method method, const std::string& target) {
     const auto& a = args();
-    const auto where = parse_url(a.url);
-    boost::asio::io_context io;
-    boost::beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(30));
-    boost::asio::ip::tcp::resolver resolver(io);
-    boost::system::error_code ec;
-    const auto addresses = resolver.resolve(where.host, where.port, ec);
-    if (!ec) stream.connect(addresses, ec);
-    if (ec)
-        throw std::runtime_error("cannot reach ternd's admin listener at " + a.url + ": " +
-                                 ec.message());
-    http::request<http::empty_body> req{method, target, 11};
-    req.set(http::field::host, where.host);
-    if (!a.token.empty()) req.set(http::field::authorization, "Bearer " + a.token);
-    req.keep_alive(false);
-    http::write(stream, req, ec);
-    boost::beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    if (!ec) http::read(stream, buffer, res, ec);
-    if (ec) throw std::runtime_error("admin request " + target + " failed: " + ec.message());
-    return {res.result_int(), res.body()};
+    const auto where = tooling::parse_http_url(a.url);
+    if (!where) throw std::runtime_error("--admin: expected http://host:port");
+    auto reply = tooling::send_http(
+        {method, where->host, where->port, target, a.token, std::chrono::seconds(30)});
+    if (!reply) {
+        throw std::runtime_error("cannot reach ternd's admin listener at " + a.url + " (" + target +
+                                 "): " + reply.error().message());
+    }
+    return std::move(*reply);
 }
 
-json call_json(http::verb method, const std::string& target) {
+json call_json(tooling::http_method method, const std::string& target) {
     const auto r = call(method, target);
     json body = json::parse(r.body, nullptr, false);
     if (r.status >= 400) {
@@ -112,7 +74,7 @@ std::string duration(std::int64_t seconds) {
 }
 
 int status() {
-    const auto varz = call_json(http::verb::get, "/admin/v1/varz");
+    const auto varz = call_json(tooling::http_method::get, "/admin/v1/varz");
     if (args().as_json) {
         std::cout << varz.dump(2) << "\n";
         return 0;
@@ -144,7 +106,7 @@ int drain() {
     const auto& a = args();
     const std::string target =
         "/admin/v1/drain" + (a.seconds ? "?seconds=" + std::to_string(*a.seconds) : "");
-    const auto r = call_json(http::verb::post, target);
+    const auto r = call_json(tooling::http_method::post, target);
     std::cout << (r["already"].get<bool>() ? "already draining" : "draining") << ": "
               << r["connections"] << " connection(s) told to reconnect over " << r["window_seconds"]
               << " s\n";
@@ -153,7 +115,7 @@ int drain() {
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
         json varz;
         try {
-            varz = call_json(http::verb::get, "/admin/v1/varz");
+            varz = call_json(tooling::http_method::get, "/admin/v1/varz");
         } catch (const std::runtime_error&) {
             std::cout << "ternd has exited\n";  // SIGTERM drains and exits; a POST does not
             return 0;
@@ -170,7 +132,7 @@ int kick() {
     std::string target =
         "/admin/v1/kick?tenant=" + std::to_string(a.tenant) + "&user=" + std::to_string(a.user);
     if (a.device) target += "&device=" + std::to_string(*a.device);
-    const auto r = call_json(http::verb::post, target);
+    const auto r = call_json(tooling::http_method::post, target);
     std::cout << "kicked " << r["kicked"] << " connection(s)\n";
     return 0;
 }

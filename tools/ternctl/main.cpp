@@ -19,13 +19,13 @@
 
 #include <CLI/CLI.hpp>
 
-#include <tern/server/jwt.hpp>
+#include <tern/tooling/tokens.hpp>
 
 #include "admin.hpp"
 #include "inspect.hpp"
 
 namespace fs = std::filesystem;
-using tern::server::jwt_alg;
+namespace tooling = tern::tooling;
 
 namespace {
 
@@ -56,8 +56,9 @@ void write_file(const fs::path& path, const std::string& content, fs::perms perm
 }
 
 int keygen(const std::string& kid, const std::string& alg_name, const fs::path& dir) {
-    const jwt_alg alg = alg_name == "eddsa" ? jwt_alg::eddsa : jwt_alg::es256;
-    const auto pair = tern::server::generate_key_pair(alg);
+    const bool eddsa = alg_name == "eddsa";
+    const auto pair =
+        tooling::generate_key_pair(eddsa ? tooling::key_alg::eddsa : tooling::key_alg::es256);
     if (!pair) throw std::runtime_error("key generation failed");
     fs::create_directories(dir);
     const auto private_path = dir / (kid + ".key");
@@ -66,7 +67,7 @@ int keygen(const std::string& kid, const std::string& alg_name, const fs::path& 
     write_file(public_path, pair->public_pem,
                fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
                    fs::perms::others_read);
-    std::cout << "kid " << kid << " (" << tern::server::to_string(alg) << ")\n"
+    std::cout << "kid " << kid << " (" << (eddsa ? "EdDSA" : "ES256") << ")\n"
               << "private key " << private_path.string() << "  (keep secret; mints tokens)\n"
               << "public key  " << public_path.string() << "  (give to ternd)\n";
     return 0;
@@ -109,13 +110,12 @@ int main(int argc, char** argv) {
         const auto lifetime = parse_duration(ttl);
         if (lifetime <= 0) throw std::runtime_error("--ttl: use a duration like 90s, 15m, 24h, 7d");
         if (tenant == 0 || user == 0) throw std::runtime_error("--tenant and --user must be > 0");
-        const auto key = tern::server::jwt_key::from_private_pem_file(kid, key_file);
+        const auto key = tooling::signing_key::from_private_pem_file(kid, key_file);
         if (!key) throw std::runtime_error(key_file + ": not a P-256 or Ed25519 private key");
-        auto claims =
-            tern::server::device_claims(tenant, user, device, std::chrono::seconds(lifetime));
+        auto claims = tooling::device_claims(tenant, user, device, std::chrono::seconds(lifetime));
         claims.issuer = issuer;
         claims.audience = audience;
-        const auto token = tern::server::sign_jwt(claims, *key);
+        const auto token = tooling::sign_token(claims, *key);
         if (!token) throw std::runtime_error("signing failed");
         std::cout << *token << "\n";
         return 0;

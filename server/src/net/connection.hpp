@@ -362,7 +362,8 @@ private:
         const auto claims = settings_.verifier->verify(hello.token(), unix_ms() / 1000);
         settings_.metrics->auth_duration(clock::now() - verify_started);
         if (!claims) {
-            const auto code = to_protocol_error(static_cast<token_errc>(claims.error().value()));
+            const auto code =
+                auth::to_protocol_error(static_cast<auth::token_errc>(claims.error().value()));
             reply_error(frame.req_id(), code, claims.error().message());
             close(code == v1::TOKEN_EXPIRED ? v1::DISCONNECT_TOKEN_EXPIRED
                                             : v1::DISCONNECT_AUTH_FAILED,

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <cstdint>
 
-#include <tern/server/jwt.hpp>
+#include <tern/auth/jwt.hpp>
 
 #include "metrics/metrics.hpp"
 #include "session.hpp"
@@ -33,7 +33,7 @@ struct connection_limits {
 
 struct connection_settings {
     connection_limits limits;
-    const jwt_verifier* verifier = nullptr;
+    const auth::jwt_verifier* verifier = nullptr;
     frame_handler* handler = nullptr;    // null until the core is attached: requests are refused
     server::metrics* metrics = nullptr;  // never null once the gateway is built
 };

@@ -41,14 +41,14 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-std::vector<jwt_key> load_keys(const config& cfg) {
-    std::vector<jwt_key> keys;
+std::vector<auth::jwt_key> load_keys(const config& cfg) {
+    std::vector<auth::jwt_key> keys;
     for (const auto& k : cfg.auth.keys) {
         const std::optional<std::uint64_t> tenant =
             k.tenant == 0 ? std::nullopt : std::optional<std::uint64_t>(k.tenant);
         auto key = k.hmac_secret.empty()
-                       ? jwt_key::from_public_pem_file(k.kid, k.public_key_file, tenant)
-                       : jwt_key::hmac(k.kid, k.hmac_secret, tenant);
+                       ? auth::jwt_key::from_public_pem_file(k.kid, k.public_key_file, tenant)
+                       : auth::jwt_key::hmac(k.kid, k.hmac_secret, tenant);
         if (!key && key.error() == boost::system::errc::no_such_file_or_directory) {
             throw std::runtime_error("auth.keys." + k.kid + ": cannot read " + k.public_key_file);
         }
@@ -359,7 +359,7 @@ struct gateway::impl {
     // metrics outlive them all (connections count themselves out as they go).
     server::metrics metrics;
     net::shard_pool shards;
-    jwt_verifier verifier;
+    auth::jwt_verifier verifier;
     std::unique_ptr<storage::store> store;
     storage::commit_writer writer;
     core::service core;

@@ -1,10 +1,14 @@
 // The JWT negative suite: every way a token can be wrong is refused with its own code, and the
 // RFC 8725 pitfalls (alg none, algorithm confusion, HS256 when not allowed) are closed.
-#include <tern/server/jwt.hpp>
+#include <tern/auth/jwt.hpp>
+#include <tern/tooling/tokens.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
+#include <vector>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -12,7 +16,10 @@
 
 #include "tern/v1/errors.pb.h"
 
-using namespace tern::server;
+using namespace tern::auth;
+namespace tooling = tern::tooling;
+using tooling::sign_token;
+using tooling::signing_key;
 
 namespace {
 
@@ -33,10 +40,8 @@ std::string b64url(std::string_view in) {
     return out;
 }
 
-token_claims claims_for(std::uint64_t tenant = 1, std::uint64_t user = 42) {
-    token_claims c;
-    c.issuer = "tern-dev";
-    c.audience = "tern";
+tooling::token_claims claims_for(std::uint64_t tenant = 1, std::uint64_t user = 42) {
+    tooling::token_claims c;
     c.tenant = tenant;
     c.user = user;
     c.device = 7;
@@ -55,20 +60,21 @@ jwt_verifier::options verifier_options(bool allow_hs256 = false) {
 }
 
 struct fixture {
-    key_pair es = generate_key_pair(jwt_alg::es256).value();
-    key_pair ed = generate_key_pair(jwt_alg::eddsa).value();
-    key_pair other = generate_key_pair(jwt_alg::es256).value();
-    jwt_key es_private = jwt_key::from_private_pem("es1", es.private_pem).value();
-    jwt_key ed_private = jwt_key::from_private_pem("ed1", ed.private_pem).value();
-    jwt_key other_private = jwt_key::from_private_pem("es1", other.private_pem).value();
-    jwt_key hs = jwt_key::hmac("hs1", std::string(32, 's')).value();
-    // Keys bound to tenants 1 and 2.
-    key_pair t2 = generate_key_pair(jwt_alg::eddsa).value();
-    jwt_key t2_private = jwt_key::from_private_pem("t2", t2.private_pem, 2).value();
+    tooling::key_pair es = tooling::generate_key_pair(tooling::key_alg::es256).value();
+    tooling::key_pair ed = tooling::generate_key_pair(tooling::key_alg::eddsa).value();
+    tooling::key_pair other = tooling::generate_key_pair(tooling::key_alg::es256).value();
+    signing_key es_private = signing_key::from_private_pem("es1", es.private_pem).value();
+    signing_key ed_private = signing_key::from_private_pem("ed1", ed.private_pem).value();
+    signing_key other_private = signing_key::from_private_pem("es1", other.private_pem).value();
+    signing_key hs = signing_key::hmac("hs1", std::string(32, 's')).value();
+    jwt_key hs_verifying = jwt_key::hmac("hs1", std::string(32, 's')).value();
+    // A key bound to tenant 2.
+    tooling::key_pair t2 = tooling::generate_key_pair(tooling::key_alg::eddsa).value();
+    signing_key t2_private = signing_key::from_private_pem("t2", t2.private_pem).value();
 
     std::vector<jwt_key> public_keys() const {
         return {jwt_key::from_public_pem("es1", es.public_pem).value(),
-                jwt_key::from_public_pem("ed1", ed.public_pem).value(), hs,
+                jwt_key::from_public_pem("ed1", ed.public_pem).value(), hs_verifying,
                 jwt_key::from_public_pem("t2", t2.public_pem, 2).value()};
     }
     jwt_verifier verifier(bool allow_hs256 = false) const {
@@ -99,8 +105,8 @@ token_errc error_of(const result<token_claims>& r) {
 TEST_CASE("ES256 and EdDSA tokens verify and carry their claims", "[unit][auth]") {
     fixture f;
     for (const auto* key : {&f.es_private, &f.ed_private}) {
-        CAPTURE(to_string(key->alg()));
-        const auto token = sign_jwt(claims_for(), *key).value();
+        CAPTURE(key->alg());
+        const auto token = sign_token(claims_for(), *key).value();
         const auto claims = f.verifier().verify(token, now).value();
         CHECK(claims.tenant == 1);
         CHECK(claims.user == 42);
@@ -114,29 +120,29 @@ TEST_CASE("expiry and not-before are enforced with at most 60 s of skew", "[unit
     fixture f;
     auto c = claims_for();
     c.expires_at = now - 30;  // expired, but within the skew
-    CHECK(f.verifier().verify(sign_jwt(c, f.es_private).value(), now).has_value());
+    CHECK(f.verifier().verify(sign_token(c, f.es_private).value(), now).has_value());
     c.expires_at = now - 61;
-    CHECK(error_of(f.verifier().verify(sign_jwt(c, f.es_private).value(), now)) ==
+    CHECK(error_of(f.verifier().verify(sign_token(c, f.es_private).value(), now)) ==
           token_errc::expired);
 
     c = claims_for();
     c.not_before = now + 61;
-    CHECK(error_of(f.verifier().verify(sign_jwt(c, f.es_private).value(), now)) ==
+    CHECK(error_of(f.verifier().verify(sign_token(c, f.es_private).value(), now)) ==
           token_errc::not_yet_valid);
     c = claims_for();
     c.issued_at = now + 3600;
-    CHECK(error_of(f.verifier().verify(sign_jwt(c, f.es_private).value(), now)) ==
+    CHECK(error_of(f.verifier().verify(sign_token(c, f.es_private).value(), now)) ==
           token_errc::not_yet_valid);
 }
 
 TEST_CASE("a bad signature or a tampered payload is refused", "[unit][auth]") {
     fixture f;
-    const auto token = sign_jwt(claims_for(), f.es_private).value();
+    const auto token = sign_token(claims_for(), f.es_private).value();
     // Signed by another key under the same kid.
-    CHECK(error_of(f.verifier().verify(sign_jwt(claims_for(), f.other_private).value(), now)) ==
+    CHECK(error_of(f.verifier().verify(sign_token(claims_for(), f.other_private).value(), now)) ==
           token_errc::bad_signature);
     // The payload of another token (user 43) with this token's signature.
-    const auto forged = sign_jwt(claims_for(1, 43), f.es_private).value();
+    const auto forged = sign_token(claims_for(1, 43), f.es_private).value();
     const auto p1 = token.find('.'), p2 = token.rfind('.');
     const auto f1 = forged.find('.'), f2 = forged.rfind('.');
     const auto spliced = token.substr(0, p1) + forged.substr(f1, f2 - f1) + token.substr(p2);
@@ -147,11 +153,11 @@ TEST_CASE("issuer and audience must match", "[unit][auth]") {
     fixture f;
     auto c = claims_for();
     c.audience = "someone-else";
-    CHECK(error_of(f.verifier().verify(sign_jwt(c, f.es_private).value(), now)) ==
+    CHECK(error_of(f.verifier().verify(sign_token(c, f.es_private).value(), now)) ==
           token_errc::wrong_audience);
     c = claims_for();
     c.issuer = "evil";
-    CHECK(error_of(f.verifier().verify(sign_jwt(c, f.es_private).value(), now)) ==
+    CHECK(error_of(f.verifier().verify(sign_token(c, f.es_private).value(), now)) ==
           token_errc::wrong_issuer);
 }
 
@@ -166,29 +172,29 @@ TEST_CASE("alg none, unknown algorithms and algorithm confusion are refused", "[
               b64url(R"({"alg":"RS256","kid":"es1"})") + "." + payload + ".c2ln", now)) ==
           token_errc::alg_not_allowed);
     // HS256 "signed" with the ES256 public key as the secret, naming the ES256 key.
-    auto confused = jwt_key::hmac("es1", f.es.public_pem).value();
-    CHECK(error_of(f.verifier(true).verify(sign_jwt(claims_for(), confused).value(), now)) ==
+    auto confused = signing_key::hmac("es1", f.es.public_pem).value();
+    CHECK(error_of(f.verifier(true).verify(sign_token(claims_for(), confused).value(), now)) ==
           token_errc::alg_not_allowed);
 }
 
 TEST_CASE("HS256 is accepted only when enabled", "[unit][auth]") {
     fixture f;
-    const auto token = sign_jwt(claims_for(), f.hs).value();
+    const auto token = sign_token(claims_for(), f.hs).value();
     CHECK(error_of(f.verifier(false).verify(token, now)) == token_errc::alg_not_allowed);
     CHECK(f.verifier(true).verify(token, now).has_value());
 }
 
 TEST_CASE("an unknown kid is refused", "[unit][auth]") {
     fixture f;
-    const auto stranger = jwt_key::from_private_pem("nobody", f.other.private_pem).value();
-    CHECK(error_of(f.verifier().verify(sign_jwt(claims_for(), stranger).value(), now)) ==
+    const auto stranger = signing_key::from_private_pem("nobody", f.other.private_pem).value();
+    CHECK(error_of(f.verifier().verify(sign_token(claims_for(), stranger).value(), now)) ==
           token_errc::unknown_key);
 }
 
 TEST_CASE("a key bound to a tenant signs for that tenant only", "[unit][auth]") {
     fixture f;
-    CHECK(f.verifier().verify(sign_jwt(claims_for(2), f.t2_private).value(), now).has_value());
-    CHECK(error_of(f.verifier().verify(sign_jwt(claims_for(1), f.t2_private).value(), now)) ==
+    CHECK(f.verifier().verify(sign_token(claims_for(2), f.t2_private).value(), now).has_value());
+    CHECK(error_of(f.verifier().verify(sign_token(claims_for(1), f.t2_private).value(), now)) ==
           token_errc::wrong_tenant);
 }
 
@@ -229,10 +235,10 @@ TEST_CASE("malformed tokens and claims are refused", "[unit][auth]") {
 
     auto c = claims_for();
     c.user = 0;  // user ids are non-zero
-    CHECK(error_of(v.verify(sign_jwt(c, f.hs).value(), now)) == token_errc::malformed);
+    CHECK(error_of(v.verify(sign_token(c, f.hs).value(), now)) == token_errc::malformed);
     c = claims_for();
     c.tenant = 0;
-    CHECK(error_of(v.verify(sign_jwt(c, f.hs).value(), now)) == token_errc::malformed);
+    CHECK(error_of(v.verify(sign_token(c, f.hs).value(), now)) == token_errc::malformed);
 }
 
 TEST_CASE("token errors map onto the protocol's TOKEN_* codes", "[unit][auth]") {
@@ -249,7 +255,9 @@ TEST_CASE("token errors map onto the protocol's TOKEN_* codes", "[unit][auth]") 
 TEST_CASE("keys of unsupported types or sizes are refused", "[unit][auth]") {
     CHECK_FALSE(jwt_key::hmac("short", "too short").has_value());
     CHECK_FALSE(jwt_key::from_public_pem("x", "not a pem").has_value());
-    CHECK_FALSE(generate_key_pair(jwt_alg::hs256).has_value());
+    // A private key is not a verification key.
+    const auto pair = tooling::generate_key_pair(tooling::key_alg::es256).value();
+    CHECK_FALSE(jwt_key::from_public_pem("x", pair.private_pem).has_value());
 }
 
 TEST_CASE("keys load from PEM files, and a missing file is told apart from a bad key",
@@ -257,7 +265,7 @@ TEST_CASE("keys load from PEM files, and a missing file is told apart from a bad
     const auto dir = std::filesystem::temp_directory_path() /
                      ("tern-jwt-keys-" + std::to_string(std::random_device{}()));
     std::filesystem::create_directories(dir);
-    const auto pair = generate_key_pair(jwt_alg::es256).value();
+    const auto pair = tooling::generate_key_pair(tooling::key_alg::es256).value();
     const auto write = [&](const char* name, const std::string& text) {
         std::ofstream(dir / name) << text;
         return (dir / name).string();
@@ -266,18 +274,18 @@ TEST_CASE("keys load from PEM files, and a missing file is told apart from a bad
     const auto pub = write("dev.pub", pair.public_pem);
     const auto junk = write("junk.pem", "not a key");
 
-    const auto signer = jwt_key::from_private_pem_file("dev", priv);
+    const auto signer = signing_key::from_private_pem_file("dev", priv);
     REQUIRE(signer.has_value());
     const auto verifier = jwt_key::from_public_pem_file("dev", pub, 9);
     REQUIRE(verifier.has_value());
     CHECK(verifier->tenant() == 9);
-    const auto token = sign_jwt(device_claims(9, 1, 2, std::chrono::hours(1)), *signer);
+    const auto token = tooling::device_token(*signer, 9, 1, 2, std::chrono::hours(1));
     REQUIRE(token.has_value());
 
     const auto missing = jwt_key::from_public_pem_file("dev", (dir / "absent.pub").string());
     REQUIRE_FALSE(missing.has_value());
     CHECK(missing.error() == boost::system::errc::no_such_file_or_directory);
-    const auto bad = jwt_key::from_private_pem_file("dev", junk);
+    const auto bad = jwt_key::from_public_pem_file("dev", junk);
     REQUIRE_FALSE(bad.has_value());
     CHECK(bad.error() != boost::system::errc::no_such_file_or_directory);
     std::filesystem::remove_all(dir);
@@ -285,15 +293,15 @@ TEST_CASE("keys load from PEM files, and a missing file is told apart from a bad
 
 TEST_CASE("a token verified once is remembered, yet still expires and cannot be altered",
           "[unit][auth]") {
-    const auto pair = generate_key_pair(jwt_alg::es256).value();
-    const auto signer = jwt_key::from_private_pem("dev", pair.private_pem).value();
+    const auto pair = tooling::generate_key_pair(tooling::key_alg::es256).value();
+    const auto signer = signing_key::from_private_pem("dev", pair.private_pem).value();
     jwt_verifier::options o;
     o.issuer = "tern-dev";
     o.audience = "tern";
     o.remembered_tokens = 2;
     const jwt_verifier verifier(o, {jwt_key::from_public_pem("dev", pair.public_pem).value()});
-    const auto claims = device_claims(1, 7, 70, std::chrono::hours(1));
-    const auto token = sign_jwt(claims, signer).value();
+    const auto claims = tooling::device_claims(1, 7, 70, std::chrono::hours(1));
+    const auto token = sign_token(claims, signer).value();
     const auto at = claims.issued_at;
 
     for (int i = 0; i < 3; ++i) {  // the first verifies, the others are remembered
@@ -316,8 +324,40 @@ TEST_CASE("a token verified once is remembered, yet still expires and cannot be 
 
     // Past its capacity the oldest is forgotten and verified again when it comes back.
     for (std::uint64_t user = 8; user < 11; ++user) {
-        const auto other = sign_jwt(device_claims(1, user, 1, std::chrono::hours(1)), signer);
+        const auto other =
+            sign_token(tooling::device_claims(1, user, 1, std::chrono::hours(1)), signer);
         CHECK(verifier.verify(other.value(), at).has_value());
     }
     CHECK(verifier.verify(token, at).has_value());
+}
+
+TEST_CASE("threads verifying at once share the remembered tokens and each gets its own claims",
+          "[unit][auth]") {
+    const auto pair = tooling::generate_key_pair(tooling::key_alg::eddsa).value();
+    const auto signer = signing_key::from_private_pem("dev", pair.private_pem).value();
+    jwt_verifier::options o;
+    o.issuer = "tern-dev";
+    o.audience = "tern";
+    o.remembered_tokens = 64;  // smaller than the tokens below: stripes also forget meanwhile
+    const jwt_verifier verifier(o, {jwt_key::from_public_pem("dev", pair.public_pem).value()});
+    std::vector<std::string> tokens;
+    for (std::uint64_t user = 1; user <= 100; ++user) {
+        tokens.push_back(tooling::device_token(signer, 1, user, 1, std::chrono::hours(1)).value());
+    }
+    const auto at = tooling::device_claims(1, 1, 1, std::chrono::hours(1)).issued_at;
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (int round = 0; round < 3; ++round) {
+                for (std::size_t i = 0; i < tokens.size(); ++i) {
+                    const auto k = (i * 7 + static_cast<std::size_t>(t) * 13) % tokens.size();
+                    const auto claims = verifier.verify(tokens[k], at);
+                    if (!claims || claims->user != k + 1) ++wrong;
+                }
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    CHECK(wrong == 0);
 }

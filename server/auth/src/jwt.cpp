@@ -1,4 +1,4 @@
-#include <tern/server/jwt.hpp>
+#include <tern/auth/jwt.hpp>
 
 #include <algorithm>
 #include <array>
@@ -17,13 +17,12 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <nlohmann/json.hpp>
 
 #include "tern/v1/errors.pb.h"
 
-namespace tern::server {
+namespace tern::auth {
 namespace {
 
 using json = nlohmann::json;
@@ -32,23 +31,6 @@ using json = nlohmann::json;
 
 constexpr std::string_view b64_alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string base64url_encode(std::string_view in) {
-    std::string out;
-    out.reserve((in.size() * 4 + 2) / 3);
-    std::uint32_t buffer = 0;
-    int bits = 0;
-    for (unsigned char c : in) {
-        buffer = (buffer << 8) | c;
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out.push_back(b64_alphabet[(buffer >> bits) & 0x3f]);
-        }
-    }
-    if (bits > 0) out.push_back(b64_alphabet[(buffer << (6 - bits)) & 0x3f]);
-    return out;
-}
 
 std::optional<std::string> base64url_decode(std::string_view in) {
     if (in.size() % 4 == 1) return std::nullopt;
@@ -78,9 +60,6 @@ struct bio_free {
 };
 struct md_ctx_free {
     void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-struct pkey_ctx_free {
-    void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
 };
 struct sig_free {
     void operator()(ECDSA_SIG* s) const { ECDSA_SIG_free(s); }
@@ -118,12 +97,11 @@ struct loaded_key {
     jwt_alg alg;
 };
 
-// Reads a PEM key of a type we support (P-256 or Ed25519).
-result<loaded_key> load_pem(std::string_view pem, bool is_private) {
+// Reads a PEM public key of a type we support (P-256 or Ed25519).
+result<loaded_key> load_public_pem(std::string_view pem) {
     std::unique_ptr<BIO, bio_free> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     if (!bio) return bad_key();
-    EVP_PKEY* key = is_private ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
-                               : PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
+    EVP_PKEY* key = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
     if (!key) return bad_key();
     auto owned = own(key);
     const auto alg = alg_of(key);
@@ -131,20 +109,7 @@ result<loaded_key> load_pem(std::string_view pem, bool is_private) {
     return loaded_key{std::move(owned), *alg};
 }
 
-// ECDSA signatures in JWS are R || S, each 32 bytes; OpenSSL speaks DER.
-std::optional<std::string> der_to_raw(const unsigned char* der, std::size_t len) {
-    const unsigned char* p = der;
-    std::unique_ptr<ECDSA_SIG, sig_free> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
-    if (!sig) return std::nullopt;
-    const BIGNUM* r = nullptr;
-    const BIGNUM* s = nullptr;
-    ECDSA_SIG_get0(sig.get(), &r, &s);
-    std::string raw(64, '\0');
-    auto* out = reinterpret_cast<unsigned char*>(raw.data());
-    if (BN_bn2binpad(r, out, 32) != 32 || BN_bn2binpad(s, out + 32, 32) != 32) return std::nullopt;
-    return raw;
-}
-
+// ECDSA signatures in JWS are R || S, each 32 bytes; OpenSSL verifies DER.
 std::optional<std::string> raw_to_der(std::string_view raw) {
     if (raw.size() != 64) return std::nullopt;
     const auto* in = reinterpret_cast<const unsigned char*>(raw.data());
@@ -324,27 +289,16 @@ v1::ErrorCode to_protocol_error(token_errc e) noexcept {
 
 // ---- keys ------------------------------------------------------------------------------------
 
-result<jwt_key> jwt_key::from_pem(std::string kid, std::string_view pem, bool is_private,
-                                  std::optional<std::uint64_t> tenant) {
-    auto loaded = load_pem(pem, is_private);
+result<jwt_key> jwt_key::from_public_pem(std::string kid, std::string_view pem,
+                                         std::optional<std::uint64_t> tenant) {
+    auto loaded = load_public_pem(pem);
     if (!loaded) return loaded.error();
     jwt_key key;
     key.kid_ = std::move(kid);
     key.alg_ = loaded->alg;
     key.pkey_ = std::move(loaded->pkey);
     key.tenant_ = tenant;
-    key.can_sign_ = is_private;
     return key;
-}
-
-result<jwt_key> jwt_key::from_public_pem(std::string kid, std::string_view pem,
-                                         std::optional<std::uint64_t> tenant) {
-    return from_pem(std::move(kid), pem, false, tenant);
-}
-
-result<jwt_key> jwt_key::from_private_pem(std::string kid, std::string_view pem,
-                                          std::optional<std::uint64_t> tenant) {
-    return from_pem(std::move(kid), pem, true, tenant);
 }
 
 result<jwt_key> jwt_key::hmac(std::string kid, std::string secret,
@@ -354,18 +308,21 @@ result<jwt_key> jwt_key::hmac(std::string kid, std::string secret,
     key.kid_ = std::move(kid);
     key.alg_ = jwt_alg::hs256;
     key.tenant_ = tenant;
-    key.can_sign_ = true;
     key.secret_ = std::move(secret);
     return key;
 }
 
 // ---- verification ----------------------------------------------------------------------------
 
-// Verified tokens by SHA-256, oldest forgotten first; one lock (a lookup is a hash and a probe,
-// far below the signature check it saves).
+// Verified tokens by SHA-256, oldest forgotten first, in stripes chosen by the digest: each
+// stripe has its own lock, held for a hash lookup (far below the signature check it saves), so
+// shards verifying at once rarely meet on one. The cache is shared by every shard because a
+// device that reconnects lands on any shard (round-robin accepts); per-shard caches would miss
+// most reconnects of a storm.
 class jwt_verifier::verified_cache {
 public:
-    explicit verified_cache(std::size_t capacity) : capacity_(capacity) {}
+    explicit verified_cache(std::size_t capacity)
+        : per_stripe_(std::max<std::size_t>(1, (capacity + stripe_count - 1) / stripe_count)) {}
 
     static std::string digest(std::string_view token) {
         std::string out(SHA256_DIGEST_LENGTH, '\0');
@@ -375,27 +332,43 @@ public:
     }
 
     std::optional<token_claims> find(const std::string& key) const {
-        std::lock_guard lock(mutex_);
-        const auto it = claims_.find(key);
-        if (it == claims_.end()) return std::nullopt;
+        const auto& s = stripe_of(key);
+        std::lock_guard lock(s.mutex);
+        const auto it = s.claims.find(key);
+        if (it == s.claims.end()) return std::nullopt;
         return it->second;
     }
 
     void remember(std::string key, const token_claims& claims) {
-        std::lock_guard lock(mutex_);
-        if (!claims_.emplace(key, claims).second) return;
-        order_.push_back(std::move(key));
-        if (order_.size() > capacity_) {
-            claims_.erase(order_.front());
-            order_.pop_front();
+        auto& s = stripe_of(key);
+        std::lock_guard lock(s.mutex);
+        if (!s.claims.emplace(key, claims).second) return;
+        s.order.push_back(std::move(key));
+        if (s.order.size() > per_stripe_) {
+            s.claims.erase(s.order.front());
+            s.order.pop_front();
         }
     }
 
 private:
-    const std::size_t capacity_;
-    mutable std::mutex mutex_;
-    std::unordered_map<std::string, token_claims> claims_;
-    std::deque<std::string> order_;
+    static constexpr std::size_t stripe_count = 16;
+
+    struct stripe {
+        mutable std::mutex mutex;
+        std::unordered_map<std::string, token_claims> claims;
+        std::deque<std::string> order;
+    };
+
+    // The digest is uniformly random: its first byte picks the stripe.
+    const stripe& stripe_of(const std::string& key) const {
+        return stripes_[static_cast<unsigned char>(key[0]) % stripe_count];
+    }
+    stripe& stripe_of(const std::string& key) {
+        return stripes_[static_cast<unsigned char>(key[0]) % stripe_count];
+    }
+
+    const std::size_t per_stripe_;
+    std::array<stripe, stripe_count> stripes_;
 };
 
 jwt_verifier::jwt_verifier(options opts, std::vector<jwt_key> keys)
@@ -515,101 +488,6 @@ result<token_claims> jwt_verifier::verify_fully(std::string_view token, std::int
     return claims;
 }
 
-// ---- minting ---------------------------------------------------------------------------------
-
-result<std::string> sign_jwt(const token_claims& claims, const jwt_key& key) {
-    if (!key.can_sign()) return bad_key();
-    json header{{"alg", to_string(key.alg())}, {"typ", "JWT"}, {"kid", key.kid()}};
-    json payload{{"iss", claims.issuer},
-                 {"aud", claims.audience},
-                 {"sub", std::to_string(claims.user)},
-                 {"tid", std::to_string(claims.tenant)},
-                 {"did", std::to_string(claims.device)},
-                 {"iat", claims.issued_at},
-                 {"exp", claims.expires_at}};
-    if (claims.not_before != 0) payload["nbf"] = claims.not_before;
-    if (!claims.jwt_id.empty()) payload["jti"] = claims.jwt_id;
-    const std::string signed_part =
-        base64url_encode(header.dump()) + "." + base64url_encode(payload.dump());
-
-    std::string signature;
-    if (key.alg() == jwt_alg::hs256) {
-        signature = hmac_sha256(key.secret_, signed_part);
-    } else {
-        std::unique_ptr<EVP_MD_CTX, md_ctx_free> ctx(EVP_MD_CTX_new());
-        const EVP_MD* md = key.alg() == jwt_alg::es256 ? EVP_sha256() : nullptr;
-        if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key.pkey_.get()) != 1) {
-            return bad_key();
-        }
-        std::size_t len = 0;
-        const auto* data = reinterpret_cast<const unsigned char*>(signed_part.data());
-        if (EVP_DigestSign(ctx.get(), nullptr, &len, data, signed_part.size()) != 1) {
-            return bad_key();
-        }
-        std::string sig(len, '\0');
-        if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, data,
-                           signed_part.size()) != 1) {
-            return bad_key();
-        }
-        sig.resize(len);
-        if (key.alg() == jwt_alg::es256) {
-            auto raw = der_to_raw(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
-            if (!raw) return bad_key();
-            sig = std::move(*raw);
-        }
-        signature = std::move(sig);
-    }
-    return signed_part + "." + base64url_encode(signature);
-}
-
-result<key_pair> generate_key_pair(jwt_alg alg) {
-    EVP_PKEY* raw = nullptr;
-    if (alg == jwt_alg::es256) {
-        raw = EVP_EC_gen("P-256");
-    } else if (alg == jwt_alg::eddsa) {
-        std::unique_ptr<EVP_PKEY_CTX, pkey_ctx_free> ctx(
-            EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr));
-        if (ctx && EVP_PKEY_keygen_init(ctx.get()) == 1) EVP_PKEY_keygen(ctx.get(), &raw);
-    } else {
-        return bad_key();
-    }
-    if (!raw) return bad_key();
-    const auto pkey = own(raw);
-    const auto to_pem = [&](bool is_private) -> std::optional<std::string> {
-        std::unique_ptr<BIO, bio_free> bio(BIO_new(BIO_s_mem()));
-        const int ok = is_private ? PEM_write_bio_PrivateKey(bio.get(), pkey.get(), nullptr,
-                                                             nullptr, 0, nullptr, nullptr)
-                                  : PEM_write_bio_PUBKEY(bio.get(), pkey.get());
-        if (ok != 1) return std::nullopt;
-        char* data = nullptr;
-        const long len = BIO_get_mem_data(bio.get(), &data);
-        return std::string(data, static_cast<std::size_t>(len));
-    };
-    auto priv = to_pem(true);
-    auto pub = to_pem(false);
-    if (!priv || !pub) return bad_key();
-    return key_pair{std::move(*priv), std::move(*pub)};
-}
-
-token_claims device_claims(std::uint64_t tenant, std::uint64_t user, std::uint64_t device,
-                           std::chrono::seconds lifetime) {
-    token_claims claims;
-    claims.issuer = "tern-dev";
-    claims.audience = "tern";
-    claims.tenant = tenant;
-    claims.user = user;
-    claims.device = device;
-    claims.issued_at = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
-    claims.expires_at = claims.issued_at + lifetime.count();
-    std::array<unsigned char, 12> id{};
-    RAND_bytes(id.data(), static_cast<int>(id.size()));
-    claims.jwt_id =
-        base64url_encode(std::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
-    return claims;
-}
-
 namespace {
 
 // A PEM file's text; no_such_file_or_directory if it cannot be read.
@@ -631,10 +509,4 @@ result<jwt_key> jwt_key::from_public_pem_file(std::string kid, const std::string
     return pem ? from_public_pem(std::move(kid), *pem, tenant) : pem.error();
 }
 
-result<jwt_key> jwt_key::from_private_pem_file(std::string kid, const std::string& path,
-                                               std::optional<std::uint64_t> tenant) {
-    auto pem = read_pem_file(path);
-    return pem ? from_private_pem(std::move(kid), *pem, tenant) : pem.error();
-}
-
-}  // namespace tern::server
+}  // namespace tern::auth

@@ -9,8 +9,12 @@
 //   with at most `max_skew` of clock skew, as are `nbf` and `iat` when present; `jti` is kept.
 // - A key may be bound to one tenant: a token for another tenant signed with it is refused.
 //
-// Thread safety: jwt_verifier is immutable after construction; verify() may be called from any
-// thread. Tokens are never logged by this code.
+// Thread safety: verify() may be called from any thread at once. The keys and options never
+// change after construction; the one mutable part is the cache of verified tokens, split into
+// stripes that each take their own lock for a hash lookup (threading.md lists it). Tokens are
+// never logged by this code.
+//
+// Verification only: tokens are minted by the tools (tools/tooling, `tern::tooling`).
 #pragma once
 
 #include <chrono>
@@ -31,7 +35,7 @@ namespace tern::v1 {
 enum ErrorCode : int;
 }
 
-namespace tern::server {
+namespace tern::auth {
 
 enum class jwt_alg { es256, eddsa, hs256 };
 
@@ -71,21 +75,16 @@ struct token_claims {
     std::string jwt_id;
 };
 
-// A verification or signing key: an EC P-256 or Ed25519 key (public or private) or an HMAC secret,
-// named by its kid. Copies share the key material.
+// A verification key: an EC P-256 or Ed25519 public key or an HMAC secret, named by its kid.
+// Copies share the key material.
 class jwt_key {
 public:
     // From a PEM public key ("BEGIN PUBLIC KEY"): P-256 gives ES256, Ed25519 gives EdDSA.
     [[nodiscard]] static result<jwt_key> from_public_pem(std::string kid, std::string_view pem,
                                                          std::optional<std::uint64_t> tenant = {});
-    // From a PEM private key ("BEGIN PRIVATE KEY"); it verifies too.
-    [[nodiscard]] static result<jwt_key> from_private_pem(std::string kid, std::string_view pem,
-                                                          std::optional<std::uint64_t> tenant = {});
-    // The same, from PEM files (what ternctl keygen writes). A file that cannot be read gives
+    // The same, from a PEM file (what ternctl keygen writes). A file that cannot be read gives
     // boost::system::errc::no_such_file_or_directory.
     [[nodiscard]] static result<jwt_key> from_public_pem_file(
-        std::string kid, const std::string& path, std::optional<std::uint64_t> tenant = {});
-    [[nodiscard]] static result<jwt_key> from_private_pem_file(
         std::string kid, const std::string& path, std::optional<std::uint64_t> tenant = {});
     // A shared HMAC-SHA256 secret (at least 32 bytes).
     [[nodiscard]] static result<jwt_key> hmac(std::string kid, std::string secret,
@@ -94,18 +93,13 @@ public:
     [[nodiscard]] const std::string& kid() const noexcept { return kid_; }
     [[nodiscard]] jwt_alg alg() const noexcept { return alg_; }
     [[nodiscard]] std::optional<std::uint64_t> tenant() const noexcept { return tenant_; }
-    [[nodiscard]] bool can_sign() const noexcept { return can_sign_; }
 
 private:
-    static result<jwt_key> from_pem(std::string kid, std::string_view pem, bool is_private,
-                                    std::optional<std::uint64_t> tenant);
     friend class jwt_verifier;
-    friend result<std::string> sign_jwt(const token_claims&, const jwt_key&);
 
     std::string kid_;
     jwt_alg alg_ = jwt_alg::es256;
     std::optional<std::uint64_t> tenant_;
-    bool can_sign_ = false;
     std::shared_ptr<evp_pkey_st> pkey_;  // ES256, EdDSA
     std::string secret_;                 // HS256
 };
@@ -119,8 +113,8 @@ public:
         std::chrono::seconds max_skew{60};
         std::size_t max_token_bytes = 8192;
         // Tokens that verified, remembered by their SHA-256 so that the same token presented
-        // again (a reconnect) skips the signature check, most of a login's cost; only its
-        // expiry is checked again. 0: no cache.
+        // again (a reconnect, on any shard) skips the signature check, most of a login's cost;
+        // only its expiry is checked again. 0: no cache.
         std::size_t remembered_tokens = 65'536;
     };
 
@@ -141,27 +135,10 @@ private:
 
     options options_;
     std::vector<jwt_key> keys_;
-    std::unique_ptr<verified_cache> verified_;  // thread-safe
+    std::unique_ptr<verified_cache> verified_;  // striped: see the header's comment
 };
 
-// Mints a token for `claims` with a private key or HMAC secret (ternctl, tests).
-[[nodiscard]] result<std::string> sign_jwt(const token_claims& claims, const jwt_key& key);
-
-// The claims of a device token issued now for `lifetime`, with a random jti, for the development
-// configuration's issuer and audience ("tern-dev", "tern"): what ternctl token, tern-chat and
-// tern-bench mint.
-[[nodiscard]] token_claims device_claims(std::uint64_t tenant, std::uint64_t user,
-                                         std::uint64_t device, std::chrono::seconds lifetime);
-
-struct key_pair {
-    std::string private_pem;
-    std::string public_pem;
-};
-
-// Generates a new ES256 (P-256) or EdDSA (Ed25519) key pair.
-[[nodiscard]] result<key_pair> generate_key_pair(jwt_alg alg);
-
-}  // namespace tern::server
+}  // namespace tern::auth
 
 template <>
-struct boost::system::is_error_code_enum<tern::server::token_errc> : std::true_type {};
+struct boost::system::is_error_code_enum<tern::auth::token_errc> : std::true_type {};
