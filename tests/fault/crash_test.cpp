@@ -18,9 +18,8 @@
 #include <catch2/catch.hpp>
 
 #include <tern/storage/commit_writer.hpp>
+#include <tern/storage/testing/fault_fs.hpp>
 
-#include "lossy_fs.hpp"
-#include "rocks_open.hpp"
 #include "store_fixtures.hpp"
 
 using namespace tern::test;
@@ -49,12 +48,12 @@ void require_timeline(const st::store& s, int i, st::seq_t acked) {
 
 TEST_CASE("fsync-acknowledged commits survive losing everything not synced", "[fault][storage]") {
     temp_dir dir("tern-lossy");
-    auto fs = std::make_shared<lossy_fs>();
+    auto fs = std::make_shared<st::testing::fault_fs>();
     constexpr int convs = 4;
     constexpr st::seq_t fsync_per_conv = 60, os_per_conv = 40;
     std::array<st::seq_t, convs> acked{};
     {
-        auto opened = st::detail::open_rocks_store(small_rocks_options(dir.str()), fs);
+        auto opened = fs->open_rocks_store(small_rocks_options(dir.str()));
         REQUIRE(opened.has_value());
         auto& s = **opened;
         {
@@ -162,8 +161,8 @@ TEST_CASE("commits acknowledged before a SIGKILL survive it", "[fault][storage]"
 TEST_CASE("a failed write applies nothing, and the store resumes once writes work again",
           "[fault][storage]") {
     temp_dir dir("tern-nospace");
-    auto fs = std::make_shared<lossy_fs>();
-    auto opened = st::detail::open_rocks_store(small_rocks_options(dir.str()), fs);
+    auto fs = std::make_shared<st::testing::fault_fs>();
+    auto opened = fs->open_rocks_store(small_rocks_options(dir.str()));
     REQUIRE(opened.has_value());
     auto& s = **opened;
     const auto c = conv_of(0);

@@ -2,14 +2,15 @@
 // while asked to: mounting a small tmpfs needs privileges CI may not have): sends are refused with
 // a retryable error and counted, what was acked stays readable and delivered, and once writes work
 // again the same client_msg_id goes through, without a restart and without a gap.
+#include <thread>
+
 #include <catch2/catch.hpp>
 
 #include <tern/storage/store.hpp>
+#include <tern/storage/testing/fault_fs.hpp>
 
 #include "gateway_fixture.hpp"
 #include "http_client.hpp"
-#include "lossy_fs.hpp"
-#include "rocks_open.hpp"
 
 using namespace tern;
 using namespace tern::test;
@@ -17,9 +18,9 @@ using namespace std::chrono_literals;
 
 TEST_CASE("a full disk refuses sends retryably, loses nothing acked, and service resumes",
           "[fault][diskfull]") {
-    auto fs = std::make_shared<lossy_fs>();
+    auto fs = std::make_shared<st::testing::fault_fs>();
     gateway_fixture f({}, [&](const server::config& c) {
-        auto opened = st::detail::open_rocks_store(small_rocks_options(c.server.data_dir), fs);
+        auto opened = fs->open_rocks_store(small_rocks_options(c.server.data_dir));
         REQUIRE(opened.has_value());
         return std::move(*opened);
     });

@@ -1,29 +1,23 @@
-// A RocksDB file system that behaves like a machine losing power: it records, per file, how
-// many bytes were synced; after crash() it ignores every write, sync, rename and delete (nothing
-// more reaches the disk), and drop_unsynced() then truncates every file to its synced length.
-//
-// It can also fail every append with ENOSPC while fail_writes(true) is in force.
-//
-// Its model is deliberately a little kinder than real disks in one respect: directory entries
-// of new files survive even if the directory was never fsynced.
-#pragma once
+#include <tern/storage/testing/fault_fs.hpp>
 
 #include <unistd.h>
 
 #include <map>
-#include <memory>
 #include <mutex>
 #include <string>
 
 #include <rocksdb/file_system.h>
 
-namespace tern::test {
+#include "rocks_open.hpp"
 
-class lossy_fs final : public rocksdb::FileSystemWrapper {
+namespace tern::storage::testing {
+
+// Records, per file, how many bytes were written and how many synced.
+class fault_fs::impl final : public rocksdb::FileSystemWrapper {
 public:
-    lossy_fs() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+    impl() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
 
-    const char* Name() const override { return "tern.lossy_fs"; }
+    const char* Name() const override { return "tern.fault_fs"; }
 
     rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& opts,
                                       std::unique_ptr<rocksdb::FSWritableFile>* result,
@@ -108,13 +102,13 @@ private:
 
     class tracked_file final : public rocksdb::FSWritableFileOwnerWrapper {
     public:
-        tracked_file(std::unique_ptr<rocksdb::FSWritableFile> file, lossy_fs& fs, std::string name)
+        tracked_file(std::unique_ptr<rocksdb::FSWritableFile> file, impl& fs, std::string name)
             : FSWritableFileOwnerWrapper(std::move(file)), fs_(fs), name_(std::move(name)) {}
 
         rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
                                  rocksdb::IODebugContext* dbg) override {
             if (fs_.crashed()) return rocksdb::IOStatus::OK();
-            if (fs_.no_space()) return rocksdb::IOStatus::NoSpace("lossy_fs: disk full");
+            if (fs_.no_space()) return rocksdb::IOStatus::NoSpace("fault_fs: disk full");
             auto s = FSWritableFileOwnerWrapper::Append(data, o, dbg);
             if (s.ok()) fs_.appended(name_, data.size());
             return s;
@@ -144,7 +138,7 @@ private:
         }
 
     private:
-        lossy_fs& fs_;
+        impl& fs_;
         std::string name_;
     };
 
@@ -180,4 +174,16 @@ private:
     bool no_space_ = false;
 };
 
-}  // namespace tern::test
+fault_fs::fault_fs() : impl_(std::make_shared<impl>()) {}
+fault_fs::~fault_fs() = default;
+
+result<std::unique_ptr<store>> fault_fs::open_rocks_store(const rocks_options& options) {
+    return detail::open_rocks_store(options, impl_);
+}
+
+void fault_fs::fail_writes(bool fail) { impl_->fail_writes(fail); }
+void fault_fs::crash() { impl_->crash(); }
+std::uint64_t fault_fs::drop_unsynced() { return impl_->drop_unsynced(); }
+std::uint64_t fault_fs::unsynced_bytes() const { return impl_->unsynced_bytes(); }
+
+}  // namespace tern::storage::testing
