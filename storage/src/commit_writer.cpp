@@ -45,6 +45,24 @@ void commit_writer::submit(log_entry entry, completion done) {
     if (done) done(make_error_code(errc::closed));
 }
 
+bool commit_writer::try_submit(log_entry entry, completion done) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!stopping_) {
+            if (options_.max_pending_entries != 0 &&
+                pending_.size() >= options_.max_pending_entries) {
+                ++stats_.refused_full;
+                return false;
+            }
+            pending_.push_back({std::move(entry), std::move(done)});
+            wake_.notify_one();
+            return true;
+        }
+    }
+    if (done) done(make_error_code(errc::closed));
+    return true;
+}
+
 void commit_writer::submit(std::vector<request> requests) {
     {
         std::lock_guard lock(mutex_);

@@ -210,7 +210,7 @@ rocks_store::rocks_store(const rocks_options& options, std::unique_ptr<rocksdb::
 }
 
 rocks_store::~rocks_store() {
-    visible_.reset();
+    visible_.store(nullptr);
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close();
 }
@@ -221,16 +221,12 @@ std::shared_ptr<const rocksdb::Snapshot> rocks_store::take_snapshot() const {
 }
 
 void rocks_store::make_visible(std::shared_ptr<const rocksdb::Snapshot> snapshot) {
-    std::lock_guard lock(visible_mutex_);
-    visible_ = std::move(snapshot);
+    visible_.store(std::move(snapshot), std::memory_order_release);
 }
 
 rocks_store::read_view rocks_store::view() const {
     read_view v;
-    {
-        std::lock_guard lock(visible_mutex_);
-        v.snapshot = visible_;
-    }
+    v.snapshot = visible_.load(std::memory_order_acquire);
     v.options.snapshot = v.snapshot.get();
     return v;
 }

@@ -4,7 +4,7 @@
 
 #include <array>
 #include <memory>
-#include <mutex>
+#include <atomic>
 #include <optional>
 #include <span>
 #include <string>
@@ -161,8 +161,8 @@ private:
     bool needs_resume_ = false;  // a write failed: try DB::Resume() before the next one
     bool sync_failed_ = false;   // a staged batch could not be synced: see publish()
 
-    mutable std::mutex visible_mutex_;
-    std::shared_ptr<const rocksdb::Snapshot> visible_;
+    // Published by the writer (or syncer), read by every read without a lock.
+    std::atomic<std::shared_ptr<const rocksdb::Snapshot>> visible_;
 };
 
 }  // namespace tern::storage::detail

@@ -116,9 +116,9 @@ private:
 
 // Admits every other device, answers every request with an Error, and checks the session's
 // life: on_open at most once, on_close once and only after an admission.
-class fake_core final : public net::frame_handler {
+class fake_core final : public tern::core::frame_handler {
 public:
-    void on_open(const std::shared_ptr<net::session>& s, const v1::Hello& hello,
+    void on_open(const std::shared_ptr<tern::core::device_port>& s, const v1::Hello& hello,
                  v1::Frame welcome) override {
         if (opened_++) fail("on_open twice");
         if (hello.attempt() % 2 == 1) {
@@ -127,14 +127,14 @@ public:
         }
         admitted_ = s->admit(welcome);
     }
-    void on_request(const std::shared_ptr<net::session>& s, v1::Frame& frame) override {
+    void on_request(const std::shared_ptr<tern::core::device_port>& s, v1::Frame& frame) override {
         if (!admitted_) fail("a request before admission");
         v1::Frame reply;
         reply.set_req_id(frame.req_id());
         reply.mutable_error()->set_code(v1::NOT_FOUND);
         s->send(reply);
     }
-    void on_close(const std::shared_ptr<net::session>&) override {
+    void on_close(const std::shared_ptr<tern::core::device_port>&) override {
         if (!admitted_) fail("on_close without admission");
         if (closed_++) fail("on_close twice");
     }
@@ -181,11 +181,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (flags & 1) input = fx.hello_bytes((flags >> 1) & 1);
     input.append(reinterpret_cast<const char*>(data + 2), size - 2);
 
+    tern::core::limits limits;
+    limits.max_frame_bytes = max_frame;
+    limits.inbound_frames_per_second = (flags & 4) ? 5 : 1000;
+    limits.inbound_burst = (flags & 4) ? 3 : 1000;
+    limits.outbound_queue_frames = (flags & 8) ? 4 : 1000;
     net::connection_settings settings;
-    settings.limits.max_frame_bytes = max_frame;
-    settings.limits.inbound_frames_per_second = (flags & 4) ? 5 : 1000;
-    settings.limits.inbound_burst = (flags & 4) ? 3 : 1000;
-    settings.limits.outbound_queue_frames = (flags & 8) ? 4 : 1000;
+    settings.limits = &limits;
     settings.verifier = &fx.verifier;
     fake_core core;
     settings.handler = &core;

@@ -12,7 +12,6 @@
 
 #include "gateway_fixture.hpp"
 #include "http_client.hpp"
-#include "metrics/metrics.hpp"
 
 using namespace tern;
 using namespace tern::test;
@@ -209,17 +208,4 @@ TEST_CASE("a drain fails readiness, closes the listeners and moves every client 
     CHECK_THROWS(raw_client(f.gw->tcp_port()));  // the listener is closed
     // A second drain is a no-op.
     CHECK(json_of(http_post(admin, "/admin/v1/drain", f.admin_token))["already"] == true);
-}
-
-// A fan-out counts every push and observes its latency once per push, in one update.
-TEST_CASE("a batch of pushes counts each push in the delivery metrics", "[integration][admin]") {
-    server::metrics m({"test", "test"});
-    m.messages_delivered(5, 3ms);
-    m.messages_delivered(0, 1s);  // nothing pushed: nothing observed
-    const auto text = m.scrape();
-    CHECK(metric_sample(text, "tern_messages_delivered_total") == 5.0);
-    CHECK(metric_sample(text, "tern_delivery_latency_seconds_count") == 5.0);
-    CHECK(metric_sample(text, "tern_delivery_latency_seconds_bucket{le=\"0.0025\"}") == 0.0);
-    CHECK(metric_sample(text, "tern_delivery_latency_seconds_bucket{le=\"0.005\"}") == 5.0);
-    CHECK(metric_sample(text, "tern_delivery_latency_seconds_sum").value_or(0) == Approx(0.015));
 }

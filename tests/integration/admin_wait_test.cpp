@@ -6,13 +6,16 @@
 #include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
 
+#include <tern/core/service.hpp>
 #include <tern/storage/commit_writer.hpp>
 #include <tern/storage/memory_store.hpp>
 
 #include "admin/admin_server.hpp"
-#include "core/service.hpp"
+#include "app/core_admin.hpp"
+#include "app/core_telemetry.hpp"
 #include "metrics/metrics.hpp"
 #include "net/shard_pool.hpp"
+#include "net/shard_router.hpp"
 
 using namespace std::chrono_literals;
 namespace ts = tern::server;
@@ -20,10 +23,15 @@ namespace ts = tern::server;
 TEST_CASE("with a shard stuck the admin routes' wait on the shards ends, and answers after it",
           "[integration][admin]") {
     ts::net::shard_pool shards(2);
+    ts::net::shard_router router(shards);
     auto store = tern::storage::make_memory_store();
     tern::storage::commit_writer writer(*store, {tern::storage::durability::memory});
     ts::metrics metrics({"test", "test"});
-    ts::core::service service(shards, *store, writer, {}, {}, metrics);
+    ts::app::core_telemetry telemetry(metrics);
+    const tern::core::limits limits;
+    tern::core::writer_commit_port commits(writer);
+    tern::core::service service(router, *store, commits, limits, telemetry);
+    ts::app::core_admin admin(service);
     shards.start();
 
     std::promise<void> release;
@@ -33,15 +41,15 @@ TEST_CASE("with a shard stuck the admin routes' wait on the shards ends, and ans
         released.wait();
     });
     stuck.get_future().wait();
-    CHECK_FALSE(service.sessions(0, 10, 50ms));
-    CHECK_FALSE(service.kick(1, 1, std::nullopt, 50ms));
+    CHECK_FALSE(admin.devices(0, 10, 50ms));
+    CHECK_FALSE(admin.kick(1, 1, std::nullopt, 50ms));
 
     // Once the shard runs again, the late parts run on state they own, and the routes answer.
     release.set_value();
-    const auto list = service.sessions(0, 10, 60s);
+    const auto list = admin.devices(0, 10, 60s);
     REQUIRE(list);
     CHECK(list->empty());
-    CHECK(service.kick(1, 1, std::nullopt, 60s) == std::size_t{0});
+    CHECK(admin.kick(1, 1, std::nullopt, 60s) == std::size_t{0});
     shards.stop();
     writer.stop();
 }

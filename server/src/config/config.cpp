@@ -131,6 +131,9 @@ const std::vector<key_spec>& keys() {
             "server.heap_free_reserve_mib",
             [](config & c) -> auto& { return c.server.heap_free_reserve_mib; }));
         k.push_back(make_key(
+            "server.commit_queue_entries",
+            [](config & c) -> auto& { return c.server.commit_queue_entries; }));
+        k.push_back(make_key(
             "listen.tcp", [](config & c) -> auto& { return c.listen.tcp; }));
         k.push_back(make_key(
             "listen.tls", [](config & c) -> auto& { return c.listen.tls; }));
@@ -273,6 +276,10 @@ void validate(const config& c) {
     const std::set<std::string> priorities{"normal", "low", "idle"};
     if (!priorities.contains(c.server.store_background_priority)) {
         fail("server.store_background_priority", "must be normal, low or idle");
+    }
+    if (c.server.shards > 256) fail("server.shards", "must be at most 256 (0: one per core)");
+    if (c.server.commit_queue_entries < 1024) {
+        fail("server.commit_queue_entries", "must be at least 1024");
     }
     const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
     if (!levels.contains(c.log.level))

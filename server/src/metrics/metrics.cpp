@@ -29,6 +29,9 @@ namespace {
 namespace prom = prometheus;
 
 constexpr std::array<const char*, 4> transport_names{"tcp", "tls", "ws", "wss"};
+// What the core could not do (core::failure, by its name).
+constexpr std::array<const char*, 4> core_failure_names{"commit_failed", "commit_queue_full",
+                                                        "store_read_failed", "push_not_framed"};
 constexpr std::array<const char*, 7> reject_names{"tls_handshake", "websocket_upgrade", "protocol",
                                                   "auth",          "auth_timeout",      "admission",
                                                   "draining"};
@@ -166,6 +169,7 @@ struct metrics::impl {
     prom::Histogram* commit_duration = nullptr;
     prom::Histogram* commit_entries = nullptr;
     prom::Counter* commit_failures = nullptr;
+    std::array<prom::Counter*, 4> core_failures{};
     prom::Histogram* sync_duration = nullptr;
     prom::Gauge* draining = nullptr;
     prom::Counter* heap_released = nullptr;
@@ -288,6 +292,17 @@ struct metrics::impl {
                                .Help("Commits or syncs that failed (nothing of them was acked).")
                                .Register(*registry)
                                .Add({});
+        auto& core_family =
+            prom::BuildCounter()
+                .Name("tern_core_failures_total")
+                .Help(
+                    "What the core could not do, by what: commit_failed (requests refused), "
+                    "commit_queue_full (requests refused, retryable; acks dropped), "
+                    "store_read_failed, push_not_framed.")
+                .Register(*registry);
+        for (std::size_t i = 0; i < core_failure_names.size(); ++i) {
+            core_failures[i] = &core_family.Add({{"what", core_failure_names[i]}});
+        }
         sync_duration = &prom::BuildHistogram()
                              .Name("tern_storage_sync_duration_seconds")
                              .Help("Time to make staged batches durable (fsync mode).")
@@ -324,6 +339,16 @@ struct metrics::impl {
 
 metrics::metrics(const build_info& build) : impl_(std::make_unique<impl>(build)) {}
 metrics::~metrics() = default;
+
+const char* transport_name(transport_kind t) noexcept {
+    return transport_names[static_cast<std::size_t>(t)];
+}
+
+void metrics::core_failed(std::string_view what) {
+    for (std::size_t i = 0; i < core_failure_names.size(); ++i) {
+        if (what == core_failure_names[i]) return impl_->core_failures[i]->Increment();
+    }
+}
 
 void metrics::accepted(transport_kind t) {
     impl_->accepted[static_cast<std::size_t>(t)]->Increment();

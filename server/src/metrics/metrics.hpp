@@ -17,6 +17,9 @@ namespace tern::server {
 
 enum class transport_kind : std::uint8_t { tcp, tls, ws, wss };
 
+// "tcp", "tls", "ws", "wss".
+[[nodiscard]] const char* transport_name(transport_kind t) noexcept;
+
 // Why a connection ended before its handshake completed.
 enum class reject_reason : std::uint8_t {
     tls_handshake,      // not TLS, an old version, or too slow
@@ -66,6 +69,8 @@ public:
     // a group event reaches hundreds of devices at once).
     void messages_delivered(std::size_t pushes, std::chrono::nanoseconds since_accepted);
     void fanout(std::size_t recipients);  // users an event was assigned to
+    // Something the core could not do, by core::failure's name (core/telemetry.hpp).
+    void core_failed(std::string_view what);
 
     // ---- storage --------------------------------------------------------------------------
     void committed(std::size_t entries, std::chrono::nanoseconds took, bool failed);

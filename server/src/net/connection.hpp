@@ -31,10 +31,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <tern/core/device_port.hpp>
+#include <tern/wire/error_frame.hpp>
 #include <tern/wire/errors.hpp>
 
 #include "connection_settings.hpp"
-#include "core/decide.hpp"
 
 namespace tern::server::net {
 
@@ -46,8 +47,14 @@ inline std::int64_t unix_ms() {
         .count();
 }
 
+// The next connection id (process-wide, ascending).
+inline std::uint64_t next_connection_id() noexcept {
+    static std::atomic<std::uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 template <class Transport>
-class connection final : public session,
+class connection final : public core::device_port,
                          public std::enable_shared_from_this<connection<Transport>> {
 public:
     using clock = std::chrono::steady_clock;
@@ -64,7 +71,7 @@ public:
           settings_(settings),
           executor_(executor),
           watchdog_(executor),
-          tokens_(settings.limits.inbound_burst) {}
+          tokens_(settings.limits->inbound_burst) {}
 
     ~connection() override {
         // Frames still queued when the connection went (never written) leave the gauge too.
@@ -80,29 +87,27 @@ public:
         arm_watchdog();
     }
 
-    // ---- session -------------------------------------------------------------------------
+    // ---- core::device_port -----------------------------------------------------------------
 
     const core::requester& who() const noexcept override { return who_; }
     std::size_t shard() const noexcept override { return shard_; }
     std::uint64_t id() const noexcept override { return id_; }
 
-    void send(wire::out_frame frame) override {
-        if (closing_) return;
-        const auto& l = settings_.limits;
-        if (queue_.size() + 1 > l.outbound_queue_frames ||
-            queued_bytes_ + frame.size() > l.outbound_queue_bytes) {
-            // The device resyncs from its inbox cursor; nothing acked is lost by dropping here.
-            drop_queue();
-            close(v1::DISCONNECT_SLOW_CONSUMER, v1::SLOW_CONSUMER, "outbound queue overflowed");
-            return;
+    // The event's bytes are shared, not copied: only the head (the envelope, the inbox_seq and,
+    // for WebSocket, the frame header) is this connection's.
+    bool push(std::uint64_t inbox_seq, const storage::event_bytes& event) override {
+        wire::out_frame out;
+        if (wire::encode_push(inbox_seq, event, Transport::framing, limits().max_frame_bytes,
+                              out)) {
+            return false;
         }
-        enqueue(std::move(frame));
+        queue_bounded(std::move(out));
+        return true;
     }
 
-    wire::framing framing() const noexcept override { return Transport::framing; }
-
-    session_info describe() override {
-        session_info info{id_, who_, shard_, kind_, {}, connected_at_ms_, queued_bytes_};
+    core::device_info describe() override {
+        core::device_info info{
+            id_, who_, shard_, transport_name(kind_), {}, connected_at_ms_, queued_bytes_};
         asio::ip::tcp::endpoint peer;
         socklen_t size = static_cast<socklen_t>(peer.capacity());
         const int fd = transport_.native_handle();
@@ -114,7 +119,7 @@ public:
     }
 
     bool has_room(std::size_t bytes) const noexcept override {
-        const auto& l = settings_.limits;
+        const auto& l = limits();
         return queue_.size() + 1 <= l.outbound_queue_frames / 2 &&
                queued_bytes_ + bytes <= l.outbound_queue_bytes / 2;
     }
@@ -123,10 +128,10 @@ public:
     void send(const v1::Frame& frame) override {
         if (frame.has_error()) settings_.metrics->request_error(frame.error().code());
         wire::out_frame out;
-        if (wire::encode_frame(frame, Transport::framing, settings_.limits.max_frame_bytes, out)) {
+        if (wire::encode_frame(frame, Transport::framing, limits().max_frame_bytes, out)) {
             return;  // replies are built to fit; a frame that does not is dropped, not sent broken
         }
-        send(std::move(out));
+        queue_bounded(std::move(out));
     }
 
     bool admit(const v1::Frame& welcome) override {
@@ -164,6 +169,23 @@ public:
 private:
     static constexpr std::chrono::seconds close_grace{2};
 
+    const core::limits& limits() const noexcept { return *settings_.limits; }
+
+    // Queues a frame within the outbound bounds; past them the connection is closed as a slow
+    // consumer and the frame dropped (the device resyncs from its inbox cursor: nothing acked
+    // is lost by dropping here).
+    void queue_bounded(wire::out_frame frame) {
+        if (closing_) return;
+        const auto& l = limits();
+        if (queue_.size() + 1 > l.outbound_queue_frames ||
+            queued_bytes_ + frame.size() > l.outbound_queue_bytes) {
+            drop_queue();
+            close(v1::DISCONNECT_SLOW_CONSUMER, v1::SLOW_CONSUMER, "outbound queue overflowed");
+            return;
+        }
+        enqueue(std::move(frame));
+    }
+
     // A Disconnect we send; before the handshake completed, also why the connection was refused.
     void count_disconnect(v1::DisconnectReason reason, v1::ErrorCode code) {
         auto& m = *settings_.metrics;
@@ -196,7 +218,7 @@ private:
 
     void enqueue_frame(const v1::Frame& f) {
         wire::out_frame out;
-        if (wire::encode_frame(f, Transport::framing, settings_.limits.max_frame_bytes, out)) {
+        if (wire::encode_frame(f, Transport::framing, limits().max_frame_bytes, out)) {
             return;  // a frame we built does not fit: never happens for replies we bound
         }
         enqueue(std::move(out));
@@ -210,15 +232,8 @@ private:
 
     void reply_error(std::uint64_t req_id, v1::ErrorCode code, std::string message,
                      std::uint32_t retry_after_ms = 0) {
-        v1::Frame f;
-        f.set_req_id(req_id);
-        auto* e = f.mutable_error();
-        e->set_code(code);
-        e->set_message(std::move(message));
-        e->set_retryable(wire::describe(code).retryable);
-        e->set_retry_after_ms(retry_after_ms);
         settings_.metrics->request_error(code);
-        enqueue_frame(f);
+        enqueue_frame(wire::error_frame(req_id, code, std::move(message), retry_after_ms));
     }
 
     // ---- reading ---------------------------------------------------------------------------
@@ -320,7 +335,7 @@ private:
         const auto now = clock::now();
         const double elapsed = std::chrono::duration<double>(now - last_refill_).count();
         last_refill_ = now;
-        const auto& l = settings_.limits;
+        const auto& l = limits();
         tokens_ = std::min(l.inbound_burst, tokens_ + elapsed * l.inbound_frames_per_second);
         if (tokens_ >= 1) {
             tokens_ -= 1;
@@ -376,32 +391,37 @@ private:
             unix_ms() / 1000);
         token_expiry_ = clock::now() + std::max(valid_for, std::chrono::seconds(0));
 
-        v1::Frame welcome;
-        welcome.set_req_id(frame.req_id());
-        auto* w = welcome.mutable_welcome();
-        w->set_protocol_version(1);
-        w->set_tenant_id(who_.tenant);
-        w->set_user_id(who_.user);
-        w->set_device_id(who_.device);
-        w->set_server_time_ms(unix_ms());
-        w->set_heartbeat_interval_ms(
-            static_cast<std::uint32_t>(settings_.limits.heartbeat_interval.count()));
-        auto* l = w->mutable_limits();
-        const auto& limits = settings_.limits;
-        l->set_max_frame_bytes(static_cast<std::uint32_t>(limits.max_frame_bytes));
-        l->set_inbound_frames_per_second(
-            static_cast<std::uint32_t>(limits.inbound_frames_per_second));
-        l->set_inbound_burst(static_cast<std::uint32_t>(limits.inbound_burst));
-        l->set_max_group_members(limits.max_group_members);
-        l->set_max_content_bytes(limits.max_content_bytes);
-        l->set_sync_page_max(limits.sync_page_max);
-        l->set_recall_window_seconds(limits.recall_window_seconds);
+        auto welcome = welcome_for(frame.req_id());
         admitting_ = true;
         if (settings_.handler) {
             settings_.handler->on_open(this->shared_from_this(), hello, std::move(welcome));
         } else {
             admit(welcome);
         }
+    }
+
+    // The Welcome of an authenticated device, but for its inbox position (the core fills it in).
+    v1::Frame welcome_for(std::uint64_t req_id) const {
+        v1::Frame welcome;
+        welcome.set_req_id(req_id);
+        auto* w = welcome.mutable_welcome();
+        w->set_protocol_version(1);
+        w->set_tenant_id(who_.tenant);
+        w->set_user_id(who_.user);
+        w->set_device_id(who_.device);
+        w->set_server_time_ms(unix_ms());
+        const auto& limit = limits();
+        w->set_heartbeat_interval_ms(static_cast<std::uint32_t>(limit.heartbeat_interval.count()));
+        auto* l = w->mutable_limits();
+        l->set_max_frame_bytes(static_cast<std::uint32_t>(limit.max_frame_bytes));
+        l->set_inbound_frames_per_second(
+            static_cast<std::uint32_t>(limit.inbound_frames_per_second));
+        l->set_inbound_burst(static_cast<std::uint32_t>(limit.inbound_burst));
+        l->set_max_group_members(limit.max_group_members);
+        l->set_max_content_bytes(limit.max_content_bytes);
+        l->set_sync_page_max(limit.sync_page_max);
+        l->set_recall_window_seconds(static_cast<std::uint32_t>(limit.recall_window.count()));
+        return welcome;
     }
 
     // ---- writing ---------------------------------------------------------------------------
@@ -492,8 +512,7 @@ private:
     void arm_watchdog() {
         if (finished_) return;
         if (!closing_) {
-            const auto limit =
-                open_ ? settings_.limits.idle_timeout : settings_.limits.auth_deadline;
+            const auto limit = open_ ? limits().idle_timeout : limits().auth_deadline;
             watchdog_.expires_at(open_ ? std::min(last_activity_ + limit, token_expiry_)
                                        : last_activity_ + limit);
         }
@@ -508,7 +527,7 @@ private:
             transport_.close();  // the peer did not take its Disconnect in time
             return;
         }
-        const auto limit = open_ ? settings_.limits.idle_timeout : settings_.limits.auth_deadline;
+        const auto limit = open_ ? limits().idle_timeout : limits().auth_deadline;
         if (open_ && clock::now() >= token_expiry_) {
             close(v1::DISCONNECT_TOKEN_EXPIRED, v1::TOKEN_EXPIRED,
                   "the token expired; reconnect with a new one");

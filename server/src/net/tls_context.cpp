@@ -40,4 +40,12 @@ boost::asio::ssl::context make_server_tls_context(const std::string& cert_file,
     return ctx;
 }
 
+void tls_contexts::load(const std::string& cert_file, const std::string& key_file) {
+    auto context =
+        std::make_shared<boost::asio::ssl::context>(make_server_tls_context(cert_file, key_file));
+    std::lock_guard lock(loading_);
+    loaded_.push_back(context);
+    current_.store(std::move(context), std::memory_order_release);
+}
+
 }  // namespace tern::server::net

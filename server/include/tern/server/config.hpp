@@ -29,7 +29,7 @@ struct auth_key_config {
 
 struct config {
     struct {
-        unsigned shards = 0;  // 0: one per core
+        unsigned shards = 0;  // 0: one per core (at most 256)
         std::string data_dir = "data";
         std::string durability = "fsync";  // fsync | os | memory
         // CPU priority of the store's flushes and compactions: normal | low (nice 19) | idle
@@ -40,6 +40,9 @@ struct config {
         // never gives it back.
         std::uint32_t heap_release_interval_ms = 5'000;
         std::uint32_t heap_free_reserve_mib = 8;
+        // Requests waiting for the commit writer, at most: past it a send, group operation or
+        // read mark is refused with a retryable UNAVAILABLE (and counted) rather than queued.
+        std::uint32_t commit_queue_entries = 65'536;
     } server;
 
     struct {

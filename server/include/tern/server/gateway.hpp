@@ -1,14 +1,11 @@
-// ternd's gateway: the shards, the listeners and the connections on them.
-//
-// Built so far: the shards, the TCP listener, connections with the handshake (JWT), heartbeats,
-// the auth deadline, the idle timeout, the inbound rate limit and the bounded outbound queue; the
-// store and its commit writer; the core (core/service.hpp) serving sends, group operations, acks,
-// read marks, sync, history, who-read, conversation lists and group info. TLS and WebSocket
-// listeners, recall, edit, presence and typing arrive with the rest of the gateway issue.
+// ternd's gateway, one process: the store and its commit writer, the core (tern::core) behind the
+// in-process router, the shards, the four listeners (TCP, TLS, WebSocket, WebSocket over TLS)
+// and their connections, the admin listener and the heap keeper, all built from one config.
+// The parts and their order are in server/src/app/gateway_parts.hpp.
 //
 // Thread safety: construct, start() and stop() from one thread; drain(), reload_tls() and the
-// observers from any thread. Start-up errors (unreadable keys,
-// an address that cannot be bound) throw std::runtime_error.
+// observers from any thread. Start-up errors (unreadable keys, an address that cannot be bound,
+// a store that cannot be opened) throw std::runtime_error.
 #pragma once
 
 #include <chrono>
@@ -24,6 +21,10 @@ class store;
 }
 
 namespace tern::server {
+
+namespace app {
+struct gateway_parts;
+}
 
 class gateway {
 public:
@@ -60,8 +61,7 @@ public:
     void reload_tls(const std::string& cert_file, const std::string& key_file);
 
 private:
-    struct impl;
-    std::unique_ptr<impl> impl_;
+    std::unique_ptr<app::gateway_parts> impl_;
 };
 
 }  // namespace tern::server

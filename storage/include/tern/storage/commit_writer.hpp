@@ -10,9 +10,14 @@
 // fsync covers every batch staged while the previous one ran. In `os` and `memory` mode one
 // thread applies and completes.
 //
-// Threading: submit() is thread-safe and never blocks on I/O. Completions run on one internal
-// thread, in submission order; they must be short and must not block (post the result to your
-// own executor). Blocking work (fsync, RocksDB compactions stalls) never touches callers' threads.
+// Back-pressure: try_submit() refuses an entry while max_pending_entries wait (the caller answers
+// a retryable error), so a writer that cannot keep up (a slow disk, a RocksDB write stall) never
+// grows the queue without bound. submit() always queues: for callers that bound themselves.
+//
+// Threading: submit() and try_submit() are thread-safe and never block on I/O. Completions run on
+// one internal thread, in submission order; they must be short and must not block (post the result
+// to your own executor). Blocking work (fsync, RocksDB compactions stalls) never touches callers'
+// threads.
 //
 // Failure: if a batch cannot be written (I/O error, disk full), nothing of it was applied and
 // every completion of the batch receives the error; later batches are tried as they come. An
@@ -42,6 +47,8 @@ struct commit_observer {
 struct commit_writer_options {
     durability mode = durability::fsync;
     std::size_t max_batch_entries = 4096;  // at most this many entries in one commit
+    // Entries waiting for the writer at most, for try_submit(); 0: no bound.
+    std::size_t max_pending_entries = 65'536;
     commit_observer observer{};
 };
 
@@ -52,8 +59,9 @@ struct commit_writer_stats {
     std::uint64_t failed_commits = 0;
     std::uint64_t commit_nanos = 0;  // total time spent applying (store::apply or stage)
     std::uint64_t max_batch = 0;
-    std::uint64_t syncs = 0;       // fsync mode: store::publish calls, each one fsync
-    std::uint64_t sync_nanos = 0;  // total time spent in store::publish
+    std::uint64_t syncs = 0;         // fsync mode: store::publish calls, each one fsync
+    std::uint64_t sync_nanos = 0;    // total time spent in store::publish
+    std::uint64_t refused_full = 0;  // try_submit() calls refused: the queue was full
 };
 
 class commit_writer {
@@ -73,6 +81,9 @@ public:
 
     // Queues one entry. After stop() the completion receives errc::closed at once.
     void submit(log_entry entry, completion done);
+    // Queues one entry unless max_pending_entries are waiting: then returns false, and `done`
+    // is neither run nor kept. After stop() the completion receives errc::closed (true).
+    [[nodiscard]] bool try_submit(log_entry entry, completion done);
     // Queues several entries with one lock acquisition; they commit in this order.
     void submit(std::vector<request> requests);
 

@@ -1,0 +1,44 @@
+// Every limit the gateway enforces, in one struct: the [limits] section of the configuration,
+// built once from it by the composition root (server/src/app/settings.cpp), and the bounds the
+// protocol fixes. The connections and the core read the same object; no layer copies it field
+// by field. docs/operations.md lists the configuration keys, docs/protocol.md the fixed bounds.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace tern::core {
+
+struct limits {
+    // ---- connections -------------------------------------------------------------------------
+    std::size_t max_frame_bytes = 64 * 1024;
+    std::chrono::milliseconds auth_deadline{10'000};
+    std::size_t max_tls_handshakes = 10'000;  // in progress at once, over both TLS listeners
+    std::chrono::milliseconds heartbeat_interval{30'000};
+    std::chrono::milliseconds idle_timeout{75'000};
+    std::size_t outbound_queue_bytes = 1024 * 1024;
+    std::size_t outbound_queue_frames = 1000;
+    double inbound_frames_per_second = 50;
+    double inbound_burst = 200;
+
+    // ---- the core ----------------------------------------------------------------------------
+    std::uint32_t max_group_members = 10'000;
+    std::uint32_t max_content_bytes = 16 * 1024;  // text, or custom type + data
+    std::uint32_t sync_page_max = 256;
+    std::chrono::seconds recall_window{24 * 3600};  // recall and edit by senders
+    std::uint32_t max_devices_per_user = 10;
+    std::uint32_t max_presence_subscriptions = 1'000;  // users one connection follows
+    // Group senders get at most one read-count update per conversation per interval.
+    std::chrono::milliseconds read_count_interval{1'000};
+
+    // ---- fixed by the protocol: not configuration keys ---------------------------------------
+    std::size_t max_mentions = 100;
+    std::size_t max_client_msg_id_bytes = 64;
+    std::size_t max_group_name_bytes = 256;
+    std::size_t max_users_per_request = 1'000;  // ids in one add/remove request
+    std::size_t max_status_text_bytes = 128;
+    std::chrono::milliseconds dedup_ttl{std::chrono::hours(24 * 7)};
+};
+
+}  // namespace tern::core

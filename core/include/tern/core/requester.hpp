@@ -1,0 +1,16 @@
+// Who is asking: the tenant, user and device of a connection, from its verified token only,
+// never from a request.
+#pragma once
+
+#include <tern/storage/types.hpp>
+
+namespace tern::core {
+
+struct requester {
+    storage::tenant_id tenant = 0;
+    storage::user_id user = 0;
+    storage::device_id device = 0;
+    friend bool operator==(const requester&, const requester&) = default;
+};
+
+}  // namespace tern::core

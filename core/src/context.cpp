@@ -1,0 +1,56 @@
+#include "context.hpp"
+
+namespace tern::core {
+
+void reply(router& routes, const reply_to& r, v1::Frame frame) {
+    frame.set_req_id(r.req_id);
+    routes.post(r.shard, [device = r.device, f = std::move(frame)] {
+        if (auto d = device.lock()) d->send(f);
+    });
+}
+
+void answer(device_port& device, std::uint64_t req_id, v1::Frame frame) {
+    frame.set_req_id(req_id);
+    device.send(frame);
+}
+
+v1::ErrorCode code_of_storage_error(const boost::system::error_code& ec) {
+    if (ec == storage::errc::no_space) return v1::STORAGE_FULL;
+    return v1::UNAVAILABLE;
+}
+
+v1::Frame ok_frame(std::uint64_t req_id) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    f.mutable_ok();
+    return f;
+}
+
+const clock& system_clock() noexcept {
+    class wall_clock final : public clock {
+    public:
+        std::int64_t unix_ms() const noexcept override {
+            return std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        }
+    };
+    static const wall_clock instance;
+    return instance;
+}
+
+std::string_view to_string(failure f) noexcept {
+    switch (f) {
+        case failure::commit_failed:
+            return "commit_failed";
+        case failure::commit_queue_full:
+            return "commit_queue_full";
+        case failure::store_read_failed:
+            return "store_read_failed";
+        case failure::push_not_framed:
+            return "push_not_framed";
+    }
+    return "unknown";
+}
+
+}  // namespace tern::core

@@ -1,0 +1,284 @@
+#include "conversation_owner.hpp"
+
+#include <tern/wire/error_frame.hpp>
+
+#include "tern/v1/events.pb.h"
+
+namespace tern::core {
+
+using wire::error_frame;
+
+namespace {
+
+v1::Frame ack_frame(const storage::conv_id& conv, storage::seq_t seq, std::int64_t time,
+                    bool duplicate) {
+    v1::Frame f;
+    auto* a = f.mutable_send_ack();
+    to_proto(conv, *a->mutable_conv());
+    a->set_seq(seq);
+    a->set_server_time_ms(time);
+    a->set_duplicate(duplicate);
+    return f;
+}
+
+}  // namespace
+
+conversation_owner::conversation_owner(const context& ctx, device_table& devices,
+                                       receipts& receipts)
+    : ctx_(ctx), devices_(devices), receipts_(receipts), shards_(ctx.routes.shard_count()) {}
+
+std::uint64_t conversation_owner::group_id_for(const requester& who,
+                                               const std::string& client_msg_id) {
+    // FNV-1a over the three, then the splitmix64 finalizer: the same on every build and node.
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    const auto feed = [&h](const void* data, std::size_t size) {
+        const auto* p = static_cast<const unsigned char*>(data);
+        for (std::size_t i = 0; i < size; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
+    };
+    feed(&who.tenant, sizeof who.tenant);
+    feed(&who.user, sizeof who.user);
+    feed(client_msg_id.data(), client_msg_id.size());
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h = (h & 0x7fff'ffff'ffff'ffffULL);
+    return h == 0 ? 1 : h;
+}
+
+void conversation_owner::submit(event_request req) {
+    storage::conv_id conv;
+    if (req.kind->conv == nullptr) {  // a group creation: the group its request names
+        conv = storage::conv_id::group(group_id_for(req.who, req.kind->client_msg_id(req.frame)));
+    } else {
+        auto c = to_conv_id(*req.kind->conv(req.frame));
+        if (!c)
+            return reply(ctx_.routes, req.reply, error_frame(0, c.error().code, c.error().message));
+        conv = *c;
+    }
+    const conv_key key{req.who.tenant, conv};
+    const auto owner = ctx_.routes.owner_of(key.tenant, key.conv);
+    ctx_.routes.post(owner, [this, owner, key, req = std::move(req)]() mutable {
+        own(owner, key, std::move(req));
+    });
+}
+
+bool conversation_owner::answered_by_dedup(shard_convs& local, const conv_key& key,
+                                           const dedup_key& dkey, const event_request& req) {
+    if (dkey.client_msg_id.empty()) return false;
+    // A retry of a request still in flight waits for the original's outcome.
+    if (auto p = local.pending.find(dkey); p != local.pending.end()) {
+        p->second.waiters.push_back(req.reply);
+        return true;
+    }
+    // A retry of a committed request gets the original (conv, seq).
+    auto found = ctx_.store.find_dedup(dkey.tenant, dkey.user, dkey.client_msg_id);
+    if (!found) {
+        ctx_.report.failed(failure::store_read_failed,
+                           "a dedup lookup, tenant " + std::to_string(dkey.tenant));
+        reply(ctx_.routes, req.reply, error_frame(0, v1::UNAVAILABLE, "store read failed"));
+        return true;
+    }
+    if (!*found) return false;
+    const auto& rec = **found;
+    if (req.kind->conv != nullptr && rec.conv != key.conv) {
+        reply(
+            ctx_.routes, req.reply,
+            error_frame(0, v1::CLIENT_MSG_ID_REUSED, "client_msg_id used in another conversation"));
+        return true;
+    }
+    reply(ctx_.routes, req.reply, ack_frame(rec.conv, rec.seq, event_time(key.tenant, rec), true));
+    return true;
+}
+
+// On the owner shard: dedup, decide, commit.
+void conversation_owner::own(std::size_t shard, const conv_key& key, event_request req) {
+    const auto accepted_at = std::chrono::steady_clock::now();
+    auto& local = shards_[shard];
+    const dedup_key dkey{req.who.tenant, req.who.user, req.kind->client_msg_id(req.frame)};
+    if (answered_by_dedup(local, key, dkey, req)) return;
+    owned_conv* oc = load(local, key, req.reply);
+    if (!oc) return;
+    const auto target = req.kind->target_seq ? target_of(key, req.kind->target_seq(req.frame), *oc)
+                                             : target_event{};
+    const auto group_id = key.conv.type == storage::conv_type::group ? key.conv.id : 0;
+    auto d = req.kind->decide(
+        {req.who, req.frame, oc->state, target, group_id, ctx_.limit, ctx_.time.unix_ms()});
+    if (!d) return reply(ctx_.routes, req.reply, error_frame(0, d.error().code, d.error().message));
+    commit(shard, key, dkey, *oc, std::move(*d), req.reply, accepted_at);
+}
+
+void conversation_owner::commit(std::size_t shard, const conv_key& key, const dedup_key& dkey,
+                                owned_conv& oc, storage::append_event entry,
+                                const reply_to& reply_to_sender,
+                                std::chrono::steady_clock::time_point accepted_at) {
+    const auto seq = entry.seq;
+    const auto time = entry.server_time_ms;
+    const auto recalls = entry.recalls;
+    const auto sender = entry.sender;
+    auto event = entry.bytes;
+    auto membership = entry.membership;  // applied to the cache once the writer took the entry
+    auto done = [this, shard, key, dkey, event, sender, accepted_at](storage::entry_result r) {
+        // On the writer's thread, in commit order: the deliveries first, then the outcome.
+        if (r) {
+            ctx_.report.fanout(r->inbox.size());
+            devices_.dispatch(key.tenant, std::make_shared<const delivery>(
+                                              delivery{event, std::move(r->inbox), accepted_at}));
+            receipts_.announce_implicit_read(key.tenant, sender, r->cursors);
+        }
+        const auto ec = r ? boost::system::error_code{} : r.error();
+        ctx_.routes.post(shard, [this, shard, key, dkey, ec] { settle(shard, key, dkey, ec); });
+    };
+    if (!ctx_.commits.try_submit(std::move(entry), std::move(done))) {
+        ctx_.report.failed(failure::commit_queue_full,
+                           "a request of tenant " + std::to_string(key.tenant));
+        return reply(ctx_.routes, reply_to_sender,
+                     error_frame(0, v1::UNAVAILABLE, "the server is busy; retry with the same id"));
+    }
+    apply_membership(oc, seq, membership);
+    ++oc.in_flight;
+    if (recalls != 0) oc.recalls_in_flight.insert(recalls);
+    shards_[shard].pending[dkey] = pending_event{key.conv, seq, time, recalls, {reply_to_sender}};
+}
+
+// On the owner shard, once the entry is durable (or failed): answer everyone waiting.
+void conversation_owner::settle(std::size_t shard, const conv_key& key, const dedup_key& dkey,
+                                boost::system::error_code ec) {
+    auto& local = shards_[shard];
+    auto& oc = local.convs[key];
+    --oc.in_flight;
+    auto p = local.pending.find(dkey);
+    if (p == local.pending.end()) return;
+    auto pending = std::move(p->second);
+    local.pending.erase(p);
+    if (pending.recalls != 0) oc.recalls_in_flight.erase(pending.recalls);
+    if (ec) {
+        // The store's head did not move: forget what was decided on top of it.
+        oc.stale = true;
+        ctx_.report.failed(
+            failure::commit_failed,
+            "a conversation of tenant " + std::to_string(key.tenant) + ": " + ec.message());
+        for (const auto& w : pending.waiters) {
+            reply(ctx_.routes, w,
+                  error_frame(0, code_of_storage_error(ec), "not stored; retry with the same id"));
+        }
+        return;
+    }
+    bool first = true;
+    for (const auto& w : pending.waiters) {
+        reply(ctx_.routes, w, ack_frame(pending.conv, pending.seq, pending.server_time_ms, !first));
+        first = false;
+    }
+}
+
+conversation_owner::owned_conv* conversation_owner::load(shard_convs& local, const conv_key& key,
+                                                         const reply_to& r) {
+    auto& oc = local.convs[key];
+    if (oc.stale && oc.in_flight > 0) {
+        reply(ctx_.routes, r, error_frame(0, v1::UNAVAILABLE, "conversation recovering; retry"));
+        return nullptr;
+    }
+    if (oc.loaded && !oc.stale) return &oc;
+    auto meta = ctx_.store.conversation(key.tenant, key.conv);
+    auto members = ctx_.store.members(key.tenant, key.conv);
+    if (!meta || !members) {
+        ctx_.report.failed(failure::store_read_failed,
+                           "a conversation's state, tenant " + std::to_string(key.tenant));
+        reply(ctx_.routes, r, error_frame(0, v1::UNAVAILABLE, "store read failed; retry"));
+        return nullptr;
+    }
+    const bool exists = meta->has_value();
+    oc.state = conv_state{
+        key.conv, exists, exists ? (*meta)->head_seq : 0, {}, exists ? (*meta)->owner : 0};
+    for (const auto& m : *members) oc.state.members[m.user] = m.member_role;
+    oc.member_ids.reset();
+    oc.loaded = true;
+    oc.stale = false;
+    return &oc;
+}
+
+void conversation_owner::apply_membership(owned_conv& oc, storage::seq_t seq,
+                                          const std::vector<storage::membership_change>& changes) {
+    auto& st = oc.state;
+    st.exists = true;
+    st.head = seq;
+    if (!changes.empty()) oc.member_ids.reset();
+    for (const auto& change : changes) {
+        if (!change.new_role) {
+            st.members.erase(change.user);
+            if (st.owner == change.user) st.owner = 0;
+            continue;
+        }
+        st.members[change.user] = *change.new_role;
+        if (*change.new_role != storage::role::owner && st.owner == change.user) st.owner = 0;
+        if (*change.new_role == storage::role::owner && st.owner != change.user) {
+            if (auto prev = st.members.find(st.owner); prev != st.members.end()) {
+                prev->second = storage::role::admin;
+            }
+            st.owner = change.user;
+        }
+    }
+}
+
+// The event a recall or edit names, as the owner knows it (committed, or recalled in flight).
+target_event conversation_owner::target_of(const conv_key& key, storage::seq_t seq,
+                                           const owned_conv& oc) {
+    target_event t;
+    auto events = ctx_.store.timeline(key.tenant, key.conv, seq, storage::direction::forward, 1);
+    if (!events || events->empty() || events->front().seq != seq) return t;
+    const auto& e = events->front();
+    t.exists = true;
+    t.sender = e.sender;
+    t.server_time_ms = e.server_time_ms;
+    t.kind = e.kind;
+    t.recalled = e.recalled || oc.recalls_in_flight.contains(seq);
+    return t;
+}
+
+std::int64_t conversation_owner::event_time(storage::tenant_id t,
+                                            const storage::dedup_record& rec) {
+    auto events = ctx_.store.timeline(t, rec.conv, rec.seq, storage::direction::forward, 1);
+    return events && !events->empty() ? events->front().server_time_ms : 0;
+}
+
+// ---- typing ------------------------------------------------------------------------------------
+
+void conversation_owner::submit_typing(const std::shared_ptr<device_port>& from,
+                                       const v1::Frame& frame) {
+    auto conv = to_conv_id(frame.typing().conv());
+    if (!conv) {
+        return answer(*from, frame.req_id(),
+                      error_frame(0, conv.error().code, conv.error().message));
+    }
+    const auto& who = from->who();
+    v1::Frame out;
+    auto* typing = out.mutable_typing();
+    *typing->mutable_conv() = frame.typing().conv();
+    typing->set_typing(frame.typing().typing());
+    typing->set_user_id(who.user);
+    const conv_key key{who.tenant, *conv};
+    const auto owner = ctx_.routes.owner_of(key.tenant, key.conv);
+    ctx_.routes.post(owner, [this, owner, key, r = reply_to::of(from, frame.req_id()),
+                             user = who.user, out = std::move(out)]() mutable {
+        relay_typing(owner, key, r, user, std::move(out));
+    });
+}
+
+// Typing indicators are ephemeral: never stored, and dropped for a device whose queue is busy.
+void conversation_owner::relay_typing(std::size_t shard, const conv_key& key, const reply_to& from,
+                                      storage::user_id user, v1::Frame frame) {
+    auto* oc = load(shards_[shard], key, from);
+    if (!oc) return;
+    if (!oc->state.members.contains(user)) {
+        return reply(ctx_.routes, from, error_frame(0, v1::NOT_MEMBER, "not a member"));
+    }
+    if (!oc->member_ids) {
+        auto ids = std::make_shared<std::vector<storage::user_id>>();
+        ids->reserve(oc->state.members.size());
+        for (const auto& [id, role] : oc->state.members) ids->push_back(id);
+        oc->member_ids = std::move(ids);
+    }
+    devices_.to_members(key.tenant, oc->member_ids, user,
+                        std::make_shared<const v1::Frame>(std::move(frame)));
+}
+
+}  // namespace tern::core

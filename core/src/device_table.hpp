@@ -1,0 +1,108 @@
+// The device table: the devices online on each shard, and everything that reaches them: a
+// committed event's pushes, receipts and read counts for one user, typing for a group's members,
+// and the catch-up that brings a device from its inbox cursor to the head before live pushes
+// take over (catch_up.cpp).
+//
+// A device's cursor is the newest inbox_seq pushed or synced to it. A push that does not follow
+// its cursor (a push lost or overtaken) sends the device back to the store, so no gap is ever
+// left; while a device catches up, live pushes to it wait (the catch-up reads them).
+//
+// Threading: the members marked "any thread" post to the shards that hold a recipient's device
+// (device_directory.hpp); the others run on the device's own shard. Per-shard state is touched
+// only there.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "context.hpp"
+#include "device_directory.hpp"
+#include "keys.hpp"
+
+namespace tern::core {
+
+// A committed event on its way to its recipients' devices: shared by every shard it goes to.
+struct delivery {
+    storage::event_bytes event;
+    std::vector<storage::inbox_assignment> inbox;
+    std::chrono::steady_clock::time_point accepted_at;  // the request's arrival at its owner
+};
+
+class device_table {
+public:
+    device_table(const context& ctx, const std::atomic<bool>& draining);
+
+    // ---- on the device's shard ---------------------------------------------------------------
+
+    // A device its home shard admitted: reads where it resumes (its hint, else the cursor its
+    // Acks left) with the inbox head and the first page, sends the Welcome, registers the
+    // device and pushes the page. False when the device did not open (gone, a store failure, the
+    // server draining): the caller undoes the admission.
+    bool open(const std::shared_ptr<device_port>& device, std::optional<std::uint64_t> resume,
+              v1::Frame welcome);
+
+    // The device's connection closed. Returns the users whose presence it followed.
+    std::vector<storage::user_id> close(const std::shared_ptr<device_port>& device);
+
+    // The users whose presence the device follows, ascending; null for a device not open here.
+    [[nodiscard]] std::vector<storage::user_id>* watching(
+        const std::shared_ptr<device_port>& device);
+
+    // Every open device of `shard`.
+    void for_each(std::size_t shard,
+                  const std::function<void(const std::shared_ptr<device_port>&)>& f);
+
+    // ---- any thread --------------------------------------------------------------------------
+
+    // After a commit, from the writer's completion, in commit order: the event to each shard
+    // holding a recipient's device (one post per shard, the batch shared).
+    void dispatch(storage::tenant_id tenant, std::shared_ptr<const delivery> batch);
+    // A frame for every device of one user.
+    void to_user(storage::tenant_id tenant, storage::user_id user,
+                 std::shared_ptr<const v1::Frame> frame);
+    // A frame for every device of `members` (ascending) but `except`'s, dropped for a device
+    // whose queue is busy (typing: ephemeral).
+    void to_members(storage::tenant_id tenant,
+                    std::shared_ptr<const std::vector<storage::user_id>> members,
+                    storage::user_id except, std::shared_ptr<const v1::Frame> frame);
+
+private:
+    struct device_entry {
+        std::shared_ptr<device_port> port;
+        std::uint64_t cursor = 0;                // newest inbox_seq pushed or synced
+        bool catching_up = false;                // reading the store; live pushes wait
+        std::vector<storage::user_id> watching;  // presence followed, ascending
+    };
+    using user_devices = std::unordered_map<user_key, std::vector<device_entry>, key_hash>;
+    struct shard_devices {
+        user_devices online;
+    };
+
+    void deliver(std::size_t shard, storage::tenant_id tenant, const delivery& batch);
+    bool push(device_entry& device, std::uint64_t inbox_seq, const storage::event_bytes& event);
+    void send_to_user(std::size_t shard, const user_key& user, const v1::Frame& frame);
+    void send_to_members(std::size_t shard, storage::tenant_id tenant,
+                         const std::vector<storage::user_id>& members, storage::user_id except,
+                         const v1::Frame& frame);
+    device_entry* find(std::size_t shard, const user_key& user, const device_port* port);
+
+    // catch_up.cpp: the pager.
+    [[nodiscard]] storage::result<storage::inbox_page> first_page(
+        const requester& who, std::optional<std::uint64_t> resume) const;
+    void start_catch_up(std::size_t shard, const user_key& user, device_entry& device);
+    void catch_up(std::size_t shard, const user_key& user, const std::weak_ptr<device_port>& weak);
+    void push_page(std::size_t shard, const user_key& user, device_entry& device,
+                   const std::vector<storage::inbox_item>& page);
+
+    context ctx_;
+    const std::atomic<bool>& draining_;
+    device_directory directory_;
+    shard_local<shard_devices> shards_;
+};
+
+}  // namespace tern::core

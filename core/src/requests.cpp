@@ -1,0 +1,122 @@
+#include "requests.hpp"
+
+#include <array>
+
+namespace tern::core {
+namespace {
+
+using v1::Frame;
+using route = request_route;
+
+const std::string& no_id(const Frame&) {
+    static const std::string none;
+    return none;
+}
+
+decided<storage::append_event> decide_group_creation(const decision_input& in) {
+    // The id is derived from (tenant, creator, client_msg_id): a group of that id already made
+    // by another request means the id was reused.
+    if (in.state.exists) return refusal{v1::CLIENT_MSG_ID_REUSED, "use another client_msg_id"};
+    return decide_group_create(in.who, in.frame.group_create(), in.group_id, in.limit, in.now_ms);
+}
+
+// clang-format off
+const std::array<request_kind, 19> table{{
+    {Frame::kSend, route::event, "send",
+     [](const Frame& f) { return &f.send().conv(); },
+     [](const Frame& f) -> const std::string& { return f.send().client_msg_id(); }, nullptr,
+     [](const decision_input& in) {
+         return decide_send(in.who, in.frame.send(), in.state, in.limit, in.now_ms);
+     }},
+    {Frame::kRecall, route::event, "recall",
+     [](const Frame& f) { return &f.recall().conv(); },
+     [](const Frame& f) -> const std::string& { return f.recall().client_msg_id(); },
+     [](const Frame& f) { return storage::seq_t{f.recall().seq()}; },
+     [](const decision_input& in) {
+         return decide_recall(in.who, in.frame.recall(), in.state, in.target, in.limit,
+                              in.now_ms);
+     }},
+    {Frame::kEdit, route::event, "edit",
+     [](const Frame& f) { return &f.edit().conv(); },
+     [](const Frame& f) -> const std::string& { return f.edit().client_msg_id(); },
+     [](const Frame& f) { return storage::seq_t{f.edit().seq()}; },
+     [](const decision_input& in) {
+         return decide_edit(in.who, in.frame.edit(), in.state, in.target, in.limit, in.now_ms);
+     }},
+    {Frame::kGroupCreate, route::event, "group_create", nullptr,
+     [](const Frame& f) -> const std::string& { return f.group_create().client_msg_id(); },
+     nullptr, decide_group_creation},
+    {Frame::kGroupAddMembers, route::event, "group_add_members",
+     [](const Frame& f) { return &f.group_add_members().conv(); },
+     [](const Frame& f) -> const std::string& { return f.group_add_members().client_msg_id(); },
+     nullptr,
+     [](const decision_input& in) {
+         return decide_add_members(in.who, in.frame.group_add_members(), in.state, in.limit,
+                                   in.now_ms);
+     }},
+    {Frame::kGroupRemoveMembers, route::event, "group_remove_members",
+     [](const Frame& f) { return &f.group_remove_members().conv(); },
+     [](const Frame& f) -> const std::string& {
+         return f.group_remove_members().client_msg_id();
+     },
+     nullptr,
+     [](const decision_input& in) {
+         return decide_remove_members(in.who, in.frame.group_remove_members(), in.state,
+                                      in.limit, in.now_ms);
+     }},
+    {Frame::kGroupLeave, route::event, "group_leave",
+     [](const Frame& f) { return &f.group_leave().conv(); },
+     [](const Frame& f) -> const std::string& { return f.group_leave().client_msg_id(); },
+     nullptr,
+     [](const decision_input& in) {
+         return decide_leave(in.who, in.frame.group_leave(), in.state, in.limit, in.now_ms);
+     }},
+    {Frame::kGroupRename, route::event, "group_rename",
+     [](const Frame& f) { return &f.group_rename().conv(); },
+     [](const Frame& f) -> const std::string& { return f.group_rename().client_msg_id(); },
+     nullptr,
+     [](const decision_input& in) {
+         return decide_rename(in.who, in.frame.group_rename(), in.state, in.limit, in.now_ms);
+     }},
+    {Frame::kGroupSetRole, route::event, "group_set_role",
+     [](const Frame& f) { return &f.group_set_role().conv(); },
+     [](const Frame& f) -> const std::string& { return f.group_set_role().client_msg_id(); },
+     nullptr,
+     [](const decision_input& in) {
+         return decide_set_role(in.who, in.frame.group_set_role(), in.state, in.limit,
+                                in.now_ms);
+     }},
+    {Frame::kAck, route::ack, "ack", nullptr, no_id},
+    {Frame::kMarkRead, route::mark_read, "mark_read",
+     [](const Frame& f) { return &f.mark_read().conv(); }, no_id},
+    {Frame::kTyping, route::typing, "typing",
+     [](const Frame& f) { return &f.typing().conv(); }, no_id},
+    {Frame::kPresenceUpdate, route::presence_update, "presence_update", nullptr, no_id},
+    {Frame::kPresenceSubscribe, route::presence_subscribe, "presence_subscribe", nullptr, no_id},
+    {Frame::kSync, route::query, "sync", nullptr, no_id, nullptr, nullptr, answer_sync},
+    {Frame::kHistory, route::query, "history",
+     [](const Frame& f) { return &f.history().conv(); }, no_id, nullptr, nullptr,
+     answer_history},
+    {Frame::kWhoRead, route::query, "who_read",
+     [](const Frame& f) { return &f.who_read().conv(); }, no_id, nullptr, nullptr,
+     answer_who_read},
+    {Frame::kListConversations, route::query, "list_conversations", nullptr, no_id, nullptr,
+     nullptr, answer_list},
+    {Frame::kGroupInfoRequest, route::query, "group_info_request",
+     [](const Frame& f) { return &f.group_info_request().conv(); }, no_id, nullptr, nullptr,
+     answer_group_info},
+}};
+// clang-format on
+
+}  // namespace
+
+const request_kind* find_request(v1::Frame::BodyCase body) noexcept {
+    for (const auto& row : table) {
+        if (row.body == body) return &row;
+    }
+    return nullptr;
+}
+
+std::span<const request_kind> request_table() noexcept { return table; }
+
+}  // namespace tern::core

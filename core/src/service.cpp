@@ -1,0 +1,97 @@
+// The facade: builds the components and dispatches each request through the request table.
+#include <tern/core/service.hpp>
+
+#include <tern/wire/error_frame.hpp>
+
+#include "admin_ops.hpp"
+#include "conversation_owner.hpp"
+#include "device_table.hpp"
+#include "presence_desk.hpp"
+#include "receipts.hpp"
+#include "requests.hpp"
+
+namespace tern::core {
+
+struct service::parts {
+    parts(router& r, storage::store& s, commit_port& w, const limits& l, telemetry& t,
+          const clock& c)
+        : ctx{r, s, w, l, t, c},
+          devices(ctx, draining),
+          receipts(ctx, devices),
+          owner(ctx, devices, receipts),
+          presence(ctx, devices),
+          admin(ctx, devices, draining) {}
+
+    std::atomic<bool> draining{false};
+    context ctx;
+    device_table devices;
+    core::receipts receipts;
+    conversation_owner owner;
+    presence_desk presence;
+    admin_ops admin;
+};
+
+service::service(router& routes, storage::store& store, commit_port& commits, const limits& limits,
+                 telemetry& telemetry, const clock& clock)
+    : parts_(std::make_unique<parts>(routes, store, commits, limits, telemetry, clock)) {}
+
+service::~service() = default;
+
+void service::on_open(const std::shared_ptr<device_port>& device, const v1::Hello& hello,
+                      v1::Frame welcome) {
+    if (parts_->draining) {
+        device->close(v1::DISCONNECT_SERVER_DRAINING, v1::DRAINING,
+                      "the server is draining; reconnect");
+        return;
+    }
+    parts_->presence.admit(device, hello, std::move(welcome));
+}
+
+void service::on_close(const std::shared_ptr<device_port>& device) {
+    parts_->presence.depart(device, parts_->devices.close(device));
+}
+
+void service::on_request(const std::shared_ptr<device_port>& device, v1::Frame& frame) {
+    auto& p = *parts_;
+    const auto* kind = find_request(frame.body_case());
+    if (!kind) {
+        return device->send(
+            wire::error_frame(frame.req_id(), v1::UNKNOWN_REQUEST, "not a request"));
+    }
+    switch (kind->route) {
+        case request_route::query:
+            return device->send(kind->answer(p.ctx.store, p.ctx.limit, device->who(), frame));
+        case request_route::event: {
+            if (kind->body == v1::Frame::kSend) p.ctx.report.message_received();
+            auto to = reply_to::of(device, frame.req_id());
+            return p.owner.submit({device->who(), std::move(frame), std::move(to), kind});
+        }
+        case request_route::ack:
+            return p.receipts.on_ack(device, frame);
+        case request_route::mark_read:
+            return p.receipts.on_mark_read(device, frame);
+        case request_route::typing:
+            return p.owner.submit_typing(device, frame);
+        case request_route::presence_update:
+            return p.presence.on_update(device, frame);
+        case request_route::presence_subscribe:
+            return p.presence.on_subscribe(device, frame);
+    }
+}
+
+void service::list_devices(std::uint64_t after_id, std::size_t limit,
+                           std::function<void(std::vector<device_info>)> done) {
+    parts_->admin.list_devices(after_id, limit, std::move(done));
+}
+
+void service::kick(storage::tenant_id tenant, storage::user_id user,
+                   std::optional<storage::device_id> device,
+                   std::function<void(std::size_t)> done) {
+    parts_->admin.kick(tenant, user, device, std::move(done));
+}
+
+void service::drain(std::chrono::milliseconds window) { parts_->admin.drain(window); }
+
+bool service::draining() const noexcept { return parts_->draining; }
+
+}  // namespace tern::core

@@ -1,0 +1,128 @@
+// The admin listener's routes over the gateway's parts: the JSON of varz and connz, drain, kick,
+// and the log level.
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "app/gateway_parts.hpp"
+#include "logging.hpp"
+
+namespace tern::server::app {
+namespace {
+
+std::int64_t unix_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string shard_late() {
+    return "a shard did not answer within " +
+           std::to_string(core_admin::default_wait.count() / 1000) +
+           " s (busy or stuck): try again; a kick still closes the connections when the shard "
+           "gets to it";
+}
+
+nlohmann::json varz(gateway_parts& p) {
+    const auto stats = p.writer.stats();
+    const auto now = unix_ms();
+    return {
+        {"version", TERN_VERSION},
+        {"build_type", TERN_BUILD_TYPE},
+        {"pid", ::getpid()},
+        {"started_at_ms", p.started_at_ms},
+        {"uptime_seconds", (now - p.started_at_ms) / 1000},
+        {"ready", p.started && !p.draining},
+        {"draining", p.draining.load()},
+        {"shards", p.shards.size()},
+        {"durability", p.durability},
+        {"connections", p.metrics.connections()},
+        {"listeners",
+         {{"tcp", p.listeners.port(transport_kind::tcp)},
+          {"tls", p.listeners.port(transport_kind::tls)},
+          {"ws", p.listeners.port(transport_kind::ws)},
+          {"wss", p.listeners.port(transport_kind::wss)},
+          {"admin", p.admin ? p.admin->port() : 0}}},
+        {"store",
+         {{"commits", stats.commits},
+          {"entries", stats.entries},
+          {"failed_commits", stats.failed_commits},
+          {"max_batch", stats.max_batch},
+          {"syncs", stats.syncs},
+          {"refused_full", stats.refused_full}}},
+        {"limits",
+         {{"max_frame_bytes", p.limits.max_frame_bytes},
+          {"outbound_queue_bytes", p.limits.outbound_queue_bytes},
+          {"inbound_frames_per_second", p.limits.inbound_frames_per_second},
+          {"max_devices_per_user", p.limits.max_devices_per_user},
+          {"max_group_members", p.limits.max_group_members}}},
+    };
+}
+
+nlohmann::json connz(gateway_parts& p, std::uint64_t after, std::size_t limit) {
+    auto answer = p.admin_core.devices(after, limit + 1);
+    if (!answer) throw admin::unavailable(shard_late());
+    auto& list = *answer;
+    const bool more = list.size() > limit;
+    if (more) list.resize(limit);
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& c : list) {
+        items.push_back({{"id", c.id},
+                         {"tenant", c.who.tenant},
+                         {"user", c.who.user},
+                         {"device", c.who.device},
+                         {"transport", c.transport},
+                         {"remote", c.remote},
+                         {"shard", c.shard},
+                         {"connected_at_ms", c.connected_at_ms},
+                         {"queued_bytes", c.queued_bytes}});
+    }
+    nlohmann::json page = {{"connections", items}, {"total", p.metrics.connections()}};
+    page["next_after"] = more ? nlohmann::json(list.back().id) : nlohmann::json(nullptr);
+    return page;
+}
+
+std::size_t kick(gateway_parts& p, std::uint64_t tenant, std::uint64_t user,
+                 std::optional<std::uint64_t> device) {
+    const auto kicked = p.admin_core.kick(tenant, user, device);
+    if (!kicked) {
+        spdlog::warn("admin kick: tenant {} user {}: a shard had not answered yet", tenant, user);
+        throw admin::unavailable(shard_late());
+    }
+    if (*kicked != 0) {
+        spdlog::warn("admin kick: tenant {} user {}{}: {} connection(s) closed", tenant, user,
+                     device ? " device " + std::to_string(*device) : std::string(), *kicked);
+    }
+    return *kicked;
+}
+
+}  // namespace
+
+admin::routes admin_routes(gateway_parts& p) {
+    admin::routes r;
+    r.metrics = [&p] { return p.metrics.scrape(); };
+    r.not_ready = [&p]() -> std::optional<std::string> {
+        if (!p.started) return "starting";
+        if (p.draining) return "draining";
+        return std::nullopt;
+    };
+    r.varz = [&p] { return varz(p); };
+    r.connz = [&p](std::uint64_t after, std::size_t limit) { return connz(p, after, limit); };
+    r.drain = [&p](std::optional<std::uint32_t> seconds) {
+        const auto window = seconds ? std::chrono::seconds(*seconds) : p.drain_window;
+        const bool already = p.draining.load();
+        p.drain(window);
+        return nlohmann::json{{"draining", true},
+                              {"already", already},
+                              {"window_seconds", window.count()},
+                              {"connections", p.metrics.connections()}};
+    };
+    r.kick = [&p](std::uint64_t tenant, std::uint64_t user, std::optional<std::uint64_t> device) {
+        return kick(p, tenant, user, device);
+    };
+    r.set_log_level = [](const std::string& level) { return set_log_level(level); };
+    r.answered = [&p](unsigned status) { p.metrics.admin_request(status); };
+    return r;
+}
+
+}  // namespace tern::server::app

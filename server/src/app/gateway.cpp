@@ -1,0 +1,127 @@
+// The gateway's life: built from the configuration (gateway_parts), started, drained, stopped.
+#include <tern/server/gateway.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include "app/gateway_parts.hpp"
+#include "app/settings.hpp"
+
+namespace tern::server {
+
+namespace app {
+
+namespace {
+
+storage::commit_observer commit_observer_of(server::metrics& m) {
+    return {[&m](std::size_t entries, std::chrono::nanoseconds took, bool failed) {
+                m.committed(entries, took, failed);
+            },
+            [&m](std::chrono::nanoseconds took, bool failed) { m.synced(took, failed); }};
+}
+
+std::int64_t unix_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+gateway_parts::gateway_parts(const config& cfg, std::unique_ptr<storage::store> given)
+    : metrics({TERN_VERSION, TERN_BUILD_TYPE}),
+      limits(limits_of(cfg)),
+      shards(cfg.server.shards),
+      verifier(verifier_options_of(cfg), load_keys(cfg)),
+      store(given ? std::move(given) : open_store(cfg)),
+      writer(*store, writer_options_of(cfg, commit_observer_of(metrics))),
+      core(router, *store, commits, limits, telemetry),
+      settings{&limits, &verifier, &core, &metrics},
+      listeners(shards, settings, tls, cfg.websocket.allowed_origins, metrics),
+      addresses{cfg.listen.tcp, cfg.listen.tls, cfg.listen.ws, cfg.listen.wss},
+      admin_address(cfg.admin.listen),
+      admin_token(cfg.admin.token),
+      drain_window(std::chrono::seconds(cfg.admin.drain_seconds)),
+      durability(cfg.server.durability),
+      heap(std::chrono::milliseconds(cfg.server.heap_release_interval_ms),
+           std::uint64_t{cfg.server.heap_free_reserve_mib} << 20,
+           [this](std::uint64_t bytes) { metrics.heap_released(bytes); }) {
+    if (!addresses.tls.empty() || !addresses.wss.empty()) {
+        tls.load(cfg.tls.cert_file, cfg.tls.key_file);
+    }
+}
+
+void gateway_parts::drain(std::chrono::seconds window) {
+    if (draining.exchange(true)) return;
+    spdlog::warn("draining: listeners closed, {} connection(s) told to reconnect over {} s",
+                 metrics.connections(), window.count());
+    metrics.set_draining(true);
+    listeners.close();
+    core.drain(window);
+}
+
+}  // namespace app
+
+gateway::gateway(const config& cfg) : impl_(std::make_unique<app::gateway_parts>(cfg, nullptr)) {}
+
+gateway::gateway(const config& cfg, std::unique_ptr<storage::store> store)
+    : impl_(std::make_unique<app::gateway_parts>(cfg, std::move(store))) {}
+
+gateway::~gateway() { stop(); }
+
+void gateway::start() {
+    auto& p = *impl_;
+    p.listeners.start(p.addresses);
+    p.shards.start();
+    // Before the admin thread starts: varz reads it there.
+    p.started_at_ms = app::unix_ms();
+    if (!p.admin_address.empty()) {
+        p.admin = std::make_unique<admin::admin_server>(p.admin_address, p.admin_token,
+                                                        app::admin_routes(p));
+        p.admin->start();
+    }
+    p.started = true;
+}
+
+void gateway::stop() {
+    if (!impl_) return;
+    auto& p = *impl_;
+    if (p.admin) p.admin->stop();  // its routes wait on the shards: before them
+    p.shards.stop();
+    p.writer.stop();  // commits what is pending; its completions only post
+    // In `os` mode acked data may still be in the OS's cache only: a clean stop syncs it.
+    if (const auto synced = p.store->sync(); !synced) {
+        spdlog::error("syncing the store at stop failed: {}", synced.error().message());
+    }
+    p.listeners.reset();
+}
+
+std::uint16_t gateway::tcp_port() const noexcept {
+    return impl_->listeners.port(transport_kind::tcp);
+}
+std::uint16_t gateway::ws_port() const noexcept {
+    return impl_->listeners.port(transport_kind::ws);
+}
+std::uint16_t gateway::tls_port() const noexcept {
+    return impl_->listeners.port(transport_kind::tls);
+}
+std::uint16_t gateway::wss_port() const noexcept {
+    return impl_->listeners.port(transport_kind::wss);
+}
+std::uint16_t gateway::admin_port() const noexcept {
+    return impl_->admin ? impl_->admin->port() : 0;
+}
+
+void gateway::drain(std::optional<std::chrono::seconds> window) {
+    impl_->drain(window.value_or(impl_->drain_window));
+}
+
+bool gateway::draining() const noexcept { return impl_->draining; }
+
+std::int64_t gateway::connections() const { return impl_->metrics.connections(); }
+
+void gateway::reload_tls(const std::string& cert_file, const std::string& key_file) {
+    if (impl_->addresses.tls.empty() && impl_->addresses.wss.empty()) return;
+    impl_->tls.load(cert_file, key_file);
+}
+
+}  // namespace tern::server

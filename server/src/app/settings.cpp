@@ -1,0 +1,97 @@
+#include "app/settings.hpp"
+
+#include <optional>
+#include <stdexcept>
+
+namespace tern::server::app {
+namespace {
+
+storage::durability durability_of(const config& cfg) {
+    if (cfg.server.durability == "os") return storage::durability::os;
+    if (cfg.server.durability == "memory") return storage::durability::memory;
+    return storage::durability::fsync;
+}
+
+storage::background_priority background_priority_of(const config& cfg) {
+    const auto& p = cfg.server.store_background_priority;
+    if (p == "normal") return storage::background_priority::normal;
+    if (p == "idle") return storage::background_priority::idle;
+    return storage::background_priority::low;
+}
+
+}  // namespace
+
+core::limits limits_of(const config& cfg) {
+    const auto& l = cfg.limits;
+    core::limits out;
+    out.max_frame_bytes = l.max_frame_bytes;
+    out.auth_deadline = std::chrono::milliseconds(l.auth_deadline_ms);
+    out.max_tls_handshakes = l.max_tls_handshakes;
+    out.heartbeat_interval = std::chrono::milliseconds(l.heartbeat_interval_ms);
+    out.idle_timeout = std::chrono::milliseconds(l.idle_timeout_ms);
+    out.outbound_queue_bytes = l.outbound_queue_bytes;
+    out.outbound_queue_frames = l.outbound_queue_frames;
+    out.inbound_frames_per_second = l.inbound_frames_per_second;
+    out.inbound_burst = l.inbound_burst;
+    out.max_group_members = l.max_group_members;
+    out.max_content_bytes = l.max_content_bytes;
+    out.sync_page_max = l.sync_page_max;
+    out.recall_window = std::chrono::seconds(l.recall_window_seconds);
+    out.max_devices_per_user = l.max_devices_per_user;
+    out.max_presence_subscriptions = l.max_presence_subscriptions;
+    out.read_count_interval = std::chrono::milliseconds(l.read_count_interval_ms);
+    return out;
+}
+
+auth::jwt_verifier::options verifier_options_of(const config& cfg) {
+    auth::jwt_verifier::options o;
+    o.issuer = cfg.auth.issuer;
+    o.audience = cfg.auth.audience;
+    o.allow_hs256 = cfg.auth.allow_hs256;
+    o.max_skew = std::chrono::seconds(cfg.auth.max_skew_seconds);
+    return o;
+}
+
+std::vector<auth::jwt_key> load_keys(const config& cfg) {
+    std::vector<auth::jwt_key> keys;
+    for (const auto& k : cfg.auth.keys) {
+        const std::optional<std::uint64_t> tenant =
+            k.tenant == 0 ? std::nullopt : std::optional<std::uint64_t>(k.tenant);
+        auto key = k.hmac_secret.empty()
+                       ? auth::jwt_key::from_public_pem_file(k.kid, k.public_key_file, tenant)
+                       : auth::jwt_key::hmac(k.kid, k.hmac_secret, tenant);
+        if (!key && key.error() == boost::system::errc::no_such_file_or_directory) {
+            throw std::runtime_error("auth.keys." + k.kid + ": cannot read " + k.public_key_file);
+        }
+        if (!key) {
+            throw std::runtime_error("auth.keys." + k.kid +
+                                     ": not a P-256 or Ed25519 public key (or a short secret)");
+        }
+        keys.push_back(std::move(*key));
+    }
+    return keys;
+}
+
+std::unique_ptr<storage::store> open_store(const config& cfg) {
+    storage::rocks_options options;
+    options.path = cfg.server.data_dir;
+    options.background = background_priority_of(cfg);
+    auto store = storage::open_rocks_store(options);
+    if (!store) {
+        throw std::runtime_error("server.data_dir " + cfg.server.data_dir + ": " +
+                                 store.error().message());
+    }
+    return std::move(*store);
+}
+
+storage::commit_writer_options writer_options_of(const config& cfg,
+                                                 storage::commit_observer observer) {
+    storage::commit_writer_options o;
+    o.mode = durability_of(cfg);
+    o.max_batch_entries = 4096;
+    o.max_pending_entries = cfg.server.commit_queue_entries;
+    o.observer = std::move(observer);
+    return o;
+}
+
+}  // namespace tern::server::app

@@ -1,0 +1,167 @@
+// What a unit test of the core's components stands on: the in-memory store, a manual router
+// with two shards (it is also the clock), a commit port committed by hand, telemetry that
+// records, the default limits, and the context the components share. settle() runs everything
+// until the core is idle: posted tasks, then commits, then what they posted, and so on.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <tern/core/limits.hpp>
+#include <tern/core/service.hpp>
+#include <tern/core/telemetry.hpp>
+#include <tern/storage/memory_store.hpp>
+
+#include "context.hpp"
+#include "counting_store.hpp"
+#include "decide.hpp"
+#include "fake_device.hpp"
+#include "manual_commits.hpp"
+#include "manual_router.hpp"
+#include "tern/v1/frame.pb.h"
+
+namespace tern::test {
+
+// The tenant the core's unit tests run in (the ids a test names are users of it).
+constexpr storage::tenant_id acme = 1;
+
+class recording_telemetry final : public core::telemetry {
+public:
+    void message_received() override { ++received; }
+    void fanout(std::size_t recipients) override { fanouts.push_back(recipients); }
+    void messages_delivered(std::size_t pushes, std::chrono::nanoseconds) override {
+        delivered += pushes;
+    }
+    void failed(core::failure what, std::string_view detail) override {
+        failures.emplace_back(what, std::string(detail));
+    }
+    [[nodiscard]] std::size_t count(core::failure what) const {
+        std::size_t n = 0;
+        for (const auto& f : failures) n += f.first == what ? 1 : 0;
+        return n;
+    }
+
+    std::size_t received = 0;
+    std::size_t delivered = 0;
+    std::vector<std::size_t> fanouts;
+    std::vector<std::pair<core::failure, std::string>> failures;
+};
+
+struct core_harness {
+    explicit core_harness(std::size_t shards = 2) : router(shards) {}
+
+    // Runs until nothing is left: tasks, commits, and what they post in turn.
+    void settle() {
+        do {
+            router.run();
+        } while (commits.commit() != 0);
+        router.run();
+    }
+
+    std::unique_ptr<storage::store> memory = storage::make_memory_store();
+    counting_store counted{*memory};  // what the core reads, counted
+    storage::store* store = &counted;
+    manual_router router;
+    manual_commits commits{*store};
+    recording_telemetry telemetry;
+    core::limits limits;
+    core::context ctx{router, *store, commits, limits, telemetry, router};
+};
+
+// ---- frames a device sends ---------------------------------------------------------------------
+
+inline v1::Frame text_send(std::uint64_t req_id, const storage::conv_id& conv, std::string text,
+                           std::string client_msg_id) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    auto* s = f.mutable_send();
+    core::to_proto(conv, *s->mutable_conv());
+    s->set_client_msg_id(std::move(client_msg_id));
+    s->mutable_content()->set_text(std::move(text));
+    return f;
+}
+
+inline v1::Frame mark_read_frame(std::uint64_t req_id, const storage::conv_id& conv,
+                                 storage::seq_t up_to) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    core::to_proto(conv, *f.mutable_mark_read()->mutable_conv());
+    f.mutable_mark_read()->set_up_to_seq(up_to);
+    return f;
+}
+
+inline v1::Frame ack_frame(std::uint64_t inbox_seq) {
+    v1::Frame f;
+    f.mutable_ack()->set_inbox_seq(inbox_seq);
+    return f;
+}
+
+inline v1::Frame hello_frame(std::uint64_t req_id = 1) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    f.mutable_hello()->set_protocol_version(1);
+    return f;
+}
+
+inline v1::Frame welcome_frame(std::uint64_t req_id = 1) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    f.mutable_welcome()->set_protocol_version(1);
+    return f;
+}
+
+// The core behind its facade, on the harness: devices open through it as a connection would.
+struct service_harness : core_harness {
+    explicit service_harness(std::size_t shards = 2) : core_harness(shards) {}
+
+    // A device of (tenant, user, device) on `shard`, through on_open, admitted and caught up.
+    std::shared_ptr<fake_device> open(core::requester who, std::size_t shard,
+                                      std::optional<std::uint64_t> resume = std::nullopt) {
+        auto d = fake_device::make(who, shard);
+        auto hello = hello_frame();
+        if (resume) hello.mutable_hello()->set_resume_inbox_seq(*resume);
+        core.on_open(d, hello.hello(), welcome_frame(hello.req_id()));
+        settle();
+        return d;
+    }
+    // A request from `device`, handed to the core and no further (the test runs what follows).
+    void submit(const std::shared_ptr<fake_device>& device, v1::Frame frame) {
+        core.on_request(device, frame);
+    }
+    // A request from `device`, then everything it causes.
+    void request(const std::shared_ptr<fake_device>& device, v1::Frame frame) {
+        core.on_request(device, frame);
+        settle();
+    }
+    void close(const std::shared_ptr<fake_device>& device) {
+        device->close(v1::DISCONNECT_CLIENT_CLOSED, v1::ERROR_CODE_UNSPECIFIED, "bye");
+        core.on_close(device);
+        settle();
+    }
+
+    core::service core{router, *store, commits, limits, telemetry, router};
+};
+
+// A group created by `owner` with `members`, through the facade; returns its conversation.
+inline storage::conv_id create_group(service_harness& h, const std::shared_ptr<fake_device>& owner,
+                                     const std::vector<storage::user_id>& members,
+                                     const std::string& client_msg_id = "g-1") {
+    static std::uint64_t next_req_id = 900'000;
+    const auto req_id = next_req_id++;
+    v1::Frame f;
+    f.set_req_id(req_id);
+    auto* g = f.mutable_group_create();
+    g->set_name("team");
+    for (auto m : members) g->add_member_ids(m);
+    g->set_client_msg_id(client_msg_id);
+    h.request(owner, f);
+    const auto ack = owner->reply_to(req_id);
+    if (!ack || !ack->has_send_ack()) throw std::runtime_error("the group was not created");
+    return storage::conv_id::group(ack->send_ack().conv().id());
+}
+
+}  // namespace tern::test
