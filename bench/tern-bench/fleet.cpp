@@ -25,7 +25,7 @@ fleet::fleet(fleet_options opts, tracker& t)
       runtime_(tc::runtime::create(std::max(1u, opts_.threads))),
       callbacks_(runtime_->network_executor()) {
     if (opts_.endpoints.empty()) throw std::runtime_error("no endpoint to connect to");
-    auto key = tern::tooling::signing_key::from_private_pem_file(opts_.kid, opts_.key_file);
+    auto key = tern::auth::signing_key::from_private_pem_file(opts_.kid, opts_.key_file);
     if (!key) {
         throw std::runtime_error(opts_.key_file + ": " + key.error().message() +
                                  " (a P-256 or Ed25519 private key, ternctl keygen)");

@@ -79,7 +79,7 @@ TEST_CASE("fault checker: every acked message once and in order on every device,
                 tc::options o;
                 o.endpoints = {{tc::transport::tcp, "127.0.0.1", proxy.port(), "/"}};
                 o.token_provider = [&key, tenant, u, d] {
-                    return gateway_fixture::token_with(key, [&](tooling::token_claims& c) {
+                    return gateway_fixture::token_with(key, [&](auth::token_claims& c) {
                         c.tenant = tenant;
                         c.user = u;
                         c.device = u * 10 + d;

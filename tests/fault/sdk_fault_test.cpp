@@ -45,7 +45,7 @@ TEST_CASE("every acked message reaches every member device exactly once, through
             tc::options o;
             o.endpoints = {{tc::transport::tcp, "127.0.0.1", proxy.port(), "/"}};
             o.token_provider = [&key, u, d] {
-                return gateway_fixture::token_with(key, [&](tooling::token_claims& c) {
+                return gateway_fixture::token_with(key, [&](auth::token_claims& c) {
                     c.user = u;
                     c.device = u * 10 + d;
                 });

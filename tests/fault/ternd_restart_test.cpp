@@ -205,7 +205,7 @@ TEST_CASE("SIGHUP loads a new TLS certificate and log level without dropping con
     const auto token = gateway_fixture::token_with(key);
     // Another device of the user: the same device connecting again would replace `before`.
     const auto other_token =
-        gateway_fixture::token_with(key, [](tooling::token_claims& c) { c.device = 8; });
+        gateway_fixture::token_with(key, [](auth::token_claims& c) { c.device = 8; });
 
     tls_client before(tls_port, cert_a);
     before.send(hello(token));

@@ -148,7 +148,7 @@ private:
 struct fixture {
     tern::auth::jwt_verifier verifier{{"tern-dev", "tern", true, std::chrono::seconds(60), 8192, 0},
                                       {*tern::auth::jwt_key::hmac("fz", std::string(32, 'k'))}};
-    tern::tooling::signing_key key = *tern::tooling::signing_key::hmac("fz", std::string(32, 'k'));
+    tern::auth::signing_key key = *tern::auth::signing_key::hmac("fz", std::string(32, 'k'));
     tern::server::metrics metrics{{"fuzz", "fuzz"}};
 
     std::string hello_bytes(std::uint64_t attempt) const {

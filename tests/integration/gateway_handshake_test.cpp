@@ -85,8 +85,7 @@ TEST_CASE("bad tokens are refused, each with its code", "[integration][gateway]"
         {"alg none", "eyJhbGciOiJub25lIiwia2lkIjoiazEifQ.eyJzdWIiOiI0MiJ9.",
          v1::TOKEN_ALG_NOT_ALLOWED, v1::DISCONNECT_AUTH_FAILED},
         {"HS256 when not enabled",
-         gateway_fixture::token_with(
-             tooling::signing_key::hmac("k1", std::string(32, 'x')).value()),
+         gateway_fixture::token_with(auth::signing_key::hmac("k1", std::string(32, 'x')).value()),
          v1::TOKEN_ALG_NOT_ALLOWED, v1::DISCONNECT_AUTH_FAILED},
         {"garbage", "not-a-token", v1::TOKEN_INVALID, v1::DISCONNECT_AUTH_FAILED},
     };
@@ -186,7 +185,7 @@ TEST_CASE("a connection is closed when its token expires, even while busy",
     gateway_fixture f([](server::config& c) { c.auth.max_skew_seconds = 0; });
     auto c = f.connect();
     c.send(hello(f.token("k1", f.k1.private_pem,
-                         [](tooling::token_claims& t) { t.expires_at = unix_now() + 2; })));
+                         [](auth::token_claims& t) { t.expires_at = unix_now() + 2; })));
     REQUIRE(c.receive_until(v1::Frame::kWelcome));
     // Activity does not extend a token's life.
     std::optional<v1::Frame> d;

@@ -444,7 +444,7 @@ TEST_CASE("a token that expires mid-connection is renewed through the provider a
     // Tokens for two seconds: the server closes the connection when one expires.
     auto short_lived = [&f, &asked] {
         ++asked;
-        return f.token("k1", f.k1.private_pem, [](tooling::token_claims& t) {
+        return f.token("k1", f.k1.private_pem, [](auth::token_claims& t) {
             t.user = 7;
             t.device = 70;
             t.expires_at = unix_now() + 2;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 
+#include <tern/auth/signing.hpp>
 #include <tern/server/gateway.hpp>
 #include <tern/tooling/tokens.hpp>
 
@@ -17,6 +18,7 @@
 
 namespace tern::test {
 
+namespace auth = tern::auth;
 namespace tooling = tern::tooling;
 
 inline std::int64_t unix_now() {
@@ -29,9 +31,9 @@ inline std::int64_t unix_now() {
 // tenant 2, plus the private keys to mint tokens with.
 struct gateway_fixture {
     temp_dir dir{"tern-gw"};
-    tooling::key_pair k1 = tooling::generate_key_pair(tooling::key_alg::es256).value();
-    tooling::key_pair t2 = tooling::generate_key_pair(tooling::key_alg::eddsa).value();
-    tooling::key_pair stranger = tooling::generate_key_pair(tooling::key_alg::es256).value();
+    auth::key_pair k1 = auth::generate_key_pair(auth::jwt_alg::es256).value();
+    auth::key_pair t2 = auth::generate_key_pair(auth::jwt_alg::eddsa).value();
+    auth::key_pair stranger = auth::generate_key_pair(auth::jwt_alg::es256).value();
     server::config cfg;
     std::unique_ptr<server::gateway> gw;
     static constexpr const char* admin_token = "test-admin-token-0123456789";
@@ -57,31 +59,25 @@ struct gateway_fixture {
     }
 
     // The claims of a valid token for tenant 1, user 42, device 7, issued now for an hour.
-    static tooling::token_claims claims() {
-        tooling::token_claims c;
-        c.tenant = 1;
-        c.user = 42;
-        c.device = 7;
-        c.issued_at = unix_now();
-        c.expires_at = unix_now() + 3600;
-        return c;
+    static auth::token_claims claims() {
+        return tooling::device_claims(1, 42, 7, std::chrono::hours(1));
     }
 
-    static std::string token_with(const tooling::signing_key& key,
-                                  const std::function<void(tooling::token_claims&)>& edit = {}) {
+    static std::string token_with(const auth::signing_key& key,
+                                  const std::function<void(auth::token_claims&)>& edit = {}) {
         auto c = claims();
         if (edit) edit(c);
-        return tooling::sign_token(c, key).value();
+        return auth::sign_token(c, key).value();
     }
 
     std::string token(const std::string& kid, const std::string& private_pem,
-                      const std::function<void(tooling::token_claims&)>& edit = {}) const {
-        return token_with(tooling::signing_key::from_private_pem(kid, private_pem).value(), edit);
+                      const std::function<void(auth::token_claims&)>& edit = {}) const {
+        return token_with(auth::signing_key::from_private_pem(kid, private_pem).value(), edit);
     }
     std::string good_token() const { return token("k1", k1.private_pem); }
 
     std::string token_for(std::uint64_t tenant, std::uint64_t user, std::uint64_t device) const {
-        return token("k1", k1.private_pem, [&](tooling::token_claims& c) {
+        return token("k1", k1.private_pem, [&](auth::token_claims& c) {
             c.tenant = tenant;
             c.user = user;
             c.device = device;

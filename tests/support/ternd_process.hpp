@@ -142,18 +142,17 @@ inline std::string write_ternd_config(const std::filesystem::path& dir,
 // file (write_ternd_config) and a log file, and device tokens signed with the key.
 struct ternd_setup {
     temp_dir dir;
-    tooling::key_pair keys = tooling::generate_key_pair(tooling::key_alg::es256).value();
+    auth::key_pair keys = auth::generate_key_pair(auth::jwt_alg::es256).value();
     std::string config_file;
     std::string log_file = (dir.path() / "ternd.log").string();
-    tooling::signing_key key =
-        tooling::signing_key::from_private_pem("k1", keys.private_pem).value();
+    auth::signing_key key = auth::signing_key::from_private_pem("k1", keys.private_pem).value();
 
     ternd_setup(const std::string& tag, const std::string& durability)
         : dir(tag), config_file(write_ternd_config(dir.path(), keys.public_pem, durability)) {}
 
     [[nodiscard]] std::string token(std::uint64_t tenant, std::uint64_t user,
                                     std::uint64_t device) const {
-        return gateway_fixture::token_with(key, [&](tooling::token_claims& c) {
+        return gateway_fixture::token_with(key, [&](auth::token_claims& c) {
             c.tenant = tenant;
             c.user = user;
             c.device = device;

@@ -211,7 +211,7 @@ private:
 // A development token minted from a signing key (what ternctl token does).
 std::string mint(const std::string& key_file, const std::string& kid, std::uint64_t tenant,
                  std::uint64_t user, std::uint64_t device) {
-    auto key = tern::tooling::signing_key::from_private_pem_file(kid, key_file);
+    auto key = tern::auth::signing_key::from_private_pem_file(kid, key_file);
     if (!key) throw std::runtime_error(key_file + ": " + key.error().message());
     auto token = tern::tooling::device_token(*key, tenant, user, device, std::chrono::hours(24));
     if (!token) throw std::runtime_error("signing failed: " + token.error().message());

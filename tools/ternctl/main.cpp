@@ -19,12 +19,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include <tern/auth/signing.hpp>
 #include <tern/tooling/tokens.hpp>
 
 #include "admin.hpp"
 #include "inspect.hpp"
 
 namespace fs = std::filesystem;
+namespace auth = tern::auth;
 namespace tooling = tern::tooling;
 
 namespace {
@@ -57,8 +59,7 @@ void write_file(const fs::path& path, const std::string& content, fs::perms perm
 
 int keygen(const std::string& kid, const std::string& alg_name, const fs::path& dir) {
     const bool eddsa = alg_name == "eddsa";
-    const auto pair =
-        tooling::generate_key_pair(eddsa ? tooling::key_alg::eddsa : tooling::key_alg::es256);
+    const auto pair = auth::generate_key_pair(eddsa ? auth::jwt_alg::eddsa : auth::jwt_alg::es256);
     if (!pair) throw std::runtime_error("key generation failed");
     fs::create_directories(dir);
     const auto private_path = dir / (kid + ".key");
@@ -110,12 +111,12 @@ int main(int argc, char** argv) {
         const auto lifetime = parse_duration(ttl);
         if (lifetime <= 0) throw std::runtime_error("--ttl: use a duration like 90s, 15m, 24h, 7d");
         if (tenant == 0 || user == 0) throw std::runtime_error("--tenant and --user must be > 0");
-        const auto key = tooling::signing_key::from_private_pem_file(kid, key_file);
+        const auto key = auth::signing_key::from_private_pem_file(kid, key_file);
         if (!key) throw std::runtime_error(key_file + ": not a P-256 or Ed25519 private key");
         auto claims = tooling::device_claims(tenant, user, device, std::chrono::seconds(lifetime));
         claims.issuer = issuer;
         claims.audience = audience;
-        const auto token = tooling::sign_token(claims, *key);
+        const auto token = auth::sign_token(claims, *key);
         if (!token) throw std::runtime_error("signing failed");
         std::cout << *token << "\n";
         return 0;

@@ -14,7 +14,7 @@
 // stripes that each take their own lock for a hash lookup (threading.md lists it). Tokens are
 // never logged by this code.
 //
-// Verification only: tokens are minted by the tools (tools/tooling, `tern::tooling`).
+// This is the verifying half; signing.hpp mints (for the tools), on the same format.
 #pragma once
 
 #include <chrono>

@@ -4,157 +4,42 @@
 #include <array>
 #include <charconv>
 #include <deque>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 #include <unordered_map>
 
-#include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <nlohmann/json.hpp>
 
+#include "jose.hpp"
 #include "tern/v1/errors.pb.h"
 
 namespace tern::auth {
 namespace {
 
 using json = nlohmann::json;
-
-// ---- base64url (RFC 4648 §5, no padding), strict: any other character is an error ----------
-
-constexpr std::string_view b64_alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::optional<std::string> base64url_decode(std::string_view in) {
-    if (in.size() % 4 == 1) return std::nullopt;
-    std::string out;
-    out.reserve(in.size() * 3 / 4);
-    std::uint32_t buffer = 0;
-    int bits = 0;
-    for (char c : in) {
-        const auto pos = b64_alphabet.find(c);
-        if (pos == std::string_view::npos) return std::nullopt;
-        buffer = (buffer << 6) | static_cast<std::uint32_t>(pos);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<char>((buffer >> bits) & 0xff));
-        }
-    }
-    // Leftover bits must be zero (a canonical encoding).
-    if (bits > 0 && (buffer & ((1u << bits) - 1)) != 0) return std::nullopt;
-    return out;
-}
-
-// ---- OpenSSL helpers ---------------------------------------------------------------------------
-
-struct bio_free {
-    void operator()(BIO* b) const { BIO_free(b); }
-};
-struct md_ctx_free {
-    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-struct sig_free {
-    void operator()(ECDSA_SIG* s) const { ECDSA_SIG_free(s); }
-};
-
-std::shared_ptr<evp_pkey_st> own(EVP_PKEY* key) {
-    return {key, [](EVP_PKEY* k) { EVP_PKEY_free(k); }};
-}
-
-// The JWS algorithm a key implies, if it is one we support.
-std::optional<jwt_alg> alg_of(EVP_PKEY* key) {
-    switch (EVP_PKEY_get_base_id(key)) {
-        case EVP_PKEY_ED25519:
-            return jwt_alg::eddsa;
-        case EVP_PKEY_EC: {
-            char group[64] = {};
-            std::size_t len = 0;
-            if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
-                                               &len) != 1) {
-                return std::nullopt;
-            }
-            const std::string_view name(group, len);
-            if (name == "prime256v1" || name == "P-256") return jwt_alg::es256;
-            return std::nullopt;
-        }
-        default:
-            return std::nullopt;
-    }
-}
-
-boost::system::error_code bad_key() { return std::make_error_code(std::errc::invalid_argument); }
-
-struct loaded_key {
-    std::shared_ptr<evp_pkey_st> pkey;
-    jwt_alg alg;
-};
-
-// Reads a PEM public key of a type we support (P-256 or Ed25519).
-result<loaded_key> load_public_pem(std::string_view pem) {
-    std::unique_ptr<BIO, bio_free> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-    if (!bio) return bad_key();
-    EVP_PKEY* key = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
-    if (!key) return bad_key();
-    auto owned = own(key);
-    const auto alg = alg_of(key);
-    if (!alg) return bad_key();
-    return loaded_key{std::move(owned), *alg};
-}
-
-// ECDSA signatures in JWS are R || S, each 32 bytes; OpenSSL verifies DER.
-std::optional<std::string> raw_to_der(std::string_view raw) {
-    if (raw.size() != 64) return std::nullopt;
-    const auto* in = reinterpret_cast<const unsigned char*>(raw.data());
-    std::unique_ptr<ECDSA_SIG, sig_free> sig(ECDSA_SIG_new());
-    BIGNUM* r = BN_bin2bn(in, 32, nullptr);
-    BIGNUM* s = BN_bin2bn(in + 32, 32, nullptr);
-    if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-        BN_free(r);
-        BN_free(s);
-        return std::nullopt;
-    }
-    unsigned char* der = nullptr;
-    const int len = i2d_ECDSA_SIG(sig.get(), &der);
-    if (len <= 0) return std::nullopt;
-    std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(len));
-    OPENSSL_free(der);
-    return out;
-}
-
-std::string hmac_sha256(std::string_view secret, std::string_view data) {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-         reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
-    return {reinterpret_cast<char*>(mac), len};
-}
+using jose::bad_key;
+using jose::base64url_decode;
 
 bool verify_signature(const jwt_key& key, evp_pkey_st* pkey, const std::string& secret,
                       std::string_view signed_part, std::string_view signature) {
     if (key.alg() == jwt_alg::hs256) {
-        const auto mac = hmac_sha256(secret, signed_part);
+        const auto mac = jose::hmac_sha256(secret, signed_part);
         return signature.size() == mac.size() &&
                CRYPTO_memcmp(mac.data(), signature.data(), mac.size()) == 0;
     }
     std::string der_storage;
     std::string_view sig = signature;
     if (key.alg() == jwt_alg::es256) {
-        auto der = raw_to_der(signature);
+        auto der = jose::raw_to_der(signature);
         if (!der) return false;
         der_storage = std::move(*der);
         sig = der_storage;
     } else if (signature.size() != 64) {
         return false;
     }
-    std::unique_ptr<EVP_MD_CTX, md_ctx_free> ctx(EVP_MD_CTX_new());
+    std::unique_ptr<EVP_MD_CTX, jose::md_ctx_free> ctx(EVP_MD_CTX_new());
     const EVP_MD* md = key.alg() == jwt_alg::es256 ? EVP_sha256() : nullptr;
     if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, pkey) != 1) return false;
     return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()),
@@ -291,7 +176,7 @@ v1::ErrorCode to_protocol_error(token_errc e) noexcept {
 
 result<jwt_key> jwt_key::from_public_pem(std::string kid, std::string_view pem,
                                          std::optional<std::uint64_t> tenant) {
-    auto loaded = load_public_pem(pem);
+    auto loaded = jose::load_pem(pem, false);
     if (!loaded) return loaded.error();
     jwt_key key;
     key.kid_ = std::move(kid);
@@ -439,40 +324,40 @@ result<token_claims> jwt_verifier::verify_fully(std::string_view token, std::int
     token_claims claims;
     const auto skew = options_.max_skew.count();
 
-    const auto exp = p.find("exp");
+    const auto exp = p.find(jose::expires);
     if (exp == p.end()) return token_errc::missing_claim;
     const auto exp_v = date_claim(*exp);
     if (!exp_v) return token_errc::malformed;
     claims.expires_at = *exp_v;
     if (now > claims.expires_at + skew) return token_errc::expired;
-    if (const auto nbf = p.find("nbf"); nbf != p.end()) {
+    if (const auto nbf = p.find(jose::not_before); nbf != p.end()) {
         const auto v = date_claim(*nbf);
         if (!v) return token_errc::malformed;
         claims.not_before = *v;
         if (claims.not_before > now + skew) return token_errc::not_yet_valid;
     }
-    if (const auto iat = p.find("iat"); iat != p.end()) {
+    if (const auto iat = p.find(jose::issued_at); iat != p.end()) {
         const auto v = date_claim(*iat);
         if (!v) return token_errc::malformed;
         claims.issued_at = *v;
         if (claims.issued_at > now + skew) return token_errc::not_yet_valid;
     }
 
-    const auto iss = p.find("iss");
+    const auto iss = p.find(jose::issuer);
     if (iss == p.end() || !iss->is_string() ||
         iss->get_ref<const std::string&>() != options_.issuer) {
         return token_errc::wrong_issuer;
     }
     claims.issuer = options_.issuer;
-    const auto aud = p.find("aud");
+    const auto aud = p.find(jose::audience);
     if (aud == p.end() || !audience_matches(*aud, options_.audience)) {
         return token_errc::wrong_audience;
     }
     claims.audience = options_.audience;
 
-    const auto sub = p.find("sub");
-    const auto tid = p.find("tid");
-    const auto did = p.find("did");
+    const auto sub = p.find(jose::subject);
+    const auto tid = p.find(jose::tenant);
+    const auto did = p.find(jose::device);
     if (sub == p.end() || tid == p.end() || did == p.end()) return token_errc::missing_claim;
     const auto user = id_claim(*sub, false);
     const auto tenant = id_claim(*tid, true);
@@ -482,30 +367,15 @@ result<token_claims> jwt_verifier::verify_fully(std::string_view token, std::int
     claims.tenant = *tenant;
     claims.device = *device;
     if (key->tenant() && *key->tenant() != claims.tenant) return token_errc::wrong_tenant;
-    if (const auto jti = p.find("jti"); jti != p.end() && jti->is_string()) {
+    if (const auto jti = p.find(jose::jwt_id); jti != p.end() && jti->is_string()) {
         claims.jwt_id = jti->get<std::string>();
     }
     return claims;
 }
 
-namespace {
-
-// A PEM file's text; no_such_file_or_directory if it cannot be read.
-result<std::string> read_pem_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return boost::system::errc::make_error_code(boost::system::errc::no_such_file_or_directory);
-    }
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
-}  // namespace
-
 result<jwt_key> jwt_key::from_public_pem_file(std::string kid, const std::string& path,
                                               std::optional<std::uint64_t> tenant) {
-    auto pem = read_pem_file(path);
+    auto pem = jose::read_file(path);
     return pem ? from_public_pem(std::move(kid), *pem, tenant) : pem.error();
 }
 

@@ -1,6 +1,8 @@
 // The JWT negative suite: every way a token can be wrong is refused with its own code, and the
-// RFC 8725 pitfalls (alg none, algorithm confusion, HS256 when not allowed) are closed.
+// RFC 8725 pitfalls (alg none, algorithm confusion, HS256 when not allowed) are closed. Tokens
+// are minted with the module's own signing half, which the tools use.
 #include <tern/auth/jwt.hpp>
+#include <tern/auth/signing.hpp>
 #include <tern/tooling/tokens.hpp>
 
 #include <atomic>
@@ -18,8 +20,6 @@
 
 using namespace tern::auth;
 namespace tooling = tern::tooling;
-using tooling::sign_token;
-using tooling::signing_key;
 
 namespace {
 
@@ -40,8 +40,10 @@ std::string b64url(std::string_view in) {
     return out;
 }
 
-tooling::token_claims claims_for(std::uint64_t tenant = 1, std::uint64_t user = 42) {
-    tooling::token_claims c;
+token_claims claims_for(std::uint64_t tenant = 1, std::uint64_t user = 42) {
+    token_claims c;
+    c.issuer = "tern-dev";
+    c.audience = "tern";
     c.tenant = tenant;
     c.user = user;
     c.device = 7;
@@ -60,16 +62,16 @@ jwt_verifier::options verifier_options(bool allow_hs256 = false) {
 }
 
 struct fixture {
-    tooling::key_pair es = tooling::generate_key_pair(tooling::key_alg::es256).value();
-    tooling::key_pair ed = tooling::generate_key_pair(tooling::key_alg::eddsa).value();
-    tooling::key_pair other = tooling::generate_key_pair(tooling::key_alg::es256).value();
+    key_pair es = generate_key_pair(jwt_alg::es256).value();
+    key_pair ed = generate_key_pair(jwt_alg::eddsa).value();
+    key_pair other = generate_key_pair(jwt_alg::es256).value();
     signing_key es_private = signing_key::from_private_pem("es1", es.private_pem).value();
     signing_key ed_private = signing_key::from_private_pem("ed1", ed.private_pem).value();
     signing_key other_private = signing_key::from_private_pem("es1", other.private_pem).value();
     signing_key hs = signing_key::hmac("hs1", std::string(32, 's')).value();
     jwt_key hs_verifying = jwt_key::hmac("hs1", std::string(32, 's')).value();
     // A key bound to tenant 2.
-    tooling::key_pair t2 = tooling::generate_key_pair(tooling::key_alg::eddsa).value();
+    key_pair t2 = generate_key_pair(jwt_alg::eddsa).value();
     signing_key t2_private = signing_key::from_private_pem("t2", t2.private_pem).value();
 
     std::vector<jwt_key> public_keys() const {
@@ -255,9 +257,12 @@ TEST_CASE("token errors map onto the protocol's TOKEN_* codes", "[unit][auth]") 
 TEST_CASE("keys of unsupported types or sizes are refused", "[unit][auth]") {
     CHECK_FALSE(jwt_key::hmac("short", "too short").has_value());
     CHECK_FALSE(jwt_key::from_public_pem("x", "not a pem").has_value());
-    // A private key is not a verification key.
-    const auto pair = tooling::generate_key_pair(tooling::key_alg::es256).value();
+    // A private key is not a verification key, nor a public key a signing key.
+    const auto pair = generate_key_pair(jwt_alg::es256).value();
     CHECK_FALSE(jwt_key::from_public_pem("x", pair.private_pem).has_value());
+    CHECK_FALSE(signing_key::from_private_pem("x", pair.public_pem).has_value());
+    CHECK_FALSE(signing_key::hmac("short", "too short").has_value());
+    CHECK_FALSE(generate_key_pair(jwt_alg::hs256).has_value());  // a secret, not a pair
 }
 
 TEST_CASE("keys load from PEM files, and a missing file is told apart from a bad key",
@@ -265,7 +270,7 @@ TEST_CASE("keys load from PEM files, and a missing file is told apart from a bad
     const auto dir = std::filesystem::temp_directory_path() /
                      ("tern-jwt-keys-" + std::to_string(std::random_device{}()));
     std::filesystem::create_directories(dir);
-    const auto pair = tooling::generate_key_pair(tooling::key_alg::es256).value();
+    const auto pair = generate_key_pair(jwt_alg::es256).value();
     const auto write = [&](const char* name, const std::string& text) {
         std::ofstream(dir / name) << text;
         return (dir / name).string();
@@ -293,7 +298,7 @@ TEST_CASE("keys load from PEM files, and a missing file is told apart from a bad
 
 TEST_CASE("a token verified once is remembered, yet still expires and cannot be altered",
           "[unit][auth]") {
-    const auto pair = tooling::generate_key_pair(tooling::key_alg::es256).value();
+    const auto pair = generate_key_pair(jwt_alg::es256).value();
     const auto signer = signing_key::from_private_pem("dev", pair.private_pem).value();
     jwt_verifier::options o;
     o.issuer = "tern-dev";
@@ -333,7 +338,7 @@ TEST_CASE("a token verified once is remembered, yet still expires and cannot be 
 
 TEST_CASE("threads verifying at once share the remembered tokens and each gets its own claims",
           "[unit][auth]") {
-    const auto pair = tooling::generate_key_pair(tooling::key_alg::eddsa).value();
+    const auto pair = generate_key_pair(jwt_alg::eddsa).value();
     const auto signer = signing_key::from_private_pem("dev", pair.private_pem).value();
     jwt_verifier::options o;
     o.issuer = "tern-dev";
