@@ -5,6 +5,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <tern/wire/time.hpp>
+
 #include "client_impl.hpp"
 #include "convert.hpp"
 #include "runtime_impl.hpp"
@@ -22,10 +24,7 @@ namespace asio = boost::asio;
 std::string new_client_msg_id() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     thread_local std::uint16_t counter = 0;
-    const auto ms =
-        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count());
+    const auto ms = static_cast<std::uint64_t>(wire::unix_ms());
     static constexpr char hex[] = "0123456789abcdef";
     std::string id(32, '0');
     const auto put = [&](std::size_t at, std::uint64_t bits, int digits) {

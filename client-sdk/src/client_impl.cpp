@@ -1,5 +1,7 @@
 #include "client_impl.hpp"
 
+#include <tern/wire/time.hpp>
+
 #include <algorithm>
 
 #include <boost/asio/post.hpp>
@@ -13,16 +15,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::size_t max_held_pushes = 10'000;
-
 constexpr auto ack_delay = 20ms;
 constexpr auto sweep_period = 500ms;
 
-std::int64_t unix_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+using wire::unix_ms;
 
 error make_error(error_code code, std::string message, bool retryable = false) {
     return {code, std::move(message), retryable};
@@ -76,13 +72,13 @@ client::impl::impl(options opts, std::shared_ptr<listener> app, asio::io_context
     std::string problem;
     tls_ = detail::make_tls_context(opts_.tls, problem);
     if (!problem.empty()) log(log_level::warn, problem);
-    cursor_ = app_done_ = store_->inbox_cursor();
+    inbox_ = detail::inbox(store_->inbox_cursor());
     // The outbox a persistent store kept: sent again on the first connection.
     for (auto& entry : store_->outbox()) {
-        outgoing o;
+        detail::outbox::pending_send o;
         o.frame.ParseFromString(entry.request);
         o.entry = std::move(entry);
-        outbox_.push_back(std::move(o));
+        outbox_.add(std::move(o));
     }
 }
 
@@ -130,13 +126,12 @@ void client::impl::shutdown() {
     }
     requests_.clear();
     // The entries stay in the state store for the next client of this device.
-    for (auto& o : outbox_) complete(o.done, result<sent>(closed));
-    outbox_.clear();
+    for (auto& o : outbox_.take_all()) complete(o.done, result<sent>(closed));
 }
 
 void client::impl::attempt() {
     if (!wanted_ || shut_ || phase_ != phase::idle) return;
-    if (cursor_ - app_done_ >= opts_.max_app_backlog) {
+    if (inbox_.backlog() >= opts_.max_app_backlog) {
         // A new connection would only be closed again: wait for the app to catch up.
         waiting_for_app_ = true;
         return;
@@ -227,7 +222,6 @@ void client::impl::on_dialed(const boost::system::error_code& ec, const std::str
     dropping_pushes_ = false;
     goodbye_.reset();
     hello_error_.reset();
-    acked_ = 0;
     v1::Frame hello;
     hello_req_ = next_req_++;
     hello.set_req_id(hello_req_);
@@ -236,7 +230,7 @@ void client::impl::on_dialed(const boost::system::error_code& ec, const std::str
     h->set_token(token_);
     h->set_platform(to_proto(opts_.platform));
     h->set_app_version(opts_.app_version);
-    h->set_resume_inbox_seq(cursor_);
+    h->set_resume_inbox_seq(inbox_.cursor());
     // Names this connection as newer than every earlier one of this client, so a Hello that an
     // abandoned connection delivers late cannot replace this one.
     h->set_client_instance(instance_);
@@ -260,15 +254,14 @@ void client::impl::on_welcome(const v1::Frame& frame) {
             ? opts_.heartbeat
             : std::chrono::milliseconds(std::max<std::uint32_t>(w.heartbeat_interval_ms(), 1000));
     // Stay a little under the server's limits: they are enforced on arrival.
-    rate_ = std::max(1.0, 0.9 * w.limits().inbound_frames_per_second());
-    burst_ = std::max(1.0, 0.5 * w.limits().inbound_burst());
-    tokens_ = burst_;
-    refilled_ = clock::now();
-    if (w.inbox_head() < cursor_) {
+    pace_ = {std::max(1.0, 0.9 * w.limits().inbound_frames_per_second()),
+             std::max(1.0, 0.5 * w.limits().inbound_burst())};
+    tokens_.refill_fully(pace_, clock::now());
+    if (w.inbox_head() < inbox_.cursor()) {
         // The server's inbox is behind what we delivered (its data was reset): follow it, and
         // let the per-conversation check drop anything seen before.
         log(log_level::error, "server inbox head is behind the client's cursor");
-        cursor_ = app_done_ = w.resume_from();
+        inbox_.reset_to(w.resume_from());
     }
     phase_ = phase::ready;
     attempt_ = 0;
@@ -301,15 +294,14 @@ void client::impl::on_link_closed(const boost::system::error_code& ec) {
     pace_timer_.cancel();
     pace_armed_ = false;
     paced_.clear();
-    syncing_ = false;
-    held_.clear();
+    inbox_.on_connection_lost();
     const auto gone = make_error(error_code::not_connected, "the connection closed", true);
     auto requests = std::move(requests_);
     requests_.clear();
     for (auto& [id, pending] : requests) {
         if (!pending.outbox && pending.on_fail) pending.on_fail(gone);
     }
-    for (auto& o : outbox_) o.req_id = 0;
+    outbox_.on_connection_lost();
     if (shut_) return;
 
     disconnect_reason reason = disconnect_reason::network;
@@ -375,19 +367,14 @@ void client::impl::emit(v1::Frame frame) {
 void client::impl::drain_paced() {
     if (!link_) return;
     const auto now = clock::now();
-    tokens_ =
-        std::min(burst_, tokens_ + std::chrono::duration<double>(now - refilled_).count() * rate_);
-    refilled_ = now;
-    while (!paced_.empty() && tokens_ >= 1) {
-        tokens_ -= 1;
+    while (!paced_.empty() && tokens_.take(pace_, now)) {
         link_->send(paced_.front());
         paced_.pop_front();
         last_sent_ = now;
     }
     if (paced_.empty() || pace_armed_) return;
     pace_armed_ = true;
-    pace_timer_.expires_after(std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::duration<double>((1 - tokens_) / rate_)));
+    pace_timer_.expires_after(tokens_.until_next(pace_, now));
     pace_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
         auto self = weak.lock();
         if (!self) return;
@@ -412,25 +399,25 @@ void client::impl::submit(v1::Frame frame, std::string client_msg_id, callback<s
         complete(done, result<sent>(make_error(error_code::closed, "the client is closed")));
         return;
     }
-    outgoing o;
+    detail::outbox::pending_send o;
     o.entry.client_msg_id = std::move(client_msg_id);
     o.entry.request = frame.SerializeAsString();
     o.entry.expires_ms = unix_ms() + opts_.send_expiry.count();
     o.frame = std::move(frame);
     o.done = std::move(done);
     store_->outbox_add(o.entry);
-    outbox_.push_back(std::move(o));
-    if (phase_ == phase::ready) transmit(outbox_.back());
+    auto& added = outbox_.add(std::move(o));
+    if (phase_ == phase::ready) transmit(added);
 }
 
-void client::impl::transmit(outgoing& o) {
+void client::impl::transmit(detail::outbox::pending_send& o) {
     pending_request p;
     p.outbox = true;
     p.deadline = clock::time_point::max();
     p.on_reply = [this, cmid = o.entry.client_msg_id](const v1::Frame& reply) {
         settle(cmid, reply);
     };
-    o.req_id = send_request(o.frame, std::move(p));
+    detail::outbox::sent(o, send_request(o.frame, std::move(p)));
     if (logs(log_level::debug)) {
         log(log_level::debug,
             "sending " + o.entry.client_msg_id + " as request " + std::to_string(o.req_id));
@@ -438,40 +425,30 @@ void client::impl::transmit(outgoing& o) {
 }
 
 void client::impl::settle(const std::string& client_msg_id, const v1::Frame& reply) {
-    auto it = std::find_if(outbox_.begin(), outbox_.end(), [&](const outgoing& o) {
-        return o.entry.client_msg_id == client_msg_id;
-    });
-    if (it == outbox_.end()) return;
     if (logs(log_level::debug)) {
         log(log_level::debug,
             "answer to " + client_msg_id + ": " +
                 (reply.has_send_ack() ? "seq " + std::to_string(reply.send_ack().seq())
                                       : "error " + reply.error().message()));
     }
-    if (reply.has_send_ack()) {
-        store_->outbox_remove(client_msg_id);
-        complete(it->done, result<sent>(detail::from_proto(reply.send_ack())));
-        outbox_.erase(it);
-        return;
+    auto answer = outbox_.on_reply(client_msg_id, reply, clock::now());
+    switch (answer.what) {
+        case detail::outbox::outcome::acked:
+            return finish(*answer.entry, result<sent>(detail::from_proto(reply.send_ack())));
+        case detail::outbox::outcome::failed:
+            return finish(*answer.entry,
+                          result<sent>(reply.has_error()
+                                           ? detail::from_proto(reply.error())
+                                           : make_error(error_code::internal, "unexpected reply")));
+        case detail::outbox::outcome::retry_later:  // the sweep or the next connection sends it
+        case detail::outbox::outcome::unknown:
+            return;
     }
-    auto e = reply.has_error() ? detail::from_proto(reply.error())
-                               : make_error(error_code::internal, "unexpected reply");
-    if (e.retryable) {
-        // Sent again by the sweep (or on the next connection), with the same id.
-        it->req_id = 0;
-        const auto wait = std::chrono::milliseconds(
-            std::max<std::uint32_t>(reply.error().retry_after_ms(), 1000));
-        it->retry_after = clock::now() + wait;
-        return;
-    }
-    fail_outgoing(it, std::move(e));
 }
 
-std::deque<client::impl::outgoing>::iterator client::impl::fail_outgoing(
-    std::deque<outgoing>::iterator it, error e) {
-    store_->outbox_remove(it->entry.client_msg_id);
-    complete(it->done, result<sent>(std::move(e)));
-    return outbox_.erase(it);
+void client::impl::finish(detail::outbox::pending_send& o, result<sent> outcome) {
+    store_->outbox_remove(o.entry.client_msg_id);
+    complete(o.done, std::move(outcome));
 }
 
 // ---- reads and state that survives reconnects ------------------------------------------------
@@ -597,74 +574,41 @@ void client::impl::on_peer_gone_while_paused() { dropping_pushes_ = true; }
 
 void client::impl::on_push(v1::Push& push) {
     if (dropping_pushes_) return;
-    const auto seq = push.inbox_seq();
-    if (seq <= cursor_) return;  // seen already (a catch-up overlapping a live push)
-    if (seq == cursor_ + 1 && !syncing_) {
-        deliver(push);
-        return;
-    }
-    // A gap: pull the missing entries, and keep what arrives meanwhile.
-    if (held_.size() < max_held_pushes) held_.emplace(seq, std::move(push));
-    if (!syncing_) start_sync();
+    const bool gap =
+        inbox_.on_push(push, [this](const v1::Push& p, bool fresh) { hand_to_app(p, fresh); });
+    if (gap) start_sync();
 }
 
 void client::impl::pull() {
-    if (phase_ == phase::ready && !syncing_) start_sync();
+    if (phase_ == phase::ready && inbox_.on_pull()) start_sync();
 }
 
+// Pulls the inbox after the cursor: the inbox said so (a gap, more pages, or the app's pull).
 void client::impl::start_sync() {
-    syncing_ = true;
     v1::Frame f;
-    f.mutable_sync()->set_after_inbox_seq(cursor_);
+    f.mutable_sync()->set_after_inbox_seq(inbox_.cursor());
     pending_request p;
     p.on_reply = [this](const v1::Frame& reply) {
         if (!reply.has_sync_page()) {
-            syncing_ = false;  // an error: the next push or reconnect tries again
+            inbox_.on_sync_failed();  // an error: the next push or reconnect tries again
             return;
         }
-        on_sync_page(reply.sync_page());
+        const bool again = inbox_.on_sync_page(
+            reply.sync_page(),
+            [this](const v1::Push& entry, bool fresh) { hand_to_app(entry, fresh); });
+        if (again) start_sync();
     };
-    p.on_fail = [this](const error&) { syncing_ = false; };
+    p.on_fail = [this](const error&) { inbox_.on_sync_failed(); };
     p.deadline = clock::now() + opts_.request_timeout;
     send_request(std::move(f), std::move(p));
 }
 
-void client::impl::on_sync_page(const v1::SyncPage& page) {
-    // A page is the store's truth: its entries follow the cursor (an entry without an event
-    // was deleted and only moves the cursor).
-    for (const auto& push : page.events()) {
-        if (push.inbox_seq() > cursor_) deliver(push);
-    }
-    drain_held();
-    if (page.has_more() && !page.events().empty()) {
-        start_sync();
-        return;
-    }
-    syncing_ = false;
-    if (!held_.empty()) start_sync();  // still a gap before what is held
-}
-
-void client::impl::drain_held() {
-    while (!held_.empty() && held_.begin()->first <= cursor_ + 1) {
-        auto node = held_.extract(held_.begin());
-        if (node.key() == cursor_ + 1) deliver(node.mapped());
-    }
-}
-
-void client::impl::deliver(const v1::Push& push) {
+void client::impl::hand_to_app(const v1::Push& push, bool fresh) {
     const auto inbox_seq = push.inbox_seq();
-    cursor_ = inbox_seq;
     std::optional<event> ev;
-    if (push.has_event()) {
-        auto e = detail::from_proto(push.event());
-        auto& last = delivered_[e.conv];
-        if (e.seq > last) {
-            last = e.seq;
-            ev = std::move(e);
-        }
-    }
+    if (fresh) ev = detail::from_proto(push.event());
     // The server's bounded queue takes the pressure while the app is behind.
-    if (!reading_paused_ && cursor_ - app_done_ >= opts_.max_app_backlog && link_) {
+    if (!reading_paused_ && inbox_.backlog() >= opts_.max_app_backlog && link_) {
         reading_paused_ = true;
         link_->pause_reading(true);
         log(log_level::info, "the app is behind: reading paused");
@@ -679,11 +623,10 @@ void client::impl::deliver(const v1::Push& push) {
 }
 
 void client::impl::app_ran(std::uint64_t inbox_seq) {
-    if (inbox_seq <= app_done_) return;
-    app_done_ = inbox_seq;
+    if (!inbox_.on_app_done(inbox_seq)) return;
     store_->set_inbox_cursor(inbox_seq);
     // Read again once the app has taken three quarters of the backlog.
-    if (cursor_ - app_done_ <= opts_.max_app_backlog / 4) {
+    if (inbox_.backlog() <= opts_.max_app_backlog / 4) {
         if (reading_paused_) {
             reading_paused_ = false;
             if (link_) link_->pause_reading(false);
@@ -705,10 +648,11 @@ void client::impl::schedule_ack() {
         auto self = weak.lock();
         if (!self) return;
         self->ack_armed_ = false;
-        if (ec || self->phase_ != phase::ready || self->app_done_ <= self->acked_) return;
+        if (ec || self->phase_ != phase::ready) return;
+        const auto up_to = self->inbox_.take_ack();
+        if (!up_to) return;
         v1::Frame f;
-        f.mutable_ack()->set_inbox_seq(self->app_done_);
-        self->acked_ = self->app_done_;
+        f.mutable_ack()->set_inbox_seq(*up_to);
         self->emit(std::move(f));
     });
 }
@@ -716,20 +660,11 @@ void client::impl::schedule_ack() {
 // Sends every outbox entry not in flight on this connection (a retryable error's entry only
 // after its delay, unless `now` says a new connection starts over), and expires old entries.
 void client::impl::send_outbox(bool now) {
-    const auto now_ms = unix_ms();
-    const auto now_time = clock::now();
-    for (auto it = outbox_.begin(); it != outbox_.end();) {
-        if (it->req_id != 0) {
-            ++it;
-            continue;
-        }
-        if (it->entry.expires_ms <= now_ms) {
-            it = fail_outgoing(it, make_error(error_code::expired, "not acknowledged in time"));
-            continue;
-        }
-        if (phase_ == phase::ready && (now || it->retry_after <= now_time)) transmit(*it);
-        ++it;
+    for (auto& o : outbox_.take_expired(unix_ms())) {
+        finish(o, result<sent>(make_error(error_code::expired, "not acknowledged in time")));
     }
+    if (phase_ != phase::ready) return;
+    for (auto* o : outbox_.due(now, clock::now())) transmit(*o);
 }
 
 // ---- timers ------------------------------------------------------------------------------------

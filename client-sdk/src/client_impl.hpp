@@ -5,12 +5,9 @@
 // Connection life: idle -> (token) -> dialing -> hello -> ready; any failure goes back to idle
 // and, unless the server said not to, schedules the next attempt with backoff and full jitter.
 //
-// Inbox: `cursor_` is the newest inbox_seq handed to the app's queue; a push that follows it is
-// delivered, an older one dropped, a newer one held while a sync fills the gap. The cumulative
-// Ack and the state store's cursor follow `app_done_`, what the app's callbacks have returned.
-//
-// Outbox: event-appending requests in submission order, each sent with its client_msg_id on
-// every connection until a SendAck or a final error answers it.
+// Inbox (inbox.hpp) and outbox (outbox.hpp) are state machines with no I/O: this class does
+// what they decide (sends syncs, Acks and outbox entries, posts events to the app, keeps the
+// state store up to date).
 #pragma once
 
 #include <chrono>
@@ -27,10 +24,13 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <tern/client/client.hpp>
+#include <tern/wire/token_bucket.hpp>
 
 #include "convert.hpp"
 #include "executor_impl.hpp"
+#include "inbox.hpp"
 #include "link.hpp"
+#include "outbox.hpp"
 
 namespace tern::client {
 
@@ -83,14 +83,6 @@ private:
         bool outbox = false;  // an outbox entry: it stays and is sent again
     };
 
-    struct outgoing {
-        outbox_entry entry;
-        v1::Frame frame;
-        callback<sent> done;
-        std::uint64_t req_id = 0;       // on the current connection; 0: not sent on it
-        clock::time_point retry_after;  // after a retryable error
-    };
-
     // Connection.
     void attempt();
     void ask_for_token();
@@ -110,18 +102,17 @@ private:
     std::uint64_t send_request(v1::Frame frame, pending_request pending);
 
     // Outbox.
-    void transmit(outgoing& o);
+    void transmit(detail::outbox::pending_send& o);
     void send_outbox(bool now);
     void settle(const std::string& client_msg_id, const v1::Frame& reply);
-    // Completes an entry with `e` and drops it; the next entry.
-    std::deque<outgoing>::iterator fail_outgoing(std::deque<outgoing>::iterator it, error e);
+    // Completes a send the outbox let go (with its outcome) and forgets it in the state store.
+    void finish(detail::outbox::pending_send& o, result<sent> outcome);
 
     // Inbox.
     void on_push(v1::Push& push);
     void start_sync();
-    void on_sync_page(const v1::SyncPage& page);
-    void deliver(const v1::Push& push);
-    void drain_held();
+    // Hands one inbox entry to the app's queue (`fresh`: its event is new to the app).
+    void hand_to_app(const v1::Push& push, bool fresh);
     void app_ran(std::uint64_t inbox_seq);
     void schedule_ack();
 
@@ -169,27 +160,20 @@ private:
     std::chrono::milliseconds heartbeat_{30'000};
 
     // Pacing.
-    double tokens_ = 0;
-    double rate_ = 40;
-    double burst_ = 100;
-    clock::time_point refilled_;
+    wire::rate_limit pace_{40, 100};  // a little under the server's (Welcome.limits)
+    wire::token_bucket tokens_{pace_, clock::now()};
     std::deque<v1::Frame> paced_;
 
     // Requests.
     std::uint64_t next_req_ = 1;
     std::unordered_map<std::uint64_t, pending_request> requests_;
-    std::deque<outgoing> outbox_;
+    detail::outbox outbox_;
 
     // Inbox.
-    std::uint64_t cursor_ = 0;    // handed to the app's queue
-    std::uint64_t app_done_ = 0;  // the app's callbacks returned
-    std::uint64_t acked_ = 0;     // sent in an Ack on this connection
-    bool syncing_ = false;
+    detail::inbox inbox_{0};
     bool reading_paused_ = false;   // the app's backlog is above the high mark
     bool dropping_pushes_ = false;  // reading what a departed server sent, for its Disconnect
     bool waiting_for_app_ = false;  // a reconnect waits for the app's backlog to shrink
-    std::map<std::uint64_t, v1::Push> held_;  // pushes after a gap, while syncing
-    std::unordered_map<conv_id, seq_t, conv_id_hash> delivered_;
 
     // Restored after every Welcome.
     std::unordered_map<conv_id, seq_t, conv_id_hash> read_marks_;  // not yet confirmed

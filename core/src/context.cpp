@@ -1,5 +1,7 @@
 #include "context.hpp"
 
+#include <tern/wire/time.hpp>
+
 namespace tern::core {
 
 void reply(router& routes, const reply_to& r, v1::Frame frame) {
@@ -29,11 +31,7 @@ v1::Frame ok_frame(std::uint64_t req_id) {
 const clock& system_clock() noexcept {
     class wall_clock final : public clock {
     public:
-        std::int64_t unix_ms() const noexcept override {
-            return std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                .count();
-        }
+        std::int64_t unix_ms() const noexcept override { return wire::unix_ms(); }
     };
     static const wall_clock instance;
     return instance;

@@ -183,8 +183,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     tern::core::limits limits;
     limits.max_frame_bytes = max_frame;
-    limits.inbound_frames_per_second = (flags & 4) ? 5 : 1000;
-    limits.inbound_burst = (flags & 4) ? 3 : 1000;
+    limits.inbound =
+        (flags & 4) ? tern::wire::rate_limit{5, 3} : tern::wire::rate_limit{1000, 1000};
     limits.outbound_queue_frames = (flags & 8) ? 4 : 1000;
     net::connection_settings settings;
     settings.limits = &limits;

@@ -4,17 +4,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <tern/wire/time.hpp>
+
 #include "app/gateway_parts.hpp"
 #include "logging.hpp"
 
 namespace tern::server::app {
 namespace {
-
-std::int64_t unix_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 std::string shard_late() {
     return "a shard did not answer within " +
@@ -25,7 +21,7 @@ std::string shard_late() {
 
 nlohmann::json varz(gateway_parts& p) {
     const auto stats = p.writer.stats();
-    const auto now = unix_ms();
+    const auto now = wire::unix_ms();
     return {
         {"version", TERN_VERSION},
         {"build_type", TERN_BUILD_TYPE},
@@ -53,7 +49,7 @@ nlohmann::json varz(gateway_parts& p) {
         {"limits",
          {{"max_frame_bytes", p.limits.max_frame_bytes},
           {"outbound_queue_bytes", p.limits.outbound_queue_bytes},
-          {"inbound_frames_per_second", p.limits.inbound_frames_per_second},
+          {"inbound_frames_per_second", p.limits.inbound.per_second},
           {"max_devices_per_user", p.limits.max_devices_per_user},
           {"max_group_members", p.limits.max_group_members}}},
     };

@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <tern/wire/time.hpp>
+
 #include "app/gateway_parts.hpp"
 #include "app/settings.hpp"
 
@@ -17,12 +19,6 @@ storage::commit_observer commit_observer_of(server::metrics& m) {
                 m.committed(entries, took, failed);
             },
             [&m](std::chrono::nanoseconds took, bool failed) { m.synced(took, failed); }};
-}
-
-std::int64_t unix_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 }  // namespace
@@ -73,7 +69,7 @@ void gateway::start() {
     p.listeners.start(p.addresses);
     p.shards.start();
     // Before the admin thread starts: varz reads it there.
-    p.started_at_ms = app::unix_ms();
+    p.started_at_ms = wire::unix_ms();
     if (!p.admin_address.empty()) {
         p.admin = std::make_unique<admin::admin_server>(p.admin_address, p.admin_token,
                                                         app::admin_routes(p));

@@ -31,8 +31,8 @@ core::limits limits_of(const config& cfg) {
     out.idle_timeout = std::chrono::milliseconds(l.idle_timeout_ms);
     out.outbound_queue_bytes = l.outbound_queue_bytes;
     out.outbound_queue_frames = l.outbound_queue_frames;
-    out.inbound_frames_per_second = l.inbound_frames_per_second;
-    out.inbound_burst = l.inbound_burst;
+    out.inbound = {static_cast<double>(l.inbound_frames_per_second),
+                   static_cast<double>(l.inbound_burst)};
     out.max_group_members = l.max_group_members;
     out.max_content_bytes = l.max_content_bytes;
     out.sync_page_max = l.sync_page_max;

@@ -34,6 +34,8 @@
 #include <tern/core/device_port.hpp>
 #include <tern/wire/error_frame.hpp>
 #include <tern/wire/errors.hpp>
+#include <tern/wire/time.hpp>
+#include <tern/wire/token_bucket.hpp>
 
 #include "connection_settings.hpp"
 
@@ -41,11 +43,7 @@ namespace tern::server::net {
 
 namespace asio = boost::asio;
 
-inline std::int64_t unix_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+using wire::unix_ms;
 
 // The next connection id (process-wide, ascending).
 inline std::uint64_t next_connection_id() noexcept {
@@ -71,7 +69,7 @@ public:
           settings_(settings),
           executor_(executor),
           watchdog_(executor),
-          tokens_(settings.limits->inbound_burst) {}
+          tokens_(settings.limits->inbound, clock::now()) {}
 
     ~connection() override {
         // Frames still queued when the connection went (never written) leave the gauge too.
@@ -80,7 +78,7 @@ public:
 
     void start() {
         const auto self = this->shared_from_this();
-        last_activity_ = last_refill_ = clock::now();
+        last_activity_ = clock::now();
         connected_at_ms_ = unix_ms();
         settings_.metrics->connection_opened(kind_);
         read_frames();
@@ -333,19 +331,15 @@ private:
     // the rate is answered RATE_LIMITED; a client that keeps going is disconnected.
     bool take_token(std::uint64_t req_id) {
         const auto now = clock::now();
-        const double elapsed = std::chrono::duration<double>(now - last_refill_).count();
-        last_refill_ = now;
-        const auto& l = limits();
-        tokens_ = std::min(l.inbound_burst, tokens_ + elapsed * l.inbound_frames_per_second);
-        if (tokens_ >= 1) {
-            tokens_ -= 1;
+        const auto& inbound = limits().inbound;
+        if (tokens_.take(inbound, now)) {
             refused_in_a_row_ = 0;
             return true;
         }
-        const auto wait_ms = static_cast<std::uint32_t>(
-            std::ceil((1 - tokens_) / l.inbound_frames_per_second * 1000));
+        const auto wait = tokens_.until_next(inbound, now);
+        const auto wait_ms = static_cast<std::uint32_t>((wait.count() + 999) / 1000);
         settings_.metrics->rate_limited();
-        if (++refused_in_a_row_ > l.inbound_burst) {
+        if (++refused_in_a_row_ > inbound.burst) {
             close(v1::DISCONNECT_RATE_LIMITED, v1::RATE_LIMITED, "inbound rate exceeded");
         } else {
             reply_error(req_id, v1::RATE_LIMITED, "inbound rate exceeded", wait_ms);
@@ -414,9 +408,8 @@ private:
         w->set_heartbeat_interval_ms(static_cast<std::uint32_t>(limit.heartbeat_interval.count()));
         auto* l = w->mutable_limits();
         l->set_max_frame_bytes(static_cast<std::uint32_t>(limit.max_frame_bytes));
-        l->set_inbound_frames_per_second(
-            static_cast<std::uint32_t>(limit.inbound_frames_per_second));
-        l->set_inbound_burst(static_cast<std::uint32_t>(limit.inbound_burst));
+        l->set_inbound_frames_per_second(static_cast<std::uint32_t>(limit.inbound.per_second));
+        l->set_inbound_burst(static_cast<std::uint32_t>(limit.inbound.burst));
         l->set_max_group_members(limit.max_group_members);
         l->set_max_content_bytes(limit.max_content_bytes);
         l->set_sync_page_max(limit.sync_page_max);
@@ -578,9 +571,8 @@ private:
     bool finished_ = false;
     clock::time_point last_activity_;
     clock::time_point token_expiry_ = clock::time_point::max();
-    clock::time_point last_refill_;
     std::int64_t connected_at_ms_ = 0;
-    double tokens_;
+    wire::token_bucket tokens_;  // the inbound rate
     std::uint32_t refused_in_a_row_ = 0;
 };
 

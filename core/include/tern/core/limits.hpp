@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <tern/wire/token_bucket.hpp>
+
 namespace tern::core {
 
 struct limits {
@@ -19,8 +21,7 @@ struct limits {
     std::chrono::milliseconds idle_timeout{75'000};
     std::size_t outbound_queue_bytes = 1024 * 1024;
     std::size_t outbound_queue_frames = 1000;
-    double inbound_frames_per_second = 50;
-    double inbound_burst = 200;
+    wire::rate_limit inbound{50, 200};  // frames a second sustained, and at once
 
     // ---- the core ----------------------------------------------------------------------------
     std::uint32_t max_group_members = 10'000;

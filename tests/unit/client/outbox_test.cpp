@@ -1,0 +1,105 @@
+// The SDK's outbox as a state machine: entries go in order on every connection until answered,
+// wait out a retryable error, end on an ack, a final error or their expiry.
+#include "outbox.hpp"
+
+#include <catch2/catch.hpp>
+
+using tern::client::detail::outbox;
+namespace v1 = tern::v1;
+using namespace std::chrono_literals;
+
+namespace {
+
+outbox::pending_send entry(std::string id, std::int64_t expires_ms = 1'000'000) {
+    outbox::pending_send e;
+    e.entry.client_msg_id = std::move(id);
+    e.entry.expires_ms = expires_ms;
+    return e;
+}
+
+std::vector<std::string> ids(const std::vector<outbox::pending_send*>& due) {
+    std::vector<std::string> out;
+    for (const auto* e : due) out.push_back(e->entry.client_msg_id);
+    return out;
+}
+
+v1::Frame ack(std::uint64_t seq) {
+    v1::Frame f;
+    f.mutable_send_ack()->set_seq(seq);
+    return f;
+}
+
+v1::Frame error(v1::ErrorCode code, bool retryable, std::uint32_t retry_after_ms = 0) {
+    v1::Frame f;
+    f.mutable_error()->set_code(code);
+    f.mutable_error()->set_retryable(retryable);
+    f.mutable_error()->set_retry_after_ms(retry_after_ms);
+    return f;
+}
+
+const auto t0 = outbox::clock::time_point{} + 1h;
+
+}  // namespace
+
+TEST_CASE("entries go in order, once per connection, until answered", "[unit][client]") {
+    outbox box;
+    box.add(entry("a"));
+    box.add(entry("b"));
+    auto due = box.due(true, t0);
+    REQUIRE(ids(due) == std::vector<std::string>{"a", "b"});
+    outbox::sent(*due[0], 1);
+    outbox::sent(*due[1], 2);
+    CHECK(box.due(true, t0).empty());  // in flight
+    const auto a = box.on_reply("a", ack(5), t0);
+    CHECK(a.what == outbox::outcome::acked);
+    REQUIRE(a.entry);
+    CHECK(a.entry->entry.client_msg_id == "a");
+    box.on_connection_lost();
+    CHECK(ids(box.due(true, t0)) == std::vector<std::string>{"b"});  // sent again
+    CHECK(box.on_reply("a", ack(5), t0).what == outbox::outcome::unknown);
+}
+
+TEST_CASE("a retryable error waits its delay, at least a second, then the entry goes again",
+          "[unit][client]") {
+    outbox box;
+    box.add(entry("a"));
+    box.add(entry("b"));
+    for (auto* e : box.due(true, t0)) outbox::sent(*e, 1);
+    CHECK(box.on_reply("a", error(v1::RATE_LIMITED, true, 200), t0).what ==
+          outbox::outcome::retry_later);
+    CHECK(box.on_reply("b", error(v1::UNAVAILABLE, true, 5000), t0).what ==
+          outbox::outcome::retry_later);
+    CHECK(box.due(false, t0 + 999ms).empty());
+    CHECK(ids(box.due(false, t0 + 1s)) == std::vector<std::string>{"a"});
+    CHECK(ids(box.due(false, t0 + 5s)) == std::vector<std::string>{"a", "b"});
+    CHECK(ids(box.due(true, t0)) == std::vector<std::string>{"a", "b"});  // a new connection
+    CHECK(box.size() == 2);
+}
+
+TEST_CASE("a final error or an unexpected answer ends the entry", "[unit][client]") {
+    outbox box;
+    box.add(entry("a"));
+    box.add(entry("b"));
+    const auto failed = box.on_reply("a", error(v1::NOT_MEMBER, false), t0);
+    CHECK(failed.what == outbox::outcome::failed);
+    REQUIRE(failed.entry);
+    v1::Frame odd;
+    odd.mutable_ok();
+    CHECK(box.on_reply("b", odd, t0).what == outbox::outcome::failed);
+    CHECK(box.empty());
+}
+
+TEST_CASE("entries expire only while not in flight", "[unit][client]") {
+    outbox box;
+    box.add(entry("old", 100));
+    box.add(entry("young", 10'000));
+    box.add(entry("flying", 100));
+    outbox::sent(*box.due(true, t0)[2], 7);
+    const auto expired = box.take_expired(500);
+    REQUIRE(expired.size() == 1);
+    CHECK(expired[0].entry.client_msg_id == "old");
+    CHECK(box.size() == 2);
+    box.on_connection_lost();
+    CHECK(box.take_expired(500).size() == 1);  // "flying" is no longer in flight
+    CHECK(box.take_all().size() == 1);
+}
