@@ -37,7 +37,7 @@ void shard_router::post(std::size_t shard, core::task fn) {
 
 void shard_router::post_after(std::size_t shard, std::chrono::milliseconds delay, core::task fn) {
     auto timer = std::make_shared<boost::asio::steady_timer>(shards_.context(shard), delay);
-    timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code& ec) {
+    timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code& ec) mutable {
         if (!ec) fn();
     });
 }

@@ -16,13 +16,11 @@
 
 #include <chrono>
 #include <cstddef>
-#include <functional>
 
+#include <tern/core/task.hpp>
 #include <tern/storage/types.hpp>
 
 namespace tern::core {
-
-using task = std::function<void()>;
 
 class router {
 public:
