@@ -95,6 +95,11 @@ void conversation_owner::own(std::size_t shard, const conv_key& key, event_reque
     const auto accepted_at = std::chrono::steady_clock::now();
     auto& local = shards_[shard];
     const dedup_key dkey{req.who.tenant, req.who.user, req.kind->client_msg_id(req.frame)};
+    if (!local.fence.admits(req.who, key.conv, dkey.client_msg_id, ctx_.time.unix_ms())) {
+        return reply(ctx_.routes, req.reply,
+                     error_frame(0, v1::UNAVAILABLE,
+                                 "an earlier request of this device waits for its retry; retry"));
+    }
     if (answered_by_dedup(local, key, dkey, req)) return;
     owned_conv* oc = load(local, key, req.reply);
     if (!oc) return;
@@ -115,6 +120,7 @@ void conversation_owner::commit(std::size_t shard, const conv_key& key, const de
     const auto time = entry.server_time_ms;
     const auto recalls = entry.recalls;
     const auto sender = entry.sender;
+    const requester who{key.tenant, entry.sender, entry.sender_device};
     auto event = entry.bytes;
     auto membership = entry.membership;  // applied to the cache once the writer took the entry
     auto done = [this, shard, key, dkey, event, sender, accepted_at](storage::entry_result r) {
@@ -131,6 +137,7 @@ void conversation_owner::commit(std::size_t shard, const conv_key& key, const de
     if (!ctx_.commits.try_submit(std::move(entry), std::move(done))) {
         ctx_.report.failed(failure::commit_queue_full,
                            "a request of tenant " + std::to_string(key.tenant));
+        shards_[shard].fence.refused(who, key.conv, dkey.client_msg_id, ctx_.time.unix_ms());
         return reply(ctx_.routes, reply_to_sender,
                      error_frame(0, v1::UNAVAILABLE, "the server is busy; retry with the same id"));
     }

@@ -5,6 +5,9 @@
 // durable, the writer's completion hands the event to the device table (dispatch) and posts the
 // outcome back here, which acknowledges the sender and every retry that waited (settle).
 //
+// Under back-pressure (a full commit port) it refuses requests retryably, and keeps each device's
+// requests in a conversation in the order the device sent them (order_fence.hpp).
+//
 // It also relays typing: the owner's cached membership says who may type and who hears it.
 //
 // Threading: own(), relay_typing() and settle() run on the owner shard; submit() and
@@ -23,6 +26,7 @@
 #include "decide.hpp"
 #include "device_table.hpp"
 #include "keys.hpp"
+#include "order_fence.hpp"
 #include "receipts.hpp"
 #include "requests.hpp"
 
@@ -85,6 +89,7 @@ private:
     struct shard_convs {
         std::unordered_map<conv_key, owned_conv, key_hash> convs;
         std::unordered_map<dedup_key, pending_event, dedup_hash> pending;
+        order_fence fence;  // a device's requests in order, under back-pressure
     };
 
     void own(std::size_t shard, const conv_key& key, event_request req);

@@ -49,8 +49,10 @@ bool commit_writer::try_submit(log_entry entry, completion done) {
     {
         std::lock_guard lock(mutex_);
         if (!stopping_) {
-            if (options_.max_pending_entries != 0 &&
-                pending_.size() >= options_.max_pending_entries) {
+            const auto bound = std::holds_alternative<ack_inbox>(entry)
+                                   ? options_.max_pending_entries / 2
+                                   : options_.max_pending_entries;
+            if (options_.max_pending_entries != 0 && pending_.size() >= bound) {
                 ++stats_.refused_full;
                 return false;
             }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "core_harness.hpp"
+#include "order_fence.hpp"
 
 using namespace tern;
 using namespace tern::test;
@@ -171,4 +172,45 @@ TEST_CASE("typing costs the store nothing once the owner knows the conversation"
     CHECK(bob->of(v1::Frame::kTyping).size() == 3);
     // The owner's cached membership answers every typing frame.
     CHECK(h.counted.member_reads.load() + h.counted.conversation_reads.load() == reads);
+}
+
+TEST_CASE("after a refusal for back-pressure the device's requests still land in the order sent",
+          "[unit][core]") {
+    service_harness h;
+    auto alice = h.open({acme, 8, 80}, 0);
+    auto alice_desk = h.open({acme, 8, 81}, 1);
+    const auto conv = st::conv_id::direct(8, 9);
+    const auto other = st::conv_id::direct(8, 10);
+    h.commits.set_full(true);
+    h.request(alice, text_send(1, conv, "first", "k-1"));
+    CHECK(alice->reply_to(1)->error().code() == v1::UNAVAILABLE);
+    h.commits.set_full(false);
+    // The client pipelined k-2 behind k-1: it must not land first.
+    h.request(alice, text_send(2, conv, "second", "k-2"));
+    CHECK(alice->reply_to(2)->error().code() == v1::UNAVAILABLE);
+    CHECK(alice->reply_to(2)->error().retryable());
+    // Other conversations and other devices are not held up.
+    h.request(alice, text_send(3, other, "elsewhere", "k-3"));
+    CHECK(alice->reply_to(3)->send_ack().seq() == 1);
+    h.request(alice_desk, text_send(4, conv, "from the desk", "d-1"));
+    CHECK(alice_desk->reply_to(4)->send_ack().seq() == 1);
+    // The retries, in the order the client made the sends.
+    h.request(alice, text_send(5, conv, "first", "k-1"));
+    h.request(alice, text_send(6, conv, "second", "k-2"));
+    CHECK(alice->reply_to(5)->send_ack().seq() == 2);
+    CHECK(alice->reply_to(6)->send_ack().seq() == 3);
+}
+
+TEST_CASE("a fence whose refused request never comes back falls after its hold", "[unit][core]") {
+    service_harness h;
+    auto alice = h.open({acme, 8, 80}, 0);
+    const auto conv = st::conv_id::direct(8, 9);
+    h.commits.set_full(true);
+    h.request(alice, text_send(1, conv, "abandoned", "k-1"));
+    h.commits.set_full(false);
+    h.request(alice, text_send(2, conv, "next", "k-2"));
+    CHECK(alice->reply_to(2)->error().code() == v1::UNAVAILABLE);
+    h.router.advance(core::order_fence::hold);
+    h.request(alice, text_send(3, conv, "next", "k-2"));
+    CHECK(alice->reply_to(3)->send_ack().seq() == 1);
 }

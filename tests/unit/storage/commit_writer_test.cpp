@@ -14,14 +14,24 @@ namespace {
 
 constexpr st::tenant_id tenant = 1;
 
-// A store decorator whose writes fail on demand, as a full disk would make them.
+// A store decorator whose writes fail on demand, as a full disk would make them, or wait at a
+// gate, as a stalled disk would.
 class failing_store final : public st::store {
 public:
     explicit failing_store(st::store& inner) : inner_(inner) {}
     std::atomic<bool> fail{false};
+    std::shared_future<void> gate;  // when valid, apply() waits for it
+    std::promise<void> at_gate;     // set when the first apply() waits there
 
     st::result<std::vector<st::entry_result>> apply(std::span<const st::log_entry> entries,
                                                     st::durability mode) override {
+        if (gate.valid()) {
+            if (!waited_) {
+                waited_ = true;
+                at_gate.set_value();
+            }
+            gate.wait();
+        }
         if (fail) return make_error_code(st::errc::no_space);
         return inner_.apply(entries, mode);
     }
@@ -89,6 +99,7 @@ public:
 
 private:
     st::store& inner_;
+    bool waited_ = false;  // the writer's thread only
 };
 
 // Submits n messages for conversation (1, peer) in one call and returns their futures.
@@ -218,4 +229,36 @@ TEST_CASE("stopping commits what is pending, then refuses new entries", "[unit][
     auto r = late.get_future().get();
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error() == st::errc::closed);
+}
+
+TEST_CASE("a full queue refuses try_submit, counts it, and completes everything it took",
+          "[unit][storage][writer]") {
+    rocks_factory f;
+    failing_store s(*f.store);
+    std::promise<void> open;
+    s.gate = open.get_future().share();
+    st::commit_writer w(s, {st::durability::os, 64, 2});
+    std::vector<std::future<st::entry_result>> done;
+    const auto try_message = [&](st::seq_t seq) {
+        auto p = std::make_shared<std::promise<st::entry_result>>();
+        auto fut = p->get_future();
+        st::log_entry e = seq == 1
+                              ? first_direct(tenant, 1, 2)
+                              : st::log_entry{message(tenant, st::conv_id::direct(1, 2), seq, 1)};
+        const bool taken =
+            w.try_submit(std::move(e), [p](st::entry_result r) { p->set_value(std::move(r)); });
+        if (taken) done.push_back(std::move(fut));
+        return taken;
+    };
+    REQUIRE(try_message(1));
+    s.at_gate.get_future().wait();  // the writer holds entry 1 and waits at the gate
+    CHECK(try_message(2));
+    CHECK(try_message(3));
+    CHECK_FALSE(try_message(4));  // two wait already: the bound
+    CHECK(w.stats().refused_full == 1);
+    open.set_value();
+    for (auto& fut : done) REQUIRE(fut.get().has_value());
+    CHECK(f.store->conversation(tenant, st::conv_id::direct(1, 2)).value()->head_seq == 3);
+    CHECK(try_message(4));  // room again
+    REQUIRE(done.back().get().has_value());
 }

@@ -41,8 +41,9 @@ struct config {
         std::uint32_t heap_release_interval_ms = 5'000;
         std::uint32_t heap_free_reserve_mib = 8;
         // Requests waiting for the commit writer, at most: past it a send, group operation or
-        // read mark is refused with a retryable UNAVAILABLE (and counted) rather than queued.
-        std::uint32_t commit_queue_entries = 65'536;
+        // read mark is refused with a retryable UNAVAILABLE (and counted) rather than queued;
+        // Acks are dropped from half of it (the next one covers them).
+        std::uint32_t commit_queue_entries = 262'144;
     } server;
 
     struct {

@@ -12,7 +12,10 @@
 //
 // Back-pressure: try_submit() refuses an entry while max_pending_entries wait (the caller answers
 // a retryable error), so a writer that cannot keep up (a slow disk, a RocksDB write stall) never
-// grows the queue without bound. submit() always queues: for callers that bound themselves.
+// grows the queue without bound. An Ack (ack_inbox) is refused already at half the bound: Acks
+// are cumulative (a device's next one covers a refused one) and are most of the entries when
+// groups are busy, so their room is better kept for requests. submit() always queues: for
+// callers that bound themselves.
 //
 // Threading: submit() and try_submit() are thread-safe and never block on I/O. Completions run on
 // one internal thread, in submission order; they must be short and must not block (post the result
@@ -47,8 +50,8 @@ struct commit_observer {
 struct commit_writer_options {
     durability mode = durability::fsync;
     std::size_t max_batch_entries = 4096;  // at most this many entries in one commit
-    // Entries waiting for the writer at most, for try_submit(); 0: no bound.
-    std::size_t max_pending_entries = 65'536;
+    // Entries waiting for the writer at most, for try_submit() (Acks: half); 0: no bound.
+    std::size_t max_pending_entries = 262'144;
     commit_observer observer{};
 };
 
@@ -81,8 +84,9 @@ public:
 
     // Queues one entry. After stop() the completion receives errc::closed at once.
     void submit(log_entry entry, completion done);
-    // Queues one entry unless max_pending_entries are waiting: then returns false, and `done`
-    // is neither run nor kept. After stop() the completion receives errc::closed (true).
+    // Queues one entry unless max_pending_entries are waiting (half of them for an Ack): then
+    // returns false, and `done` is neither run nor kept. After stop() the completion receives
+    // errc::closed (true).
     [[nodiscard]] bool try_submit(log_entry entry, completion done);
     // Queues several entries with one lock acquisition; they commit in this order.
     void submit(std::vector<request> requests);
