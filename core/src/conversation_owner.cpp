@@ -29,18 +29,8 @@ conversation_owner::conversation_owner(const context& ctx, device_table& devices
 
 std::uint64_t conversation_owner::group_id_for(const requester& who,
                                                const std::string& client_msg_id) {
-    // FNV-1a over the three, then the splitmix64 finalizer: the same on every build and node.
-    std::uint64_t h = 0xcbf29ce484222325ULL;
-    const auto feed = [&h](const void* data, std::size_t size) {
-        const auto* p = static_cast<const unsigned char*>(data);
-        for (std::size_t i = 0; i < size; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
-    };
-    feed(&who.tenant, sizeof who.tenant);
-    feed(&who.user, sizeof who.user);
-    feed(client_msg_id.data(), client_msg_id.size());
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
+    // The same on every build and node.
+    auto h = stable_hash{}.feed(who.tenant).feed(who.user).feed(client_msg_id).value();
     h = (h & 0x7fff'ffff'ffff'ffffULL);
     return h == 0 ? 1 : h;
 }
@@ -62,12 +52,35 @@ void conversation_owner::submit(event_request req) {
     });
 }
 
+namespace {
+
+v1::Frame reused_frame() {
+    return error_frame(0, v1::CLIENT_MSG_ID_REUSED,
+                       "client_msg_id already names a different request; use a new id");
+}
+
+// Whether a stored dedup record names the same request. Records from before the request's kind
+// was kept name a conversation only (they have all expired a dedup_ttl after an upgrade).
+bool same_request(const storage::dedup_record& rec, const conv_key& key,
+                  const request_identity& identity) {
+    if (rec.conv != key.conv) return false;
+    if (rec.kind == 0) return true;
+    return rec.kind == identity.kind && rec.fingerprint == identity.fingerprint;
+}
+
+}  // namespace
+
 bool conversation_owner::answered_by_dedup(shard_convs& local, const conv_key& key,
-                                           const dedup_key& dkey, const event_request& req) {
+                                           const dedup_key& dkey, const request_identity& identity,
+                                           const event_request& req) {
     if (dkey.client_msg_id.empty()) return false;
     // A retry of a request still in flight waits for the original's outcome.
     if (auto p = local.pending.find(dkey); p != local.pending.end()) {
-        p->second.waiters.push_back(req.reply);
+        if (p->second.identity != identity) {
+            reply(ctx_.routes, req.reply, reused_frame());
+        } else {
+            p->second.waiters.push_back(req.reply);
+        }
         return true;
     }
     // A retry of a committed request gets the original (conv, seq).
@@ -80,10 +93,8 @@ bool conversation_owner::answered_by_dedup(shard_convs& local, const conv_key& k
     }
     if (!*found) return false;
     const auto& rec = **found;
-    if (req.kind->conv != nullptr && rec.conv != key.conv) {
-        reply(
-            ctx_.routes, req.reply,
-            error_frame(0, v1::CLIENT_MSG_ID_REUSED, "client_msg_id used in another conversation"));
+    if (!same_request(rec, key, identity)) {
+        reply(ctx_.routes, req.reply, reused_frame());
         return true;
     }
     reply(ctx_.routes, req.reply, ack_frame(rec.conv, rec.seq, event_time(key.tenant, rec), true));
@@ -100,7 +111,8 @@ void conversation_owner::own(std::size_t shard, const conv_key& key, event_reque
                      error_frame(0, v1::UNAVAILABLE,
                                  "an earlier request of this device waits for its retry; retry"));
     }
-    if (answered_by_dedup(local, key, dkey, req)) return;
+    const auto identity = identity_of(req.frame);
+    if (answered_by_dedup(local, key, dkey, identity, req)) return;
     owned_conv* oc = load(local, key, req.reply);
     if (!oc) return;
     const auto target = req.kind->target_seq ? target_of(key, req.kind->target_seq(req.frame), *oc)
@@ -109,6 +121,8 @@ void conversation_owner::own(std::size_t shard, const conv_key& key, event_reque
     auto d = req.kind->decide(
         {req.who, req.frame, oc->state, target, group_id, ctx_.limit, ctx_.time.unix_ms()});
     if (!d) return reply(ctx_.routes, req.reply, error_frame(0, d.error().code, d.error().message));
+    d->dedup_kind = identity.kind;
+    d->dedup_fingerprint = identity.fingerprint;
     commit(shard, key, dkey, *oc, std::move(*d), req.reply, accepted_at);
 }
 
@@ -120,6 +134,8 @@ void conversation_owner::commit(std::size_t shard, const conv_key& key, const de
     const auto time = entry.server_time_ms;
     const auto recalls = entry.recalls;
     const auto sender = entry.sender;
+    const auto entry_kind = entry.dedup_kind;
+    const auto entry_fingerprint = entry.dedup_fingerprint;
     const requester who{key.tenant, entry.sender, entry.sender_device};
     auto event = entry.bytes;
     auto membership = entry.membership;  // applied to the cache once the writer took the entry
@@ -144,7 +160,8 @@ void conversation_owner::commit(std::size_t shard, const conv_key& key, const de
     apply_membership(oc, seq, membership);
     ++oc.in_flight;
     if (recalls != 0) oc.recalls_in_flight.insert(recalls);
-    shards_[shard].pending[dkey] = pending_event{key.conv, seq, time, recalls, {reply_to_sender}};
+    shards_[shard].pending[dkey] = pending_event{{entry_kind, entry_fingerprint}, key.conv, seq,
+                                                 time, recalls, {reply_to_sender}};
 }
 
 // On the owner shard, once the entry is durable (or failed): answer everyone waiting.

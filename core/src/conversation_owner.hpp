@@ -80,6 +80,7 @@ private:
     };
     // A request whose entry is in the writer's hands, with every request waiting on its id.
     struct pending_event {
+        request_identity identity;
         storage::conv_id conv;
         storage::seq_t seq = 0;
         std::int64_t server_time_ms = 0;
@@ -93,9 +94,10 @@ private:
     };
 
     void own(std::size_t shard, const conv_key& key, event_request req);
-    // True when the request was answered from dedup (in flight or stored).
+    // True when the request was answered from dedup (in flight or stored): a retry gets the
+    // original's outcome, another request under the same id CLIENT_MSG_ID_REUSED.
     bool answered_by_dedup(shard_convs& local, const conv_key& key, const dedup_key& dkey,
-                           const event_request& req);
+                           const request_identity& identity, const event_request& req);
     void commit(std::size_t shard, const conv_key& key, const dedup_key& dkey, owned_conv& oc,
                 storage::append_event entry, const reply_to& reply,
                 std::chrono::steady_clock::time_point accepted_at);

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "keys.hpp"
+
 namespace tern::core {
 namespace {
 
@@ -109,6 +111,15 @@ const std::array<request_kind, 19> table{{
 // clang-format on
 
 }  // namespace
+
+request_identity identity_of(const v1::Frame& frame) {
+    const auto body = frame.body_case();
+    const auto* field = v1::Frame::descriptor()->FindFieldByNumber(body);
+    const auto& message = frame.GetReflection()->GetMessage(frame, field);
+    std::string bytes;
+    message.SerializeToString(&bytes);
+    return {static_cast<std::uint8_t>(body), stable_hash{}.feed(bytes).value()};
+}
 
 const request_kind* find_request(v1::Frame::BodyCase body) noexcept {
     for (const auto& row : table) {

@@ -59,6 +59,19 @@ struct request_kind {
     query_answer answer = nullptr;
 };
 
+// What a client_msg_id names: one request, by its kind (the Frame body's field number, which the
+// protocol never reuses) and a fingerprint of the whole body (conversation, content, target,
+// members...). A retry sends the same body, so it has the same identity; the same id on any other
+// request is CLIENT_MSG_ID_REUSED. Kept in the dedup record, so it must not change across
+// versions: it hashes the body's serialization, which protobuf keeps in field-number order.
+struct request_identity {
+    std::uint8_t kind = 0;
+    std::uint64_t fingerprint = 0;
+    friend bool operator==(const request_identity&, const request_identity&) = default;
+};
+
+[[nodiscard]] request_identity identity_of(const v1::Frame& frame);
+
 // The row for `body`, or null for a body that is not a request the core serves.
 [[nodiscard]] const request_kind* find_request(v1::Frame::BodyCase body) noexcept;
 

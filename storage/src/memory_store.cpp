@@ -275,7 +275,8 @@ private:
             conv.meta.countable};
         if (e.recalls != 0) conv.timeline.at(e.recalls).event.recalled = true;
         if (!e.client_msg_id.empty()) {
-            dedup_[{e.tenant, e.sender, e.client_msg_id}] = {e.conv, e.seq, e.dedup_expires_ms};
+            dedup_[{e.tenant, e.sender, e.client_msg_id}] = {e.conv, e.seq, e.dedup_expires_ms,
+                                                        e.dedup_kind, e.dedup_fingerprint};
         }
 
         // The sender has read everything up to its own event.

@@ -301,7 +301,7 @@ entry_result apply_batch::apply(const append_event& e) {
     ordinals_[{ref, e.seq}] = meta.countable;
     if (!e.client_msg_id.empty()) {
         put(cf_dedup, dedup_key(e.tenant, e.sender, e.client_msg_id),
-            encode_dedup({e.conv, e.seq, e.dedup_expires_ms}));
+            encode_dedup({e.conv, e.seq, e.dedup_expires_ms, e.dedup_kind, e.dedup_fingerprint}));
     }
 
     // The sender has read everything up to its own event.

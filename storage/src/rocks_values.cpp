@@ -116,7 +116,13 @@ std::optional<std::pair<conv_id, seq_t>> decode_inbox(std::string_view v) {
 }
 
 std::string encode_dedup(const dedup_record& d) {
-    return value_writer{}.conv(d.conv).u64(d.seq).i64(d.expires_ms).take();
+    return value_writer{}
+        .conv(d.conv)
+        .u64(d.seq)
+        .i64(d.expires_ms)
+        .u8(d.kind)
+        .u64(d.fingerprint)
+        .take();
 }
 
 std::optional<dedup_record> decode_dedup(std::string_view v) {
@@ -125,6 +131,9 @@ std::optional<dedup_record> decode_dedup(std::string_view v) {
     d.conv = r.conv();
     d.seq = r.u64();
     d.expires_ms = r.i64();
+    if (r.done()) return d;  // written before records kept the request's kind
+    d.kind = r.u8();
+    d.fingerprint = r.u64();
     if (!r.done()) return std::nullopt;
     return d;
 }

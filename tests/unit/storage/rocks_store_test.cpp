@@ -64,6 +64,21 @@ TEST_CASE("compactions drop expired dedup records and keep live ones", "[unit][s
     CHECK(s.verify().has_value());
 }
 
+TEST_CASE("a dedup record written before records kept the request's kind reads as kind 0",
+          "[unit][storage]") {
+    const auto c = st::conv_id::direct(1, 2);
+    // The earlier layout: conv, seq, expiry, and nothing after.
+    auto legacy = st::detail::encode_dedup({c, 1, 4'000'000'000'000, 0, 0});
+    legacy.resize(legacy.size() - 9);
+    const auto rec = st::detail::decode_dedup(legacy);
+    REQUIRE(rec);
+    CHECK(rec->conv == c);
+    CHECK(rec->seq == 1);
+    CHECK(rec->kind == 0);
+    CHECK(rec->fingerprint == 0);
+    CHECK_FALSE(st::detail::decode_dedup(legacy + "x"));  // a torn record is refused
+}
+
 TEST_CASE("a store written with another format version is refused", "[unit][storage]") {
     temp_dir dir;
     {

@@ -374,12 +374,17 @@ STORE_TEST("dedup records find the original event") {
     auto& s = *f.store;
     const auto c = conv_id::direct(1, 2);
     apply_ok(s, first_direct(acme, 1, 2));
-    apply_ok(s, message(acme, c, 2, 1, "x", "cmid-1"));
+    auto sent = message(acme, c, 2, 1, "x", "cmid-1");
+    sent.dedup_kind = 20;
+    sent.dedup_fingerprint = 0xfedc'ba98'7654'3210ULL;  // every bit of it kept
+    apply_ok(s, sent);
     const auto rec = s.find_dedup(acme, 1, "cmid-1").value();
     REQUIRE(rec);
     CHECK(rec->conv == c);
     CHECK(rec->seq == 2);
     CHECK(rec->expires_ms > 0);
+    CHECK(rec->kind == 20);
+    CHECK(rec->fingerprint == 0xfedc'ba98'7654'3210ULL);
     CHECK_FALSE(s.find_dedup(acme, 2, "cmid-1").value());    // per sender
     CHECK_FALSE(s.find_dedup(globex, 1, "cmid-1").value());  // per tenant
     CHECK_FALSE(s.find_dedup(acme, 1, "cmid-2").value());

@@ -38,6 +38,8 @@ struct append_event {
     event_bytes bytes;           // the encoded tern.v1.Event
     std::string client_msg_id;   // empty: no dedup record
     std::int64_t dedup_expires_ms = 0;
+    std::uint8_t dedup_kind = 0;  // kept in the dedup record: which request the id named
+    std::uint64_t dedup_fingerprint = 0;
     std::vector<membership_change> membership;  // applied before the event is fanned out
     std::optional<std::string> new_name;
     seq_t recalls = 0;  // kind recall: the event it recalls, which is marked recalled

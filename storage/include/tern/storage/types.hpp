@@ -116,10 +116,15 @@ struct inbox_page {
     std::vector<inbox_item> items;
 };
 
+// What a client_msg_id named: the request's kind and a fingerprint of its content (both chosen
+// by the core; the store keeps them), and the event it produced. Records written before kinds
+// were kept read back with kind 0 and fingerprint 0.
 struct dedup_record {
     conv_id conv;
     seq_t seq = 0;
     std::int64_t expires_ms = 0;
+    std::uint8_t kind = 0;
+    std::uint64_t fingerprint = 0;
     friend bool operator==(const dedup_record&, const dedup_record&) = default;
 };
 
