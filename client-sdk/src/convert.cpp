@@ -244,6 +244,8 @@ disconnect_reason from_proto(v1::DisconnectReason r) noexcept {
             return disconnect_reason::unsupported_version;
         case v1::DISCONNECT_TOO_MANY_DEVICES:
             return disconnect_reason::too_many_devices;
+        case v1::DISCONNECT_TOKEN_NOT_YET_VALID:
+            return disconnect_reason::token_not_yet_valid;
         default:
             return disconnect_reason::server_error;
     }

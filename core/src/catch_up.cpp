@@ -2,6 +2,8 @@
 // cursor to the head, paced by its outbound queue, then live pushes take over.
 #include "device_table.hpp"
 
+#include <algorithm>
+
 namespace tern::core {
 
 namespace {
@@ -9,15 +11,15 @@ namespace {
 constexpr std::chrono::milliseconds queue_drain_wait{5};
 }  // namespace
 
-storage::result<storage::inbox_page> device_table::first_page(
-    const requester& who, std::optional<std::uint64_t> resume) const {
+storage::result<storage::inbox_page> device_table::first_page(const requester& who,
+                                                              const resume_point& resume) const {
     std::uint64_t from = 0;
-    if (resume) {
-        from = *resume;
+    if (resume.hint) {
+        from = *resume.hint;
     } else {
         const auto stored = ctx_.store.device_cursor(who.tenant, who.user, who.device);
         if (!stored) return stored.error();
-        from = *stored;
+        from = std::max(*stored, resume.floor);
     }
     return ctx_.store.inbox_page_after(who.tenant, who.user, from, ctx_.limit.sync_page_max);
 }

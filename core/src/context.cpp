@@ -1,5 +1,7 @@
 #include "context.hpp"
 
+#include <tern/wire/error_frame.hpp>
+#include <tern/wire/errors.hpp>
 #include <tern/wire/time.hpp>
 
 namespace tern::core {
@@ -14,6 +16,12 @@ void reply(router& routes, const reply_to& r, v1::Frame frame) {
 void answer(device_port& device, std::uint64_t req_id, v1::Frame frame) {
     frame.set_req_id(req_id);
     device.send(frame);
+}
+
+void refuse_handshake(device_port& device, std::uint64_t req_id, v1::ErrorCode code,
+                      const std::string& message) {
+    device.send(wire::error_frame(req_id, code, message));
+    device.close(wire::handshake_disconnect(code), code, message);
 }
 
 v1::ErrorCode code_of_storage_error(const boost::system::error_code& ec) {
@@ -47,6 +55,8 @@ std::string_view to_string(failure f) noexcept {
             return "store_read_failed";
         case failure::push_not_framed:
             return "push_not_framed";
+        case failure::handover_timed_out:
+            return "handover_timed_out";
     }
     return "unknown";
 }

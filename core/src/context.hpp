@@ -64,6 +64,11 @@ void answer(device_port& device, std::uint64_t req_id, v1::Frame frame);
 // The protocol's code for a failed store operation (STORAGE_FULL or UNAVAILABLE).
 [[nodiscard]] v1::ErrorCode code_of_storage_error(const boost::system::error_code& ec);
 
+// A refused handshake, from the device's own shard: an Error answering the Hello (`req_id`),
+// then the Disconnect whose advice agrees with it (wire::handshake_disconnect).
+void refuse_handshake(device_port& device, std::uint64_t req_id, v1::ErrorCode code,
+                      const std::string& message);
+
 // Frame{ok}, answering req_id.
 [[nodiscard]] v1::Frame ok_frame(std::uint64_t req_id);
 

@@ -160,8 +160,8 @@ void conversation_owner::commit(std::size_t shard, const conv_key& key, const de
     apply_membership(oc, seq, membership);
     ++oc.in_flight;
     if (recalls != 0) oc.recalls_in_flight.insert(recalls);
-    shards_[shard].pending[dkey] = pending_event{{entry_kind, entry_fingerprint}, key.conv, seq,
-                                                 time, recalls, {reply_to_sender}};
+    shards_[shard].pending[dkey] = pending_event{
+        {entry_kind, entry_fingerprint}, key.conv, seq, time, recalls, {reply_to_sender}};
 }
 
 // On the owner shard, once the entry is durable (or failed): answer everyone waiting.
@@ -292,13 +292,21 @@ void conversation_owner::relay_typing(std::size_t shard, const conv_key& key, co
                                       storage::user_id user, v1::Frame frame) {
     auto* oc = load(shards_[shard], key, from);
     if (!oc) return;
-    if (!oc->state.members.contains(user)) {
+    // A direct conversation's two users may type in it before its first message.
+    const bool direct = key.conv.type == storage::conv_type::direct;
+    const bool party = direct && (user == key.conv.id || user == key.conv.peer);
+    if (!oc->state.members.contains(user) && !party) {
         return reply(ctx_.routes, from, error_frame(0, v1::NOT_MEMBER, "not a member"));
     }
     if (!oc->member_ids) {
         auto ids = std::make_shared<std::vector<storage::user_id>>();
-        ids->reserve(oc->state.members.size());
-        for (const auto& [id, role] : oc->state.members) ids->push_back(id);
+        if (direct) {
+            ids->push_back(key.conv.id);
+            if (key.conv.peer != key.conv.id) ids->push_back(key.conv.peer);
+        } else {
+            ids->reserve(oc->state.members.size());
+            for (const auto& [id, role] : oc->state.members) ids->push_back(id);
+        }
         oc->member_ids = std::move(ids);
     }
     devices_.to_members(key.tenant, oc->member_ids, user,

@@ -52,6 +52,12 @@ using decided = boost::system::result<T, refusal>;
 // Lets decided<T>::value() throw (tests and tools only; the core checks results instead).
 [[noreturn]] void throw_exception_from_error(const refusal& r, const boost::source_location& loc);
 
+// Whether `who` is one of the two users of direct conversation `conv`.
+[[nodiscard]] inline bool is_party(const requester& who, const storage::conv_id& conv) noexcept {
+    return conv.type == storage::conv_type::direct &&
+           (who.user == conv.id || who.user == conv.peer);
+}
+
 // Maps the protocol's ConvId to the store's, refusing malformed ids.
 [[nodiscard]] decided<storage::conv_id> to_conv_id(const v1::ConvId& id);
 void to_proto(const storage::conv_id& c, v1::ConvId& out);

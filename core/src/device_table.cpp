@@ -10,8 +10,8 @@ device_table::device_table(const context& ctx, const std::atomic<bool>& draining
       directory_(ctx.routes.shard_count()),
       shards_(ctx.routes.shard_count()) {}
 
-bool device_table::open(const std::shared_ptr<device_port>& device,
-                        std::optional<std::uint64_t> resume, v1::Frame welcome) {
+bool device_table::open(const std::shared_ptr<device_port>& device, const resume_point& resume,
+                        v1::Frame welcome) {
     const auto& who = device->who();
     const auto shard = device->shard();
     const user_key user{who.tenant, who.user};
@@ -23,15 +23,15 @@ bool device_table::open(const std::shared_ptr<device_port>& device,
         directory_.remove(shard, user.tenant, user.user);
         ctx_.report.failed(failure::store_read_failed,
                            "a device's first page, tenant " + std::to_string(who.tenant));
-        device->close(v1::DISCONNECT_SERVER_ERROR, v1::UNAVAILABLE, "store read failed");
+        refuse_handshake(*device, welcome.req_id(), v1::UNAVAILABLE, "store read failed; retry");
         return false;
     }
     if (draining_.load()) {
         // Admitted by the home shard while the drain began: this shard's drain has listed its
         // devices already, so the device is refused here.
         directory_.remove(shard, user.tenant, user.user);
-        device->close(v1::DISCONNECT_SERVER_DRAINING, v1::DRAINING,
-                      "the server is draining; reconnect");
+        refuse_handshake(*device, welcome.req_id(), v1::DRAINING,
+                         "the server is draining; reconnect");
         return false;
     }
     welcome.mutable_welcome()->set_inbox_head(first->head);
@@ -41,14 +41,20 @@ bool device_table::open(const std::shared_ptr<device_port>& device,
         return false;
     }
     auto& devices = shards_[shard].online[user];
-    devices.push_back({device, first->after, true, {}});
+    devices.push_back({device, first->after, first->after, true, {}});
     // The first page now, not posted: its pushes join the Welcome in one write (the
     // connection's writer runs after this handler), a system call fewer per login.
     push_page(shard, user, devices.back(), first->items);
     return true;
 }
 
-std::vector<storage::user_id> device_table::close(const std::shared_ptr<device_port>& device) {
+void device_table::acknowledged(const std::shared_ptr<device_port>& device,
+                                std::uint64_t inbox_seq) {
+    auto* entry = find(device->shard(), {device->who().tenant, device->who().user}, device.get());
+    if (entry) entry->acked = std::max(entry->acked, inbox_seq);
+}
+
+device_table::closed_device device_table::close(const std::shared_ptr<device_port>& device) {
     const auto shard = device->shard();
     auto& online = shards_[shard].online;
     const user_key user{device->who().tenant, device->who().user};
@@ -57,11 +63,11 @@ std::vector<storage::user_id> device_table::close(const std::shared_ptr<device_p
     auto entry = std::find_if(it->second.begin(), it->second.end(),
                               [&](const device_entry& d) { return d.port == device; });
     if (entry == it->second.end()) return {};
-    auto watched = std::move(entry->watching);
+    closed_device left{std::move(entry->watching), entry->acked};
     it->second.erase(entry);
     if (it->second.empty()) online.erase(it);
     directory_.remove(shard, user.tenant, user.user);
-    return watched;
+    return left;
 }
 
 device_table::device_entry* device_table::find(std::size_t shard, const user_key& user,

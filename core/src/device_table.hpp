@@ -23,6 +23,7 @@
 #include "context.hpp"
 #include "device_directory.hpp"
 #include "keys.hpp"
+#include "session_handover.hpp"
 
 namespace tern::core {
 
@@ -39,15 +40,24 @@ public:
 
     // ---- on the device's shard ---------------------------------------------------------------
 
-    // A device its home shard admitted: reads where it resumes (its hint, else the cursor its
-    // Acks left) with the inbox head and the first page, sends the Welcome, registers the
-    // device and pushes the page. False when the device did not open (gone, a store failure, the
-    // server draining): the caller undoes the admission.
-    bool open(const std::shared_ptr<device_port>& device, std::optional<std::uint64_t> resume,
+    // A device its home shard admitted: reads where it resumes (its hint, else the later of the
+    // cursor its Acks left and the floor of its previous session: session_handover.hpp) with the
+    // inbox head and the first page, sends the Welcome, registers the device and pushes the
+    // page. False when the device did not open (gone, a store failure, the server draining): the
+    // caller undoes the admission.
+    bool open(const std::shared_ptr<device_port>& device, const resume_point& resume,
               v1::Frame welcome);
 
-    // The device's connection closed. Returns the users whose presence it followed.
-    std::vector<storage::user_id> close(const std::shared_ptr<device_port>& device);
+    // The device acknowledged everything up to inbox_seq (its Ack).
+    void acknowledged(const std::shared_ptr<device_port>& device, std::uint64_t inbox_seq);
+
+    // What a closed device leaves behind: the users whose presence it followed, and the newest
+    // inbox_seq it acknowledged or resumed from (its next session's floor).
+    struct closed_device {
+        std::vector<storage::user_id> watched;
+        std::uint64_t acked = 0;
+    };
+    closed_device close(const std::shared_ptr<device_port>& device);
 
     // The users whose presence the device follows, ascending; null for a device not open here.
     [[nodiscard]] std::vector<storage::user_id>* watching(
@@ -75,6 +85,7 @@ private:
     struct device_entry {
         std::shared_ptr<device_port> port;
         std::uint64_t cursor = 0;                // newest inbox_seq pushed or synced
+        std::uint64_t acked = 0;                 // newest inbox_seq acknowledged or resumed from
         bool catching_up = false;                // reading the store; live pushes wait
         std::vector<storage::user_id> watching;  // presence followed, ascending
     };
@@ -92,8 +103,8 @@ private:
     device_entry* find(std::size_t shard, const user_key& user, const device_port* port);
 
     // catch_up.cpp: the pager.
-    [[nodiscard]] storage::result<storage::inbox_page> first_page(
-        const requester& who, std::optional<std::uint64_t> resume) const;
+    [[nodiscard]] storage::result<storage::inbox_page> first_page(const requester& who,
+                                                                  const resume_point& resume) const;
     void start_catch_up(std::size_t shard, const user_key& user, device_entry& device);
     void catch_up(std::size_t shard, const user_key& user, const std::weak_ptr<device_port>& weak);
     void push_page(std::size_t shard, const user_key& user, device_entry& device,

@@ -20,10 +20,18 @@ void close_later(router& routes, const endpoint& where, v1::DisconnectReason rea
     });
 }
 
+// A handshake refused on the home shard, answered on the device's.
+void refuse_later(router& routes, const endpoint& where, std::uint64_t req_id, v1::ErrorCode code,
+                  std::string message) {
+    routes.post(where.shard, [device = where.device, req_id, code, message = std::move(message)] {
+        if (auto d = device.lock()) refuse_handshake(*d, req_id, code, message);
+    });
+}
+
 }  // namespace
 
 presence_desk::presence_desk(const context& ctx, device_table& devices)
-    : ctx_(ctx), devices_(devices), registries_(ctx.routes.shard_count()) {}
+    : ctx_(ctx), devices_(devices), homes_(ctx.routes.shard_count()) {}
 
 void presence_desk::admit(const std::shared_ptr<device_port>& device, const v1::Hello& hello,
                           v1::Frame welcome) {
@@ -44,66 +52,115 @@ void presence_desk::admit_at_home(std::size_t home, const requester& who, const 
                                   handshake_order order, std::optional<std::uint64_t> resume,
                                   v1::Frame welcome) {
     const presence_user user{who.tenant, who.user};
-    auto admission = registries_[home].admit(user, who.device, where, std::move(order),
-                                             ctx_.limit.max_devices_per_user, ctx_.time.unix_ms());
+    auto& local = homes_[home];
+    auto admission = local.registry.admit(user, who.device, where, std::move(order),
+                                          ctx_.limit.max_devices_per_user, ctx_.time.unix_ms());
     if (admission.superseded) {
-        return close_later(ctx_.routes, where, v1::DISCONNECT_REPLACED,
-                           "the device has a later connection");
+        return refuse_later(ctx_.routes, where, welcome.req_id(), v1::REPLACED,
+                            "the device has a later connection");
     }
-    if (!admission.admitted) return refuse(where, welcome.req_id());
+    if (!admission.admitted) {
+        return refuse_later(
+            ctx_.routes, where, welcome.req_id(), v1::TOO_MANY_DEVICES,
+            "the user has " + std::to_string(ctx_.limit.max_devices_per_user) + " devices online");
+    }
+    if (admission.changed) announce(home, user);
+    const auto key = device_key::of(who);
+    if (admission.replaced && !resume) {
+        return wait_for_predecessor(home, who, where, *admission.replaced, std::move(welcome));
+    }
     if (admission.replaced) {
+        // The device said where it is: nothing to wait for, but an admission still waiting for
+        // the connection it replaced is overtaken.
+        if (auto displaced = local.handover.release(key, *admission.replaced)) {
+            close_later(ctx_.routes, displaced->predecessor, v1::DISCONNECT_REPLACED,
+                        "the same device connected again");
+        }
         close_later(ctx_.routes, *admission.replaced, v1::DISCONNECT_REPLACED,
                     "the same device connected again");
     }
-    if (admission.changed) announce(home, user);
+    open_later(who, where, {resume, local.handover.take_floor(key)}, std::move(welcome));
+}
+
+void presence_desk::wait_for_predecessor(std::size_t home, const requester& who,
+                                         const endpoint& where, const endpoint& predecessor,
+                                         v1::Frame welcome) {
+    auto& handover = homes_[home].handover;
+    const auto key = device_key::of(who);
+    const auto ticket = handover.next_ticket();
+    auto displaced = handover.park(key, {who, where, predecessor, std::move(welcome), ticket});
+    if (displaced) {
+        close_later(ctx_.routes, displaced->successor, v1::DISCONNECT_REPLACED,
+                    "the same device connected again");
+    }
+    // A client that closed its connection before reconnecting ends it at once; one that did not
+    // (a dead network) is closed for it after the grace.
+    ctx_.routes.post_after(home, session_handover::replace_grace, [this, home, key, ticket] {
+        if (const auto* w = homes_[home].handover.waiting(key, ticket)) {
+            close_later(ctx_.routes, w->predecessor, v1::DISCONNECT_REPLACED,
+                        "the same device connected again");
+        }
+    });
+    ctx_.routes.post_after(home, session_handover::handover_limit, [this, home, key, ticket] {
+        auto& local = homes_[home];
+        if (auto w = local.handover.expire(key, ticket)) {
+            ctx_.report.failed(
+                failure::handover_timed_out,
+                "a device's previous connection, tenant " + std::to_string(key.tenant));
+            const resume_point from{std::nullopt, local.handover.take_floor(key)};
+            open_later(w->who, w->successor, from, std::move(w->welcome));
+        }
+    });
+}
+
+void presence_desk::open_later(const requester& who, const endpoint& where,
+                               const resume_point& resume, v1::Frame welcome) {
     ctx_.routes.post(where.shard,
                      [this, who, where, resume, welcome = std::move(welcome)]() mutable {
                          open_on_device_shard(who, where, resume, std::move(welcome));
                      });
 }
 
-// Too many devices: an Error answering the Hello, then a Disconnect.
-void presence_desk::refuse(const endpoint& where, std::uint64_t req_id) {
-    const auto max = ctx_.limit.max_devices_per_user;
-    ctx_.routes.post(where.shard, [device = where.device, req_id, max] {
-        auto d = device.lock();
-        if (!d) return;
-        const auto message = "the user has " + std::to_string(max) + " devices online";
-        d->send(error_frame(req_id, v1::TOO_MANY_DEVICES, message));
-        d->close(v1::DISCONNECT_TOO_MANY_DEVICES, v1::TOO_MANY_DEVICES, message);
-    });
-}
-
 void presence_desk::open_on_device_shard(const requester& who, const endpoint& where,
-                                         std::optional<std::uint64_t> resume, v1::Frame welcome) {
+                                         const resume_point& resume, v1::Frame welcome) {
     auto device = where.device.lock();
-    if (!device || !devices_.open(device, resume, std::move(welcome))) unregister(who, where);
+    if (!device || !devices_.open(device, resume, std::move(welcome))) {
+        unregister(who, where, std::nullopt);
+    }
 }
 
 void presence_desk::depart(const std::shared_ptr<device_port>& device,
-                           const std::vector<storage::user_id>& watched) {
+                           const device_table::closed_device& left) {
     const auto where = endpoint::of(device);
-    unregister(device->who(), where);
-    if (!watched.empty()) follow(device->who().tenant, where, watched, false);
+    unregister(device->who(), where, left.acked);
+    if (!left.watched.empty()) follow(device->who().tenant, where, left.watched, false);
 }
 
-void presence_desk::unregister(const requester& who, const endpoint& where) {
+void presence_desk::unregister(const requester& who, const endpoint& where,
+                               std::optional<std::uint64_t> acked) {
     const auto home = ctx_.routes.home_of(who.tenant, who.user);
-    ctx_.routes.post(home, [this, home, who, where] {
+    ctx_.routes.post(home, [this, home, who, where, acked] {
+        auto& local = homes_[home];
         const presence_user user{who.tenant, who.user};
-        if (registries_[home].remove(user, who.device, where, ctx_.time.unix_ms())) {
-            announce(home, user);
+        const auto now = ctx_.time.unix_ms();
+        if (local.registry.remove(user, who.device, where, now)) announce(home, user);
+        const auto key = device_key::of(who);
+        if (acked) local.handover.departed(key, *acked, now);
+        // The admission that waited for this connection to end goes ahead.
+        if (auto w = local.handover.release(key, where)) {
+            const resume_point from{std::nullopt, local.handover.take_floor(key)};
+            open_later(w->who, w->successor, from, std::move(w->welcome));
         }
     });
 }
 
 void presence_desk::announce(std::size_t home, const presence_user& user) {
-    auto& registry = registries_[home];
+    auto& registry = homes_[home].registry;
     const auto& watchers = registry.watchers(user);
     if (watchers.empty()) return;
     auto frame = std::make_shared<v1::Frame>();
     *frame->mutable_presence_notify()->add_users() = registry.state(user, ctx_.time.unix_ms());
-    std::vector<std::vector<std::weak_ptr<device_port>>> by_shard(registries_.size());
+    std::vector<std::vector<std::weak_ptr<device_port>>> by_shard(homes_.size());
     for (const auto& w : watchers) by_shard[w.shard].push_back(w.device);
     for (std::size_t i = 0; i < by_shard.size(); ++i) {
         if (by_shard[i].empty()) continue;
@@ -135,8 +192,8 @@ void presence_desk::on_update(const std::shared_ptr<device_port>& device, const 
     ctx_.routes.post(home, [this, home, who, where = endpoint::of(device), status,
                             text = update.status_text()]() mutable {
         const presence_user user{who.tenant, who.user};
-        if (registries_[home].update(user, who.device, where, status, std::move(text),
-                                     ctx_.time.unix_ms())) {
+        if (homes_[home].registry.update(user, who.device, where, status, std::move(text),
+                                         ctx_.time.unix_ms())) {
             announce(home, user);
         }
     });
@@ -175,7 +232,7 @@ void presence_desk::on_subscribe(const std::shared_ptr<device_port>& device,
 
 void presence_desk::follow(storage::tenant_id tenant, const endpoint& watcher,
                            const std::vector<storage::user_id>& users, bool start) {
-    std::vector<std::vector<storage::user_id>> by_home(registries_.size());
+    std::vector<std::vector<storage::user_id>> by_home(homes_.size());
     for (auto u : users) by_home[ctx_.routes.home_of(tenant, u)].push_back(u);
     for (std::size_t home = 0; home < by_home.size(); ++home) {
         if (by_home[home].empty()) continue;
@@ -189,7 +246,7 @@ void presence_desk::follow(storage::tenant_id tenant, const endpoint& watcher,
 void presence_desk::follow_at_home(std::size_t home, storage::tenant_id tenant,
                                    const endpoint& watcher,
                                    const std::vector<storage::user_id>& users, bool start) {
-    auto& registry = registries_[home];
+    auto& registry = homes_[home].registry;
     if (!start) {
         for (auto u : users) registry.unwatch({tenant, u}, watcher);
         return;

@@ -19,9 +19,15 @@ v1::Frame store_failed(std::uint64_t req_id) {
     return error_frame(req_id, v1::UNAVAILABLE, "store read failed");
 }
 
-// NOT_MEMBER unless `who` is a member of `conv`; nullopt when they are.
+// NOT_MEMBER unless `who` is a member of `conv`; nullopt when they are. The two users of a direct
+// conversation are its members from the start, before its first message (they name it without
+// asking the server).
 std::optional<v1::Frame> refuse_non_member(const storage::store& store, const requester& who,
                                            std::uint64_t req_id, const storage::conv_id& conv) {
+    if (conv.type == storage::conv_type::direct) {
+        if (is_party(who, conv)) return std::nullopt;
+        return error_frame(req_id, v1::NOT_MEMBER, "not a member");
+    }
     auto member = store.member(who.tenant, conv, who.user);
     if (!member) return store_failed(req_id);
     if (!*member) return error_frame(req_id, v1::NOT_MEMBER, "not a member");
@@ -71,12 +77,12 @@ v1::Frame answer_history(const storage::store& store, const limits& limits, cons
                                                             : storage::direction::backward;
     auto events = store.timeline(who.tenant, *conv, h.from_seq(), dir, limit + 1);
     auto meta = store.conversation(who.tenant, *conv);
-    if (!events || !meta || !*meta) return store_failed(req_id);
+    if (!events || !meta) return store_failed(req_id);
     v1::Frame reply;
     reply.set_req_id(req_id);
     auto* page = reply.mutable_history_page();
     *page->mutable_conv() = h.conv();
-    page->set_head_seq((*meta)->head_seq);
+    page->set_head_seq(*meta ? (*meta)->head_seq : 0);  // none: a direct one not begun
     std::size_t bytes = 0;
     const std::size_t budget = limits.max_frame_bytes - frame_overhead;
     std::size_t taken = 0;

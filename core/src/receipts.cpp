@@ -46,10 +46,12 @@ void receipts::on_mark_read(const std::shared_ptr<device_port>& device, const v1
     const auto here = reply_to::of(device, frame.req_id());
     const bool queued = ctx_.commits.try_submit(
         storage::mark_read{who.tenant, *conv, who.user, frame.mark_read().up_to_seq()},
-        [this, here, who](storage::entry_result r) {
+        [this, here, who, direct_party = is_party(who, *conv)](storage::entry_result r) {
             if (r) {
                 reply(ctx_.routes, here, ok_frame(0));
                 announce(who.tenant, who.user, r->cursors);
+            } else if (r.error() == storage::errc::invalid_entry && direct_party) {
+                reply(ctx_.routes, here, ok_frame(0));  // a direct one not begun: nothing to read
             } else if (r.error() == storage::errc::invalid_entry) {
                 reply(ctx_.routes, here, error_frame(0, v1::NOT_MEMBER, "not a member"));
             } else {

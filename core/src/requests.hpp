@@ -4,7 +4,8 @@
 // through it; adding a request is adding a row here (and its decide_* or answer_* function).
 //
 // Not in the table: Hello, Ping and Disconnect (the connection handles them) and the bodies only
-// a server sends (Welcome, Push, SendAck, pages...), which the core refuses as UNKNOWN_REQUEST.
+// a server sends (Welcome, Push, SendAck, pages...), which the core refuses as UNKNOWN_REQUEST
+// and closes the connection for, like every 1xx error.
 #pragma once
 
 #include <cstdint>

@@ -40,9 +40,8 @@ service::~service() = default;
 void service::on_open(const std::shared_ptr<device_port>& device, const v1::Hello& hello,
                       v1::Frame welcome) {
     if (parts_->draining) {
-        device->close(v1::DISCONNECT_SERVER_DRAINING, v1::DRAINING,
-                      "the server is draining; reconnect");
-        return;
+        return refuse_handshake(*device, welcome.req_id(), v1::DRAINING,
+                                "the server is draining; reconnect");
     }
     parts_->presence.admit(device, hello, std::move(welcome));
 }
@@ -55,8 +54,11 @@ void service::on_request(const std::shared_ptr<device_port>& device, v1::Frame& 
     auto& p = *parts_;
     const auto* kind = find_request(frame.body_case());
     if (!kind) {
-        return device->send(
-            wire::error_frame(frame.req_id(), v1::UNKNOWN_REQUEST, "not a request"));
+        // A body only the server sends (Welcome, Push, Pong...): a client that sends one is
+        // broken, and 1xx errors close the connection (docs/protocol.md).
+        constexpr auto message = "not a request a client may send";
+        device->send(wire::error_frame(frame.req_id(), v1::UNKNOWN_REQUEST, message));
+        return device->close(v1::DISCONNECT_PROTOCOL_ERROR, v1::UNKNOWN_REQUEST, message);
     }
     switch (kind->route) {
         case request_route::query:
@@ -67,6 +69,7 @@ void service::on_request(const std::shared_ptr<device_port>& device, v1::Frame& 
             return p.owner.submit({device->who(), std::move(frame), std::move(to), kind});
         }
         case request_route::ack:
+            p.devices.acknowledged(device, frame.ack().inbox_seq());
             return p.receipts.on_ack(device, frame);
         case request_route::mark_read:
             return p.receipts.on_mark_read(device, frame);

@@ -63,6 +63,7 @@ constexpr std::array error_rows{
               {"TOKEN_ALG_NOT_ALLOWED", false, "token algorithm not allowed"}},
     error_row{v1::TOO_MANY_DEVICES,
               {"TOO_MANY_DEVICES", true, "the user has the maximum devices online"}},
+    error_row{v1::REPLACED, {"REPLACED", false, "the same device has a newer connection"}},
     error_row{v1::INVALID_ARGUMENT, {"INVALID_ARGUMENT", false, "a field is missing or invalid"}},
     error_row{v1::NOT_FOUND, {"NOT_FOUND", false, "no such conversation or event"}},
     error_row{v1::NOT_MEMBER, {"NOT_MEMBER", false, "not a member of the conversation"}},
@@ -119,6 +120,9 @@ constexpr std::array disconnect_rows{
     disconnect_row{v1::DISCONNECT_TOO_MANY_DEVICES,
                    {"DISCONNECT_TOO_MANY_DEVICES", true, false, 30000,
                     "too many devices online; retry later"}},
+    disconnect_row{v1::DISCONNECT_TOKEN_NOT_YET_VALID,
+                   {"DISCONNECT_TOKEN_NOT_YET_VALID", true, false, 10000,
+                    "token not valid yet; check the clock, retry later"}},
 };
 
 constexpr disconnect_advice unknown_reason{"UNKNOWN_REASON", true, false, 5000,
@@ -163,6 +167,35 @@ const disconnect_advice& advise(v1::DisconnectReason reason) noexcept {
     const auto* it = std::find_if(disconnect_rows.begin(), disconnect_rows.end(),
                                   [reason](const disconnect_row& r) { return r.reason == reason; });
     return it == disconnect_rows.end() ? unknown_reason : it->advice;
+}
+
+v1::DisconnectReason handshake_disconnect(v1::ErrorCode code) noexcept {
+    switch (code) {
+        case v1::AUTH_TIMEOUT:
+            return v1::DISCONNECT_IDLE_TIMEOUT;
+        case v1::TOKEN_EXPIRED:
+            return v1::DISCONNECT_TOKEN_EXPIRED;
+        case v1::TOKEN_NOT_YET_VALID:
+            return v1::DISCONNECT_TOKEN_NOT_YET_VALID;
+        case v1::TOO_MANY_DEVICES:
+            return v1::DISCONNECT_TOO_MANY_DEVICES;
+        case v1::REPLACED:
+            return v1::DISCONNECT_REPLACED;
+        case v1::UNSUPPORTED_VERSION:
+            return v1::DISCONNECT_UNSUPPORTED_VERSION;
+        case v1::DRAINING:
+            return v1::DISCONNECT_SERVER_DRAINING;
+        case v1::UNAVAILABLE:
+            return v1::DISCONNECT_SERVER_ERROR;
+        case v1::TOKEN_INVALID:
+        case v1::TOKEN_WRONG_AUDIENCE:
+        case v1::TOKEN_WRONG_ISSUER:
+        case v1::TOKEN_UNKNOWN_KEY:
+        case v1::TOKEN_ALG_NOT_ALLOWED:
+            return v1::DISCONNECT_AUTH_FAILED;
+        default:
+            return v1::DISCONNECT_PROTOCOL_ERROR;
+    }
 }
 
 }  // namespace tern::wire

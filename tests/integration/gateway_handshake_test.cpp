@@ -72,7 +72,7 @@ TEST_CASE("bad tokens are refused, each with its code", "[integration][gateway]"
          v1::TOKEN_EXPIRED, v1::DISCONNECT_TOKEN_EXPIRED},
         {"not yet valid",
          f.token("k1", f.k1.private_pem, [](auto& c) { c.not_before = unix_now() + 600; }),
-         v1::TOKEN_NOT_YET_VALID, v1::DISCONNECT_AUTH_FAILED},
+         v1::TOKEN_NOT_YET_VALID, v1::DISCONNECT_TOKEN_NOT_YET_VALID},
         {"bad signature", f.token("k1", f.stranger.private_pem), v1::TOKEN_INVALID,
          v1::DISCONNECT_AUTH_FAILED},
         {"wrong audience",
@@ -162,7 +162,7 @@ TEST_CASE("a bad client does not disturb the others", "[integration][gateway]") 
 TEST_CASE("no Hello within the auth deadline closes the connection", "[integration][gateway]") {
     gateway_fixture f([](server::config& c) { c.limits.auth_deadline_ms = 200; });
     auto c = f.connect();
-    expect_refused(c, v1::AUTH_TIMEOUT, v1::DISCONNECT_AUTH_FAILED);
+    expect_refused(c, v1::AUTH_TIMEOUT, v1::DISCONNECT_IDLE_TIMEOUT);
 }
 
 TEST_CASE("an idle connection is closed after the idle timeout", "[integration][gateway]") {

@@ -112,6 +112,33 @@ TEST_CASE("a device that was offline catches up from its cursor, then gets live 
     CHECK(rest.back().inbox_seq() == 31);
 }
 
+TEST_CASE("a device that acks then closes and reconnects at once never gets an acked push again",
+          "[integration][messaging]") {
+    gateway_fixture f;
+    auto alice = f.login(acme, 7, 70);
+    for (int i = 1; i <= 50; ++i) {
+        send_ok(*alice, i, direct(7, 9), "m", "c" + std::to_string(i));
+    }
+    std::uint64_t acked = 0;
+    std::uint64_t head = 50;
+    for (int round = 0; round < 100; ++round) {
+        INFO("round " << round);
+        v1::Welcome welcome;
+        auto bob = f.login(acme, 9, 90, std::nullopt, &welcome);  // no hint: the server decides
+        CHECK(welcome.resume_from() == acked);
+        const auto got = pushes(*bob, head - acked);
+        REQUIRE(got.size() == head - acked);
+        CHECK(got.front().inbox_seq() == acked + 1);
+        v1::Frame ack;
+        ack.mutable_ack()->set_inbox_seq(head);
+        bob->send(ack);
+        acked = head;
+        bob.reset();  // closed at once, and the next connection follows straight away
+        send_ok(*alice, 100 + round, direct(7, 9), "m", "r" + std::to_string(round));
+        ++head;
+    }
+}
+
 TEST_CASE("explicit sync pages through the inbox", "[integration][messaging]") {
     gateway_fixture f;
     auto alice = f.login(acme, 7, 70);

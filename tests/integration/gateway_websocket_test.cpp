@@ -136,6 +136,8 @@ TEST_CASE("the Origin allow-list is enforced when configured", "[integration][we
     CHECK(ec);
     ws_client good(f.gw->ws_port(), "tern.v1", "https://app.example", &ec);
     CHECK_FALSE(ec);
+    ws_client native(f.gw->ws_port(), "tern.v1", "", &ec);  // no Origin: not a browser
+    CHECK_FALSE(ec);
 }
 
 TEST_CASE("a text message is a protocol error", "[integration][websocket]") {

@@ -121,11 +121,22 @@ struct service_harness : core_harness {
     // A device of (tenant, user, device) on `shard`, through on_open, admitted and caught up.
     std::shared_ptr<fake_device> open(core::requester who, std::size_t shard,
                                       std::optional<std::uint64_t> resume = std::nullopt) {
+        auto d = connect(who, shard, resume);
+        settle();
+        return d;
+    }
+    // The same, but only handed to the core: the test runs what follows.
+    std::shared_ptr<fake_device> connect(core::requester who, std::size_t shard,
+                                         std::optional<std::uint64_t> resume = std::nullopt) {
         auto d = fake_device::make(who, shard);
+        d->on_closed = [this, shard, weak = std::weak_ptr<fake_device>(d)] {
+            router.post(shard, [this, weak] {
+                if (auto device = weak.lock()) core.on_close(device);
+            });
+        };
         auto hello = hello_frame();
         if (resume) hello.mutable_hello()->set_resume_inbox_seq(*resume);
         core.on_open(d, hello.hello(), welcome_frame(hello.req_id()));
-        settle();
         return d;
     }
     // A request from `device`, handed to the core and no further (the test runs what follows).
@@ -137,9 +148,9 @@ struct service_harness : core_harness {
         core.on_request(device, frame);
         settle();
     }
+    // The device's connection ends (its on_close reaches the core).
     void close(const std::shared_ptr<fake_device>& device) {
         device->close(v1::DISCONNECT_CLIENT_CLOSED, v1::ERROR_CODE_UNSPECIFIED, "bye");
-        core.on_close(device);
         settle();
     }
 

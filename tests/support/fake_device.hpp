@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,7 +51,11 @@ public:
     [[nodiscard]] bool has_room(std::size_t) const noexcept override { return room; }
     [[nodiscard]] bool closing() const noexcept override { return closed_.has_value(); }
     void close(v1::DisconnectReason reason, v1::ErrorCode, std::string message) override {
-        if (!closed_) closed_ = std::make_pair(reason, std::move(message));
+        if (closed_) return;
+        closed_ = std::make_pair(reason, std::move(message));
+        // A connection the core admitted tells the core it ended, as a real one does once its
+        // Disconnect is flushed.
+        if (welcome_ && on_closed) on_closed();
     }
     [[nodiscard]] core::device_info describe() override {
         return {id_, who_, shard_, "fake", "", 0, 0};
@@ -89,6 +94,7 @@ public:
     }
 
     std::vector<v1::Frame> frames;
+    std::function<void()> on_closed;  // set by the harness: the core's on_close, posted
     bool room = true;
     std::size_t max_push_bytes = 64 * 1024;
 

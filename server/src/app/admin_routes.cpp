@@ -64,6 +64,7 @@ nlohmann::json connz(gateway_parts& p, std::uint64_t after, std::size_t limit) {
     nlohmann::json items = nlohmann::json::array();
     for (const auto& c : list) {
         items.push_back({{"id", c.id},
+                         {"session", c.session},
                          {"tenant", c.who.tenant},
                          {"user", c.who.user},
                          {"device", c.who.device},

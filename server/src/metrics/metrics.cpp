@@ -30,8 +30,9 @@ namespace prom = prometheus;
 
 constexpr std::array<const char*, 4> transport_names{"tcp", "tls", "ws", "wss"};
 // What the core could not do (core::failure, by its name).
-constexpr std::array<const char*, 4> core_failure_names{"commit_failed", "commit_queue_full",
-                                                        "store_read_failed", "push_not_framed"};
+constexpr std::array<const char*, 5> core_failure_names{"commit_failed", "commit_queue_full",
+                                                        "store_read_failed", "push_not_framed",
+                                                        "handover_timed_out"};
 constexpr std::array<const char*, 7> reject_names{"tls_handshake", "websocket_upgrade", "protocol",
                                                   "auth",          "auth_timeout",      "admission",
                                                   "draining"};
@@ -169,7 +170,7 @@ struct metrics::impl {
     prom::Histogram* commit_duration = nullptr;
     prom::Histogram* commit_entries = nullptr;
     prom::Counter* commit_failures = nullptr;
-    std::array<prom::Counter*, 4> core_failures{};
+    std::array<prom::Counter*, core_failure_names.size()> core_failures{};
     prom::Histogram* sync_duration = nullptr;
     prom::Gauge* draining = nullptr;
     prom::Counter* heap_released = nullptr;
@@ -298,7 +299,7 @@ struct metrics::impl {
                 .Help(
                     "What the core could not do, by what: commit_failed (requests refused), "
                     "commit_queue_full (requests refused, retryable; acks dropped), "
-                    "store_read_failed, push_not_framed.")
+                    "store_read_failed, push_not_framed, handover_timed_out.")
                 .Register(*registry);
         for (std::size_t i = 0; i < core_failure_names.size(); ++i) {
             core_failures[i] = &core_family.Add({{"what", core_failure_names[i]}});

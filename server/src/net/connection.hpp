@@ -23,7 +23,9 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <memory>
+#include <random>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -49,6 +51,20 @@ using wire::unix_ms;
 inline std::uint64_t next_connection_id() noexcept {
     static std::atomic<std::uint64_t> next{1};
     return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Welcome.session_id: this process's random run id and the connection id ("3f9a0c12-1b4"), so
+// that a user's support request names one connection of one run of one node, and the admin
+// device list and the logs show the same string.
+inline std::string session_id_of(std::uint64_t connection_id) {
+    static const std::uint32_t run_id = [] {
+        std::random_device seed;
+        return static_cast<std::uint32_t>(seed());
+    }();
+    char out[32];
+    const int n = std::snprintf(out, sizeof out, "%08x-%llx", run_id,
+                                static_cast<unsigned long long>(connection_id));
+    return {out, static_cast<std::size_t>(n)};
 }
 
 template <class Transport>
@@ -104,8 +120,14 @@ public:
     }
 
     core::device_info describe() override {
-        core::device_info info{
-            id_, who_, shard_, transport_name(kind_), {}, connected_at_ms_, queued_bytes_};
+        core::device_info info{id_,
+                               who_,
+                               shard_,
+                               transport_name(kind_),
+                               {},
+                               connected_at_ms_,
+                               queued_bytes_,
+                               session_id_of(id_)};
         asio::ip::tcp::endpoint peer;
         socklen_t size = static_cast<socklen_t>(peer.capacity());
         const int fd = transport_.native_handle();
@@ -189,11 +211,12 @@ private:
         auto& m = *settings_.metrics;
         m.disconnected(reason);
         if (open_) return;
+        if (code == v1::AUTH_TIMEOUT) return m.rejected(reject_reason::auth_timeout);
         switch (reason) {
             case v1::DISCONNECT_AUTH_FAILED:
             case v1::DISCONNECT_TOKEN_EXPIRED:
-                m.rejected(code == v1::AUTH_TIMEOUT ? reject_reason::auth_timeout
-                                                    : reject_reason::auth);
+            case v1::DISCONNECT_TOKEN_NOT_YET_VALID:
+                m.rejected(reject_reason::auth);
                 return;
             case v1::DISCONNECT_TOO_MANY_DEVICES:
             case v1::DISCONNECT_REPLACED:
@@ -374,9 +397,7 @@ private:
             const auto code =
                 auth::to_protocol_error(static_cast<auth::token_errc>(claims.error().value()));
             reply_error(frame.req_id(), code, claims.error().message());
-            close(code == v1::TOKEN_EXPIRED ? v1::DISCONNECT_TOKEN_EXPIRED
-                                            : v1::DISCONNECT_AUTH_FAILED,
-                  code, claims.error().message());
+            close(wire::handshake_disconnect(code), code, claims.error().message());
             return;
         }
         who_ = {claims->tenant, claims->user, claims->device};
@@ -404,6 +425,7 @@ private:
         w->set_user_id(who_.user);
         w->set_device_id(who_.device);
         w->set_server_time_ms(unix_ms());
+        w->set_session_id(session_id_of(id_));
         const auto& limit = limits();
         w->set_heartbeat_interval_ms(static_cast<std::uint32_t>(limit.heartbeat_interval.count()));
         auto* l = w->mutable_limits();
@@ -530,7 +552,7 @@ private:
             close(v1::DISCONNECT_IDLE_TIMEOUT, v1::IDLE_TIMEOUT, "idle for too long");
         } else {
             reply_error(0, v1::AUTH_TIMEOUT, "no Hello within the auth deadline");
-            close(v1::DISCONNECT_AUTH_FAILED, v1::AUTH_TIMEOUT,
+            close(wire::handshake_disconnect(v1::AUTH_TIMEOUT), v1::AUTH_TIMEOUT,
                   "no Hello within the auth deadline");
         }
         arm_watchdog();

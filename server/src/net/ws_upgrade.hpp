@@ -133,10 +133,12 @@ boost::asio::awaitable<std::optional<std::string>> accept_upgrade(Stream& stream
         co_await refuse(http::status::bad_request, "subprotocol tern.v1 required\n");
         co_return upgraded{};
     }
+    // The allow-list guards against other web pages driving a browser's connection: browsers
+    // always send Origin. Native apps, bots and servers send none, and are let through.
     const auto* origins = policy.allowed_origins;
-    if (origins && !origins->empty() &&
-        std::find(origins->begin(), origins->end(), std::string(request[http::field::origin])) ==
-            origins->end()) {
+    const auto origin = request[http::field::origin];
+    if (origins && !origins->empty() && !origin.empty() &&
+        std::find(origins->begin(), origins->end(), std::string(origin)) == origins->end()) {
         co_await refuse(http::status::forbidden, "origin not allowed\n");
         co_return upgraded{};
     }

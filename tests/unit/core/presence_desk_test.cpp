@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "core_harness.hpp"
+#include "session_handover.hpp"
 
 using namespace tern;
 using namespace tern::test;
@@ -64,11 +65,13 @@ TEST_CASE("a device beyond the limit is refused, and a device connecting again r
     CHECK(third->reply_to(1)->error().code() == v1::TOO_MANY_DEVICES);
 
     auto phone_again = h.open({acme, 9, 90}, 1);
-    CHECK(phone_again->welcome());
+    // Admitted, but opened only once the earlier connection ended: after the grace it is closed.
+    CHECK_FALSE(phone_again->welcome());
+    CHECK_FALSE(phone->closed_with());
+    h.router.advance(core::session_handover::replace_grace);
     CHECK(phone->closed_with() == v1::DISCONNECT_REPLACED);
+    CHECK(phone_again->welcome());
     CHECK_FALSE(desk->closed_with());
-    h.core.on_close(phone);  // the replaced connection goes: the new one stays admitted
-    h.settle();
     auto fourth = h.open({acme, 9, 93}, 0);
     CHECK(fourth->closed_with() == v1::DISCONNECT_TOO_MANY_DEVICES);
 }
@@ -107,4 +110,33 @@ TEST_CASE("a bad presence request is refused and changes nothing", "[unit][core]
     CHECK(bob->reply_to(3)->error().code() == v1::INVALID_ARGUMENT);
     h.request(bob, subscribe(4, {1, 2}));
     CHECK(bob->reply_to(4)->has_ok());
+}
+
+TEST_CASE("every refused handshake is answered with an Error carrying the Hello's req_id",
+          "[unit][core]") {
+    service_harness h;
+    const auto open_attempt = [&](std::uint64_t attempt, std::uint64_t req_id) {
+        auto d = fake_device::make({acme, 9, 90}, 1);
+        auto hello = hello_frame(req_id);
+        hello.mutable_hello()->set_client_instance("phone-app");
+        hello.mutable_hello()->set_attempt(attempt);
+        h.core.on_open(d, hello.hello(), welcome_frame(req_id));
+        h.settle();
+        return d;
+    };
+    auto newer = open_attempt(2, 7);
+    REQUIRE(newer->welcome());
+    auto stale = open_attempt(1, 8);  // an abandoned attempt whose Hello arrived late
+    REQUIRE(stale->reply_to(8));
+    CHECK(stale->reply_to(8)->error().code() == v1::REPLACED);
+    CHECK_FALSE(stale->reply_to(8)->error().retryable());
+    CHECK(stale->closed_with() == v1::DISCONNECT_REPLACED);
+    CHECK_FALSE(newer->closed_with());
+
+    h.core.drain(std::chrono::milliseconds{0});
+    h.settle();
+    auto late = open_attempt(3, 9);
+    REQUIRE(late->reply_to(9));
+    CHECK(late->reply_to(9)->error().code() == v1::DRAINING);
+    CHECK(late->closed_with() == v1::DISCONNECT_SERVER_DRAINING);
 }

@@ -73,9 +73,47 @@ TEST_CASE("history is for members, newest first by default, bounded by its limit
     const auto stranger =
         core::answer_history(*h.store, h.limits, {acme, 11, 110}, history(conv, 0, 2));
     CHECK(stranger.error().code() == v1::NOT_MEMBER);
+    // The same ids in another tenant name that tenant's own conversation, not begun: empty.
     const auto other_tenant =
         core::answer_history(*h.store, h.limits, {2, 9, 90}, history(conv, 0, 2));
-    CHECK(other_tenant.error().code() == v1::NOT_MEMBER);
+    REQUIRE(other_tenant.has_history_page());
+    CHECK(other_tenant.history_page().events_size() == 0);
+    CHECK(other_tenant.history_page().head_seq() == 0);
+}
+
+TEST_CASE("a direct conversation is usable before its first message", "[unit][core]") {
+    service_harness h;
+    auto alice = h.open({acme, 8, 80}, 0);
+    auto bob = h.open({acme, 9, 90}, 1);
+    const auto conv = st::conv_id::direct(8, 9);
+    const auto page = core::answer_history(*h.store, h.limits, {acme, 8, 80}, history(conv, 0, 5));
+    REQUIRE(page.has_history_page());
+    CHECK(page.history_page().events_size() == 0);
+    CHECK_FALSE(page.history_page().has_more());
+
+    v1::Frame typing;
+    typing.set_req_id(3);
+    core::to_proto(conv, *typing.mutable_typing()->mutable_conv());
+    typing.mutable_typing()->set_typing(true);
+    h.request(alice, typing);
+    CHECK_FALSE(alice->reply_to(3));  // not refused
+    REQUIRE(bob->of(v1::Frame::kTyping).size() == 1);
+    CHECK(bob->of(v1::Frame::kTyping)[0].typing().user_id() == 8);
+
+    h.request(alice, mark_read_frame(4, conv, 0));
+    CHECK(alice->reply_to(4)->has_ok());
+
+    // A third user is still no member of it.
+    auto carol = h.open({acme, 10, 100}, 0);
+    h.request(carol, [&] {
+        auto f = typing;
+        f.set_req_id(5);
+        return f;
+    }());
+    CHECK(carol->reply_to(5)->error().code() == v1::NOT_MEMBER);
+    CHECK(core::answer_history(*h.store, h.limits, {acme, 10, 100}, history(conv, 0, 5))
+              .error()
+              .code() == v1::NOT_MEMBER);
 }
 
 TEST_CASE("who-read counts the members who read a message, and lists them when asked",

@@ -8,18 +8,22 @@ using namespace tern;
 using namespace tern::test;
 namespace st = tern::storage;
 
-TEST_CASE("a body that is not a request is refused UNKNOWN_REQUEST", "[unit][core]") {
+TEST_CASE("a body that is not a request is refused UNKNOWN_REQUEST and closes the connection",
+          "[unit][core]") {
     service_harness h;
-    auto bob = h.open({1, 9, 90}, 1);
-    v1::Frame pong;
-    pong.set_req_id(4);
-    pong.mutable_pong();
-    h.request(bob, pong);
-    CHECK(bob->reply_to(4)->error().code() == v1::UNKNOWN_REQUEST);
-    v1::Frame empty;
-    empty.set_req_id(5);
-    h.request(bob, empty);
-    CHECK(bob->reply_to(5)->error().code() == v1::UNKNOWN_REQUEST);
+    for (const auto body : {v1::Frame::kPong, v1::Frame::kWelcome, v1::Frame::kPush,
+                            v1::Frame::kSendAck, v1::Frame::BODY_NOT_SET}) {
+        auto bob = h.open({1, 9, 90}, 1);
+        v1::Frame f;
+        f.set_req_id(4);
+        if (body != v1::Frame::BODY_NOT_SET) {
+            f.GetReflection()->MutableMessage(&f, v1::Frame::descriptor()->FindFieldByNumber(body));
+        }
+        h.request(bob, f);
+        REQUIRE(bob->reply_to(4));
+        CHECK(bob->reply_to(4)->error().code() == v1::UNKNOWN_REQUEST);
+        CHECK(bob->closed_with() == v1::DISCONNECT_PROTOCOL_ERROR);
+    }
 }
 
 TEST_CASE("a query is answered on the device's shard at once, from the store", "[unit][core]") {

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <vector>
+
 #include "tern/v1/errors.pb.h"
 
 namespace v1 = tern::v1;
@@ -40,6 +42,23 @@ TEST_CASE("every disconnect reason carries advice, under its own name", "[unit][
     CHECK_FALSE(wire::advise(v1::DISCONNECT_KICKED).reconnect);
     CHECK(wire::advise(v1::DISCONNECT_TOKEN_EXPIRED).needs_new_token);
     CHECK(wire::advise(v1::DISCONNECT_SERVER_DRAINING).reconnect);
+}
+
+TEST_CASE("a refused handshake gives one piece of advice: the Disconnect agrees with the Error",
+          "[unit][errors]") {
+    const auto* descriptor = v1::ErrorCode_descriptor();
+    std::vector<v1::ErrorCode> handshake{v1::DRAINING, v1::UNAVAILABLE, v1::UNSUPPORTED_VERSION};
+    for (int i = 0; i < descriptor->value_count(); ++i) {
+        const auto number = descriptor->value(i)->number();
+        if (number >= 200 && number < 300) handshake.push_back(static_cast<v1::ErrorCode>(number));
+    }
+    REQUIRE(handshake.size() >= 13);  // every 2xx, REPLACED (209) included
+    for (const auto code : handshake) {
+        const auto reason = wire::handshake_disconnect(code);
+        CAPTURE(wire::describe(code).name, wire::advise(reason).name);
+        CHECK(wire::advise(reason).reconnect == wire::describe(code).retryable);
+        CHECK(reason != v1::DISCONNECT_PROTOCOL_ERROR);  // each has a reason of its own
+    }
 }
 
 TEST_CASE("codec errors map onto protocol codes", "[unit][errors]") {

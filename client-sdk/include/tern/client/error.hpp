@@ -33,6 +33,7 @@ enum class error_code : std::uint32_t {
     token_unknown_key = 206,
     token_alg_not_allowed = 207,
     too_many_devices = 208,
+    replaced = 209,  // this handshake lost to a newer connection of the same device
     invalid_argument = 300,
     not_found = 301,
     not_member = 302,

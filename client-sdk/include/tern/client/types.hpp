@@ -212,6 +212,7 @@ enum class disconnect_reason : std::uint8_t {
     unsupported_version,
     server_error,
     too_many_devices,
+    token_not_yet_valid,  // the token is ahead of the server's clock; retried later
 };
 
 struct state_change {

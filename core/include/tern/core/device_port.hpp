@@ -32,6 +32,7 @@ struct device_info {
     std::string remote;                // "address:port"; empty once the socket is closed
     std::int64_t connected_at_ms = 0;  // Unix time
     std::size_t queued_bytes = 0;
+    std::string session;  // Welcome.session_id, which users quote in support requests
 };
 
 class device_port {

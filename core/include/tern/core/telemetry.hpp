@@ -14,10 +14,11 @@ namespace tern::core {
 // Something the core could not do. Each is answered (an error frame, where a request asked), and
 // reported here to be counted and logged.
 enum class failure : std::uint8_t {
-    commit_failed,      // a commit failed (a full disk, an I/O error): its requests were refused
-    commit_queue_full,  // the commit writer's queue was full: a request refused, retryable
-    store_read_failed,  // a store read failed: the request refused, retryable, or work skipped
-    push_not_framed,    // an event could not be framed for a device (decide() bounds events)
+    commit_failed,       // a commit failed (a full disk, an I/O error): its requests were refused
+    commit_queue_full,   // the commit writer's queue was full: a request refused, retryable
+    store_read_failed,   // a store read failed: the request refused, retryable, or work skipped
+    push_not_framed,     // an event could not be framed for a device (decide() bounds events)
+    handover_timed_out,  // a device's earlier connection did not end in time for its next one
 };
 
 [[nodiscard]] std::string_view to_string(failure f) noexcept;

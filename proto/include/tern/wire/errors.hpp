@@ -58,6 +58,12 @@ struct disconnect_advice {
 
 [[nodiscard]] const disconnect_advice& advise(v1::DisconnectReason reason) noexcept;
 
+// The Disconnect that follows an Error refusing a handshake (a Hello, or the admission after it),
+// chosen so that one refusal gives one piece of advice: advise(reason).reconnect equals
+// describe(code).retryable for every authentication (2xx) code and the server-state codes a
+// handshake can meet (DRAINING, UNAVAILABLE).
+[[nodiscard]] v1::DisconnectReason handshake_disconnect(v1::ErrorCode code) noexcept;
+
 }  // namespace tern::wire
 
 template <>
