@@ -257,6 +257,10 @@ void client::impl::on_welcome(const v1::Frame& frame) {
     pace_ = {std::max(1.0, 0.9 * w.limits().inbound_frames_per_second()),
              std::max(1.0, 0.5 * w.limits().inbound_burst())};
     tokens_.refill_fully(pace_, clock::now());
+    server_limits_ = detail::server_limits::of(w.limits());
+    for (auto& [o, refused] : outbox_.take_oversize(server_limits_)) {
+        finish(o, result<sent>(std::move(refused)));
+    }
     if (w.inbox_head() < inbox_.cursor()) {
         // The server's inbox is behind what we delivered (its data was reset): follow it, and
         // let the per-conversation check drop anything seen before.
@@ -397,6 +401,11 @@ std::uint64_t client::impl::send_request(v1::Frame frame, pending_request pendin
 void client::impl::submit(v1::Frame frame, std::string client_msg_id, callback<sent> done) {
     if (shut_) {
         complete(done, result<sent>(make_error(error_code::closed, "the client is closed")));
+        return;
+    }
+    if (auto refused = detail::refuse_oversize(frame, server_limits_)) {
+        // Never queued: a request the server cannot take would be resent on every connection.
+        complete(done, result<sent>(std::move(*refused)));
         return;
     }
     detail::outbox::pending_send o;

@@ -160,7 +160,8 @@ private:
     std::chrono::milliseconds heartbeat_{30'000};
 
     // Pacing.
-    wire::rate_limit pace_{40, 100};  // a little under the server's (Welcome.limits)
+    wire::rate_limit pace_{40, 100};       // a little under the server's (Welcome.limits)
+    detail::server_limits server_limits_;  // the protocol's defaults until the first Welcome
     wire::token_bucket tokens_{pace_, clock::now()};
     std::deque<v1::Frame> paced_;
 

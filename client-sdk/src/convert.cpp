@@ -104,6 +104,7 @@ event from_proto(const v1::Event& e) {
             out.kind = event_kind::group_created;
             out.name = e.group_created().name();
             for (const auto& m : e.group_created().members()) out.members.push_back(member_of(m));
+            out.member_count = e.group_created().member_count();
             break;
         case v1::Event::kMembersAdded:
             out.kind = event_kind::members_added;

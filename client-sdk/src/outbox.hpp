@@ -20,11 +20,13 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <tern/client/client.hpp>
 #include <tern/client/state_store.hpp>
 
+#include "request_fit.hpp"
 #include "tern/v1/frame.pb.h"
 
 namespace tern::client::detail {
@@ -57,6 +59,10 @@ public:
 
     // Entries not in flight whose expiry (Unix ms) has passed, taken out, in order.
     [[nodiscard]] std::vector<pending_send> take_expired(std::int64_t now_ms);
+    // Entries not in flight that do not fit `limits` (request_fit.hpp), taken out with the error
+    // each completes with, in order.
+    [[nodiscard]] std::vector<std::pair<pending_send, error>> take_oversize(
+        const server_limits& limits);
 
     // Entries to send now, in order: not in flight, and past their retry delay unless the
     // connection is new. The client sends each and says so with sent().
@@ -93,6 +99,21 @@ inline std::vector<outbox::pending_send> outbox::take_expired(std::int64_t now_m
         }
     }
     return expired;
+}
+
+inline std::vector<std::pair<outbox::pending_send, error>> outbox::take_oversize(
+    const server_limits& limits) {
+    std::vector<std::pair<pending_send, error>> out;
+    for (auto it = entries_.begin(); it != entries_.end();) {
+        auto refused = it->req_id == 0 ? refuse_oversize(it->frame, limits) : std::nullopt;
+        if (refused) {
+            out.emplace_back(std::move(*it), std::move(*refused));
+            it = entries_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return out;
 }
 
 inline std::vector<outbox::pending_send*> outbox::due(bool new_connection, clock::time_point now) {

@@ -57,6 +57,8 @@ std::string_view to_string(failure f) noexcept {
             return "push_not_framed";
         case failure::handover_timed_out:
             return "handover_timed_out";
+        case failure::event_too_large:
+            return "event_too_large";
     }
     return "unknown";
 }

@@ -121,6 +121,15 @@ void conversation_owner::own(std::size_t shard, const conv_key& key, event_reque
     auto d = req.kind->decide(
         {req.who, req.frame, oc->state, target, group_id, ctx_.limit, ctx_.time.unix_ms()});
     if (!d) return reply(ctx_.routes, req.reply, error_frame(0, d.error().code, d.error().message));
+    // Every stored event fits a Push and a page by itself: nothing is stored that could not be
+    // delivered (the configuration's limits keep valid requests well within it).
+    if (d->bytes->size() > ctx_.limit.max_event_bytes()) {
+        ctx_.report.failed(
+            failure::event_too_large,
+            "a " + std::string(req.kind->name) + " of tenant " + std::to_string(key.tenant));
+        return reply(ctx_.routes, req.reply,
+                     error_frame(0, v1::CONTENT_TOO_LARGE, "the event would not fit a frame"));
+    }
     d->dedup_kind = identity.kind;
     d->dedup_fingerprint = identity.fingerprint;
     commit(shard, key, dkey, *oc, std::move(*d), req.reply, accepted_at);

@@ -82,7 +82,13 @@ decided<storage::append_event> decide_group_create(const requester& who, const v
         m->set_joined_seq(1);
     };
     add(who.user, role::owner);
-    for (auto u : others) add(u, role::member);
+    for (auto u : others) {
+        if (static_cast<std::size_t>(created->members_size()) >= limits.created_event_members) {
+            break;
+        }
+        add(u, role::member);
+    }
+    created->set_member_count(static_cast<std::uint32_t>(others.size() + 1));
 
     auto entry = entry_for(who, conv, ev, storage::event_kind::group_created, limits);
     entry.membership.push_back({who.user, role::owner});

@@ -10,10 +10,40 @@
 namespace tern::core {
 namespace {
 
-// Room left in a reply frame for everything but its events.
-constexpr std::size_t frame_overhead = 1024;
-
 using wire::error_frame;
+
+// A page of events built to the frame's byte budget. Every event the owner stores fits a frame
+// with its envelope (limits::max_event_bytes), so a page always takes its first event and is
+// never empty while events remain. An event that does not fit (stored before that rule, or a
+// bug) is refused with an error naming it: never a page silently dropped.
+class page_budget {
+public:
+    explicit page_budget(const limits& l)
+        : room_(l.max_frame_bytes - limits::event_envelope_bytes / 2) {}
+
+    enum class verdict { take, full, never_fits };
+    // Whether an event of `size` bytes joins the page.
+    verdict offer(std::size_t size) {
+        const auto cost = size + per_event;
+        if (used_ + cost <= room_) {
+            used_ += cost;
+            return verdict::take;
+        }
+        return used_ == 0 ? verdict::never_fits : verdict::full;
+    }
+
+private:
+    // A Push's or an Event's own tags, lengths and inbox_seq within a page.
+    static constexpr std::size_t per_event = 24;
+    std::size_t room_;
+    std::size_t used_ = 0;
+};
+
+v1::Frame does_not_fit(std::uint64_t req_id, std::size_t bytes) {
+    return error_frame(
+        req_id, v1::INTERNAL,
+        "a stored event of " + std::to_string(bytes) + " bytes does not fit a frame");
+}
 
 v1::Frame store_failed(std::uint64_t req_id) {
     return error_frame(req_id, v1::UNAVAILABLE, "store read failed");
@@ -47,12 +77,12 @@ v1::Frame answer_sync(const storage::store& store, const limits& limits, const r
     v1::Frame reply;
     reply.set_req_id(req_id);
     auto* p = reply.mutable_sync_page();
-    std::size_t bytes = 0;
-    const std::size_t budget = limits.max_frame_bytes - frame_overhead;
+    page_budget budget(limits);
     for (const auto& item : page->items) {
-        const std::size_t size = item.bytes ? item.bytes->size() + 16 : 16;
-        if (bytes + size > budget && p->events_size() > 0) break;
-        bytes += size;
+        const std::size_t size = item.bytes ? item.bytes->size() : 0;
+        const auto verdict = budget.offer(size);
+        if (verdict == page_budget::verdict::never_fits) return does_not_fit(req_id, size);
+        if (verdict == page_budget::verdict::full) break;
         auto* push = p->add_events();
         push->set_inbox_seq(item.inbox_seq);
         if (item.bytes) push->mutable_event()->ParseFromString(*item.bytes);
@@ -83,12 +113,14 @@ v1::Frame answer_history(const storage::store& store, const limits& limits, cons
     auto* page = reply.mutable_history_page();
     *page->mutable_conv() = h.conv();
     page->set_head_seq(*meta ? (*meta)->head_seq : 0);  // none: a direct one not begun
-    std::size_t bytes = 0;
-    const std::size_t budget = limits.max_frame_bytes - frame_overhead;
+    page_budget budget(limits);
     std::size_t taken = 0;
     for (const auto& e : *events) {
-        if (taken == limit || (bytes + e.bytes->size() > budget && taken > 0)) break;
-        bytes += e.bytes->size();
+        if (taken == limit) break;
+        const auto verdict = budget.offer(e.bytes->size());
+        if (verdict == page_budget::verdict::never_fits)
+            return does_not_fit(req_id, e.bytes->size());
+        if (verdict == page_budget::verdict::full) break;
         page->add_events()->ParseFromString(*e.bytes);
         ++taken;
     }

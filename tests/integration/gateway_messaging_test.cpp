@@ -335,6 +335,7 @@ TEST_CASE("a device that stops reading is closed as a slow consumer and catches 
         c.limits.inbound_frames_per_second = 100000;
         c.limits.inbound_burst = 100000;
     });
+    f.expect_dropped_frames = true;  // bob's queue, when it overflows
     // Bob's device stops reading after the handshake, with a small receive buffer.
     raw_client slow(f.gw->tcp_port(), {}, 0, 1 << 20, 4096);
     slow.send(hello(f.token_for(acme, 9, 90)));
@@ -370,6 +371,7 @@ TEST_CASE("a device that stops reading is closed as a slow consumer and catches 
     }
     CHECK(slow.closed_within(1s));
     CHECK(pushes_read < total);
+    CHECK(f.gw->frames_dropped() > 0);  // counted, not dropped in silence
     INFO("pushes before the close: " << pushes_read << ", disconnect seen: " << told);
     // Reconnected, the device gets everything it missed, in order.
     auto bob = f.login(acme, 9, 90, 0);
@@ -400,4 +402,24 @@ TEST_CASE("typing indicators reach the other members' devices and nobody else",
     REQUIRE(refused);
     CHECK(refused->error().code() == v1::NOT_MEMBER);
     CHECK_FALSE(carol->receive_until(v1::Frame::kTyping, 300ms));
+}
+
+TEST_CASE(
+    "an oversize request the server can read is answered with its req_id and the "
+    "connection stays open",
+    "[integration][messaging]") {
+    gateway_fixture f;
+    auto alice = f.login(acme, 7, 70);
+    // 30 KiB of text: within the 64 KiB frame, above the 16 KiB content limit.
+    alice->send(send_text(41, direct(7, 9), std::string(30 * 1024, 'x'), "too-big"));
+    const auto reply = alice->receive_reply(41);
+    REQUIRE(reply);
+    REQUIRE(reply->has_error());
+    CHECK(reply->error().code() == v1::CONTENT_TOO_LARGE);
+    CHECK_FALSE(reply->error().retryable());
+    alice->send(ping(42));
+    const auto pong = alice->receive_reply(42);
+    REQUIRE(pong);
+    CHECK(pong->has_pong());
+    CHECK(send_ok(*alice, 43, direct(7, 9), "fits", "fits").seq() == 1);
 }

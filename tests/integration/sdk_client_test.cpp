@@ -537,6 +537,7 @@ TEST_CASE(
         c.limits.inbound_frames_per_second = 100'000;
         c.limits.inbound_burst = 100'000;
     });
+    f.expect_dropped_frames = true;  // bob's queue, when it overflows
     auto gate = std::make_shared<gate_executor>();
     // A small receive buffer and backlog, so that the server's queue (not the kernel's buffers)
     // takes the pressure.
@@ -581,4 +582,24 @@ TEST_CASE(
         CHECK(l.connections() >= 2);
         return 0;
     });
+}
+
+TEST_CASE("a send that cannot fit the server's limits is refused by send() and never resent",
+          "[integration][sdk]") {
+    gateway_fixture f;
+    sdk_device alice(f, acme, 7, 70, tcp_endpoint(*f.gw));
+    alice.wait_connected();
+    const tc::conv_id conv = tc::conv_id::direct(7, 9);
+    tc::content payload;
+    payload.custom_type = "file/v1";
+    payload.custom_data = std::string(100 * 1024, 'x');
+    awaited<tc::sent> refused;
+    alice.client->send(conv, payload, refused.callback());
+    const auto r = refused.get();
+    REQUIRE_FALSE(r);
+    CHECK(r.err().code == tc::error_code::content_too_large);
+    CHECK_FALSE(r.err().retryable);
+    // The connection was never put at risk, and the next send goes through on it.
+    CHECK(alice.send(conv, "after the refusal").seq == 1);
+    alice.events->read([](const recording_listener& l) { CHECK(l.connections() == 1); });
 }

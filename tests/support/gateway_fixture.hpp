@@ -92,8 +92,16 @@ struct gateway_fixture {
                                       std::optional<std::uint64_t> resume = std::nullopt,
                                       v1::Welcome* welcome = nullptr) const;
 
+    // Nothing meant for a device is dropped unless the test provokes it (a slow consumer...).
+    bool expect_dropped_frames = false;
+    ~gateway_fixture() { check_no_dropped_frames(); }
+    void check_no_dropped_frames() const {
+        if (gw && !expect_dropped_frames) CHECK(gw->frames_dropped() == 0);
+    }
+
     // Stops the gateway and starts a new one on the same data directory.
     void restart() {
+        check_no_dropped_frames();
         gw.reset();
         gw = std::make_unique<server::gateway>(cfg);
         gw->start();

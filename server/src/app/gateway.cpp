@@ -115,6 +115,8 @@ bool gateway::draining() const noexcept { return impl_->draining; }
 
 std::int64_t gateway::connections() const { return impl_->metrics.connections(); }
 
+std::uint64_t gateway::frames_dropped() const { return impl_->metrics.frames_dropped_total(); }
+
 void gateway::reload_tls(const std::string& cert_file, const std::string& key_file) {
     if (impl_->addresses.tls.empty() && impl_->addresses.wss.empty()) return;
     impl_->tls.load(cert_file, key_file);

@@ -299,11 +299,13 @@ void validate(const config& c) {
         fail("admin.token", "must be at least 16 characters (or empty: no changing routes)");
     }
     const auto& l = c.limits;
-    if (l.max_frame_bytes < 1024 || l.max_frame_bytes > 16u * 1024 * 1024) {
-        fail("limits.max_frame_bytes", "must be between 1 KiB and 16 MiB");
+    // 16 KiB at least: a group operation's event names up to 1,000 users (about 11 KB).
+    if (l.max_frame_bytes < 16u * 1024 || l.max_frame_bytes > 16u * 1024 * 1024) {
+        fail("limits.max_frame_bytes", "must be between 16 KiB and 16 MiB");
     }
-    if (l.max_content_bytes + 1024 > l.max_frame_bytes) {
-        fail("limits.max_content_bytes", "must leave 1 KiB of the frame for the envelope");
+    // Mentions, ids and the envelope of a message's event take up to about 1.5 KB.
+    if (l.max_content_bytes + 4096 > l.max_frame_bytes) {
+        fail("limits.max_content_bytes", "must leave 4 KiB of the frame for the event's envelope");
     }
     if (l.heartbeat_interval_ms == 0 || l.idle_timeout_ms <= l.heartbeat_interval_ms) {
         fail("limits.idle_timeout_ms", "must be longer than the heartbeat interval");

@@ -20,7 +20,10 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <spdlog/spdlog.h>
+
 #include "heap_keeper.hpp"
+#include "log_throttle.hpp"
 #include "tern/v1/errors.pb.h"
 
 namespace tern::server {
@@ -30,9 +33,11 @@ namespace prom = prometheus;
 
 constexpr std::array<const char*, 4> transport_names{"tcp", "tls", "ws", "wss"};
 // What the core could not do (core::failure, by its name).
-constexpr std::array<const char*, 5> core_failure_names{"commit_failed", "commit_queue_full",
-                                                        "store_read_failed", "push_not_framed",
-                                                        "handover_timed_out"};
+constexpr std::array<const char*, 6> core_failure_names{"commit_failed",      "commit_queue_full",
+                                                        "store_read_failed",  "push_not_framed",
+                                                        "handover_timed_out", "event_too_large"};
+constexpr std::array<const char*, 3> drop_reason_names{"reply_too_large", "push_too_large",
+                                                       "queue_overflow"};
 constexpr std::array<const char*, 7> reject_names{"tls_handshake", "websocket_upgrade", "protocol",
                                                   "auth",          "auth_timeout",      "admission",
                                                   "draining"};
@@ -171,6 +176,10 @@ struct metrics::impl {
     prom::Histogram* commit_entries = nullptr;
     prom::Counter* commit_failures = nullptr;
     std::array<prom::Counter*, core_failure_names.size()> core_failures{};
+    std::array<prom::Counter*, drop_reason_names.size()> frames_dropped{};
+    std::array<log_throttle, drop_reason_names.size()> drop_warnings{
+        log_throttle{std::chrono::seconds(1)}, log_throttle{std::chrono::seconds(1)},
+        log_throttle{std::chrono::seconds(1)}};
     prom::Histogram* sync_duration = nullptr;
     prom::Gauge* draining = nullptr;
     prom::Counter* heap_released = nullptr;
@@ -299,10 +308,21 @@ struct metrics::impl {
                 .Help(
                     "What the core could not do, by what: commit_failed (requests refused), "
                     "commit_queue_full (requests refused, retryable; acks dropped), "
-                    "store_read_failed, push_not_framed, handover_timed_out.")
+                    "store_read_failed, push_not_framed, handover_timed_out, event_too_large.")
                 .Register(*registry);
         for (std::size_t i = 0; i < core_failure_names.size(); ++i) {
             core_failures[i] = &core_family.Add({{"what", core_failure_names[i]}});
+        }
+        auto& dropped_family =
+            prom::BuildCounter()
+                .Name("tern_frames_dropped_total")
+                .Help(
+                    "Frames for a device not sent, by reason: reply_too_large (the request "
+                    "got an INTERNAL error instead), push_too_large, queue_overflow (the "
+                    "device was closed as a slow consumer and resyncs).")
+                .Register(*registry);
+        for (std::size_t i = 0; i < drop_reason_names.size(); ++i) {
+            frames_dropped[i] = &dropped_family.Add({{"reason", drop_reason_names[i]}});
         }
         sync_duration = &prom::BuildHistogram()
                              .Name("tern_storage_sync_duration_seconds")
@@ -349,6 +369,21 @@ void metrics::core_failed(std::string_view what) {
     for (std::size_t i = 0; i < core_failure_names.size(); ++i) {
         if (what == core_failure_names[i]) return impl_->core_failures[i]->Increment();
     }
+}
+
+void metrics::frames_dropped(drop_reason why, std::size_t frames, std::string_view detail) {
+    const auto i = static_cast<std::size_t>(why);
+    impl_->frames_dropped[i]->Increment(static_cast<double>(frames));
+    if (std::uint64_t held = 0; impl_->drop_warnings[i].allow(held)) {
+        spdlog::warn("frames dropped, {}: {} ({} more since the last of these warnings)",
+                     drop_reason_names[i], detail, held);
+    }
+}
+
+std::uint64_t metrics::frames_dropped_total() const {
+    double n = 0;
+    for (const auto* c : impl_->frames_dropped) n += c->Value();
+    return static_cast<std::uint64_t>(n);
 }
 
 void metrics::accepted(transport_kind t) {

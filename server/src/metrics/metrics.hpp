@@ -31,6 +31,13 @@ enum class reject_reason : std::uint8_t {
     draining,           // the gateway is draining
 };
 
+// Why a frame for a device was not sent.
+enum class drop_reason : std::uint8_t {
+    reply_too_large,  // a reply did not fit a frame: the request got an INTERNAL error instead
+    push_too_large,   // an event did not fit a Push (the core refuses such events: never expected)
+    queue_overflow,   // the outbound queue overflowed: the device was closed as a slow consumer
+};
+
 struct build_info {
     std::string version;
     std::string build_type;
@@ -61,6 +68,8 @@ public:
     // requests, including every attempt to reach another tenant's data (NOT_FOUND, NOT_MEMBER).
     void request_error(int error_code);
     void outbound_queue_bytes(std::int64_t delta);
+    // `frames` frames for a device not sent, and why; logged at most once a second per reason.
+    void frames_dropped(drop_reason why, std::size_t frames, std::string_view detail);
 
     // ---- messages -------------------------------------------------------------------------
     void message_received();  // a Send request, before any decision
@@ -89,6 +98,8 @@ public:
 
     // Live connections, all transports (for /admin/v1/varz).
     [[nodiscard]] std::int64_t connections() const;
+    // Frames dropped since start, every reason (tests check it stays 0 where nothing provokes it).
+    [[nodiscard]] std::uint64_t frames_dropped_total() const;
 
     // Everything, plus the standard process_* metrics, in the Prometheus text format 0.0.4.
     [[nodiscard]] std::string scrape() const;

@@ -113,6 +113,9 @@ public:
         wire::out_frame out;
         if (wire::encode_push(inbox_seq, event, Transport::framing, limits().max_frame_bytes,
                               out)) {
+            settings_.metrics->frames_dropped(server::drop_reason::push_too_large, 1,
+                                              "a push of " + std::to_string(event->size()) +
+                                                  " bytes, tenant " + std::to_string(who_.tenant));
             return false;
         }
         queue_bounded(std::move(out));
@@ -148,9 +151,7 @@ public:
     void send(const v1::Frame& frame) override {
         if (frame.has_error()) settings_.metrics->request_error(frame.error().code());
         wire::out_frame out;
-        if (wire::encode_frame(frame, Transport::framing, limits().max_frame_bytes, out)) {
-            return;  // replies are built to fit; a frame that does not is dropped, not sent broken
-        }
+        if (!encode_or_refuse(frame, out)) return;
         queue_bounded(std::move(out));
     }
 
@@ -199,6 +200,9 @@ private:
         const auto& l = limits();
         if (queue_.size() + 1 > l.outbound_queue_frames ||
             queued_bytes_ + frame.size() > l.outbound_queue_bytes) {
+            settings_.metrics->frames_dropped(
+                server::drop_reason::queue_overflow, queue_.size() + 1,
+                "a slow consumer, tenant " + std::to_string(who_.tenant));
             drop_queue();
             close(v1::DISCONNECT_SLOW_CONSUMER, v1::SLOW_CONSUMER, "outbound queue overflowed");
             return;
@@ -239,10 +243,30 @@ private:
 
     void enqueue_frame(const v1::Frame& f) {
         wire::out_frame out;
-        if (wire::encode_frame(f, Transport::framing, limits().max_frame_bytes, out)) {
-            return;  // a frame we built does not fit: never happens for replies we bound
+        if (encode_or_refuse(f, out)) enqueue(std::move(out));
+    }
+
+    // Encodes a frame for this connection. One that does not fit (replies are built to fit: a
+    // bug) is never sent broken and never dropped in silence: it is counted and logged, and the
+    // request it answers gets an INTERNAL error instead.
+    bool encode_or_refuse(const v1::Frame& frame, wire::out_frame& out) {
+        if (!wire::encode_frame(frame, Transport::framing, limits().max_frame_bytes, out)) {
+            return true;
         }
-        enqueue(std::move(out));
+        settings_.metrics->frames_dropped(server::drop_reason::reply_too_large, 1,
+                                          "a " + std::string(reply_name(frame)) + " of " +
+                                              std::to_string(frame.ByteSizeLong()) +
+                                              " bytes, tenant " + std::to_string(who_.tenant));
+        if (frame.req_id() == 0) return false;
+        settings_.metrics->request_error(v1::INTERNAL);
+        return !wire::encode_frame(
+            wire::error_frame(frame.req_id(), v1::INTERNAL, "the reply did not fit a frame"),
+            Transport::framing, limits().max_frame_bytes, out);
+    }
+
+    static std::string_view reply_name(const v1::Frame& frame) {
+        const auto* field = v1::Frame::descriptor()->FindFieldByNumber(frame.body_case());
+        return field ? std::string_view(field->name()) : std::string_view("frame");
     }
 
     void drop_queue() {

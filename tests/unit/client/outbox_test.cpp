@@ -103,3 +103,55 @@ TEST_CASE("entries expire only while not in flight", "[unit][client]") {
     CHECK(box.take_expired(500).size() == 1);  // "flying" is no longer in flight
     CHECK(box.take_all().size() == 1);
 }
+
+TEST_CASE("a request that cannot fit the server's limits is refused before it is sent",
+          "[unit][client]") {
+    using tern::client::detail::refuse_oversize;
+    using tern::client::detail::server_limits;
+    namespace tc = tern::client;
+    const server_limits defaults;  // before the first Welcome: the protocol's defaults
+    const auto send_of = [](std::size_t text, std::size_t custom) {
+        v1::Frame f;
+        auto* s = f.mutable_send();
+        s->mutable_conv()->set_type(v1::CONV_TYPE_DIRECT);
+        s->mutable_conv()->set_id(1);
+        s->mutable_conv()->set_peer(2);
+        s->set_client_msg_id(std::string(64, 'c'));
+        if (custom > 0) {
+            s->mutable_content()->mutable_custom()->set_type("file/v1");
+            s->mutable_content()->mutable_custom()->set_data(std::string(custom, 'd'));
+        } else {
+            s->mutable_content()->set_text(std::string(text, 't'));
+        }
+        return f;
+    };
+    CHECK_FALSE(refuse_oversize(send_of(16 * 1024, 0), defaults));
+    const auto big_text = refuse_oversize(send_of(16 * 1024 + 1, 0), defaults);
+    REQUIRE(big_text);
+    CHECK(big_text->code == tc::error_code::content_too_large);
+    CHECK_FALSE(big_text->retryable);
+    // A 100 KiB payload: over the content limit, and over the frame limit too.
+    const auto payload = refuse_oversize(send_of(0, 100 * 1024), defaults);
+    REQUIRE(payload);
+    CHECK(payload->code == tc::error_code::content_too_large);
+    const auto frame = refuse_oversize(send_of(0, 100 * 1024), {64 * 1024, 1024 * 1024});
+    REQUIRE(frame);
+    CHECK(frame->code == tc::error_code::frame_too_large);
+
+    // Queued before a Welcome with smaller limits: taken out there, with its error, in order.
+    outbox box;
+    auto small = entry("small");
+    small.frame = send_of(100, 0);
+    auto large = entry("large");
+    large.frame = send_of(10 * 1024, 0);
+    auto in_flight = entry("in flight");
+    in_flight.frame = send_of(10 * 1024, 0);
+    box.add(std::move(small));
+    box.add(std::move(large));
+    outbox::sent(box.add(std::move(in_flight)), 7);  // answered by the server, not here
+    auto refused = box.take_oversize({64 * 1024, 4 * 1024});
+    REQUIRE(refused.size() == 1);
+    CHECK(refused[0].first.entry.client_msg_id == "large");
+    CHECK(refused[0].second.code == tc::error_code::content_too_large);
+    CHECK(box.size() == 2);
+}

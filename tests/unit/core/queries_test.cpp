@@ -39,7 +39,7 @@ TEST_CASE("a sync page stops at the frame budget and says there is more", "[unit
     const auto page = core::answer_sync(*h.store, h.limits, {acme, 9, 90}, sync);
     REQUIRE(page.has_sync_page());
     CHECK(page.req_id() == 4);
-    CHECK(page.sync_page().events_size() == 3);  // 64 KiB frames hold three 16 KiB events
+    CHECK(page.sync_page().events_size() == 4);  // 64 KiB frames hold four of these events
     CHECK(page.sync_page().has_more());
     CHECK(page.sync_page().inbox_head() == 10);
     CHECK(page.ByteSizeLong() <= h.limits.max_frame_bytes);

@@ -93,11 +93,12 @@ struct event {
     std::int64_t server_time_ms = 0;
     std::string client_msg_id;
     event_kind kind = event_kind::message;
-    client::content content;      // message, edit
-    seq_t target_seq = 0;         // recall, edit
-    std::string name;             // group_created, renamed
-    std::vector<member> members;  // group_created
-    std::vector<user_id> users;   // members_added, members_removed; role_changed: the one user
+    client::content content;         // message, edit
+    seq_t target_seq = 0;            // recall, edit
+    std::string name;                // group_created, renamed
+    std::vector<member> members;     // group_created: the first 100 (the owner first)
+    std::uint32_t member_count = 0;  // group_created: all members (group_info() lists them)
+    std::vector<user_id> users;      // members_added, members_removed; role_changed: the one user
     client::role new_role = role::member;  // role_changed
     user_id new_owner = 0;                 // member_left: the new owner when the owner left
 };

@@ -40,6 +40,17 @@ struct limits {
     std::size_t max_users_per_request = 1'000;  // ids in one add/remove request
     std::size_t max_status_text_bytes = 128;
     std::chrono::milliseconds dedup_ttl{std::chrono::hours(24 * 7)};
+    // Members a group_created event lists (the owner first); GroupInfo pages give the rest.
+    std::size_t created_event_members = 100;
+    // Room a frame keeps around one event: the Push envelope, or a page's own fields.
+    static constexpr std::size_t event_envelope_bytes = 256;
+
+    // The largest encoded event the owner stores, so that every event fits a Push, and a sync or
+    // history page with it alone fits a frame. The configuration keeps every valid request's
+    // event within it (docs/operations.md: max_frame_bytes and max_content_bytes).
+    [[nodiscard]] std::size_t max_event_bytes() const noexcept {
+        return max_frame_bytes - event_envelope_bytes;
+    }
 };
 
 }  // namespace tern::core

@@ -19,6 +19,7 @@ enum class failure : std::uint8_t {
     store_read_failed,   // a store read failed: the request refused, retryable, or work skipped
     push_not_framed,     // an event could not be framed for a device (decide() bounds events)
     handover_timed_out,  // a device's earlier connection did not end in time for its next one
+    event_too_large,     // a decided event would not fit a frame: refused (the limits prevent it)
 };
 
 [[nodiscard]] std::string_view to_string(failure f) noexcept;

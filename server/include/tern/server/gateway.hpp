@@ -55,6 +55,8 @@ public:
     [[nodiscard]] bool draining() const noexcept;
     // Open connections, every transport (handshakes included).
     [[nodiscard]] std::int64_t connections() const;
+    // Frames for devices not sent since the start (tern_frames_dropped_total, every reason).
+    [[nodiscard]] std::uint64_t frames_dropped() const;
 
     // Loads the TLS certificate and key again (SIGHUP): new handshakes use them, established
     // connections keep theirs. Throws std::runtime_error naming the file; the old pair stays.
