@@ -1,6 +1,8 @@
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <future>
+#include <optional>
 #include <random>
 
 #include <boost/asio/post.hpp>
@@ -180,11 +182,30 @@ void client::who_read(const conv_id& conv, seq_t seq, bool with_lists,
     detail::to_proto(conv, *f.mutable_who_read()->mutable_conv());
     f.mutable_who_read()->set_seq(seq);
     f.mutable_who_read()->set_with_lists(with_lists);
-    run([f = std::move(f), done = std::move(done)](impl& i) mutable {
-        i.ask<tern::client::who_read>(
-            std::move(f), v1::Frame::kWhoReadReply,
-            [](const v1::Frame& r) { return detail::from_proto(r.who_read_reply()); },
-            std::move(done));
+    // The lists come in pages: ask until the last, and hand the app the whole.
+    auto fold = [request = f](tern::client::who_read& acc,
+                              const v1::Frame& r) mutable -> std::optional<v1::Frame> {
+        const auto& page = r.who_read_reply();
+        auto part = detail::from_proto(page);
+        if (acc.conv == conv_id{}) {
+            acc = std::move(part);
+        } else {
+            acc.read_users.insert(acc.read_users.end(), part.read_users.begin(),
+                                  part.read_users.end());
+            acc.unread_users.insert(acc.unread_users.end(), part.unread_users.begin(),
+                                    part.unread_users.end());
+        }
+        if (!page.has_more()) return std::nullopt;
+        const auto last_read = page.read_users().empty() ? 0 : *page.read_users().rbegin();
+        const auto last_unread = page.unread_users().empty() ? 0 : *page.unread_users().rbegin();
+        const auto last = std::max(last_read, last_unread);
+        if (last <= request.who_read().after_user_id()) return std::nullopt;  // no progress
+        request.mutable_who_read()->set_after_user_id(last);
+        return request;
+    };
+    run([f = std::move(f), fold = std::move(fold), done = std::move(done)](impl& i) mutable {
+        i.ask_pages<tern::client::who_read>(std::move(f), v1::Frame::kWhoReadReply, {},
+                                            std::move(fold), std::move(done));
     });
 }
 
@@ -205,8 +226,14 @@ void client::history(const conv_id& conv, seq_t from_seq, bool forward, std::uin
 }
 
 void client::list_conversations(std::uint32_t limit, callback<conversation_list> done) {
+    list_conversations(limit, {}, std::move(done));
+}
+
+void client::list_conversations(std::uint32_t limit, const std::string& cursor,
+                                callback<conversation_list> done) {
     v1::Frame f;
     f.mutable_list_conversations()->set_limit(limit);
+    f.mutable_list_conversations()->set_cursor(cursor);
     run([f = std::move(f), done = std::move(done)](impl& i) mutable {
         i.ask<conversation_list>(
             std::move(f), v1::Frame::kConversationList,
@@ -218,10 +245,24 @@ void client::list_conversations(std::uint32_t limit, callback<conversation_list>
 void client::group_info(const conv_id& group, callback<tern::client::group_info> done) {
     v1::Frame f;
     detail::to_proto(group, *f.mutable_group_info_request()->mutable_conv());
-    run([f = std::move(f), done = std::move(done)](impl& i) mutable {
-        i.ask<tern::client::group_info>(
-            std::move(f), v1::Frame::kGroupInfo,
-            [](const v1::Frame& r) { return detail::from_proto(r.group_info()); }, std::move(done));
+    // A large group's members come in pages: ask until the last, and hand the app the whole.
+    auto fold = [request = f](tern::client::group_info& acc,
+                              const v1::Frame& r) mutable -> std::optional<v1::Frame> {
+        const auto& page = r.group_info();
+        auto part = detail::from_proto(page);
+        if (acc.conv == conv_id{}) {
+            acc = std::move(part);
+        } else {
+            acc.members.insert(acc.members.end(), part.members.begin(), part.members.end());
+        }
+        if (!page.has_more() || page.members().empty()) return std::nullopt;
+        request.mutable_group_info_request()->set_after_user_id(
+            page.members(page.members_size() - 1).user_id());
+        return request;
+    };
+    run([f = std::move(f), fold = std::move(fold), done = std::move(done)](impl& i) mutable {
+        i.ask_pages<tern::client::group_info>(std::move(f), v1::Frame::kGroupInfo, {},
+                                              std::move(fold), std::move(done));
     });
 }
 

@@ -53,6 +53,11 @@ struct client::impl final : detail::link_handler, std::enable_shared_from_this<c
     // A read request answered by a frame with body `expect`, converted by `convert`.
     template <class T, class Convert>
     void ask(v1::Frame frame, v1::Frame::BodyCase expect, Convert convert, callback<T> done);
+    // A read the server answers in pages (group members, who-read lists): asks page after page,
+    // folding each reply into `acc` with `fold`, which returns the request for the next page
+    // (nullopt after the last); completes `done` with the whole, or the first error.
+    template <class T, class Fold>
+    void ask_pages(v1::Frame frame, v1::Frame::BodyCase expect, T acc, Fold fold, callback<T> done);
 
     // ---- link_handler -----------------------------------------------------------------------
     void on_frame(v1::Frame& frame) override;
@@ -198,6 +203,29 @@ void client::impl::ask(v1::Frame frame, v1::Frame::BodyCase expect, Convert conv
         } else {
             complete(done, result<T>(error{error_code::internal, "unexpected reply", false}));
         }
+    };
+    p.on_fail = [this, done](const error& e) { complete(done, result<T>(e)); };
+    p.deadline = clock::now() + opts_.request_timeout;
+    send_request(std::move(frame), std::move(p));
+}
+
+template <class T, class Fold>
+void client::impl::ask_pages(v1::Frame frame, v1::Frame::BodyCase expect, T acc, Fold fold,
+                             callback<T> done) {
+    if (phase_ != phase::ready) {
+        complete(done, result<T>(error{error_code::not_connected, "not connected", true}));
+        return;
+    }
+    pending_request p;
+    p.on_reply = [this, done, expect, acc = std::move(acc), fold](const v1::Frame& reply) mutable {
+        if (reply.has_error()) return complete(done, result<T>(detail::from_proto(reply.error())));
+        if (reply.body_case() != expect) {
+            return complete(done,
+                            result<T>(error{error_code::internal, "unexpected reply", false}));
+        }
+        auto next = fold(acc, reply);
+        if (!next) return complete(done, result<T>(std::move(acc)));
+        ask_pages<T>(std::move(*next), expect, std::move(acc), fold, done);
     };
     p.on_fail = [this, done](const error& e) { complete(done, result<T>(e)); };
     p.deadline = clock::now() + opts_.request_timeout;

@@ -192,6 +192,7 @@ conversation_list from_proto(const v1::ConversationList& l) {
                                      from_proto(c.role()), c.member_count()});
     }
     out.has_more = l.has_more();
+    out.next_cursor = l.next_cursor();
     return out;
 }
 
@@ -212,6 +213,7 @@ group_info from_proto(const v1::GroupInfo& g) {
     for (const auto& m : g.members()) out.members.push_back(member_of(m));
     out.head_seq = g.head_seq();
     out.created_ms = g.created_ms();
+    out.member_count = g.member_count();
     return out;
 }
 

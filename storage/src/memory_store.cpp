@@ -127,9 +127,39 @@ public:
             out.push_back({conv.meta, conv.members.at(u).member_role, cursor.cursor,
                            conv.meta.countable - cursor.read_ordinal});
         }
-        std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-            return a.meta.last_event_ms > b.meta.last_event_ms;
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+            return conv_position::before(conv_position::of(a.meta), conv_position::of(b.meta));
         });
+        return out;
+    }
+
+    result<conv_summary_page> conversation_page(tenant_id t, user_id u,
+                                                const std::optional<conv_position>& after,
+                                                std::size_t limit) const override {
+        auto all = conversations_of(t, u);
+        if (!all) return all.error();
+        conv_summary_page page;
+        for (auto& c : *all) {
+            if (after && !conv_position::before(*after, conv_position::of(c.meta))) continue;
+            if (page.items.size() == limit) {
+                page.has_more = true;
+                break;
+            }
+            page.items.push_back(std::move(c));
+        }
+        return page;
+    }
+
+    result<std::vector<member_record>> members_after(tenant_id t, const conv_id& c, user_id after,
+                                                     std::size_t limit) const override {
+        auto all = members(t, c);
+        if (!all) return all.error();
+        std::vector<member_record> out;
+        for (const auto& m : *all) {
+            if (m.user <= after) continue;
+            if (out.size() == limit) break;
+            out.push_back(m);
+        }
         return out;
     }
 
@@ -276,7 +306,7 @@ private:
         if (e.recalls != 0) conv.timeline.at(e.recalls).event.recalled = true;
         if (!e.client_msg_id.empty()) {
             dedup_[{e.tenant, e.sender, e.client_msg_id}] = {e.conv, e.seq, e.dedup_expires_ms,
-                                                        e.dedup_kind, e.dedup_fingerprint};
+                                                             e.dedup_kind, e.dedup_fingerprint};
         }
 
         // The sender has read everything up to its own event.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <set>
@@ -314,6 +315,24 @@ result<std::vector<member_record>> rocks_store::members(tenant_id t, const conv_
     return out;
 }
 
+result<std::vector<member_record>> rocks_store::members_after(tenant_id t, const conv_id& c,
+                                                              user_id after,
+                                                              std::size_t limit) const {
+    std::vector<member_record> out;
+    if (after == std::numeric_limits<user_id>::max() || limit == 0) return out;
+    const std::string prefix = conv_key(t, c);
+    const auto v = view();
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(v.options, handles_[cf_members]));
+    for (it->Seek(conv_sub_key(t, c, after + 1));
+         it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
+        auto m = decode_member(key_suffix64(as_view(it->key())), as_view(it->value()));
+        if (!m) return corrupt();
+        out.push_back(*m);
+    }
+    if (!it->status().ok()) return to_error(it->status());
+    return out;
+}
+
 result<std::optional<member_record>> rocks_store::member(tenant_id t, const conv_id& c,
                                                          user_id u) const {
     return get_decoded(get(view().options, cf_members, conv_sub_key(t, c, u)),
@@ -352,11 +371,59 @@ result<std::vector<conv_summary>> rocks_store::conversations_of(tenant_id t, use
         out.push_back({*meta, m->member_role, cur->cursor, meta->countable - cur->read_ordinal});
     }
     if (!it->status().ok()) return to_error(it->status());
-    // Keys ascend by conv, so a stable sort gives the same order as the model.
-    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-        return a.meta.last_event_ms > b.meta.last_event_ms;
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+        return conv_position::before(conv_position::of(a.meta), conv_position::of(b.meta));
     });
     return out;
+}
+
+result<conv_summary_page> rocks_store::conversation_page(tenant_id t, user_id u,
+                                                         const std::optional<conv_position>& after,
+                                                         std::size_t limit) const {
+    const auto snap = view();
+    // First every conversation's head, to order them; then the user's own records of the page.
+    std::vector<conv_meta> metas;
+    const std::string prefix = user_key(t, u);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snap.options, handles_[cf_user_convs]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        const auto key = as_view(it->key());
+        if (key.size() != prefix.size() + conv_bytes) return corrupt();
+        const auto c = get_conv(key.data() + prefix.size());
+        if (!c) return corrupt();
+        auto meta_v = get(snap.options, cf_conv_meta, conv_key(t, *c));
+        if (!meta_v) return meta_v.error();
+        if (!*meta_v) return corrupt();
+        auto meta = decode_meta(*c, **meta_v);
+        if (!meta) return corrupt();
+        if (!after || conv_position::before(*after, conv_position::of(*meta))) {
+            metas.push_back(std::move(*meta));
+        }
+    }
+    if (!it->status().ok()) return to_error(it->status());
+    const auto by_position = [](const conv_meta& a, const conv_meta& b) {
+        return conv_position::before(conv_position::of(a), conv_position::of(b));
+    };
+    conv_summary_page page;
+    page.has_more = metas.size() > limit;
+    if (page.has_more) {
+        std::partial_sort(metas.begin(), metas.begin() + static_cast<std::ptrdiff_t>(limit),
+                          metas.end(), by_position);
+        metas.resize(limit);
+    } else {
+        std::sort(metas.begin(), metas.end(), by_position);
+    }
+    for (auto& meta : metas) {
+        auto member_v = get(snap.options, cf_members, conv_sub_key(t, meta.conv, u));
+        auto cursor_v = get(snap.options, cf_receipts, conv_sub_key(t, meta.conv, u));
+        if (!member_v || !cursor_v) return make_error_code(errc::io_error);
+        if (!*member_v || !*cursor_v) return corrupt();
+        auto m = decode_member(u, **member_v);
+        auto cur = decode_cursor(u, **cursor_v);
+        if (!m || !cur) return corrupt();
+        const auto unread = meta.countable - cur->read_ordinal;
+        page.items.push_back({std::move(meta), m->member_role, cur->cursor, unread});
+    }
+    return page;
 }
 
 // Members and receipts share the key layout tenant|conv|user: one walk over both, in step.

@@ -3,8 +3,8 @@
 #pragma once
 
 #include <array>
-#include <memory>
 #include <atomic>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -96,6 +96,11 @@ public:
     result<std::vector<stored_event>> timeline(tenant_id, const conv_id&, seq_t from, direction dir,
                                                std::size_t limit) const override;
     result<std::vector<member_record>> members(tenant_id, const conv_id&) const override;
+    result<std::vector<member_record>> members_after(tenant_id, const conv_id&, user_id after,
+                                                     std::size_t limit) const override;
+    result<conv_summary_page> conversation_page(tenant_id, user_id,
+                                                const std::optional<conv_position>& after,
+                                                std::size_t limit) const override;
     result<std::optional<member_record>> member(tenant_id, const conv_id&, user_id) const override;
     result<std::vector<conv_summary>> conversations_of(tenant_id, user_id) const override;
     result<std::optional<receipt_cursor>> receipt(tenant_id, const conv_id&,

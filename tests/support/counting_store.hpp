@@ -52,6 +52,17 @@ public:
         storage::tenant_id t, storage::user_id u) const override {
         return inner_.conversations_of(t, u);
     }
+    storage::result<storage::conv_summary_page> conversation_page(
+        storage::tenant_id t, storage::user_id u,
+        const std::optional<storage::conv_position>& after, std::size_t limit) const override {
+        return inner_.conversation_page(t, u, after, limit);
+    }
+    storage::result<std::vector<storage::member_record>> members_after(
+        storage::tenant_id t, const storage::conv_id& c, storage::user_id after,
+        std::size_t limit) const override {
+        ++member_reads;
+        return inner_.members_after(t, c, after, limit);
+    }
     storage::result<std::optional<storage::receipt_cursor>> receipt(
         storage::tenant_id t, const storage::conv_id& c, storage::user_id u) const override {
         return inner_.receipt(t, c, u);

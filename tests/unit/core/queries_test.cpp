@@ -4,6 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <limits>
+#include <set>
+
 #include "core_harness.hpp"
 
 using namespace tern;
@@ -174,4 +178,131 @@ TEST_CASE("group info is for members and names every member with a role", "[unit
     CHECK(info.group_info().name() == "team");
     CHECK(core::answer_group_info(*h.store, h.limits, {acme, 11, 110}, q).error().code() ==
           v1::NOT_MEMBER);
+}
+
+namespace {
+
+v1::Frame group_info_page(std::uint64_t req_id, const st::conv_id& group, std::uint64_t after,
+                          std::uint32_t limit) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    core::to_proto(group, *f.mutable_group_info_request()->mutable_conv());
+    f.mutable_group_info_request()->set_after_user_id(after);
+    f.mutable_group_info_request()->set_limit(limit);
+    return f;
+}
+
+}  // namespace
+
+TEST_CASE("group info pages through every member once, within the frame", "[unit][core]") {
+    service_harness h;
+    h.limits.max_frame_bytes = 16 * 1024;  // the smallest frames: more pages
+    auto owner = h.open({acme, 8, 80}, 0);
+    std::vector<st::user_id> others;
+    for (std::uint64_t i = 0; i < 2'500; ++i) others.push_back(0xffff'ffff'ffff'0000ULL + i);
+    const auto group = create_group(h, owner, others);
+    std::vector<st::user_id> seen;
+    std::uint64_t after = 0;
+    for (int pages = 0; pages < 100; ++pages) {
+        const auto reply = core::answer_group_info(*h.store, h.limits, {acme, 8, 80},
+                                                   group_info_page(7, group, after, 1'000));
+        REQUIRE(reply.has_group_info());
+        CHECK(reply.ByteSizeLong() <= h.limits.max_frame_bytes);
+        const auto& info = reply.group_info();
+        CHECK(info.member_count() == 2'501);
+        CHECK(info.owner() == 8);
+        for (const auto& m : info.members()) seen.push_back(m.user_id());
+        if (!info.has_more()) break;
+        REQUIRE(info.members_size() > 0);
+        after = info.members(info.members_size() - 1).user_id();
+    }
+    auto expected = others;
+    expected.insert(expected.begin(), 8);
+    CHECK(seen == expected);  // ascending, each once
+    const auto stranger = core::answer_group_info(*h.store, h.limits, {acme, 9, 90},
+                                                  group_info_page(8, group, 0, 10));
+    CHECK(stranger.error().code() == v1::NOT_MEMBER);
+}
+
+TEST_CASE("who-read lists come in pages, and the counts are whole on every page", "[unit][core]") {
+    service_harness h;
+    auto owner = h.open({acme, 8, 80}, 0);
+    std::vector<st::user_id> others;
+    for (std::uint64_t i = 1; i <= 1'500; ++i) others.push_back(1'000 + i);
+    const auto group = create_group(h, owner, others);
+    h.request(owner, text_send(1, group, "read me", "m-1"));
+    for (std::uint64_t i = 1; i <= 1'500; i += 2) {  // every other member reads it
+        REQUIRE(h.commits.try_submit(st::mark_read{acme, group, 1'000 + i, 2}, {}));
+    }
+    h.settle();
+    std::vector<st::user_id> read;
+    std::vector<st::user_id> unread;
+    std::uint64_t after = 0;
+    for (int pages = 0; pages < 10; ++pages) {
+        v1::Frame q;
+        q.set_req_id(3);
+        core::to_proto(group, *q.mutable_who_read()->mutable_conv());
+        q.mutable_who_read()->set_seq(2);
+        q.mutable_who_read()->set_with_lists(true);
+        q.mutable_who_read()->set_after_user_id(after);
+        q.mutable_who_read()->set_limit(400);
+        const auto reply = core::answer_who_read(*h.store, h.limits, {acme, 8, 80}, q);
+        REQUIRE(reply.has_who_read_reply());
+        const auto& r = reply.who_read_reply();
+        CHECK(r.read_count() == 750);
+        CHECK(r.unread_count() == 750);
+        CHECK(r.read_users_size() + r.unread_users_size() <= 400);
+        read.insert(read.end(), r.read_users().begin(), r.read_users().end());
+        unread.insert(unread.end(), r.unread_users().begin(), r.unread_users().end());
+        if (!r.has_more()) break;
+        after = std::max(r.read_users().empty() ? 0 : *r.read_users().rbegin(),
+                         r.unread_users().empty() ? 0 : *r.unread_users().rbegin());
+    }
+    REQUIRE(read.size() == 750);
+    REQUIRE(unread.size() == 750);
+    CHECK(read.front() == 1'001);
+    CHECK(unread.front() == 1'002);
+    CHECK(std::is_sorted(read.begin(), read.end()));
+    CHECK(std::is_sorted(unread.begin(), unread.end()));
+}
+
+TEST_CASE("the conversation list pages with a cursor, newest first, each once", "[unit][core]") {
+    service_harness h;
+    auto alice = h.open({acme, 8, 80}, 0);
+    for (std::uint64_t peer = 100; peer < 1'300; ++peer) {
+        h.request(alice,
+                  text_send(peer, st::conv_id::direct(8, peer), "hi", "c-" + std::to_string(peer)));
+        if (peer % 7 == 0) h.router.advance(std::chrono::milliseconds{1});  // some share a time
+    }
+    std::vector<std::uint64_t> peers;
+    std::string cursor;
+    std::int64_t previous_ms = std::numeric_limits<std::int64_t>::max();
+    for (int pages = 0; pages < 100; ++pages) {
+        v1::Frame q;
+        q.set_req_id(4);
+        q.mutable_list_conversations()->set_limit(500);
+        q.mutable_list_conversations()->set_cursor(cursor);
+        const auto reply = core::answer_list(*h.store, h.limits, {acme, 8, 80}, q);
+        REQUIRE(reply.has_conversation_list());
+        CHECK(reply.ByteSizeLong() <= h.limits.max_frame_bytes);
+        const auto& list = reply.conversation_list();
+        for (const auto& c : list.conversations()) {
+            CHECK(c.last_event_ms() <= previous_ms);
+            previous_ms = c.last_event_ms();
+            peers.push_back(c.conv().peer());
+        }
+        if (!list.has_more()) {
+            CHECK(list.next_cursor().empty());
+            break;
+        }
+        cursor = list.next_cursor();
+    }
+    REQUIRE(peers.size() == 1'200);
+    CHECK(std::set<std::uint64_t>(peers.begin(), peers.end()).size() == 1'200);
+
+    v1::Frame bad;
+    bad.set_req_id(5);
+    bad.mutable_list_conversations()->set_cursor("not a cursor");
+    CHECK(core::answer_list(*h.store, h.limits, {acme, 8, 80}, bad).error().code() ==
+          v1::INVALID_ARGUMENT);
 }

@@ -62,6 +62,16 @@ public:
                                                                st::user_id u) const override {
         return inner_.conversations_of(t, u);
     }
+    st::result<st::conv_summary_page> conversation_page(
+        st::tenant_id t, st::user_id u, const std::optional<st::conv_position>& after,
+        std::size_t limit) const override {
+        return inner_.conversation_page(t, u, after, limit);
+    }
+    st::result<std::vector<st::member_record>> members_after(st::tenant_id t, const st::conv_id& c,
+                                                             st::user_id after,
+                                                             std::size_t limit) const override {
+        return inner_.members_after(t, c, after, limit);
+    }
     st::result<std::optional<st::receipt_cursor>> receipt(st::tenant_id t, const st::conv_id& c,
                                                           st::user_id u) const override {
         return inner_.receipt(t, c, u);

@@ -390,6 +390,55 @@ STORE_TEST("dedup records find the original event") {
     CHECK_FALSE(s.find_dedup(acme, 1, "cmid-2").value());
 }
 
+STORE_TEST("the conversation list pages newest first, ties in one order, each once") {
+    TestType f;
+    auto& s = *f.store;
+    // 25 conversations of user 1: peers 2..26; several share a time (the same seq).
+    for (st::user_id peer = 2; peer <= 26; ++peer) {
+        apply_ok(s, first_direct(acme, 1, peer));
+        const auto c = conv_id::direct(1, peer);
+        for (st::seq_t seq = 2; seq <= 1 + peer % 4; ++seq)
+            apply_ok(s, message(acme, c, seq, peer));
+    }
+    const auto all = s.conversations_of(acme, 1).value();
+    REQUIRE(all.size() == 25);
+    std::vector<st::conv_summary> paged;
+    std::optional<st::conv_position> after;
+    for (int pages = 0; pages < 10; ++pages) {
+        const auto page = s.conversation_page(acme, 1, after, 7).value();
+        CHECK(page.items.size() <= 7);
+        paged.insert(paged.end(), page.items.begin(), page.items.end());
+        if (!page.has_more) break;
+        after = st::conv_position::of(page.items.back().meta);
+    }
+    CHECK(paged == all);  // every one once, in the list's order, with the same summaries
+    for (std::size_t i = 1; i < all.size(); ++i) {
+        CHECK(st::conv_position::before(st::conv_position::of(all[i - 1].meta),
+                                        st::conv_position::of(all[i].meta)));
+    }
+    CHECK(s.conversation_page(acme, 1, std::nullopt, 100).value().items.size() == 25);
+    CHECK_FALSE(s.conversation_page(acme, 1, std::nullopt, 25).value().has_more);
+    CHECK(s.conversation_page(acme, 99, std::nullopt, 10).value().items.empty());
+}
+
+STORE_TEST("members page in ascending user id after a given id") {
+    TestType f;
+    auto& s = *f.store;
+    apply_ok(s, group_created(acme, 7, 5, {1, 3, 9, ~std::uint64_t{0} - 1}));
+    const auto c = conv_id::group(7);
+    const auto ids = [](const std::vector<st::member_record>& ms) {
+        std::vector<st::user_id> out;
+        for (const auto& m : ms) out.push_back(m.user);
+        return out;
+    };
+    CHECK(ids(s.members_after(acme, c, 0, 2).value()) == std::vector<st::user_id>{1, 3});
+    CHECK(ids(s.members_after(acme, c, 3, 10).value()) ==
+          std::vector<st::user_id>{5, 9, ~std::uint64_t{0} - 1});
+    CHECK(s.members_after(acme, c, ~std::uint64_t{0} - 1, 10).value().empty());
+    CHECK(s.members_after(acme, c, ~std::uint64_t{0}, 10).value().empty());
+    CHECK(s.members_after(acme, conv_id::group(8), 0, 10).value().empty());
+}
+
 STORE_TEST("tenants never see each other's data") {
     TestType f;
     auto& s = *f.store;

@@ -89,12 +89,18 @@ public:
     void mark_read(const conv_id& conv, seq_t seq, callback<ok> done = {});
 
     // Reads: they need the connection (error_code::not_connected without one).
+    // With lists, the SDK asks for every page of them and hands over the whole.
     void who_read(const conv_id& conv, seq_t seq, bool with_lists,
                   callback<tern::client::who_read> done);
     // Backward from `from_seq` (0: the head) or forward from it; at most `limit` events.
     void history(const conv_id& conv, seq_t from_seq, bool forward, std::uint32_t limit,
                  callback<history_page> done);
+    // One page of the conversation list, newest activity first; the next page starts at the
+    // previous one's `next_cursor` (empty: the first page).
     void list_conversations(std::uint32_t limit, callback<conversation_list> done);
+    void list_conversations(std::uint32_t limit, const std::string& cursor,
+                            callback<conversation_list> done);
+    // The group with all its members (the SDK asks for every page of a large group's members).
     void group_info(const conv_id& group, callback<tern::client::group_info> done);
 
     // Presence: subscriptions and this device's status are restored after a reconnect.

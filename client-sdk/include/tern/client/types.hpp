@@ -170,6 +170,7 @@ struct conversation {
 struct conversation_list {
     std::vector<conversation> conversations;
     bool has_more = false;
+    std::string next_cursor;  // for list_conversations(): where the next page starts
 };
 
 struct history_page {
@@ -183,9 +184,10 @@ struct group_info {
     conv_id conv;
     std::string name;
     user_id owner = 0;
-    std::vector<member> members;
+    std::vector<member> members;  // all of them, ascending user id
     seq_t head_seq = 0;
     std::int64_t created_ms = 0;
+    std::uint32_t member_count = 0;
 };
 
 enum class connection_state : std::uint8_t {

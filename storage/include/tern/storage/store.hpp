@@ -87,9 +87,18 @@ public:
     [[nodiscard]] virtual result<std::optional<member_record>> member(tenant_id, const conv_id&,
                                                                       user_id) const = 0;
 
-    // The user's conversations with unread counts, newest activity first.
+    // Up to `limit` members with user ids above `after`, ascending.
+    [[nodiscard]] virtual result<std::vector<member_record>> members_after(
+        tenant_id, const conv_id&, user_id after, std::size_t limit) const = 0;
+
+    // The user's conversations with unread counts, newest activity first (ties by conversation).
     [[nodiscard]] virtual result<std::vector<conv_summary>> conversations_of(tenant_id,
                                                                              user_id) const = 0;
+    // One page of that list: up to `limit` conversations after `after` (from the first when
+    // none), from one snapshot. Reads every conversation's head to order them, and the member
+    // and cursor records only of those on the page.
+    [[nodiscard]] virtual result<conv_summary_page> conversation_page(
+        tenant_id, user_id, const std::optional<conv_position>& after, std::size_t limit) const = 0;
 
     [[nodiscard]] virtual result<std::optional<receipt_cursor>> receipt(tenant_id, const conv_id&,
                                                                         user_id) const = 0;

@@ -145,6 +145,29 @@ struct conv_summary {
     friend bool operator==(const conv_summary&, const conv_summary&) = default;
 };
 
+// A place in a user's conversation list, which is ordered newest activity first, then by
+// conversation (so that equal times still have one order): a page continues after it.
+struct conv_position {
+    std::int64_t last_event_ms = 0;
+    conv_id conv;
+    friend bool operator==(const conv_position&, const conv_position&) = default;
+
+    [[nodiscard]] static conv_position of(const conv_meta& m) noexcept {
+        return {m.last_event_ms, m.conv};
+    }
+    // Whether `a` comes before `b` in the list.
+    [[nodiscard]] static bool before(const conv_position& a, const conv_position& b) noexcept {
+        if (a.last_event_ms != b.last_event_ms) return a.last_event_ms > b.last_event_ms;
+        return a.conv < b.conv;
+    }
+};
+
+// A page of a user's conversation list.
+struct conv_summary_page {
+    std::vector<conv_summary> items;
+    bool has_more = false;  // more after the last item
+};
+
 enum class direction : std::uint8_t { forward, backward };
 
 // How durable a commit is before it is acknowledged. See docs/storage.md for what each survives.

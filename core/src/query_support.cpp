@@ -1,0 +1,34 @@
+#include "query_support.hpp"
+
+#include <string>
+
+#include <tern/wire/error_frame.hpp>
+
+#include "decide.hpp"
+
+namespace tern::core {
+
+using wire::error_frame;
+
+v1::Frame does_not_fit(std::uint64_t req_id, std::size_t bytes) {
+    return error_frame(req_id, v1::INTERNAL,
+                       "a stored item of " + std::to_string(bytes) + " bytes does not fit a frame");
+}
+
+v1::Frame store_failed(std::uint64_t req_id) {
+    return error_frame(req_id, v1::UNAVAILABLE, "store read failed");
+}
+
+std::optional<v1::Frame> refuse_non_member(const storage::store& store, const requester& who,
+                                           std::uint64_t req_id, const storage::conv_id& conv) {
+    if (conv.type == storage::conv_type::direct) {
+        if (is_party(who, conv)) return std::nullopt;
+        return error_frame(req_id, v1::NOT_MEMBER, "not a member");
+    }
+    auto member = store.member(who.tenant, conv, who.user);
+    if (!member) return store_failed(req_id);
+    if (!*member) return error_frame(req_id, v1::NOT_MEMBER, "not a member");
+    return std::nullopt;
+}
+
+}  // namespace tern::core
