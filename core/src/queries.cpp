@@ -46,14 +46,24 @@ v1::Frame answer_history(const storage::store& store, const limits& limits, cons
     const auto& h = request.history();
     auto conv = to_conv_id(h.conv());
     if (!conv) return error_frame(req_id, conv.error().code, conv.error().message);
-    if (auto refused = refuse_non_member(store, who, req_id, *conv)) return *refused;
+    const auto visible = timeline_of(store, who, req_id, *conv);
+    if (visible.refused) return *visible.refused;
     const auto limit =
         std::min<std::uint32_t>(h.limit() == 0 ? 50 : h.limit(), limits.sync_page_max);
-    const auto dir = h.direction() == v1::DIRECTION_FORWARD ? storage::direction::forward
-                                                            : storage::direction::backward;
-    auto events = store.timeline(who.tenant, *conv, h.from_seq(), dir, limit + 1);
+    const bool forward = h.direction() == v1::DIRECTION_FORWARD;
+    // Nothing from before the caller joined: forward starts there at the earliest, backward
+    // stops there.
+    const auto from = forward ? std::max(h.from_seq(), visible.from) : h.from_seq();
+    const bool before_joining = !forward && from != 0 && from < visible.from;
+    auto events = before_joining ? storage::result<std::vector<storage::stored_event>>(
+                                       std::vector<storage::stored_event>{})
+                                 : store.timeline(who.tenant, *conv, from,
+                                                  forward ? storage::direction::forward
+                                                          : storage::direction::backward,
+                                                  limit + 1);
     auto meta = store.conversation(who.tenant, *conv);
     if (!events || !meta) return store_failed(req_id);
+    std::erase_if(*events, [&](const auto& e) { return e.seq < visible.from; });
     v1::Frame reply;
     reply.set_req_id(req_id);
     auto* page = reply.mutable_history_page();

@@ -110,7 +110,9 @@ v1::Frame answer_who_read(const storage::store& store, const limits& limits, con
     const auto& q = request.who_read();
     auto conv = to_conv_id(q.conv());
     if (!conv) return error_frame(req_id, conv.error().code, conv.error().message);
-    if (auto refused = refuse_non_member(store, who, req_id, *conv)) return *refused;
+    const auto visible = timeline_of(store, who, req_id, *conv);
+    if (visible.refused) return *visible.refused;
+    if (q.seq() < visible.from) return error_frame(req_id, v1::NOT_FOUND, "no such event");
     auto readers = store.readers(who.tenant, *conv, q.seq());
     if (!readers) return store_failed(req_id);
     if (!*readers) return error_frame(req_id, v1::NOT_FOUND, "no such event");

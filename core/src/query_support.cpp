@@ -1,5 +1,6 @@
 #include "query_support.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include <tern/wire/error_frame.hpp>
@@ -19,16 +20,16 @@ v1::Frame store_failed(std::uint64_t req_id) {
     return error_frame(req_id, v1::UNAVAILABLE, "store read failed");
 }
 
-std::optional<v1::Frame> refuse_non_member(const storage::store& store, const requester& who,
-                                           std::uint64_t req_id, const storage::conv_id& conv) {
+visible_timeline timeline_of(const storage::store& store, const requester& who,
+                             std::uint64_t req_id, const storage::conv_id& conv) {
     if (conv.type == storage::conv_type::direct) {
-        if (is_party(who, conv)) return std::nullopt;
-        return error_frame(req_id, v1::NOT_MEMBER, "not a member");
+        if (is_party(who, conv)) return {};
+        return {error_frame(req_id, v1::NOT_MEMBER, "not a member")};
     }
     auto member = store.member(who.tenant, conv, who.user);
-    if (!member) return store_failed(req_id);
-    if (!*member) return error_frame(req_id, v1::NOT_MEMBER, "not a member");
-    return std::nullopt;
+    if (!member) return {store_failed(req_id)};
+    if (!*member) return {error_frame(req_id, v1::NOT_MEMBER, "not a member")};
+    return {std::nullopt, std::max<storage::seq_t>((*member)->joined_seq, 1)};
 }
 
 }  // namespace tern::core

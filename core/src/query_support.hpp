@@ -45,11 +45,14 @@ private:
 [[nodiscard]] v1::Frame does_not_fit(std::uint64_t req_id, std::size_t bytes);
 [[nodiscard]] v1::Frame store_failed(std::uint64_t req_id);
 
-// NOT_MEMBER unless `who` is a member of `conv`; nullopt when they are. The two users of a direct
-// conversation are its members from the start, before its first message (they name it without
-// asking the server).
-[[nodiscard]] std::optional<v1::Frame> refuse_non_member(const storage::store& store,
-                                                         const requester& who, std::uint64_t req_id,
-                                                         const storage::conv_id& conv);
+// What of a conversation's timeline `who` may read: from the event that made them a member
+// (a member added to a group does not read what was said before it joined; the users of a direct
+// conversation read all of it), or the refusal to answer with.
+struct visible_timeline {
+    std::optional<v1::Frame> refused;
+    storage::seq_t from = 1;
+};
+[[nodiscard]] visible_timeline timeline_of(const storage::store& store, const requester& who,
+                                           std::uint64_t req_id, const storage::conv_id& conv);
 
 }  // namespace tern::core

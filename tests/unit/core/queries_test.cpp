@@ -306,3 +306,89 @@ TEST_CASE("the conversation list pages with a cursor, newest first, each once", 
     CHECK(core::answer_list(*h.store, h.limits, {acme, 8, 80}, bad).error().code() ==
           v1::INVALID_ARGUMENT);
 }
+
+TEST_CASE("a removed member reads nothing of the group after its removal", "[unit][core]") {
+    service_harness h;
+    auto owner = h.open({acme, 8, 80}, 0);
+    auto bob = h.open({acme, 9, 90}, 1);
+    const auto group = create_group(h, owner, {9, 10});
+    h.request(owner, text_send(1, group, "before", "m-1"));
+    v1::Frame remove;
+    remove.set_req_id(2);
+    core::to_proto(group, *remove.mutable_group_remove_members()->mutable_conv());
+    remove.mutable_group_remove_members()->add_user_ids(9);
+    remove.mutable_group_remove_members()->set_client_msg_id("rm-9");
+    h.request(owner, remove);
+    REQUIRE(owner->reply_to(2)->has_send_ack());
+    h.request(owner, text_send(3, group, "after", "m-2"));
+
+    // Pushes: the removal is the last bob got.
+    const auto pushes = bob->of(v1::Frame::kPush);
+    REQUIRE_FALSE(pushes.empty());
+    CHECK(pushes.back().push().event().has_members_removed());
+    // Sync: the same.
+    v1::Frame sync;
+    sync.set_req_id(4);
+    sync.mutable_sync();
+    const auto page = core::answer_sync(*h.store, h.limits, {acme, 9, 90}, sync);
+    REQUIRE(page.has_sync_page());
+    CHECK(page.sync_page().events(page.sync_page().events_size() - 1).event().has_members_removed());
+    for (const auto& p : page.sync_page().events()) {
+        CHECK_FALSE((p.event().has_message() && p.event().message().content().text() == "after"));
+    }
+    // History, who-read and group info: not a member any more.
+    CHECK(core::answer_history(*h.store, h.limits, {acme, 9, 90}, history(group, 0, 10))
+              .error()
+              .code() == v1::NOT_MEMBER);
+    v1::Frame who;
+    who.set_req_id(5);
+    core::to_proto(group, *who.mutable_who_read()->mutable_conv());
+    who.mutable_who_read()->set_seq(4);
+    CHECK(core::answer_who_read(*h.store, h.limits, {acme, 9, 90}, who).error().code() ==
+          v1::NOT_MEMBER);
+    CHECK(core::answer_group_info(*h.store, h.limits, {acme, 9, 90}, group_info_page(6, group, 0, 10))
+              .error()
+              .code() == v1::NOT_MEMBER);
+}
+
+TEST_CASE("a member added to a group reads its history from the event that added it",
+          "[unit][core]") {
+    service_harness h;
+    auto owner = h.open({acme, 8, 80}, 0);
+    const auto group = create_group(h, owner, {9});
+    for (int i = 0; i < 3; ++i) {
+        h.request(owner, text_send(10 + i, group, "early", "early-" + std::to_string(i)));
+    }
+    v1::Frame add;
+    add.set_req_id(20);
+    core::to_proto(group, *add.mutable_group_add_members()->mutable_conv());
+    add.mutable_group_add_members()->add_user_ids(11);
+    add.mutable_group_add_members()->set_client_msg_id("add-11");
+    h.request(owner, add);
+    const auto joined = owner->reply_to(20)->send_ack().seq();  // 5
+    h.request(owner, text_send(21, group, "late", "late"));
+    const core::requester carol{acme, 11, 110};
+
+    const auto back = core::answer_history(*h.store, h.limits, carol, history(group, 0, 50));
+    REQUIRE(back.has_history_page());
+    REQUIRE(back.history_page().events_size() == 2);  // the event that added her, and after
+    CHECK(back.history_page().events(1).seq() == joined);
+    CHECK_FALSE(back.history_page().has_more());
+    const auto fwd = core::answer_history(*h.store, h.limits, carol,
+                                          history(group, 1, 50, v1::DIRECTION_FORWARD));
+    REQUIRE(fwd.history_page().events_size() == 2);
+    CHECK(fwd.history_page().events(0).seq() == joined);
+    const auto before = core::answer_history(*h.store, h.limits, carol, history(group, 3, 50));
+    CHECK(before.history_page().events_size() == 0);
+    CHECK_FALSE(before.history_page().has_more());
+    // Members from the start read it all.
+    CHECK(core::answer_history(*h.store, h.limits, {acme, 9, 90}, history(group, 0, 50))
+              .history_page()
+              .events_size() == 6);
+    // Who-read of an earlier message: not hers to see.
+    v1::Frame who;
+    who.set_req_id(22);
+    core::to_proto(group, *who.mutable_who_read()->mutable_conv());
+    who.mutable_who_read()->set_seq(2);
+    CHECK(core::answer_who_read(*h.store, h.limits, carol, who).error().code() == v1::NOT_FOUND);
+}
