@@ -77,13 +77,17 @@ record group-1000-sustained fsync $tcp group --groups 2 --members 1000 --rate 35
 record churn-tcp fsync $tcp churn --clients 10000 --missed 20 --feeders 10 --rate 1000 --seconds 5
 record churn-tls fsync $tls churn --clients 10000 --missed 20 --feeders 10 --rate 1000 --seconds 5
 
+# Issue 19: one group of the default limit, and one member catching up 1,000 messages.
+record group-10000 fsync $tcp group --groups 1 --members 10000 --senders 1 --rate 30 --seconds 5
+record catchup-1000 fsync $tcp churn --clients 1 --missed 1000 --feeders 1 --rate 10 --seconds 5
+
 python3 - "$out" "${ONLY:-}" <<'PY'
 import glob, json, os, statistics, sys
 out, only = sys.argv[1], sys.argv[2]
 names = sorted({os.path.basename(p).rsplit("-", 1)[0] for p in glob.glob(f"{out}/{only}*-[123].json")})
 keys = ["connections", "memory_per_conn", "logins_per_sec", "delivered_per_sec", "acked_per_sec",
         "e2e.p50", "e2e.p90", "e2e.p99", "e2e.p99.9", "server_delivery.p50", "server_delivery.p99",
-        "ack.p99", "fanout.p99", "login.p99", "resync_per_sec",
+        "ack.p99", "fanout.p99", "login.p99", "resync_per_sec", "resync_seconds",
         "server_cpu_cores", "server_rss_bytes", "bench_cpu_cores", "bench_busiest_thread_cores",
         "login_server_cpu_cores", "login_bench_cpu_cores", "login_bench_busiest_thread_cores",
         "bench_saturated"]

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -435,24 +436,52 @@ results run_group(const run_options& o) {
     for (std::uint32_t i = 0; i < total; ++i) s.clients().add(o.first_user + i);
     if (!s.connect(0, total, o.connect_rate, r.incomplete_why)) return r;
 
-    // Member 0 of each group creates it with the others.
+    // Member 0 of each group creates it with up to 999 others, then adds the rest 1,000 at a
+    // time: one request names at most 1,000 users, and must fit a frame.
+    constexpr std::uint32_t per_request = 1'000;
     std::vector<tc::conv_id> group(o.groups);
-    std::atomic<std::uint32_t> created{0}, refused{0};
-    for (std::uint32_t g = 0; g < o.groups; ++g) {
-        std::vector<tc::user_id> others;
-        for (std::uint32_t m = 1; m < o.members; ++m) {
-            others.push_back(s.clients().user_of(g * o.members + m));
+    std::atomic<std::uint32_t> created{0}, refused{0}, added{0};
+    std::mutex why_mutex;
+    std::string why;
+    const auto count = [&](const tc::result<tc::sent>& done, std::atomic<std::uint32_t>& ok) {
+        if (done.ok()) return void(++ok);
+        ++refused;
+        std::lock_guard lock(why_mutex);
+        why = tc::to_string(done.err().code) + std::string(": ") + done.err().message;
+    };
+    const auto others_of = [&](std::uint32_t g, std::uint32_t from, std::uint32_t to) {
+        std::vector<tc::user_id> users;
+        for (std::uint32_t m = from; m < std::min(to, o.members); ++m) {
+            users.push_back(s.clients().user_of(g * o.members + m));
         }
+        return users;
+    };
+    for (std::uint32_t g = 0; g < o.groups; ++g) {
         s.clients()
             .at(g * o.members)
-            .create_group("bench " + std::to_string(g), others, [&, g](tc::result<tc::sent> done) {
-                if (done.ok()) group[g] = done->conv;
-                ++(done.ok() ? created : refused);
-            });
+            .create_group("bench " + std::to_string(g), others_of(g, 1, per_request),
+                          [&, g](tc::result<tc::sent> done) {
+                              if (done.ok()) group[g] = done->conv;
+                              count(done, created);
+                          });
     }
-    if (!s.wait_for([&] { return created + refused == o.groups; }) || refused != 0) {
+    std::uint32_t adds = 0;
+    if (s.wait_for([&] { return created + refused == o.groups; }) && refused == 0) {
+        for (std::uint32_t g = 0; g < o.groups; ++g) {
+            for (std::uint32_t from = per_request; from < o.members; from += per_request) {
+                ++adds;
+                s.clients()
+                    .at(g * o.members)
+                    .add_members(group[g], others_of(g, from, from + per_request),
+                                 [&](tc::result<tc::sent> done) { count(done, added); });
+            }
+        }
+    }
+    if (!s.wait_for([&] { return created + refused == o.groups && added + refused >= adds; }) ||
+        refused != 0) {
+        std::lock_guard lock(why_mutex);
         r.incomplete_why = "groups could not be created (" + std::to_string(refused.load()) +
-                           " refused; check limits.max_group_members)";
+                           " refused: " + why + ")";
         return r;
     }
     std::uint32_t streams = 0;
