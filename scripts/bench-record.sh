@@ -79,6 +79,7 @@ record churn-tls fsync $tls churn --clients 10000 --missed 20 --feeders 10 --rat
 
 # Issue 19: one group of the default limit, and one member catching up 1,000 messages.
 record group-10000 fsync $tcp group --groups 1 --members 10000 --senders 1 --rate 30 --seconds 5
+record group-10000-at-10 fsync $tcp group --groups 1 --members 10000 --senders 1 --rate 10 --seconds 5
 record catchup-1000 fsync $tcp churn --clients 1 --missed 1000 --feeders 1 --rate 10 --seconds 5
 
 python3 - "$out" "${ONLY:-}" <<'PY'
