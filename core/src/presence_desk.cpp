@@ -70,11 +70,15 @@ void presence_desk::admit_at_home(std::size_t home, const requester& who, const 
         return wait_for_predecessor(home, who, where, *admission.replaced, std::move(welcome));
     }
     if (admission.replaced) {
-        // The device said where it is: nothing to wait for, but an admission still waiting for
-        // the connection it replaced is overtaken.
-        if (auto displaced = local.handover.release(key, *admission.replaced)) {
-            close_later(ctx_.routes, displaced->predecessor, v1::DISCONNECT_REPLACED,
+        // The device said where it is: nothing to wait for. An admission still waiting is
+        // overtaken, and so is the connection it waited for.
+        if (auto overtaken = local.handover.cancel(key)) {
+            close_later(ctx_.routes, overtaken->predecessor, v1::DISCONNECT_REPLACED,
                         "the same device connected again");
+            if (!overtaken->successor.same(*admission.replaced)) {
+                close_later(ctx_.routes, overtaken->successor, v1::DISCONNECT_REPLACED,
+                            "the same device connected again");
+            }
         }
         close_later(ctx_.routes, *admission.replaced, v1::DISCONNECT_REPLACED,
                     "the same device connected again");

@@ -69,4 +69,12 @@ std::optional<waiting_admission> session_handover::expire(const device_key& key,
     return w;
 }
 
+std::optional<waiting_admission> session_handover::cancel(const device_key& key) {
+    const auto it = waiting_.find(key);
+    if (it == waiting_.end()) return std::nullopt;
+    auto w = std::move(it->second);
+    waiting_.erase(it);
+    return w;
+}
+
 }  // namespace tern::core

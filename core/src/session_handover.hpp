@@ -83,6 +83,8 @@ public:
     std::optional<waiting_admission> release(const device_key& key, const endpoint& ended);
     // The admission with `ticket` stops waiting (its limit passed), if it still waits.
     std::optional<waiting_admission> expire(const device_key& key, std::uint64_t ticket);
+    // The device's waiting admission, if any, no longer waits: a later connection overtook it.
+    std::optional<waiting_admission> cancel(const device_key& key);
 
     [[nodiscard]] std::uint64_t next_ticket() noexcept { return ++tickets_; }
     [[nodiscard]] std::size_t floors() const noexcept { return floors_.size(); }

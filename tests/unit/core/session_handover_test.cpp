@@ -143,3 +143,18 @@ TEST_CASE("a resume floor is used once, and forgotten after its time", "[unit][c
     CHECK(handover.floors() == 1);
     CHECK(handover.take_floor(key) == 9);
 }
+
+TEST_CASE("a connection that names its position overtakes one still waiting", "[unit][core]") {
+    inbox_fixture fx;
+    auto waiting = fx.reconnect(0);  // waits for the phone's first connection
+    REQUIRE_FALSE(waiting->welcome());
+    auto named = fx.reconnect(1, 3);
+    REQUIRE(named->welcome());
+    CHECK(named->welcome()->welcome().resume_from() == 3);
+    CHECK(waiting->closed_with() == v1::DISCONNECT_REPLACED);
+    CHECK(fx.phone->closed_with() == v1::DISCONNECT_REPLACED);
+    fx.h.router.advance(core::session_handover::handover_limit);  // nothing is left to open
+    CHECK_FALSE(waiting->welcome());
+    CHECK_FALSE(named->closed_with());
+    CHECK(fx.h.telemetry.count(core::failure::handover_timed_out) == 0);
+}
