@@ -58,7 +58,7 @@ public:
         if (welcome_ && on_closed) on_closed();
     }
     [[nodiscard]] core::device_info describe() override {
-        return {id_, who_, shard_, "fake", "", 0, 0};
+        return {id_, who_, shard_, "fake", "", 0, 0, "fake-" + std::to_string(id_)};
     }
 
     // ---- what the test reads -----------------------------------------------------------------

@@ -137,7 +137,8 @@ TEST_CASE("every event the owner decides fits a frame at the limits", "[unit][co
             v1::Event ev;
             ev.ParseFromString(*created.bytes);
             CHECK(ev.group_created().member_count() == limits.max_group_members);
-            CHECK(ev.group_created().members_size() == limits.created_event_members);
+            CHECK(static_cast<std::size_t>(ev.group_created().members_size()) ==
+                  limits.created_event_members);
             CHECK(created.membership.size() == limits.max_group_members);  // all of them join
 
             v1::GroupAddMembers add;  // the most users one request names
