@@ -105,6 +105,7 @@ event from_proto(const v1::Event& e) {
             out.name = e.group_created().name();
             for (const auto& m : e.group_created().members()) out.members.push_back(member_of(m));
             out.member_count = e.group_created().member_count();
+            out.whole_history = e.group_created().history() == v1::HISTORY_WHOLE;
             break;
         case v1::Event::kMembersAdded:
             out.kind = event_kind::members_added;
@@ -128,6 +129,10 @@ event from_proto(const v1::Event& e) {
             out.kind = event_kind::role_changed;
             out.users = {e.role_changed().user_id()};
             out.new_role = from_proto(e.role_changed().role());
+            break;
+        case v1::Event::kHistorySet:
+            out.kind = event_kind::history_set;
+            out.whole_history = e.history_set().history() == v1::HISTORY_WHOLE;
             break;
         default:
             break;

@@ -102,6 +102,12 @@ void to_proto(const storage::conv_id& c, v1::ConvId& out);
                                                          const conv_state& state,
                                                          const target_event& target,
                                                          const limits& limits, std::int64_t now_ms);
+// What members added later read of the history: by owners and admins.
+[[nodiscard]] decided<storage::append_event> decide_set_history(const requester& who,
+                                                                const v1::GroupSetHistory& req,
+                                                                const conv_state& state,
+                                                                const limits& limits,
+                                                                std::int64_t now_ms);
 [[nodiscard]] decided<storage::append_event> decide_set_role(const requester& who,
                                                              const v1::GroupSetRole& req,
                                                              const conv_state& state,

@@ -62,6 +62,9 @@ decided<storage::append_event> decide_group_create(const requester& who, const v
     if (auto ok = check_client_msg_id(req.client_msg_id(), limits); !ok) return ok.error();
     if (auto ok = check_group_name(req.name(), limits); !ok) return ok.error();
     if (group_id == 0) return refuse(v1::INTERNAL, "no group id assigned");
+    if (req.history() != v1::HISTORY_FROM_JOIN && req.history() != v1::HISTORY_WHOLE) {
+        return refuse(v1::INVALID_ARGUMENT, "unknown history setting");
+    }
     std::set<storage::user_id> others;
     for (auto id : req.member_ids()) {
         if (id == 0) return refuse(v1::INVALID_ARGUMENT, "user id 0");
@@ -89,11 +92,13 @@ decided<storage::append_event> decide_group_create(const requester& who, const v
         add(u, role::member);
     }
     created->set_member_count(static_cast<std::uint32_t>(others.size() + 1));
+    created->set_history(req.history());
 
     auto entry = entry_for(who, conv, ev, storage::event_kind::group_created, limits);
     entry.membership.push_back({who.user, role::owner});
     for (auto u : others) entry.membership.push_back({u, role::member});
     entry.new_name = req.name();
+    entry.whole_history = req.history() == v1::HISTORY_WHOLE;
     return entry;
 }
 
@@ -190,6 +195,26 @@ decided<storage::append_event> decide_rename(const requester& who, const v1::Gro
     ev.mutable_renamed()->set_name(req.name());
     auto entry = entry_for(who, state.conv, ev, storage::event_kind::renamed, limits);
     entry.new_name = req.name();
+    return entry;
+}
+
+decided<storage::append_event> decide_set_history(const requester& who,
+                                                  const v1::GroupSetHistory& req,
+                                                  const conv_state& state, const limits& limits,
+                                                  std::int64_t now_ms) {
+    if (auto ok = check_client_msg_id(req.client_msg_id(), limits); !ok) return ok.error();
+    auto r = group_role(who, state);
+    if (!r) return r.error();
+    if (!is_manager(*r)) {
+        return refuse(v1::PERMISSION_DENIED, "only owners and admins set the history");
+    }
+    if (req.history() != v1::HISTORY_FROM_JOIN && req.history() != v1::HISTORY_WHOLE) {
+        return refuse(v1::INVALID_ARGUMENT, "unknown history setting");
+    }
+    auto ev = event_for(who, state.conv, state.head + 1, now_ms, req.client_msg_id());
+    ev.mutable_history_set()->set_history(req.history());
+    auto entry = entry_for(who, state.conv, ev, storage::event_kind::history_set, limits);
+    entry.whole_history = req.history() == v1::HISTORY_WHOLE;
     return entry;
 }
 

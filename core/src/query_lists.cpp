@@ -192,6 +192,7 @@ v1::Frame answer_group_info(const storage::store& store, const limits& limits, c
     info->set_head_seq((*meta)->head_seq);
     info->set_created_ms((*meta)->created_ms);
     info->set_member_count((*meta)->member_count);
+    info->set_history((*meta)->whole_history ? v1::HISTORY_WHOLE : v1::HISTORY_FROM_JOIN);
     reply_budget budget(limits);
     budget.offer(reply.ByteSizeLong());  // the group's own fields first
     for (const auto& m : *members) {

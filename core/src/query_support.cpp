@@ -29,6 +29,9 @@ visible_timeline timeline_of(const storage::store& store, const requester& who,
     auto member = store.member(who.tenant, conv, who.user);
     if (!member) return {store_failed(req_id)};
     if (!*member) return {error_frame(req_id, v1::NOT_MEMBER, "not a member")};
+    auto meta = store.conversation(who.tenant, conv);
+    if (!meta) return {store_failed(req_id)};
+    if (*meta && (*meta)->whole_history) return {};  // the group shows new members everything
     return {std::nullopt, std::max<storage::seq_t>((*member)->joined_seq, 1)};
 }
 

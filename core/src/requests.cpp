@@ -23,7 +23,7 @@ decided<storage::append_event> decide_group_creation(const decision_input& in) {
 }
 
 // clang-format off
-const std::array<request_kind, 19> table{{
+const std::array<request_kind, 20> table{{
     {Frame::kSend, route::event, "send",
      [](const Frame& f) { return &f.send().conv(); },
      [](const Frame& f) -> const std::string& { return f.send().client_msg_id(); }, nullptr,
@@ -87,6 +87,14 @@ const std::array<request_kind, 19> table{{
      [](const decision_input& in) {
          return decide_set_role(in.who, in.frame.group_set_role(), in.state, in.limit,
                                 in.now_ms);
+     }},
+    {Frame::kGroupSetHistory, route::event, "group_set_history",
+     [](const Frame& f) { return &f.group_set_history().conv(); },
+     [](const Frame& f) -> const std::string& { return f.group_set_history().client_msg_id(); },
+     nullptr,
+     [](const decision_input& in) {
+         return decide_set_history(in.who, in.frame.group_set_history(), in.state, in.limit,
+                                   in.now_ms);
      }},
     {Frame::kAck, route::ack, "ack", nullptr, no_id},
     {Frame::kMarkRead, route::mark_read, "mark_read",

@@ -29,6 +29,7 @@ namespace tern::storage::detail {
     if (e.tenant == 0 || !valid_conv(e.conv) || !e.bytes || e.sender == 0) return false;
     if (e.seq != head + 1) return false;
     if (e.new_name && e.conv.type != conv_type::group) return false;
+    if (e.whole_history && e.conv.type != conv_type::group) return false;
     // A recall names an earlier event of the same conversation, and only a recall does.
     if ((e.kind == event_kind::recall) != (e.recalls != 0) || e.recalls > head) return false;
     for (const auto& m : e.membership) {

@@ -295,6 +295,7 @@ private:
 
         for (const auto& change : e.membership) apply_membership(e, conv, change);
         if (e.new_name) conv.meta.name = *e.new_name;
+        if (e.whole_history) conv.meta.whole_history = *e.whole_history;
 
         conv.meta.head_seq = e.seq;
         if (e.counts_unread) ++conv.meta.countable;

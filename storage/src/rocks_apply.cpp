@@ -286,6 +286,7 @@ entry_result apply_batch::apply(const append_event& e) {
 
     auto& meta = state->meta;
     if (e.new_name) meta.name = *e.new_name;
+    if (e.whole_history) meta.whole_history = *e.whole_history;
     meta.head_seq = e.seq;
     if (e.counts_unread) ++meta.countable;
     meta.last_event_ms = e.server_time_ms;

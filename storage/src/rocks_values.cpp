@@ -14,6 +14,7 @@ std::string encode_meta(const conv_meta& m) {
         .i64(m.created_ms)
         .i64(m.last_event_ms)
         .str(m.name)
+        .u8(m.whole_history ? 1 : 0)
         .take();
 }
 
@@ -28,7 +29,10 @@ std::optional<conv_meta> decode_meta(const conv_id& c, std::string_view v) {
     m.created_ms = r.i64();
     m.last_event_ms = r.i64();
     m.name = r.str();
-    if (!r.done()) return std::nullopt;
+    if (r.done()) return m;  // written before groups kept a history setting
+    const auto flags = r.u8();
+    if (!r.done() || flags > 1) return std::nullopt;
+    m.whole_history = flags == 1;
     return m;
 }
 
@@ -86,7 +90,7 @@ std::optional<event_value> decode_event(seq_t seq, std::string_view v) {
     out.event.recalled = (flags & 2) != 0;
     out.ordinal = r.u64();
     const auto body = r.rest();
-    if (!r.ok() || kind < 1 || kind > static_cast<std::uint8_t>(event_kind::role_changed)) {
+    if (!r.ok() || kind < 1 || kind > static_cast<std::uint8_t>(event_kind::history_set)) {
         return std::nullopt;
     }
     out.event.kind = static_cast<event_kind>(kind);

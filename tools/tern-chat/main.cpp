@@ -111,6 +111,9 @@ std::string describe(const tc::event& e) {
             return "(renamed to \"" + e.name + "\")";
         case tc::event_kind::role_changed:
             return "(role of " + std::to_string(e.users.empty() ? 0 : e.users[0]) + " changed)";
+        case tc::event_kind::history_set:
+            return e.whole_history ? "(new members now read the whole history)"
+                                   : "(new members now read from when they join)";
     }
     return {};
 }

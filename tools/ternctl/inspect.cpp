@@ -93,6 +93,10 @@ std::string summary(const st::event_bytes& bytes, bool bodies) {
             return "renamed \"" + e.renamed().name() + "\"";
         case tern::v1::Event::kRoleChanged:
             return "role of " + std::to_string(e.role_changed().user_id()) + " changed";
+        case tern::v1::Event::kHistorySet:
+            return e.history_set().history() == tern::v1::HISTORY_WHOLE
+                       ? "history: new members read all of it"
+                       : "history: new members read from their join";
         default:
             return "(unknown kind)";
     }

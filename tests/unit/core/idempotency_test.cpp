@@ -40,7 +40,8 @@ v1::Frame in_group(const st::conv_id& group, const std::function<void(v1::Frame&
         &f, v1::Frame::descriptor()->FindFieldByNumber(f.body_case()));
     auto* conv_field = body->GetDescriptor()->FindFieldByName("conv");
     if (conv_field) {
-        auto* conv = static_cast<v1::ConvId*>(body->GetReflection()->MutableMessage(body, conv_field));
+        auto* conv =
+            static_cast<v1::ConvId*>(body->GetReflection()->MutableMessage(body, conv_field));
         core::to_proto(group, *conv);
     }
     return f;
@@ -54,10 +55,8 @@ struct kind_case {
 
 std::vector<kind_case> kinds() {
     return {
-        {"send",
-         [](const st::conv_id& g, const std::string& id, bool variant) {
-             return text_send(0, g, variant ? "other text" : "text", id);
-         }},
+        {"send", [](const st::conv_id& g, const std::string& id,
+                    bool variant) { return text_send(0, g, variant ? "other text" : "text", id); }},
         {"recall",
          [](const st::conv_id& g, const std::string& id, bool variant) {
              return in_group(g, [&](v1::Frame& f) {
@@ -110,12 +109,19 @@ std::vector<kind_case> kinds() {
                  f.mutable_group_set_role()->set_client_msg_id(id);
              });
          }},
+        {"group_set_history",
+         [](const st::conv_id& g, const std::string& id, bool variant) {
+             return in_group(g, [&](v1::Frame& f) {
+                 f.mutable_group_set_history()->set_history(variant ? v1::HISTORY_FROM_JOIN
+                                                                    : v1::HISTORY_WHOLE);
+                 f.mutable_group_set_history()->set_client_msg_id(id);
+             });
+         }},
         {"group_leave",
          [](const st::conv_id& g, const std::string& id, bool) {
              // A leave has no content of its own: its variant is another kind under the id.
-             return in_group(g, [&](v1::Frame& f) {
-                 f.mutable_group_leave()->set_client_msg_id(id);
-             });
+             return in_group(g,
+                             [&](v1::Frame& f) { f.mutable_group_leave()->set_client_msg_id(id); });
          }},
     };
 }
@@ -127,10 +133,10 @@ v1::Frame with_req_id(v1::Frame f, std::uint64_t req_id) {
 
 }  // namespace
 
-TEST_CASE("every request with a client_msg_id is listed in the idempotency cases",
-          "[unit][core]") {
+TEST_CASE("every request with a client_msg_id is listed in the idempotency cases", "[unit][core]") {
     std::size_t with_id = 0;
-    for (const auto& row : core::request_table()) with_id += row.route == core::request_route::event;
+    for (const auto& row : core::request_table())
+        with_id += row.route == core::request_route::event;
     CHECK(with_id == kinds().size());
 }
 
@@ -163,15 +169,13 @@ TEST_CASE("a retry gets the original outcome and another request under its id is
                 CHECK_FALSE(fx.alice->reply_to(12)->error().retryable());
             }
             const bool is_send = kind.name == std::string{"send"};
-            h.request(fx.alice,
-                      with_req_id(is_send ? kinds()[1].make(fx.group, "the-id", false)
-                                          : text_send(0, fx.group, "text", "the-id"),
-                                  13));
+            h.request(fx.alice, with_req_id(is_send ? kinds()[1].make(fx.group, "the-id", false)
+                                                    : text_send(0, fx.group, "text", "the-id"),
+                                            13));
             CHECK(fx.alice->reply_to(13)->error().code() == v1::CLIENT_MSG_ID_REUSED);
 
             // After a restart only the store's record is left, and it tells them apart too.
-            core::service restarted{h.router, *h.store, h.commits, h.limits, h.telemetry,
-                                    h.router};
+            core::service restarted{h.router, *h.store, h.commits, h.limits, h.telemetry, h.router};
             auto again = fake_device::make({acme, alice_id, 80}, 0);
             restarted.on_open(again, hello_frame().hello(), welcome_frame());
             h.settle();

@@ -332,7 +332,8 @@ TEST_CASE("a removed member reads nothing of the group after its removal", "[uni
     sync.mutable_sync();
     const auto page = core::answer_sync(*h.store, h.limits, {acme, 9, 90}, sync);
     REQUIRE(page.has_sync_page());
-    CHECK(page.sync_page().events(page.sync_page().events_size() - 1).event().has_members_removed());
+    CHECK(
+        page.sync_page().events(page.sync_page().events_size() - 1).event().has_members_removed());
     for (const auto& p : page.sync_page().events()) {
         CHECK_FALSE((p.event().has_message() && p.event().message().content().text() == "after"));
     }
@@ -346,9 +347,10 @@ TEST_CASE("a removed member reads nothing of the group after its removal", "[uni
     who.mutable_who_read()->set_seq(4);
     CHECK(core::answer_who_read(*h.store, h.limits, {acme, 9, 90}, who).error().code() ==
           v1::NOT_MEMBER);
-    CHECK(core::answer_group_info(*h.store, h.limits, {acme, 9, 90}, group_info_page(6, group, 0, 10))
-              .error()
-              .code() == v1::NOT_MEMBER);
+    CHECK(
+        core::answer_group_info(*h.store, h.limits, {acme, 9, 90}, group_info_page(6, group, 0, 10))
+            .error()
+            .code() == v1::NOT_MEMBER);
 }
 
 TEST_CASE("a member added to a group reads its history from the event that added it",
@@ -391,4 +393,65 @@ TEST_CASE("a member added to a group reads its history from the event that added
     core::to_proto(group, *who.mutable_who_read()->mutable_conv());
     who.mutable_who_read()->set_seq(2);
     CHECK(core::answer_who_read(*h.store, h.limits, carol, who).error().code() == v1::NOT_FOUND);
+}
+
+TEST_CASE("a group set to show its whole history shows new members everything", "[unit][core]") {
+    service_harness h;
+    auto owner = h.open({acme, 8, 80}, 0);
+    auto member = h.open({acme, 9, 90}, 1);
+    const auto group = create_group(h, owner, {9});
+    h.request(owner, text_send(10, group, "early", "early"));
+    const auto add = [&](std::uint64_t req_id, st::user_id user) {
+        v1::Frame f;
+        f.set_req_id(req_id);
+        core::to_proto(group, *f.mutable_group_add_members()->mutable_conv());
+        f.mutable_group_add_members()->add_user_ids(user);
+        f.mutable_group_add_members()->set_client_msg_id("add-" + std::to_string(user));
+        h.request(owner, f);
+    };
+    const auto set_history = [&](const std::shared_ptr<fake_device>& who, std::uint64_t req_id,
+                                 v1::HistoryVisibility visibility) {
+        v1::Frame f;
+        f.set_req_id(req_id);
+        core::to_proto(group, *f.mutable_group_set_history()->mutable_conv());
+        f.mutable_group_set_history()->set_history(visibility);
+        f.mutable_group_set_history()->set_client_msg_id("history-" + std::to_string(req_id));
+        h.request(who, f);
+        return *who->reply_to(req_id);
+    };
+    const auto visible_to = [&](st::user_id user) {
+        return core::answer_history(*h.store, h.limits, {acme, user, user * 10},
+                                    history(group, 0, 50))
+            .history_page()
+            .events_size();
+    };
+    // A plain member may not change it; the owner may.
+    CHECK(set_history(member, 11, v1::HISTORY_WHOLE).error().code() == v1::PERMISSION_DENIED);
+    const auto set = set_history(owner, 12, v1::HISTORY_WHOLE);
+    REQUIRE(set.has_send_ack());
+    CHECK(member->of(v1::Frame::kPush).back().push().event().history_set().history() ==
+          v1::HISTORY_WHOLE);
+    add(13, 11);                 // seq 4
+    CHECK(visible_to(11) == 4);  // created, early, history_set, added
+    const auto info = core::answer_group_info(*h.store, h.limits, {acme, 11, 110},
+                                              group_info_page(14, group, 0, 10));
+    CHECK(info.group_info().history() == v1::HISTORY_WHOLE);
+    // Back to "from their join": the one added before keeps reading from its own join only.
+    REQUIRE(set_history(owner, 15, v1::HISTORY_FROM_JOIN).has_send_ack());
+    CHECK(visible_to(11) == 2);  // added (seq 4), and the history_set after it
+    add(16, 12);
+    CHECK(visible_to(12) == 1);
+
+    // Chosen at creation.
+    v1::Frame create;
+    create.set_req_id(17);
+    create.mutable_group_create()->set_name("open");
+    create.mutable_group_create()->add_member_ids(9);
+    create.mutable_group_create()->set_history(v1::HISTORY_WHOLE);
+    create.mutable_group_create()->set_client_msg_id("open-group");
+    h.request(owner, create);
+    const auto open = st::conv_id::group(owner->reply_to(17)->send_ack().conv().id());
+    CHECK(h.store->conversation(acme, open).value()->whole_history);
+    CHECK(member->of(v1::Frame::kPush).back().push().event().group_created().history() ==
+          v1::HISTORY_WHOLE);
 }

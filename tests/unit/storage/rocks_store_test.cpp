@@ -79,6 +79,23 @@ TEST_CASE("a dedup record written before records kept the request's kind reads a
     CHECK_FALSE(st::detail::decode_dedup(legacy + "x"));  // a torn record is refused
 }
 
+TEST_CASE("a conversation record written before groups kept a history setting reads as from-join",
+          "[unit][storage]") {
+    st::conv_meta meta;
+    meta.conv = st::conv_id::group(7);
+    meta.head_seq = 3;
+    meta.name = "team";
+    meta.whole_history = true;
+    auto bytes = st::detail::encode_meta(meta);
+    CHECK(st::detail::decode_meta(meta.conv, bytes)->whole_history);
+    bytes.pop_back();  // the earlier layout ends with the name
+    const auto old = st::detail::decode_meta(meta.conv, bytes);
+    REQUIRE(old);
+    CHECK_FALSE(old->whole_history);
+    CHECK(old->name == "team");
+    CHECK_FALSE(st::detail::decode_meta(meta.conv, bytes + std::string("\x07")));
+}
+
 TEST_CASE("a store written with another format version is refused", "[unit][storage]") {
     temp_dir dir;
     {

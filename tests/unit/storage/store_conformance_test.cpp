@@ -421,6 +421,25 @@ STORE_TEST("the conversation list pages newest first, ties in one order, each on
     CHECK(s.conversation_page(acme, 99, std::nullopt, 10).value().items.empty());
 }
 
+STORE_TEST("a group keeps its history setting, chosen at creation and changed by an event") {
+    TestType f;
+    auto& s = *f.store;
+    auto created = group_created(acme, 7, 1, {2});
+    created.whole_history = true;
+    apply_ok(s, created);
+    const auto c = conv_id::group(7);
+    CHECK(s.conversation(acme, c).value()->whole_history);
+    auto set = message(acme, c, 2, 1);
+    set.kind = st::event_kind::history_set;
+    set.counts_unread = false;
+    set.whole_history = false;
+    apply_ok(s, set);
+    CHECK_FALSE(s.conversation(acme, c).value()->whole_history);
+    apply_ok(s, message(acme, c, 3, 1));  // other events leave it
+    CHECK_FALSE(s.conversation(acme, c).value()->whole_history);
+    CHECK(s.verify().has_value());
+}
+
 STORE_TEST("members page in ascending user id after a given id") {
     TestType f;
     auto& s = *f.store;

@@ -76,6 +76,7 @@ enum class event_kind : std::uint8_t {
     member_left,
     renamed,
     role_changed,
+    history_set,  // whole_history says what members added later read
 };
 
 struct member {
@@ -98,6 +99,7 @@ struct event {
     std::string name;                // group_created, renamed
     std::vector<member> members;     // group_created: the first 100 (the owner first)
     std::uint32_t member_count = 0;  // group_created: all members (group_info() lists them)
+    bool whole_history = false;      // group_created, history_set: new members read it all
     std::vector<user_id> users;      // members_added, members_removed; role_changed: the one user
     client::role new_role = role::member;  // role_changed
     user_id new_owner = 0;                 // member_left: the new owner when the owner left

@@ -42,6 +42,7 @@ struct append_event {
     std::uint64_t dedup_fingerprint = 0;
     std::vector<membership_change> membership;  // applied before the event is fanned out
     std::optional<std::string> new_name;
+    std::optional<bool> whole_history;  // group_created, history_set: the group's new setting
     seq_t recalls = 0;  // kind recall: the event it recalls, which is marked recalled
 };
 

@@ -49,6 +49,7 @@ enum class event_kind : std::uint8_t {
     member_left,
     renamed,
     role_changed,
+    history_set,
 };
 
 // Encoded tern.v1.Event bytes, immutable and shared: encoded once by the owner, stored, and
@@ -81,6 +82,7 @@ struct conv_meta {
     std::string name;   // groups only
     std::int64_t created_ms = 0;
     std::int64_t last_event_ms = 0;
+    bool whole_history = false;  // groups: members read what was said before they joined
     friend bool operator==(const conv_meta&, const conv_meta&) = default;
 };
 
