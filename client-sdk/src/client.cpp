@@ -147,6 +147,14 @@ std::string client::leave_group(const conv_id& group, callback<sent> done) {
     return submit(impl_, f, g->mutable_client_msg_id(), std::move(done));
 }
 
+std::string client::set_group_history(const conv_id& group, bool whole, callback<sent> done) {
+    v1::Frame f;
+    auto* g = f.mutable_group_set_history();
+    detail::to_proto(group, *g->mutable_conv());
+    g->set_history(whole ? v1::HISTORY_WHOLE : v1::HISTORY_FROM_JOIN);
+    return submit(impl_, f, g->mutable_client_msg_id(), std::move(done));
+}
+
 std::string client::rename_group(const conv_id& group, const std::string& name,
                                  callback<sent> done) {
     v1::Frame f;

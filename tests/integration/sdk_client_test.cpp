@@ -603,3 +603,38 @@ TEST_CASE("a send that cannot fit the server's limits is refused by send() and n
     CHECK(alice.send(conv, "after the refusal").seq == 1);
     alice.events->read([](const recording_listener& l) { CHECK(l.connections() == 1); });
 }
+
+TEST_CASE("a group's owner lets members added later read the whole history", "[integration][sdk]") {
+    gateway_fixture f;
+    sdk_device owner(f, acme, 1, 10, tcp_endpoint(*f.gw));
+    sdk_device carol(f, acme, 3, 30, tcp_endpoint(*f.gw));
+    owner.wait_connected();
+    carol.wait_connected();
+    awaited<tc::sent> created;
+    owner.client->create_group("team", {2}, created.callback());
+    const auto group = created.get().value().conv;
+    owner.send(group, "before carol");
+    const auto history_of_carol = [&] {
+        awaited<tc::history_page> page;
+        carol.client->history(group, 0, false, 50, page.callback());
+        auto r = page.get();
+        REQUIRE(r);
+        return r->events.size();
+    };
+    awaited<tc::sent> set;
+    owner.client->set_group_history(group, true, set.callback());
+    REQUIRE(set.get());
+    awaited<tc::sent> added;
+    owner.client->add_members(group, {3}, added.callback());
+    REQUIRE(added.get());
+    CHECK(history_of_carol() == 4);  // created, the message, the setting, her admission
+    awaited<tc::sent> back;
+    owner.client->set_group_history(group, false, back.callback());
+    REQUIRE(back.get());
+    CHECK(history_of_carol() == 2);  // from her admission on
+    awaited<tc::sent> refused;
+    carol.client->set_group_history(group, true, refused.callback());
+    const auto r = refused.get();
+    REQUIRE_FALSE(r);
+    CHECK(r.err().code == tc::error_code::permission_denied);
+}

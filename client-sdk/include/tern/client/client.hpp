@@ -74,6 +74,9 @@ public:
     std::string remove_members(const conv_id& group, const std::vector<user_id>& users,
                                callback<sent> done = {});
     std::string leave_group(const conv_id& group, callback<sent> done = {});
+    // Whether members added from now on read what was said before they joined (owners and
+    // admins; a new group shows them only what follows their join).
+    std::string set_group_history(const conv_id& group, bool whole, callback<sent> done = {});
     std::string rename_group(const conv_id& group, const std::string& name,
                              callback<sent> done = {});
     std::string set_role(const conv_id& group, user_id user, role new_role,
