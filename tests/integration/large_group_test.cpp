@@ -200,6 +200,19 @@ TEST_CASE("a group of 10,000 members with ids near 2^63 works end to end",
     // The SDK: group_info() and who_read() hand over every page as one.
     sdk_device sdk(f, acme, member_id(5), 3, tcp_endpoint(*f.gw));
     sdk.wait_connected();
+    // An offline member on the SDK catches up: the group's creation, then the message.
+    const auto conv = tc::conv_id::group(group_id);
+    REQUIRE(sdk.events->wait(
+        [&](const recording_listener& l) { return !l.messages_of(conv).empty(); }));
+    sdk.events->read([&](const recording_listener& l) {
+        REQUIRE(l.messages_of(conv).size() == 1);
+        CHECK(l.messages_of(conv)[0].content.text == "hello, everyone");
+        const auto first = std::find_if(l.events.begin(), l.events.end(),
+                                        [&](const tc::event& e) { return e.conv == conv; });
+        REQUIRE(first != l.events.end());
+        CHECK(first->kind == tc::event_kind::group_created);
+        CHECK(first->member_count == per_request);  // created with 999 others
+    });
     awaited<tc::group_info> info;
     sdk.client->group_info(tc::conv_id::group(group_id), info.callback());
     const auto whole = info.get();
