@@ -61,14 +61,13 @@ v1::Frame answer_history(const storage::store& store, const limits& limits, cons
                                                   forward ? storage::direction::forward
                                                           : storage::direction::backward,
                                                   limit + 1);
-    auto meta = store.conversation(who.tenant, *conv);
-    if (!events || !meta) return store_failed(req_id);
+    if (!events) return store_failed(req_id);
     std::erase_if(*events, [&](const auto& e) { return e.seq < visible.from; });
     v1::Frame reply;
     reply.set_req_id(req_id);
     auto* page = reply.mutable_history_page();
     *page->mutable_conv() = h.conv();
-    page->set_head_seq(*meta ? (*meta)->head_seq : 0);  // none: a direct one not begun
+    page->set_head_seq(visible.meta ? visible.meta->head_seq : 0);  // none: a direct one not begun
     reply_budget budget(limits);
     std::size_t taken = 0;
     for (const auto& e : *events) {

@@ -22,17 +22,22 @@ v1::Frame store_failed(std::uint64_t req_id) {
 
 visible_timeline timeline_of(const storage::store& store, const requester& who,
                              std::uint64_t req_id, const storage::conv_id& conv) {
+    const auto refuse = [](v1::Frame answer) {
+        return visible_timeline{std::move(answer), 1, std::nullopt};
+    };
+    auto meta = store.conversation(who.tenant, conv);
+    if (!meta) return refuse(store_failed(req_id));
     if (conv.type == storage::conv_type::direct) {
-        if (is_party(who, conv)) return {};
-        return {error_frame(req_id, v1::NOT_MEMBER, "not a member")};
+        if (is_party(who, conv)) return {std::nullopt, 1, std::move(*meta)};
+        return refuse(error_frame(req_id, v1::NOT_MEMBER, "not a member"));
     }
     auto member = store.member(who.tenant, conv, who.user);
-    if (!member) return {store_failed(req_id)};
-    if (!*member) return {error_frame(req_id, v1::NOT_MEMBER, "not a member")};
-    auto meta = store.conversation(who.tenant, conv);
-    if (!meta) return {store_failed(req_id)};
-    if (*meta && (*meta)->whole_history) return {};  // the group shows new members everything
-    return {std::nullopt, std::max<storage::seq_t>((*member)->joined_seq, 1)};
+    if (!member) return refuse(store_failed(req_id));
+    if (!*member || !*meta) return refuse(error_frame(req_id, v1::NOT_MEMBER, "not a member"));
+    // The group shows new members everything, or each member from the event that added it.
+    const auto from =
+        (*meta)->whole_history ? 1 : std::max<storage::seq_t>((*member)->joined_seq, 1);
+    return {std::nullopt, from, std::move(*meta)};
 }
 
 }  // namespace tern::core

@@ -51,6 +51,7 @@ private:
 struct visible_timeline {
     std::optional<v1::Frame> refused;
     storage::seq_t from = 1;
+    std::optional<storage::conv_meta> meta;  // the conversation's record (none: not begun)
 };
 [[nodiscard]] visible_timeline timeline_of(const storage::store& store, const requester& who,
                                            std::uint64_t req_id, const storage::conv_id& conv);

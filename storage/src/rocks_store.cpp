@@ -349,32 +349,11 @@ result<std::optional<receipt_cursor>> rocks_store::receipt(tenant_id t, const co
                        });
 }
 
+// The whole list is the page that holds everything: one walk, one order.
 result<std::vector<conv_summary>> rocks_store::conversations_of(tenant_id t, user_id u) const {
-    const auto snap = view();
-    std::vector<conv_summary> out;
-    const std::string prefix = user_key(t, u);
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snap.options, handles_[cf_user_convs]));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-        const auto key = as_view(it->key());
-        if (key.size() != prefix.size() + conv_bytes) return corrupt();
-        const auto c = get_conv(key.data() + prefix.size());
-        if (!c) return corrupt();
-        auto meta_v = get(snap.options, cf_conv_meta, conv_key(t, *c));
-        auto member_v = get(snap.options, cf_members, conv_sub_key(t, *c, u));
-        auto cursor_v = get(snap.options, cf_receipts, conv_sub_key(t, *c, u));
-        if (!meta_v || !member_v || !cursor_v) return make_error_code(errc::io_error);
-        if (!*meta_v || !*member_v || !*cursor_v) return corrupt();
-        auto meta = decode_meta(*c, **meta_v);
-        auto m = decode_member(u, **member_v);
-        auto cur = decode_cursor(u, **cursor_v);
-        if (!meta || !m || !cur) return corrupt();
-        out.push_back({*meta, m->member_role, cur->cursor, meta->countable - cur->read_ordinal});
-    }
-    if (!it->status().ok()) return to_error(it->status());
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-        return conv_position::before(conv_position::of(a.meta), conv_position::of(b.meta));
-    });
-    return out;
+    auto page = conversation_page(t, u, std::nullopt, std::numeric_limits<std::size_t>::max());
+    if (!page) return page.error();
+    return std::move(page->items);
 }
 
 result<conv_summary_page> rocks_store::conversation_page(tenant_id t, user_id u,
