@@ -13,6 +13,9 @@ find_package(prometheus-cpp REQUIRED CONFIG COMPONENTS core)  # Debian ships no 
 # only into the one test of the heap keeper on it (tests/CMakeLists.txt).
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(TCMALLOC REQUIRED IMPORTED_TARGET libtcmalloc_minimal)
+# libnats 3.4, the NATS C client (the cluster), through pkg-config: Debian's CMake package
+# names a static library the package does not ship.
+pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats>=3.4)
 if(TERN_BUILD_TESTS)
     find_package(Catch2 2.13 REQUIRED)
 endif()

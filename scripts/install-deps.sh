@@ -12,6 +12,7 @@ packages=(
     librocksdb-dev
     catch2
     libcli11-dev
+    libnats-dev nats-server  # the cluster: the NATS C client, and the servers its tests start
     libssl-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
     prometheus-cpp-dev
     libgoogle-perftools-dev  # tcmalloc, linked into ternd and tern-bench outside sanitizer builds

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include <tern/storage/stable_hash.hpp>
 #include <tern/storage/types.hpp>
 
 namespace tern::core {
@@ -16,28 +17,7 @@ inline std::size_t mix(std::size_t seed, std::uint64_t v) noexcept {
            (std::hash<std::uint64_t>{}(v) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2));
 }
 
-// A 64-bit hash that is the same on every build, node and restart (FNV-1a, then the splitmix64
-// finalizer), for values that are stored or that nodes must agree on. Not for adversarial keys.
-class stable_hash {
-public:
-    stable_hash& feed(const void* data, std::size_t size) noexcept {
-        const auto* p = static_cast<const unsigned char*>(data);
-        for (std::size_t i = 0; i < size; ++i) h_ = (h_ ^ p[i]) * 0x100000001b3ULL;
-        return *this;
-    }
-    stable_hash& feed(std::uint64_t v) noexcept { return feed(&v, sizeof v); }
-    stable_hash& feed(std::string_view s) noexcept { return feed(s.data(), s.size()); }
-    [[nodiscard]] std::uint64_t value() const noexcept {
-        std::uint64_t h = h_;
-        h ^= h >> 33;
-        h *= 0xff51afd7ed558ccdULL;
-        h ^= h >> 33;
-        return h;
-    }
-
-private:
-    std::uint64_t h_ = 0xcbf29ce484222325ULL;
-};
+using storage::stable_hash;
 
 struct conv_key {
     storage::tenant_id tenant = 0;

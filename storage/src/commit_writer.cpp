@@ -106,8 +106,9 @@ void commit_writer::run_writer() {
                 staged_ready_.notify_one();
                 return;
             }
-            const auto cut = pending_.begin() + static_cast<std::ptrdiff_t>(std::min(
-                                                    pending_.size(), options_.max_batch_entries));
+            auto taken = std::min(pending_.size(), options_.max_batch_entries);
+            while (taken < pending_.size() && pending_[taken - 1].keep_with_next) ++taken;
+            const auto cut = pending_.begin() + static_cast<std::ptrdiff_t>(taken);
             batch.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(cut));
             pending_.erase(pending_.begin(), cut);
         }

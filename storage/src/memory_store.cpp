@@ -245,6 +245,13 @@ public:
         return applied_;
     }
 
+    result<std::optional<log_position>> position(std::uint32_t partition) const override {
+        std::lock_guard lock(mutex_);
+        auto it = positions_.find(partition);
+        if (it == positions_.end()) return std::optional<log_position>{};
+        return std::optional<log_position>{it->second};
+    }
+
     result<void> verify() const override {
         std::lock_guard lock(mutex_);
         return check() ? result<void>{} : result<void>{make_error_code(errc::inconsistent)};
@@ -410,6 +417,13 @@ private:
         return outcome;
     }
 
+    entry_result apply_one(const log_position& e) {
+        auto& stored = positions_[e.partition];
+        if (e.sequence <= stored.sequence) return make_error_code(errc::invalid_entry);
+        stored = e;
+        return apply_outcome{};
+    }
+
     // The invariants of docs/storage.md, checked over the whole state.
     bool check() const {
         for (const auto& [key, conv] : convs_) {
@@ -465,6 +479,7 @@ private:
     std::map<user_key, user_state> users_;
     std::map<dedup_key, dedup_record> dedup_;
     std::uint64_t applied_ = 0;
+    std::map<std::uint32_t, log_position> positions_;
 };
 
 }  // namespace

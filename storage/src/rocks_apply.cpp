@@ -32,6 +32,7 @@ public:
     entry_result apply(const append_event& e);
     entry_result apply(const ack_inbox& e);
     entry_result apply(const mark_read& e);
+    entry_result apply(const log_position& e);
 
     void put(cf c, std::string_view key, std::string_view value) {
         check(batch_.Put(store_.handle(c), rocksdb::Slice(key.data(), key.size()),
@@ -114,6 +115,7 @@ private:
     std::unordered_map<user_ref, user_inbox, ref_hash> users_;
     std::unordered_map<member_ref, std::uint64_t, ref_hash> ordinals_;  // (conv, seq) here
     std::unordered_map<std::string, event_value> staged_events_;        // written in this batch
+    std::unordered_map<std::uint32_t, std::optional<log_position>> positions_;
 };
 
 conv_state* apply_batch::conv(const conv_ref& ref) {
@@ -384,6 +386,19 @@ entry_result apply_batch::apply(const mark_read& e) {
     write_cursor(mref, *cur);
     outcome.cursors.push_back({e.conv, cur->cursor, previous});
     return outcome;
+}
+
+entry_result apply_batch::apply(const log_position& e) {
+    auto& stored = positions_[e.partition];
+    if (!stored) {
+        auto on_disk = db_get(cf_default, position_key(e.partition));
+        stored = on_disk ? decoded(decode_position(e.partition, *on_disk)) : log_position{};
+    }
+    if (failed_) return failed_;
+    if (e.sequence <= stored->sequence) return make_error_code(errc::invalid_entry);
+    stored = e;
+    put(cf_default, position_key(e.partition), encode_position(e));
+    return apply_outcome{};
 }
 
 void apply_batch::publish() {

@@ -615,6 +615,11 @@ result<std::uint64_t> rocks_store::applied_index() const {
     return get_u64(get(view().options, cf_default, applied_index_key));
 }
 
+result<std::optional<log_position>> rocks_store::position(std::uint32_t partition) const {
+    return get_decoded(get(view().options, cf_default, position_key(partition)),
+                       [partition](std::string_view v) { return decode_position(partition, v); });
+}
+
 }  // namespace detail
 
 result<std::unique_ptr<store>> open_rocks_store(const rocks_options& options) {

@@ -41,6 +41,8 @@ inline constexpr std::array<const char*, cf_count> cf_names{"default",  "timelin
 // Keys of cf_default.
 inline constexpr const char* format_key = "format_version";
 inline constexpr const char* applied_index_key = "applied_index";
+// "position/" + the partition (4 bytes, big-endian) -> log_position.
+[[nodiscard]] std::string position_key(std::uint32_t partition);
 
 // The decoded value of a timeline record.
 struct event_value {
@@ -77,6 +79,9 @@ struct inbox_head_read {
 [[nodiscard]] std::optional<std::pair<conv_id, seq_t>> decode_inbox(std::string_view v);
 [[nodiscard]] std::string encode_dedup(const dedup_record& d);
 [[nodiscard]] std::optional<dedup_record> decode_dedup(std::string_view v);
+[[nodiscard]] std::string encode_position(const log_position& p);
+[[nodiscard]] std::optional<log_position> decode_position(std::uint32_t partition,
+                                                          std::string_view v);
 
 class rocks_store final : public store {
 public:
@@ -116,6 +121,7 @@ public:
     result<std::optional<dedup_record>> find_dedup(tenant_id, user_id,
                                                    std::string_view) const override;
     result<std::uint64_t> applied_index() const override;
+    result<std::optional<log_position>> position(std::uint32_t partition) const override;
     result<void> verify() const override;
 
     [[nodiscard]] rocksdb::DB& db() const noexcept { return *db_; }

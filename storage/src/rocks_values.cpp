@@ -142,4 +142,23 @@ std::optional<dedup_record> decode_dedup(std::string_view v) {
     return d;
 }
 
+std::string position_key(std::uint32_t partition) {
+    std::string k = "position/";
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        k.push_back(static_cast<char>((partition >> shift) & 0xff));
+    }
+    return k;
+}
+
+std::string encode_position(const log_position& p) {
+    return value_writer{}.u64(p.sequence).u64(p.digest).take();
+}
+
+std::optional<log_position> decode_position(std::uint32_t partition, std::string_view v) {
+    value_reader r(v);
+    log_position p{partition, r.u64(), r.u64()};
+    if (!r.done()) return std::nullopt;
+    return p;
+}
+
 }  // namespace tern::storage::detail

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -105,6 +106,9 @@ public:
         return inner_.find_dedup(t, u, cmid);
     }
     st::result<std::uint64_t> applied_index() const override { return inner_.applied_index(); }
+    st::result<std::optional<st::log_position>> position(std::uint32_t p) const override {
+        return inner_.position(p);
+    }
     st::result<void> verify() const override { return inner_.verify(); }
 
 private:
@@ -154,6 +158,35 @@ TEST_CASE("batches respect the entry limit", "[unit][storage][writer]") {
     for (auto& fut : futures) REQUIRE(fut.get().has_value());
     CHECK(w.stats().commits == 4);
     CHECK(w.stats().max_batch == 3);
+}
+
+TEST_CASE("an entry kept with the next one never ends a batch", "[unit][storage][writer]") {
+    auto s = st::make_memory_store();
+    std::mutex m;
+    std::vector<std::size_t> sizes;
+    st::commit_observer observer;
+    observer.committed = [&](std::size_t entries, std::chrono::nanoseconds, bool) {
+        std::lock_guard lock(m);
+        sizes.push_back(entries);
+    };
+    std::vector<st::commit_writer::request> requests;
+    std::vector<std::future<st::entry_result>> futures;
+    // Ten positions of one partition; the third and fourth are each kept with the next, so the
+    // first batch (limit 3) runs on to the fifth.
+    for (std::uint64_t seq = 1; seq <= 10; ++seq) {
+        auto p = std::make_shared<std::promise<st::entry_result>>();
+        futures.push_back(p->get_future());
+        requests.push_back({st::log_position{1, seq, seq},
+                            [p](st::entry_result r) { p->set_value(std::move(r)); },
+                            seq == 3 || seq == 4});
+    }
+    {
+        st::commit_writer w(*s, {st::durability::memory, 3, 0, observer});
+        w.submit(std::move(requests));
+        for (auto& fut : futures) REQUIRE(fut.get().has_value());
+    }
+    CHECK(sizes == std::vector<std::size_t>{5, 3, 2});
+    CHECK(s->position(1).value()->sequence == 10);
 }
 
 TEST_CASE("a completion sees its entry applied", "[unit][storage][writer]") {

@@ -74,6 +74,9 @@ public:
     struct request {
         log_entry entry;
         completion done;  // may be empty
+        // Commit this entry in the same batch as the next one submitted (an entry and the
+        // log_position that covers it): a batch never ends after a request that says so.
+        bool keep_with_next = false;
     };
 
     commit_writer(store& target, commit_writer_options options);

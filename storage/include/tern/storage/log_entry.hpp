@@ -62,7 +62,18 @@ struct mark_read {
     seq_t up_to = 0;
 };
 
-using log_entry = std::variant<append_event, ack_inbox, mark_read>;
+// Where a replica stands in a partition's replicated log (the cluster, docs/cluster.md): written
+// in the same batch as the entries it covers, so a restarted replica resumes right after the last
+// entry it applied, and replicas can compare what they applied. It must move forward: a position
+// at or below the stored one fails with errc::invalid_entry.
+struct log_position {
+    std::uint32_t partition = 0;
+    std::uint64_t sequence = 0;  // the stream sequence of the last entry applied
+    std::uint64_t digest = 0;    // a rolling hash of the entries up to `sequence`
+    friend bool operator==(const log_position&, const log_position&) = default;
+};
+
+using log_entry = std::variant<append_event, ack_inbox, mark_read, log_position>;
 
 struct inbox_assignment {
     user_id user = 0;

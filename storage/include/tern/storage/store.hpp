@@ -135,6 +135,10 @@ public:
     // How many entries have been applied since the store was created (the log position).
     [[nodiscard]] virtual result<std::uint64_t> applied_index() const = 0;
 
+    // The last log_position applied for a partition (nullopt: none yet).
+    [[nodiscard]] virtual result<std::optional<log_position>> position(
+        std::uint32_t partition) const = 0;
+
     // Checks that every derived record agrees with the timelines and membership (heads, gaps,
     // reverse index, inbox, cursors). Slow: for tests, tools and after recovery.
     [[nodiscard]] virtual result<void> verify() const = 0;

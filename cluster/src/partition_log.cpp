@@ -1,0 +1,256 @@
+#include <tern/cluster/partition_log.hpp>
+
+#include <cstdio>
+
+#include <tern/cluster/log_codec.hpp>
+
+namespace tern::cluster {
+namespace {
+
+constexpr const char* expected_header = "Nats-Expected-Last-Sequence";
+
+std::string two_digits(std::uint32_t partition) {
+    char b[16];
+    std::snprintf(b, sizeof b, "%02u", partition);
+    return b;
+}
+
+struct stream_info_deleter {
+    void operator()(jsStreamInfo* si) const noexcept { jsStreamInfo_Destroy(si); }
+};
+using stream_info_ptr = std::unique_ptr<jsStreamInfo, stream_info_deleter>;
+
+stream_state state_of(const jsStreamInfo& si) {
+    stream_state out;
+    out.first_seq = si.State.FirstSeq;
+    out.last_seq = si.State.LastSeq;
+    if (si.Cluster) {
+        if (si.Cluster->Leader) out.leader = si.Cluster->Leader;
+        for (int i = 0; i < si.Cluster->ReplicasLen; ++i) {
+            const auto* r = si.Cluster->Replicas[i];
+            out.replicas.push_back({r->Name ? r->Name : "", r->Current, r->Offline, r->Lag});
+        }
+    }
+    return out;
+}
+
+jsOptions api_options(const nats_settings& s) {
+    jsOptions o;
+    jsOptions_Init(&o);
+    o.Wait = s.api_timeout.count();
+    return o;
+}
+
+}  // namespace
+
+std::string stream_name(std::uint32_t partition) { return "TERN_P" + two_digits(partition); }
+std::string log_subject(std::uint32_t partition) { return "tern.log.p" + two_digits(partition); }
+
+// Appends waiting for their acknowledgement, by the sequence they expect to follow (each
+// append expects a different one: the owner numbers them). Shared with libnats' ack thread.
+struct partition_log::pending_appends {
+    std::mutex mutex;
+    std::map<std::uint64_t, append_done> by_expected;
+};
+
+partition_log::partition_log(nats_link& link, std::uint32_t partition, log_settings settings)
+    : link_(link),
+      partition_(partition),
+      settings_(std::move(settings)),
+      stream_(stream_name(partition)),
+      subject_(log_subject(partition)),
+      pending_(std::make_shared<pending_appends>()) {
+    auto o = api_options(link_.settings());
+    o.PublishAsync.AckHandler = &partition_log::on_ack;
+    // A raw pointer to the table, which outlives every acknowledgement: the context is
+    // destroyed (and with it its reply subscription) before the table.
+    o.PublishAsync.AckHandlerClosure = pending_.get();
+    o.PublishAsync.MaxPending = 65'536;
+    check(natsConnection_JetStream(&js_, link_.connection(), &o), "JetStream context");
+}
+
+partition_log::~partition_log() {
+    // Anything still waiting fails: its outcome will be learnt from the stream.
+    jsCtx_Destroy(js_);
+    std::map<std::uint64_t, append_done> left;
+    {
+        std::lock_guard lock(pending_->mutex);
+        left.swap(pending_->by_expected);
+    }
+    for (auto& [expected, done] : left) {
+        done({append_status::failed, 0, "the partition log was closed"});
+    }
+}
+
+std::optional<stream_state> partition_log::info() const {
+    auto o = api_options(link_.settings());
+    jsStreamInfo* raw = nullptr;
+    jsErrCode code = jsErrCode(0);
+    const auto s = js_GetStreamInfo(&raw, js_, stream_.c_str(), &o, &code);
+    stream_info_ptr si(raw);
+    if (s == NATS_NOT_FOUND || code == JSStreamNotFoundErr) return std::nullopt;
+    check(s, "stream info", code);
+    return state_of(*si);
+}
+
+stream_state partition_log::ensure() {
+    if (auto existing = info(); existing && existing->last_seq > 0) return *existing;
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    const char* subjects[] = {subject_.c_str()};
+    cfg.Name = stream_.c_str();
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_FileStorage;
+    cfg.Replicas = settings_.replicas;
+    cfg.Retention = js_LimitsPolicy;
+    cfg.MaxAge = std::chrono::duration_cast<std::chrono::nanoseconds>(settings_.max_age).count();
+    cfg.Discard = js_DiscardOld;
+    cfg.DenyDelete = true;  // a log with a hole in it would stop every replica
+    cfg.DenyPurge = true;
+    auto o = api_options(link_.settings());
+    jsStreamInfo* raw = nullptr;
+    jsErrCode code = jsErrCode(0);
+    const auto s = js_AddStream(&raw, js_, &cfg, &o, &code);
+    stream_info_ptr created(raw);
+    // Another node may have created it a moment ago: that is fine, the config is the same.
+    if (s != NATS_OK && code != JSStreamNameExistErr) check(s, "creating the stream", code);
+
+    // The genesis, fenced on an empty stream so that only one is ever written.
+    natsMsg* msg = nullptr;
+    const auto bytes = encode_genesis({partition_, settings_.partitions, settings_.cluster});
+    check(natsMsg_Create(&msg, subject_.c_str(), nullptr, bytes.data(),
+                         static_cast<int>(bytes.size())),
+          "genesis message");
+    nats_message owned(msg);
+    natsMsgHeader_Set(msg, expected_header, "0");
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = settings_.append_timeout.count();
+    jsPubAck* ack = nullptr;
+    code = jsErrCode(0);
+    const auto ps = js_PublishMsg(&ack, js_, msg, &po, &code);
+    jsPubAck_Destroy(ack);
+    if (ps != NATS_OK && code != JSStreamWrongLastSequenceErr) check(ps, "genesis", code);
+    auto now = info();
+    if (!now) throw nats_error("the stream vanished after it was created", NATS_NOT_FOUND);
+    return *now;
+}
+
+void partition_log::step_down() {
+    const auto subject = "$JS.API.STREAM.LEADER.STEPDOWN." + stream_;
+    auto reply = link_.request(subject, {}, link_.settings().api_timeout);
+    const auto body = data_of(reply.get());
+    if (body.find("\"success\":true") == std::string_view::npos) {
+        throw nats_error("stepdown refused: " + std::string(body), NATS_ERR);
+    }
+}
+
+void partition_log::append(std::string_view bytes, std::uint64_t expected_last,
+                           append_done done) {
+    natsMsg* msg = nullptr;
+    auto s = natsMsg_Create(&msg, subject_.c_str(), nullptr, bytes.data(),
+                            static_cast<int>(bytes.size()));
+    if (s == NATS_OK) {
+        s = natsMsgHeader_Set(msg, expected_header, std::to_string(expected_last).c_str());
+    }
+    if (s != NATS_OK) {
+        natsMsg_Destroy(msg);
+        return done({append_status::failed, 0, natsStatus_GetText(s)});
+    }
+    {
+        std::lock_guard lock(pending_->mutex);
+        pending_->by_expected[expected_last] = std::move(done);
+    }
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = settings_.append_timeout.count();
+    s = js_PublishMsgAsync(js_, &msg, &po);  // takes the message when it succeeds
+    if (s == NATS_OK) return;
+    natsMsg_Destroy(msg);
+    append_done failed;
+    {
+        std::lock_guard lock(pending_->mutex);
+        auto it = pending_->by_expected.find(expected_last);
+        if (it == pending_->by_expected.end()) return;  // the ack handler ran it already
+        failed = std::move(it->second);
+        pending_->by_expected.erase(it);
+    }
+    failed({append_status::failed, 0, natsStatus_GetText(s)});
+}
+
+void partition_log::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* err,
+                           void* closure) {
+    nats_message owned(msg);
+    auto& table = *static_cast<pending_appends*>(closure);
+    const char* expected_text = nullptr;
+    if (natsMsgHeader_Get(msg, expected_header, &expected_text) != NATS_OK) return;
+    const auto expected = std::strtoull(expected_text, nullptr, 10);
+    append_done done;
+    {
+        std::lock_guard lock(table.mutex);
+        auto it = table.by_expected.find(expected);
+        if (it == table.by_expected.end()) return;
+        done = std::move(it->second);
+        table.by_expected.erase(it);
+    }
+    if (ack) {
+        if (ack->Sequence == expected + 1) return done({append_status::ok, ack->Sequence, {}});
+        // A duplicate reply or a stream that moved under us: not the entry we asked for.
+        return done({append_status::fenced, ack->Sequence, "acknowledged at another sequence"});
+    }
+    std::string text = err && err->ErrText ? err->ErrText : "append failed";
+    const bool fenced = err && err->ErrCode == JSStreamWrongLastSequenceErr;
+    done({fenced ? append_status::fenced : append_status::failed, 0, std::move(text)});
+}
+
+std::unique_ptr<log_reader> partition_log::read_from(std::uint64_t from, entry_handler on_entry) {
+    return std::make_unique<log_reader>(js_, stream_, subject_, from, std::move(on_entry));
+}
+
+log_reader::log_reader(jsCtx* js, const std::string& stream, const std::string& subject,
+                       std::uint64_t from, partition_log::entry_handler on_entry)
+    : state_(std::make_shared<state>()) {
+    state_->on_entry = std::move(on_entry);
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream.c_str();
+    so.Ordered = true;
+    so.Config.DeliverPolicy = js_DeliverByStartSequence;
+    so.Config.OptStartSeq = std::max<std::uint64_t>(from, 1);
+    auto keep = std::make_unique<std::shared_ptr<state>>(state_);
+    jsErrCode code = jsErrCode(0);
+    check(js_Subscribe(&sub_, js, subject.c_str(), &log_reader::on_message, keep.get(), nullptr,
+                       &so, &code),
+          "reading the partition log", code);
+    natsSubscription_SetPendingLimits(sub_, -1, -1);
+    if (natsSubscription_SetOnCompleteCB(sub_, &log_reader::on_complete, keep.get()) == NATS_OK) {
+        keep.release();
+    } else {
+        keep.release();  // see subscription: a last delivery may still use it
+    }
+}
+
+log_reader::~log_reader() {
+    {
+        std::lock_guard lock(state_->mutex);
+        state_->closed = true;
+    }
+    natsSubscription_Unsubscribe(sub_);
+    natsSubscription_Destroy(sub_);
+}
+
+void log_reader::on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+    nats_message owned(msg);
+    jsMsgMetaData* meta = nullptr;
+    if (natsMsg_GetMetaData(&meta, msg) != NATS_OK) return;  // not a stream message
+    const auto sequence = meta->Sequence.Stream;
+    jsMsgMetaData_Destroy(meta);
+    auto& s = **static_cast<std::shared_ptr<state>*>(closure);
+    std::lock_guard lock(s.mutex);
+    if (!s.closed) s.on_entry(sequence, data_of(msg));
+}
+
+void log_reader::on_complete(void* closure) { delete static_cast<std::shared_ptr<state>*>(closure); }
+
+}  // namespace tern::cluster
