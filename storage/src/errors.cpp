@@ -26,6 +26,8 @@ public:
                 return "store is closed";
             case errc::inconsistent:
                 return "derived records disagree with the timeline";
+            case errc::log_unavailable:
+                return "the replicated log cannot take the entry now";
         }
         return "unknown storage error";
     }

@@ -418,9 +418,10 @@ private:
     }
 
     entry_result apply_one(const log_position& e) {
-        auto& stored = positions_[e.partition];
-        if (e.sequence <= stored.sequence) return make_error_code(errc::invalid_entry);
-        stored = e;
+        const auto it = positions_.find(e.partition);
+        const std::uint64_t current = it == positions_.end() ? 0 : it->second.sequence;
+        if (e.sequence != current + 1) return make_error_code(errc::invalid_entry);
+        positions_[e.partition] = e;
         return apply_outcome{};
     }
 

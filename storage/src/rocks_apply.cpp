@@ -395,7 +395,7 @@ entry_result apply_batch::apply(const log_position& e) {
         stored = on_disk ? decoded(decode_position(e.partition, *on_disk)) : log_position{};
     }
     if (failed_) return failed_;
-    if (e.sequence <= stored->sequence) return make_error_code(errc::invalid_entry);
+    if (e.sequence != stored->sequence + 1) return make_error_code(errc::invalid_entry);
     stored = e;
     put(cf_default, position_key(e.partition), encode_position(e));
     return apply_outcome{};

@@ -534,38 +534,44 @@ STORE_TEST("a recall marks its target recalled and keeps its bytes") {
     CHECK(s.verify().has_value());
 }
 
-STORE_TEST("a partition's log position moves forward with the entries it covers") {
+STORE_TEST("a partition's log position moves one entry at a time") {
     TestType f;
     auto& s = *f.store;
     CHECK_FALSE(s.position(7).value());
     const auto c = conv_id::direct(1, 2);
     // An entry and the position that covers it, in one batch; another partition apart.
     auto results = apply(s, {first_direct(acme, 1, 2), st::log_position{7, 1, 0xfeed},
-                             st::log_position{8, 40, 1}});
+                             st::log_position{8, 1, 1}, st::log_position{8, 2, 2}});
     for (const auto& r : results) REQUIRE(r.has_value());
     CHECK(s.position(7).value() == st::log_position{7, 1, 0xfeed});
-    CHECK(s.position(8).value() == st::log_position{8, 40, 1});
+    CHECK(s.position(8).value() == st::log_position{8, 2, 2});
 
-    // Never backwards nor in place: the entry it would cover was applied already.
+    // Never backwards, in place or past an entry.
     results = apply(s, {message(acme, c, 2, 1), st::log_position{7, 1, 2},
-                        st::log_position{7, 0, 3}, st::log_position{7, 3, 4}});
+                        st::log_position{7, 0, 3}, st::log_position{7, 3, 4},
+                        st::log_position{7, 2, 5}});
     REQUIRE(results[0].has_value());
     CHECK(results[1].error() == st::errc::invalid_entry);
     CHECK(results[2].error() == st::errc::invalid_entry);
-    REQUIRE(results[3].has_value());
-    CHECK(s.position(7).value() == st::log_position{7, 3, 4});
-    // The largest sequence a stream can have.
-    const auto last = std::numeric_limits<std::uint64_t>::max();
-    REQUIRE(apply(s, {st::log_position{0, last, last}})[0].has_value());
-    CHECK(s.position(0).value() == st::log_position{0, last, last});
+    CHECK(results[3].error() == st::errc::invalid_entry);
+    REQUIRE(results[4].has_value());
+    CHECK(s.position(7).value() == st::log_position{7, 2, 5});
+    // The first position of a partition is 1.
+    CHECK(apply(s, {st::log_position{9, 2, 0}})[0].error() == st::errc::invalid_entry);
+    // The largest partition number and digest.
+    const auto last = std::numeric_limits<std::uint32_t>::max();
+    const auto digest = std::numeric_limits<std::uint64_t>::max();
+    REQUIRE(apply(s, {st::log_position{last, 1, digest}})[0].has_value());
+    CHECK(s.position(last).value() == st::log_position{last, 1, digest});
     CHECK(s.verify().has_value());
 }
 
 TEST_CASE("a partition's log position survives a reopen", "[unit][storage]") {
     rocks_factory f;
     apply_ok(*f.store, first_direct(acme, 1, 2));
-    apply_ok(*f.store, st::log_position{31, 2, 99});
+    apply_ok(*f.store, st::log_position{31, 1, 99});
     f.reopen();
-    CHECK(f.store->position(31).value() == st::log_position{31, 2, 99});
-    CHECK(apply(*f.store, {st::log_position{31, 2, 1}})[0].error() == st::errc::invalid_entry);
+    CHECK(f.store->position(31).value() == st::log_position{31, 1, 99});
+    CHECK(apply(*f.store, {st::log_position{31, 1, 1}})[0].error() == st::errc::invalid_entry);
+    apply_ok(*f.store, st::log_position{31, 2, 100});
 }

@@ -16,6 +16,8 @@ enum class errc {
     incompatible,   // the data was written by an incompatible version
     closed,         // the store or writer is shutting down
     inconsistent,   // verify() found derived records that disagree with the timeline
+    log_unavailable,  // the replicated log cannot take the entry now (no quorum, another owner);
+                      // retryable: it may be in the log, which a retry's dedup will find
 };
 
 [[nodiscard]] const boost::system::error_category& storage_category() noexcept;

@@ -64,8 +64,8 @@ struct mark_read {
 
 // Where a replica stands in a partition's replicated log (the cluster, docs/cluster.md): written
 // in the same batch as the entries it covers, so a restarted replica resumes right after the last
-// entry it applied, and replicas can compare what they applied. It must move forward: a position
-// at or below the stored one fails with errc::invalid_entry.
+// entry it applied, and replicas can compare what they applied. It moves one entry at a time (the
+// first is 1): any other sequence fails with errc::invalid_entry, so no entry is ever skipped.
 struct log_position {
     std::uint32_t partition = 0;
     std::uint64_t sequence = 0;  // the stream sequence of the last entry applied

@@ -1,0 +1,85 @@
+// One partition's replica on this node: it reads the partition's log in order and applies each
+// entry to the node's store through the node's commit writer, in one batch with the log_position
+// that covers it (stream sequence and rolling digest). A restarted node resumes right after the
+// last entry it applied; every replica of a partition, owner or standby, applies the same
+// entries by the same rules and so reaches the same state and digest.
+//
+// A replica halts, and never skips, when it cannot go on: an entry it cannot decode (a newer
+// format: upgrade this node), a gap (the stream no longer reaches back to this node's position:
+// restore a checkpoint), or the store failing. A halted replica's partition is not served by this
+// node; the reason is in its status (logs, metrics, readiness).
+//
+// Threading: entries arrive on a libnats thread and are applied on the writer's threads; the
+// applied handler runs on the writer's completion thread, in sequence order. status() and
+// wait_applied() may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <tern/cluster/partition_log.hpp>
+#include <tern/storage/commit_writer.hpp>
+
+namespace tern::cluster {
+
+struct replica_status {
+    std::uint64_t applied = 0;  // the stream sequence applied last (0: nothing yet)
+    std::uint64_t digest = 0;   // the rolling digest up to it
+    std::string halted;         // why it stopped; empty while it applies
+};
+
+class replica {
+public:
+    // Each applied entry's outcome (the genesis' is an empty outcome), in sequence order.
+    using applied_handler = std::function<void(std::uint64_t sequence, storage::entry_result)>;
+
+    // At most this many entries submitted to the writer and not yet applied; the log's reader
+    // waits beyond it (and the stream's flow control slows down).
+    static constexpr std::size_t max_in_flight = 8192;
+
+    replica(std::uint32_t partition, partition_log& log, storage::store& store,
+            storage::commit_writer& writer, applied_handler on_applied = {});
+    ~replica();
+    replica(const replica&) = delete;
+    replica& operator=(const replica&) = delete;
+
+    // Reads from the store's position + 1. Throws nats_error when the log cannot be read, or
+    // storage errors as std::runtime_error.
+    void start();
+    // Stops reading; what was submitted still applies.
+    void stop();
+
+    [[nodiscard]] std::uint32_t partition() const noexcept { return partition_; }
+    [[nodiscard]] replica_status status() const;
+    // Waits until the entry `sequence` is applied (true), or the replica halted and applied
+    // what it had taken, or `timeout` passed (false).
+    bool wait_applied(std::uint64_t sequence, std::chrono::milliseconds timeout) const;
+    // Stops applying for `reason` (the first reason stays).
+    void halt(const std::string& reason);
+
+private:
+    void on_entry(std::uint64_t sequence, std::string_view bytes);
+    void submit(std::uint64_t sequence, std::string_view bytes);
+    void applied(std::uint64_t sequence, std::uint64_t digest, storage::entry_result outcome,
+                 const storage::entry_result& position);
+
+    const std::uint32_t partition_;
+    partition_log& log_;
+    storage::store& store_;
+    storage::commit_writer& writer_;
+    applied_handler on_applied_;
+
+    mutable std::mutex mutex_;
+    mutable std::condition_variable changed_;
+    replica_status status_;
+    std::uint64_t submitted_ = 0;         // the last sequence handed to the writer
+    std::uint64_t submitted_digest_ = 0;  // the digest up to it
+    std::unique_ptr<log_reader> reader_;
+};
+
+}  // namespace tern::cluster

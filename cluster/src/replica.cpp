@@ -1,0 +1,140 @@
+#include <tern/cluster/replica.hpp>
+
+#include <stdexcept>
+
+#include <tern/cluster/log_codec.hpp>
+
+namespace tern::cluster {
+
+namespace st = tern::storage;
+
+replica::replica(std::uint32_t partition, partition_log& log, st::store& store,
+                 st::commit_writer& writer, applied_handler on_applied)
+    : partition_(partition),
+      log_(log),
+      store_(store),
+      writer_(writer),
+      on_applied_(std::move(on_applied)) {}
+
+replica::~replica() { stop(); }
+
+void replica::start() {
+    const auto stored = store_.position(partition_);
+    if (!stored) throw std::runtime_error("reading the partition's position: " +
+                                          stored.error().message());
+    {
+        std::lock_guard lock(mutex_);
+        if (*stored) {
+            status_.applied = (*stored)->sequence;
+            status_.digest = (*stored)->digest;
+        }
+        submitted_ = status_.applied;
+        submitted_digest_ = status_.digest;
+    }
+    reader_ = log_.read_from(submitted_ + 1, [this](std::uint64_t sequence,
+                                                    std::string_view bytes) {
+        on_entry(sequence, bytes);
+    });
+}
+
+void replica::stop() {
+    reader_.reset();
+    // Entries already with the writer still complete; their handlers touch this object.
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return status_.applied >= submitted_ || !status_.halted.empty(); });
+}
+
+replica_status replica::status() const {
+    std::lock_guard lock(mutex_);
+    return status_;
+}
+
+bool replica::wait_applied(std::uint64_t sequence, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mutex_);
+    // A halted replica still applies what it had submitted: wait for that too.
+    changed_.wait_for(lock, timeout, [&] {
+        return status_.applied >= sequence ||
+               (!status_.halted.empty() && status_.applied >= submitted_);
+    });
+    return status_.applied >= sequence;
+}
+
+void replica::halt(const std::string& reason) {
+    std::lock_guard lock(mutex_);
+    if (status_.halted.empty()) status_.halted = reason;
+    changed_.notify_all();
+}
+
+void replica::on_entry(std::uint64_t sequence, std::string_view bytes) {
+    std::unique_lock lock(mutex_);
+    // Back-pressure: this is the reader's own thread, and waiting here slows the stream down.
+    changed_.wait(lock, [this] {
+        return submitted_ - status_.applied < max_in_flight || !status_.halted.empty();
+    });
+    if (!status_.halted.empty() || sequence <= submitted_) return;  // halted, or a repeat
+    if (sequence != submitted_ + 1) {
+        // The ordered reader never skips, so the stream no longer holds the entries between
+        // (they aged out): only a checkpoint can bring this node back.
+        status_.halted = "the log no longer holds entry " + std::to_string(submitted_ + 1) +
+                         " (it starts at " + std::to_string(sequence) +
+                         "): restore a checkpoint";
+        changed_.notify_all();
+        return;
+    }
+    lock.unlock();
+    submit(sequence, bytes);
+}
+
+void replica::submit(std::uint64_t sequence, std::string_view bytes) {
+    auto decoded = decode_entry(bytes);
+    if (!decoded) {
+        return halt("entry " + std::to_string(sequence) + " is " + describe(decoded.error()));
+    }
+    std::uint64_t digest = 0;
+    {
+        std::lock_guard lock(mutex_);
+        digest = submitted_digest_ = next_digest(submitted_digest_, sequence, bytes);
+        submitted_ = sequence;
+    }
+    const st::log_position position{partition_, sequence, digest};
+    auto* entry = std::get_if<st::log_entry>(&*decoded);
+    if (!entry) {  // the genesis: nothing to apply but the position
+        writer_.submit(position, [this, sequence, digest](st::entry_result r) {
+            applied(sequence, digest, st::apply_outcome{}, r);
+        });
+        return;
+    }
+    // The entry's outcome waits in a shared slot for the position's completion, which comes
+    // right after it (same batch, same thread).
+    auto outcome = std::make_shared<st::entry_result>(st::apply_outcome{});
+    std::vector<st::commit_writer::request> both;
+    both.push_back({std::move(*entry), [outcome](st::entry_result r) { *outcome = std::move(r); },
+                    true});
+    both.push_back({position, [this, sequence, digest, outcome](st::entry_result r) {
+                        applied(sequence, digest, std::move(*outcome), r);
+                    }});
+    writer_.submit(std::move(both));
+}
+
+void replica::applied(std::uint64_t sequence, std::uint64_t digest, st::entry_result outcome,
+                      const st::entry_result& position) {
+    if (!position) {
+        // The batch did not reach the store (I/O error, disk full, shutting down): nothing of
+        // this entry is applied, and nothing after it may be.
+        halt("applying entry " + std::to_string(sequence) + " failed: " +
+             position.error().message());
+        if (on_applied_) on_applied_(sequence, position.error());
+        return;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        status_.applied = sequence;
+        status_.digest = digest;
+        changed_.notify_all();
+    }
+    // An entry the apply rules refuse (invalid_entry) is refused on every replica alike: the
+    // position still moves past it.
+    if (on_applied_) on_applied_(sequence, std::move(outcome));
+}
+
+}  // namespace tern::cluster

@@ -1,0 +1,172 @@
+// Replicas and an owner on a real 3-node nats-server cluster: the owner's entries complete in
+// order once a quorum holds them and its store applied them; a standby reaches the same state
+// and digest; a second writer ends the owner's term through the fence; a restarted replica
+// resumes from its stored position.
+#include <future>
+#include <mutex>
+
+#include <catch2/catch.hpp>
+
+#include <tern/cluster/log_codec.hpp>
+#include <tern/cluster/owner_log.hpp>
+#include <tern/cluster/replica.hpp>
+#include <tern/storage/memory_store.hpp>
+
+#include "nats_cluster.hpp"
+#include "store_fixtures.hpp"
+#include "temp_dir.hpp"
+
+using namespace tern::test;
+namespace cl = tern::cluster;
+
+namespace {
+
+cl::nats_settings settings_for(const nats_cluster& c, std::size_t i) {
+    cl::nats_settings s;
+    s.servers = c.urls_from(i);
+    s.retry_first_connect = false;
+    return s;
+}
+
+// One node's part: its link, the partition's log, a store, a writer and the replica.
+struct node_part {
+    cl::nats_link link;
+    cl::partition_log log;
+    std::unique_ptr<st::store> store = st::make_memory_store();
+    st::commit_writer writer{*store, {st::durability::memory}};
+    std::mutex m;
+    std::shared_ptr<cl::owner_log> term;  // this node's ownership term, if any
+    std::unique_ptr<cl::replica> rep;
+
+    node_part(const nats_cluster& c, std::size_t i) : link(settings_for(c, i)), log(link, 5, {}) {}
+    ~node_part() {
+        rep.reset();
+        writer.stop();
+    }
+    void start_replica() {
+        rep = std::make_unique<cl::replica>(
+            5, log, *store, writer, [this](std::uint64_t seq, st::entry_result r) {
+                std::lock_guard lock(m);
+                if (term) term->applied(seq, std::move(r));
+            });
+        rep->start();
+    }
+};
+
+cl::stream_state ensure_eventually(cl::partition_log& log) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+        try {
+            return log.ensure();
+        } catch (const cl::nats_error&) {
+            if (std::chrono::steady_clock::now() > deadline) throw;
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("an owner's entries complete in order and every replica reaches the same state",
+          "[cluster][replica]") {
+    temp_dir dir{"tern-replica"};
+    nats_cluster nats(dir.path(), 3);
+    nats.start_all();
+    node_part a(nats, 0);
+    node_part b(nats, 1);
+    ensure_eventually(a.log);
+    a.start_replica();
+    b.start_replica();
+    REQUIRE(a.rep->wait_applied(1, std::chrono::seconds(10)));
+
+    std::promise<std::string> lost;
+    {
+        std::lock_guard lock(a.m);
+        a.term = std::make_shared<cl::owner_log>(
+            a.log, 1, [&lost](const std::string& why) { lost.set_value(why); });
+    }
+    const st::tenant_id t = 9;
+    const auto c = st::conv_id::direct(1, 2);
+    std::mutex order_m;
+    std::vector<std::uint64_t> order;  // inbox_seq of user 1, as completions arrive
+    std::vector<std::future<st::entry_result>> results;
+    for (st::seq_t seq = 1; seq <= 200; ++seq) {
+        auto p = std::make_shared<std::promise<st::entry_result>>();
+        results.push_back(p->get_future());
+        st::log_entry e = seq == 1 ? first_direct(t, 1, 2)
+                                   : st::log_entry{message(t, c, seq, seq % 2 ? 1 : 2)};
+        REQUIRE(a.term->try_submit(std::move(e), [p, &order_m, &order](st::entry_result r) {
+            if (r) {
+                std::lock_guard lock(order_m);
+                order.push_back(r->inbox.at(0).inbox_seq);
+            }
+            p->set_value(std::move(r));
+        }));
+    }
+    for (auto& f : results) REQUIRE(f.get().has_value());
+    for (std::uint64_t i = 0; i < order.size(); ++i) REQUIRE(order[i] == i + 1);
+    CHECK(a.store->conversation(t, c).value()->head_seq == 200);
+
+    REQUIRE(b.rep->wait_applied(201, std::chrono::seconds(10)));
+    CHECK(b.rep->status().digest == a.rep->status().digest);
+    CHECK(b.store->conversation(t, c).value()->head_seq == 200);
+    CHECK(b.store->inbox_head(t, 2).value() == 200);
+    CHECK(b.store->verify().has_value());
+
+    SECTION("a second writer ends the term: its next entries fail, retryable") {
+        // A would-be owner on node b that believes the log ends where it does now.
+        std::promise<cl::append_result> zombie;
+        b.log.append(cl::encode_entry(st::ack_inbox{t, 2, 7, 200}), 201,
+                     [&](cl::append_result r) { zombie.set_value(std::move(r)); });
+        REQUIRE(zombie.get_future().get().status == cl::append_status::ok);
+
+        std::promise<st::entry_result> next;
+        REQUIRE(a.term->try_submit(message(t, c, 201, 1),
+                                   [&](st::entry_result r) { next.set_value(std::move(r)); }));
+        CHECK(next.get_future().get().error() == st::errc::log_unavailable);
+        CHECK_THAT(lost.get_future().get(), Catch::Contains("fenced"));
+        std::promise<st::entry_result> after;
+        REQUIRE(a.term->try_submit(message(t, c, 201, 1),
+                                   [&](st::entry_result r) { after.set_value(std::move(r)); }));
+        CHECK(after.get_future().get().error() == st::errc::log_unavailable);
+
+        // Both replicas applied the other writer's entry, and agree.
+        REQUIRE(a.rep->wait_applied(202, std::chrono::seconds(10)));
+        REQUIRE(b.rep->wait_applied(202, std::chrono::seconds(10)));
+        CHECK(a.rep->status().digest == b.rep->status().digest);
+        CHECK(a.store->device_cursor(t, 2, 7).value() == 200);
+    }
+    SECTION("a restarted replica resumes after its stored position") {
+        const auto before = b.rep->status();
+        b.rep.reset();
+        b.start_replica();
+        CHECK(b.rep->status().applied == before.applied);
+        CHECK(b.rep->status().digest == before.digest);
+        std::promise<st::entry_result> next;
+        REQUIRE(a.term->try_submit(message(t, c, 201, 1),
+                                   [&](st::entry_result r) { next.set_value(std::move(r)); }));
+        REQUIRE(next.get_future().get().has_value());
+        REQUIRE(b.rep->wait_applied(202, std::chrono::seconds(10)));
+        CHECK(b.rep->status().digest == a.rep->status().digest);
+        CHECK(b.store->conversation(t, c).value()->head_seq == 201);
+    }
+    {
+        std::lock_guard lock(a.m);
+        a.term.reset();
+    }
+}
+
+TEST_CASE("a replica halts, never skips, on an entry it cannot apply", "[cluster][replica]") {
+    temp_dir dir{"tern-replica"};
+    nats_cluster nats(dir.path(), 3);
+    nats.start_all();
+    node_part a(nats, 0);
+    ensure_eventually(a.log);
+    std::promise<cl::append_result> bad;
+    a.log.append("not a log entry", 1, [&](cl::append_result r) { bad.set_value(std::move(r)); });
+    REQUIRE(bad.get_future().get().status == cl::append_status::ok);
+    a.start_replica();
+    CHECK_FALSE(a.rep->wait_applied(2, std::chrono::seconds(5)));
+    CHECK(a.rep->status().applied == 1);
+    CHECK_THAT(a.rep->status().halted, Catch::Contains("entry 2 is a malformed log entry"));
+}
