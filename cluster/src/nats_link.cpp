@@ -1,11 +1,13 @@
 #include <tern/cluster/nats_link.hpp>
 
+#include "guarded_handler.hpp"
+
 namespace tern::cluster {
 
 nats_error::nats_error(const std::string& what, natsStatus status, jsErrCode js_code)
-    : std::runtime_error(what + ": " + natsStatus_GetText(status) +
-                         (js_code != 0 ? " (JetStream error " + std::to_string(js_code) + ")"
-                                       : std::string())),
+    : std::runtime_error(
+          what + ": " + natsStatus_GetText(status) +
+          (js_code != 0 ? " (JetStream error " + std::to_string(js_code) + ")" : std::string())),
       status_(status),
       js_code_(js_code) {}
 
@@ -14,44 +16,29 @@ void check(natsStatus s, const char* what, jsErrCode js_code) {
 }
 
 subscription::subscription(natsConnection* nc, const std::string& subject, handler h)
-    : state_(std::make_shared<state>()) {
-    state_->on_message = std::move(h);
-    auto keep = std::make_unique<std::shared_ptr<state>>(state_);
-    check(natsConnection_Subscribe(&sub_, nc, subject.c_str(), &subscription::on_message,
-                                   keep.get()),
-          "subscribe");
-    if (natsSubscription_SetOnCompleteCB(sub_, &subscription::on_complete, keep.get()) ==
-        NATS_OK) {
-        keep.release();  // freed by on_complete
-    } else {
-        // Closed already (the connection went away): nothing will be delivered.
-        std::lock_guard lock(state_->mutex);
-        state_->closed = true;
-        keep.release();  // may still be the closure of a last delivery: kept, a few bytes
+    : state_(std::make_shared<guarded>()) {
+    state_->handler = std::move(h);
+    void* closure = guarded::closure_for(state_);
+    if (const auto s = natsConnection_Subscribe(&sub_, nc, subject.c_str(),
+                                                &subscription::on_message, closure);
+        s != NATS_OK) {
+        guarded::release(closure);
+        check(s, "subscribe");
     }
+    guarded::release_when_complete(sub_, closure);
     // No limit on pending messages: a handler only hands work on, and dropping a message here
     // would lose a request or a push in silence (libnats' default cuts at 65,536).
     natsSubscription_SetPendingLimits(sub_, -1, -1);
 }
 
 subscription::~subscription() {
-    {
-        std::lock_guard lock(state_->mutex);
-        state_->closed = true;
-    }
+    state_->close();
     natsSubscription_Unsubscribe(sub_);
     natsSubscription_Destroy(sub_);
 }
 
 void subscription::on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
-    nats_message owned(msg);
-    auto& s = **static_cast<std::shared_ptr<state>*>(closure);
-    std::lock_guard lock(s.mutex);
-    if (!s.closed) s.on_message(std::move(owned));
-}
-
-void subscription::on_complete(void* closure) {
-    delete static_cast<std::shared_ptr<state>*>(closure);
+    guarded::of(closure).run(nats_message(msg));
 }
 
 nats_link::nats_link(const nats_settings& settings, link_observer observer)
@@ -112,12 +99,11 @@ std::string nats_link::server_name() const {
 
 bool nats_link::publish(const std::string& subject, std::string_view data,
                         const std::string& reply) noexcept {
-    const auto s =
-        reply.empty()
-            ? natsConnection_Publish(nc_, subject.c_str(), data.data(),
-                                     static_cast<int>(data.size()))
-            : natsConnection_PublishRequest(nc_, subject.c_str(), reply.c_str(), data.data(),
-                                            static_cast<int>(data.size()));
+    const auto s = reply.empty()
+                       ? natsConnection_Publish(nc_, subject.c_str(), data.data(),
+                                                static_cast<int>(data.size()))
+                       : natsConnection_PublishRequest(nc_, subject.c_str(), reply.c_str(),
+                                                       data.data(), static_cast<int>(data.size()));
     return s == NATS_OK;
 }
 

@@ -33,7 +33,9 @@ bool owner_log::try_submit(st::log_entry entry, completion done) {
         }
         if (slots_.size() >= max_in_flight_) return false;
         sequence = next_++;
-        slots_.push_back({std::move(done)});
+        slot next;
+        next.done = std::move(done);
+        slots_.push_back(std::move(next));
     }
     log_.append(bytes, sequence - 1, [self = shared_from_this(), sequence](append_result r) {
         self->appended(sequence, r);
@@ -45,10 +47,10 @@ void owner_log::appended(std::uint64_t sequence, const append_result& r) {
     std::lock_guard lock(mutex_);
     if (sequence < front_) return;  // completed (failed) already
     if (r.status != append_status::ok) {
-        fail_from(sequence, r.status == append_status::fenced
-                                ? "fenced: another writer appended to the partition (" +
-                                      r.error + ")"
-                                : "the append failed: " + r.error);
+        fail_from(sequence,
+                  r.status == append_status::fenced
+                      ? "fenced: another writer appended to the partition (" + r.error + ")"
+                      : "the append failed: " + r.error);
         return;
     }
     slots_[sequence - front_].appended = true;

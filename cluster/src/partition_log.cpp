@@ -4,6 +4,8 @@
 
 #include <tern/cluster/log_codec.hpp>
 
+#include "guarded_handler.hpp"
+
 namespace tern::cluster {
 namespace {
 
@@ -146,8 +148,7 @@ void partition_log::step_down() {
     }
 }
 
-void partition_log::append(std::string_view bytes, std::uint64_t expected_last,
-                           append_done done) {
+void partition_log::append(std::string_view bytes, std::uint64_t expected_last, append_done done) {
     natsMsg* msg = nullptr;
     auto s = natsMsg_Create(&msg, subject_.c_str(), nullptr, bytes.data(),
                             static_cast<int>(bytes.size()));
@@ -179,8 +180,7 @@ void partition_log::append(std::string_view bytes, std::uint64_t expected_last,
     failed({append_status::failed, 0, natsStatus_GetText(s)});
 }
 
-void partition_log::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* err,
-                           void* closure) {
+void partition_log::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* err, void* closure) {
     nats_message owned(msg);
     auto& table = *static_cast<pending_appends*>(closure);
     const char* expected_text = nullptr;
@@ -210,32 +210,28 @@ std::unique_ptr<log_reader> partition_log::read_from(std::uint64_t from, entry_h
 
 log_reader::log_reader(jsCtx* js, const std::string& stream, const std::string& subject,
                        std::uint64_t from, partition_log::entry_handler on_entry)
-    : state_(std::make_shared<state>()) {
-    state_->on_entry = std::move(on_entry);
+    : state_(std::make_shared<guarded>()) {
+    state_->handler = std::move(on_entry);
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = stream.c_str();
     so.Ordered = true;
     so.Config.DeliverPolicy = js_DeliverByStartSequence;
     so.Config.OptStartSeq = std::max<std::uint64_t>(from, 1);
-    auto keep = std::make_unique<std::shared_ptr<state>>(state_);
+    void* closure = guarded::closure_for(state_);
     jsErrCode code = jsErrCode(0);
-    check(js_Subscribe(&sub_, js, subject.c_str(), &log_reader::on_message, keep.get(), nullptr,
-                       &so, &code),
-          "reading the partition log", code);
-    natsSubscription_SetPendingLimits(sub_, -1, -1);
-    if (natsSubscription_SetOnCompleteCB(sub_, &log_reader::on_complete, keep.get()) == NATS_OK) {
-        keep.release();
-    } else {
-        keep.release();  // see subscription: a last delivery may still use it
+    if (const auto s = js_Subscribe(&sub_, js, subject.c_str(), &log_reader::on_message, closure,
+                                    nullptr, &so, &code);
+        s != NATS_OK) {
+        guarded::release(closure);
+        check(s, "reading the partition log", code);
     }
+    guarded::release_when_complete(sub_, closure);
+    natsSubscription_SetPendingLimits(sub_, -1, -1);
 }
 
 log_reader::~log_reader() {
-    {
-        std::lock_guard lock(state_->mutex);
-        state_->closed = true;
-    }
+    state_->close();
     natsSubscription_Unsubscribe(sub_);
     natsSubscription_Destroy(sub_);
 }
@@ -246,11 +242,7 @@ void log_reader::on_message(natsConnection*, natsSubscription*, natsMsg* msg, vo
     if (natsMsg_GetMetaData(&meta, msg) != NATS_OK) return;  // not a stream message
     const auto sequence = meta->Sequence.Stream;
     jsMsgMetaData_Destroy(meta);
-    auto& s = **static_cast<std::shared_ptr<state>*>(closure);
-    std::lock_guard lock(s.mutex);
-    if (!s.closed) s.on_entry(sequence, data_of(msg));
+    guarded::of(closure).run(sequence, data_of(msg));
 }
-
-void log_reader::on_complete(void* closure) { delete static_cast<std::shared_ptr<state>*>(closure); }
 
 }  // namespace tern::cluster

@@ -20,8 +20,8 @@ replica::~replica() { stop(); }
 
 void replica::start() {
     const auto stored = store_.position(partition_);
-    if (!stored) throw std::runtime_error("reading the partition's position: " +
-                                          stored.error().message());
+    if (!stored)
+        throw std::runtime_error("reading the partition's position: " + stored.error().message());
     {
         std::lock_guard lock(mutex_);
         if (*stored) {
@@ -31,17 +31,17 @@ void replica::start() {
         submitted_ = status_.applied;
         submitted_digest_ = status_.digest;
     }
-    reader_ = log_.read_from(submitted_ + 1, [this](std::uint64_t sequence,
-                                                    std::string_view bytes) {
-        on_entry(sequence, bytes);
-    });
+    reader_ = log_.read_from(
+        submitted_ + 1,
+        [this](std::uint64_t sequence, std::string_view bytes) { on_entry(sequence, bytes); });
 }
 
 void replica::stop() {
     reader_.reset();
     // Entries already with the writer still complete; their handlers touch this object.
     std::unique_lock lock(mutex_);
-    changed_.wait(lock, [this] { return status_.applied >= submitted_ || !status_.halted.empty(); });
+    changed_.wait(lock,
+                  [this] { return status_.applied >= submitted_ || !status_.halted.empty(); });
 }
 
 replica_status replica::status() const {
@@ -76,8 +76,7 @@ void replica::on_entry(std::uint64_t sequence, std::string_view bytes) {
         // The ordered reader never skips, so the stream no longer holds the entries between
         // (they aged out): only a checkpoint can bring this node back.
         status_.halted = "the log no longer holds entry " + std::to_string(submitted_ + 1) +
-                         " (it starts at " + std::to_string(sequence) +
-                         "): restore a checkpoint";
+                         " (it starts at " + std::to_string(sequence) + "): restore a checkpoint";
         changed_.notify_all();
         return;
     }
@@ -108,8 +107,8 @@ void replica::submit(std::uint64_t sequence, std::string_view bytes) {
     // right after it (same batch, same thread).
     auto outcome = std::make_shared<st::entry_result>(st::apply_outcome{});
     std::vector<st::commit_writer::request> both;
-    both.push_back({std::move(*entry), [outcome](st::entry_result r) { *outcome = std::move(r); },
-                    true});
+    both.push_back(
+        {std::move(*entry), [outcome](st::entry_result r) { *outcome = std::move(r); }, true});
     both.push_back({position, [this, sequence, digest, outcome](st::entry_result r) {
                         applied(sequence, digest, std::move(*outcome), r);
                     }});
@@ -121,8 +120,8 @@ void replica::applied(std::uint64_t sequence, std::uint64_t digest, st::entry_re
     if (!position) {
         // The batch did not reach the store (I/O error, disk full, shutting down): nothing of
         // this entry is applied, and nothing after it may be.
-        halt("applying entry " + std::to_string(sequence) + " failed: " +
-             position.error().message());
+        halt("applying entry " + std::to_string(sequence) +
+             " failed: " + position.error().message());
         if (on_applied_) on_applied_(sequence, position.error());
         return;
     }

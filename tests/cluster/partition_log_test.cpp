@@ -10,7 +10,7 @@
 #include <tern/cluster/log_codec.hpp>
 #include <tern/cluster/partition_log.hpp>
 
-#include "nats_cluster.hpp"
+#include "cluster_fixtures.hpp"
 #include "temp_dir.hpp"
 
 using namespace tern::test;
@@ -18,27 +18,6 @@ namespace cl = tern::cluster;
 namespace st = tern::storage;
 
 namespace {
-
-cl::nats_settings settings_for(const nats_cluster& c, std::size_t i) {
-    cl::nats_settings s;
-    s.servers = c.urls_from(i);
-    s.name = "test-" + c.at(i).name;
-    s.retry_first_connect = false;
-    return s;
-}
-
-// JetStream needs its meta leader before a stream can be made: retried for a while.
-cl::stream_state ensure_eventually(cl::partition_log& log) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    for (;;) {
-        try {
-            return log.ensure();
-        } catch (const cl::nats_error&) {
-            if (std::chrono::steady_clock::now() > deadline) throw;
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        }
-    }
-}
 
 cl::append_result append_now(cl::partition_log& log, std::string_view bytes,
                              std::uint64_t expected) {
@@ -76,8 +55,8 @@ struct three_nodes {
 TEST_CASE("a partition log starts with one genesis and takes only fenced appends",
           "[cluster][log]") {
     three_nodes c;
-    cl::nats_link a(settings_for(c.nats, 0));
-    cl::nats_link b(settings_for(c.nats, 1));
+    cl::nats_link a(link_settings(c.nats, 0));
+    cl::nats_link b(link_settings(c.nats, 1));
     cl::log_settings ls;
     ls.partitions = 4;
     cl::partition_log log_a(a, 3, ls);
@@ -115,7 +94,8 @@ TEST_CASE("a partition log starts with one genesis and takes only fenced appends
 
     // A reader from 1 sees the genesis then every entry, in order; another from the middle.
     collected all;
-    auto reader = log_b.read_from(1, [&](std::uint64_t s, std::string_view b) { all.add(s, b); });
+    auto reader =
+        log_b.read_from(1, [&](std::uint64_t s, std::string_view bytes) { all.add(s, bytes); });
     REQUIRE(all.wait_for(103));
     for (std::uint64_t i = 0; i < 103; ++i) REQUIRE(all.entries[i].first == i + 1);
     const auto first = cl::decode_entry(all.entries[0].second);
@@ -127,7 +107,7 @@ TEST_CASE("a partition log starts with one genesis and takes only fenced appends
 
     collected tail;
     auto tail_reader =
-        log_a.read_from(100, [&](std::uint64_t s, std::string_view b) { tail.add(s, b); });
+        log_a.read_from(100, [&](std::uint64_t s, std::string_view bytes) { tail.add(s, bytes); });
     REQUIRE(tail.wait_for(4));
     CHECK(tail.entries.front().first == 100);
     // And it follows new appends.
@@ -136,11 +116,10 @@ TEST_CASE("a partition log starts with one genesis and takes only fenced appends
     CHECK(tail.entries.back().first == 104);
 }
 
-TEST_CASE("two writers racing on one expectation: exactly one wins, every time",
-          "[cluster][log]") {
+TEST_CASE("two writers racing on one expectation: exactly one wins, every time", "[cluster][log]") {
     three_nodes c;
-    cl::nats_link a(settings_for(c.nats, 0));
-    cl::nats_link b(settings_for(c.nats, 2));
+    cl::nats_link a(link_settings(c.nats, 0));
+    cl::nats_link b(link_settings(c.nats, 2));
     cl::partition_log log_a(a, 0, {});
     cl::partition_log log_b(b, 0, {});
     ensure_eventually(log_a);
@@ -152,7 +131,8 @@ TEST_CASE("two writers racing on one expectation: exactly one wins, every time",
         log_b.append("zombie", last, [&](cl::append_result r) { pb.set_value(std::move(r)); });
         const auto ra = pa.get_future().get();
         const auto rb = pb.get_future().get();
-        const int wins = (ra.status == cl::append_status::ok) + (rb.status == cl::append_status::ok);
+        const int wins =
+            (ra.status == cl::append_status::ok) + (rb.status == cl::append_status::ok);
         REQUIRE(wins == 1);
         CHECK((ra.status == cl::append_status::fenced || rb.status == cl::append_status::fenced));
         ++last;
@@ -162,7 +142,7 @@ TEST_CASE("two writers racing on one expectation: exactly one wins, every time",
 
 TEST_CASE("a stepdown moves the partition's leadership to another node", "[cluster][log]") {
     three_nodes c;
-    cl::nats_link a(settings_for(c.nats, 0));
+    cl::nats_link a(link_settings(c.nats, 0));
     cl::partition_log log(a, 1, {});
     const auto before = ensure_eventually(log).leader;
     log.step_down();

@@ -12,7 +12,7 @@
 #include <tern/cluster/replica.hpp>
 #include <tern/storage/memory_store.hpp>
 
-#include "nats_cluster.hpp"
+#include "cluster_fixtures.hpp"
 #include "store_fixtures.hpp"
 #include "temp_dir.hpp"
 
@@ -20,13 +20,6 @@ using namespace tern::test;
 namespace cl = tern::cluster;
 
 namespace {
-
-cl::nats_settings settings_for(const nats_cluster& c, std::size_t i) {
-    cl::nats_settings s;
-    s.servers = c.urls_from(i);
-    s.retry_first_connect = false;
-    return s;
-}
 
 // One node's part: its link, the partition's log, a store, a writer and the replica.
 struct node_part {
@@ -38,32 +31,20 @@ struct node_part {
     std::shared_ptr<cl::owner_log> term;  // this node's ownership term, if any
     std::unique_ptr<cl::replica> rep;
 
-    node_part(const nats_cluster& c, std::size_t i) : link(settings_for(c, i)), log(link, 5, {}) {}
+    node_part(const nats_cluster& c, std::size_t i) : link(link_settings(c, i)), log(link, 5, {}) {}
     ~node_part() {
         rep.reset();
         writer.stop();
     }
     void start_replica() {
-        rep = std::make_unique<cl::replica>(
-            5, log, *store, writer, [this](std::uint64_t seq, st::entry_result r) {
-                std::lock_guard lock(m);
-                if (term) term->applied(seq, std::move(r));
-            });
+        rep = std::make_unique<cl::replica>(5, log, *store, writer,
+                                            [this](std::uint64_t seq, st::entry_result r) {
+                                                std::lock_guard lock(m);
+                                                if (term) term->applied(seq, std::move(r));
+                                            });
         rep->start();
     }
 };
-
-cl::stream_state ensure_eventually(cl::partition_log& log) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    for (;;) {
-        try {
-            return log.ensure();
-        } catch (const cl::nats_error&) {
-            if (std::chrono::steady_clock::now() > deadline) throw;
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        }
-    }
-}
 
 }  // namespace
 
@@ -93,8 +74,8 @@ TEST_CASE("an owner's entries complete in order and every replica reaches the sa
     for (st::seq_t seq = 1; seq <= 200; ++seq) {
         auto p = std::make_shared<std::promise<st::entry_result>>();
         results.push_back(p->get_future());
-        st::log_entry e = seq == 1 ? first_direct(t, 1, 2)
-                                   : st::log_entry{message(t, c, seq, seq % 2 ? 1 : 2)};
+        st::log_entry e =
+            seq == 1 ? first_direct(t, 1, 2) : st::log_entry{message(t, c, seq, seq % 2 ? 1 : 2)};
         REQUIRE(a.term->try_submit(std::move(e), [p, &order_m, &order](st::entry_result r) {
             if (r) {
                 std::lock_guard lock(order_m);

@@ -139,9 +139,7 @@ public:
     void pause(std::size_t i) { ::kill(nodes_.at(i).pid, SIGSTOP); }
     void resume(std::size_t i) { ::kill(nodes_.at(i).pid, SIGCONT); }
     // Deletes a stopped node's JetStream store (a lost disk).
-    void wipe(std::size_t i) {
-        std::filesystem::remove_all(nodes_.at(i).dir / "js");
-    }
+    void wipe(std::size_t i) { std::filesystem::remove_all(nodes_.at(i).dir / "js"); }
 
 private:
     void write_config(std::size_t i) {

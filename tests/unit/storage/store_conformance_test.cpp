@@ -547,9 +547,9 @@ STORE_TEST("a partition's log position moves one entry at a time") {
     CHECK(s.position(8).value() == st::log_position{8, 2, 2});
 
     // Never backwards, in place or past an entry.
-    results = apply(s, {message(acme, c, 2, 1), st::log_position{7, 1, 2},
-                        st::log_position{7, 0, 3}, st::log_position{7, 3, 4},
-                        st::log_position{7, 2, 5}});
+    results =
+        apply(s, {message(acme, c, 2, 1), st::log_position{7, 1, 2}, st::log_position{7, 0, 3},
+                  st::log_position{7, 3, 4}, st::log_position{7, 2, 5}});
     REQUIRE(results[0].has_value());
     CHECK(results[1].error() == st::errc::invalid_entry);
     CHECK(results[2].error() == st::errc::invalid_entry);

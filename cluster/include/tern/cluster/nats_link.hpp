@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -69,6 +68,11 @@ struct link_observer {
     std::function<void()> reconnected;
 };
 
+namespace detail {
+template <class Handler>
+struct guarded_handler;
+}  // namespace detail
+
 class subscription {
 public:
     using handler = std::function<void(nats_message)>;
@@ -80,17 +84,10 @@ public:
     subscription& operator=(const subscription&) = delete;
 
 private:
-    // Shared with libnats until it reports the subscription complete: its delivery thread may
-    // still hold a message when the subscription is destroyed.
-    struct state {
-        handler on_message;
-        std::mutex mutex;  // held while the handler runs
-        bool closed = false;
-    };
+    using guarded = detail::guarded_handler<handler>;
     static void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure);
-    static void on_complete(void* closure);
 
-    std::shared_ptr<state> state_;
+    std::shared_ptr<guarded> state_;
     natsSubscription* sub_ = nullptr;
 };
 

@@ -25,8 +25,7 @@
 
 namespace tern::cluster {
 
-class owner_log final : public core::commit_port,
-                        public std::enable_shared_from_this<owner_log> {
+class owner_log final : public core::commit_port, public std::enable_shared_from_this<owner_log> {
 public:
     using lost_handler = std::function<void(const std::string& why)>;
 

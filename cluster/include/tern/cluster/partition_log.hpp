@@ -50,7 +50,7 @@ struct replica_state {
 struct stream_state {
     std::uint64_t first_seq = 0;
     std::uint64_t last_seq = 0;
-    std::string leader;  // empty while there is none (an election, no quorum)
+    std::string leader;                   // empty while there is none (an election, no quorum)
     std::vector<replica_state> replicas;  // the followers, as the leader sees them
 };
 
@@ -94,8 +94,7 @@ public:
     // Reads every entry from `from` on, in stream order, now and as they are appended (an
     // ordered consumer: it recreates itself after a gap or a lost connection). `on_entry` runs
     // on one libnats thread at a time. Stop by destroying the reader.
-    [[nodiscard]] std::unique_ptr<log_reader> read_from(std::uint64_t from,
-                                                        entry_handler on_entry);
+    [[nodiscard]] std::unique_ptr<log_reader> read_from(std::uint64_t from, entry_handler on_entry);
 
 private:
     struct pending_appends;
@@ -112,22 +111,17 @@ private:
 
 class log_reader {
 public:
-    log_reader(jsCtx* js, const std::string& stream, const std::string& subject,
-               std::uint64_t from, partition_log::entry_handler on_entry);
+    log_reader(jsCtx* js, const std::string& stream, const std::string& subject, std::uint64_t from,
+               partition_log::entry_handler on_entry);
     ~log_reader();
     log_reader(const log_reader&) = delete;
     log_reader& operator=(const log_reader&) = delete;
 
 private:
-    struct state {
-        partition_log::entry_handler on_entry;
-        std::mutex mutex;  // held while on_entry runs
-        bool closed = false;
-    };
+    using guarded = detail::guarded_handler<partition_log::entry_handler>;
     static void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure);
-    static void on_complete(void* closure);
 
-    std::shared_ptr<state> state_;
+    std::shared_ptr<guarded> state_;
     natsSubscription* sub_ = nullptr;
 };
 

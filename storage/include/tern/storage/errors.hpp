@@ -8,14 +8,14 @@
 namespace tern::storage {
 
 enum class errc {
-    io_error = 1,   // the file system failed; retryable once it recovers
-    no_space,       // the disk is full; retryable once space is freed
-    corruption,     // the data on disk is damaged; needs an operator
-    invalid_entry,  // a log entry breaks the apply rules (a bug in its producer)
-    not_found,      // a named record does not exist
-    incompatible,   // the data was written by an incompatible version
-    closed,         // the store or writer is shutting down
-    inconsistent,   // verify() found derived records that disagree with the timeline
+    io_error = 1,     // the file system failed; retryable once it recovers
+    no_space,         // the disk is full; retryable once space is freed
+    corruption,       // the data on disk is damaged; needs an operator
+    invalid_entry,    // a log entry breaks the apply rules (a bug in its producer)
+    not_found,        // a named record does not exist
+    incompatible,     // the data was written by an incompatible version
+    closed,           // the store or writer is shutting down
+    inconsistent,     // verify() found derived records that disagree with the timeline
     log_unavailable,  // the replicated log cannot take the entry now (no quorum, another owner);
                       // retryable: it may be in the log, which a retry's dedup will find
 };
