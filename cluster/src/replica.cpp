@@ -40,8 +40,7 @@ void replica::stop() {
     reader_.reset();
     // Entries already with the writer still complete; their handlers touch this object.
     std::unique_lock lock(mutex_);
-    changed_.wait(lock,
-                  [this] { return status_.applied >= submitted_ || !status_.halted.empty(); });
+    changed_.wait(lock, [this] { return in_flight_ == 0; });
 }
 
 replica_status replica::status() const {
@@ -53,8 +52,7 @@ bool replica::wait_applied(std::uint64_t sequence, std::chrono::milliseconds tim
     std::unique_lock lock(mutex_);
     // A halted replica still applies what it had submitted: wait for that too.
     changed_.wait_for(lock, timeout, [&] {
-        return status_.applied >= sequence ||
-               (!status_.halted.empty() && status_.applied >= submitted_);
+        return status_.applied >= sequence || (!status_.halted.empty() && in_flight_ == 0);
     });
     return status_.applied >= sequence;
 }
@@ -68,9 +66,7 @@ void replica::halt(const std::string& reason) {
 void replica::on_entry(std::uint64_t sequence, std::string_view bytes) {
     std::unique_lock lock(mutex_);
     // Back-pressure: this is the reader's own thread, and waiting here slows the stream down.
-    changed_.wait(lock, [this] {
-        return submitted_ - status_.applied < max_in_flight || !status_.halted.empty();
-    });
+    changed_.wait(lock, [this] { return in_flight_ < max_in_flight || !status_.halted.empty(); });
     if (!status_.halted.empty() || sequence <= submitted_) return;  // halted, or a repeat
     if (sequence != submitted_ + 1) {
         // The ordered reader never skips, so the stream no longer holds the entries between
@@ -94,6 +90,7 @@ void replica::submit(std::uint64_t sequence, std::string_view bytes) {
         std::lock_guard lock(mutex_);
         digest = submitted_digest_ = next_digest(submitted_digest_, sequence, bytes);
         submitted_ = sequence;
+        ++in_flight_;
     }
     const st::log_position position{partition_, sequence, digest};
     auto* entry = std::get_if<st::log_entry>(&*decoded);
@@ -117,23 +114,29 @@ void replica::submit(std::uint64_t sequence, std::string_view bytes) {
 
 void replica::applied(std::uint64_t sequence, std::uint64_t digest, st::entry_result outcome,
                       const st::entry_result& position) {
+    // The handler runs before this entry stops counting as in flight: stop() waits for that, so
+    // nothing here runs on a destroyed replica.
     if (!position) {
         // The batch did not reach the store (I/O error, disk full, shutting down): nothing of
         // this entry is applied, and nothing after it may be.
-        halt("applying entry " + std::to_string(sequence) +
-             " failed: " + position.error().message());
         if (on_applied_) on_applied_(sequence, position.error());
-        return;
-    }
-    {
         std::lock_guard lock(mutex_);
-        status_.applied = sequence;
-        status_.digest = digest;
+        if (status_.halted.empty()) {
+            status_.halted = "applying entry " + std::to_string(sequence) +
+                             " failed: " + position.error().message();
+        }
+        --in_flight_;
         changed_.notify_all();
+        return;
     }
     // An entry the apply rules refuse (invalid_entry) is refused on every replica alike: the
     // position still moves past it.
     if (on_applied_) on_applied_(sequence, std::move(outcome));
+    std::lock_guard lock(mutex_);
+    status_.applied = sequence;
+    status_.digest = digest;
+    --in_flight_;
+    changed_.notify_all();
 }
 
 }  // namespace tern::cluster

@@ -88,6 +88,7 @@ TEST_CASE("an owner's entries complete in order and every replica reaches the sa
     for (std::uint64_t i = 0; i < order.size(); ++i) REQUIRE(order[i] == i + 1);
     CHECK(a.store->conversation(t, c).value()->head_seq == 200);
 
+    REQUIRE(a.rep->wait_applied(201, std::chrono::seconds(10)));
     REQUIRE(b.rep->wait_applied(201, std::chrono::seconds(10)));
     CHECK(b.rep->status().digest == a.rep->status().digest);
     CHECK(b.store->conversation(t, c).value()->head_seq == 200);
@@ -127,6 +128,7 @@ TEST_CASE("an owner's entries complete in order and every replica reaches the sa
         REQUIRE(a.term->try_submit(message(t, c, 201, 1),
                                    [&](st::entry_result r) { next.set_value(std::move(r)); }));
         REQUIRE(next.get_future().get().has_value());
+        REQUIRE(a.rep->wait_applied(202, std::chrono::seconds(10)));
         REQUIRE(b.rep->wait_applied(202, std::chrono::seconds(10)));
         CHECK(b.rep->status().digest == a.rep->status().digest);
         CHECK(b.store->conversation(t, c).value()->head_seq == 201);

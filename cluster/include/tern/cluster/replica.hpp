@@ -51,7 +51,8 @@ public:
     // Reads from the store's position + 1. Throws nats_error when the log cannot be read, or
     // storage errors as std::runtime_error.
     void start();
-    // Stops reading; what was submitted still applies.
+    // Stops reading, then waits until everything submitted has been applied (or failed) and its
+    // handler has returned.
     void stop();
 
     [[nodiscard]] std::uint32_t partition() const noexcept { return partition_; }
@@ -79,6 +80,7 @@ private:
     replica_status status_;
     std::uint64_t submitted_ = 0;         // the last sequence handed to the writer
     std::uint64_t submitted_digest_ = 0;  // the digest up to it
+    std::size_t in_flight_ = 0;           // handed to the writer, completion not yet finished
     std::unique_ptr<log_reader> reader_;
 };
 
