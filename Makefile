@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build release test run bench-storage bench-smoke fuzz fuzz-build format clean
+.PHONY: deps build release test run cluster bench-storage bench-smoke fuzz fuzz-build format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -34,6 +34,13 @@ run: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS) --target ternd ternctl tern-chat
 	@scripts/run-dev.sh
+
+# Builds the release ternd, ternctl and tern-chat and starts a 3-node cluster on this machine
+# (3 nats-server, 3 ternd) with its data in ./cluster-data; Ctrl-C stops everything.
+cluster: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target ternd ternctl tern-chat
+	@scripts/run-cluster.sh
 
 bench-storage: release
 	@build/release/bench/tern-storage-bench

@@ -91,6 +91,10 @@ response handle_get(const routes& r, std::string_view path,
         return {200, "text/plain; charset=utf-8", "ready\n"};
     }
     if (path == "/admin/v1/varz") return json(200, r.varz());
+    if (path == "/admin/v1/partitions") {
+        if (!r.partitions) return json(404, {{"error", "not a cluster node"}});
+        return json(200, r.partitions());
+    }
     if (path == "/admin/v1/connz") {
         const auto after =
             q.contains("after") ? number(q, "after") : std::optional<std::uint64_t>(0);

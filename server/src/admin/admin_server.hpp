@@ -46,6 +46,8 @@ struct routes {
                               std::optional<std::uint64_t> device)>
         kick;
     std::function<bool(const std::string& level)> set_log_level;  // false: not a level
+    // The cluster's partitions as this node sees them; empty on a single node (404).
+    std::function<nlohmann::json()> partitions;
     // Told of every request's status (0: malformed and dropped): the metrics.
     std::function<void(unsigned status)> answered;
 };

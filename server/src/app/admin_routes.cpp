@@ -101,6 +101,7 @@ admin::routes admin_routes(gateway_parts& p) {
     r.not_ready = [&p]() -> std::optional<std::string> {
         if (!p.started) return "starting";
         if (p.draining) return "draining";
+        if (p.cluster && !p.cluster->ready()) return "catching up with the cluster's partitions";
         return std::nullopt;
     };
     r.varz = [&p] { return varz(p); };
@@ -118,6 +119,23 @@ admin::routes admin_routes(gateway_parts& p) {
         return kick(p, tenant, user, device);
     };
     r.set_log_level = [](const std::string& level) { return set_log_level(level); };
+    if (p.cluster) {
+        r.partitions = [&p] {
+            auto list = nlohmann::json::array();
+            for (const auto& part : p.cluster->partitions()) {
+                list.push_back(
+                    {{"partition", part.partition},
+                     {"leader", part.leader},
+                     {"owner", part.owner},
+                     {"applied", part.applied},
+                     {"last_seq", part.last_seq},
+                     {"lag", part.last_seq > part.applied ? part.last_seq - part.applied : 0},
+                     {"digest", std::to_string(part.digest)},
+                     {"halted", part.halted}});
+            }
+            return nlohmann::json{{"node", p.cluster->name()}, {"partitions", list}};
+        };
+    }
     r.answered = [&p](unsigned status) { p.metrics.admin_request(status); };
     return r;
 }

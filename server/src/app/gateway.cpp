@@ -21,6 +21,12 @@ storage::commit_observer commit_observer_of(server::metrics& m) {
             [&m](std::chrono::nanoseconds took, bool failed) { m.synced(took, failed); }};
 }
 
+std::unique_ptr<cluster::node> cluster_node_of(const config& cfg, gateway_parts& p) {
+    if (!cfg.cluster.enabled) return nullptr;
+    return std::make_unique<cluster::node>(cluster_settings_of(cfg), p.router, *p.store, p.writer,
+                                           p.limits, p.telemetry);
+}
+
 }  // namespace
 
 gateway_parts::gateway_parts(const config& cfg, std::unique_ptr<storage::store> given)
@@ -31,7 +37,9 @@ gateway_parts::gateway_parts(const config& cfg, std::unique_ptr<storage::store> 
       store(given ? std::move(given) : open_store(cfg)),
       writer(*store, writer_options_of(cfg, commit_observer_of(metrics))),
       core(router, *store, commits, limits, telemetry),
-      settings{&limits, &verifier, &core, &metrics},
+      cluster(cluster_node_of(cfg, *this)),
+      settings{&limits, &verifier,
+               cluster ? &cluster->gateway() : static_cast<core::frame_handler*>(&core), &metrics},
       listeners(shards, settings, tls, cfg.websocket.allowed_origins, metrics),
       addresses{cfg.listen.tcp, cfg.listen.tls, cfg.listen.ws, cfg.listen.wss},
       admin_address(cfg.admin.listen),
@@ -52,7 +60,11 @@ void gateway_parts::drain(std::chrono::seconds window) {
                  metrics.connections(), window.count());
     metrics.set_draining(true);
     listeners.close();
-    core.drain(window);
+    if (cluster) {
+        cluster->drain(window);
+    } else {
+        core.drain(window);
+    }
 }
 
 }  // namespace app
@@ -68,6 +80,7 @@ void gateway::start() {
     auto& p = *impl_;
     p.listeners.start(p.addresses);
     p.shards.start();
+    if (p.cluster) p.cluster->start();
     // Before the admin thread starts: varz reads it there.
     p.started_at_ms = wire::unix_ms();
     if (!p.admin_address.empty()) {
@@ -81,7 +94,8 @@ void gateway::start() {
 void gateway::stop() {
     if (!impl_) return;
     auto& p = *impl_;
-    if (p.admin) p.admin->stop();  // its routes wait on the shards: before them
+    if (p.admin) p.admin->stop();      // its routes wait on the shards: before them
+    if (p.cluster) p.cluster->stop();  // its terms end on the shards: before them
     p.shards.stop();
     p.writer.stop();  // commits what is pending; its completions only post
     // In `os` mode acked data may still be in the OS's cache only: a clean stop syncs it.

@@ -10,6 +10,7 @@
 #include <string>
 
 #include <tern/auth/jwt.hpp>
+#include <tern/cluster/node.hpp>
 #include <tern/core/service.hpp>
 #include <tern/server/config.hpp>
 #include <tern/storage/commit_writer.hpp>
@@ -48,6 +49,9 @@ struct gateway_parts {
     core_telemetry telemetry{metrics};
     core::service core;
     core_admin admin_core{core};
+    // A cluster node (cluster.enabled): the connections talk to it instead of `core`, which then
+    // serves nothing.
+    std::unique_ptr<cluster::node> cluster;
     net::connection_settings settings;
     net::tls_contexts tls;
     net::listeners listeners;

@@ -94,4 +94,25 @@ storage::commit_writer_options writer_options_of(const config& cfg,
     return o;
 }
 
+cluster::node_settings cluster_settings_of(const config& cfg) {
+    const auto& k = cfg.cluster;
+    cluster::node_settings out;
+    out.name = k.node;
+    out.nats.servers = k.nats_servers;
+    out.nats.user = k.nats_user;
+    out.nats.password = k.nats_password;
+    out.nats.name = "ternd " + k.node;
+    out.log.cluster = "tern";
+    out.log.partitions = k.partitions;
+    out.log.replicas = static_cast<int>(k.replicas);
+    out.log.max_age = std::chrono::hours(24) * k.retention_days;
+    out.log.append_timeout = std::chrono::milliseconds(k.append_timeout_ms);
+    for (const auto& placement : k.placements) {  // "tenant:partition", checked by the config
+        const auto colon = placement.find(':');
+        out.placements[std::stoull(placement.substr(0, colon))] =
+            static_cast<std::uint32_t>(std::stoul(placement.substr(colon + 1)));
+    }
+    return out;
+}
+
 }  // namespace tern::server::app

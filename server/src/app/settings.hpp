@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <tern/auth/jwt.hpp>
+#include <tern/cluster/node.hpp>
 #include <tern/core/limits.hpp>
 #include <tern/server/config.hpp>
 #include <tern/storage/commit_writer.hpp>
@@ -25,5 +26,8 @@ namespace tern::server::app {
 
 [[nodiscard]] storage::commit_writer_options writer_options_of(const config& cfg,
                                                                storage::commit_observer observer);
+
+// The [cluster] section (only with cluster.enabled).
+[[nodiscard]] cluster::node_settings cluster_settings_of(const config& cfg);
 
 }  // namespace tern::server::app

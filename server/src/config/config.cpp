@@ -183,6 +183,20 @@ const std::vector<key_spec>& keys() {
             "admin.token", [](config & c) -> auto& { return c.admin.token; }));
         k.push_back(make_key(
             "admin.drain_seconds", [](config & c) -> auto& { return c.admin.drain_seconds; }));
+#define TERN_CLUSTER(field) \
+    k.push_back(make_key(   \
+        "cluster." #field, [](config & c) -> auto& { return c.cluster.field; }))
+        TERN_CLUSTER(enabled);
+        TERN_CLUSTER(node);
+        TERN_CLUSTER(nats_servers);
+        TERN_CLUSTER(nats_user);
+        TERN_CLUSTER(nats_password);
+        TERN_CLUSTER(partitions);
+        TERN_CLUSTER(replicas);
+        TERN_CLUSTER(retention_days);
+        TERN_CLUSTER(append_timeout_ms);
+        TERN_CLUSTER(placements);
+#undef TERN_CLUSTER
         k.push_back(make_key(
             "log.level", [](config & c) -> auto& { return c.log.level; }));
         k.push_back(make_key(
@@ -268,6 +282,55 @@ std::optional<std::string> key_of_variable(const std::string& variable) {
     return name;
 }
 
+void validate_cluster(const config& c) {
+    const auto& k = c.cluster;
+    if (!k.enabled) return;
+    const auto name_ok = !k.node.empty() && k.node.size() <= 64 &&
+                         std::all_of(k.node.begin(), k.node.end(), [](unsigned char ch) {
+                             return std::isalnum(ch) || ch == '-' || ch == '_';
+                         });
+    if (!name_ok) {
+        fail("cluster.node",
+             "set this node's name (its nats-server's server_name): letters, "
+             "digits, - and _, at most 64");
+    }
+    if (k.nats_servers.empty()) fail("cluster.nats_servers", "list at least one NATS server");
+    for (const auto& url : k.nats_servers) {
+        if (url.rfind("nats://", 0) != 0 && url.rfind("tls://", 0) != 0) {
+            fail("cluster.nats_servers", "'" + url + "' is not a nats:// or tls:// URL");
+        }
+    }
+    if (k.partitions < 1 || k.partitions > 1000) fail("cluster.partitions", "must be 1 to 1000");
+    if (k.replicas < 1 || k.replicas > 5) fail("cluster.replicas", "must be 1 to 5");
+    if (k.retention_days < 1) fail("cluster.retention_days", "must be at least 1");
+    if (k.append_timeout_ms < 100 || k.append_timeout_ms > 60'000) {
+        fail("cluster.append_timeout_ms", "must be 100 to 60000");
+    }
+    std::set<std::uint64_t> placed;
+    for (const auto& p : k.placements) {
+        const auto colon = p.find(':');
+        std::uint64_t tenant = 0;
+        std::uint64_t partition = 0;
+        const auto* end = p.data() + p.size();
+        const bool ok =
+            colon != std::string::npos &&
+            std::from_chars(p.data(), p.data() + colon, tenant).ptr == p.data() + colon &&
+            std::from_chars(p.data() + colon + 1, end, partition).ptr == end && tenant != 0;
+        if (!ok) fail("cluster.placements", "'" + p + "' is not tenant:partition");
+        if (partition >= k.partitions) {
+            fail("cluster.placements", "'" + p + "' names a partition beyond cluster.partitions");
+        }
+        if (!placed.insert(tenant).second) {
+            fail("cluster.placements", "tenant " + std::to_string(tenant) + " is placed twice");
+        }
+    }
+    if (c.server.durability != "fsync") {
+        fail("server.durability",
+             "a cluster node acknowledges after its own synced apply "
+             "(docs/cluster.md): use fsync");
+    }
+}
+
 void validate(const config& c) {
     const std::set<std::string> durabilities{"fsync", "os", "memory"};
     if (!durabilities.contains(c.server.durability)) {
@@ -295,6 +358,7 @@ void validate(const config& c) {
         fail("tls", "cert_file and key_file are needed for the tls and wss listeners");
     }
     if (c.admin.drain_seconds > 3600) fail("admin.drain_seconds", "must be at most 3600");
+    validate_cluster(c);
     if (!c.admin.token.empty() && c.admin.token.size() < 16) {
         fail("admin.token", "must be at least 16 characters (or empty: no changing routes)");
     }

@@ -101,6 +101,25 @@ struct config {
         std::uint32_t drain_seconds = 30;
     } admin;
 
+    // The gateway cluster (docs/cluster.md). Off: one node on its own store, no NATS.
+    struct {
+        bool enabled = false;
+        // This node's name: its nats-server's server_name (the owner of a partition is the
+        // ternd beside the stream's leader).
+        std::string node;
+        // The NATS servers, this node's own first ("nats://127.0.0.1:4222").
+        std::vector<std::string> nats_servers{"nats://127.0.0.1:4222"};
+        // ternd's own NATS user (clients never speak NATS); prefer the environment for the
+        // password (TERN_CLUSTER__NATS_PASSWORD).
+        std::string nats_user;
+        std::string nats_password;
+        std::uint32_t partitions = 32;  // fixed when the cluster is created
+        std::uint32_t replicas = 3;
+        std::uint32_t retention_days = 7;  // how long each partition's log keeps entries
+        std::uint32_t append_timeout_ms = 2'000;
+        // Tenants placed in a partition of the operator's choice: "tenant:partition".
+        std::vector<std::string> placements;
+    } cluster;
     struct {
         std::string level = "info";   // trace | debug | info | warn | error | off
         std::string format = "text";  // text | json

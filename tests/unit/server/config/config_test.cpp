@@ -124,3 +124,40 @@ TEST_CASE("bad values are refused with the key's name", "[unit][config]") {
     CHECK_THROWS_AS(load_config(std::nullopt, {}, {"server.nope=1"}), config_error);
     CHECK_THROWS_AS(load_config(std::nullopt, {}, {"server.shards"}), config_error);
 }
+
+TEST_CASE("the cluster section is off by default and checked when on", "[unit][config]") {
+    CHECK_FALSE(load_config(std::nullopt, {}, {}).values.cluster.enabled);
+    const std::vector<std::string> on{"cluster.enabled=true", "cluster.node=n1"};
+    const auto ok = load_config(std::nullopt, {{"TERN_CLUSTER__NATS_PASSWORD", "secret"}},
+                                {"cluster.enabled=true", "cluster.node=n1",
+                                 "cluster.nats_servers=nats://127.0.0.1:14221,tls://b:4222",
+                                 "cluster.placements=42:7,43:0"});
+    CHECK(ok.values.cluster.node == "n1");
+    CHECK(ok.values.cluster.nats_password == "secret");
+    CHECK(ok.values.cluster.nats_servers.size() == 2);
+    CHECK(ok.values.cluster.placements == std::vector<std::string>{"42:7", "43:0"});
+
+    const auto refused = [&](const std::string& setting, const std::string& key) {
+        auto settings = on;
+        settings.push_back(setting);
+        try {
+            (void)load_config(std::nullopt, {}, settings);
+            FAIL("accepted " << setting);
+        } catch (const config_error& e) {
+            CHECK_THAT(e.what(), Catch::Contains(key));
+        }
+    };
+    refused("cluster.node=", "cluster.node");
+    refused("cluster.node=n 1", "cluster.node");
+    refused("cluster.nats_servers=http://a:4222", "cluster.nats_servers");
+    refused("cluster.partitions=0", "cluster.partitions");
+    refused("cluster.partitions=1001", "cluster.partitions");
+    refused("cluster.replicas=6", "cluster.replicas");
+    refused("cluster.retention_days=0", "cluster.retention_days");
+    refused("cluster.append_timeout_ms=10", "cluster.append_timeout_ms");
+    refused("cluster.placements=42", "cluster.placements");
+    refused("cluster.placements=42:32", "cluster.placements");
+    refused("cluster.placements=0:1", "cluster.placements");
+    refused("cluster.placements=42:1,42:2", "cluster.placements");
+    refused("server.durability=os", "server.durability");
+}

@@ -1,0 +1,81 @@
+// A ternd node of the cluster (docs/cluster.md): it keeps a replica of every partition, owns
+// the partitions whose stream it leads (one ownership term each, with its own core), and relays
+// the sessions of the devices connected to it to their partitions' owners.
+//
+// The connections talk to gateway() exactly as they talk to a core on a single node. A control
+// thread follows the streams (their info every poll interval, and leader-elected advisories at
+// once) and decides per partition (decide_ownership): begin or end a term, step down, report.
+//
+// Threading: start() and stop() from one thread; the reports from any.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <tern/cluster/nats_link.hpp>
+#include <tern/cluster/partition_log.hpp>
+#include <tern/core/clock.hpp>
+#include <tern/core/frame_handler.hpp>
+#include <tern/core/limits.hpp>
+#include <tern/core/router.hpp>
+#include <tern/core/telemetry.hpp>
+#include <tern/storage/commit_writer.hpp>
+
+namespace tern::cluster {
+
+struct node_settings {
+    std::string name;  // this node's name: its nats-server's server_name
+    nats_settings nats;
+    log_settings log;  // partitions, replicas, retention, append timeout
+    std::map<storage::tenant_id, std::uint32_t> placements;
+    std::chrono::milliseconds poll_interval{1000};
+};
+
+// A partition as this node sees it (/admin/v1/partitions).
+struct partition_report {
+    std::uint32_t partition = 0;
+    std::string leader;
+    bool owner = false;  // this node serves it now
+    std::uint64_t applied = 0;
+    std::uint64_t last_seq = 0;  // the stream's, at the last look
+    std::uint64_t digest = 0;
+    std::string halted;  // why this node cannot serve it; empty when it can
+};
+
+class node {
+public:
+    // Everything must outlive the node. The writer applies every partition's entries; the
+    // store is the node's one RocksDB.
+    node(node_settings settings, core::router& shards, storage::store& store,
+         storage::commit_writer& writer, const core::limits& limits, core::telemetry& telemetry,
+         const core::clock& clock = core::system_clock());
+    ~node();
+    node(const node&) = delete;
+    node& operator=(const node&) = delete;
+
+    // Connects to NATS (in the background if the server is not up yet), then the control thread
+    // makes the streams, starts the replicas and follows the leaders.
+    void start();
+    // Ends every term and stops the replicas. Call before stopping the shards and the writer.
+    void stop();
+    // A drain: hands the leadership of every partition this node leads to another node, refuses
+    // new devices and closes the connected ones over `window` (they reconnect elsewhere).
+    void drain(std::chrono::milliseconds window);
+
+    [[nodiscard]] core::frame_handler& gateway();
+    [[nodiscard]] std::vector<partition_report> partitions() const;
+    // Every partition has a leader this node knows, and this node's replica of each has caught
+    // up with what its stream held when last looked at (or halted: then not ready).
+    [[nodiscard]] bool ready() const;
+    [[nodiscard]] const std::string& name() const noexcept;
+
+private:
+    struct parts;
+    std::unique_ptr<parts> parts_;
+};
+
+}  // namespace tern::cluster

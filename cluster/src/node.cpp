@@ -1,0 +1,318 @@
+#include <tern/cluster/node.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <tern/cluster/ownership.hpp>
+#include <tern/cluster/partition_map.hpp>
+#include <tern/cluster/replica.hpp>
+
+#include "bus_subjects.hpp"
+#include "relay.hpp"
+#include "session_host.hpp"
+#include "term.hpp"
+
+namespace tern::cluster {
+
+// One partition on this node: its log, its replica, and its term while this node owns it.
+struct partition_slot {
+    std::uint32_t id = 0;
+    std::unique_ptr<partition_log> log;
+    std::unique_ptr<replica> rep;
+    bool reading = false;  // the replica started (control thread only)
+
+    mutable std::mutex mutex;  // the fields below
+    std::shared_ptr<detail::term> term;
+    std::string leader;
+    std::uint64_t last_seq = 0;
+    std::string problem;  // why this node cannot serve it, beyond the replica's own halt
+};
+
+struct node::parts {
+    parts(node_settings s, core::router& sh, storage::store& st, storage::commit_writer& w,
+          const core::limits& l, core::telemetry& t, const core::clock& c)
+        : settings(std::move(s)),
+          shards(sh),
+          store(st),
+          writer(w),
+          limits(l),
+          telemetry(t),
+          clock(c),
+          map(settings.log.partitions, settings.placements) {
+        for (std::uint32_t p = 0; p < settings.log.partitions; ++p) {
+            auto slot = std::make_unique<partition_slot>();
+            slot->id = p;
+            slots.push_back(std::move(slot));
+        }
+    }
+
+    void run();
+    void look_at(partition_slot& slot);
+    void begin_term(partition_slot& slot, std::uint64_t applied);
+    void end_term(partition_slot& slot, const std::string& why);
+    void wake() {
+        std::lock_guard lock(mutex);
+        woken = true;
+        changed.notify_all();
+    }
+    [[nodiscard]] std::shared_ptr<detail::term> term_of(std::uint32_t p) const {
+        if (p >= slots.size()) return nullptr;
+        std::lock_guard lock(slots[p]->mutex);
+        return slots[p]->term;
+    }
+    [[nodiscard]] std::string leader_of(std::uint32_t p) const {
+        if (p >= slots.size()) return {};
+        std::lock_guard lock(slots[p]->mutex);
+        return slots[p]->leader;
+    }
+
+    node_settings settings;
+    core::router& shards;
+    storage::store& store;
+    storage::commit_writer& writer;
+    const core::limits& limits;
+    core::telemetry& telemetry;
+    const core::clock& clock;
+    partition_map map;
+    std::vector<std::unique_ptr<partition_slot>> slots;
+    std::unique_ptr<nats_link> link;
+    std::unique_ptr<detail::session_host> host;
+    std::unique_ptr<detail::relay> relay;
+    std::vector<std::unique_ptr<subscription>> subscriptions;
+    std::uint64_t terms = 0;
+
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool woken = false;
+    bool stopping = false;
+    std::atomic<bool> step_down_all{false};
+    std::thread control;
+};
+
+node::node(node_settings settings, core::router& shards, storage::store& store,
+           storage::commit_writer& writer, const core::limits& limits, core::telemetry& telemetry,
+           const core::clock& clock)
+    : parts_(std::make_unique<parts>(std::move(settings), shards, store, writer, limits, telemetry,
+                                     clock)) {
+    auto& p = *parts_;
+    p.link = std::make_unique<nats_link>(
+        p.settings.nats, link_observer{[] {
+                                           spdlog::warn(
+                                               "cluster: NATS connection lost; "
+                                               "reconnecting");
+                                       },
+                                       [&p] {
+                                           spdlog::info("cluster: NATS connection back");
+                                           p.wake();
+                                       }});
+    for (auto& slot : p.slots) {
+        slot->log = std::make_unique<partition_log>(*p.link, slot->id, p.settings.log);
+        auto* raw = slot.get();
+        slot->rep =
+            std::make_unique<replica>(slot->id, *slot->log, p.store, p.writer,
+                                      [raw](std::uint64_t sequence, storage::entry_result outcome) {
+                                          std::shared_ptr<detail::term> t;
+                                          {
+                                              std::lock_guard lock(raw->mutex);
+                                              t = raw->term;
+                                          }
+                                          if (t) t->log->applied(sequence, std::move(outcome));
+                                      });
+    }
+    p.host = std::make_unique<detail::session_host>(
+        p.settings.name, *p.link, p.shards, p.map,
+        [&p](std::uint32_t partition) { return p.term_of(partition); });
+    p.relay = std::make_unique<detail::relay>(
+        p.settings.name, *p.link, p.shards, p.map,
+        [&p](std::uint32_t partition) { return p.leader_of(partition); });
+}
+
+node::~node() { stop(); }
+
+void node::start() {
+    auto& p = *parts_;
+    p.subscriptions.push_back(
+        p.link->subscribe(detail::owner_inbox(p.settings.name),
+                          [&p](nats_message m) { p.host->on_message(data_of(m.get())); }));
+    p.subscriptions.push_back(
+        p.link->subscribe(detail::gateway_inbox(p.settings.name),
+                          [&p](nats_message m) { p.relay->on_message(data_of(m.get())); }));
+    p.subscriptions.push_back(
+        p.link->subscribe(detail::leader_advisories, [&p](nats_message) { p.wake(); }));
+    p.control = std::thread([&p] {
+        pthread_setname_np(pthread_self(), "tern-cluster");
+        p.run();
+    });
+}
+
+void node::stop() {
+    auto& p = *parts_;
+    {
+        std::lock_guard lock(p.mutex);
+        if (p.stopping) return;
+        p.stopping = true;
+        p.changed.notify_all();
+    }
+    if (p.control.joinable()) p.control.join();
+    p.subscriptions.clear();
+    for (auto& slot : p.slots) p.end_term(*slot, "the node is stopping");
+    for (auto& slot : p.slots) slot->rep->stop();
+}
+
+void node::drain(std::chrono::milliseconds window) {
+    parts_->step_down_all = true;
+    parts_->wake();
+    parts_->relay->drain(window);
+}
+
+core::frame_handler& node::gateway() { return *parts_->relay; }
+
+const std::string& node::name() const noexcept { return parts_->settings.name; }
+
+std::vector<partition_report> node::partitions() const {
+    std::vector<partition_report> out;
+    for (const auto& slot : parts_->slots) {
+        partition_report r;
+        r.partition = slot->id;
+        const auto status = slot->rep->status();
+        r.applied = status.applied;
+        r.digest = status.digest;
+        r.halted = status.halted;
+        std::lock_guard lock(slot->mutex);
+        r.leader = slot->leader;
+        r.owner = slot->term != nullptr;
+        r.last_seq = slot->last_seq;
+        if (r.halted.empty()) r.halted = slot->problem;
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+bool node::ready() const {
+    for (const auto& r : partitions()) {
+        if (r.leader.empty() || !r.halted.empty() || r.applied < r.last_seq) return false;
+    }
+    return true;
+}
+
+void node::parts::run() {
+    for (;;) {
+        for (auto& slot : slots) {
+            {
+                std::lock_guard lock(mutex);
+                if (stopping) return;  // a round can take seconds while NATS is away
+            }
+            look_at(*slot);
+        }
+        relay->retry_waiting();
+        std::unique_lock lock(mutex);
+        changed.wait_for(lock, settings.poll_interval, [this] { return stopping || woken; });
+        if (stopping) return;
+        woken = false;
+    }
+}
+
+void node::parts::look_at(partition_slot& slot) {
+    try {
+        if (!slot.reading) {
+            slot.log->ensure();
+            slot.rep->start();
+            slot.reading = true;
+        }
+        // Applied first, then the stream: the replica keeps applying meanwhile, and the other
+        // order could see it past a correct last sequence (ownership.hpp).
+        const auto status = slot.rep->status();
+        const auto stream = slot.log->info();
+        partition_view view;
+        view.applied = status.applied;
+        view.halted = !status.halted.empty();
+        view.draining = step_down_all;
+        if (stream) {
+            view.leader = stream->leader;
+            view.last_seq = stream->last_seq;
+        }
+        bool moved = false;
+        std::shared_ptr<detail::term> current;
+        {
+            std::lock_guard lock(slot.mutex);
+            moved = slot.leader != view.leader;
+            slot.leader = view.leader;
+            slot.last_seq = view.last_seq;
+            current = slot.term;
+        }
+        if (moved) {
+            spdlog::info("cluster: partition {} is led by {}", slot.id,
+                         view.leader.empty() ? "nobody (an election)" : view.leader);
+            relay->leader_changed(slot.id);
+        }
+        if (current && current->log->ended()) {
+            end_term(slot, "its log refused an append");
+            current.reset();
+        }
+        view.owning = current != nullptr;
+        switch (decide_ownership(settings.name, view)) {
+            case ownership_action::begin_term:
+                return begin_term(slot, view.applied);
+            case ownership_action::end_term:
+                return end_term(slot, view.leader == settings.name
+                                          ? "this node cannot serve it"
+                                          : "leadership moved to " + view.leader);
+            case ownership_action::step_down:
+                spdlog::warn("cluster: partition {}: handing leadership away ({})", slot.id,
+                             view.halted ? status.halted : "draining");
+                slot.log->step_down();
+                return;
+            case ownership_action::diverged: {
+                std::lock_guard lock(slot.mutex);
+                if (slot.problem.empty()) {
+                    slot.problem = "this node applied entry " + std::to_string(view.applied) +
+                                   " but the log ends at " + std::to_string(view.last_seq) +
+                                   ": the log lost acknowledged entries";
+                    spdlog::error("cluster: partition {}: {}", slot.id, slot.problem);
+                }
+                return;
+            }
+            case ownership_action::catch_up:
+            case ownership_action::none:
+                return;
+        }
+    } catch (const std::exception& e) {
+        spdlog::warn("cluster: partition {}: {}", slot.id, e.what());
+    }
+}
+
+void node::parts::begin_term(partition_slot& slot, std::uint64_t applied) {
+    auto log =
+        std::make_shared<owner_log>(*slot.log, applied, [this](const std::string&) { wake(); });
+    auto t = std::make_shared<detail::term>(slot.id, ++terms, shards, log, store, limits, telemetry,
+                                            clock);
+    {
+        std::lock_guard lock(slot.mutex);
+        slot.term = t;
+    }
+    spdlog::info("cluster: partition {}: this node owns it from entry {} (term {})", slot.id,
+                 applied + 1, t->number);
+}
+
+void node::parts::end_term(partition_slot& slot, const std::string& why) {
+    std::shared_ptr<detail::term> t;
+    {
+        std::lock_guard lock(slot.mutex);
+        t = std::move(slot.term);
+        slot.term = nullptr;
+    }
+    if (!t) return;
+    spdlog::info("cluster: partition {}: term {} ends: {}", slot.id, t->number, why);
+    t->routes.close();
+    t->log->end(why);
+    host->term_ended(t);
+    // The core goes once no shard is still inside one of its tasks.
+    t->routes.after_running([t]() mutable { t.reset(); });
+}
+
+}  // namespace tern::cluster
