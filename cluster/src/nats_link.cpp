@@ -1,5 +1,8 @@
 #include <tern/cluster/nats_link.hpp>
 
+#include <mutex>
+#include <vector>
+
 #include "guarded_handler.hpp"
 
 namespace tern::cluster {
@@ -41,8 +44,31 @@ void subscription::on_message(natsConnection*, natsSubscription*, natsMsg* msg, 
     guarded::of(closure).run(nats_message(msg));
 }
 
+struct nats_link::callbacks {
+    std::mutex mutex;  // held while a callback runs
+    link_observer observer;
+    bool closed = false;
+
+    template <class Member>
+    void run(Member which) {
+        std::lock_guard lock(mutex);
+        if (!closed && observer.*which) (observer.*which)();
+    }
+    // Kept until the process ends (reachable, so no leak is reported): libnats gives no sign
+    // that it will not call again. One per link, and a process has one or two links.
+    static std::shared_ptr<callbacks> make(link_observer o) {
+        static std::mutex keep_mutex;
+        static std::vector<std::shared_ptr<callbacks>> kept;
+        auto c = std::make_shared<callbacks>();
+        c->observer = std::move(o);
+        std::lock_guard lock(keep_mutex);
+        kept.push_back(c);
+        return c;
+    }
+};
+
 nats_link::nats_link(const nats_settings& settings, link_observer observer)
-    : settings_(settings), observer_(std::move(observer)) {
+    : settings_(settings), callbacks_(callbacks::make(std::move(observer))) {
     check(natsOptions_Create(&options_), "nats options");
     std::vector<const char*> servers;
     for (const auto& s : settings_.servers) servers.push_back(s.c_str());
@@ -64,8 +90,11 @@ nats_link::nats_link(const nats_settings& settings, link_observer observer)
         check(natsOptions_SetTimeout(options_, settings_.api_timeout.count()), "timeout");
         // Requests waiting on a dropped connection fail at once rather than at their timeout.
         check(natsOptions_SetFailRequestsOnDisconnect(options_, true), "fail requests");
-        check(natsOptions_SetDisconnectedCB(options_, &nats_link::on_disconnected, this), "cb");
-        check(natsOptions_SetReconnectedCB(options_, &nats_link::on_reconnected, this), "cb");
+        check(
+            natsOptions_SetDisconnectedCB(options_, &nats_link::on_disconnected, callbacks_.get()),
+            "cb");
+        check(natsOptions_SetReconnectedCB(options_, &nats_link::on_reconnected, callbacks_.get()),
+              "cb");
         if (settings_.retry_first_connect) {
             check(natsOptions_SetRetryOnFailedConnect(options_, true, nullptr, nullptr), "retry");
         }
@@ -82,6 +111,10 @@ nats_link::nats_link(const nats_settings& settings, link_observer observer)
 }
 
 nats_link::~nats_link() {
+    {
+        std::lock_guard lock(callbacks_->mutex);
+        callbacks_->closed = true;
+    }
     natsConnection_Close(nc_);
     natsConnection_Destroy(nc_);
     natsOptions_Destroy(options_);
@@ -126,13 +159,11 @@ void nats_link::flush(std::chrono::milliseconds timeout) {
 }
 
 void nats_link::on_disconnected(natsConnection*, void* closure) {
-    auto* self = static_cast<nats_link*>(closure);
-    if (self->observer_.disconnected) self->observer_.disconnected();
+    static_cast<callbacks*>(closure)->run(&link_observer::disconnected);
 }
 
 void nats_link::on_reconnected(natsConnection*, void* closure) {
-    auto* self = static_cast<nats_link*>(closure);
-    if (self->observer_.reconnected) self->observer_.reconnected();
+    static_cast<callbacks*>(closure)->run(&link_observer::reconnected);
 }
 
 }  // namespace tern::cluster

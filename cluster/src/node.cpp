@@ -12,6 +12,7 @@
 #include <tern/cluster/partition_map.hpp>
 #include <tern/cluster/replica.hpp>
 
+#include "bus.hpp"
 #include "bus_subjects.hpp"
 #include "relay.hpp"
 #include "session_host.hpp"
@@ -80,7 +81,7 @@ struct node::parts {
     const core::clock& clock;
     partition_map map;
     std::vector<std::unique_ptr<partition_slot>> slots;
-    std::unique_ptr<nats_link> link;
+    std::unique_ptr<detail::bus> bus;
     std::unique_ptr<detail::session_host> host;
     std::unique_ptr<detail::relay> relay;
     std::vector<std::unique_ptr<subscription>> subscriptions;
@@ -92,6 +93,8 @@ struct node::parts {
     bool stopping = false;
     std::atomic<bool> step_down_all{false};
     std::thread control;
+    // Last, so destroyed first: its callbacks (wake) use the members above.
+    std::unique_ptr<nats_link> link;
 };
 
 node::node(node_settings settings, core::router& shards, storage::store& store,
@@ -124,11 +127,12 @@ node::node(node_settings settings, core::router& shards, storage::store& store,
                                           if (t) t->log->applied(sequence, std::move(outcome));
                                       });
     }
+    p.bus = std::make_unique<detail::bus>(*p.link, p.settings.observer);
     p.host = std::make_unique<detail::session_host>(
-        p.settings.name, *p.link, p.shards, p.map,
+        p.settings.name, *p.bus, p.shards, p.map,
         [&p](std::uint32_t partition) { return p.term_of(partition); });
     p.relay = std::make_unique<detail::relay>(
-        p.settings.name, *p.link, p.shards, p.map,
+        p.settings.name, *p.bus, p.shards, p.map,
         [&p](std::uint32_t partition) { return p.leader_of(partition); });
 }
 
@@ -159,6 +163,22 @@ void node::stop() {
         p.changed.notify_all();
     }
     if (p.control.joinable()) p.control.join();
+    // Leadership first: a partition this node leads would otherwise wait for this ternd to
+    // come back (its nats-server keeps leading), and a stepdown takes milliseconds.
+    for (auto& slot : p.slots) {
+        std::string leader;
+        {
+            std::lock_guard lock(slot->mutex);
+            leader = slot->leader;
+        }
+        if (leader != p.settings.name || !p.link->connected()) continue;
+        try {
+            slot->log->step_down();
+            spdlog::info("cluster: partition {}: leadership handed over", slot->id);
+        } catch (const std::exception& e) {
+            spdlog::warn("cluster: partition {}: stepdown failed: {}", slot->id, e.what());
+        }
+    }
     p.subscriptions.clear();
     for (auto& slot : p.slots) p.end_term(*slot, "the node is stopping");
     for (auto& slot : p.slots) slot->rep->stop();
@@ -297,6 +317,7 @@ void node::parts::begin_term(partition_slot& slot, std::uint64_t applied) {
     }
     spdlog::info("cluster: partition {}: this node owns it from entry {} (term {})", slot.id,
                  applied + 1, t->number);
+    if (settings.observer.owner_changed) settings.observer.owner_changed(true);
 }
 
 void node::parts::end_term(partition_slot& slot, const std::string& why) {
@@ -308,6 +329,7 @@ void node::parts::end_term(partition_slot& slot, const std::string& why) {
     }
     if (!t) return;
     spdlog::info("cluster: partition {}: term {} ends: {}", slot.id, t->number, why);
+    if (settings.observer.owner_changed) settings.observer.owner_changed(false);
     t->routes.close();
     t->log->end(why);
     host->term_ended(t);

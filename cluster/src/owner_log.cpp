@@ -7,11 +7,12 @@ namespace tern::cluster {
 namespace st = tern::storage;
 
 owner_log::owner_log(partition_log& log, std::uint64_t applied, lost_handler on_lost,
-                     std::size_t max_in_flight)
+                     std::size_t max_in_flight, append_observer observe)
     : log_(log),
       first_(applied + 1),
       max_in_flight_(max_in_flight),
       on_lost_(std::move(on_lost)),
+      observe_(std::move(observe)),
       next_(applied + 1),
       front_(applied + 1) {}
 
@@ -35,6 +36,7 @@ bool owner_log::try_submit(st::log_entry entry, completion done) {
         sequence = next_++;
         slot next;
         next.done = std::move(done);
+        next.submitted = std::chrono::steady_clock::now();
         slots_.push_back(std::move(next));
     }
     log_.append(bytes, sequence - 1, [self = shared_from_this(), sequence](append_result r) {
@@ -46,6 +48,9 @@ bool owner_log::try_submit(st::log_entry entry, completion done) {
 void owner_log::appended(std::uint64_t sequence, const append_result& r) {
     std::lock_guard lock(mutex_);
     if (sequence < front_) return;  // completed (failed) already
+    if (observe_) {
+        observe_(r.status, std::chrono::steady_clock::now() - slots_[sequence - front_].submitted);
+    }
     if (r.status != append_status::ok) {
         fail_from(sequence,
                   r.status == append_status::fenced

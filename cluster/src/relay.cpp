@@ -39,8 +39,8 @@ struct relay::shard_state {
     std::unordered_map<std::uint64_t, std::unique_ptr<session>> sessions;
 };
 
-relay::relay(std::string node, nats_link& link, core::router& shards,
-             const partition_map& partitions, leader_lookup leaders)
+relay::relay(std::string node, bus& link, core::router& shards, const partition_map& partitions,
+             leader_lookup leaders)
     : node_(std::move(node)),
       link_(link),
       shards_(shards),
@@ -107,7 +107,7 @@ void relay::send_open(session& s) {
     s.owner = owner;
     s.state = session::phase::opening;
     s.asked = std::chrono::steady_clock::now();
-    link_.publish(owner_inbox(owner), m.SerializeAsString());
+    link_.send(owner_inbox(owner), m.SerializeAsString());
 }
 
 void relay::reopen(session& s) {
@@ -142,7 +142,7 @@ void relay::forward(session& s, const tern::v1::Frame& frame) {
     m.mutable_session()->set_gateway(node_);
     m.mutable_session()->set_connection(s.device->id());
     *m.mutable_frame() = frame;
-    link_.publish(owner_inbox(s.owner), m.SerializeAsString());
+    link_.send(owner_inbox(s.owner), m.SerializeAsString());
 }
 
 void relay::on_close(const std::shared_ptr<core::device_port>& device) {
@@ -155,7 +155,7 @@ void relay::on_close(const std::shared_ptr<core::device_port>& device) {
         m.mutable_session()->set_gateway(node_);
         m.mutable_session()->set_connection(device->id());
         m.mutable_closed();
-        link_.publish(owner_inbox(s.owner), m.SerializeAsString());
+        link_.send(owner_inbox(s.owner), m.SerializeAsString());
     }
     sessions.erase(it);
     --count_;
@@ -172,9 +172,9 @@ std::optional<std::size_t> relay::shard_of(std::uint64_t connection) const {
 
 void relay::on_message(std::string_view bytes) {
     pb::OwnerToGateway m;
+    link_.received();
     if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-        spdlog::warn("cluster: a malformed message from an owner ({} bytes) dropped", bytes.size());
-        return;
+        return link_.malformed("an owner", bytes.size());
     }
     if (m.has_pushes()) {
         // One task per shard that holds a recipient, each event shared by its deliveries.

@@ -24,10 +24,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include <tern/cluster/nats_link.hpp>
 #include <tern/cluster/partition_map.hpp>
 #include <tern/core/frame_handler.hpp>
 #include <tern/core/router.hpp>
+#include "bus.hpp"
 
 namespace tern::cluster::detail {
 
@@ -36,7 +36,7 @@ public:
     // The node that leads a partition's stream now (empty: none known).
     using leader_lookup = std::function<std::string(std::uint32_t partition)>;
 
-    relay(std::string node, nats_link& link, core::router& shards, const partition_map& partitions,
+    relay(std::string node, bus& link, core::router& shards, const partition_map& partitions,
           leader_lookup leaders);
     ~relay() override;
 
@@ -71,7 +71,7 @@ private:
     [[nodiscard]] std::optional<std::size_t> shard_of(std::uint64_t connection) const;
 
     const std::string node_;
-    nats_link& link_;
+    bus& link_;
     core::router& shards_;
     const partition_map& partitions_;
     leader_lookup leaders_;

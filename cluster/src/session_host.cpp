@@ -98,13 +98,15 @@ public:
                 0,       gateway_ + "-" + std::to_string(connection_)};
     }
 
-    [[nodiscard]] const std::shared_ptr<term>& owner() const noexcept { return term_; }
+    // The term this session belongs to; null once it is gone. Held weakly: the term's core
+    // holds this port, and a strong reference back would keep both alive for ever.
+    [[nodiscard]] std::shared_ptr<term> owner() const noexcept { return term_.lock(); }
     [[nodiscard]] bool admitted() const noexcept { return admitted_; }
     void detach() noexcept { closed_ = true; }
 
 private:
     session_host& host_;
-    std::shared_ptr<term> term_;
+    std::weak_ptr<term> term_;
     std::string gateway_;
     std::uint64_t connection_;
     core::requester who_;
@@ -132,7 +134,7 @@ struct session_host::shard_state {
     bool flush_posted = false;
 };
 
-session_host::session_host(std::string node, nats_link& link, core::router& shards,
+session_host::session_host(std::string node, bus& link, core::router& shards,
                            const partition_map& partitions, term_lookup terms)
     : node_(std::move(node)),
       link_(link),
@@ -153,10 +155,9 @@ std::size_t session_host::shard_of(const std::string& gateway) const noexcept {
 
 void session_host::on_message(std::string_view bytes) {
     pb::GatewayToOwner m;
+    link_.received();
     if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-        spdlog::warn("cluster: a malformed message from a gateway ({} bytes) dropped",
-                     bytes.size());
-        return;
+        return link_.malformed("a gateway", bytes.size());
     }
     const auto shard = shard_of(m.session().gateway());
     shards_.post(shard, [this, shard, raw = std::string(bytes)]() mutable {
@@ -182,8 +183,8 @@ void session_host::handle(std::size_t shard, std::string bytes) {
                 auto port = old->second;
                 s.sessions.erase(old);
                 port->detach();
-                if (port->admitted() && port->owner()->serving()) {
-                    port->owner()->service.on_close(port);
+                if (auto t = port->owner(); t && port->admitted() && t->serving()) {
+                    t->service.on_close(port);
                 }
             }
             const core::requester who{open.tenant(), open.user(), open.device()};
@@ -197,12 +198,11 @@ void session_host::handle(std::size_t shard, std::string bytes) {
         }
         case pb::GatewayToOwner::kFrame: {
             auto it = s.sessions.find(key);
-            if (it == s.sessions.end() || !it->second->owner()->serving()) {
-                return not_owner(key.first, key.second, 0);
-            }
+            auto t = it == s.sessions.end() ? nullptr : it->second->owner();
+            if (!t || !t->serving()) return not_owner(key.first, key.second, 0);
             auto port = it->second;
             auto frame = m.frame();
-            port->owner()->service.on_request(port, frame);
+            t->service.on_request(port, frame);
             return;
         }
         case pb::GatewayToOwner::kClosed: {
@@ -211,8 +211,8 @@ void session_host::handle(std::size_t shard, std::string bytes) {
             auto port = it->second;
             s.sessions.erase(it);
             port->detach();
-            if (port->admitted() && port->owner()->serving()) {
-                port->owner()->service.on_close(port);
+            if (auto t = port->owner(); t && port->admitted() && t->serving()) {
+                t->service.on_close(port);
             }
             return;
         }
@@ -227,7 +227,8 @@ void session_host::term_ended(const std::shared_ptr<term>& ended) {
             auto& s = *state_[shard];
             flush_all(shard);
             for (auto it = s.sessions.begin(); it != s.sessions.end();) {
-                if (it->second->owner() != ended) {
+                const auto t = it->second->owner();
+                if (t && t != ended) {
                     ++it;
                     continue;
                 }
@@ -245,15 +246,13 @@ void session_host::not_owner(const std::string& gateway, std::uint64_t connectio
     auto& n = *m.mutable_not_owner();
     n.set_connection(connection);
     n.set_partition(partition);
-    link_.publish(gateway_inbox(gateway), serialize(m));
+    link_.send(gateway_inbox(gateway), serialize(m));
 }
 
 void session_host::publish(std::size_t shard, const std::string& gateway,
                            const std::string& bytes) {
     flush(shard, gateway);
-    if (!link_.publish(gateway_inbox(gateway), bytes)) {
-        spdlog::warn("cluster: a message for gateway {} could not be sent (NATS down)", gateway);
-    }
+    link_.send(gateway_inbox(gateway), bytes);
 }
 
 void session_host::queue_push(std::size_t shard, const std::string& gateway,
@@ -279,9 +278,7 @@ void session_host::flush(std::size_t shard, const std::string& gateway) {
     auto& s = *state_[shard];
     auto it = s.pending.find(gateway);
     if (it == s.pending.end()) return;
-    if (!link_.publish(gateway_inbox(gateway), serialize(it->second))) {
-        spdlog::warn("cluster: pushes for gateway {} could not be sent (NATS down)", gateway);
-    }
+    link_.send(gateway_inbox(gateway), serialize(it->second));
     s.pending.erase(it);
     s.last_event.erase(gateway);
 }

@@ -12,9 +12,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include <tern/cluster/nats_link.hpp>
 #include <tern/cluster/partition_map.hpp>
 #include <tern/core/router.hpp>
+#include "bus.hpp"
 
 #include "term.hpp"
 
@@ -27,8 +27,8 @@ public:
     // The term serving a partition now (null when this node does not own it).
     using term_lookup = std::function<std::shared_ptr<term>(std::uint32_t partition)>;
 
-    session_host(std::string node, nats_link& link, core::router& shards,
-                 const partition_map& partitions, term_lookup terms);
+    session_host(std::string node, bus& link, core::router& shards, const partition_map& partitions,
+                 term_lookup terms);
     ~session_host();
 
     // A GatewayToOwner message from the bus (a libnats thread).
@@ -53,7 +53,7 @@ private:
     void not_owner(const std::string& gateway, std::uint64_t connection, std::uint32_t partition);
 
     const std::string node_;
-    nats_link& link_;
+    bus& link_;
     core::router& shards_;
     const partition_map& partitions_;
     term_lookup terms_;

@@ -2,8 +2,10 @@
 // spread over the nodes: messages, groups and receipts across nodes, and the kill -9 of the node
 // that owns the tenant's partition (ternd and nats-server) losing nothing acknowledged. Every
 // process is started and stopped by PID (nats_cluster, ternd_process).
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -70,10 +72,10 @@ struct ternd_cluster {
         return nlohmann::json::parse(http_get(nodes[i]->admin_port(), "/admin/v1/partitions").body);
     }
 
-    // The node that owns the tenant's partition now.
-    [[nodiscard]] std::size_t owner_of_tenant() const {
+    // The node that owns the tenant's partition now, as node `ask` sees it.
+    [[nodiscard]] std::size_t owner_of_tenant(std::size_t ask = 0) const {
         const auto p = cluster::partition_map(partitions).of(tenant);
-        const auto leader = partitions_of(0)["partitions"][p]["leader"].get<std::string>();
+        const auto leader = partitions_of(ask)["partitions"][p]["leader"].get<std::string>();
         for (std::size_t i = 0; i < 3; ++i) {
             if (nats.at(i).name == leader) return i;
         }
@@ -112,6 +114,66 @@ std::vector<std::string> texts_of(const sdk_device_on& d, const tc::conv_id& con
 bool has_texts(const sdk_device_on& d, const tc::conv_id& conv, std::size_t n) {
     return d.events->wait(
         [&](const recording_listener& l) { return l.messages_of(conv).size() >= n; }, 60s);
+}
+
+// Sends texts m<from>..m<from+n-1> to `conv`, each completion into `acks`.
+void send_batch(sdk_device_on& d, const tc::conv_id& conv, int from, int n, send_results& acks) {
+    for (int i = from; i < from + n; ++i) {
+        d.client->send(conv, tc::content::from_text("m" + std::to_string(i)), acks.callback());
+    }
+}
+
+// Every send was acknowledged with its own seq, 1..total without a gap, and `receiver` got each
+// acknowledged message exactly once, in order.
+void check_exactly_once(send_results& acks, const sdk_device_on& receiver, const tc::conv_id& conv,
+                        std::size_t total) {
+    REQUIRE(acks.wait(total, 120s));
+    std::set<tc::seq_t> seqs;
+    {
+        std::lock_guard lock(acks.mutex);
+        for (const auto& r : acks.results) {
+            REQUIRE(r.ok());
+            REQUIRE(seqs.insert(r->seq).second);
+        }
+    }
+    CHECK(*seqs.rbegin() == total);
+    REQUIRE(has_texts(receiver, conv, total));
+    const auto got =
+        receiver.events->read([&](const recording_listener& l) { return l.messages_of(conv); });
+    std::set<tc::seq_t> seen;
+    tc::seq_t last = 0;
+    for (const auto& e : got) {
+        CHECK(seen.insert(e.seq).second);
+        CHECK(e.seq > last);
+        last = e.seq;
+    }
+    CHECK(seen == seqs);
+}
+
+// Once quiet, every node that applied as far as `reference` reports the same digest for the
+// tenant's partition, and exactly one node owns it.
+void check_replicas_agree(const ternd_cluster& c, const std::vector<std::size_t>& nodes) {
+    const auto p = cluster::partition_map(partitions).of(tenant);
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    for (;;) {
+        std::set<std::string> digests;
+        std::set<std::uint64_t> applied;
+        int owners = 0;
+        for (const auto i : nodes) {
+            const auto part = c.partitions_of(i)["partitions"][p];
+            digests.insert(part["digest"].get<std::string>());
+            applied.insert(part["applied"].get<std::uint64_t>());
+            owners += part["owner"].get<bool>() ? 1 : 0;
+        }
+        if ((digests.size() == 1 && applied.size() == 1 && owners == 1) ||
+            std::chrono::steady_clock::now() > deadline) {
+            CHECK(applied.size() == 1);
+            CHECK(digests.size() == 1);
+            CHECK(owners == 1);
+            return;
+        }
+        std::this_thread::sleep_for(100ms);
+    }
 }
 
 }  // namespace
@@ -178,40 +240,13 @@ TEST_CASE("killing the owner's whole node loses nothing acknowledged", "[cluster
     const auto direct = tc::conv_id::direct(1, 2);
 
     send_results acks;
-    constexpr int before = 20;
-    constexpr int after = 20;
-    for (int i = 0; i < before; ++i) {
-        alice->client->send(direct, tc::content::from_text("m" + std::to_string(i)),
-                            acks.callback());
-    }
-    REQUIRE(acks.wait(before, 30s));
+    send_batch(*alice, direct, 0, 20, acks);
+    REQUIRE(acks.wait(20, 30s));
     // The owner's ternd and nats-server die at once; the others elect a new leader.
     c.nodes[owner]->kill9();
     c.nats.kill9(owner);
-    for (int i = before; i < before + after; ++i) {
-        alice->client->send(direct, tc::content::from_text("m" + std::to_string(i)),
-                            acks.callback());
-    }
-    REQUIRE(acks.wait(before + after, 90s));
-    std::set<tc::seq_t> seqs;
-    for (const auto& r : acks.results) {
-        REQUIRE(r.ok());
-        REQUIRE(seqs.insert(r->seq).second);  // no seq given twice
-    }
-    CHECK(*seqs.rbegin() == before + after);  // no gap
-
-    // Bob has every acknowledged message once, in order.
-    REQUIRE(has_texts(*bob, direct, before + after));
-    const auto got =
-        bob->events->read([&](const recording_listener& l) { return l.messages_of(direct); });
-    std::set<tc::seq_t> seen;
-    tc::seq_t last = 0;
-    for (const auto& e : got) {
-        CHECK(seen.insert(e.seq).second);
-        CHECK(e.seq > last);
-        last = e.seq;
-    }
-    CHECK(seen == seqs);
+    send_batch(*alice, direct, 20, 20, acks);
+    check_exactly_once(acks, *bob, direct, 40);
     // Neither client lost its connection: the nodes they use kept running.
     CHECK(alice->events->read([](const auto& l) { return l.connections(); }) == 1);
     CHECK(bob->events->read([](const auto& l) { return l.connections(); }) == 1);
@@ -221,9 +256,90 @@ TEST_CASE("killing the owner's whole node loses nothing acknowledged", "[cluster
     c.nats.wait_listening(owner);
     c.start(owner);
     c.wait_ready(owner);
-    const auto survivor = c.partitions_of(sender_node)["partitions"];
-    const auto back = c.partitions_of(owner)["partitions"];
-    const auto p = cluster::partition_map(partitions).of(tenant);
-    CHECK(back[p]["applied"] == survivor[p]["applied"]);
-    CHECK(back[p]["digest"] == survivor[p]["digest"]);
+    check_replicas_agree(c, {0, 1, 2});
+}
+
+TEST_CASE("killing a follower's node stalls nothing, and it catches up", "[cluster][ternd]") {
+    ternd_cluster c;
+    const auto owner = c.owner_of_tenant();
+    const auto follower = (owner + 1) % 3;
+    const auto other = (owner + 2) % 3;
+    auto alice = c.device(owner, 1);
+    auto bob = c.device(other, 2);
+    const auto direct = tc::conv_id::direct(1, 2);
+    send_results acks;
+    send_batch(*alice, direct, 0, 20, acks);
+    c.nodes[follower]->kill9();
+    c.nats.kill9(follower);
+    send_batch(*alice, direct, 20, 20, acks);
+    check_exactly_once(acks, *bob, direct, 40);
+    CHECK(c.owner_of_tenant(owner) == owner);  // no election: the leader never left
+    c.nats.start(follower);
+    c.nats.wait_listening(follower);
+    c.start(follower);
+    c.wait_ready(follower);
+    check_replicas_agree(c, {0, 1, 2});
+}
+
+TEST_CASE("a paused owner's late appends fail the fence, and no seq repeats", "[cluster][ternd]") {
+    ternd_cluster c;
+    const auto owner = c.owner_of_tenant();
+    const auto sender_node = (owner + 1) % 3;
+    const auto receiver_node = (owner + 2) % 3;
+    auto alice = c.device(sender_node, 1);
+    auto bob = c.device(receiver_node, 2);
+    const auto direct = tc::conv_id::direct(1, 2);
+    send_results acks;
+    send_batch(*alice, direct, 0, 10, acks);
+    REQUIRE(acks.wait(10, 30s));
+    // SIGSTOP both processes of the owner's node for 12 s, while sends go on elsewhere.
+    c.nodes[owner]->signal(SIGSTOP);
+    c.nats.pause(owner);
+    send_batch(*alice, direct, 10, 20, acks);
+    std::this_thread::sleep_for(12s);
+    c.nats.resume(owner);
+    c.nodes[owner]->signal(SIGCONT);
+    send_batch(*alice, direct, 30, 10, acks);
+    check_exactly_once(acks, *bob, direct, 40);
+    // The old owner gave its term up (counted), and another node began one: one owner, and
+    // the replicas agree.
+    check_replicas_agree(c, {0, 1, 2});
+    const auto ended = R"(tern_cluster_owner_changes_total{change="ended"})";
+    const auto began = R"(tern_cluster_owner_changes_total{change="began"})";
+    CHECK(metric(c.nodes[owner]->admin_port(), ended) >= 1);
+    double began_elsewhere = 0;
+    for (std::size_t i = 0; i < 3; ++i) {
+        if (i != owner) began_elsewhere += metric(c.nodes[i]->admin_port(), began);
+    }
+    CHECK(began_elsewhere >= 1);
+}
+
+TEST_CASE("a drained owner hands its partitions over without a client reconnecting",
+          "[cluster][ternd]") {
+    ternd_cluster c;
+    const auto owner = c.owner_of_tenant();
+    const auto sender_node = (owner + 1) % 3;
+    const auto receiver_node = (owner + 2) % 3;
+    auto alice = c.device(sender_node, 1);
+    auto bob = c.device(receiver_node, 2);
+    const auto direct = tc::conv_id::direct(1, 2);
+    send_results acks;
+    send_batch(*alice, direct, 0, 10, acks);
+    REQUIRE(acks.wait(10, 30s));
+    c.nodes[owner]->signal(SIGTERM);
+    send_batch(*alice, direct, 10, 20, acks);
+    check_exactly_once(acks, *bob, direct, 30);
+    const auto exit_code = c.nodes[owner]->wait_exit(30s);
+    if (exit_code != 0) {
+        std::ifstream log(c.setup.dir.path() / (c.nats.at(owner).name + ".log"));
+        std::stringstream text;
+        text << log.rdbuf();
+        const auto all = text.str();
+        UNSCOPED_INFO(all.substr(all.size() > 6000 ? all.size() - 6000 : 0));
+    }
+    CHECK(exit_code == 0);
+    CHECK(c.owner_of_tenant(sender_node) != owner);
+    CHECK(alice->events->read([](const auto& l) { return l.connections(); }) == 1);
+    CHECK(bob->events->read([](const auto& l) { return l.connections(); }) == 1);
+    check_replicas_agree(c, {sender_node, receiver_node});
 }

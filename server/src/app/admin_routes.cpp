@@ -97,7 +97,15 @@ std::size_t kick(gateway_parts& p, std::uint64_t tenant, std::uint64_t user,
 
 admin::routes admin_routes(gateway_parts& p) {
     admin::routes r;
-    r.metrics = [&p] { return p.metrics.scrape(); };
+    r.metrics = [&p] {
+        if (p.cluster) {
+            for (const auto& part : p.cluster->partitions()) {
+                p.metrics.cluster_partition(part.partition, part.applied, part.last_seq,
+                                            part.owner);
+            }
+        }
+        return p.metrics.scrape();
+    };
     r.not_ready = [&p]() -> std::optional<std::string> {
         if (!p.started) return "starting";
         if (p.draining) return "draining";

@@ -23,8 +23,8 @@ storage::commit_observer commit_observer_of(server::metrics& m) {
 
 std::unique_ptr<cluster::node> cluster_node_of(const config& cfg, gateway_parts& p) {
     if (!cfg.cluster.enabled) return nullptr;
-    return std::make_unique<cluster::node>(cluster_settings_of(cfg), p.router, *p.store, p.writer,
-                                           p.limits, p.telemetry);
+    return std::make_unique<cluster::node>(cluster_settings_of(cfg, p.metrics), p.router, *p.store,
+                                           p.writer, p.limits, p.telemetry);
 }
 
 }  // namespace

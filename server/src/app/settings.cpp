@@ -94,7 +94,7 @@ storage::commit_writer_options writer_options_of(const config& cfg,
     return o;
 }
 
-cluster::node_settings cluster_settings_of(const config& cfg) {
+cluster::node_settings cluster_settings_of(const config& cfg, server::metrics& m) {
     const auto& k = cfg.cluster;
     cluster::node_settings out;
     out.name = k.node;
@@ -107,6 +107,15 @@ cluster::node_settings cluster_settings_of(const config& cfg) {
     out.log.replicas = static_cast<int>(k.replicas);
     out.log.max_age = std::chrono::hours(24) * k.retention_days;
     out.log.append_timeout = std::chrono::milliseconds(k.append_timeout_ms);
+    out.observer.owner_changed = [&m](bool began) { m.cluster_owner_changed(began); };
+    out.observer.appended = [&m](cluster::append_status status, std::chrono::nanoseconds took) {
+        m.cluster_appended(status == cluster::append_status::ok       ? "ok"
+                           : status == cluster::append_status::fenced ? "fenced"
+                                                                      : "failed",
+                           took);
+    };
+    out.observer.bus_message = [&m](bool inbound) { m.cluster_bus_message(inbound); };
+    out.observer.bus_error = [&m](std::string_view why) { m.cluster_bus_error(why); };
     for (const auto& placement : k.placements) {  // "tenant:partition", checked by the config
         const auto colon = placement.find(':');
         out.placements[std::stoull(placement.substr(0, colon))] =

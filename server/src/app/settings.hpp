@@ -7,10 +7,12 @@
 
 #include <tern/auth/jwt.hpp>
 #include <tern/cluster/node.hpp>
+
 #include <tern/core/limits.hpp>
 #include <tern/server/config.hpp>
 #include <tern/storage/commit_writer.hpp>
 #include <tern/storage/rocks_store.hpp>
+#include "metrics/metrics.hpp"
 
 namespace tern::server::app {
 
@@ -28,6 +30,6 @@ namespace tern::server::app {
                                                                storage::commit_observer observer);
 
 // The [cluster] section (only with cluster.enabled).
-[[nodiscard]] cluster::node_settings cluster_settings_of(const config& cfg);
+[[nodiscard]] cluster::node_settings cluster_settings_of(const config& cfg, server::metrics& m);
 
 }  // namespace tern::server::app

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <unordered_map>
 #include <vector>
@@ -184,6 +185,16 @@ struct metrics::impl {
     prom::Gauge* draining = nullptr;
     prom::Counter* heap_released = nullptr;
     std::map<unsigned, prom::Counter*> admin_requests;  // by status; 0: malformed; fixed
+    std::array<prom::Counter*, 2> owner_changes{};      // ended, began
+    prom::Histogram* append_duration = nullptr;
+    std::map<std::string, prom::Counter*, std::less<>> appends;     // by outcome; fixed
+    std::array<prom::Counter*, 2> bus_messages{};                   // out, in
+    std::map<std::string, prom::Counter*, std::less<>> bus_errors;  // by reason; fixed
+    prom::Family<prom::Gauge>* partition_applied = nullptr;
+    prom::Family<prom::Gauge>* partition_lag = nullptr;
+    prom::Family<prom::Gauge>* partition_owned = nullptr;
+    std::mutex partition_mutex;
+    std::map<std::uint32_t, std::array<prom::Gauge*, 3>> partitions;
 
     explicit impl(const build_info& build) {
         auto& accepted_family = prom::BuildCounter()
@@ -344,6 +355,55 @@ struct metrics::impl {
                              .Help("Free memory the heap keeper gave back to the OS.")
                              .Register(*registry)
                              .Add({});
+        auto& owner_family = prom::BuildCounter()
+                                 .Name("tern_cluster_owner_changes_total")
+                                 .Help("Ownership terms of this node that began or ended.")
+                                 .Register(*registry);
+        owner_changes[0] = &owner_family.Add({{"change", "ended"}});
+        owner_changes[1] = &owner_family.Add({{"change", "began"}});
+        append_duration = &prom::BuildHistogram()
+                               .Name("tern_cluster_append_duration_seconds")
+                               .Help("From an owner's append to its log's answer (quorum).")
+                               .Register(*registry)
+                               .Add({}, latency_buckets());
+        auto& append_family =
+            prom::BuildCounter()
+                .Name("tern_cluster_appends_total")
+                .Help(
+                    "Appends by outcome: ok; fenced (another writer appended: the fence "
+                    "refused a stale owner); failed (no quorum, timeout).")
+                .Register(*registry);
+        for (const char* outcome : {"ok", "fenced", "failed"}) {
+            appends[outcome] = &append_family.Add({{"outcome", outcome}});
+        }
+        auto& bus_family = prom::BuildCounter()
+                               .Name("tern_cluster_bus_messages_total")
+                               .Help("Messages between nodes (sessions, replies, pushes).")
+                               .Register(*registry);
+        bus_messages[0] = &bus_family.Add({{"direction", "out"}});
+        bus_messages[1] = &bus_family.Add({{"direction", "in"}});
+        auto& bus_error_family =
+            prom::BuildCounter()
+                .Name("tern_cluster_bus_errors_total")
+                .Help(
+                    "Messages between nodes that could not be sent (unsent) or read "
+                    "(malformed).")
+                .Register(*registry);
+        for (const char* why : {"unsent", "malformed"}) {
+            bus_errors[why] = &bus_error_family.Add({{"reason", why}});
+        }
+        partition_applied = &prom::BuildGauge()
+                                 .Name("tern_cluster_partition_applied")
+                                 .Help("The last entry of each partition's log this node applied.")
+                                 .Register(*registry);
+        partition_lag = &prom::BuildGauge()
+                             .Name("tern_cluster_apply_lag_entries")
+                             .Help("Entries of each partition's log this node has not applied.")
+                             .Register(*registry);
+        partition_owned = &prom::BuildGauge()
+                               .Name("tern_cluster_partition_owned")
+                               .Help("1 for each partition this node owns (serves) now.")
+                               .Register(*registry);
         draining = &prom::BuildGauge()
                         .Name("tern_draining")
                         .Help("1 while the gateway drains its connections.")
@@ -460,6 +520,45 @@ void metrics::admin_request(unsigned status) {
 
 void metrics::heap_released(std::uint64_t bytes) {
     impl_->heap_released->Increment(static_cast<double>(bytes));
+}
+
+void metrics::cluster_owner_changed(bool began) {
+    impl_->owner_changes[began ? 1 : 0]->Increment();
+}
+
+void metrics::cluster_appended(std::string_view outcome, std::chrono::nanoseconds took) {
+    impl_->append_duration->Observe(seconds(took));
+    if (const auto it = impl_->appends.find(outcome); it != impl_->appends.end()) {
+        it->second->Increment();
+    }
+}
+
+void metrics::cluster_bus_message(bool inbound) {
+    impl_->bus_messages[inbound ? 1 : 0]->Increment();
+}
+
+void metrics::cluster_bus_error(std::string_view why) {
+    if (const auto it = impl_->bus_errors.find(why); it != impl_->bus_errors.end()) {
+        it->second->Increment();
+    }
+}
+
+void metrics::cluster_partition(std::uint32_t partition, std::uint64_t applied,
+                                std::uint64_t last_seq, bool owned) {
+    auto& i = *impl_;
+    std::lock_guard lock(i.partition_mutex);
+    auto it = i.partitions.find(partition);
+    if (it == i.partitions.end()) {
+        const std::map<std::string, std::string> labels{{"partition", std::to_string(partition)}};
+        it = i.partitions
+                 .emplace(partition, std::array<prom::Gauge*, 3>{&i.partition_applied->Add(labels),
+                                                                 &i.partition_lag->Add(labels),
+                                                                 &i.partition_owned->Add(labels)})
+                 .first;
+    }
+    it->second[0]->Set(static_cast<double>(applied));
+    it->second[1]->Set(last_seq > applied ? static_cast<double>(last_seq - applied) : 0.0);
+    it->second[2]->Set(owned ? 1 : 0);
 }
 
 void metrics::set_draining(bool draining) { impl_->draining->Set(draining ? 1 : 0); }

@@ -85,6 +85,16 @@ public:
     void committed(std::size_t entries, std::chrono::nanoseconds took, bool failed);
     void synced(std::chrono::nanoseconds took, bool failed);
 
+    // ---- the cluster (docs/cluster.md) -----------------------------------------------------
+    void cluster_owner_changed(bool began);
+    // An append to a partition's log: "ok", "fenced" (another writer appended) or "failed".
+    void cluster_appended(std::string_view outcome, std::chrono::nanoseconds took);
+    void cluster_bus_message(bool inbound);
+    void cluster_bus_error(std::string_view why);  // "malformed" or "unsent"
+    // A partition as this node last saw it (set before each scrape).
+    void cluster_partition(std::uint32_t partition, std::uint64_t applied, std::uint64_t last_seq,
+                           bool owned);
+
     // ---- the admin listener ---------------------------------------------------------------
     // One admin HTTP request by the status it was answered with; 0: it could not be parsed
     // (too large, too slow, not HTTP) and was dropped unanswered.

@@ -118,11 +118,15 @@ public:
     void flush(std::chrono::milliseconds timeout);
 
 private:
+    // libnats may still run a connection callback after the connection is destroyed (they run
+    // on its own thread): the callbacks reach this through a state that outlives the link, and
+    // do nothing once it is closed.
+    struct callbacks;
     static void on_disconnected(natsConnection*, void* closure);
     static void on_reconnected(natsConnection*, void* closure);
 
     nats_settings settings_;
-    link_observer observer_;
+    std::shared_ptr<callbacks> callbacks_;
     natsOptions* options_ = nullptr;
     natsConnection* nc_ = nullptr;
 };

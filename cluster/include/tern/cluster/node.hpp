@@ -11,9 +11,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <tern/cluster/nats_link.hpp>
@@ -27,12 +29,23 @@
 
 namespace tern::cluster {
 
+// Told what the cluster does, for metrics (any thread; must be quick and thread-safe). Each may
+// be empty.
+struct cluster_observer {
+    std::function<void(bool began)> owner_changed;  // a term of this node began or ended
+    // An append's outcome and the time from submission to the log's answer.
+    std::function<void(append_status, std::chrono::nanoseconds)> appended;
+    std::function<void(bool inbound)> bus_message;        // a message between nodes
+    std::function<void(std::string_view why)> bus_error;  // "malformed" or "unsent"
+};
+
 struct node_settings {
     std::string name;  // this node's name: its nats-server's server_name
     nats_settings nats;
     log_settings log;  // partitions, replicas, retention, append timeout
     std::map<storage::tenant_id, std::uint32_t> placements;
     std::chrono::milliseconds poll_interval{1000};
+    cluster_observer observer;
 };
 
 // A partition as this node sees it (/admin/v1/partitions).

@@ -12,6 +12,7 @@
 // term's core, lets its replica catch up and decides again (docs/cluster.md, "Ownership").
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -28,11 +29,12 @@ namespace tern::cluster {
 class owner_log final : public core::commit_port, public std::enable_shared_from_this<owner_log> {
 public:
     using lost_handler = std::function<void(const std::string& why)>;
+    using append_observer = std::function<void(append_status, std::chrono::nanoseconds)>;
 
     // `applied`: the last sequence of the log, which this node's replica has applied. Held by a
     // shared_ptr: an append in flight keeps it alive. `on_lost` runs under its lock: post only.
     owner_log(partition_log& log, std::uint64_t applied, lost_handler on_lost,
-              std::size_t max_in_flight = 4096);
+              std::size_t max_in_flight = 4096, append_observer observe = {});
     ~owner_log() override;
     owner_log(const owner_log&) = delete;
     owner_log& operator=(const owner_log&) = delete;
@@ -51,6 +53,7 @@ public:
 private:
     struct slot {
         completion done;
+        std::chrono::steady_clock::time_point submitted;
         bool appended = false;
         bool failed = false;
         std::optional<storage::entry_result> outcome;
@@ -66,6 +69,7 @@ private:
     const std::uint64_t first_;  // the sequence of the term's first append
     const std::size_t max_in_flight_;
     lost_handler on_lost_;
+    append_observer observe_;
 
     std::mutex publish_mutex_;  // numbers and sends appends in one order
     std::uint64_t next_;        // the sequence the next append takes
