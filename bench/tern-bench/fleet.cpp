@@ -1,5 +1,7 @@
 #include "fleet.hpp"
 
+#include <algorithm>
+
 #include <future>
 #include <stdexcept>
 
@@ -46,6 +48,11 @@ std::uint32_t fleet::add(std::uint64_t user) {
     const auto index = size();
     tc::options o;
     o.endpoints = opts_.endpoints;
+    if (opts_.spread) {
+        std::rotate(o.endpoints.begin(),
+                    o.endpoints.begin() + static_cast<std::ptrdiff_t>(index % o.endpoints.size()),
+                    o.endpoints.end());
+    }
     o.tls.ca_file = opts_.ca_file;
     o.tls.verify_peer = !opts_.insecure;
     o.token_provider = [token = mint_(user)] { return token; };

@@ -28,6 +28,9 @@ struct fleet_options {
     std::uint64_t tenant = 1;
     unsigned sources = 1;  // bind client i to 127.0.0.(1 + i % sources); 1: do not bind
     unsigned threads = 1;  // the runtime's network threads
+    // Client i starts at endpoints[i % n], the others after it as fallbacks (a cluster's
+    // nodes); false: every client tries them in the order given.
+    bool spread = false;
 };
 
 class fleet {

@@ -6,7 +6,8 @@
 //   tern-bench e2e   --clients 1000 --rate 20000 --threshold 'e2e.p99<2ms'
 //   tern-bench churn --clients 10000 --missed 20 --rate 1000
 //
-// Common options: --url (tcp|tls|ws|wss://host:port[/path], repeatable), --key (a development
+// Common options: --url (tcp|tls|ws|wss://host:port[/path], repeatable; --spread puts client i
+// on the i-th mod n, for a cluster), --key (a development
 // signing key: every client mints its own token), --json FILE, --threshold EXPR (repeatable).
 // Exit status: 0 ok; 1 a threshold failed; 2 a correctness counter is not zero or the scenario
 // did not complete; 3 bad usage or setup.
@@ -125,6 +126,9 @@ int main(int argc, char** argv) {
     o.fleet.key_file = "data/keys/dev.key";
 
     app.add_option("--url", urls, "ternd endpoints, tried in turn")->capture_default_str();
+    app.add_flag("--spread", o.fleet.spread,
+                 "spread the clients over the --url endpoints (a cluster's nodes): client i "
+                 "starts at endpoint i mod n, so the two sides of a pair sit on different nodes");
     app.add_option("--ca", o.fleet.ca_file, "CA bundle to verify tls/wss (default: system)");
     app.add_flag("--insecure", o.fleet.insecure, "do not verify the server's certificate");
     app.add_option("--key", o.fleet.key_file, "development signing key")->capture_default_str();

@@ -327,6 +327,7 @@ nlohmann::json common_config(const run_options& o) {
                             (e.transport >= tc::transport::ws ? e.path : ""));
     }
     return {{"endpoints", endpoints},
+            {"spread", o.fleet.spread},
             {"seconds", o.seconds},
             {"warmup", o.warmup},
             {"rate", o.rate},

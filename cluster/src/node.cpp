@@ -20,6 +20,11 @@
 
 namespace tern::cluster {
 
+namespace {
+// A ternd not heard from for this long is taken for gone (each sends every poll interval).
+constexpr std::chrono::seconds silent_limit{5};
+}  // namespace
+
 // One partition on this node: its log, its replica, and its term while this node owns it.
 struct partition_slot {
     std::uint32_t id = 0;
@@ -32,6 +37,7 @@ struct partition_slot {
     std::string leader;
     std::uint64_t last_seq = 0;
     std::string problem;  // why this node cannot serve it, beyond the replica's own halt
+    std::chrono::steady_clock::time_point asked_away{};  // the last stepdown for a silent leader
 };
 
 struct node::parts {
@@ -93,6 +99,22 @@ struct node::parts {
     bool stopping = false;
     std::atomic<bool> step_down_all{false};
     std::thread control;
+
+    // When each other ternd was last heard from (tern.alive.<node>, every round of each node's
+    // control loop): a partition led by a nats-server whose ternd is silent is handed away.
+    std::mutex alive_mutex;
+    std::map<std::string, std::chrono::steady_clock::time_point> heard;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    [[nodiscard]] bool silent(const std::string& node);
+    // Tells the other nodes this ternd lives, at most twice a second (a round of the control
+    // loop can take seconds while NATS is slow, so it beats between partitions too).
+    void beat() {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_beat < std::chrono::milliseconds(500)) return;
+        last_beat = now;
+        bus->send("tern.alive." + settings.name, {});
+    }
+    std::chrono::steady_clock::time_point last_beat{};
     // Last, so destroyed first: its callbacks (wake) use the members above.
     std::unique_ptr<nats_link> link;
 };
@@ -148,6 +170,12 @@ void node::start() {
                           [&p](nats_message m) { p.relay->on_message(data_of(m.get())); }));
     p.subscriptions.push_back(
         p.link->subscribe(detail::leader_advisories, [&p](nats_message) { p.wake(); }));
+    p.subscriptions.push_back(p.link->subscribe("tern.alive.*", [&p](nats_message m) {
+        const std::string_view subject = natsMsg_GetSubject(m.get());
+        std::lock_guard lock(p.alive_mutex);
+        p.heard[std::string(subject.substr(subject.rfind('.') + 1))] =
+            std::chrono::steady_clock::now();
+    }));
     p.control = std::thread([&p] {
         pthread_setname_np(pthread_self(), "tern-cluster");
         p.run();
@@ -227,9 +255,11 @@ void node::parts::run() {
                 std::lock_guard lock(mutex);
                 if (stopping) return;  // a round can take seconds while NATS is away
             }
+            beat();
             look_at(*slot);
         }
         relay->retry_waiting();
+        beat();
         std::unique_lock lock(mutex);
         changed.wait_for(lock, settings.poll_interval, [this] { return stopping || woken; });
         if (stopping) return;
@@ -275,6 +305,18 @@ void node::parts::look_at(partition_slot& slot) {
             current.reset();
         }
         view.owning = current != nullptr;
+        if (!view.leader.empty() && view.leader != settings.name && silent(view.leader) &&
+            std::chrono::steady_clock::now() - slot.asked_away > silent_limit) {
+            // Its nats-server leads but its ternd is gone: nobody serves the partition. Ask the
+            // stream for another leader (it may pick the same node again: asked again later).
+            slot.asked_away = std::chrono::steady_clock::now();
+            spdlog::warn(
+                "cluster: partition {}: its leader {} has no live ternd; asking for "
+                "another leader",
+                slot.id, view.leader);
+            slot.log->step_down();
+            return;
+        }
         switch (decide_ownership(settings.name, view)) {
             case ownership_action::begin_term:
                 return begin_term(slot, view.applied);
@@ -304,6 +346,14 @@ void node::parts::look_at(partition_slot& slot) {
     } catch (const std::exception& e) {
         spdlog::warn("cluster: partition {}: {}", slot.id, e.what());
     }
+}
+
+bool node::parts::silent(const std::string& node) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - started < silent_limit) return false;  // this node may not have heard anyone yet
+    std::lock_guard lock(alive_mutex);
+    const auto it = heard.find(node);
+    return it == heard.end() || now - it->second > silent_limit;
 }
 
 void node::parts::begin_term(partition_slot& slot, std::uint64_t applied) {

@@ -259,6 +259,28 @@ TEST_CASE("killing the owner's whole node loses nothing acknowledged", "[cluster
     check_replicas_agree(c, {0, 1, 2});
 }
 
+TEST_CASE("killing only the owner's ternd: a peer hands the partition on, nothing is lost",
+          "[cluster][ternd]") {
+    ternd_cluster c;
+    const auto owner = c.owner_of_tenant();
+    const auto sender_node = (owner + 1) % 3;
+    const auto receiver_node = (owner + 2) % 3;
+    auto alice = c.device(sender_node, 1);
+    auto bob = c.device(receiver_node, 2);
+    const auto direct = tc::conv_id::direct(1, 2);
+    send_results acks;
+    send_batch(*alice, direct, 0, 10, acks);
+    REQUIRE(acks.wait(10, 30s));
+    // Its nats-server lives on and keeps leading the stream; its ternd is gone.
+    c.nodes[owner]->kill9();
+    send_batch(*alice, direct, 10, 20, acks);
+    check_exactly_once(acks, *bob, direct, 30);
+    CHECK(c.owner_of_tenant(sender_node) != owner);
+    c.start(owner);
+    c.wait_ready(owner);
+    check_replicas_agree(c, {0, 1, 2});
+}
+
 TEST_CASE("killing a follower's node stalls nothing, and it catches up", "[cluster][ternd]") {
     ternd_cluster c;
     const auto owner = c.owner_of_tenant();

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -20,20 +21,23 @@
 
 namespace tern::test {
 
-// A TCP port that was free a moment ago (the kernel's pick, then released).
+// A TCP port that was free a moment ago, below the kernel's ephemeral range (32768 and up by
+// default): a port from that range may be taken by any outgoing connection before the server
+// binds it, and a server restarted on the same port (a node coming back) would then fail.
 inline std::uint16_t free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    static std::mt19937 rng(std::random_device{}());
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        const auto port = static_cast<std::uint16_t>(20000 + rng() % 12000);
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(port);
+        const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
         ::close(fd);
-        throw std::runtime_error("no free port");
+        if (ok) return port;
     }
-    ::close(fd);
-    return ntohs(a.sin_port);
+    throw std::runtime_error("no free port");
 }
 
 // True once something accepts TCP connections on 127.0.0.1:port.
@@ -91,9 +95,25 @@ public:
         return out;
     }
 
+    // Starts every node; if one cannot (a port was taken meanwhile by another test), all stop
+    // and start again on new ports, up to three times.
     void start_all() {
-        for (std::size_t i = 0; i < nodes_.size(); ++i) start(i);
-        for (std::size_t i = 0; i < nodes_.size(); ++i) wait_listening(i);
+        for (int attempt = 1;; ++attempt) {
+            for (std::size_t i = 0; i < nodes_.size(); ++i) start(i);
+            try {
+                for (std::size_t i = 0; i < nodes_.size(); ++i) wait_listening(i);
+                return;
+            } catch (const std::runtime_error&) {
+                if (attempt == 3) throw;
+            }
+            for (std::size_t i = 0; i < nodes_.size(); ++i) kill9(i);
+            for (auto& n : nodes_) {
+                n.client_port = free_port();
+                n.cluster_port = free_port();
+                std::filesystem::remove_all(n.dir / "js");
+            }
+            for (std::size_t i = 0; i < nodes_.size(); ++i) write_config(i);
+        }
     }
 
     void start(std::size_t i) {
@@ -113,7 +133,10 @@ public:
     void wait_listening(std::size_t i) {
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
         while (!port_open(nodes_.at(i).client_port)) {
-            if (std::chrono::steady_clock::now() > deadline) {
+            int status = 0;
+            const bool exited = ::waitpid(nodes_.at(i).pid, &status, WNOHANG) == nodes_.at(i).pid;
+            if (exited) nodes_.at(i).pid = -1;
+            if (exited || std::chrono::steady_clock::now() > deadline) {
                 throw std::runtime_error("nats-server " + nodes_.at(i).name + " did not start");
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
