@@ -222,12 +222,11 @@ void relay::on_message(std::string_view bytes) {
     }
     const auto shard = shard_of(connection);
     if (!shard) return;  // the device is gone
-    shards_.post(*shard, [this, shard = *shard, raw = std::string(bytes)] { handle(shard, raw); });
+    auto owned = std::make_unique<pb::OwnerToGateway>(std::move(m));
+    shards_.post(*shard, [this, shard = *shard, m = std::move(owned)] { handle(shard, *m); });
 }
 
-void relay::handle(std::size_t shard, const std::string& bytes) {
-    pb::OwnerToGateway m;
-    m.ParseFromString(bytes);
+void relay::handle(std::size_t shard, const pb::OwnerToGateway& m) {
     auto& sessions = state_[shard]->sessions;
     const auto find = [&](std::uint64_t connection) -> session* {
         auto it = sessions.find(connection);
@@ -255,11 +254,8 @@ void relay::handle(std::size_t shard, const std::string& bytes) {
             if (frame.has_push()) {
                 s->last_inbox = std::max(s->last_inbox, frame.push().inbox_seq());
             }
-            if (!s->welcomed) {
-                // Before the Welcome only a refusal comes: an Error answering the Hello.
-                s->device->send(frame);
-                return;
-            }
+            // Before the Welcome this is a refusal (an Error answering the Hello), and a close
+            // follows it.
             s->device->send(frame);
             return;
         }

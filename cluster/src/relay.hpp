@@ -29,6 +29,10 @@
 #include <tern/core/router.hpp>
 #include "bus.hpp"
 
+namespace tern::cluster::v1 {
+class OwnerToGateway;
+}
+
 namespace tern::cluster::detail {
 
 class relay final : public core::frame_handler {
@@ -67,7 +71,7 @@ private:
     void send_open(session& s);
     void reopen(session& s);
     void forward(session& s, const tern::v1::Frame& frame);
-    void handle(std::size_t shard, const std::string& bytes);
+    void handle(std::size_t shard, const v1::OwnerToGateway& m);
     [[nodiscard]] std::optional<std::size_t> shard_of(std::uint64_t connection) const;
 
     const std::string node_;

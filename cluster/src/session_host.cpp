@@ -154,20 +154,16 @@ std::size_t session_host::shard_of(const std::string& gateway) const noexcept {
 }
 
 void session_host::on_message(std::string_view bytes) {
-    pb::GatewayToOwner m;
+    auto m = std::make_unique<pb::GatewayToOwner>();
     link_.received();
-    if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    if (!m->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
         return link_.malformed("a gateway", bytes.size());
     }
-    const auto shard = shard_of(m.session().gateway());
-    shards_.post(shard, [this, shard, raw = std::string(bytes)]() mutable {
-        handle(shard, std::move(raw));
-    });
+    const auto shard = shard_of(m->session().gateway());
+    shards_.post(shard, [this, shard, m = std::move(m)] { handle(shard, *m); });
 }
 
-void session_host::handle(std::size_t shard, std::string bytes) {
-    pb::GatewayToOwner m;
-    m.ParseFromString(bytes);
+void session_host::handle(std::size_t shard, const pb::GatewayToOwner& m) {
     auto& s = *state_[shard];
     const auto key = std::make_pair(m.session().gateway(), m.session().connection());
     switch (m.body_case()) {

@@ -18,6 +18,10 @@
 
 #include "term.hpp"
 
+namespace tern::cluster::v1 {
+class GatewayToOwner;
+}
+
 namespace tern::cluster::detail {
 
 class remote_device;
@@ -47,7 +51,7 @@ public:
 
 private:
     struct shard_state;
-    void handle(std::size_t shard, std::string bytes);
+    void handle(std::size_t shard, const v1::GatewayToOwner& m);
     void flush(std::size_t shard, const std::string& gateway);
     void flush_all(std::size_t shard);
     void not_owner(const std::string& gateway, std::uint64_t connection, std::uint32_t partition);
