@@ -154,6 +154,8 @@ std::unique_ptr<subscription> nats_link::subscribe(const std::string& subject,
     return std::make_unique<subscription>(nc_, subject, std::move(h));
 }
 
+void nats_link::close() noexcept { natsConnection_Close(nc_); }
+
 void nats_link::flush(std::chrono::milliseconds timeout) {
     check(natsConnection_FlushTimeout(nc_, timeout.count()), "flush");
 }

@@ -209,6 +209,9 @@ void node::stop() {
     }
     p.subscriptions.clear();
     for (auto& slot : p.slots) p.end_term(*slot, "the node is stopping");
+    // Ephemeral consumers go with the connection; deleting each one by one would wait for the
+    // server (seconds apiece when it is gone too).
+    p.link->close();
     for (auto& slot : p.slots) slot->rep->stop();
 }
 

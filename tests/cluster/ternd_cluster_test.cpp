@@ -178,6 +178,20 @@ void check_replicas_agree(const ternd_cluster& c, const std::vector<std::size_t>
 
 }  // namespace
 
+// Alice and Bob, on the two nodes that do not own the tenant's partition, about to talk.
+struct pair_off_owner {
+    ternd_cluster c;
+    std::size_t owner = c.owner_of_tenant();
+    std::size_t sender_node = (owner + 1) % 3;
+    std::size_t receiver_node = (owner + 2) % 3;
+    std::unique_ptr<sdk_device_on> alice = c.device(sender_node, 1);
+    std::unique_ptr<sdk_device_on> bob = c.device(receiver_node, 2);
+    tc::conv_id direct = tc::conv_id::direct(1, 2);
+    send_results acks;
+
+    void send(int from, int n) { send_batch(*alice, direct, from, n, acks); }
+};
+
 TEST_CASE("clients on different nodes talk 1:1 and in a group, with receipts", "[cluster][ternd]") {
     ternd_cluster c;
     auto alice = c.device(0, 1);
@@ -231,25 +245,20 @@ TEST_CASE("clients on different nodes talk 1:1 and in a group, with receipts", "
 }
 
 TEST_CASE("killing the owner's whole node loses nothing acknowledged", "[cluster][ternd]") {
-    ternd_cluster c;
-    const auto owner = c.owner_of_tenant();
-    const auto sender_node = (owner + 1) % 3;
-    const auto receiver_node = (owner + 2) % 3;
-    auto alice = c.device(sender_node, 1);
-    auto bob = c.device(receiver_node, 2);
-    const auto direct = tc::conv_id::direct(1, 2);
+    pair_off_owner t;
+    auto& c = t.c;
+    const auto owner = t.owner;
 
-    send_results acks;
-    send_batch(*alice, direct, 0, 20, acks);
-    REQUIRE(acks.wait(20, 30s));
+    t.send(0, 20);
+    REQUIRE(t.acks.wait(20, 30s));
     // The owner's ternd and nats-server die at once; the others elect a new leader.
     c.nodes[owner]->kill9();
     c.nats.kill9(owner);
-    send_batch(*alice, direct, 20, 20, acks);
-    check_exactly_once(acks, *bob, direct, 40);
+    t.send(20, 20);
+    check_exactly_once(t.acks, *t.bob, t.direct, 40);
     // Neither client lost its connection: the nodes they use kept running.
-    CHECK(alice->events->read([](const auto& l) { return l.connections(); }) == 1);
-    CHECK(bob->events->read([](const auto& l) { return l.connections(); }) == 1);
+    CHECK(t.alice->events->read([](const auto& l) { return l.connections(); }) == 1);
+    CHECK(t.bob->events->read([](const auto& l) { return l.connections(); }) == 1);
 
     // The node comes back, catches up from the stream, and agrees with the others.
     c.nats.start(owner);
@@ -261,21 +270,16 @@ TEST_CASE("killing the owner's whole node loses nothing acknowledged", "[cluster
 
 TEST_CASE("killing only the owner's ternd: a peer hands the partition on, nothing is lost",
           "[cluster][ternd]") {
-    ternd_cluster c;
-    const auto owner = c.owner_of_tenant();
-    const auto sender_node = (owner + 1) % 3;
-    const auto receiver_node = (owner + 2) % 3;
-    auto alice = c.device(sender_node, 1);
-    auto bob = c.device(receiver_node, 2);
-    const auto direct = tc::conv_id::direct(1, 2);
-    send_results acks;
-    send_batch(*alice, direct, 0, 10, acks);
-    REQUIRE(acks.wait(10, 30s));
+    pair_off_owner t;
+    auto& c = t.c;
+    const auto owner = t.owner;
+    t.send(0, 10);
+    REQUIRE(t.acks.wait(10, 30s));
     // Its nats-server lives on and keeps leading the stream; its ternd is gone.
     c.nodes[owner]->kill9();
-    send_batch(*alice, direct, 10, 20, acks);
-    check_exactly_once(acks, *bob, direct, 30);
-    CHECK(c.owner_of_tenant(sender_node) != owner);
+    t.send(10, 20);
+    check_exactly_once(t.acks, *t.bob, t.direct, 30);
+    CHECK(c.owner_of_tenant(t.sender_node) != owner);
     c.start(owner);
     c.wait_ready(owner);
     check_replicas_agree(c, {0, 1, 2});
@@ -304,25 +308,20 @@ TEST_CASE("killing a follower's node stalls nothing, and it catches up", "[clust
 }
 
 TEST_CASE("a paused owner's late appends fail the fence, and no seq repeats", "[cluster][ternd]") {
-    ternd_cluster c;
-    const auto owner = c.owner_of_tenant();
-    const auto sender_node = (owner + 1) % 3;
-    const auto receiver_node = (owner + 2) % 3;
-    auto alice = c.device(sender_node, 1);
-    auto bob = c.device(receiver_node, 2);
-    const auto direct = tc::conv_id::direct(1, 2);
-    send_results acks;
-    send_batch(*alice, direct, 0, 10, acks);
-    REQUIRE(acks.wait(10, 30s));
+    pair_off_owner t;
+    auto& c = t.c;
+    const auto owner = t.owner;
+    t.send(0, 10);
+    REQUIRE(t.acks.wait(10, 30s));
     // SIGSTOP both processes of the owner's node for 12 s, while sends go on elsewhere.
     c.nodes[owner]->signal(SIGSTOP);
     c.nats.pause(owner);
-    send_batch(*alice, direct, 10, 20, acks);
+    t.send(10, 20);
     std::this_thread::sleep_for(12s);
     c.nats.resume(owner);
     c.nodes[owner]->signal(SIGCONT);
-    send_batch(*alice, direct, 30, 10, acks);
-    check_exactly_once(acks, *bob, direct, 40);
+    t.send(30, 10);
+    check_exactly_once(t.acks, *t.bob, t.direct, 40);
     // The old owner gave its term up (counted), and another node began one: one owner, and
     // the replicas agree.
     check_replicas_agree(c, {0, 1, 2});
@@ -338,19 +337,14 @@ TEST_CASE("a paused owner's late appends fail the fence, and no seq repeats", "[
 
 TEST_CASE("a drained owner hands its partitions over without a client reconnecting",
           "[cluster][ternd]") {
-    ternd_cluster c;
-    const auto owner = c.owner_of_tenant();
-    const auto sender_node = (owner + 1) % 3;
-    const auto receiver_node = (owner + 2) % 3;
-    auto alice = c.device(sender_node, 1);
-    auto bob = c.device(receiver_node, 2);
-    const auto direct = tc::conv_id::direct(1, 2);
-    send_results acks;
-    send_batch(*alice, direct, 0, 10, acks);
-    REQUIRE(acks.wait(10, 30s));
+    pair_off_owner t;
+    auto& c = t.c;
+    const auto owner = t.owner;
+    t.send(0, 10);
+    REQUIRE(t.acks.wait(10, 30s));
     c.nodes[owner]->signal(SIGTERM);
-    send_batch(*alice, direct, 10, 20, acks);
-    check_exactly_once(acks, *bob, direct, 30);
+    t.send(10, 20);
+    check_exactly_once(t.acks, *t.bob, t.direct, 30);
     const auto exit_code = c.nodes[owner]->wait_exit(30s);
     if (exit_code != 0) {
         std::ifstream log(c.setup.dir.path() / (c.nats.at(owner).name + ".log"));
@@ -360,8 +354,8 @@ TEST_CASE("a drained owner hands its partitions over without a client reconnecti
         UNSCOPED_INFO(all.substr(all.size() > 6000 ? all.size() - 6000 : 0));
     }
     CHECK(exit_code == 0);
-    CHECK(c.owner_of_tenant(sender_node) != owner);
-    CHECK(alice->events->read([](const auto& l) { return l.connections(); }) == 1);
-    CHECK(bob->events->read([](const auto& l) { return l.connections(); }) == 1);
-    check_replicas_agree(c, {sender_node, receiver_node});
+    CHECK(c.owner_of_tenant(t.sender_node) != owner);
+    CHECK(t.alice->events->read([](const auto& l) { return l.connections(); }) == 1);
+    CHECK(t.bob->events->read([](const auto& l) { return l.connections(); }) == 1);
+    check_replicas_agree(c, {t.sender_node, t.receiver_node});
 }

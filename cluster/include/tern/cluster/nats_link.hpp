@@ -114,6 +114,11 @@ public:
     [[nodiscard]] std::unique_ptr<subscription> subscribe(const std::string& subject,
                                                           subscription::handler h);
 
+    // Closes the connection (idempotent): later calls fail at once rather than wait for a
+    // server. Stopping a JetStream reader on an open connection asks the server to delete its
+    // consumer and waits for the answer: close first when stopping everything.
+    void close() noexcept;
+
     // Waits until everything published so far reached the server.
     void flush(std::chrono::milliseconds timeout);
 
