@@ -124,12 +124,6 @@ bool nats_link::connected() const noexcept {
     return natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED;
 }
 
-std::string nats_link::server_name() const {
-    char id[256] = {};
-    if (natsConnection_GetConnectedServerId(nc_, id, sizeof id) != NATS_OK) return {};
-    return id;
-}
-
 bool nats_link::publish(const std::string& subject, std::string_view data,
                         const std::string& reply) noexcept {
     const auto s = reply.empty()
@@ -155,10 +149,6 @@ std::unique_ptr<subscription> nats_link::subscribe(const std::string& subject,
 }
 
 void nats_link::close() noexcept { natsConnection_Close(nc_); }
-
-void nats_link::flush(std::chrono::milliseconds timeout) {
-    check(natsConnection_FlushTimeout(nc_, timeout.count()), "flush");
-}
 
 void nats_link::on_disconnected(natsConnection*, void* closure) {
     static_cast<callbacks*>(closure)->run(&link_observer::disconnected);

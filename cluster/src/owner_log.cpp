@@ -9,7 +9,6 @@ namespace st = tern::storage;
 owner_log::owner_log(partition_log& log, std::uint64_t applied, lost_handler on_lost,
                      std::size_t max_in_flight, append_observer observe)
     : log_(log),
-      first_(applied + 1),
       max_in_flight_(max_in_flight),
       on_lost_(std::move(on_lost)),
       observe_(std::move(observe)),

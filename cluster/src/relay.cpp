@@ -83,7 +83,6 @@ void relay::on_open(const std::shared_ptr<core::device_port>& device, const tern
         where_[device->id()] = device->shard();
     }
     state_[device->shard()]->sessions[device->id()] = std::move(s);
-    ++count_;
     send_open(raw);
 }
 
@@ -158,7 +157,6 @@ void relay::on_close(const std::shared_ptr<core::device_port>& device) {
         link_.send(owner_inbox(s.owner), m.SerializeAsString());
     }
     sessions.erase(it);
-    --count_;
     std::lock_guard lock(where_mutex_);
     where_.erase(device->id());
 }

@@ -61,9 +61,6 @@ public:
     // batches over `window`, so that they reconnect to other nodes, not all at once.
     void drain(std::chrono::milliseconds window);
 
-    // Sessions on this node, open or opening.
-    [[nodiscard]] std::size_t sessions() const noexcept { return count_.load(); }
-
 private:
     struct session;
     struct shard_state;
@@ -82,7 +79,6 @@ private:
     std::vector<std::unique_ptr<shard_state>> state_;
     mutable std::mutex where_mutex_;
     std::unordered_map<std::uint64_t, std::size_t> where_;  // connection -> shard
-    std::atomic<std::size_t> count_{0};
     std::atomic<bool> draining_{false};
 };
 

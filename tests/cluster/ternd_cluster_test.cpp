@@ -83,6 +83,16 @@ struct ternd_cluster {
         return 0;
     }
 
+    // Node i's nats-server (unless it still runs) and ternd start again; waits until caught up.
+    void bring_back(std::size_t i) {
+        if (nats.at(i).pid <= 0) {
+            nats.start(i);
+            nats.wait_listening(i);
+        }
+        start(i);
+        wait_ready(i);
+    }
+
     // A device of `user` connected to node i.
     std::unique_ptr<sdk_device_on> device(std::size_t i, std::uint64_t user);
 };
@@ -261,10 +271,7 @@ TEST_CASE("killing the owner's whole node loses nothing acknowledged", "[cluster
     CHECK(t.bob->events->read([](const auto& l) { return l.connections(); }) == 1);
 
     // The node comes back, catches up from the stream, and agrees with the others.
-    c.nats.start(owner);
-    c.nats.wait_listening(owner);
-    c.start(owner);
-    c.wait_ready(owner);
+    c.bring_back(owner);
     check_replicas_agree(c, {0, 1, 2});
 }
 
@@ -280,8 +287,7 @@ TEST_CASE("killing only the owner's ternd: a peer hands the partition on, nothin
     t.send(10, 20);
     check_exactly_once(t.acks, *t.bob, t.direct, 30);
     CHECK(c.owner_of_tenant(t.sender_node) != owner);
-    c.start(owner);
-    c.wait_ready(owner);
+    c.bring_back(owner);
     check_replicas_agree(c, {0, 1, 2});
 }
 
@@ -300,10 +306,7 @@ TEST_CASE("killing a follower's node stalls nothing, and it catches up", "[clust
     send_batch(*alice, direct, 20, 20, acks);
     check_exactly_once(acks, *bob, direct, 40);
     CHECK(c.owner_of_tenant(owner) == owner);  // no election: the leader never left
-    c.nats.start(follower);
-    c.nats.wait_listening(follower);
-    c.start(follower);
-    c.wait_ready(follower);
+    c.bring_back(follower);
     check_replicas_agree(c, {0, 1, 2});
 }
 

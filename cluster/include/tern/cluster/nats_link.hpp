@@ -101,8 +101,6 @@ public:
     [[nodiscard]] natsConnection* connection() const noexcept { return nc_; }
     [[nodiscard]] const nats_settings& settings() const noexcept { return settings_; }
     [[nodiscard]] bool connected() const noexcept;
-    // The server this connection is attached to (its server_name), empty while disconnected.
-    [[nodiscard]] std::string server_name() const;
 
     // Fire and forget; false when the connection cannot take it (closed, buffer full).
     bool publish(const std::string& subject, std::string_view data,
@@ -118,9 +116,6 @@ public:
     // server. Stopping a JetStream reader on an open connection asks the server to delete its
     // consumer and waits for the answer: close first when stopping everything.
     void close() noexcept;
-
-    // Waits until everything published so far reached the server.
-    void flush(std::chrono::milliseconds timeout);
 
 private:
     // libnats may still run a connection callback after the connection is destroyed (they run

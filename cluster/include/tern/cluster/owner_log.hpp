@@ -48,7 +48,6 @@ public:
     void end(const std::string& why);
 
     [[nodiscard]] bool ended() const;
-    [[nodiscard]] std::uint64_t first_sequence() const noexcept { return first_; }
 
 private:
     struct slot {
@@ -66,7 +65,6 @@ private:
     void drain();
 
     partition_log& log_;
-    const std::uint64_t first_;  // the sequence of the term's first append
     const std::size_t max_in_flight_;
     lost_handler on_lost_;
     append_observer observe_;

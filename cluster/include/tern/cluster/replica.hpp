@@ -60,10 +60,10 @@ public:
     // Waits until the entry `sequence` is applied (true), or the replica halted and applied
     // what it had taken, or `timeout` passed (false).
     bool wait_applied(std::uint64_t sequence, std::chrono::milliseconds timeout) const;
-    // Stops applying for `reason` (the first reason stays).
-    void halt(const std::string& reason);
 
 private:
+    // Stops applying for `reason` (the first reason stays).
+    void halt(const std::string& reason);
     void on_entry(std::uint64_t sequence, std::string_view bytes);
     void submit(std::uint64_t sequence, std::string_view bytes);
     void applied(std::uint64_t sequence, std::uint64_t digest, storage::entry_result outcome,
