@@ -23,6 +23,16 @@ namespace tern::cluster {
 namespace {
 // A ternd not heard from for this long is taken for gone (each sends every poll interval).
 constexpr std::chrono::seconds silent_limit{5};
+
+// Whether the node named `self` holds a current copy of the stream: it leads it, or the leader
+// lists it as a current, online replica.
+bool holds_current_copy(const stream_state& s, const std::string& self) {
+    if (s.leader == self) return true;
+    for (const auto& r : s.replicas) {
+        if (r.name == self) return r.current && !r.offline;
+    }
+    return false;
+}
 }  // namespace
 
 // One partition on this node: its log, its replica, and its term while this node owns it.
@@ -36,6 +46,9 @@ struct partition_slot {
     std::shared_ptr<detail::term> term;
     std::string leader;
     std::uint64_t last_seq = 0;
+    // This node's nats-server holds a current copy of the stream (it leads, or its replica is
+    // caught up): until then a rolling restart must not take the next node down.
+    bool stream_current = false;
     std::string problem;  // why this node cannot serve it, beyond the replica's own halt
     std::chrono::steady_clock::time_point asked_away{};  // the last stepdown for a silent leader
 };
@@ -148,6 +161,7 @@ node::node(node_settings settings, core::router& shards, storage::store& store,
                                           }
                                           if (t) t->log->applied(sequence, std::move(outcome));
                                       });
+        slot->rep->set_durable(false);  // a standby until a term begins
     }
     p.bus = std::make_unique<detail::bus>(*p.link, p.settings.observer);
     p.host = std::make_unique<detail::session_host>(
@@ -238,6 +252,7 @@ std::vector<partition_report> node::partitions() const {
         r.leader = slot->leader;
         r.owner = slot->term != nullptr;
         r.last_seq = slot->last_seq;
+        r.stream_current = slot->stream_current;
         if (r.halted.empty()) r.halted = slot->problem;
         out.push_back(std::move(r));
     }
@@ -246,7 +261,10 @@ std::vector<partition_report> node::partitions() const {
 
 bool node::ready() const {
     for (const auto& r : partitions()) {
-        if (r.leader.empty() || !r.halted.empty() || r.applied < r.last_seq) return false;
+        if (r.leader.empty() || !r.halted.empty() || r.applied < r.last_seq ||
+            !r.stream_current) {
+            return false;
+        }
     }
     return true;
 }
@@ -276,6 +294,9 @@ void node::parts::look_at(partition_slot& slot) {
             slot.log->ensure();
             slot.rep->start();
             slot.reading = true;
+            spdlog::info("cluster: partition {}: reading its log on after entry {} (this "
+                         "node's store)",
+                         slot.id, slot.rep->status().applied);
         }
         // Applied first, then the stream: the replica keeps applying meanwhile, and the other
         // order could see it past a correct last sequence (ownership.hpp).
@@ -291,11 +312,13 @@ void node::parts::look_at(partition_slot& slot) {
         }
         bool moved = false;
         std::shared_ptr<detail::term> current;
+        const bool stream_current = stream && holds_current_copy(*stream, settings.name);
         {
             std::lock_guard lock(slot.mutex);
             moved = slot.leader != view.leader;
             slot.leader = view.leader;
             slot.last_seq = view.last_seq;
+            slot.stream_current = stream_current;
             current = slot.term;
         }
         if (moved) {
@@ -360,10 +383,12 @@ bool node::parts::silent(const std::string& node) {
 }
 
 void node::parts::begin_term(partition_slot& slot, std::uint64_t applied) {
-    auto log =
-        std::make_shared<owner_log>(*slot.log, applied, [this](const std::string&) { wake(); });
+    auto log = std::make_shared<owner_log>(
+        *slot.log, applied, [this](const std::string&) { wake(); }, owner_log::default_in_flight,
+        settings.observer.appended);
     auto t = std::make_shared<detail::term>(slot.id, ++terms, shards, log, store, limits, telemetry,
                                             clock);
+    slot.rep->set_durable(true);  // before any entry of the term can be applied
     {
         std::lock_guard lock(slot.mutex);
         slot.term = t;
@@ -381,6 +406,7 @@ void node::parts::end_term(partition_slot& slot, const std::string& why) {
         slot.term = nullptr;
     }
     if (!t) return;
+    slot.rep->set_durable(false);
     spdlog::info("cluster: partition {}: term {} ends: {}", slot.id, t->number, why);
     if (settings.observer.owner_changed) settings.observer.owner_changed(false);
     t->routes.close();

@@ -95,20 +95,27 @@ void replica::submit(std::uint64_t sequence, std::string_view bytes) {
     const st::log_position position{partition_, sequence, digest};
     auto* entry = std::get_if<st::log_entry>(&*decoded);
     if (!entry) {  // the genesis: nothing to apply but the position
-        writer_.submit(position, [this, sequence, digest](st::entry_result r) {
-            applied(sequence, digest, st::apply_outcome{}, r);
-        });
+        std::vector<st::commit_writer::request> genesis;
+        genesis.push_back({position,
+                           [this, sequence, digest](st::entry_result r) {
+                               applied(sequence, digest, st::apply_outcome{}, r);
+                           },
+                           false, durable_});
+        writer_.submit(std::move(genesis));
         return;
     }
     // The entry's outcome waits in a shared slot for the position's completion, which comes
     // right after it (same batch, same thread).
     auto outcome = std::make_shared<st::entry_result>(st::apply_outcome{});
     std::vector<st::commit_writer::request> both;
-    both.push_back(
-        {std::move(*entry), [outcome](st::entry_result r) { *outcome = std::move(r); }, true});
-    both.push_back({position, [this, sequence, digest, outcome](st::entry_result r) {
+    const bool durable = durable_;
+    both.push_back({std::move(*entry), [outcome](st::entry_result r) { *outcome = std::move(r); },
+                    true, durable});
+    both.push_back({position,
+                    [this, sequence, digest, outcome](st::entry_result r) {
                         applied(sequence, digest, std::move(*outcome), r);
-                    }});
+                    },
+                    false, durable});
     writer_.submit(std::move(both));
 }
 

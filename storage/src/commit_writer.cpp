@@ -185,13 +185,23 @@ void commit_writer::run_syncer() {
         // One fsync for every batch staged since the last one: publishing the newest staged
         // state makes all of them durable and visible.
         const store::staged_token* newest = nullptr;
+        bool durable = false;
         for (const auto& b : ready) {
-            if (b.staged) newest = &b.staged->token;
+            if (!b.staged) continue;
+            newest = &b.staged->token;
+            durable = durable || std::any_of(b.requests.begin(), b.requests.end(),
+                                             [](const request& r) { return r.durable; });
         }
         result<void> published;
-        if (newest) {
+        if (newest && !durable) {
+            published = store_.publish(*newest, false);
+            if (!published) {
+                std::lock_guard lock(mutex_);
+                stats_.failed_commits += ready.size();
+            }
+        } else if (newest) {
             const auto start = std::chrono::steady_clock::now();
-            published = store_.publish(*newest);
+            published = store_.publish(*newest, true);
             const auto nanos = nanos_since(start);
             if (options_.observer.synced) {
                 options_.observer.synced(std::chrono::nanoseconds(nanos), !published);

@@ -28,6 +28,8 @@ public:
                 return "derived records disagree with the timeline";
             case errc::log_unavailable:
                 return "the replicated log cannot take the entry now";
+            case errc::unsupported:
+                return "this store cannot do that";
         }
         return "unknown storage error";
     }

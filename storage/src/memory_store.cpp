@@ -66,7 +66,7 @@ public:
         if (!results) return results.error();
         return staged{std::move(*results), nullptr};
     }
-    result<void> publish(const staged_token& /*token*/) override { return {}; }
+    result<void> publish(const staged_token& /*token*/, bool /*sync*/) override { return {}; }
 
     result<std::optional<conv_meta>> conversation(tenant_id t, const conv_id& c) const override {
         std::lock_guard lock(mutex_);

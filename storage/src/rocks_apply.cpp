@@ -446,9 +446,9 @@ result<store::staged> rocks_store::stage(std::span<const log_entry> entries) {
     return staged{std::move(*out), take_snapshot()};
 }
 
-result<void> rocks_store::publish(const staged_token& token) {
+result<void> rocks_store::publish(const staged_token& token, bool sync) {
     if (sync_failed_) return make_error_code(errc::io_error);
-    const auto s = db_->SyncWAL();
+    const auto s = sync ? db_->SyncWAL() : rocksdb::Status::OK();
     if (!s.ok()) {
         // The batch is written but not durable, and later batches were applied on top of it.
         // Like a database after a failed fsync, the store stops taking writes; a restart

@@ -95,7 +95,7 @@ public:
                                             durability mode) override;
     result<void> sync() override;
     result<staged> stage(std::span<const log_entry> entries) override;
-    result<void> publish(const staged_token& token) override;
+    result<void> publish(const staged_token& token, bool sync) override;
 
     result<std::optional<conv_meta>> conversation(tenant_id, const conv_id&) const override;
     result<std::vector<stored_event>> timeline(tenant_id, const conv_id&, seq_t from, direction dir,
@@ -123,6 +123,7 @@ public:
     result<std::uint64_t> applied_index() const override;
     result<std::optional<log_position>> position(std::uint32_t partition) const override;
     result<void> verify() const override;
+    result<void> checkpoint(const std::string& dir) const override;
 
     [[nodiscard]] rocksdb::DB& db() const noexcept { return *db_; }
     [[nodiscard]] rocksdb::ColumnFamilyHandle* handle(cf c) const noexcept { return handles_[c]; }

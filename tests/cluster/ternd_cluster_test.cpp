@@ -2,6 +2,7 @@
 // spread over the nodes: messages, groups and receipts across nodes, and the kill -9 of the node
 // that owns the tenant's partition (ternd and nats-server) losing nothing acknowledged. Every
 // process is started and stopped by PID (nats_cluster, ternd_process).
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -31,12 +32,14 @@ struct sdk_device_on {
 
 constexpr std::uint32_t partitions = 4;
 constexpr std::uint64_t tenant = 1;
+constexpr const char* admin_token = "cluster-admin-token-for-tests";
 
 // 3 nats-server and 3 ternd (node i beside nats-server i, named alike).
 struct ternd_cluster {
     ternd_setup setup{"tern-cluster", "fsync"};
     nats_cluster nats{setup.dir.path() / "nats", 3};
     std::vector<std::unique_ptr<ternd_process>> nodes{3};
+    std::vector<std::pair<std::uint16_t, std::uint16_t>> ports{3};  // (tcp, admin) of each node
 
     ternd_cluster() {
         nats.start_all();
@@ -44,17 +47,25 @@ struct ternd_cluster {
         for (std::size_t i = 0; i < 3; ++i) wait_ready(i);
     }
 
+    // Starts node i's ternd; a restarted node listens on the ports it had, as a real node's
+    // address stays (its clients reconnect to it).
     void start(std::size_t i) {
         std::string servers;
         for (const auto& u : nats.urls_from(i)) servers += (servers.empty() ? "" : ",") + u;
         const auto name = nats.at(i).name;
+        std::vector<std::string> settings{
+            "cluster.enabled=true", "cluster.node=" + name, "cluster.nats_servers=" + servers,
+            "cluster.partitions=" + std::to_string(partitions),
+            "server.data_dir=" + store_of(i).string(),
+            "admin.drain_seconds=1", "admin.token=" + std::string(admin_token)};
+        if (ports[i].first != 0) {
+            settings.push_back("listen.tcp=127.0.0.1:" + std::to_string(ports[i].first));
+            settings.push_back("admin.listen=127.0.0.1:" + std::to_string(ports[i].second));
+        }
         nodes[i] = std::make_unique<ternd_process>(
             TERND_BINARY, setup.config_file, (setup.dir.path() / (name + ".log")).string(),
-            std::vector<std::string>{
-                "cluster.enabled=true", "cluster.node=" + name, "cluster.nats_servers=" + servers,
-                "cluster.partitions=" + std::to_string(partitions),
-                "server.data_dir=" + (setup.dir.path() / name / "store").string(),
-                "admin.drain_seconds=1"});
+            settings);
+        ports[i] = {nodes[i]->port(), nodes[i]->admin_port()};
     }
 
     // Ready: every partition has a leader and this node applied its whole log.
@@ -91,6 +102,19 @@ struct ternd_cluster {
         }
         start(i);
         wait_ready(i);
+    }
+
+    // Node i's machine dies with its disks: both processes killed, ternd's store and
+    // JetStream's deleted.
+    void lose_disks(std::size_t i) {
+        nodes[i]->kill9();
+        nats.kill9(i);
+        std::filesystem::remove_all(store_of(i));
+        nats.wipe(i);
+    }
+
+    [[nodiscard]] std::filesystem::path store_of(std::size_t i) const {
+        return setup.dir.path() / nats.at(i).name / "store";
     }
 
     // A device of `user` connected to node i.
@@ -160,6 +184,21 @@ void check_exactly_once(send_results& acks, const sdk_device_on& receiver, const
     CHECK(seen == seqs);
 }
 
+// `ternctl cluster status` over every running node: (exit code, what it printed).
+std::pair<int, std::string> ternctl_cluster_status(const ternd_cluster& c) {
+    std::string command = std::string(TERN_CTL) + " cluster status";
+    for (const auto& n : c.nodes) {
+        if (n) command += " --admin http://127.0.0.1:" + std::to_string(n->admin_port());
+    }
+    std::string out;
+    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+    REQUIRE(pipe);
+    char buffer[4096];
+    while (const auto n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+    const int status = ::pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
 // Once quiet, every node that applied as far as `reference` reports the same digest for the
 // tenant's partition, and exactly one node owns it.
 void check_replicas_agree(const ternd_cluster& c, const std::vector<std::size_t>& nodes) {
@@ -191,25 +230,26 @@ void check_replicas_agree(const ternd_cluster& c, const std::vector<std::size_t>
 // Alice and Bob, on the two nodes that do not own the tenant's partition, about to talk.
 struct pair_off_owner {
     ternd_cluster c;
+    // Before the devices: a device that goes while sends wait completes them, into this.
+    send_results acks;
     std::size_t owner = c.owner_of_tenant();
     std::size_t sender_node = (owner + 1) % 3;
     std::size_t receiver_node = (owner + 2) % 3;
     std::unique_ptr<sdk_device_on> alice = c.device(sender_node, 1);
     std::unique_ptr<sdk_device_on> bob = c.device(receiver_node, 2);
     tc::conv_id direct = tc::conv_id::direct(1, 2);
-    send_results acks;
 
     void send(int from, int n) { send_batch(*alice, direct, from, n, acks); }
 };
 
 TEST_CASE("clients on different nodes talk 1:1 and in a group, with receipts", "[cluster][ternd]") {
     ternd_cluster c;
+    send_results acks;  // outlives the devices, whose last completions land in it
     auto alice = c.device(0, 1);
     auto bob = c.device(2, 2);
     auto carol = c.device(1, 3);
 
     const auto direct = tc::conv_id::direct(1, 2);
-    send_results acks;
     alice->client->send(direct, tc::content::from_text("hello bob"), acks.callback());
     REQUIRE(acks.wait(1, 30s));
     REQUIRE(acks.results[0].ok());
@@ -293,21 +333,33 @@ TEST_CASE("killing only the owner's ternd: a peer hands the partition on, nothin
 
 TEST_CASE("killing a follower's node stalls nothing, and it catches up", "[cluster][ternd]") {
     ternd_cluster c;
+    send_results acks;  // outlives the devices, whose last completions land in it
     const auto owner = c.owner_of_tenant();
     const auto follower = (owner + 1) % 3;
     const auto other = (owner + 2) % 3;
     auto alice = c.device(owner, 1);
     auto bob = c.device(other, 2);
     const auto direct = tc::conv_id::direct(1, 2);
-    send_results acks;
     send_batch(*alice, direct, 0, 20, acks);
     c.nodes[follower]->kill9();
     c.nats.kill9(follower);
     send_batch(*alice, direct, 20, 20, acks);
     check_exactly_once(acks, *bob, direct, 40);
     CHECK(c.owner_of_tenant(owner) == owner);  // no election: the leader never left
+    {
+        // ternctl names the node it cannot reach, and fails.
+        const auto [code, out] = ternctl_cluster_status(c);
+        INFO(out);
+        CHECK(code == 3);
+        CHECK_THAT(out, Catch::Contains("cannot reach ternd's admin listener"));
+    }
     c.bring_back(follower);
     check_replicas_agree(c, {0, 1, 2});
+    const auto [code, out] = ternctl_cluster_status(c);
+    INFO(out);
+    CHECK(code == 0);
+    CHECK_THAT(out, Catch::Contains("3 node(s) answered, 4 partition(s)") &&
+                        Catch::Contains("healthy"));
 }
 
 TEST_CASE("a paused owner's late appends fail the fence, and no seq repeats", "[cluster][ternd]") {
@@ -361,4 +413,137 @@ TEST_CASE("a drained owner hands its partitions over without a client reconnecti
     CHECK(t.alice->events->read([](const auto& l) { return l.connections(); }) == 1);
     CHECK(t.bob->events->read([](const auto& l) { return l.connections(); }) == 1);
     check_replicas_agree(c, {t.sender_node, t.receiver_node});
+}
+
+namespace {
+
+// Completions so far.
+std::size_t completed(send_results& acks) {
+    std::lock_guard lock(acks.mutex);
+    return acks.results.size();
+}
+
+double sum_of(const ternd_cluster& c, const std::string& series) {
+    double total = 0;
+    for (const auto& n : c.nodes) {
+        if (n) total += metric(n->admin_port(), series);
+    }
+    return total;
+}
+
+}  // namespace
+
+TEST_CASE("without a quorum nothing is acknowledged, and after it everything acked is there",
+          "[cluster][ternd]") {
+    pair_off_owner t;
+    auto& c = t.c;
+    t.send(0, 10);
+    REQUIRE(t.acks.wait(10, 30s));
+    // Two of three nats-servers gone: the partition's stream has no quorum. Every ternd still
+    // reaches the owner's nats-server, so requests travel and are refused, retryably.
+    c.nats.kill9(t.sender_node);
+    c.nats.kill9(t.receiver_node);
+    t.send(10, 10);
+    std::this_thread::sleep_for(10s);
+    CHECK(completed(t.acks) == 10);  // no ack without a quorum, and no final error either
+    CHECK(sum_of(c, R"(tern_request_errors_total{code="unavailable"})") >= 1);
+    c.nats.start(t.sender_node);
+    c.nats.start(t.receiver_node);
+    c.nats.wait_listening(t.sender_node);
+    c.nats.wait_listening(t.receiver_node);
+    t.send(20, 10);
+    check_exactly_once(t.acks, *t.bob, t.direct, 30);
+    check_replicas_agree(c, {0, 1, 2});
+}
+
+TEST_CASE("a node that lost its disk rejoins: it rebuilds from the log and agrees",
+          "[cluster][ternd]") {
+    pair_off_owner t;
+    auto& c = t.c;
+    const auto owner = t.owner;
+    t.send(0, 20);
+    REQUIRE(t.acks.wait(20, 30s));
+    // The owner's machine dies and comes back with empty disks.
+    c.lose_disks(owner);
+    t.send(20, 20);
+    check_exactly_once(t.acks, *t.bob, t.direct, 40);
+    c.bring_back(owner);
+    // It applied the whole log again: the same position and digest as the others, and the
+    // partition keeps one owner.
+    check_replicas_agree(c, {0, 1, 2});
+}
+
+TEST_CASE("a rolling restart of every node: each client reconnects at most once, nothing lost",
+          "[cluster][ternd]") {
+    pair_off_owner t;
+    auto& c = t.c;
+    int sent = 0;
+    const auto send_some = [&] {
+        t.send(sent, 10);
+        sent += 10;
+    };
+    send_some();
+    REQUIRE(t.acks.wait(10, 30s));
+    // One node at a time, as an operator would: ternd drains (its partitions move away first),
+    // then its nats-server stops; both start again and catch up before the next node goes.
+    for (const auto i : {t.owner, t.sender_node, t.receiver_node}) {
+        CAPTURE(i);
+        c.nodes[i]->signal(SIGTERM);
+        send_some();
+        CHECK(c.nodes[i]->wait_exit(30s) == 0);
+        c.nats.stop(i);
+        send_some();
+        c.bring_back(i);
+        send_some();
+        UNSCOPED_INFO("node " << i << " back: " << completed(t.acks) << " of " << sent
+                              << " acknowledged; Alice connected "
+                              << t.alice->events->read([](const auto& l) { return l.connections(); })
+                              << " times, Bob "
+                              << t.bob->events->read([](const auto& l) { return l.connections(); }));
+    }
+    check_exactly_once(t.acks, *t.bob, t.direct, static_cast<std::size_t>(sent));
+    CHECK(t.alice->events->read([](const auto& l) { return l.connections(); }) <= 2);
+    CHECK(t.bob->events->read([](const auto& l) { return l.connections(); }) <= 2);
+    check_replicas_agree(c, {0, 1, 2});
+}
+
+TEST_CASE("a node that lost its disk is rebuilt from another node's checkpoint",
+          "[cluster][ternd]") {
+    pair_off_owner t;
+    auto& c = t.c;
+    const auto owner = t.owner;
+    t.send(0, 20);
+    REQUIRE(t.acks.wait(20, 30s));
+    const auto run = [](const std::string& command) {
+        const int status = std::system((command + " >/dev/null 2>&1").c_str());
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    };
+    // A checkpoint of Bob's node, which holds every partition like any replica.
+    const auto donor = t.receiver_node;
+    const auto donor_store = c.store_of(donor);
+    REQUIRE(run(std::string(TERN_CTL) + " checkpoint --name before-the-fire --token " +
+                admin_token + " --admin http://127.0.0.1:" +
+                std::to_string(c.nodes[donor]->admin_port())) == 0);
+    const auto checkpoint = donor_store.string() + ".checkpoints/before-the-fire";
+    REQUIRE(std::filesystem::exists(checkpoint));
+
+    // The owner's machine dies with its disks; meanwhile the others go on.
+    c.lose_disks(owner);
+    const auto owner_store = c.store_of(owner);
+    t.send(20, 20);
+    check_exactly_once(t.acks, *t.bob, t.direct, 40);
+
+    // Restored from the checkpoint, it reads each log on from the checkpoint's position.
+    REQUIRE(run(std::string(TERN_CTL) + " restore --from " + checkpoint + " --data " +
+                owner_store.string()) == 0);
+    CHECK(run(std::string(TERN_CTL) + " restore --from " + checkpoint + " --data " +
+              owner_store.string()) != 0);  // never over a store
+    c.bring_back(owner);
+    check_replicas_agree(c, {0, 1, 2});
+    std::ifstream log(c.setup.dir.path() / (c.nats.at(owner).name + ".log"));
+    std::stringstream text;
+    text << log.rdbuf();
+    const auto p = cluster::partition_map(partitions).of(tenant);
+    const auto line = "partition " + std::to_string(p) + ": reading its log on after entry ";
+    CHECK_THAT(text.str(), Catch::Contains(line) && !Catch::Contains(line + "0 "));
 }

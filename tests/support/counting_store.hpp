@@ -23,8 +23,8 @@ public:
     storage::result<staged> stage(std::span<const storage::log_entry> entries) override {
         return inner_.stage(entries);
     }
-    storage::result<void> publish(const staged_token& token) override {
-        return inner_.publish(token);
+    storage::result<void> publish(const staged_token& token, bool sync) override {
+        return inner_.publish(token, sync);
     }
     storage::result<std::optional<storage::conv_meta>> conversation(
         storage::tenant_id t, const storage::conv_id& c) const override {

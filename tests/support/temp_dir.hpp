@@ -4,13 +4,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
 
 namespace tern::test {
 
-// A directory under the system temp dir, removed with everything in it on destruction.
+// A directory under the system temp dir, removed with everything in it on destruction (kept when
+// TERN_KEEP_TEST_DIRS is set, to read a failed process test's logs).
 class temp_dir {
 public:
     explicit temp_dir(const std::string& tag = "tern") {
@@ -21,6 +23,7 @@ public:
         std::filesystem::create_directories(path_);
     }
     ~temp_dir() {
+        if (std::getenv("TERN_KEEP_TEST_DIRS")) return;
         std::error_code ec;
         std::filesystem::remove_all(path_, ec);
     }

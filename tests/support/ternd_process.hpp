@@ -39,6 +39,16 @@ public:
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
+        // A restarted process's earlier log is kept as <log>.1, .2, ... (read after a failure).
+        if (std::filesystem::exists(log_file) && std::filesystem::file_size(log_file) > 0) {
+            for (int k = 1;; ++k) {
+                const auto kept = log_file + "." + std::to_string(k);
+                if (!std::filesystem::exists(kept)) {
+                    std::filesystem::rename(log_file, kept);
+                    break;
+                }
+            }
+        }
         std::ofstream(log_file, std::ios::trunc).close();  // before the fork: no stale port line
         pid_ = ::fork();
         if (pid_ == 0) {

@@ -1,6 +1,11 @@
 #include "admin.hpp"
 
 #include <chrono>
+#include <ctime>
+#include <iomanip>
+#include <map>
+#include <set>
+#include <vector>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -20,6 +25,10 @@ struct admin_args {
     CLI::App* status = nullptr;
     CLI::App* drain = nullptr;
     CLI::App* kick = nullptr;
+    CLI::App* cluster_status = nullptr;
+    CLI::App* checkpoint = nullptr;
+    std::string checkpoint_name;
+    std::vector<std::string> node_urls;  // cluster status: every node's admin URL
     std::string url;
     std::string token;
     bool as_json = false;
@@ -40,22 +49,22 @@ std::string from_env(const char* name, std::string fallback) {
     return v && *v ? std::string(v) : std::move(fallback);
 }
 
-// A request to the admin listener at --admin (plain http://host:port, on a private address).
-tooling::http_reply call(tooling::http_method method, const std::string& target) {
-    const auto& a = args();
-    const auto where = tooling::parse_http_url(a.url);
-    if (!where) throw std::runtime_error("--admin: expected http://host:port");
+// A request to the admin listener at `url` (plain http://host:port, on a private address).
+tooling::http_reply call(const std::string& url, tooling::http_method method,
+                         const std::string& target) {
+    const auto where = tooling::parse_http_url(url);
+    if (!where) throw std::runtime_error("--admin " + url + ": expected http://host:port");
     auto reply = tooling::send_http(
-        {method, where->host, where->port, target, a.token, std::chrono::seconds(30)});
+        {method, where->host, where->port, target, args().token, std::chrono::seconds(30)});
     if (!reply) {
-        throw std::runtime_error("cannot reach ternd's admin listener at " + a.url + " (" + target +
+        throw std::runtime_error("cannot reach ternd's admin listener at " + url + " (" + target +
                                  "): " + reply.error().message());
     }
     return std::move(*reply);
 }
 
-json call_json(tooling::http_method method, const std::string& target) {
-    const auto r = call(method, target);
+json call_json(const std::string& url, tooling::http_method method, const std::string& target) {
+    const auto r = call(url, method, target);
     json body = json::parse(r.body, nullptr, false);
     if (r.status >= 400) {
         const std::string why =
@@ -74,7 +83,7 @@ std::string duration(std::int64_t seconds) {
 }
 
 int status() {
-    const auto varz = call_json(tooling::http_method::get, "/admin/v1/varz");
+    const auto varz = call_json(args().url, tooling::http_method::get, "/admin/v1/varz");
     if (args().as_json) {
         std::cout << varz.dump(2) << "\n";
         return 0;
@@ -106,7 +115,7 @@ int drain() {
     const auto& a = args();
     const std::string target =
         "/admin/v1/drain" + (a.seconds ? "?seconds=" + std::to_string(*a.seconds) : "");
-    const auto r = call_json(tooling::http_method::post, target);
+    const auto r = call_json(args().url, tooling::http_method::post, target);
     std::cout << (r["already"].get<bool>() ? "already draining" : "draining") << ": "
               << r["connections"] << " connection(s) told to reconnect over " << r["window_seconds"]
               << " s\n";
@@ -115,7 +124,7 @@ int drain() {
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
         json varz;
         try {
-            varz = call_json(tooling::http_method::get, "/admin/v1/varz");
+            varz = call_json(args().url, tooling::http_method::get, "/admin/v1/varz");
         } catch (const std::runtime_error&) {
             std::cout << "ternd has exited\n";  // SIGTERM drains and exits; a POST does not
             return 0;
@@ -132,9 +141,127 @@ int kick() {
     std::string target =
         "/admin/v1/kick?tenant=" + std::to_string(a.tenant) + "&user=" + std::to_string(a.user);
     if (a.device) target += "&device=" + std::to_string(*a.device);
-    const auto r = call_json(tooling::http_method::post, target);
+    const auto r = call_json(args().url, tooling::http_method::post, target);
     std::cout << "kicked " << r["kicked"] << " connection(s)\n";
     return 0;
+}
+
+int checkpoint() {
+    auto& a = args();
+    if (a.checkpoint_name.empty()) {
+        // A UTC time stamp sorts, and names when the copy was taken.
+        const auto now = std::time(nullptr);
+        char name[32];
+        std::strftime(name, sizeof name, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
+        a.checkpoint_name = name;
+    }
+    const auto r = call_json(a.url, tooling::http_method::post,
+                             "/admin/v1/checkpoint?name=" + a.checkpoint_name);
+    std::cout << "checkpoint written to " << r["path"].get<std::string>() << " in "
+              << r["milliseconds"] << " ms\n";
+    return 0;
+}
+
+// ---- cluster status ------------------------------------------------------------------------
+
+// One partition as every node that answered sees it.
+struct partition_view {
+    std::set<std::string> leaders;  // as each node saw it last ("" while there is none)
+    std::vector<std::string> owners;
+    std::uint64_t last_seq = 0;
+    std::map<std::string, json> by_node;  // node -> its entry of /admin/v1/partitions
+};
+
+// What an operator must look at; empty when the cluster is healthy.
+std::vector<std::string> cluster_problems(const std::map<std::uint32_t, partition_view>& parts,
+                                          const std::set<std::string>& nodes) {
+    std::vector<std::string> problems;
+    for (const auto& [id, v] : parts) {
+        const auto where = "partition " + std::to_string(id) + ": ";
+        if (v.leaders.size() != 1 || v.leaders.begin()->empty()) {
+            problems.push_back(where + "no single leader (an election, or no quorum)");
+        } else if (v.owners.empty() && nodes.count(*v.leaders.begin())) {
+            problems.push_back(where + "its leader's ternd does not serve it (yet)");
+        }
+        if (v.owners.size() > 1) problems.push_back(where + "more than one node serves it");
+        std::map<std::uint64_t, std::set<std::string>> digests;  // applied -> digests
+        for (const auto& [node, e] : v.by_node) {
+            const auto halted = e["halted"].get<std::string>();
+            if (!halted.empty()) problems.push_back(where + node + " halted: " + halted);
+            digests[e["applied"].get<std::uint64_t>()].insert(e["digest"].get<std::string>());
+        }
+        for (const auto& [applied, set] : digests) {
+            if (set.size() > 1) {
+                problems.push_back(where + "replicas differ at entry " + std::to_string(applied) +
+                                   " (digests disagree): rebuild the odd one");
+            }
+        }
+    }
+    return problems;
+}
+
+int cluster_status() {
+    const auto& a = args();
+    const auto urls = a.node_urls.empty() ? std::vector<std::string>{a.url} : a.node_urls;
+    std::map<std::uint32_t, partition_view> parts;
+    std::set<std::string> nodes;
+    std::vector<std::string> unreachable;
+    json all = json::array();
+    for (const auto& url : urls) {
+        json body;
+        try {
+            body = call_json(url, tooling::http_method::get, "/admin/v1/partitions");
+        } catch (const std::runtime_error& e) {
+            unreachable.push_back(e.what());
+            continue;
+        }
+        all.push_back(body);
+        const auto node = body["node"].get<std::string>();
+        nodes.insert(node);
+        for (const auto& e : body["partitions"]) {
+            auto& v = parts[e["partition"].get<std::uint32_t>()];
+            v.leaders.insert(e["leader"].get<std::string>());
+            if (e["owner"].get<bool>()) v.owners.push_back(node);
+            v.last_seq = std::max(v.last_seq, e["last_seq"].get<std::uint64_t>());
+            v.by_node[node] = e;
+        }
+    }
+    auto problems = cluster_problems(parts, nodes);
+    for (const auto& u : unreachable) problems.insert(problems.begin(), u);
+    if (a.as_json) {
+        std::cout << json{{"nodes", all}, {"problems", problems}}.dump(2) << "\n";
+        return problems.empty() ? 0 : 3;
+    }
+    std::cout << nodes.size() << " node(s) answered, " << parts.size() << " partition(s)\n";
+    std::cout << std::left << std::setw(10) << "partition" << std::setw(10) << "leader"
+              << std::setw(10) << "owner" << std::setw(10) << "last_seq";
+    for (const auto& n : nodes) std::cout << std::setw(16) << (n + " applied/lag");
+    std::cout << "\n";
+    for (const auto& [id, v] : parts) {
+        std::string owners;
+        for (const auto& o : v.owners) owners += (owners.empty() ? "" : ",") + o;
+        const auto leader = v.leaders.size() == 1 ? *v.leaders.begin() : "(split)";
+        std::cout << std::setw(10) << id << std::setw(10) << (leader.empty() ? "-" : leader)
+                  << std::setw(10) << (owners.empty() ? "-" : owners) << std::setw(10)
+                  << v.last_seq;
+        for (const auto& n : nodes) {
+            const auto it = v.by_node.find(n);
+            std::cout << std::setw(16)
+                      << (it == v.by_node.end()
+                              ? std::string("-")
+                              : std::to_string(it->second["applied"].get<std::uint64_t>()) + "/" +
+                                    std::to_string(it->second["lag"].get<std::uint64_t>()));
+        }
+        std::cout << "\n";
+    }
+    if (problems.empty()) {
+        std::cout << "healthy: every partition has one leader served by its node, and the "
+                     "replicas agree\n";
+        return 0;
+    }
+    std::cout << "problems:\n";
+    for (const auto& p : problems) std::cout << "  " << p << "\n";
+    return 3;
 }
 
 void add_connection_options(CLI::App* cmd) {
@@ -165,17 +292,37 @@ void add_admin(CLI::App& app) {
     a.kick->add_option("--tenant", a.tenant, "tenant id")->required();
     a.kick->add_option("--user", a.user, "user id")->required();
     a.kick->add_option("--device", a.device, "only this device");
+
+    a.checkpoint = app.add_subcommand(
+        "checkpoint", "write a consistent copy of a running ternd's store, beside its data_dir");
+    add_connection_options(a.checkpoint);
+    a.checkpoint->add_option("--name", a.checkpoint_name,
+                             "the checkpoint's name (default: the UTC time, 20261204T001500Z)");
+
+    auto* cluster = app.add_subcommand("cluster", "a ternd cluster");
+    cluster->require_subcommand(1);
+    a.cluster_status = cluster->add_subcommand(
+        "status",
+        "every partition's leader, owner and each node's applied entry, with what is wrong "
+        "(exit 3 when anything is)");
+    a.cluster_status->add_option("--admin", a.node_urls,
+                                 "a node's admin URL; repeat for every node (default "
+                                 "TERN_ADMIN_URL)");
+    a.cluster_status->add_option("--token", a.token, "admin bearer token (env TERN_ADMIN_TOKEN)");
+    a.cluster_status->add_flag("--json", a.as_json, "print every node's answer and the problems");
 }
 
 bool admin_parsed() {
     const auto& a = args();
-    return *a.status || *a.drain || *a.kick;
+    return *a.status || *a.drain || *a.kick || *a.cluster_status || *a.checkpoint;
 }
 
 int run_admin() {
     const auto& a = args();
     if (*a.status) return status();
     if (*a.drain) return drain();
+    if (*a.cluster_status) return cluster_status();
+    if (*a.checkpoint) return checkpoint();
     return kick();
 }
 

@@ -1,3 +1,4 @@
+#include <filesystem>
 #include "inspect.hpp"
 
 #include <chrono>
@@ -22,6 +23,8 @@ struct inspect_args {
     CLI::App* user = nullptr;
     CLI::App* device = nullptr;
     CLI::App* verify = nullptr;
+    CLI::App* restore = nullptr;
+    std::string checkpoint;  // restore --from
     std::string data_dir = "data/store";
     std::uint64_t tenant = 1;
     std::string direct;  // "A,B"
@@ -201,6 +204,41 @@ int inspect_verify(st::store& s) {
     return 0;
 }
 
+// Copies a checkpoint into an empty data directory, then opens the copy as ternd would and
+// prints what it holds: each partition's log position, from which a cluster node reads on.
+int restore() {
+    namespace fs = std::filesystem;
+    const auto& a = args();
+    const fs::path from = a.checkpoint;
+    const fs::path to = a.data_dir;
+    if (!fs::exists(from / "CURRENT")) {
+        throw std::runtime_error(a.checkpoint + ": not a checkpoint (no CURRENT file)");
+    }
+    if (fs::exists(to) && !fs::is_empty(to)) {
+        throw std::runtime_error(a.data_dir + " is not empty: move the old store away first");
+    }
+    fs::create_directories(to);
+    fs::copy(from, to, fs::copy_options::recursive);
+    auto store = open_store();
+    if (const auto ok = store->verify(); !ok) {
+        throw std::runtime_error(a.data_dir + ": the restored store does not verify: " +
+                                 ok.error().message());
+    }
+    std::cout << "restored " << a.checkpoint << " into " << a.data_dir << "\n";
+    int found = 0;
+    for (std::uint32_t p = 0; p < 1024; ++p) {  // the partitions a config may have
+        const auto position = store->position(p);
+        if (!position) throw std::runtime_error("reading positions: " + position.error().message());
+        if (!*position) continue;
+        std::cout << "partition " << p << ": entry " << (*position)->sequence << ", digest "
+                  << (*position)->digest << "\n";
+        ++found;
+    }
+    if (found == 0) std::cout << "no log positions: a single node's store\n";
+    std::cout << "start ternd on it: a cluster node reads each partition's log from there\n";
+    return 0;
+}
+
 }  // namespace
 
 void add_inspect(CLI::App& app) {
@@ -227,11 +265,21 @@ void add_inspect(CLI::App& app) {
     a.device->add_option("--device", a.device_id, "device id")->required();
 
     a.verify = a.inspect->add_subcommand("verify", "check every derived record; count entries");
+
+    a.restore = app.add_subcommand(
+        "restore", "copy a checkpoint (ternctl checkpoint) into an empty data directory");
+    a.restore->add_option("--from", a.checkpoint, "the checkpoint directory")->required();
+    a.restore->add_option("--data", a.data_dir, "the new store directory (server.data_dir)")
+        ->required();
 }
 
-bool inspect_parsed() { return args().inspect && args().inspect->parsed(); }
+bool inspect_parsed() {
+    return (args().inspect && args().inspect->parsed()) ||
+           (args().restore && args().restore->parsed());
+}
 
 int run_inspect() {
+    if (args().restore->parsed()) return restore();
     auto store = open_store();
     auto& a = args();
     if (a.conv->parsed()) return inspect_conv(*store);

@@ -1,6 +1,8 @@
 #include "admin/admin_server.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <charconv>
 #include <map>
 #include <stdexcept>
@@ -128,6 +130,20 @@ response handle_post(const routes& r, std::string_view path,
         }
         return json(200, {{"kicked", r.kick(*tenant, *user, device)}});
     }
+    if (path == "/admin/v1/checkpoint") {
+        const auto name = q.find("name");
+        const auto valid = [](const std::string& n) {
+            return !n.empty() && n.size() <= 64 &&
+                   std::all_of(n.begin(), n.end(), [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+                   });
+        };
+        if (name == q.end() || !valid(name->second)) {
+            return error(400, "name: 1 to 64 of A-Z a-z 0-9 - _");
+        }
+        if (!r.checkpoint) return error(404, "this store makes no checkpoints (memory)");
+        return json(201, r.checkpoint(name->second));
+    }
     if (path == "/admin/v1/loglevel") {
         const auto level = q.find("level");
         if (level == q.end() || !r.set_log_level(level->second)) {
@@ -140,7 +156,8 @@ response handle_post(const routes& r, std::string_view path,
 }
 
 bool is_post_route(std::string_view path) {
-    return path == "/admin/v1/drain" || path == "/admin/v1/kick" || path == "/admin/v1/loglevel";
+    return path == "/admin/v1/drain" || path == "/admin/v1/kick" ||
+           path == "/admin/v1/loglevel" || path == "/admin/v1/checkpoint";
 }
 
 }  // namespace
@@ -164,6 +181,8 @@ response handle(const routes& r, const std::string& token, const request& req) {
         return post_route ? handle_post(r, path, *query) : handle_get(r, path, *query);
     } catch (const unavailable& e) {
         return error(503, e.what());
+    } catch (const conflict& e) {
+        return error(409, e.what());
     } catch (const std::exception& e) {
         spdlog::error("admin {} {}: {}", req.method, path, e.what());
         return error(500, "internal error (logged)");

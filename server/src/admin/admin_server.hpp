@@ -9,6 +9,7 @@
 //   POST /admin/v1/drain       start a drain (?seconds=N, default admin.drain_seconds)
 //   POST /admin/v1/kick        close a user's or a device's connections (?tenant=&user=[&device=])
 //   POST /admin/v1/loglevel    set the log level (?level=trace|debug|info|warn|error|off)
+//   POST /admin/v1/checkpoint  write a checkpoint of the store (?name=N) beside the data_dir
 //
 // POST routes need `Authorization: Bearer <admin.token>`; without a configured token they are
 // refused (403). Requests are bounded (8 KiB of headers, no body, 10 s to arrive); a bad one gets
@@ -34,6 +35,12 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// Thrown by a route whose target already exists (a 409 with the message).
+class conflict : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 // What the routes ask of the gateway. Each runs on the admin thread and may block briefly.
 struct routes {
     std::function<std::string()> metrics;
@@ -46,6 +53,9 @@ struct routes {
                               std::optional<std::uint64_t> device)>
         kick;
     std::function<bool(const std::string& level)> set_log_level;  // false: not a level
+    // Writes a checkpoint of the store named `name` (checked: [A-Za-z0-9_-], at most 64) and
+    // returns where; throws admin::conflict when it exists, std::runtime_error when it fails.
+    std::function<nlohmann::json(const std::string& name)> checkpoint;
     // The cluster's partitions as this node sees them; empty on a single node (404).
     std::function<nlohmann::json()> partitions;
     // Told of every request's status (0: malformed and dropped): the metrics.

@@ -1,6 +1,9 @@
 // The admin listener's routes over the gateway's parts: the JSON of varz and connz, drain, kick,
-// and the log level.
+// the log level, checkpoints and the cluster's partitions.
 #include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
@@ -53,6 +56,23 @@ nlohmann::json varz(gateway_parts& p) {
           {"max_devices_per_user", p.limits.max_devices_per_user},
           {"max_group_members", p.limits.max_group_members}}},
     };
+}
+
+nlohmann::json checkpoint(gateway_parts& p, const std::string& name) {
+    const auto dir = std::filesystem::path(p.checkpoints) / name;
+    std::error_code ec;
+    if (std::filesystem::exists(dir, ec)) throw admin::conflict(dir.string() + " exists");
+    std::filesystem::create_directories(p.checkpoints, ec);
+    if (ec) throw std::runtime_error(p.checkpoints + ": " + ec.message());
+    const auto started = std::chrono::steady_clock::now();
+    if (const auto made = p.store->checkpoint(dir.string()); !made) {
+        throw std::runtime_error("checkpoint " + dir.string() + ": " + made.error().message());
+    }
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    spdlog::info("admin: checkpoint of the store written to {} in {} ms", dir.string(),
+                 took.count());
+    return {{"path", dir.string()}, {"milliseconds", took.count()}};
 }
 
 nlohmann::json connz(gateway_parts& p, std::uint64_t after, std::size_t limit) {
@@ -127,6 +147,9 @@ admin::routes admin_routes(gateway_parts& p) {
         return kick(p, tenant, user, device);
     };
     r.set_log_level = [](const std::string& level) { return set_log_level(level); };
+    if (!p.checkpoints.empty()) {
+        r.checkpoint = [&p](const std::string& name) { return checkpoint(p, name); };
+    }
     if (p.cluster) {
         r.partitions = [&p] {
             auto list = nlohmann::json::array();
@@ -139,6 +162,7 @@ admin::routes admin_routes(gateway_parts& p) {
                      {"last_seq", part.last_seq},
                      {"lag", part.last_seq > part.applied ? part.last_seq - part.applied : 0},
                      {"digest", std::to_string(part.digest)},
+                     {"stream_current", part.stream_current},
                      {"halted", part.halted}});
             }
             return nlohmann::json{{"node", p.cluster->name()}, {"partitions", list}};

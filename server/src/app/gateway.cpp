@@ -1,4 +1,5 @@
 // The gateway's life: built from the configuration (gateway_parts), started, drained, stopped.
+#include <filesystem>
 #include <tern/server/gateway.hpp>
 
 #include <spdlog/spdlog.h>
@@ -29,6 +30,17 @@ std::unique_ptr<cluster::node> cluster_node_of(const config& cfg, gateway_parts&
 
 }  // namespace
 
+namespace {
+
+std::string checkpoints_of(const config& cfg) {
+    if (cfg.server.data_dir.empty()) return {};
+    auto dir = std::filesystem::path(cfg.server.data_dir).lexically_normal();
+    if (!dir.has_filename()) dir = dir.parent_path();  // "data/" names "data"
+    return dir.string() + ".checkpoints";
+}
+
+}  // namespace
+
 gateway_parts::gateway_parts(const config& cfg, std::unique_ptr<storage::store> given)
     : metrics({TERN_VERSION, TERN_BUILD_TYPE}),
       limits(limits_of(cfg)),
@@ -44,6 +56,7 @@ gateway_parts::gateway_parts(const config& cfg, std::unique_ptr<storage::store> 
       addresses{cfg.listen.tcp, cfg.listen.tls, cfg.listen.ws, cfg.listen.wss},
       admin_address(cfg.admin.listen),
       admin_token(cfg.admin.token),
+      checkpoints(checkpoints_of(cfg)),
       drain_window(std::chrono::seconds(cfg.admin.drain_seconds)),
       durability(cfg.server.durability),
       heap(std::chrono::milliseconds(cfg.server.heap_release_interval_ms),

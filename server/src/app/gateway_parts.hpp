@@ -58,6 +58,9 @@ struct gateway_parts {
     net::listen_addresses addresses;
     std::string admin_address;
     std::string admin_token;
+    // Where POST /admin/v1/checkpoint writes: beside the store, "<data_dir>.checkpoints" (the
+    // same file system, so table files are hard links); empty for a memory store.
+    std::string checkpoints;
     std::chrono::seconds drain_window;
     std::string durability;
     std::unique_ptr<admin::admin_server> admin;

@@ -21,6 +21,7 @@ class failing_store final : public st::store {
 public:
     explicit failing_store(st::store& inner) : inner_(inner) {}
     std::atomic<bool> fail{false};
+    std::atomic<int> synced{0};  // publish() calls that synced
     std::shared_future<void> gate;  // when valid, apply() waits for it
     std::promise<void> at_gate;     // set when the first apply() waits there
 
@@ -41,7 +42,10 @@ public:
         if (fail) return make_error_code(st::errc::no_space);
         return inner_.stage(entries);
     }
-    st::result<void> publish(const staged_token& token) override { return inner_.publish(token); }
+    st::result<void> publish(const staged_token& token, bool sync) override {
+        if (sync) ++synced;
+        return inner_.publish(token, sync);
+    }
     st::result<std::optional<st::conv_meta>> conversation(st::tenant_id t,
                                                           const st::conv_id& c) const override {
         return inner_.conversation(t, c);
@@ -201,6 +205,33 @@ TEST_CASE("a completion sees its entry applied", "[unit][storage][writer]") {
         head.set_value(s.conversation(tenant, st::conv_id::direct(1, 2)).value()->head_seq);
     });
     CHECK(head.get_future().get() == 1);
+}
+
+TEST_CASE("entries that need no durability are published without an fsync",
+          "[unit][storage][writer]") {
+    rocks_factory f;
+    failing_store s(*f.store);
+    st::commit_writer w(s, {st::durability::fsync, 4096});
+    // A standby's positions: visible when complete, not synced.
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+        std::promise<std::uint64_t> seen;
+        w.submit({{st::log_position{7, seq, seq},
+                   [&](st::entry_result r) {
+                       REQUIRE(r.has_value());
+                       seen.set_value(s.position(7).value()->sequence);
+                   },
+                   false, false}});
+        CHECK(seen.get_future().get() == seq);
+    }
+    CHECK(s.synced == 0);
+    CHECK(w.stats().syncs == 0);
+    // One durable request in a batch makes the batch, and what came before it, synced.
+    std::promise<void> done;
+    w.submit({{st::log_position{7, 4, 4}, {}, false, false},
+              {st::log_position{8, 1, 1}, [&](st::entry_result) { done.set_value(); }}});
+    done.get_future().get();
+    CHECK(s.synced == 1);
+    CHECK(w.stats().syncs == 1);
 }
 
 TEST_CASE("concurrent submitters all complete, each conversation in order",

@@ -177,10 +177,10 @@ TEST_CASE("staged batches stay invisible to readers until published", "[unit][st
     CHECK(s.inbox_head(1, 2).value() == 1);
     CHECK(s.timeline(1, c, 0, st::direction::backward, 10).value().size() == 1);
 
-    REQUIRE(s.publish(a->token).has_value());
+    REQUIRE(s.publish(a->token, true).has_value());
     CHECK(s.conversation(1, c).value()->head_seq == 2);
     CHECK(s.inbox_head(1, 2).value() == 2);
-    REQUIRE(s.publish(b->token).has_value());
+    REQUIRE(s.publish(b->token, true).has_value());
     CHECK(s.conversation(1, c).value()->head_seq == 3);
     CHECK(*s.timeline(1, c, 3, st::direction::forward, 1).value().at(0).bytes == "three");
     CHECK(s.verify().has_value());
@@ -213,4 +213,24 @@ TEST_CASE("flushes and compactions run at the lowest nice value", "[unit][storag
         REQUIRE_FALSE(nices.empty());
         CHECK(std::count(nices.begin(), nices.end(), 19) >= 1);
     }
+}
+
+TEST_CASE("a checkpoint is a store of its own, with the log positions", "[unit][storage]") {
+    rocks_factory f;
+    auto& s = *f.store;
+    apply_ok(s, first_direct(1, 1, 2));
+    apply_ok(s, message(1, st::conv_id::direct(1, 2), 2, 2));
+    apply_ok(s, st::log_position{3, 1, 77});
+    const auto copy = f.dir.path() / "checkpoint";
+    REQUIRE(s.checkpoint(copy.string()).has_value());
+    CHECK_FALSE(s.checkpoint(copy.string()).has_value());  // never over an existing directory
+    // The original goes on; the copy stays at its point in time.
+    apply_ok(s, message(1, st::conv_id::direct(1, 2), 3, 1));
+    const auto restored = open_rocks(copy.string());
+    CHECK(restored->conversation(1, st::conv_id::direct(1, 2)).value()->head_seq == 2);
+    CHECK(restored->position(3).value()->sequence == 1);
+    CHECK(restored->position(3).value()->digest == 77);
+    CHECK(restored->verify().has_value());
+    CHECK(st::make_memory_store()->checkpoint((f.dir.path() / "m").string()).error() ==
+          st::errc::unsupported);
 }

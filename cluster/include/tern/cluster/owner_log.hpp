@@ -30,11 +30,12 @@ class owner_log final : public core::commit_port, public std::enable_shared_from
 public:
     using lost_handler = std::function<void(const std::string& why)>;
     using append_observer = std::function<void(append_status, std::chrono::nanoseconds)>;
+    static constexpr std::size_t default_in_flight = 4096;
 
     // `applied`: the last sequence of the log, which this node's replica has applied. Held by a
     // shared_ptr: an append in flight keeps it alive. `on_lost` runs under its lock: post only.
     owner_log(partition_log& log, std::uint64_t applied, lost_handler on_lost,
-              std::size_t max_in_flight = 4096, append_observer observe = {});
+              std::size_t max_in_flight = default_in_flight, append_observer observe = {});
     ~owner_log() override;
     owner_log(const owner_log&) = delete;
     owner_log& operator=(const owner_log&) = delete;

@@ -14,6 +14,7 @@
 // wait_applied() may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -55,6 +56,13 @@ public:
     // handler has returned.
     void stop();
 
+    // Whether an entry must be on disk before it counts as applied (true at first). The owner's
+    // must: its acks wait for the apply, and on 2.9.10 its fsync'd store may be the only disk
+    // copy. A standby's need not: a restart reads whatever did not reach the disk again from the
+    // log (the position is in the same batch), and skipping the fsync leaves the disk to the
+    // owners. Any thread; entries submitted after the call follow it.
+    void set_durable(bool durable) noexcept { durable_ = durable; }
+
     [[nodiscard]] std::uint32_t partition() const noexcept { return partition_; }
     [[nodiscard]] replica_status status() const;
     // Waits until the entry `sequence` is applied (true), or the replica halted and applied
@@ -82,6 +90,7 @@ private:
     std::uint64_t submitted_digest_ = 0;  // the digest up to it
     std::size_t in_flight_ = 0;           // handed to the writer, completion not yet finished
     std::unique_ptr<log_reader> reader_;
+    std::atomic<bool> durable_{true};
 };
 
 }  // namespace tern::cluster

@@ -7,8 +7,9 @@
 //
 // In `fsync` mode the commit is pipelined over two threads: the writer stages batch N+1
 // (store::stage) while the syncer makes batch N durable and visible (store::publish), and one
-// fsync covers every batch staged while the previous one ran. In `os` and `memory` mode one
-// thread applies and completes.
+// fsync covers every batch staged while the previous one ran; batches whose requests all say
+// they need no durability (`request::durable`) are published without one. In `os` and `memory`
+// mode one thread applies and completes.
 //
 // Back-pressure: try_submit() refuses an entry while max_pending_entries wait (the caller answers
 // a retryable error), so a writer that cannot keep up (a slow disk, a RocksDB write stall) never
@@ -62,7 +63,7 @@ struct commit_writer_stats {
     std::uint64_t failed_commits = 0;
     std::uint64_t commit_nanos = 0;  // total time spent applying (store::apply or stage)
     std::uint64_t max_batch = 0;
-    std::uint64_t syncs = 0;         // fsync mode: store::publish calls, each one fsync
+    std::uint64_t syncs = 0;         // fsync mode: store::publish calls that fsynced
     std::uint64_t sync_nanos = 0;    // total time spent in store::publish
     std::uint64_t refused_full = 0;  // try_submit() calls refused: the queue was full
 };
@@ -77,6 +78,11 @@ public:
         // Commit this entry in the same batch as the next one submitted (an entry and the
         // log_position that covers it): a batch never ends after a request that says so.
         bool keep_with_next = false;
+        // fsync mode: false when the entry need not be on disk before its completion (a
+        // standby's copy of a replicated log, which a restart re-reads from the log). Such an
+        // entry still becomes visible in order; a batch with no durable request is published
+        // without an fsync, and the next fsync covers it.
+        bool durable = true;
     };
 
     commit_writer(store& target, commit_writer_options options);

@@ -18,6 +18,7 @@ enum class errc {
     inconsistent,     // verify() found derived records that disagree with the timeline
     log_unavailable,  // the replicated log cannot take the entry now (no quorum, another owner);
                       // retryable: it may be in the log, which a retry's dedup will find
+    unsupported,      // this kind of store cannot do it (a memory store makes no checkpoint)
 };
 
 [[nodiscard]] const boost::system::error_category& storage_category() noexcept;

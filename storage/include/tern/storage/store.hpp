@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -52,8 +53,9 @@ public:
 
     // Pipelined group commit, for the commit_writer in fsync mode: while one batch is being
     // synced, the next is applied. stage() applies entries like apply() in `os` mode but keeps
-    // them invisible to readers; publish(token) then syncs everything staged so far and makes
-    // the state the token names visible. Tokens are published in staging order; stage() and
+    // them invisible to readers; publish(token, true) then syncs everything staged so far and
+    // makes the state the token names visible (publish(token, false) only makes it visible: for
+    // entries a restart can fetch again, a standby's copy of the replicated log). Tokens are published in staging order; stage() and
     // apply() are called from one thread, publish() may be called from another. A writer uses
     // one path or the other: apply() makes everything written so far visible, staged or not.
     //
@@ -68,7 +70,7 @@ public:
         staged_token token;
     };
     [[nodiscard]] virtual result<staged> stage(std::span<const log_entry> entries) = 0;
-    [[nodiscard]] virtual result<void> publish(const staged_token& token) = 0;
+    [[nodiscard]] virtual result<void> publish(const staged_token& token, bool sync) = 0;
 
     // ---- reads (any thread) ----------------------------------------------------------------
 
@@ -142,6 +144,16 @@ public:
     // Checks that every derived record agrees with the timelines and membership (heads, gaps,
     // reverse index, inbox, cursors). Slow: for tests, tools and after recovery.
     [[nodiscard]] virtual result<void> verify() const = 0;
+
+    // Writes a consistent copy of the store into `dir`, which must not exist yet: everything
+    // written so far, synced or not, as one point in time (for a cluster node, each partition's
+    // log position is in it, so a node restored from it reads its logs on from there). On the
+    // store's file system the table files are hard links: a checkpoint costs little space until
+    // compactions replace them. Any thread; writes go on meanwhile.
+    [[nodiscard]] virtual result<void> checkpoint(const std::string& dir) const {
+        (void)dir;
+        return make_error_code(errc::unsupported);
+    }
 };
 
 }  // namespace tern::storage
