@@ -75,9 +75,9 @@ struct two_replicas {
 
 TEST_CASE("an owner's entries complete in order and every replica reaches the same state",
           "[cluster][replica]") {
-    two_replicas r;
-    auto& a = r.a;
-    auto& b = r.b;
+    two_replicas parts;
+    auto& a = parts.a;
+    auto& b = parts.b;
 
     std::promise<std::string> lost;
     {
@@ -175,9 +175,9 @@ TEST_CASE("a replica halts, never skips, on an entry it cannot apply", "[cluster
 
 TEST_CASE("two would-be owners at once: the fence lets one writer through per entry",
           "[cluster][replica]") {
-    two_replicas r;
-    auto& a = r.a;
-    auto& b = r.b;
+    two_replicas parts;
+    auto& a = parts.a;
+    auto& b = parts.b;
 
     const st::tenant_id t = 9;
     const auto c = st::conv_id::direct(1, 2);

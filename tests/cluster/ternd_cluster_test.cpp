@@ -2,6 +2,7 @@
 // spread over the nodes: messages, groups and receipts across nodes, and the kill -9 of the node
 // that owns the tenant's partition (ternd and nats-server) losing nothing acknowledged. Every
 // process is started and stopped by PID (nats_cluster, ternd_process).
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -33,6 +34,7 @@ struct sdk_device_on {
 constexpr std::uint32_t partitions = 4;
 constexpr std::uint64_t tenant = 1;
 constexpr const char* admin_token = "cluster-admin-token-for-tests";
+constexpr int max_devices = 2;  // per user, across the nodes
 
 // 3 nats-server and 3 ternd (node i beside nats-server i, named alike).
 struct ternd_cluster {
@@ -57,7 +59,8 @@ struct ternd_cluster {
             "cluster.enabled=true", "cluster.node=" + name, "cluster.nats_servers=" + servers,
             "cluster.partitions=" + std::to_string(partitions),
             "server.data_dir=" + store_of(i).string(),
-            "admin.drain_seconds=1", "admin.token=" + std::string(admin_token)};
+            "admin.drain_seconds=1", "admin.token=" + std::string(admin_token),
+            "limits.max_devices_per_user=" + std::to_string(max_devices)};
         if (ports[i].first != 0) {
             settings.push_back("listen.tcp=127.0.0.1:" + std::to_string(ports[i].first));
             settings.push_back("admin.listen=127.0.0.1:" + std::to_string(ports[i].second));
@@ -117,23 +120,27 @@ struct ternd_cluster {
         return setup.dir.path() / nats.at(i).name / "store";
     }
 
-    // A device of `user` connected to node i.
-    std::unique_ptr<sdk_device_on> device(std::size_t i, std::uint64_t user);
+    // A device of `user` (device id `device_id`, by default user * 10) started on node i; with
+    // `wait`, until it is connected.
+    std::unique_ptr<sdk_device_on> device(std::size_t i, std::uint64_t user,
+                                          std::uint64_t device_id = 0, bool wait = true);
 };
 
 }  // namespace
 
 namespace {
-std::unique_ptr<sdk_device_on> ternd_cluster::device(std::size_t i, std::uint64_t user) {
+std::unique_ptr<sdk_device_on> ternd_cluster::device(std::size_t i, std::uint64_t user,
+                                                     std::uint64_t device_id, bool wait) {
     auto d = std::make_unique<sdk_device_on>();
     tc::options o;
     o.endpoints = {{tc::transport::tcp, "127.0.0.1", nodes[i]->port(), "/"}};
-    o.token_provider = [this, user] { return setup.token(tenant, user, user * 10); };
+    const auto id = device_id ? device_id : user * 10;
+    o.token_provider = [this, user, id] { return setup.token(tenant, user, id); };
     o.reconnect.initial_delay = 50ms;
     o.reconnect.max_delay = 500ms;
     d->client = std::make_unique<tc::client>(std::move(o), d->events);
     d->client->connect();
-    REQUIRE(d->events->wait([](const auto& l) { return l.connected(); }, 30s));
+    if (wait) REQUIRE(d->events->wait([](const auto& l) { return l.connected(); }, 30s));
     return d;
 }
 
@@ -294,6 +301,90 @@ TEST_CASE("clients on different nodes talk 1:1 and in a group, with receipts", "
     }
 }
 
+TEST_CASE("across nodes: edit, recall, presence, typing, the device limit and a replaced device",
+          "[cluster][ternd]") {
+    ternd_cluster c;
+    send_results acks;  // outlives the devices, whose last completions land in it
+    auto alice = c.device(0, 1);
+    auto bob = c.device(2, 2);
+    const auto direct = tc::conv_id::direct(1, 2);
+    const auto event_of = [&](tc::event_kind kind) {
+        return [&, kind](const recording_listener& l) {
+            return std::any_of(l.events.begin(), l.events.end(), [&](const tc::event& e) {
+                return e.conv == direct && e.kind == kind && e.target_seq == 1;
+            });
+        };
+    };
+
+    // A message, its edit and its recall reach Bob on another node, each once, in order.
+    send_batch(*alice, direct, 0, 1, acks);
+    REQUIRE(acks.wait(1, 30s));
+    REQUIRE(has_texts(*bob, direct, 1));
+    alice->client->edit(direct, 1, tc::content::from_text("m0, edited"), acks.callback());
+    REQUIRE(bob->events->wait(event_of(tc::event_kind::edit), 30s));
+    alice->client->recall(direct, 1, acks.callback());
+    REQUIRE(bob->events->wait(event_of(tc::event_kind::recall), 30s));
+    REQUIRE(acks.wait(3, 30s));
+    for (const auto& r : acks.results) REQUIRE(r.ok());
+    const auto seqs = bob->events->read([&](const recording_listener& l) {
+        std::vector<tc::seq_t> out;
+        for (const auto& e : l.events) {
+            if (e.conv == direct) out.push_back(e.seq);
+        }
+        return out;
+    });
+    CHECK(seqs == std::vector<tc::seq_t>{1, 2, 3});
+
+    // Presence and typing travel between nodes: Bob watches Alice.
+    bob->client->subscribe_presence({1});
+    REQUIRE(bob->events->wait([](const recording_listener& l) {
+        return std::any_of(l.presence.begin(), l.presence.end(), [](const tc::presence& p) {
+            return p.user == 1 && p.status == tc::presence_status::online;
+        });
+    }));
+    alice->client->set_presence(tc::presence_status::do_not_disturb, "in a meeting");
+    REQUIRE(bob->events->wait([](const recording_listener& l) {
+        return std::any_of(l.presence.begin(), l.presence.end(), [](const tc::presence& p) {
+            return p.user == 1 && p.status == tc::presence_status::do_not_disturb &&
+                   p.text == "in a meeting";
+        });
+    }));
+    alice->client->set_typing(direct, true);
+    REQUIRE(bob->events->wait([&](const recording_listener& l) {
+        return std::any_of(l.typing.begin(), l.typing.end(), [&](const tc::typing& t) {
+            return t.conv == direct && t.user == 1 && t.active;
+        });
+    }));
+
+    // Alice's devices on three nodes: the second is admitted, the third is over the limit the
+    // owner keeps for all of her devices wherever they connect.
+    auto laptop = c.device(1, 1, 11);
+    auto tablet = c.device(2, 1, 12, false);
+    REQUIRE(tablet->events->wait([](const recording_listener& l) {
+        return std::any_of(l.states.begin(), l.states.end(), [](const tc::state_change& s) {
+            return s.reason == tc::disconnect_reason::too_many_devices;
+        });
+    }, 30s));
+    CHECK(tablet->events->read([](const auto& l) { return l.connections(); }) == 0);
+    tablet.reset();
+
+    // Alice's first device connects again through another node: the old connection is
+    // replaced, and the SDK does not fight back.
+    auto again = c.device(1, 1, 10);
+    REQUIRE(alice->events->wait([](const recording_listener& l) {
+        return !l.states.empty() && l.states.back().state == tc::connection_state::stopped &&
+               l.states.back().reason == tc::disconnect_reason::replaced;
+    }, 30s));
+    // The new connection is the device: it gets what Bob sends.
+    bob->client->send(direct, tc::content::from_text("still there?"), acks.callback());
+    REQUIRE(again->events->wait([&](const recording_listener& l) {
+        return std::any_of(l.events.begin(), l.events.end(), [](const tc::event& e) {
+            return e.content.text == "still there?";
+        });
+    }, 30s));
+    CHECK(laptop->events->read([](const auto& l) { return l.connected(); }));
+}
+
 TEST_CASE("killing the owner's whole node loses nothing acknowledged", "[cluster][ternd]") {
     pair_off_owner t;
     auto& c = t.c;
@@ -355,7 +446,13 @@ TEST_CASE("killing a follower's node stalls nothing, and it catches up", "[clust
     }
     c.bring_back(follower);
     check_replicas_agree(c, {0, 1, 2});
-    const auto [code, out] = ternctl_cluster_status(c);
+    // Leaderships may still be settling on the returned node: healthy within seconds.
+    auto [code, out] = ternctl_cluster_status(c);
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (code != 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(500ms);
+        std::tie(code, out) = ternctl_cluster_status(c);
+    }
     INFO(out);
     CHECK(code == 0);
     CHECK_THAT(out, Catch::Contains("3 node(s) answered, 4 partition(s)") &&

@@ -178,8 +178,11 @@ std::vector<std::string> cluster_problems(const std::map<std::uint32_t, partitio
     std::vector<std::string> problems;
     for (const auto& [id, v] : parts) {
         const auto where = "partition " + std::to_string(id) + ": ";
-        if (v.leaders.size() != 1 || v.leaders.begin()->empty()) {
-            problems.push_back(where + "no single leader (an election, or no quorum)");
+        if (v.leaders.size() > 1) {
+            problems.push_back(where +
+                               "the nodes name different leaders (a change under way: ask again)");
+        } else if (v.leaders.begin()->empty()) {
+            problems.push_back(where + "no leader (an election, or no quorum)");
         } else if (v.owners.empty() && nodes.count(*v.leaders.begin())) {
             problems.push_back(where + "its leader's ternd does not serve it (yet)");
         }
