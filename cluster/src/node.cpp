@@ -261,8 +261,7 @@ std::vector<partition_report> node::partitions() const {
 
 bool node::ready() const {
     for (const auto& r : partitions()) {
-        if (r.leader.empty() || !r.halted.empty() || r.applied < r.last_seq ||
-            !r.stream_current) {
+        if (r.leader.empty() || !r.halted.empty() || r.applied < r.last_seq || !r.stream_current) {
             return false;
         }
     }
@@ -294,9 +293,10 @@ void node::parts::look_at(partition_slot& slot) {
             slot.log->ensure();
             slot.rep->start();
             slot.reading = true;
-            spdlog::info("cluster: partition {}: reading its log on after entry {} (this "
-                         "node's store)",
-                         slot.id, slot.rep->status().applied);
+            spdlog::info(
+                "cluster: partition {}: reading its log on after entry {} (this "
+                "node's store)",
+                slot.id, slot.rep->status().applied);
         }
         // Applied first, then the stream: the replica keeps applying meanwhile, and the other
         // order could see it past a correct last sequence (ownership.hpp).

@@ -193,22 +193,18 @@ void commit_writer::run_syncer() {
                                              [](const request& r) { return r.durable; });
         }
         result<void> published;
-        if (newest && !durable) {
-            published = store_.publish(*newest, false);
-            if (!published) {
-                std::lock_guard lock(mutex_);
-                stats_.failed_commits += ready.size();
-            }
-        } else if (newest) {
+        if (newest) {
             const auto start = std::chrono::steady_clock::now();
-            published = store_.publish(*newest, true);
+            published = store_.publish(*newest, durable);
             const auto nanos = nanos_since(start);
-            if (options_.observer.synced) {
+            if (durable && options_.observer.synced) {
                 options_.observer.synced(std::chrono::nanoseconds(nanos), !published);
             }
             std::lock_guard lock(mutex_);
-            ++stats_.syncs;
-            stats_.sync_nanos += nanos;
+            if (durable) {
+                ++stats_.syncs;
+                stats_.sync_nanos += nanos;
+            }
             if (!published) stats_.failed_commits += ready.size();
         }
         for (auto& b : ready) {

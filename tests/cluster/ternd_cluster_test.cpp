@@ -3,6 +3,7 @@
 // that owns the tenant's partition (ternd and nats-server) losing nothing acknowledged. Every
 // process is started and stopped by PID (nats_cluster, ternd_process).
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -56,18 +57,21 @@ struct ternd_cluster {
         for (const auto& u : nats.urls_from(i)) servers += (servers.empty() ? "" : ",") + u;
         const auto name = nats.at(i).name;
         std::vector<std::string> settings{
-            "cluster.enabled=true", "cluster.node=" + name, "cluster.nats_servers=" + servers,
+            "cluster.enabled=true",
+            "cluster.node=" + name,
+            "cluster.nats_servers=" + servers,
             "cluster.partitions=" + std::to_string(partitions),
             "server.data_dir=" + store_of(i).string(),
-            "admin.drain_seconds=1", "admin.token=" + std::string(admin_token),
+            "admin.drain_seconds=1",
+            "admin.token=" + std::string(admin_token),
             "limits.max_devices_per_user=" + std::to_string(max_devices)};
         if (ports[i].first != 0) {
             settings.push_back("listen.tcp=127.0.0.1:" + std::to_string(ports[i].first));
             settings.push_back("admin.listen=127.0.0.1:" + std::to_string(ports[i].second));
         }
-        nodes[i] = std::make_unique<ternd_process>(
-            TERND_BINARY, setup.config_file, (setup.dir.path() / (name + ".log")).string(),
-            settings);
+        nodes[i] = std::make_unique<ternd_process>(TERND_BINARY, setup.config_file,
+                                                   (setup.dir.path() / (name + ".log")).string(),
+                                                   settings);
         ports[i] = {nodes[i]->port(), nodes[i]->admin_port()};
     }
 
@@ -142,6 +146,11 @@ std::unique_ptr<sdk_device_on> ternd_cluster::device(std::size_t i, std::uint64_
     d->client->connect();
     if (wait) REQUIRE(d->events->wait([](const auto& l) { return l.connected(); }, 30s));
     return d;
+}
+
+// How many times the device got a Welcome.
+std::size_t connections(const sdk_device_on& d) {
+    return d.events->read([](const recording_listener& l) { return l.connections(); });
 }
 
 std::vector<std::string> texts_of(const sdk_device_on& d, const tc::conv_id& conv) {
@@ -360,28 +369,33 @@ TEST_CASE("across nodes: edit, recall, presence, typing, the device limit and a 
     // owner keeps for all of her devices wherever they connect.
     auto laptop = c.device(1, 1, 11);
     auto tablet = c.device(2, 1, 12, false);
-    REQUIRE(tablet->events->wait([](const recording_listener& l) {
-        return std::any_of(l.states.begin(), l.states.end(), [](const tc::state_change& s) {
-            return s.reason == tc::disconnect_reason::too_many_devices;
-        });
-    }, 30s));
-    CHECK(tablet->events->read([](const auto& l) { return l.connections(); }) == 0);
+    REQUIRE(tablet->events->wait(
+        [](const recording_listener& l) {
+            return std::any_of(l.states.begin(), l.states.end(), [](const tc::state_change& s) {
+                return s.reason == tc::disconnect_reason::too_many_devices;
+            });
+        },
+        30s));
+    CHECK(connections(*tablet) == 0);
     tablet.reset();
 
     // Alice's first device connects again through another node: the old connection is
     // replaced, and the SDK does not fight back.
     auto again = c.device(1, 1, 10);
-    REQUIRE(alice->events->wait([](const recording_listener& l) {
-        return !l.states.empty() && l.states.back().state == tc::connection_state::stopped &&
-               l.states.back().reason == tc::disconnect_reason::replaced;
-    }, 30s));
+    REQUIRE(alice->events->wait(
+        [](const recording_listener& l) {
+            return !l.states.empty() && l.states.back().state == tc::connection_state::stopped &&
+                   l.states.back().reason == tc::disconnect_reason::replaced;
+        },
+        30s));
     // The new connection is the device: it gets what Bob sends.
     bob->client->send(direct, tc::content::from_text("still there?"), acks.callback());
-    REQUIRE(again->events->wait([&](const recording_listener& l) {
-        return std::any_of(l.events.begin(), l.events.end(), [](const tc::event& e) {
-            return e.content.text == "still there?";
-        });
-    }, 30s));
+    REQUIRE(again->events->wait(
+        [&](const recording_listener& l) {
+            return std::any_of(l.events.begin(), l.events.end(),
+                               [](const tc::event& e) { return e.content.text == "still there?"; });
+        },
+        30s));
     CHECK(laptop->events->read([](const auto& l) { return l.connected(); }));
 }
 
@@ -398,8 +412,8 @@ TEST_CASE("killing the owner's whole node loses nothing acknowledged", "[cluster
     t.send(20, 20);
     check_exactly_once(t.acks, *t.bob, t.direct, 40);
     // Neither client lost its connection: the nodes they use kept running.
-    CHECK(t.alice->events->read([](const auto& l) { return l.connections(); }) == 1);
-    CHECK(t.bob->events->read([](const auto& l) { return l.connections(); }) == 1);
+    CHECK(connections(*t.alice) == 1);
+    CHECK(connections(*t.bob) == 1);
 
     // The node comes back, catches up from the stream, and agrees with the others.
     c.bring_back(owner);
@@ -455,8 +469,8 @@ TEST_CASE("killing a follower's node stalls nothing, and it catches up", "[clust
     }
     INFO(out);
     CHECK(code == 0);
-    CHECK_THAT(out, Catch::Contains("3 node(s) answered, 4 partition(s)") &&
-                        Catch::Contains("healthy"));
+    CHECK_THAT(out,
+               Catch::Contains("3 node(s) answered, 4 partition(s)") && Catch::Contains("healthy"));
 }
 
 TEST_CASE("a paused owner's late appends fail the fence, and no seq repeats", "[cluster][ternd]") {
@@ -507,8 +521,8 @@ TEST_CASE("a drained owner hands its partitions over without a client reconnecti
     }
     CHECK(exit_code == 0);
     CHECK(c.owner_of_tenant(t.sender_node) != owner);
-    CHECK(t.alice->events->read([](const auto& l) { return l.connections(); }) == 1);
-    CHECK(t.bob->events->read([](const auto& l) { return l.connections(); }) == 1);
+    CHECK(connections(*t.alice) == 1);
+    CHECK(connections(*t.bob) == 1);
     check_replicas_agree(c, {t.sender_node, t.receiver_node});
 }
 
@@ -593,14 +607,12 @@ TEST_CASE("a rolling restart of every node: each client reconnects at most once,
         c.bring_back(i);
         send_some();
         UNSCOPED_INFO("node " << i << " back: " << completed(t.acks) << " of " << sent
-                              << " acknowledged; Alice connected "
-                              << t.alice->events->read([](const auto& l) { return l.connections(); })
-                              << " times, Bob "
-                              << t.bob->events->read([](const auto& l) { return l.connections(); }));
+                              << " acknowledged; Alice connected " << connections(*t.alice)
+                              << " times, Bob " << connections(*t.bob));
     }
     check_exactly_once(t.acks, *t.bob, t.direct, static_cast<std::size_t>(sent));
-    CHECK(t.alice->events->read([](const auto& l) { return l.connections(); }) <= 2);
-    CHECK(t.bob->events->read([](const auto& l) { return l.connections(); }) <= 2);
+    CHECK(connections(*t.alice) <= 2);
+    CHECK(connections(*t.bob) <= 2);
     check_replicas_agree(c, {0, 1, 2});
 }
 
@@ -619,8 +631,8 @@ TEST_CASE("a node that lost its disk is rebuilt from another node's checkpoint",
     const auto donor = t.receiver_node;
     const auto donor_store = c.store_of(donor);
     REQUIRE(run(std::string(TERN_CTL) + " checkpoint --name before-the-fire --token " +
-                admin_token + " --admin http://127.0.0.1:" +
-                std::to_string(c.nodes[donor]->admin_port())) == 0);
+                admin_token +
+                " --admin http://127.0.0.1:" + std::to_string(c.nodes[donor]->admin_port())) == 0);
     const auto checkpoint = donor_store.string() + ".checkpoints/before-the-fire";
     REQUIRE(std::filesystem::exists(checkpoint));
 
@@ -643,4 +655,25 @@ TEST_CASE("a node that lost its disk is rebuilt from another node's checkpoint",
     const auto p = cluster::partition_map(partitions).of(tenant);
     const auto line = "partition " + std::to_string(p) + ": reading its log on after entry ";
     CHECK_THAT(text.str(), Catch::Contains(line) && !Catch::Contains(line + "0 "));
+}
+
+TEST_CASE("only the owner syncs its partition's entries: the standbys apply without an fsync",
+          "[cluster][ternd]") {
+    pair_off_owner t;
+    auto& c = t.c;
+    const auto syncs = [&](std::size_t i) {
+        return metric(c.nodes[i]->admin_port(), "tern_storage_sync_duration_seconds_count");
+    };
+    t.send(0, 1);
+    REQUIRE(t.acks.wait(1, 30s));
+    check_replicas_agree(c, {0, 1, 2});  // every replica applied it: the counts are quiet now
+    const std::array<double, 3> before{syncs(0), syncs(1), syncs(2)};
+    t.send(1, 20);
+    check_exactly_once(t.acks, *t.bob, t.direct, 21);
+    check_replicas_agree(c, {0, 1, 2});
+    // The owner acknowledged each send after its own fsync; Alice's and Bob's nodes applied
+    // the same entries (the digests agree) without one.
+    CHECK(syncs(t.owner) > before[t.owner]);
+    CHECK(syncs(t.sender_node) == before[t.sender_node]);
+    CHECK(syncs(t.receiver_node) == before[t.receiver_node]);
 }

@@ -1,16 +1,16 @@
 #include "admin.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <iomanip>
-#include <map>
-#include <set>
-#include <vector>
-#include <cstdlib>
 #include <iostream>
+#include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <tern/tooling/http_client.hpp>

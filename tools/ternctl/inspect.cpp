@@ -1,5 +1,5 @@
-#include <filesystem>
 #include "inspect.hpp"
+#include <filesystem>
 
 #include <chrono>
 #include <ctime>
@@ -221,8 +221,8 @@ int restore() {
     fs::copy(from, to, fs::copy_options::recursive);
     auto store = open_store();
     if (const auto ok = store->verify(); !ok) {
-        throw std::runtime_error(a.data_dir + ": the restored store does not verify: " +
-                                 ok.error().message());
+        throw std::runtime_error(a.data_dir +
+                                 ": the restored store does not verify: " + ok.error().message());
     }
     std::cout << "restored " << a.checkpoint << " into " << a.data_dir << "\n";
     int found = 0;

@@ -133,10 +133,9 @@ response handle_post(const routes& r, std::string_view path,
     if (path == "/admin/v1/checkpoint") {
         const auto name = q.find("name");
         const auto valid = [](const std::string& n) {
-            return !n.empty() && n.size() <= 64 &&
-                   std::all_of(n.begin(), n.end(), [](char c) {
-                       return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-                   });
+            return !n.empty() && n.size() <= 64 && std::all_of(n.begin(), n.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+            });
         };
         if (name == q.end() || !valid(name->second)) {
             return error(400, "name: 1 to 64 of A-Z a-z 0-9 - _");
@@ -156,8 +155,8 @@ response handle_post(const routes& r, std::string_view path,
 }
 
 bool is_post_route(std::string_view path) {
-    return path == "/admin/v1/drain" || path == "/admin/v1/kick" ||
-           path == "/admin/v1/loglevel" || path == "/admin/v1/checkpoint";
+    return path == "/admin/v1/drain" || path == "/admin/v1/kick" || path == "/admin/v1/loglevel" ||
+           path == "/admin/v1/checkpoint";
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The gateway's life: built from the configuration (gateway_parts), started, drained, stopped.
-#include <filesystem>
 #include <tern/server/gateway.hpp>
+
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
@@ -27,10 +28,6 @@ std::unique_ptr<cluster::node> cluster_node_of(const config& cfg, gateway_parts&
     return std::make_unique<cluster::node>(cluster_settings_of(cfg, p.metrics), p.router, *p.store,
                                            p.writer, p.limits, p.telemetry);
 }
-
-}  // namespace
-
-namespace {
 
 std::string checkpoints_of(const config& cfg) {
     if (cfg.server.data_dir.empty()) return {};

@@ -21,7 +21,7 @@ class failing_store final : public st::store {
 public:
     explicit failing_store(st::store& inner) : inner_(inner) {}
     std::atomic<bool> fail{false};
-    std::atomic<int> synced{0};  // publish() calls that synced
+    std::atomic<int> synced{0};     // publish() calls that synced
     std::shared_future<void> gate;  // when valid, apply() waits for it
     std::promise<void> at_gate;     // set when the first apply() waits there
 

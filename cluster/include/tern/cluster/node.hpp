@@ -57,7 +57,7 @@ struct partition_report {
     std::uint64_t last_seq = 0;  // the stream's, at the last look
     std::uint64_t digest = 0;
     bool stream_current = false;  // this node's nats-server has a current copy of the stream
-    std::string halted;  // why this node cannot serve it; empty when it can
+    std::string halted;           // why this node cannot serve it; empty when it can
 };
 
 class node {

@@ -55,9 +55,10 @@ public:
     // synced, the next is applied. stage() applies entries like apply() in `os` mode but keeps
     // them invisible to readers; publish(token, true) then syncs everything staged so far and
     // makes the state the token names visible (publish(token, false) only makes it visible: for
-    // entries a restart can fetch again, a standby's copy of the replicated log). Tokens are published in staging order; stage() and
-    // apply() are called from one thread, publish() may be called from another. A writer uses
-    // one path or the other: apply() makes everything written so far visible, staged or not.
+    // entries a restart can fetch again, a standby's copy of the replicated log). Tokens are
+    // published in staging order; stage() and apply() are called from one thread, publish() may be
+    // called from another. A writer uses one path or the other: apply() makes everything written so
+    // far visible, staged or not.
     //
     // Readers therefore never see an event that a power loss could take back (a device that
     // pulled seq N must never meet a different seq N after a restart). If a sync fails, the
