@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build release test run cluster bench-storage bench-smoke fuzz fuzz-build format clean
+.PHONY: deps build release test run cluster cluster-soak bench-storage bench-smoke fuzz fuzz-build format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -41,6 +41,14 @@ cluster: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS) --target ternd ternctl tern-chat
 	@scripts/run-cluster.sh
+
+# Every cluster fault test in a loop, in random order, for SOAK_MINUTES (default 60); stops at
+# the first failure, keeping its logs in ./cluster-soak (scripts/cluster-soak.sh).
+SOAK_MINUTES ?= 60
+cluster-soak: deps
+	@cmake --preset dev >/dev/null
+	@cmake --build --preset dev -j $(JOBS) --target tern_cluster_tests ternd ternctl
+	@scripts/cluster-soak.sh build/dev $(SOAK_MINUTES)
 
 bench-storage: release
 	@build/release/bench/tern-storage-bench

@@ -46,6 +46,10 @@ for n in 1 2 3; do
     cat > "$data/n$n/nats.conf" <<CONF
 # nats-server for Tern node n$n (written by make cluster; deploy/ has the production shape).
 server_name: n$n
+# Cut a route that stops reading within seconds (docs/cluster.md, "The 2.9.10 caveats").
+ping_interval: "2s"
+ping_max: 2
+write_deadline: "2s"
 listen: 127.0.0.1:1422$n
 http: 127.0.0.1:1822$n
 jetstream { store_dir: "$data/n$n/jetstream", max_memory_store: 64MB, max_file_store: 4GB }

@@ -96,10 +96,38 @@ std::string serialized(pb::LogEntry& entry) {
     return out;
 }
 
+boost::system::result<log_record, decode_error> decode_body(const pb::LogEntry& in) {
+    switch (in.body_case()) {
+        case pb::LogEntry::kGenesis:
+            return log_record{genesis{in.genesis().partition(), in.genesis().partitions(),
+                                      in.genesis().cluster()}};
+        case pb::LogEntry::kAppend: {
+            st::append_event e;
+            if (!get(in.append(), e)) return decode_error::malformed;
+            return log_record{st::log_entry{std::move(e)}};
+        }
+        case pb::LogEntry::kAck: {
+            const auto& a = in.ack();
+            return log_record{
+                st::log_entry{st::ack_inbox{a.tenant(), a.user(), a.device(), a.inbox_seq()}}};
+        }
+        case pb::LogEntry::kRead: {
+            const auto& r = in.read();
+            st::mark_read m{r.tenant(), {}, r.user(), r.up_to()};
+            if (!get_conv(r.conv(), m.conv)) return decode_error::malformed;
+            return log_record{st::log_entry{m}};
+        }
+        case pb::LogEntry::BODY_NOT_SET:
+            break;
+    }
+    return decode_error::malformed;
+}
+
 }  // namespace
 
-std::string encode_entry(const st::log_entry& entry) {
+std::string encode_entry(const st::log_entry& entry, std::optional<std::uint64_t> digest_before) {
     pb::LogEntry out;
+    if (digest_before) out.set_digest_before(*digest_before);
     std::visit(
         [&](const auto& e) {
             using T = std::decay_t<decltype(e)>;
@@ -134,37 +162,17 @@ std::string encode_genesis(const genesis& g) {
     return serialized(out);
 }
 
-boost::system::result<log_record, decode_error> decode_entry(std::string_view bytes) {
+boost::system::result<decoded_entry, decode_error> decode_entry(std::string_view bytes) {
     pb::LogEntry in;
     if (!in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
         return decode_error::malformed;
     }
     if (in.format() > st::log_format_version) return decode_error::too_new;
     if (in.format() == 0) return decode_error::malformed;
-    switch (in.body_case()) {
-        case pb::LogEntry::kGenesis:
-            return log_record{genesis{in.genesis().partition(), in.genesis().partitions(),
-                                      in.genesis().cluster()}};
-        case pb::LogEntry::kAppend: {
-            st::append_event e;
-            if (!get(in.append(), e)) return decode_error::malformed;
-            return log_record{st::log_entry{std::move(e)}};
-        }
-        case pb::LogEntry::kAck: {
-            const auto& a = in.ack();
-            return log_record{
-                st::log_entry{st::ack_inbox{a.tenant(), a.user(), a.device(), a.inbox_seq()}}};
-        }
-        case pb::LogEntry::kRead: {
-            const auto& r = in.read();
-            st::mark_read m{r.tenant(), {}, r.user(), r.up_to()};
-            if (!get_conv(r.conv(), m.conv)) return decode_error::malformed;
-            return log_record{st::log_entry{m}};
-        }
-        case pb::LogEntry::BODY_NOT_SET:
-            break;
-    }
-    return decode_error::malformed;
+    auto record = decode_body(in);
+    if (!record) return record.error();
+    return decoded_entry{std::move(*record),
+                         in.has_digest_before() ? std::optional(in.digest_before()) : std::nullopt};
 }
 
 const char* describe(decode_error e) noexcept {

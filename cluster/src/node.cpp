@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -14,9 +15,11 @@
 
 #include "bus.hpp"
 #include "bus_subjects.hpp"
+#include "peer_digests.hpp"
 #include "relay.hpp"
 #include "session_host.hpp"
 #include "term.hpp"
+#include "tern/cluster/v1/bus.pb.h"
 
 namespace tern::cluster {
 
@@ -41,6 +44,7 @@ struct partition_slot {
     std::unique_ptr<partition_log> log;
     std::unique_ptr<replica> rep;
     bool reading = false;  // the replica started (control thread only)
+    std::string read_via;  // the leader when the replica's reader was made (control thread)
 
     mutable std::mutex mutex;  // the fields below
     std::shared_ptr<detail::term> term;
@@ -73,7 +77,8 @@ struct node::parts {
 
     void run();
     void look_at(partition_slot& slot);
-    void begin_term(partition_slot& slot, std::uint64_t applied);
+    // A term from the replica's position (`applied_to`, read before the stream's information).
+    void begin_term(partition_slot& slot, const replica_status& applied_to);
     void end_term(partition_slot& slot, const std::string& why);
     void wake() {
         std::lock_guard lock(mutex);
@@ -119,14 +124,32 @@ struct node::parts {
     std::map<std::string, std::chrono::steady_clock::time_point> heard;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     [[nodiscard]] bool silent(const std::string& node);
-    // Tells the other nodes this ternd lives, at most twice a second (a round of the control
-    // loop can take seconds while NATS is slow, so it beats between partitions too).
+    // Tells the other nodes this ternd lives and how far each replica applied, at most twice a
+    // second (a round of the control loop can take seconds while NATS is slow, so it beats
+    // between partitions too).
     void beat() {
         const auto now = std::chrono::steady_clock::now();
         if (now - last_beat < std::chrono::milliseconds(500)) return;
         last_beat = now;
-        bus->send("tern.alive." + settings.name, {});
+        v1::Alive alive;
+        for (const auto& slot : slots) {
+            const auto status = slot->rep->status();
+            auto& r = *alive.add_replicas();
+            r.set_partition(slot->id);
+            r.set_applied(status.applied);
+            r.set_digest(status.digest);
+        }
+        bus->send("tern.alive." + settings.name, alive.SerializeAsString());
     }
+    // A KickRequest from another node's admin listener: kicks through the partition's term if
+    // this node owns it, and answers on the request's reply subject.
+    void kick_asked(natsMsg* request);
+    // A heartbeat from another node: when it was heard, and its replicas' positions.
+    void heard_from(std::string_view subject, std::string_view payload);
+    // Halts this node's replica of the partition when more peers disagree with its digest than
+    // agree (peer_digests.hpp).
+    void compare_with_peers(partition_slot& slot);
+    detail::peer_digests peers;
     std::chrono::steady_clock::time_point last_beat{};
     // Last, so destroyed first: its callbacks (wake) use the members above.
     std::unique_ptr<nats_link> link;
@@ -148,6 +171,7 @@ node::node(node_settings settings, core::router& shards, storage::store& store,
                                            spdlog::info("cluster: NATS connection back");
                                            p.wake();
                                        }});
+    p.settings.log.home_server = p.settings.name;  // each replica reads its own server's copy
     for (auto& slot : p.slots) {
         slot->log = std::make_unique<partition_log>(*p.link, slot->id, p.settings.log);
         auto* raw = slot.get();
@@ -184,11 +208,10 @@ void node::start() {
                           [&p](nats_message m) { p.relay->on_message(data_of(m.get())); }));
     p.subscriptions.push_back(
         p.link->subscribe(detail::leader_advisories, [&p](nats_message) { p.wake(); }));
+    p.subscriptions.push_back(p.link->subscribe(detail::admin_inbox(p.settings.name),
+                                                [&p](nats_message m) { p.kick_asked(m.get()); }));
     p.subscriptions.push_back(p.link->subscribe("tern.alive.*", [&p](nats_message m) {
-        const std::string_view subject = natsMsg_GetSubject(m.get());
-        std::lock_guard lock(p.alive_mutex);
-        p.heard[std::string(subject.substr(subject.rfind('.') + 1))] =
-            std::chrono::steady_clock::now();
+        p.heard_from(natsMsg_GetSubject(m.get()), data_of(m.get()));
     }));
     p.control = std::thread([&p] {
         pthread_setname_np(pthread_self(), "tern-cluster");
@@ -233,6 +256,53 @@ void node::drain(std::chrono::milliseconds window) {
     parts_->step_down_all = true;
     parts_->wake();
     parts_->relay->drain(window);
+}
+
+std::optional<std::vector<core::device_info>> node::devices(std::uint64_t after_id,
+                                                            std::size_t limit,
+                                                            std::chrono::milliseconds wait) {
+    auto promise = std::make_shared<std::promise<std::vector<core::device_info>>>();
+    auto answer = promise->get_future();
+    parts_->relay->list_devices(after_id, limit, [promise](std::vector<core::device_info> list) {
+        promise->set_value(std::move(list));
+    });
+    if (answer.wait_for(wait) != std::future_status::ready) return std::nullopt;
+    return answer.get();
+}
+
+std::optional<std::size_t> node::kick(storage::tenant_id tenant, storage::user_id user,
+                                      std::optional<storage::device_id> device,
+                                      std::chrono::milliseconds wait) {
+    auto& p = *parts_;
+    const auto partition = p.map.of(tenant);
+    if (const auto t = p.term_of(partition)) {  // this node owns it
+        auto promise = std::make_shared<std::promise<std::size_t>>();
+        auto answer = promise->get_future();
+        t->service.kick(tenant, user, device,
+                        [promise](std::size_t kicked) { promise->set_value(kicked); });
+        if (answer.wait_for(wait) != std::future_status::ready) return std::nullopt;
+        return answer.get();
+    }
+    const auto leader = p.leader_of(partition);
+    if (leader.empty()) return std::nullopt;
+    v1::KickRequest ask;
+    ask.set_tenant(tenant);
+    ask.set_user(user);
+    if (device) ask.set_device(*device);
+    try {
+        const auto reply =
+            p.link->request(detail::admin_inbox(leader), ask.SerializeAsString(), wait);
+        const auto bytes = data_of(reply.get());
+        v1::KickReply r;
+        if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !r.owner()) {
+            return std::nullopt;  // not the owner (any more): the caller tries again
+        }
+        return static_cast<std::size_t>(r.kicked());
+    } catch (const nats_error& e) {
+        spdlog::warn("cluster: kick: asking {}, the owner of partition {}: {}", leader, partition,
+                     e.what());
+        return std::nullopt;
+    }
 }
 
 core::frame_handler& node::gateway() { return *parts_->relay; }
@@ -298,6 +368,7 @@ void node::parts::look_at(partition_slot& slot) {
                 "node's store)",
                 slot.id, slot.rep->status().applied);
         }
+        if (slot.rep->status().halted.empty()) compare_with_peers(slot);
         // Applied first, then the stream: the replica keeps applying meanwhile, and the other
         // order could see it past a correct last sequence (ownership.hpp).
         const auto status = slot.rep->status();
@@ -326,6 +397,12 @@ void node::parts::look_at(partition_slot& slot) {
                          view.leader.empty() ? "nobody (an election)" : view.leader);
             relay->leader_changed(slot.id);
         }
+        if (!view.leader.empty() && (view.leader != slot.read_via || !slot.rep->reading())) {
+            // Read the new leader's copy from here on (replica::read_again says why); a reader
+            // that could not be made (no JetStream API during an election) is made next round.
+            if (!slot.read_via.empty() || !slot.rep->reading()) slot.rep->read_again();
+            slot.read_via = view.leader;
+        }
         if (current && current->log->ended()) {
             end_term(slot, "its log refused an append");
             current.reset();
@@ -345,7 +422,7 @@ void node::parts::look_at(partition_slot& slot) {
         }
         switch (decide_ownership(settings.name, view)) {
             case ownership_action::begin_term:
-                return begin_term(slot, view.applied);
+                return begin_term(slot, status);
             case ownership_action::end_term:
                 return end_term(slot, view.leader == settings.name
                                           ? "this node cannot serve it"
@@ -374,6 +451,53 @@ void node::parts::look_at(partition_slot& slot) {
     }
 }
 
+void node::parts::kick_asked(natsMsg* request) {
+    const char* reply_to = natsMsg_GetReply(request);
+    const auto bytes = data_of(request);
+    v1::KickRequest ask;
+    if (!reply_to || !ask.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+        bus->malformed("an admin request", bytes.size());
+        return;
+    }
+    const auto answer = [this, to = std::string(reply_to)](bool owner, std::size_t kicked) {
+        v1::KickReply r;
+        r.set_owner(owner);
+        r.set_kicked(kicked);
+        bus->send(to, r.SerializeAsString());
+    };
+    const auto t = term_of(map.of(ask.tenant()));
+    if (!t) return answer(false, 0);
+    t->service.kick(ask.tenant(), ask.user(),
+                    ask.has_device() ? std::optional(ask.device()) : std::nullopt,
+                    [answer](std::size_t kicked) { answer(true, kicked); });
+}
+
+void node::parts::heard_from(std::string_view subject, std::string_view payload) {
+    const std::string peer(subject.substr(subject.rfind('.') + 1));
+    if (peer == settings.name) return;
+    {
+        std::lock_guard lock(alive_mutex);
+        heard[peer] = std::chrono::steady_clock::now();
+    }
+    v1::Alive alive;
+    if (!alive.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) return;
+    for (const auto& r : alive.replicas()) {
+        peers.heard(peer, r.partition(), {r.applied(), r.digest()});
+    }
+}
+
+void node::parts::compare_with_peers(partition_slot& slot) {
+    const auto v =
+        peers.compare(slot.id, [&slot](std::uint64_t s) { return slot.rep->digest_at(s); });
+    if (!v.outvoted()) return;
+    const auto why = "this node's copy of the log diverged from its peers' (" + v.detail + "; " +
+                     std::to_string(v.disagree) + " peer(s) disagree, " + std::to_string(v.agree) +
+                     " agree): rebuild this node from a healthy node's checkpoint "
+                     "(docs/cluster.md, \"A diverged replica\")";
+    spdlog::error("cluster: partition {}: {}", slot.id, why);
+    slot.rep->halt(why);
+}
+
 bool node::parts::silent(const std::string& node) {
     const auto now = std::chrono::steady_clock::now();
     if (now - started < silent_limit) return false;  // this node may not have heard anyone yet
@@ -382,10 +506,11 @@ bool node::parts::silent(const std::string& node) {
     return it == heard.end() || now - it->second > silent_limit;
 }
 
-void node::parts::begin_term(partition_slot& slot, std::uint64_t applied) {
+void node::parts::begin_term(partition_slot& slot, const replica_status& applied_to) {
+    const auto applied = applied_to.applied;
     auto log = std::make_shared<owner_log>(
-        *slot.log, applied, [this](const std::string&) { wake(); }, owner_log::default_in_flight,
-        settings.observer.appended);
+        *slot.log, applied, applied_to.digest, [this](const std::string&) { wake(); },
+        owner_log::default_in_flight, settings.observer.appended);
     auto t = std::make_shared<detail::term>(slot.id, ++terms, shards, log, store, limits, telemetry,
                                             clock);
     slot.rep->set_durable(true);  // before any entry of the term can be applied

@@ -6,13 +6,14 @@ namespace tern::cluster {
 
 namespace st = tern::storage;
 
-owner_log::owner_log(partition_log& log, std::uint64_t applied, lost_handler on_lost,
-                     std::size_t max_in_flight, append_observer observe)
+owner_log::owner_log(partition_log& log, std::uint64_t applied, std::uint64_t applied_digest,
+                     lost_handler on_lost, std::size_t max_in_flight, append_observer observe)
     : log_(log),
       max_in_flight_(max_in_flight),
       on_lost_(std::move(on_lost)),
       observe_(std::move(observe)),
       next_(applied + 1),
+      digest_(applied_digest),
       front_(applied + 1) {}
 
 owner_log::~owner_log() {
@@ -22,7 +23,6 @@ owner_log::~owner_log() {
 }
 
 bool owner_log::try_submit(st::log_entry entry, completion done) {
-    const auto bytes = encode_entry(entry);
     std::lock_guard order(publish_mutex_);
     std::uint64_t sequence = 0;
     {
@@ -38,6 +38,9 @@ bool owner_log::try_submit(st::log_entry entry, completion done) {
         next.submitted = std::chrono::steady_clock::now();
         slots_.push_back(std::move(next));
     }
+    // Each entry states the digest of the log before it: a replica whose copy differs halts.
+    const auto bytes = encode_entry(entry, digest_);
+    digest_ = next_digest(digest_, sequence, bytes);
     log_.append(bytes, sequence - 1, [self = shared_from_this(), sequence](append_result r) {
         self->appended(sequence, r);
     });

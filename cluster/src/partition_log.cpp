@@ -1,6 +1,10 @@
 #include <tern/cluster/partition_log.hpp>
 
 #include <cstdio>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
 
 #include <tern/cluster/log_codec.hpp>
 
@@ -205,13 +209,50 @@ void partition_log::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* err
 }
 
 std::unique_ptr<log_reader> partition_log::read_from(std::uint64_t from, entry_handler on_entry) {
-    return std::make_unique<log_reader>(js_, stream_, subject_, from, std::move(on_entry));
+    return std::make_unique<log_reader>(js_, stream_, subject_, from, settings_.home_server,
+                                        std::move(on_entry));
 }
 
 log_reader::log_reader(jsCtx* js, const std::string& stream, const std::string& subject,
-                       std::uint64_t from, partition_log::entry_handler on_entry)
-    : state_(std::make_shared<guarded>()) {
-    state_->handler = std::move(on_entry);
+                       std::uint64_t from, const std::string& home_server,
+                       partition_log::entry_handler on_entry) {
+    constexpr int attempts = 8;  // placement looks random among 3 copies: 8 misses ~ 4 %
+    // What a consumer delivers before its placement is accepted waits in the gate; a rejected
+    // consumer's entries are dropped with it (the accepted one delivers them again).
+    struct gate {
+        partition_log::entry_handler deliver;
+        bool open = false;
+        std::vector<std::pair<std::uint64_t, std::string>> held;
+    };
+    std::shared_ptr<gate> g;
+    std::string where;
+    for (int attempt = 1;; ++attempt) {
+        g = std::make_shared<gate>();
+        state_ = std::make_shared<guarded>();
+        state_->handler = [g](std::uint64_t sequence, std::string_view bytes) {
+            if (g->open) return g->deliver(sequence, bytes);
+            g->held.emplace_back(sequence, std::string(bytes));
+        };
+        where = subscribe(js, stream, subject, from);
+        if (home_server.empty() || where == home_server || attempt == attempts) break;
+        state_->close();
+        unsubscribe();  // deletes the consumer
+    }
+    if (!home_server.empty() && where != home_server) {
+        spdlog::warn(
+            "cluster: {}: reading through {}'s copy, not this node's ({}): its server may be "
+            "down",
+            stream, where.empty() ? "an unknown server" : where, home_server);
+    }
+    std::lock_guard lock(state_->mutex);  // deliveries wait while the held ones go first
+    g->deliver = std::move(on_entry);
+    for (const auto& [sequence, bytes] : g->held) g->deliver(sequence, bytes);
+    g->held.clear();
+    g->open = true;
+}
+
+std::string log_reader::subscribe(jsCtx* js, const std::string& stream, const std::string& subject,
+                                  std::uint64_t from) {
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = stream.c_str();
@@ -228,12 +269,24 @@ log_reader::log_reader(jsCtx* js, const std::string& stream, const std::string& 
     }
     guarded::release_when_complete(sub_, closure);
     natsSubscription_SetPendingLimits(sub_, -1, -1);
+    std::string server;
+    jsConsumerInfo* ci = nullptr;
+    if (natsSubscription_GetConsumerInfo(&ci, sub_, nullptr, nullptr) == NATS_OK && ci) {
+        if (ci->Cluster && ci->Cluster->Leader) server = ci->Cluster->Leader;
+        jsConsumerInfo_Destroy(ci);
+    }
+    return server;
+}
+
+void log_reader::unsubscribe() {
+    natsSubscription_Unsubscribe(sub_);
+    natsSubscription_Destroy(sub_);
+    sub_ = nullptr;
 }
 
 log_reader::~log_reader() {
     state_->close();
-    natsSubscription_Unsubscribe(sub_);
-    natsSubscription_Destroy(sub_);
+    unsubscribe();
 }
 
 void log_reader::on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {

@@ -1,5 +1,6 @@
 #include "relay.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -286,6 +287,37 @@ void relay::leader_changed(std::uint32_t partition) {
             for (auto& [connection, s] : state_[shard]->sessions) {
                 if (s->partition == partition && s->owner != leader) reopen(*s);
             }
+        });
+    }
+}
+
+void relay::list_devices(std::uint64_t after_id, std::size_t limit,
+                         std::function<void(std::vector<core::device_info>)> done) {
+    struct gathering {
+        std::mutex mutex;
+        std::vector<core::device_info> found;
+        std::size_t waiting = 0;
+        std::function<void(std::vector<core::device_info>)> done;
+    };
+    auto g = std::make_shared<gathering>();
+    g->waiting = state_.size();
+    g->done = std::move(done);
+    for (std::size_t shard = 0; shard < state_.size(); ++shard) {
+        shards_.post(shard, [this, shard, after_id, limit, g] {
+            std::vector<core::device_info> here;
+            for (const auto& [connection, s] : state_[shard]->sessions) {
+                if (connection > after_id) here.push_back(s->device->describe());
+            }
+            std::unique_lock lock(g->mutex);
+            g->found.insert(g->found.end(), std::make_move_iterator(here.begin()),
+                            std::make_move_iterator(here.end()));
+            if (--g->waiting != 0) return;
+            auto all = std::move(g->found);
+            lock.unlock();
+            std::sort(all.begin(), all.end(),
+                      [](const auto& a, const auto& b) { return a.id < b.id; });
+            if (all.size() > limit) all.resize(limit);
+            g->done(std::move(all));
         });
     }
 }

@@ -57,6 +57,11 @@ public:
     // Sessions that wait for an owner (none was known, or it said it is not) try again.
     void retry_waiting();
 
+    // This node's connections with an id above `after_id`, ascending, at most `limit` (connz);
+    // `done` runs once every shard has answered, on the last one's thread.
+    void list_devices(std::uint64_t after_id, std::size_t limit,
+                      std::function<void(std::vector<core::device_info>)> done);
+
     // Refuses new devices (DISCONNECT_SERVER_DRAINING) and closes the connected ones in even
     // batches over `window`, so that they reconnect to other nodes, not all at once.
     void drain(std::chrono::milliseconds window);

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
 #include <tern/cluster/log_codec.hpp>
 
 namespace tern::cluster {
@@ -36,6 +38,19 @@ void replica::start() {
         [this](std::uint64_t sequence, std::string_view bytes) { on_entry(sequence, bytes); });
 }
 
+void replica::read_again() {
+    reader_.reset();  // no more entries from it once this returns
+    std::uint64_t next = 0;
+    {
+        std::lock_guard lock(mutex_);
+        if (!status_.halted.empty()) return;
+        next = submitted_ + 1;
+    }
+    reader_ = log_.read_from(next, [this](std::uint64_t sequence, std::string_view bytes) {
+        on_entry(sequence, bytes);
+    });
+}
+
 void replica::stop() {
     reader_.reset();
     // Entries already with the writer still complete; their handlers touch this object.
@@ -55,6 +70,14 @@ bool replica::wait_applied(std::uint64_t sequence, std::chrono::milliseconds tim
         return status_.applied >= sequence || (!status_.halted.empty() && in_flight_ == 0);
     });
     return status_.applied >= sequence;
+}
+
+std::optional<std::uint64_t> replica::digest_at(std::uint64_t sequence) const {
+    std::lock_guard lock(mutex_);
+    if (sequence == status_.applied) return status_.digest;  // also right after a restart
+    const auto& [at, digest] = recent_[sequence % digest_history];
+    if (at != sequence || sequence == 0) return std::nullopt;
+    return digest;
 }
 
 void replica::halt(const std::string& reason) {
@@ -86,22 +109,37 @@ void replica::submit(std::uint64_t sequence, std::string_view bytes) {
         return halt("entry " + std::to_string(sequence) + " is " + describe(decoded.error()));
     }
     std::uint64_t digest = 0;
+    bool stale = false;
+    std::uint64_t refused = 0;
     {
         std::lock_guard lock(mutex_);
+        // An entry whose writer had another log before it is a stale owner's: its append was
+        // pipelined behind one that failed, and the fence (a sequence) let it through after
+        // another owner's entry. Every replica refuses it alike, so all stay equal.
+        stale = decoded->digest_before && *decoded->digest_before != submitted_digest_;
+        if (stale) refused = ++status_.refused;
         digest = submitted_digest_ = next_digest(submitted_digest_, sequence, bytes);
         submitted_ = sequence;
         ++in_flight_;
     }
+    if (stale && (refused & (refused - 1)) == 0) {  // the 1st, 2nd, 4th, 8th...: bounded
+        spdlog::warn(
+            "cluster: partition {}: entry {} refused: its writer had another log before it (a "
+            "stale owner's append that followed one of its own that failed); {} refused so far",
+            partition_, sequence, refused);
+    }
     const st::log_position position{partition_, sequence, digest};
-    auto* entry = std::get_if<st::log_entry>(&*decoded);
-    if (!entry) {  // the genesis: nothing to apply but the position
-        std::vector<st::commit_writer::request> genesis;
-        genesis.push_back({position,
-                           [this, sequence, digest](st::entry_result r) {
-                               applied(sequence, digest, st::apply_outcome{}, r);
-                           },
-                           false, durable_});
-        writer_.submit(std::move(genesis));
+    auto* entry = std::get_if<st::log_entry>(&decoded->record);
+    if (!entry || stale) {  // nothing to apply but the position
+        std::vector<st::commit_writer::request> only_position;
+        st::entry_result outcome = st::apply_outcome{};
+        if (stale) outcome = make_error_code(st::errc::log_unavailable);  // its writer retries
+        only_position.push_back({position,
+                                 [this, sequence, digest, outcome](st::entry_result r) {
+                                     applied(sequence, digest, outcome, r);
+                                 },
+                                 false, durable_});
+        writer_.submit(std::move(only_position));
         return;
     }
     // The entry's outcome waits in a shared slot for the position's completion, which comes
@@ -142,6 +180,7 @@ void replica::applied(std::uint64_t sequence, std::uint64_t digest, st::entry_re
     std::lock_guard lock(mutex_);
     status_.applied = sequence;
     status_.digest = digest;
+    recent_[sequence % digest_history] = {sequence, digest};
     --in_flight_;
     changed_.notify_all();
 }

@@ -100,10 +100,10 @@ TEST_CASE("a partition log starts with one genesis and takes only fenced appends
     for (std::uint64_t i = 0; i < 103; ++i) REQUIRE(all.entries[i].first == i + 1);
     const auto first = cl::decode_entry(all.entries[0].second);
     REQUIRE(first.has_value());
-    CHECK(std::get<cl::genesis>(*first) == cl::genesis{3, 4, "tern"});
+    CHECK(std::get<cl::genesis>(first->record) == cl::genesis{3, 4, "tern"});
     const auto last = cl::decode_entry(all.entries[102].second);
     REQUIRE(last.has_value());
-    CHECK(std::get<st::ack_inbox>(std::get<st::log_entry>(*last)).inbox_seq == 102);
+    CHECK(std::get<st::ack_inbox>(std::get<st::log_entry>(last->record)).inbox_seq == 102);
 
     collected tail;
     auto tail_reader =

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -83,7 +84,8 @@ TEST_CASE("an owner's entries complete in order and every replica reaches the sa
     {
         std::lock_guard lock(a.m);
         a.term = std::make_shared<cl::owner_log>(
-            a.log, 1, [&lost](const std::string& why) { lost.set_value(why); });
+            a.log, 1, a.rep->status().digest,
+            [&lost](const std::string& why) { lost.set_value(why); });
     }
     const st::tenant_id t = 9;
     const auto c = st::conv_id::direct(1, 2);
@@ -173,6 +175,40 @@ TEST_CASE("a replica halts, never skips, on an entry it cannot apply", "[cluster
     CHECK_THAT(a.rep->status().halted, Catch::Contains("entry 2 is a malformed log entry"));
 }
 
+TEST_CASE("an entry whose writer had another log before it is refused by every replica alike",
+          "[cluster][replica]") {
+    two_replicas parts;
+    auto& a = parts.a;
+    auto& b = parts.b;
+    const auto after_genesis = a.rep->status().digest;
+    const auto append = [&](const std::string& bytes, std::uint64_t expected) {
+        std::promise<cl::append_result> r;
+        a.log.append(bytes, expected, [&](cl::append_result x) { r.set_value(std::move(x)); });
+        REQUIRE(r.get_future().get().status == cl::append_status::ok);
+    };
+    const st::tenant_id t = 9;
+    const auto c = st::conv_id::direct(1, 2);
+    // Entry 2 states the log this replica has; entry 3 one it does not (a stale owner that had
+    // its own entry at 2), though the fence's sequence let it in; entry 4 follows entry 3.
+    const auto second = cl::encode_entry(first_direct(t, 1, 2), after_genesis);
+    append(second, 1);
+    const auto correct = cl::next_digest(after_genesis, 2, second);
+    const auto stale = cl::encode_entry(message(t, c, 2, 1), correct + 1);
+    append(stale, 2);
+    append(cl::encode_entry(message(t, c, 2, 2), cl::next_digest(correct, 3, stale)), 3);
+    for (auto* n : {&a, &b}) {
+        REQUIRE(n->rep->wait_applied(4, std::chrono::seconds(10)));
+        const auto status = n->rep->status();
+        CHECK(status.refused == 1);
+        CHECK(status.halted.empty());
+        // Seq 2 is entry 4's message (Bob's), not the refused one's (Alice's).
+        const auto timeline = n->store->timeline(t, c, 1, st::direction::forward, 10).value();
+        REQUIRE(timeline.size() == 2);
+        CHECK(timeline[1].sender == 2);
+    }
+    CHECK(a.rep->status().digest == b.rep->status().digest);
+}
+
 TEST_CASE("two would-be owners at once: the fence lets one writer through per entry",
           "[cluster][replica]") {
     two_replicas parts;
@@ -182,7 +218,8 @@ TEST_CASE("two would-be owners at once: the fence lets one writer through per en
     const st::tenant_id t = 9;
     const auto c = st::conv_id::direct(1, 2);
     std::uint64_t applied = 1;  // the log's last entry, applied by both replicas
-    st::seq_t head = 0;         // the conversation's head in both stores
+    std::uint64_t digest = a.rep->status().digest;  // the log's digest up to it
+    st::seq_t head = 0;                             // the conversation's head in both stores
     constexpr int rounds = 10;
     constexpr int per_owner = 20;
     std::atomic<int> fenced{0};
@@ -198,11 +235,12 @@ TEST_CASE("two would-be owners at once: the fence lets one writer through per en
             st::user_id sender;
             std::shared_ptr<cl::owner_log> term;
             std::vector<std::future<st::entry_result>> results;
+            int acked = 0;
         };
         std::array<side, 2> sides{side{a, 1, nullptr, {}}, side{b, 2, nullptr, {}}};
         for (auto& s : sides) {
             s.term = std::make_shared<cl::owner_log>(
-                s.node.log, applied, [](const std::string&) {}, 64, count_fenced);
+                s.node.log, applied, digest, [](const std::string&) {}, 64, count_fenced);
             std::lock_guard lock(s.node.m);
             s.node.term = s.term;
         }
@@ -252,6 +290,7 @@ TEST_CASE("two would-be owners at once: the fence lets one writer through per en
                 }
             }
             complete_sides += ok == per_owner ? 1 : 0;
+            s.acked = ok;
         }
         CHECK(complete_sides <= 1);
         CHECK(fenced > fenced_before);  // the loser's first entry, at least
@@ -266,11 +305,17 @@ TEST_CASE("two would-be owners at once: the fence lets one writer through per en
         CHECK(b.store->conversation(t, c).value()->head_seq == new_head);
         const auto timeline =
             a.store->timeline(t, c, head + 1, st::direction::forward, 1000).value();
-        // One entry per log position (a_i or b_i, which expect the same position), each a valid
-        // message: nothing landed was refused.
-        CHECK(new_head - head == last - applied);
+        // What was applied is exactly what was acknowledged: a loser's entry that the sequence
+        // fence let in behind the winner's (after its own earlier one failed) is refused, so it
+        // never lands out of its writer's order.
         REQUIRE(timeline.size() == new_head - head);
-        for (std::size_t i = 0; i < timeline.size(); ++i) CHECK(timeline[i].seq == head + 1 + i);
+        std::map<st::user_id, int> applied_from;
+        for (std::size_t i = 0; i < timeline.size(); ++i) {
+            CHECK(timeline[i].seq == head + 1 + i);
+            ++applied_from[timeline[i].sender];
+        }
+        CHECK(applied_from[1] == sides[0].acked);
+        CHECK(applied_from[2] == sides[1].acked);
         CHECK(a.store->verify().has_value());
         CHECK(b.store->verify().has_value());
         for (auto& s : sides) {
@@ -279,6 +324,22 @@ TEST_CASE("two would-be owners at once: the fence lets one writer through per en
             s.node.term.reset();
         }
         applied = last;
+        digest = a.rep->status().digest;
         head = new_head;
     }
+    // Every landed entry was applied or refused as a stale owner's, alike on both replicas (a
+    // loser's appends still in flight when its term failed may land a little later: settle).
+    std::uint64_t last = 0;
+    for (;;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        const auto now_last = a.log.info()->last_seq;
+        if (now_last == last) break;
+        last = now_last;
+    }
+    REQUIRE(a.rep->wait_applied(last, std::chrono::seconds(10)));
+    REQUIRE(b.rep->wait_applied(last, std::chrono::seconds(10)));
+    const auto stale = a.rep->status().refused;
+    CHECK(b.rep->status().refused == stale);
+    CHECK(a.rep->status().digest == b.rep->status().digest);
+    CHECK(a.store->conversation(t, c).value()->head_seq + stale == last - 1);  // 1: the genesis
 }

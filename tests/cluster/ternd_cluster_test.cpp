@@ -1,262 +1,16 @@
-// Three ternd nodes over a 3-node nats-server cluster, as processes on loopback, with SDK clients
-// spread over the nodes: messages, groups and receipts across nodes, and the kill -9 of the node
-// that owns the tenant's partition (ternd and nats-server) losing nothing acknowledged. Every
-// process is started and stopped by PID (nats_cluster, ternd_process).
-#include <algorithm>
+// The cluster through the SDK: messages, groups and receipts across nodes, and each fault a
+// node can suffer (kill -9 of a whole node or of its ternd, a pause, a drain, quorum loss, a lost
+// disk, a rolling restart) losing nothing acknowledged. tests/support/ternd_cluster.hpp starts
+// the processes and stops them by PID.
 #include <array>
-#include <filesystem>
 #include <fstream>
-#include <map>
-#include <set>
 #include <sstream>
 
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
-#include <tern/cluster/partition_map.hpp>
-
-#include "http_client.hpp"
-#include "nats_cluster.hpp"
-#include "sdk_fixture.hpp"
-#include "ternd_process.hpp"
+#include "ternd_cluster.hpp"
 
 using namespace tern;
 using namespace tern::test;
 using namespace std::chrono_literals;
-
-namespace {
-
-// One SDK device, connected to one node.
-struct sdk_device_on {
-    std::shared_ptr<recording_listener> events = std::make_shared<recording_listener>();
-    std::unique_ptr<tc::client> client;
-};
-
-constexpr std::uint32_t partitions = 4;
-constexpr std::uint64_t tenant = 1;
-constexpr const char* admin_token = "cluster-admin-token-for-tests";
-constexpr int max_devices = 2;  // per user, across the nodes
-
-// 3 nats-server and 3 ternd (node i beside nats-server i, named alike).
-struct ternd_cluster {
-    ternd_setup setup{"tern-cluster", "fsync"};
-    nats_cluster nats{setup.dir.path() / "nats", 3};
-    std::vector<std::unique_ptr<ternd_process>> nodes{3};
-    std::vector<std::pair<std::uint16_t, std::uint16_t>> ports{3};  // (tcp, admin) of each node
-
-    ternd_cluster() {
-        nats.start_all();
-        for (std::size_t i = 0; i < 3; ++i) start(i);
-        for (std::size_t i = 0; i < 3; ++i) wait_ready(i);
-    }
-
-    // Starts node i's ternd; a restarted node listens on the ports it had, as a real node's
-    // address stays (its clients reconnect to it).
-    void start(std::size_t i) {
-        std::string servers;
-        for (const auto& u : nats.urls_from(i)) servers += (servers.empty() ? "" : ",") + u;
-        const auto name = nats.at(i).name;
-        std::vector<std::string> settings{
-            "cluster.enabled=true",
-            "cluster.node=" + name,
-            "cluster.nats_servers=" + servers,
-            "cluster.partitions=" + std::to_string(partitions),
-            "server.data_dir=" + store_of(i).string(),
-            "admin.drain_seconds=1",
-            "admin.token=" + std::string(admin_token),
-            "limits.max_devices_per_user=" + std::to_string(max_devices)};
-        if (ports[i].first != 0) {
-            settings.push_back("listen.tcp=127.0.0.1:" + std::to_string(ports[i].first));
-            settings.push_back("admin.listen=127.0.0.1:" + std::to_string(ports[i].second));
-        }
-        nodes[i] = std::make_unique<ternd_process>(TERND_BINARY, setup.config_file,
-                                                   (setup.dir.path() / (name + ".log")).string(),
-                                                   settings);
-        ports[i] = {nodes[i]->port(), nodes[i]->admin_port()};
-    }
-
-    // Ready: every partition has a leader and this node applied its whole log.
-    void wait_ready(std::size_t i) const {
-        const auto deadline = std::chrono::steady_clock::now() + 60s;
-        while (http_get(nodes[i]->admin_port(), "/readyz").status != 200) {
-            if (std::chrono::steady_clock::now() > deadline) {
-                FAIL("node " << i << " never became ready");
-            }
-            std::this_thread::sleep_for(100ms);
-        }
-    }
-
-    [[nodiscard]] nlohmann::json partitions_of(std::size_t i) const {
-        return nlohmann::json::parse(http_get(nodes[i]->admin_port(), "/admin/v1/partitions").body);
-    }
-
-    // The node that owns the tenant's partition now, as node `ask` sees it.
-    [[nodiscard]] std::size_t owner_of_tenant(std::size_t ask = 0) const {
-        const auto p = cluster::partition_map(partitions).of(tenant);
-        const auto leader = partitions_of(ask)["partitions"][p]["leader"].get<std::string>();
-        for (std::size_t i = 0; i < 3; ++i) {
-            if (nats.at(i).name == leader) return i;
-        }
-        FAIL("no leader for partition " << p);
-        return 0;
-    }
-
-    // Node i's nats-server (unless it still runs) and ternd start again; waits until caught up.
-    void bring_back(std::size_t i) {
-        if (nats.at(i).pid <= 0) {
-            nats.start(i);
-            nats.wait_listening(i);
-        }
-        start(i);
-        wait_ready(i);
-    }
-
-    // Node i's machine dies with its disks: both processes killed, ternd's store and
-    // JetStream's deleted.
-    void lose_disks(std::size_t i) {
-        nodes[i]->kill9();
-        nats.kill9(i);
-        std::filesystem::remove_all(store_of(i));
-        nats.wipe(i);
-    }
-
-    [[nodiscard]] std::filesystem::path store_of(std::size_t i) const {
-        return setup.dir.path() / nats.at(i).name / "store";
-    }
-
-    // A device of `user` (device id `device_id`, by default user * 10) started on node i; with
-    // `wait`, until it is connected.
-    std::unique_ptr<sdk_device_on> device(std::size_t i, std::uint64_t user,
-                                          std::uint64_t device_id = 0, bool wait = true);
-};
-
-}  // namespace
-
-namespace {
-std::unique_ptr<sdk_device_on> ternd_cluster::device(std::size_t i, std::uint64_t user,
-                                                     std::uint64_t device_id, bool wait) {
-    auto d = std::make_unique<sdk_device_on>();
-    tc::options o;
-    o.endpoints = {{tc::transport::tcp, "127.0.0.1", nodes[i]->port(), "/"}};
-    const auto id = device_id ? device_id : user * 10;
-    o.token_provider = [this, user, id] { return setup.token(tenant, user, id); };
-    o.reconnect.initial_delay = 50ms;
-    o.reconnect.max_delay = 500ms;
-    d->client = std::make_unique<tc::client>(std::move(o), d->events);
-    d->client->connect();
-    if (wait) REQUIRE(d->events->wait([](const auto& l) { return l.connected(); }, 30s));
-    return d;
-}
-
-// How many times the device got a Welcome.
-std::size_t connections(const sdk_device_on& d) {
-    return d.events->read([](const recording_listener& l) { return l.connections(); });
-}
-
-std::vector<std::string> texts_of(const sdk_device_on& d, const tc::conv_id& conv) {
-    return d.events->read([&](const recording_listener& l) {
-        std::vector<std::string> out;
-        for (const auto& e : l.messages_of(conv)) out.push_back(e.content.text);
-        return out;
-    });
-}
-
-bool has_texts(const sdk_device_on& d, const tc::conv_id& conv, std::size_t n) {
-    return d.events->wait(
-        [&](const recording_listener& l) { return l.messages_of(conv).size() >= n; }, 60s);
-}
-
-// Sends texts m<from>..m<from+n-1> to `conv`, each completion into `acks`.
-void send_batch(sdk_device_on& d, const tc::conv_id& conv, int from, int n, send_results& acks) {
-    for (int i = from; i < from + n; ++i) {
-        d.client->send(conv, tc::content::from_text("m" + std::to_string(i)), acks.callback());
-    }
-}
-
-// Every send was acknowledged with its own seq, 1..total without a gap, and `receiver` got each
-// acknowledged message exactly once, in order.
-void check_exactly_once(send_results& acks, const sdk_device_on& receiver, const tc::conv_id& conv,
-                        std::size_t total) {
-    REQUIRE(acks.wait(total, 120s));
-    std::set<tc::seq_t> seqs;
-    {
-        std::lock_guard lock(acks.mutex);
-        for (const auto& r : acks.results) {
-            REQUIRE(r.ok());
-            REQUIRE(seqs.insert(r->seq).second);
-        }
-    }
-    CHECK(*seqs.rbegin() == total);
-    REQUIRE(has_texts(receiver, conv, total));
-    const auto got =
-        receiver.events->read([&](const recording_listener& l) { return l.messages_of(conv); });
-    std::set<tc::seq_t> seen;
-    tc::seq_t last = 0;
-    for (const auto& e : got) {
-        CHECK(seen.insert(e.seq).second);
-        CHECK(e.seq > last);
-        last = e.seq;
-    }
-    CHECK(seen == seqs);
-}
-
-// `ternctl cluster status` over every running node: (exit code, what it printed).
-std::pair<int, std::string> ternctl_cluster_status(const ternd_cluster& c) {
-    std::string command = std::string(TERN_CTL) + " cluster status";
-    for (const auto& n : c.nodes) {
-        if (n) command += " --admin http://127.0.0.1:" + std::to_string(n->admin_port());
-    }
-    std::string out;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    REQUIRE(pipe);
-    char buffer[4096];
-    while (const auto n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-    const int status = ::pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-// Once quiet, every node that applied as far as `reference` reports the same digest for the
-// tenant's partition, and exactly one node owns it.
-void check_replicas_agree(const ternd_cluster& c, const std::vector<std::size_t>& nodes) {
-    const auto p = cluster::partition_map(partitions).of(tenant);
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    for (;;) {
-        std::set<std::string> digests;
-        std::set<std::uint64_t> applied;
-        int owners = 0;
-        for (const auto i : nodes) {
-            const auto part = c.partitions_of(i)["partitions"][p];
-            digests.insert(part["digest"].get<std::string>());
-            applied.insert(part["applied"].get<std::uint64_t>());
-            owners += part["owner"].get<bool>() ? 1 : 0;
-        }
-        if ((digests.size() == 1 && applied.size() == 1 && owners == 1) ||
-            std::chrono::steady_clock::now() > deadline) {
-            CHECK(applied.size() == 1);
-            CHECK(digests.size() == 1);
-            CHECK(owners == 1);
-            return;
-        }
-        std::this_thread::sleep_for(100ms);
-    }
-}
-
-}  // namespace
-
-// Alice and Bob, on the two nodes that do not own the tenant's partition, about to talk.
-struct pair_off_owner {
-    ternd_cluster c;
-    // Before the devices: a device that goes while sends wait completes them, into this.
-    send_results acks;
-    std::size_t owner = c.owner_of_tenant();
-    std::size_t sender_node = (owner + 1) % 3;
-    std::size_t receiver_node = (owner + 2) % 3;
-    std::unique_ptr<sdk_device_on> alice = c.device(sender_node, 1);
-    std::unique_ptr<sdk_device_on> bob = c.device(receiver_node, 2);
-    tc::conv_id direct = tc::conv_id::direct(1, 2);
-
-    void send(int from, int n) { send_batch(*alice, direct, from, n, acks); }
-};
 
 TEST_CASE("clients on different nodes talk 1:1 and in a group, with receipts", "[cluster][ternd]") {
     ternd_cluster c;
@@ -299,6 +53,38 @@ TEST_CASE("clients on different nodes talk 1:1 and in a group, with receipts", "
             return false;
         },
         30s));
+
+    // Who read Bob's message in the group, asked by Alice on node 1: Carol (node 2) read it, and
+    // nobody else yet.
+    const auto bobs = alice->events->read([&](const recording_listener& l) {
+        for (const auto& e : l.messages_of(made->conv)) {
+            if (e.content.text == "from node 3") return e.seq;
+        }
+        return tc::seq_t{0};
+    });
+    REQUIRE(bobs != 0);
+    carol->client->mark_read(made->conv, bobs);
+    const auto read_by_carol = [&] {
+        awaited<tc::who_read> asked;
+        alice->client->who_read(made->conv, bobs, true, asked.callback());
+        const auto w = asked.get();
+        return w.ok() && w->read_users == std::vector<tc::user_id>{3};
+    };
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!read_by_carol() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(100ms);
+    }
+    CHECK(read_by_carol());
+
+    // Another tenant's users with the same ids, on the same nodes: nothing crosses. Tenant 2's
+    // "Alice" writes to its "Bob"; tenant 1's Bob gets nothing, tenant 2's Bob gets it.
+    auto other_alice = c.device(0, 1, 0, true, 2);
+    auto other_bob = c.device(2, 2, 0, true, 2);
+    other_alice->client->send(direct, tc::content::from_text("tenant 2 only"), acks.callback());
+    REQUIRE(has_texts(*other_bob, direct, 1));
+    CHECK(texts_of(*other_bob, direct) == std::vector<std::string>{"tenant 2 only"});
+    std::this_thread::sleep_for(500ms);  // a push across tenants would have arrived by now
+    CHECK(texts_of(*bob, direct) == std::vector<std::string>{"hello bob"});
 
     // Every node's replica of every partition agrees.
     const auto a = c.partitions_of(0)["partitions"];
@@ -400,7 +186,7 @@ TEST_CASE("across nodes: edit, recall, presence, typing, the device limit and a 
 }
 
 TEST_CASE("killing the owner's whole node loses nothing acknowledged", "[cluster][ternd]") {
-    pair_off_owner t;
+    alice_and_bob t;
     auto& c = t.c;
     const auto owner = t.owner;
 
@@ -409,8 +195,11 @@ TEST_CASE("killing the owner's whole node loses nothing acknowledged", "[cluster
     // The owner's ternd and nats-server die at once; the others elect a new leader.
     c.nodes[owner]->kill9();
     c.nats.kill9(owner);
+    const auto fault = std::chrono::steady_clock::now();
     t.send(20, 20);
+    const auto stalled = stalled_since(t.acks, 20, fault);
     check_exactly_once(t.acks, *t.bob, t.direct, 40);
+    report("owner's node killed: sends stalled " + std::to_string(stalled) + " s");
     // Neither client lost its connection: the nodes they use kept running.
     CHECK(connections(*t.alice) == 1);
     CHECK(connections(*t.bob) == 1);
@@ -422,35 +211,32 @@ TEST_CASE("killing the owner's whole node loses nothing acknowledged", "[cluster
 
 TEST_CASE("killing only the owner's ternd: a peer hands the partition on, nothing is lost",
           "[cluster][ternd]") {
-    pair_off_owner t;
+    alice_and_bob t;
     auto& c = t.c;
     const auto owner = t.owner;
     t.send(0, 10);
     REQUIRE(t.acks.wait(10, 30s));
     // Its nats-server lives on and keeps leading the stream; its ternd is gone.
     c.nodes[owner]->kill9();
+    const auto fault = std::chrono::steady_clock::now();
     t.send(10, 20);
+    const auto stalled = stalled_since(t.acks, 10, fault);
     check_exactly_once(t.acks, *t.bob, t.direct, 30);
+    report("owner's ternd killed: sends stalled " + std::to_string(stalled) + " s");
     CHECK(c.owner_of_tenant(t.sender_node) != owner);
     c.bring_back(owner);
     check_replicas_agree(c, {0, 1, 2});
 }
 
 TEST_CASE("killing a follower's node stalls nothing, and it catches up", "[cluster][ternd]") {
-    ternd_cluster c;
-    send_results acks;  // outlives the devices, whose last completions land in it
-    const auto owner = c.owner_of_tenant();
-    const auto follower = (owner + 1) % 3;
-    const auto other = (owner + 2) % 3;
-    auto alice = c.device(owner, 1);
-    auto bob = c.device(other, 2);
-    const auto direct = tc::conv_id::direct(1, 2);
-    send_batch(*alice, direct, 0, 20, acks);
-    c.nodes[follower]->kill9();
-    c.nats.kill9(follower);
-    send_batch(*alice, direct, 20, 20, acks);
-    check_exactly_once(acks, *bob, direct, 40);
-    CHECK(c.owner_of_tenant(owner) == owner);  // no election: the leader never left
+    alice_and_bob t(seat::on_owner);
+    auto& c = t.c;
+    t.send(0, 20);
+    c.nodes[t.idle_node]->kill9();
+    c.nats.kill9(t.idle_node);
+    t.send(20, 20);
+    check_exactly_once(t.acks, *t.bob, t.direct, 40);
+    CHECK(c.owner_of_tenant(t.owner) == t.owner);  // no election: the leader never left
     {
         // ternctl names the node it cannot reach, and fails.
         const auto [code, out] = ternctl_cluster_status(c);
@@ -458,7 +244,7 @@ TEST_CASE("killing a follower's node stalls nothing, and it catches up", "[clust
         CHECK(code == 3);
         CHECK_THAT(out, Catch::Contains("cannot reach ternd's admin listener"));
     }
-    c.bring_back(follower);
+    c.bring_back(t.idle_node);
     check_replicas_agree(c, {0, 1, 2});
     // Leaderships may still be settling on the returned node: healthy within seconds.
     auto [code, out] = ternctl_cluster_status(c);
@@ -474,7 +260,7 @@ TEST_CASE("killing a follower's node stalls nothing, and it catches up", "[clust
 }
 
 TEST_CASE("a paused owner's late appends fail the fence, and no seq repeats", "[cluster][ternd]") {
-    pair_off_owner t;
+    alice_and_bob t;
     auto& c = t.c;
     const auto owner = t.owner;
     t.send(0, 10);
@@ -482,8 +268,11 @@ TEST_CASE("a paused owner's late appends fail the fence, and no seq repeats", "[
     // SIGSTOP both processes of the owner's node for 12 s, while sends go on elsewhere.
     c.nodes[owner]->signal(SIGSTOP);
     c.nats.pause(owner);
+    const auto fault = std::chrono::steady_clock::now();
     t.send(10, 20);
-    std::this_thread::sleep_for(12s);
+    report("owner's node paused: sends stalled " +
+           std::to_string(stalled_since(t.acks, 10, fault)) + " s");
+    std::this_thread::sleep_until(fault + 12s);
     c.nats.resume(owner);
     c.nodes[owner]->signal(SIGCONT);
     t.send(30, 10);
@@ -503,13 +292,16 @@ TEST_CASE("a paused owner's late appends fail the fence, and no seq repeats", "[
 
 TEST_CASE("a drained owner hands its partitions over without a client reconnecting",
           "[cluster][ternd]") {
-    pair_off_owner t;
+    alice_and_bob t;
     auto& c = t.c;
     const auto owner = t.owner;
     t.send(0, 10);
     REQUIRE(t.acks.wait(10, 30s));
     c.nodes[owner]->signal(SIGTERM);
+    const auto fault = std::chrono::steady_clock::now();
     t.send(10, 20);
+    report("owner drained: sends stalled " + std::to_string(stalled_since(t.acks, 10, fault)) +
+           " s");
     check_exactly_once(t.acks, *t.bob, t.direct, 30);
     const auto exit_code = c.nodes[owner]->wait_exit(30s);
     if (exit_code != 0) {
@@ -526,27 +318,9 @@ TEST_CASE("a drained owner hands its partitions over without a client reconnecti
     check_replicas_agree(c, {t.sender_node, t.receiver_node});
 }
 
-namespace {
-
-// Completions so far.
-std::size_t completed(send_results& acks) {
-    std::lock_guard lock(acks.mutex);
-    return acks.results.size();
-}
-
-double sum_of(const ternd_cluster& c, const std::string& series) {
-    double total = 0;
-    for (const auto& n : c.nodes) {
-        if (n) total += metric(n->admin_port(), series);
-    }
-    return total;
-}
-
-}  // namespace
-
 TEST_CASE("without a quorum nothing is acknowledged, and after it everything acked is there",
           "[cluster][ternd]") {
-    pair_off_owner t;
+    alice_and_bob t;
     auto& c = t.c;
     t.send(0, 10);
     REQUIRE(t.acks.wait(10, 30s));
@@ -562,6 +336,9 @@ TEST_CASE("without a quorum nothing is acknowledged, and after it everything ack
     c.nats.start(t.receiver_node);
     c.nats.wait_listening(t.sender_node);
     c.nats.wait_listening(t.receiver_node);
+    report("quorum back: the sends waiting since the loss acknowledged " +
+           std::to_string(stalled_since(t.acks, 10, std::chrono::steady_clock::now())) +
+           " s after both servers listen again");
     t.send(20, 10);
     check_exactly_once(t.acks, *t.bob, t.direct, 30);
     check_replicas_agree(c, {0, 1, 2});
@@ -569,7 +346,7 @@ TEST_CASE("without a quorum nothing is acknowledged, and after it everything ack
 
 TEST_CASE("a node that lost its disk rejoins: it rebuilds from the log and agrees",
           "[cluster][ternd]") {
-    pair_off_owner t;
+    alice_and_bob t;
     auto& c = t.c;
     const auto owner = t.owner;
     t.send(0, 20);
@@ -586,7 +363,7 @@ TEST_CASE("a node that lost its disk rejoins: it rebuilds from the log and agree
 
 TEST_CASE("a rolling restart of every node: each client reconnects at most once, nothing lost",
           "[cluster][ternd]") {
-    pair_off_owner t;
+    alice_and_bob t;
     auto& c = t.c;
     int sent = 0;
     const auto send_some = [&] {
@@ -618,23 +395,13 @@ TEST_CASE("a rolling restart of every node: each client reconnects at most once,
 
 TEST_CASE("a node that lost its disk is rebuilt from another node's checkpoint",
           "[cluster][ternd]") {
-    pair_off_owner t;
+    alice_and_bob t;
     auto& c = t.c;
     const auto owner = t.owner;
     t.send(0, 20);
     REQUIRE(t.acks.wait(20, 30s));
-    const auto run = [](const std::string& command) {
-        const int status = std::system((command + " >/dev/null 2>&1").c_str());
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    };
     // A checkpoint of Bob's node, which holds every partition like any replica.
-    const auto donor = t.receiver_node;
-    const auto donor_store = c.store_of(donor);
-    REQUIRE(run(std::string(TERN_CTL) + " checkpoint --name before-the-fire --token " +
-                admin_token +
-                " --admin http://127.0.0.1:" + std::to_string(c.nodes[donor]->admin_port())) == 0);
-    const auto checkpoint = donor_store.string() + ".checkpoints/before-the-fire";
-    REQUIRE(std::filesystem::exists(checkpoint));
+    const auto checkpoint = checkpoint_of(c, t.receiver_node, "before-the-fire");
 
     // The owner's machine dies with its disks; meanwhile the others go on.
     c.lose_disks(owner);
@@ -643,10 +410,9 @@ TEST_CASE("a node that lost its disk is rebuilt from another node's checkpoint",
     check_exactly_once(t.acks, *t.bob, t.direct, 40);
 
     // Restored from the checkpoint, it reads each log on from the checkpoint's position.
-    REQUIRE(run(std::string(TERN_CTL) + " restore --from " + checkpoint + " --data " +
-                owner_store.string()) == 0);
-    CHECK(run(std::string(TERN_CTL) + " restore --from " + checkpoint + " --data " +
-              owner_store.string()) != 0);  // never over a store
+    restore_store(c, owner, checkpoint);
+    CHECK(run_quietly(std::string(TERN_CTL) + " restore --from " + checkpoint + " --data " +
+                      owner_store.string()) != 0);  // never over a store
     c.bring_back(owner);
     check_replicas_agree(c, {0, 1, 2});
     std::ifstream log(c.setup.dir.path() / (c.nats.at(owner).name + ".log"));
@@ -659,7 +425,7 @@ TEST_CASE("a node that lost its disk is rebuilt from another node's checkpoint",
 
 TEST_CASE("only the owner syncs its partition's entries: the standbys apply without an fsync",
           "[cluster][ternd]") {
-    pair_off_owner t;
+    alice_and_bob t;
     auto& c = t.c;
     const auto syncs = [&](std::size_t i) {
         return metric(c.nodes[i]->admin_port(), "tern_storage_sync_duration_seconds_count");
@@ -676,4 +442,56 @@ TEST_CASE("only the owner syncs its partition's entries: the standbys apply with
     CHECK(syncs(t.owner) > before[t.owner]);
     CHECK(syncs(t.sender_node) == before[t.sender_node]);
     CHECK(syncs(t.receiver_node) == before[t.receiver_node]);
+}
+
+TEST_CASE(
+    "connz lists a node's own connections, and a kick on any node closes the user's "
+    "devices on every node",
+    "[cluster][ternd]") {
+    ternd_cluster c;
+    const auto owner = c.owner_of_tenant();
+    const auto phone_node = (owner + 1) % 3;
+    const auto laptop_node = (owner + 2) % 3;
+    auto phone = c.device(phone_node, 1, 10);
+    auto laptop = c.device(laptop_node, 1, 11);
+    auto bob = c.device(phone_node, 2);
+
+    // Each node lists the connections it holds, whoever owns their partition.
+    const auto listed = [&](std::size_t node) {
+        const auto page = nlohmann::json::parse(
+            http_get(c.nodes[node]->admin_port(), "/admin/v1/connz?after=0&limit=100").body);
+        std::set<std::pair<std::uint64_t, std::uint64_t>> out;  // (user, device)
+        for (const auto& e : page["connections"]) {
+            CHECK(e["tenant"] == tenant);
+            out.insert({e["user"].get<std::uint64_t>(), e["device"].get<std::uint64_t>()});
+        }
+        return out;
+    };
+    using devices = std::set<std::pair<std::uint64_t, std::uint64_t>>;
+    CHECK(listed(phone_node) == devices{{1, 10}, {2, 20}});
+    CHECK(listed(laptop_node) == devices{{1, 11}});
+    CHECK(listed(owner).empty());
+
+    // The kick is asked of the owner's node, where none of Alice's devices is connected: it
+    // closes both, through their nodes. Bob stays.
+    const auto reply =
+        http_post(c.nodes[owner]->admin_port(), "/admin/v1/kick?tenant=1&user=1", admin_token);
+    REQUIRE(reply.status == 200);
+    CHECK(nlohmann::json::parse(reply.body)["kicked"] == 2);
+    const auto kicked = [](const recording_listener& l) {
+        return !l.states.empty() && l.states.back().state == tc::connection_state::stopped &&
+               l.states.back().reason == tc::disconnect_reason::kicked;
+    };
+    CHECK(phone->events->wait(kicked, 30s));
+    CHECK(laptop->events->wait(kicked, 30s));
+    CHECK(bob->events->read([](const auto& l) { return l.connected(); }));
+
+    // Asked of a node that does not own the partition (it asks the owner over NATS), a kick of
+    // one device closes it.
+    auto again = c.device(laptop_node, 1, 11);
+    const auto one = http_post(c.nodes[phone_node]->admin_port(),
+                               "/admin/v1/kick?tenant=1&user=1&device=11", admin_token);
+    REQUIRE(one.status == 200);
+    CHECK(nlohmann::json::parse(one.body)["kicked"] == 1);
+    CHECK(again->events->wait(kicked, 30s));
 }

@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "fault_network.hpp"
+
 namespace tern::test {
 
 // A TCP port that was free a moment ago, below the kernel's ephemeral range (32768 and up by
@@ -62,8 +64,11 @@ public:
         pid_t pid = -1;
     };
 
-    // `size` nodes named n1..nN (the names ternd nodes use too); not started.
-    nats_cluster(const std::filesystem::path& dir, int size) {
+    // `size` nodes named n1..nN (the names ternd nodes use too); not started. With `network`,
+    // every link between nodes goes through its proxies (routes, and the URLs urls_from gives
+    // for the other nodes).
+    nats_cluster(const std::filesystem::path& dir, int size, fault_network* network = nullptr)
+        : network_(network) {
         for (int i = 0; i < size; ++i) {
             node n;
             n.name = "n" + std::to_string(i + 1);
@@ -86,11 +91,16 @@ public:
     [[nodiscard]] std::string url(std::size_t i) const {
         return "nats://127.0.0.1:" + std::to_string(nodes_.at(i).client_port);
     }
-    // Every node's URL, node i's first (how a ternd beside node i lists them).
+    // Every node's URL, node i's first (how a ternd beside node i lists them); through the
+    // network's proxies to the other nodes when there is one.
     [[nodiscard]] std::vector<std::string> urls_from(std::size_t i) const {
         std::vector<std::string> out{url(i)};
         for (std::size_t j = 0; j < nodes_.size(); ++j) {
-            if (j != i) out.push_back(url(j));
+            if (j == i) continue;
+            out.push_back(network_
+                              ? "nats://127.0.0.1:" + std::to_string(network_->port(
+                                                          fault_network::link_kind::client, i, j))
+                              : url(j));
         }
         return out;
     }
@@ -171,20 +181,37 @@ private:
         for (std::size_t j = 0; j < nodes_.size(); ++j) {
             if (j == i) continue;
             if (!routes.empty()) routes += ", ";
-            routes += "nats-route://127.0.0.1:" + std::to_string(nodes_[j].cluster_port);
+            const auto port = network_ ? network_->port(fault_network::link_kind::route, i, j)
+                                       : nodes_[j].cluster_port;
+            routes += "nats-route://127.0.0.1:" + std::to_string(port);
+        }
+        // Behind proxies, a node must not learn its peers' real addresses: it advertises one
+        // that refuses (gossip then finds nothing to dial but the configured routes), and tells
+        // clients no other server.
+        std::string advertise;
+        if (network_) {
+            network_->set_upstream(fault_network::link_kind::route, i, n.cluster_port);
+            network_->set_upstream(fault_network::link_kind::client, i, n.client_port);
+            advertise = ", advertise: \"127.0.0.1:" + std::to_string(network_->refusing_port()) +
+                        "\", no_advertise: true";
         }
         std::ofstream conf(n.dir / "nats.conf");
+        // A peer that stops reading (a blackholed link) must be cut within seconds: while its
+        // route's buffers are full, nats-server 2.9.10 stalls the Raft traffic of every stream,
+        // and the healthy majority loses its leaders (docs/cluster.md, "Network partitions").
         conf << "server_name: " << n.name << "\n"
              << "listen: 127.0.0.1:" << n.client_port << "\n"
+             << "ping_interval: \"2s\"\nping_max: 2\nwrite_deadline: \"2s\"\n"
              << "jetstream { store_dir: \"" << (n.dir / "js").string()
              << "\", max_memory_store: 64MB, max_file_store: 1GB }\n";
         // One node runs JetStream standalone; a cluster block needs peers.
         if (nodes_.size() > 1) {
-            conf << "cluster { name: tern, listen: 127.0.0.1:" << n.cluster_port << ", routes: ["
-                 << routes << "] }\n";
+            conf << "cluster { name: tern, listen: 127.0.0.1:" << n.cluster_port << advertise
+                 << ", routes: [" << routes << "] }\n";
         }
     }
 
+    fault_network* network_;
     std::vector<node> nodes_;
 };
 

@@ -76,7 +76,9 @@ nlohmann::json checkpoint(gateway_parts& p, const std::string& name) {
 }
 
 nlohmann::json connz(gateway_parts& p, std::uint64_t after, std::size_t limit) {
-    auto answer = p.admin_core.devices(after, limit + 1);
+    // A cluster node's connections are its relayed sessions (the local core serves none).
+    auto answer = p.cluster ? p.cluster->devices(after, limit + 1, core_admin::default_wait)
+                            : p.admin_core.devices(after, limit + 1);
     if (!answer) throw admin::unavailable(shard_late());
     auto& list = *answer;
     const bool more = list.size() > limit;
@@ -101,10 +103,17 @@ nlohmann::json connz(gateway_parts& p, std::uint64_t after, std::size_t limit) {
 
 std::size_t kick(gateway_parts& p, std::uint64_t tenant, std::uint64_t user,
                  std::optional<std::uint64_t> device) {
-    const auto kicked = p.admin_core.kick(tenant, user, device);
+    // On a cluster node the owner of the tenant's partition, wherever it is, knows (and closes)
+    // every device of the user.
+    const auto kicked = p.cluster ? p.cluster->kick(tenant, user, device, core_admin::default_wait)
+                                  : p.admin_core.kick(tenant, user, device);
     if (!kicked) {
-        spdlog::warn("admin kick: tenant {} user {}: a shard had not answered yet", tenant, user);
-        throw admin::unavailable(shard_late());
+        spdlog::warn("admin kick: tenant {} user {}: {}", tenant, user,
+                     p.cluster ? "no owner of the tenant's partition answered in time"
+                               : "a shard had not answered yet");
+        throw admin::unavailable(p.cluster ? "the owner of the tenant's partition did not "
+                                             "answer in time (an election?): try again"
+                                           : shard_late());
     }
     if (*kicked != 0) {
         spdlog::warn("admin kick: tenant {} user {}{}: {} connection(s) closed", tenant, user,

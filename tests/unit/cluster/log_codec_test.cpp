@@ -19,8 +19,9 @@ constexpr auto max_id = std::numeric_limits<std::uint64_t>::max();
 st::log_entry round_trip(const st::log_entry& e) {
     const auto decoded = cl::decode_entry(cl::encode_entry(e));
     REQUIRE(decoded.has_value());
-    REQUIRE(std::holds_alternative<st::log_entry>(*decoded));
-    return std::get<st::log_entry>(*decoded);
+    REQUIRE(std::holds_alternative<st::log_entry>(decoded->record));
+    CHECK_FALSE(decoded->digest_before.has_value());
+    return std::get<st::log_entry>(decoded->record);
 }
 
 void check_same(const st::append_event& a, const st::append_event& b) {
@@ -102,7 +103,17 @@ TEST_CASE("every kind of log entry decodes to what was encoded", "[unit][cluster
         const cl::genesis g{31, 32, "tern-prod"};
         const auto decoded = cl::decode_entry(cl::encode_genesis(g));
         REQUIRE(decoded.has_value());
-        CHECK(std::get<cl::genesis>(*decoded) == g);
+        CHECK(std::get<cl::genesis>(decoded->record) == g);
+        CHECK_FALSE(decoded->digest_before.has_value());
+    }
+}
+
+TEST_CASE("an entry states the digest of the log before it, the largest too", "[unit][cluster]") {
+    for (const std::uint64_t digest : {std::uint64_t{0}, std::uint64_t{42}, max_id}) {
+        CAPTURE(digest);
+        const auto decoded = cl::decode_entry(cl::encode_entry(st::ack_inbox{1, 2, 3, 4}, digest));
+        REQUIRE(decoded.has_value());
+        CHECK(decoded->digest_before == digest);
     }
 }
 

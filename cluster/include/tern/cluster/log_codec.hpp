@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -26,9 +27,18 @@ struct genesis {
 // A decoded entry: the genesis, or an entry for the store.
 using log_record = std::variant<genesis, storage::log_entry>;
 
+struct decoded_entry {
+    log_record record;
+    // The digest of the log before this entry as its writer had it (next_digest); absent in the
+    // genesis and in entries of writers that did not state it.
+    std::optional<std::uint64_t> digest_before;
+};
+
 // Encodes an append_event, ack_inbox or mark_read (a log_position is the replica's own record,
-// never logged: encoding one is a logic error and throws std::invalid_argument).
-[[nodiscard]] std::string encode_entry(const storage::log_entry& entry);
+// never logged: encoding one is a logic error and throws std::invalid_argument), stating the
+// digest of the log before it.
+[[nodiscard]] std::string encode_entry(const storage::log_entry& entry,
+                                       std::optional<std::uint64_t> digest_before = {});
 [[nodiscard]] std::string encode_genesis(const genesis& g);
 
 enum class decode_error {
@@ -36,7 +46,8 @@ enum class decode_error {
     too_new,        // written by a newer format than this node applies
 };
 
-[[nodiscard]] boost::system::result<log_record, decode_error> decode_entry(std::string_view bytes);
+[[nodiscard]] boost::system::result<decoded_entry, decode_error> decode_entry(
+    std::string_view bytes);
 
 [[nodiscard]] const char* describe(decode_error e) noexcept;
 

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,6 +82,19 @@ public:
     void drain(std::chrono::milliseconds window);
 
     [[nodiscard]] core::frame_handler& gateway();
+
+    // ---- administration (the admin listener's thread; each blocks at most `wait`) -------------
+
+    // This node's connections with an id above `after_id`, ascending, at most `limit`; nullopt
+    // when a shard did not answer in time.
+    [[nodiscard]] std::optional<std::vector<core::device_info>> devices(
+        std::uint64_t after_id, std::size_t limit, std::chrono::milliseconds wait);
+    // Closes a user's devices (or one device) wherever they are connected, with
+    // DISCONNECT_KICKED: the owner of the tenant's partition (this node, or another asked over
+    // NATS) closes them. How many; nullopt when no owner answered in time.
+    [[nodiscard]] std::optional<std::size_t> kick(storage::tenant_id tenant, storage::user_id user,
+                                                  std::optional<storage::device_id> device,
+                                                  std::chrono::milliseconds wait);
     [[nodiscard]] std::vector<partition_report> partitions() const;
     // Every partition has a leader this node knows, and this node's replica of each has caught
     // up with what its stream held when last looked at (or halted: then not ready).

@@ -32,10 +32,13 @@ public:
     using append_observer = std::function<void(append_status, std::chrono::nanoseconds)>;
     static constexpr std::size_t default_in_flight = 4096;
 
-    // `applied`: the last sequence of the log, which this node's replica has applied. Held by a
-    // shared_ptr: an append in flight keeps it alive. `on_lost` runs under its lock: post only.
-    owner_log(partition_log& log, std::uint64_t applied, lost_handler on_lost,
-              std::size_t max_in_flight = default_in_flight, append_observer observe = {});
+    // `applied`: the last sequence of the log, which this node's replica has applied, and
+    // `applied_digest` the digest of the log up to it (each append states the digest before it).
+    // Held by a shared_ptr: an append in flight keeps it alive. `on_lost` runs under its lock:
+    // post only.
+    owner_log(partition_log& log, std::uint64_t applied, std::uint64_t applied_digest,
+              lost_handler on_lost, std::size_t max_in_flight = default_in_flight,
+              append_observer observe = {});
     ~owner_log() override;
     owner_log(const owner_log&) = delete;
     owner_log& operator=(const owner_log&) = delete;
@@ -72,6 +75,7 @@ private:
 
     std::mutex publish_mutex_;  // numbers and sends appends in one order
     std::uint64_t next_;        // the sequence the next append takes
+    std::uint64_t digest_;      // the log's digest up to next_ - 1, as this term wrote it
 
     mutable std::mutex mutex_;  // the slots; completions run under it (they only post)
     std::deque<slot> slots_;    // slots_[i] is sequence front_ + i

@@ -35,6 +35,9 @@ struct log_settings {
     // An append not acknowledged by a quorum within this is failed (it may still land: the
     // owner then learns it from the stream, never from the append).
     std::chrono::milliseconds append_timeout{2000};
+    // The nats-server whose copy of the stream a reader should read (this node's own: its
+    // server_name is the node's name); empty: wherever JetStream places the consumer.
+    std::string home_server;
 };
 
 [[nodiscard]] std::string stream_name(std::uint32_t partition);  // TERN_P07
@@ -94,6 +97,13 @@ public:
     // Reads every entry from `from` on, in stream order, now and as they are appended (an
     // ordered consumer: it recreates itself after a gap or a lost connection). `on_entry` runs
     // on one libnats thread at a time. Stop by destroying the reader.
+    //
+    // JetStream places the consumer on any server holding a copy, and it stays there: a
+    // replica reading through another node's server stalls when that node is cut off (the
+    // owner's acknowledgements with it), and reads that node's copy, which after a partition may
+    // hold entries its cluster never committed (docs/cluster.md). So the reader asks again, a
+    // few times, until the consumer lives on `home_server`; if it cannot (that server is down),
+    // it keeps the last placement and says so in the log.
     [[nodiscard]] std::unique_ptr<log_reader> read_from(std::uint64_t from, entry_handler on_entry);
 
 private:
@@ -112,7 +122,7 @@ private:
 class log_reader {
 public:
     log_reader(jsCtx* js, const std::string& stream, const std::string& subject, std::uint64_t from,
-               partition_log::entry_handler on_entry);
+               const std::string& home_server, partition_log::entry_handler on_entry);
     ~log_reader();
     log_reader(const log_reader&) = delete;
     log_reader& operator=(const log_reader&) = delete;
@@ -120,6 +130,10 @@ public:
 private:
     using guarded = detail::guarded_handler<partition_log::entry_handler>;
     static void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure);
+    // Subscribes (an ordered consumer from `from`); the server the consumer lives on.
+    std::string subscribe(jsCtx* js, const std::string& stream, const std::string& subject,
+                          std::uint64_t from);
+    void unsubscribe();
 
     std::shared_ptr<guarded> state_;
     natsSubscription* sub_ = nullptr;

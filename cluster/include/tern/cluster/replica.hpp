@@ -4,6 +4,11 @@
 // last entry it applied; every replica of a partition, owner or standby, applies the same
 // entries by the same rules and so reaches the same state and digest.
 //
+// An entry states the digest of the log before it as its writer had it. One whose writer had
+// another log is a stale owner's (its append followed one of its own that failed, and the
+// sequence fence let it through behind another owner's entry): every replica refuses it alike,
+// moving its position past it, so a stale owner's entry never lands out of its writer's order.
+//
 // A replica halts, and never skips, when it cannot go on: an entry it cannot decode (a newer
 // format: upgrade this node), a gap (the stream no longer reaches back to this node's position:
 // restore a checkpoint), or the store failing. A halted replica's partition is not served by this
@@ -21,7 +26,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <tern/cluster/partition_log.hpp>
 #include <tern/storage/commit_writer.hpp>
@@ -32,6 +39,7 @@ struct replica_status {
     std::uint64_t applied = 0;  // the stream sequence applied last (0: nothing yet)
     std::uint64_t digest = 0;   // the rolling digest up to it
     std::string halted;         // why it stopped; empty while it applies
+    std::uint64_t refused = 0;  // stale owners' entries refused since start
 };
 
 class replica {
@@ -55,6 +63,15 @@ public:
     // Stops reading, then waits until everything submitted has been applied (or failed) and its
     // handler has returned.
     void stop();
+    // Reads on from the next entry through a new reader. A reader's consumer lives on the
+    // server that led the stream when it was made, and keeps reading that server's copy after
+    // the leadership moves; a copy that led while cut off may hold entries its cluster never
+    // committed (docs/cluster.md, "The 2.9.10 caveats"). The node calls this when the leader
+    // changes, so replicas read the copy of the leader the majority elected. Throws like
+    // start(), and then has no reader until called again. Control thread.
+    void read_again();
+    // Whether a reader delivers entries (started, and not lost to a failed read_again).
+    [[nodiscard]] bool reading() const noexcept { return reader_ != nullptr; }
 
     // Whether an entry must be on disk before it counts as applied (true at first). The owner's
     // must: its acks wait for the apply, and on 2.9.10 its fsync'd store may be the only disk
@@ -69,9 +86,16 @@ public:
     // what it had taken, or `timeout` passed (false).
     bool wait_applied(std::uint64_t sequence, std::chrono::milliseconds timeout) const;
 
-private:
-    // Stops applying for `reason` (the first reason stays).
+    // This node's digest of the log after entry `sequence`, for the recent entries (the last
+    // `digest_history` applied); nullopt for older or not yet applied ones.
+    [[nodiscard]] std::optional<std::uint64_t> digest_at(std::uint64_t sequence) const;
+    static constexpr std::size_t digest_history = 4096;
+
+    // Stops applying for `reason` (the first reason stays): the node found this replica's copy
+    // of the log diverged from its peers'.
     void halt(const std::string& reason);
+
+private:
     void on_entry(std::uint64_t sequence, std::string_view bytes);
     void submit(std::uint64_t sequence, std::string_view bytes);
     void applied(std::uint64_t sequence, std::uint64_t digest, storage::entry_result outcome,
@@ -89,6 +113,9 @@ private:
     std::uint64_t submitted_ = 0;         // the last sequence handed to the writer
     std::uint64_t submitted_digest_ = 0;  // the digest up to it
     std::size_t in_flight_ = 0;           // handed to the writer, completion not yet finished
+    // (sequence, digest after it) of the recent applied entries, at sequence % digest_history.
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> recent_ =
+        std::vector<std::pair<std::uint64_t, std::uint64_t>>(digest_history);
     std::unique_ptr<log_reader> reader_;
     std::atomic<bool> durable_{true};
 };
