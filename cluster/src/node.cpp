@@ -318,6 +318,7 @@ std::vector<partition_report> node::partitions() const {
         r.applied = status.applied;
         r.digest = status.digest;
         r.halted = status.halted;
+        r.refused = status.refused;
         std::lock_guard lock(slot->mutex);
         r.leader = slot->leader;
         r.owner = slot->term != nullptr;

@@ -86,7 +86,14 @@ TEST_CASE("clients on different nodes talk 1:1 and in a group, with receipts", "
     std::this_thread::sleep_for(500ms);  // a push across tenants would have arrived by now
     CHECK(texts_of(*bob, direct) == std::vector<std::string>{"hello bob"});
 
-    // Every node's replica of every partition agrees.
+    // Every node's replica of every partition agrees, and with one owner at a time no replica
+    // refused an entry as a stale owner's (shown in the metrics too).
+    for (std::size_t i = 0; i < 3; ++i) {
+        const auto seen = c.partitions_of(i);  // the loop below reads into it
+        for (const auto& part : seen["partitions"]) CHECK(part["refused"] == 0);
+    }
+    CHECK_THAT(http_get(c.nodes[0]->admin_port(), "/metrics").body,
+               Catch::Contains(R"(tern_cluster_refused_entries{partition="0"} 0)"));
     const auto a = c.partitions_of(0)["partitions"];
     for (std::size_t i = 1; i < 3; ++i) {
         const auto b = c.partitions_of(i)["partitions"];

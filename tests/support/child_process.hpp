@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "die_with_parent.hpp"
+
 namespace tern::test {
 
 class child_process {
@@ -19,8 +21,10 @@ public:
     explicit child_process(const std::vector<std::string>& argv) {
         int in[2], out[2];
         if (::pipe(in) != 0 || ::pipe(out) != 0) throw std::runtime_error("pipe failed");
+        const parent_watch parent;
         pid_ = ::fork();
         if (pid_ == 0) {
+            die_with_parent(parent);
             ::dup2(in[0], STDIN_FILENO);
             ::dup2(out[1], STDOUT_FILENO);
             ::close_range(3, ~0U, 0);  // no inherited sockets or pipe ends

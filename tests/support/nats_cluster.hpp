@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "die_with_parent.hpp"
 #include "fault_network.hpp"
 
 namespace tern::test {
@@ -131,8 +132,10 @@ public:
         if (n.pid > 0) return;
         const auto conf = (n.dir / "nats.conf").string();
         const auto log = (n.dir / "nats.log").string();
+        const parent_watch parent;
         n.pid = ::fork();
         if (n.pid == 0) {
+            die_with_parent(parent);
             ::close_range(3, ~0U, 0);
             ::execlp("nats-server", "nats-server", "-c", conf.c_str(), "-l", log.c_str(),
                      static_cast<char*>(nullptr));

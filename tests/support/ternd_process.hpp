@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "die_with_parent.hpp"
 #include "gateway_fixture.hpp"
 
 namespace tern::test {
@@ -50,8 +51,10 @@ public:
             }
         }
         std::ofstream(log_file, std::ios::trunc).close();  // before the fork: no stale port line
+        const parent_watch parent;
         pid_ = ::fork();
         if (pid_ == 0) {
+            die_with_parent(parent);
             const int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
             if (fd >= 0) {
                 ::dup2(fd, STDERR_FILENO);

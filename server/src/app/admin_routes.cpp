@@ -129,8 +129,8 @@ admin::routes admin_routes(gateway_parts& p) {
     r.metrics = [&p] {
         if (p.cluster) {
             for (const auto& part : p.cluster->partitions()) {
-                p.metrics.cluster_partition(part.partition, part.applied, part.last_seq,
-                                            part.owner);
+                p.metrics.cluster_partition(part.partition, part.applied, part.last_seq, part.owner,
+                                            part.refused);
             }
         }
         return p.metrics.scrape();
@@ -172,6 +172,7 @@ admin::routes admin_routes(gateway_parts& p) {
                      {"lag", part.last_seq > part.applied ? part.last_seq - part.applied : 0},
                      {"digest", std::to_string(part.digest)},
                      {"stream_current", part.stream_current},
+                     {"refused", part.refused},
                      {"halted", part.halted}});
             }
             return nlohmann::json{{"node", p.cluster->name()}, {"partitions", list}};

@@ -193,8 +193,9 @@ struct metrics::impl {
     prom::Family<prom::Gauge>* partition_applied = nullptr;
     prom::Family<prom::Gauge>* partition_lag = nullptr;
     prom::Family<prom::Gauge>* partition_owned = nullptr;
+    prom::Family<prom::Gauge>* partition_refused = nullptr;
     std::mutex partition_mutex;
-    std::map<std::uint32_t, std::array<prom::Gauge*, 3>> partitions;
+    std::map<std::uint32_t, std::array<prom::Gauge*, 4>> partitions;
 
     explicit impl(const build_info& build) {
         auto& accepted_family = prom::BuildCounter()
@@ -404,6 +405,13 @@ struct metrics::impl {
                                .Name("tern_cluster_partition_owned")
                                .Help("1 for each partition this node owns (serves) now.")
                                .Register(*registry);
+        partition_refused =
+            &prom::BuildGauge()
+                 .Name("tern_cluster_refused_entries")
+                 .Help(
+                     "Stale owners' entries of each partition's log this node's replica refused "
+                     "since it started (their writer had another log before them).")
+                 .Register(*registry);
         draining = &prom::BuildGauge()
                         .Name("tern_draining")
                         .Help("1 while the gateway drains its connections.")
@@ -544,21 +552,23 @@ void metrics::cluster_bus_error(std::string_view why) {
 }
 
 void metrics::cluster_partition(std::uint32_t partition, std::uint64_t applied,
-                                std::uint64_t last_seq, bool owned) {
+                                std::uint64_t last_seq, bool owned, std::uint64_t refused) {
     auto& i = *impl_;
     std::lock_guard lock(i.partition_mutex);
     auto it = i.partitions.find(partition);
     if (it == i.partitions.end()) {
         const std::map<std::string, std::string> labels{{"partition", std::to_string(partition)}};
         it = i.partitions
-                 .emplace(partition, std::array<prom::Gauge*, 3>{&i.partition_applied->Add(labels),
+                 .emplace(partition, std::array<prom::Gauge*, 4>{&i.partition_applied->Add(labels),
                                                                  &i.partition_lag->Add(labels),
-                                                                 &i.partition_owned->Add(labels)})
+                                                                 &i.partition_owned->Add(labels),
+                                                                 &i.partition_refused->Add(labels)})
                  .first;
     }
     it->second[0]->Set(static_cast<double>(applied));
     it->second[1]->Set(last_seq > applied ? static_cast<double>(last_seq - applied) : 0.0);
     it->second[2]->Set(owned ? 1 : 0);
+    it->second[3]->Set(static_cast<double>(refused));
 }
 
 void metrics::set_draining(bool draining) { impl_->draining->Set(draining ? 1 : 0); }

@@ -91,9 +91,10 @@ public:
     void cluster_appended(std::string_view outcome, std::chrono::nanoseconds took);
     void cluster_bus_message(bool inbound);
     void cluster_bus_error(std::string_view why);  // "malformed" or "unsent"
-    // A partition as this node last saw it (set before each scrape).
+    // A partition as this node last saw it (set before each scrape); `refused`: the stale
+    // owners' entries its replica refused since this node started.
     void cluster_partition(std::uint32_t partition, std::uint64_t applied, std::uint64_t last_seq,
-                           bool owned);
+                           bool owned, std::uint64_t refused);
 
     // ---- the admin listener ---------------------------------------------------------------
     // One admin HTTP request by the status it was answered with; 0: it could not be parsed

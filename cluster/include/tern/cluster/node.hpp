@@ -59,6 +59,7 @@ struct partition_report {
     std::uint64_t digest = 0;
     bool stream_current = false;  // this node's nats-server has a current copy of the stream
     std::string halted;           // why this node cannot serve it; empty when it can
+    std::uint64_t refused = 0;    // stale owners' entries its replica refused since start
 };
 
 class node {
