@@ -399,9 +399,11 @@ void node::parts::look_at(partition_slot& slot) {
             relay->leader_changed(slot.id);
         }
         if (!view.leader.empty() && (view.leader != slot.read_via || !slot.rep->reading())) {
-            // Read the new leader's copy from here on (replica::read_again says why); a reader
-            // that could not be made (no JetStream API during an election) is made next round.
-            if (!slot.read_via.empty() || !slot.rep->reading()) slot.rep->read_again();
+            // A reader on its own server's copy reads on whoever leads; one placed elsewhere
+            // is made again (replica::read_again says why), and so is one that could not be
+            // made (no JetStream API during an election: next round). Never needlessly: while
+            // JetStream recovers from a lost node, making a consumer can wait seconds.
+            if (!slot.rep->reading_at_home()) slot.rep->read_again();
             slot.read_via = view.leader;
         }
         if (current && current->log->ended()) {

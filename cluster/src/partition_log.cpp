@@ -238,7 +238,8 @@ log_reader::log_reader(jsCtx* js, const std::string& stream, const std::string& 
         state_->close();
         unsubscribe();  // deletes the consumer
     }
-    if (!home_server.empty() && where != home_server) {
+    at_home_ = home_server.empty() || where == home_server;
+    if (!at_home_) {
         spdlog::warn(
             "cluster: {}: reading through {}'s copy, not this node's ({}): its server may be "
             "down",

@@ -127,6 +127,9 @@ public:
     log_reader(const log_reader&) = delete;
     log_reader& operator=(const log_reader&) = delete;
 
+    // Whether the consumer lives on the server asked for (or none was asked for).
+    [[nodiscard]] bool at_home() const noexcept { return at_home_; }
+
 private:
     using guarded = detail::guarded_handler<partition_log::entry_handler>;
     static void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure);
@@ -137,6 +140,7 @@ private:
 
     std::shared_ptr<guarded> state_;
     natsSubscription* sub_ = nullptr;
+    bool at_home_ = true;
 };
 
 }  // namespace tern::cluster

@@ -72,6 +72,8 @@ public:
     void read_again();
     // Whether a reader delivers entries (started, and not lost to a failed read_again).
     [[nodiscard]] bool reading() const noexcept { return reader_ != nullptr; }
+    // Whether it reads through this node's own server (log_settings::home_server).
+    [[nodiscard]] bool reading_at_home() const noexcept { return reader_ && reader_->at_home(); }
 
     // Whether an entry must be on disk before it counts as applied (true at first). The owner's
     // must: its acks wait for the apply, and on 2.9.10 its fsync'd store may be the only disk
