@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <tern/core/every_shard.hpp>
 #include <tern/wire/error_frame.hpp>
 
 #include "bus_subjects.hpp"
@@ -293,33 +294,16 @@ void relay::leader_changed(std::uint32_t partition) {
 
 void relay::list_devices(std::uint64_t after_id, std::size_t limit,
                          std::function<void(std::vector<core::device_info>)> done) {
-    struct gathering {
-        std::mutex mutex;
-        std::vector<core::device_info> found;
-        std::size_t waiting = 0;
-        std::function<void(std::vector<core::device_info>)> done;
-    };
-    auto g = std::make_shared<gathering>();
-    g->waiting = state_.size();
-    g->done = std::move(done);
-    for (std::size_t shard = 0; shard < state_.size(); ++shard) {
-        shards_.post(shard, [this, shard, after_id, limit, g] {
-            std::vector<core::device_info> here;
+    // Each shard writes only its own part.
+    auto parts = std::make_shared<std::vector<std::vector<core::device_info>>>(state_.size());
+    core::on_every_shard(
+        shards_,
+        [this, parts, after_id](std::size_t shard) {
             for (const auto& [connection, s] : state_[shard]->sessions) {
-                if (connection > after_id) here.push_back(s->device->describe());
+                if (connection > after_id) (*parts)[shard].push_back(s->device->describe());
             }
-            std::unique_lock lock(g->mutex);
-            g->found.insert(g->found.end(), std::make_move_iterator(here.begin()),
-                            std::make_move_iterator(here.end()));
-            if (--g->waiting != 0) return;
-            auto all = std::move(g->found);
-            lock.unlock();
-            std::sort(all.begin(), all.end(),
-                      [](const auto& a, const auto& b) { return a.id < b.id; });
-            if (all.size() > limit) all.resize(limit);
-            g->done(std::move(all));
-        });
-    }
+        },
+        [parts, limit, done = std::move(done)] { done(core::first_by_id(*parts, limit)); });
 }
 
 void relay::drain(std::chrono::milliseconds window) {

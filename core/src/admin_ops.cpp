@@ -1,7 +1,8 @@
 #include "admin_ops.hpp"
 
-#include <algorithm>
 #include <memory>
+
+#include <tern/core/every_shard.hpp>
 
 #include "tern/v1/errors.pb.h"
 
@@ -10,45 +11,18 @@ namespace tern::core {
 admin_ops::admin_ops(const context& ctx, device_table& devices, std::atomic<bool>& draining)
     : ctx_(ctx), devices_(devices), draining_(draining) {}
 
-void admin_ops::on_every_shard(std::function<void(std::size_t)> each, std::function<void()> last) {
-    struct round {
-        round(std::function<void(std::size_t)> e, std::function<void()> l, std::size_t shards)
-            : each(std::move(e)), last(std::move(l)), left(shards) {}
-        std::function<void(std::size_t)> each;
-        std::function<void()> last;
-        std::atomic<std::size_t> left;
-    };
-    const auto shards = ctx_.routes.shard_count();
-    auto r = std::make_shared<round>(std::move(each), std::move(last), shards);
-    for (std::size_t i = 0; i < shards; ++i) {
-        ctx_.routes.post(i, [i, r] {
-            r->each(i);
-            // acq_rel: the last shard sees every other shard's part.
-            if (r->left.fetch_sub(1, std::memory_order_acq_rel) == 1) r->last();
-        });
-    }
-}
-
 void admin_ops::list_devices(std::uint64_t after_id, std::size_t limit,
                              std::function<void(std::vector<device_info>)> done) {
     // Each shard writes only its own part.
     auto parts = std::make_shared<std::vector<std::vector<device_info>>>(ctx_.routes.shard_count());
     on_every_shard(
+        ctx_.routes,
         [this, parts, after_id](std::size_t shard) {
             devices_.for_each(shard, [&](const std::shared_ptr<device_port>& d) {
                 if (d->id() > after_id) (*parts)[shard].push_back(d->describe());
             });
         },
-        [parts, limit, done = std::move(done)] {
-            std::vector<device_info> all;
-            for (auto& part : *parts) {
-                std::move(part.begin(), part.end(), std::back_inserter(all));
-            }
-            std::sort(all.begin(), all.end(),
-                      [](const auto& a, const auto& b) { return a.id < b.id; });
-            if (all.size() > limit) all.resize(limit);
-            done(std::move(all));
-        });
+        [parts, limit, done = std::move(done)] { done(first_by_id(*parts, limit)); });
 }
 
 void admin_ops::kick(storage::tenant_id tenant, storage::user_id user,
@@ -56,6 +30,7 @@ void admin_ops::kick(storage::tenant_id tenant, storage::user_id user,
                      std::function<void(std::size_t)> done) {
     auto kicked = std::make_shared<std::atomic<std::size_t>>(0);
     on_every_shard(
+        ctx_.routes,
         [this, kicked, tenant, user, device](std::size_t shard) {
             devices_.for_each(shard, [&](const std::shared_ptr<device_port>& d) {
                 const auto& who = d->who();

@@ -27,7 +27,6 @@ public:
 
 private:
     // Runs `each(shard)` on every shard, then `last()` on the shard that finished last.
-    void on_every_shard(std::function<void(std::size_t)> each, std::function<void()> last);
     void drain_shard(std::size_t shard, std::chrono::milliseconds window);
 
     context ctx_;
