@@ -83,11 +83,7 @@ nats_link::nats_link(const nats_settings& settings, link_observer observer)
         check(natsOptions_SetName(options_, settings_.name.c_str()), "nats name");
         // The local server first: it holds this node's replicas and leads its partitions.
         check(natsOptions_SetNoRandomize(options_, true), "nats order");
-        // Not SendAsap, although libnats 3.4's flusher waits 1 ms before each write (three
-        // publishes per send: about 1.5 ms of an idle cluster's ack, docs/benchmarks.md): with
-        // it, a failed write while an ordered consumer is re-created makes libnats 3.4.1 call
-        // natsThread_Detach(NULL) and crash the process (nats.c #840, fixed after 3.4.1; seen
-        // here when a node's nats-server died under a live ternd).
+        if (settings_.send_asap) check(natsOptions_SetSendAsap(options_, true), "send asap");
         check(natsOptions_SetPingInterval(options_, settings_.ping_interval.count()), "ping");
         check(natsOptions_SetMaxPingsOut(options_, settings_.max_pings_out), "pings out");
         check(natsOptions_SetMaxReconnect(options_, -1), "reconnect");

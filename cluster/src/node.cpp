@@ -1,6 +1,8 @@
 #include <tern/cluster/node.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -26,6 +28,8 @@ namespace tern::cluster {
 namespace {
 // A ternd not heard from for this long is taken for gone (each sends every poll interval).
 constexpr std::chrono::seconds silent_limit{5};
+// How often each replica's reader is asked where its consumer lives.
+constexpr std::chrono::seconds placement_period{15};
 
 // Whether the node named `self` holds a current copy of the stream: it leads it, or the leader
 // lists it as a current, online replica.
@@ -55,6 +59,8 @@ struct partition_slot {
     bool stream_current = false;
     std::string problem;  // why this node cannot serve it, beyond the replica's own halt
     std::chrono::steady_clock::time_point asked_away{};  // the last stepdown for a silent leader
+    // When the reader's placement was last asked of the server (control thread).
+    std::chrono::steady_clock::time_point placement_checked{};
 };
 
 struct node::parts {
@@ -151,7 +157,10 @@ struct node::parts {
     void compare_with_peers(partition_slot& slot);
     detail::peer_digests peers;
     std::chrono::steady_clock::time_point last_beat{};
-    // Last, so destroyed first: its callbacks (wake) use the members above.
+    // Last, so destroyed first: its callbacks (wake) use the members above. `link` holds the
+    // subscriptions and the stream readers; `publisher` (send_asap) carries what this node
+    // publishes on its hot path, the appends and the bus messages, each written at once.
+    std::unique_ptr<nats_link> publisher;
     std::unique_ptr<nats_link> link;
 };
 
@@ -171,9 +180,14 @@ node::node(node_settings settings, core::router& shards, storage::store& store,
                                            spdlog::info("cluster: NATS connection back");
                                            p.wake();
                                        }});
+    auto publishing = p.settings.nats;
+    publishing.name += "-publisher";
+    publishing.send_asap = true;
+    p.publisher = std::make_unique<nats_link>(publishing);
     p.settings.log.home_server = p.settings.name;  // each replica reads its own server's copy
     for (auto& slot : p.slots) {
-        slot->log = std::make_unique<partition_log>(*p.link, slot->id, p.settings.log);
+        slot->log =
+            std::make_unique<partition_log>(*p.link, slot->id, p.settings.log, p.publisher.get());
         auto* raw = slot.get();
         slot->rep =
             std::make_unique<replica>(slot->id, *slot->log, p.store, p.writer,
@@ -187,7 +201,7 @@ node::node(node_settings settings, core::router& shards, storage::store& store,
                                       });
         slot->rep->set_durable(false);  // a standby until a term begins
     }
-    p.bus = std::make_unique<detail::bus>(*p.link, p.settings.observer);
+    p.bus = std::make_unique<detail::bus>(*p.publisher, p.settings.observer);
     p.host = std::make_unique<detail::session_host>(
         p.settings.name, *p.bus, p.shards, p.map,
         [&p](std::uint32_t partition) { return p.term_of(partition); });
@@ -249,6 +263,7 @@ void node::stop() {
     // Ephemeral consumers go with the connection; deleting each one by one would wait for the
     // server (seconds apiece when it is gone too).
     p.link->close();
+    p.publisher->close();
     for (auto& slot : p.slots) slot->rep->stop();
 }
 
@@ -330,6 +345,32 @@ std::vector<partition_report> node::partitions() const {
     return out;
 }
 
+std::optional<std::string> node::remove_peer(std::uint32_t partition, const std::string& peer) {
+    auto& p = *parts_;
+    if (partition >= p.slots.size()) {
+        return "partition " + std::to_string(partition) + " does not exist (there are " +
+               std::to_string(p.slots.size()) + ")";
+    }
+    const bool valid_name =
+        !peer.empty() && peer.size() <= 64 && std::all_of(peer.begin(), peer.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+        });
+    if (!valid_name) return "peer: a node name, 1 to 64 of A-Z a-z 0-9 - _";
+    try {
+        p.slots[partition]->log->remove_peer(peer);
+    } catch (const nats_error& e) {
+        spdlog::warn("cluster: partition {}: removing {}'s copy of its stream: {}", partition, peer,
+                     e.what());
+        return e.what();
+    }
+    spdlog::warn(
+        "cluster: partition {}: {}'s copy of its stream removed at an operator's request; "
+        "JetStream places a fresh one",
+        partition, peer);
+    p.wake();
+    return std::nullopt;
+}
+
 bool node::ready() const {
     for (const auto& r : partitions()) {
         if (r.leader.empty() || !r.halted.empty() || r.applied < r.last_seq || !r.stream_current) {
@@ -361,13 +402,18 @@ void node::parts::run() {
 void node::parts::look_at(partition_slot& slot) {
     try {
         if (!slot.reading) {
-            slot.log->ensure();
-            slot.rep->start();
+            // Halted at once when the stream no longer reaches back to this store's position:
+            // making a reader first can take seconds while this node's server has no copy yet.
+            slot.rep->start(slot.log->ensure().first_seq);
             slot.reading = true;
-            spdlog::info(
-                "cluster: partition {}: reading its log on after entry {} (this "
-                "node's store)",
-                slot.id, slot.rep->status().applied);
+            if (const auto status = slot.rep->status(); !status.halted.empty()) {
+                spdlog::error("cluster: partition {}: {}", slot.id, status.halted);
+            } else {
+                spdlog::info(
+                    "cluster: partition {}: reading its log on after entry {} (this node's "
+                    "store)",
+                    slot.id, status.applied);
+            }
         }
         if (slot.rep->status().halted.empty()) compare_with_peers(slot);
         // Applied first, then the stream: the replica keeps applying meanwhile, and the other
@@ -381,6 +427,8 @@ void node::parts::look_at(partition_slot& slot) {
         if (stream) {
             view.leader = stream->leader;
             view.last_seq = stream->last_seq;
+            slot.rep->log_starts_at(stream->first_seq);
+            view.halted = !slot.rep->status().halted.empty();
         }
         bool moved = false;
         std::shared_ptr<detail::term> current;
@@ -405,6 +453,20 @@ void node::parts::look_at(partition_slot& slot) {
             // JetStream recovers from a lost node, making a consumer can wait seconds.
             if (!slot.rep->reading_at_home()) slot.rep->read_again();
             slot.read_via = view.leader;
+            slot.placement_checked = std::chrono::steady_clock::now();
+        } else if (stream_current && slot.rep->reading() &&
+                   std::chrono::steady_clock::now() - slot.placement_checked > placement_period) {
+            // libnats re-creates an ordered consumer by itself (after a gap, a lost connection)
+            // and JetStream may place it on another node's copy. This node's own server holds
+            // a current copy, so a reader placed elsewhere can come home.
+            slot.placement_checked = std::chrono::steady_clock::now();
+            if (!slot.rep->still_reading_at_home()) {
+                spdlog::info(
+                    "cluster: partition {}: its reader moved off this node's copy; "
+                    "reading again from this node's",
+                    slot.id);
+                slot.rep->read_again();
+            }
         }
         if (current && current->log->ended()) {
             end_term(slot, "its log refused an append");
@@ -432,7 +494,7 @@ void node::parts::look_at(partition_slot& slot) {
                                           : "leadership moved to " + view.leader);
             case ownership_action::step_down:
                 spdlog::warn("cluster: partition {}: handing leadership away ({})", slot.id,
-                             view.halted ? status.halted : "draining");
+                             view.halted ? slot.rep->status().halted : "draining");
                 slot.log->step_down();
                 return;
             case ownership_action::diverged: {

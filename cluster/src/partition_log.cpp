@@ -1,7 +1,9 @@
 #include <tern/cluster/partition_log.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -59,7 +61,8 @@ struct partition_log::pending_appends {
     std::map<std::uint64_t, append_done> by_expected;
 };
 
-partition_log::partition_log(nats_link& link, std::uint32_t partition, log_settings settings)
+partition_log::partition_log(nats_link& link, std::uint32_t partition, log_settings settings,
+                             nats_link* appends)
     : link_(link),
       partition_(partition),
       settings_(std::move(settings)),
@@ -67,16 +70,24 @@ partition_log::partition_log(nats_link& link, std::uint32_t partition, log_setti
       subject_(log_subject(partition)),
       pending_(std::make_shared<pending_appends>()) {
     auto o = api_options(link_.settings());
-    o.PublishAsync.AckHandler = &partition_log::on_ack;
+    check(natsConnection_JetStream(&js_, link_.connection(), &o), "JetStream context");
+    auto& append_link = appends ? *appends : link_;
+    auto a = api_options(append_link.settings());
+    a.PublishAsync.AckHandler = &partition_log::on_ack;
     // A raw pointer to the table, which outlives every acknowledgement: the context is
     // destroyed (and with it its reply subscription) before the table.
-    o.PublishAsync.AckHandlerClosure = pending_.get();
-    o.PublishAsync.MaxPending = 65'536;
-    check(natsConnection_JetStream(&js_, link_.connection(), &o), "JetStream context");
+    a.PublishAsync.AckHandlerClosure = pending_.get();
+    a.PublishAsync.MaxPending = 65'536;
+    if (const auto s = natsConnection_JetStream(&append_js_, append_link.connection(), &a);
+        s != NATS_OK) {
+        jsCtx_Destroy(js_);
+        check(s, "JetStream context for appends");
+    }
 }
 
 partition_log::~partition_log() {
     // Anything still waiting fails: its outcome will be learnt from the stream.
+    jsCtx_Destroy(append_js_);
     jsCtx_Destroy(js_);
     std::map<std::uint64_t, append_done> left;
     {
@@ -152,6 +163,61 @@ void partition_log::step_down() {
     }
 }
 
+void partition_log::remove_peer(const std::string& peer) {
+    const auto subject = "$JS.API.STREAM.PEER.REMOVE." + stream_;
+    const auto reply =
+        link_.request(subject, R"({"peer":")" + peer + R"("})", link_.settings().api_timeout);
+    const std::string body(data_of(reply.get()));
+    if (body.find(R"("success":true)") != std::string::npos) return;
+    // With no spare server to move the copy to (three servers, three replicas), nats-server
+    // 2.9.10 answers "peer remap failed" (10075) yet has dropped the peer: the stream runs on
+    // the two other copies (measured). Scaling it down by one and back up places a fresh copy on
+    // that server, caught up from the others.
+    if (body.find(R"("err_code":10075)") == std::string::npos) {
+        throw nats_error("peer removal refused: " + body, NATS_ERR);
+    }
+    const auto holds = [&peer](const stream_state& s) {
+        if (s.leader == peer) return true;
+        return std::any_of(s.replicas.begin(), s.replicas.end(),
+                           [&peer](const replica_state& r) { return r.name == peer; });
+    };
+    // The leader's view of its peers follows the answer within moments, and JetStream's API
+    // may not answer while the group changes: both are retried for a while. Each step is
+    // idempotent (a stream already at that size stays).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    std::string last_error;
+    for (;;) {
+        try {
+            if (const auto now = info(); now && !holds(*now)) return place_fresh_copy();
+            last_error = peer + " still holds a copy";
+        } catch (const nats_error& e) {
+            last_error = e.what();
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            throw nats_error("peer removal unfinished (" + last_error + "): " + body, NATS_ERR);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+}
+
+void partition_log::place_fresh_copy() {
+    auto o = api_options(link_.settings());
+    jsStreamInfo* raw = nullptr;
+    jsErrCode code = jsErrCode(0);
+    check(js_GetStreamInfo(&raw, js_, stream_.c_str(), &o, &code), "stream info", code);
+    stream_info_ptr si(raw);
+    auto& config = *si->Config;
+    const auto replicas = config.Replicas;
+    for (const auto step : {replicas - 1, replicas}) {
+        config.Replicas = step;
+        jsStreamInfo* updated = nullptr;
+        code = jsErrCode(0);
+        const auto s = js_UpdateStream(&updated, js_, &config, &o, &code);
+        stream_info_ptr owned(updated);
+        check(s, "placing a fresh copy (scaling the stream)", code);
+    }
+}
+
 void partition_log::append(std::string_view bytes, std::uint64_t expected_last, append_done done) {
     natsMsg* msg = nullptr;
     auto s = natsMsg_Create(&msg, subject_.c_str(), nullptr, bytes.data(),
@@ -170,7 +236,7 @@ void partition_log::append(std::string_view bytes, std::uint64_t expected_last, 
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MaxWait = settings_.append_timeout.count();
-    s = js_PublishMsgAsync(js_, &msg, &po);  // takes the message when it succeeds
+    s = js_PublishMsgAsync(append_js_, &msg, &po);  // takes the message when it succeeds
     if (s == NATS_OK) return;
     natsMsg_Destroy(msg);
     append_done failed;
@@ -215,7 +281,8 @@ std::unique_ptr<log_reader> partition_log::read_from(std::uint64_t from, entry_h
 
 log_reader::log_reader(jsCtx* js, const std::string& stream, const std::string& subject,
                        std::uint64_t from, const std::string& home_server,
-                       partition_log::entry_handler on_entry) {
+                       partition_log::entry_handler on_entry)
+    : home_server_(home_server) {
     constexpr int attempts = 8;  // placement looks random among 3 copies: 8 misses ~ 4 %
     // What a consumer delivers before its placement is accepted waits in the gate; a rejected
     // consumer's entries are dropped with it (the accepted one delivers them again).
@@ -270,6 +337,10 @@ std::string log_reader::subscribe(jsCtx* js, const std::string& stream, const st
     }
     guarded::release_when_complete(sub_, closure);
     natsSubscription_SetPendingLimits(sub_, -1, -1);
+    return placement();
+}
+
+std::string log_reader::placement() const {
     std::string server;
     jsConsumerInfo* ci = nullptr;
     if (natsSubscription_GetConsumerInfo(&ci, sub_, nullptr, nullptr) == NATS_OK && ci) {
@@ -277,6 +348,12 @@ std::string log_reader::subscribe(jsCtx* js, const std::string& stream, const st
         jsConsumerInfo_Destroy(ci);
     }
     return server;
+}
+
+bool log_reader::still_at_home() {
+    if (home_server_.empty()) return true;
+    if (const auto where = placement(); !where.empty()) at_home_ = where == home_server_;
+    return at_home_;
 }
 
 void log_reader::unsubscribe() {

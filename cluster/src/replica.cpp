@@ -20,7 +20,7 @@ replica::replica(std::uint32_t partition, partition_log& log, st::store& store,
 
 replica::~replica() { stop(); }
 
-void replica::start() {
+void replica::start(std::uint64_t log_first) {
     const auto stored = store_.position(partition_);
     if (!stored)
         throw std::runtime_error("reading the partition's position: " + stored.error().message());
@@ -33,6 +33,8 @@ void replica::start() {
         submitted_ = status_.applied;
         submitted_digest_ = status_.digest;
     }
+    log_starts_at(log_first);
+    if (!status().halted.empty()) return;
     reader_ = log_.read_from(
         submitted_ + 1,
         [this](std::uint64_t sequence, std::string_view bytes) { on_entry(sequence, bytes); });
@@ -80,6 +82,20 @@ std::optional<std::uint64_t> replica::digest_at(std::uint64_t sequence) const {
     return digest;
 }
 
+std::string replica::aged_out(std::uint64_t needed, std::uint64_t first) {
+    return "the log no longer holds entry " + std::to_string(needed) + " (it starts at " +
+           std::to_string(first) +
+           "): restore a checkpoint of a healthy node (docs/cluster.md, \"A lost disk\")";
+}
+
+void replica::log_starts_at(std::uint64_t first) {
+    std::lock_guard lock(mutex_);
+    // Entries up to submitted_ are read already (applied, or on their way to the store).
+    if (!status_.halted.empty() || first <= submitted_ + 1) return;
+    status_.halted = aged_out(submitted_ + 1, first);
+    changed_.notify_all();
+}
+
 void replica::halt(const std::string& reason) {
     std::lock_guard lock(mutex_);
     if (status_.halted.empty()) status_.halted = reason;
@@ -94,8 +110,7 @@ void replica::on_entry(std::uint64_t sequence, std::string_view bytes) {
     if (sequence != submitted_ + 1) {
         // The ordered reader never skips, so the stream no longer holds the entries between
         // (they aged out): only a checkpoint can bring this node back.
-        status_.halted = "the log no longer holds entry " + std::to_string(submitted_ + 1) +
-                         " (it starts at " + std::to_string(sequence) + "): restore a checkpoint";
+        status_.halted = aged_out(submitted_ + 1, sequence);
         changed_.notify_all();
         return;
     }

@@ -133,11 +133,19 @@ TEST_CASE("changing routes need the bearer token, and none work without one conf
     CHECK(set.status == 200);
     CHECK(json_of(set)["level"] == "warn");
     CHECK(http_post(admin, "/admin/v1/loglevel?level=info", f.admin_token).status == 200);
+    // A cluster's route on a single node: checked, then refused as not a cluster node.
+    CHECK(http_post(admin, "/admin/v1/partitions/remove-peer?partition=0&peer=n1").status == 401);
+    CHECK(http_post(admin, "/admin/v1/partitions/remove-peer?partition=0", f.admin_token).status ==
+          400);
+    CHECK(http_post(admin, "/admin/v1/partitions/remove-peer?partition=x&peer=n1", f.admin_token)
+              .status == 400);
+    CHECK(http_post(admin, "/admin/v1/partitions/remove-peer?partition=0&peer=n1", f.admin_token)
+              .status == 404);
 
     gateway_fixture open([](server::config& c) { c.admin.token.clear(); });
     CHECK(http_post(open.gw->admin_port(), "/admin/v1/drain", "anything-at-all-here").status ==
           403);
-    CHECK(metric(admin, R"(tern_admin_requests_total{code="401"})") == 2);
+    CHECK(metric(admin, R"(tern_admin_requests_total{code="401"})") == 3);
     CHECK(metric(admin, R"(tern_admin_requests_total{code="405"})") == 1);
     // Not HTTP at all: dropped unanswered, and counted.
     {

@@ -38,6 +38,9 @@ struct sdk_device_on {
 
 inline constexpr std::uint32_t partitions = 4;
 inline constexpr std::uint64_t tenant = 1;
+// Another tenant, placed in tenant 1's partition (cluster.placements): the same owner and the
+// same term core serve both, so a failover rebuilds both tenants' sessions together.
+inline constexpr std::uint64_t other_tenant = 2;
 inline constexpr const char* admin_token = "cluster-admin-token-for-tests";
 inline constexpr int max_devices = 2;  // per user, across the nodes
 
@@ -71,6 +74,8 @@ struct ternd_cluster {
             "cluster.node=" + name,
             "cluster.nats_servers=" + servers,
             "cluster.partitions=" + std::to_string(partitions),
+            "cluster.placements=" + std::to_string(other_tenant) + ":" +
+                std::to_string(cluster::partition_map(partitions).of(tenant)),
             "server.data_dir=" + store_of(i).string(),
             "admin.drain_seconds=1",
             "admin.token=" + std::string(admin_token),

@@ -1,5 +1,7 @@
 #include "admin.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -27,7 +29,10 @@ struct admin_args {
     CLI::App* kick = nullptr;
     CLI::App* cluster_status = nullptr;
     CLI::App* checkpoint = nullptr;
+    CLI::App* remove_peer = nullptr;
     std::string checkpoint_name;
+    std::uint32_t partition = 0;
+    std::string peer;
     std::vector<std::string> node_urls;  // cluster status: every node's admin URL
     std::string url;
     std::string token;
@@ -162,6 +167,18 @@ int checkpoint() {
     return 0;
 }
 
+int remove_peer() {
+    const auto& a = args();
+    const auto r =
+        call_json(a.url, tooling::http_method::post,
+                  "/admin/v1/partitions/remove-peer?partition=" + std::to_string(a.partition) +
+                      "&peer=" + a.peer);
+    std::cout << "partition " << r["partition"] << ": " << r["removed"].get<std::string>()
+              << "'s copy of its stream removed; JetStream places a fresh copy, which catches up "
+                 "from the others (watch: ternctl cluster status)\n";
+    return 0;
+}
+
 // ---- cluster status ------------------------------------------------------------------------
 
 // One partition as every node that answered sees it.
@@ -191,6 +208,11 @@ std::vector<std::string> cluster_problems(const std::map<std::uint32_t, partitio
         for (const auto& [node, e] : v.by_node) {
             const auto halted = e["halted"].get<std::string>();
             if (!halted.empty()) problems.push_back(where + node + " halted: " + halted);
+            if (!e.value("stream_current", true)) {
+                problems.push_back(where + node +
+                                   "'s nats-server holds no current copy of its stream (catching "
+                                   "up, or its copy was removed and not placed again)");
+            }
             digests[e["applied"].get<std::uint64_t>()].insert(e["digest"].get<std::string>());
         }
         for (const auto& [applied, set] : digests) {
@@ -313,11 +335,28 @@ void add_admin(CLI::App& app) {
                                  "TERN_ADMIN_URL)");
     a.cluster_status->add_option("--token", a.token, "admin bearer token (env TERN_ADMIN_TOKEN)");
     a.cluster_status->add_flag("--json", a.as_json, "print every node's answer and the problems");
+
+    a.remove_peer = cluster->add_subcommand(
+        "remove-peer",
+        "drop a node's copy of a partition's stream; JetStream places a fresh one (the repair of "
+        "a diverged copy: docs/cluster.md)");
+    add_connection_options(a.remove_peer);
+    a.remove_peer->add_option("--partition", a.partition, "the partition")->required();
+    a.remove_peer->add_option("--peer", a.peer, "the node whose copy goes (its server_name)")
+        ->required()
+        ->check([](const std::string& name) -> std::string {
+            const bool ok =
+                !name.empty() && name.size() <= 64 &&
+                std::all_of(name.begin(), name.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+                });
+            return ok ? std::string() : "a node name: 1 to 64 of A-Z a-z 0-9 - _";
+        });
 }
 
 bool admin_parsed() {
     const auto& a = args();
-    return *a.status || *a.drain || *a.kick || *a.cluster_status || *a.checkpoint;
+    return *a.status || *a.drain || *a.kick || *a.cluster_status || *a.checkpoint || *a.remove_peer;
 }
 
 int run_admin() {
@@ -326,6 +365,7 @@ int run_admin() {
     if (*a.drain) return drain();
     if (*a.cluster_status) return cluster_status();
     if (*a.checkpoint) return checkpoint();
+    if (*a.remove_peer) return remove_peer();
     return kick();
 }
 

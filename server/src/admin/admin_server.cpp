@@ -143,6 +143,15 @@ response handle_post(const routes& r, std::string_view path,
         if (!r.checkpoint) return error(404, "this store makes no checkpoints (memory)");
         return json(201, r.checkpoint(name->second));
     }
+    if (path == "/admin/v1/partitions/remove-peer") {
+        const auto partition = number(q, "partition");
+        const auto peer = q.find("peer");
+        if (!partition || *partition > 0xffff || peer == q.end() || peer->second.empty()) {
+            return error(400, "partition: a partition number; peer: a node name");
+        }
+        if (!r.remove_peer) return error(404, "not a cluster node");
+        return json(202, r.remove_peer(static_cast<std::uint32_t>(*partition), peer->second));
+    }
     if (path == "/admin/v1/loglevel") {
         const auto level = q.find("level");
         if (level == q.end() || !r.set_log_level(level->second)) {
@@ -156,7 +165,7 @@ response handle_post(const routes& r, std::string_view path,
 
 bool is_post_route(std::string_view path) {
     return path == "/admin/v1/drain" || path == "/admin/v1/kick" || path == "/admin/v1/loglevel" ||
-           path == "/admin/v1/checkpoint";
+           path == "/admin/v1/checkpoint" || path == "/admin/v1/partitions/remove-peer";
 }
 
 }  // namespace

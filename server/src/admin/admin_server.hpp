@@ -10,6 +10,8 @@
 //   POST /admin/v1/kick        close a user's or a device's connections (?tenant=&user=[&device=])
 //   POST /admin/v1/loglevel    set the log level (?level=trace|debug|info|warn|error|off)
 //   POST /admin/v1/checkpoint  write a checkpoint of the store (?name=N) beside the data_dir
+//   POST /admin/v1/partitions/remove-peer  drop a node's copy of a partition's stream
+//                              (?partition=P&peer=NODE; a cluster node)
 //
 // POST routes need `Authorization: Bearer <admin.token>`; without a configured token they are
 // refused (403). Requests are bounded (8 KiB of headers, no body, 10 s to arrive); a bad one gets
@@ -58,6 +60,9 @@ struct routes {
     std::function<nlohmann::json(const std::string& name)> checkpoint;
     // The cluster's partitions as this node sees them; empty on a single node (404).
     std::function<nlohmann::json()> partitions;
+    // Drops node `peer`'s copy of the partition's stream (JetStream places a fresh one); throws
+    // admin::conflict with the reason when it cannot. Empty on a single node (404).
+    std::function<nlohmann::json(std::uint32_t partition, const std::string& peer)> remove_peer;
     // Told of every request's status (0: malformed and dropped): the metrics.
     std::function<void(unsigned status)> answered;
 };

@@ -178,6 +178,14 @@ admin::routes admin_routes(gateway_parts& p) {
             return nlohmann::json{{"node", p.cluster->name()}, {"partitions", list}};
         };
     }
+    if (p.cluster) {
+        r.remove_peer = [&p](std::uint32_t partition, const std::string& peer) {
+            if (auto refused = p.cluster->remove_peer(partition, peer)) {
+                throw admin::conflict(*refused);
+            }
+            return nlohmann::json{{"partition", partition}, {"removed", peer}};
+        };
+    }
     r.answered = [&p](unsigned status) { p.metrics.admin_request(status); };
     return r;
 }

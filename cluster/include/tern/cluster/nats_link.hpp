@@ -60,6 +60,11 @@ struct nats_settings {
     // Whether the first connection attempt must succeed (tools) or is retried in the
     // background (ternd: its nats-server may start a moment later).
     bool retry_first_connect = true;
+    // Write every publish at once instead of through libnats' flusher, which waits 1 ms before
+    // each write (libnats 3.4.1). Only for a connection that publishes and never holds an
+    // ordered consumer: a failed write while one is re-created makes 3.4.1 crash the process
+    // (natsThread_Detach(NULL) in _recreateOrderedCons; nats.c #840, fixed after 3.4.1).
+    bool send_asap = false;
 };
 
 // Told when the connection goes down and comes back (libnats' threads).

@@ -97,6 +97,12 @@ public:
                                                   std::optional<storage::device_id> device,
                                                   std::chrono::milliseconds wait);
     [[nodiscard]] std::vector<partition_report> partitions() const;
+    // Asks JetStream to drop node `peer`'s copy of the partition's stream and place a fresh one
+    // (partition_log::remove_peer): the repair of a copy that kept entries its cluster never
+    // committed. Empty when JetStream took it; otherwise why not (a bad partition or name,
+    // JetStream's refusal, no answer in time).
+    [[nodiscard]] std::optional<std::string> remove_peer(std::uint32_t partition,
+                                                         const std::string& peer);
     // Every partition has a leader this node knows, and this node's replica of each has caught
     // up with what its stream held when last looked at (or halted: then not ready).
     [[nodiscard]] bool ready() const;

@@ -76,7 +76,10 @@ public:
     using append_done = std::function<void(append_result)>;
     using entry_handler = std::function<void(std::uint64_t sequence, std::string_view bytes)>;
 
-    partition_log(nats_link& link, std::uint32_t partition, log_settings settings);
+    // Reads and JetStream API calls go through `link`; appends through `appends`, when given
+    // (a connection that writes at once, nats_settings::send_asap), else through `link`.
+    partition_log(nats_link& link, std::uint32_t partition, log_settings settings,
+                  nats_link* appends = nullptr);
     ~partition_log();
     partition_log(const partition_log&) = delete;
     partition_log& operator=(const partition_log&) = delete;
@@ -90,6 +93,11 @@ public:
     stream_state ensure();
     // Asks the stream's leader to hand leadership to another replica. Throws nats_error.
     void step_down();
+    // Asks JetStream to drop server `peer`'s copy of the stream and place a fresh one, which
+    // catches up from the others (docs/cluster.md, "A diverged replica"); with no spare server
+    // the fresh copy goes on `peer` itself. `peer` is a server name ([A-Za-z0-9_-]). Throws
+    // nats_error, with JetStream's reason when it refuses.
+    void remove_peer(const std::string& peer);
 
     // Appends `bytes` as the entry after `expected_last`; `done` runs once, on a libnats thread.
     void append(std::string_view bytes, std::uint64_t expected_last, append_done done);
@@ -109,6 +117,8 @@ public:
 private:
     struct pending_appends;
     static void on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* err, void* closure);
+    // Scales the stream down by one copy and back up, so that JetStream places the missing copy.
+    void place_fresh_copy();
 
     nats_link& link_;
     const std::uint32_t partition_;
@@ -116,7 +126,8 @@ private:
     const std::string stream_;
     const std::string subject_;
     std::shared_ptr<pending_appends> pending_;
-    jsCtx* js_ = nullptr;
+    jsCtx* js_ = nullptr;         // reads and API calls
+    jsCtx* append_js_ = nullptr;  // appends, and their acknowledgements
 };
 
 class log_reader {
@@ -127,8 +138,13 @@ public:
     log_reader(const log_reader&) = delete;
     log_reader& operator=(const log_reader&) = delete;
 
-    // Whether the consumer lives on the server asked for (or none was asked for).
+    // Whether the consumer lives on the server asked for (or none was asked for), as last
+    // looked at.
     [[nodiscard]] bool at_home() const noexcept { return at_home_; }
+    // Asks the server again where the consumer lives: libnats re-creates an ordered consumer
+    // by itself after a gap or a lost connection, and JetStream may place the new one on any
+    // copy. Keeps the last answer when the server cannot say (JetStream's API is away).
+    bool still_at_home();
 
 private:
     using guarded = detail::guarded_handler<partition_log::entry_handler>;
@@ -138,6 +154,10 @@ private:
                           std::uint64_t from);
     void unsubscribe();
 
+    // The server the consumer lives on; empty when it cannot be learnt.
+    std::string placement() const;
+
+    std::string home_server_;
     std::shared_ptr<guarded> state_;
     natsSubscription* sub_ = nullptr;
     bool at_home_ = true;

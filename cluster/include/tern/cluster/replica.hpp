@@ -57,9 +57,11 @@ public:
     replica(const replica&) = delete;
     replica& operator=(const replica&) = delete;
 
-    // Reads from the store's position + 1. Throws nats_error when the log cannot be read, or
-    // storage errors as std::runtime_error.
-    void start();
+    // Reads from the store's position + 1; the log's first entry is `log_first` (when known):
+    // if the log no longer holds the next entry, halts at once instead (log_starts_at), without
+    // making a reader. Throws nats_error when the log cannot be read, or storage errors as
+    // std::runtime_error.
+    void start(std::uint64_t log_first = 0);
     // Stops reading, then waits until everything submitted has been applied (or failed) and its
     // handler has returned.
     void stop();
@@ -74,6 +76,8 @@ public:
     [[nodiscard]] bool reading() const noexcept { return reader_ != nullptr; }
     // Whether it reads through this node's own server (log_settings::home_server).
     [[nodiscard]] bool reading_at_home() const noexcept { return reader_ && reader_->at_home(); }
+    // The same, asking the server (log_reader::still_at_home). Control thread.
+    [[nodiscard]] bool still_reading_at_home() { return reader_ && reader_->still_at_home(); }
 
     // Whether an entry must be on disk before it counts as applied (true at first). The owner's
     // must: its acks wait for the apply, and on 2.9.10 its fsync'd store may be the only disk
@@ -96,8 +100,14 @@ public:
     // Stops applying for `reason` (the first reason stays): the node found this replica's copy
     // of the log diverged from its peers'.
     void halt(const std::string& reason);
+    // The stream's first entry is now `first` (older ones aged out). When this replica still
+    // needs an entry before it, none will ever come, so it halts, saying so; with entries
+    // missing in between the reader would find the gap itself, but a stream that aged out
+    // entirely delivers nothing at all. Any thread.
+    void log_starts_at(std::uint64_t first);
 
 private:
+    static std::string aged_out(std::uint64_t needed, std::uint64_t first);
     void on_entry(std::uint64_t sequence, std::string_view bytes);
     void submit(std::uint64_t sequence, std::string_view bytes);
     void applied(std::uint64_t sequence, std::uint64_t digest, storage::entry_result outcome,
