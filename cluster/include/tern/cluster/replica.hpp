@@ -65,12 +65,13 @@ public:
     // Stops reading, then waits until everything submitted has been applied (or failed) and its
     // handler has returned.
     void stop();
-    // Reads on from the next entry through a new reader. A reader's consumer lives on the
-    // server that led the stream when it was made, and keeps reading that server's copy after
-    // the leadership moves; a copy that led while cut off may hold entries its cluster never
-    // committed (docs/cluster.md, "The 2.9.10 caveats"). The node calls this when the leader
-    // changes, so replicas read the copy of the leader the majority elected. Throws like
-    // start(), and then has no reader until called again. Control thread.
+    // Reads on from the next entry through a new reader. A reader's consumer lives on whichever
+    // server holding a copy JetStream placed it on, and keeps reading that copy; a copy that led
+    // while cut off may hold entries its cluster never committed (docs/cluster.md, "The 2.9.10
+    // caveats"). The node calls this for a reader that is not on its own server (when the
+    // leader changes, and when the periodic placement check finds it moved), so each replica
+    // reads its own server's copy. Throws like start(), and then has no reader until called
+    // again. Control thread.
     void read_again();
     // Whether a reader delivers entries (started, and not lost to a failed read_again).
     [[nodiscard]] bool reading() const noexcept { return reader_ != nullptr; }
