@@ -47,7 +47,18 @@ struct node_part {
                                                 std::lock_guard lock(m);
                                                 if (term) term->applied(seq, std::move(r));
                                             });
-        rep->start();
+        // Making the reader's consumer can time out while a freshly formed JetStream settles
+        // (seen once in a soak, just after the cluster started); the node retries each round,
+        // and so does this, for up to 30 s.
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        for (;;) {
+            try {
+                return rep->start();
+            } catch (const cl::nats_error&) {
+                if (std::chrono::steady_clock::now() > deadline) throw;
+                std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            }
+        }
     }
 };
 
