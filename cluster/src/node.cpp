@@ -1,27 +1,15 @@
+// A cluster node's lifecycle and its control loop: ownership terms begun and ended as the
+// streams' leaders move, heartbeats, and the replicas' readers kept on this node's own copy.
+// What operators ask of it is in node_admin.cpp; its parts are in node_parts.hpp.
 #include <tern/cluster/node.hpp>
-
-#include <algorithm>
-#include <atomic>
-#include <cctype>
-#include <condition_variable>
-#include <future>
-#include <mutex>
-#include <thread>
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <tern/cluster/ownership.hpp>
-#include <tern/cluster/partition_map.hpp>
-#include <tern/cluster/replica.hpp>
 
-#include "bus.hpp"
 #include "bus_subjects.hpp"
-#include "peer_digests.hpp"
-#include "relay.hpp"
-#include "session_host.hpp"
-#include "term.hpp"
-#include "tern/cluster/v1/bus.pb.h"
+#include "node_parts.hpp"
 
 namespace tern::cluster {
 
@@ -41,128 +29,6 @@ bool holds_current_copy(const stream_state& s, const std::string& self) {
     return false;
 }
 }  // namespace
-
-// One partition on this node: its log, its replica, and its term while this node owns it.
-struct partition_slot {
-    std::uint32_t id = 0;
-    std::unique_ptr<partition_log> log;
-    std::unique_ptr<replica> rep;
-    bool reading = false;  // the replica started (control thread only)
-    std::string read_via;  // the leader when the replica's reader was made (control thread)
-
-    mutable std::mutex mutex;  // the fields below
-    std::shared_ptr<detail::term> term;
-    std::string leader;
-    std::uint64_t last_seq = 0;
-    // This node's nats-server holds a current copy of the stream (it leads, or its replica is
-    // caught up): until then a rolling restart must not take the next node down.
-    bool stream_current = false;
-    std::string problem;  // why this node cannot serve it, beyond the replica's own halt
-    std::chrono::steady_clock::time_point asked_away{};  // the last stepdown for a silent leader
-    // When the reader's placement was last asked of the server (control thread).
-    std::chrono::steady_clock::time_point placement_checked{};
-};
-
-struct node::parts {
-    parts(node_settings s, core::router& sh, storage::store& st, storage::commit_writer& w,
-          const core::limits& l, core::telemetry& t, const core::clock& c)
-        : settings(std::move(s)),
-          shards(sh),
-          store(st),
-          writer(w),
-          limits(l),
-          telemetry(t),
-          clock(c),
-          map(settings.log.partitions, settings.placements) {
-        for (std::uint32_t p = 0; p < settings.log.partitions; ++p) {
-            auto slot = std::make_unique<partition_slot>();
-            slot->id = p;
-            slots.push_back(std::move(slot));
-        }
-    }
-
-    void run();
-    void look_at(partition_slot& slot);
-    // A term from the replica's position (`applied_to`, read before the stream's information).
-    void begin_term(partition_slot& slot, const replica_status& applied_to);
-    void end_term(partition_slot& slot, const std::string& why);
-    void wake() {
-        std::lock_guard lock(mutex);
-        woken = true;
-        changed.notify_all();
-    }
-    [[nodiscard]] std::shared_ptr<detail::term> term_of(std::uint32_t p) const {
-        if (p >= slots.size()) return nullptr;
-        std::lock_guard lock(slots[p]->mutex);
-        return slots[p]->term;
-    }
-    [[nodiscard]] std::string leader_of(std::uint32_t p) const {
-        if (p >= slots.size()) return {};
-        std::lock_guard lock(slots[p]->mutex);
-        return slots[p]->leader;
-    }
-
-    node_settings settings;
-    core::router& shards;
-    storage::store& store;
-    storage::commit_writer& writer;
-    const core::limits& limits;
-    core::telemetry& telemetry;
-    const core::clock& clock;
-    partition_map map;
-    std::vector<std::unique_ptr<partition_slot>> slots;
-    std::unique_ptr<detail::bus> bus;
-    std::unique_ptr<detail::session_host> host;
-    std::unique_ptr<detail::relay> relay;
-    std::vector<std::unique_ptr<subscription>> subscriptions;
-    std::uint64_t terms = 0;
-
-    std::mutex mutex;
-    std::condition_variable changed;
-    bool woken = false;
-    bool stopping = false;
-    std::atomic<bool> step_down_all{false};
-    std::thread control;
-
-    // When each other ternd was last heard from (tern.alive.<node>, every round of each node's
-    // control loop): a partition led by a nats-server whose ternd is silent is handed away.
-    std::mutex alive_mutex;
-    std::map<std::string, std::chrono::steady_clock::time_point> heard;
-    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-    [[nodiscard]] bool silent(const std::string& node);
-    // Tells the other nodes this ternd lives and how far each replica applied, at most twice a
-    // second (a round of the control loop can take seconds while NATS is slow, so it beats
-    // between partitions too).
-    void beat() {
-        const auto now = std::chrono::steady_clock::now();
-        if (now - last_beat < std::chrono::milliseconds(500)) return;
-        last_beat = now;
-        v1::Alive alive;
-        for (const auto& slot : slots) {
-            const auto status = slot->rep->status();
-            auto& r = *alive.add_replicas();
-            r.set_partition(slot->id);
-            r.set_applied(status.applied);
-            r.set_digest(status.digest);
-        }
-        bus->send("tern.alive." + settings.name, alive.SerializeAsString());
-    }
-    // A KickRequest from another node's admin listener: kicks through the partition's term if
-    // this node owns it, and answers on the request's reply subject.
-    void kick_asked(natsMsg* request);
-    // A heartbeat from another node: when it was heard, and its replicas' positions.
-    void heard_from(std::string_view subject, std::string_view payload);
-    // Halts this node's replica of the partition when more peers disagree with its digest than
-    // agree (peer_digests.hpp).
-    void compare_with_peers(partition_slot& slot);
-    detail::peer_digests peers;
-    std::chrono::steady_clock::time_point last_beat{};
-    // Last, so destroyed first: its callbacks (wake) use the members above. `link` holds the
-    // subscriptions and the stream readers; `publisher` (send_asap) carries what this node
-    // publishes on its hot path, the appends and the bus messages, each written at once.
-    std::unique_ptr<nats_link> publisher;
-    std::unique_ptr<nats_link> link;
-};
 
 node::node(node_settings settings, core::router& shards, storage::store& store,
            storage::commit_writer& writer, const core::limits& limits, core::telemetry& telemetry,
@@ -273,112 +139,9 @@ void node::drain(std::chrono::milliseconds window) {
     parts_->relay->drain(window);
 }
 
-std::optional<std::vector<core::device_info>> node::devices(std::uint64_t after_id,
-                                                            std::size_t limit,
-                                                            std::chrono::milliseconds wait) {
-    auto promise = std::make_shared<std::promise<std::vector<core::device_info>>>();
-    auto answer = promise->get_future();
-    parts_->relay->list_devices(after_id, limit, [promise](std::vector<core::device_info> list) {
-        promise->set_value(std::move(list));
-    });
-    if (answer.wait_for(wait) != std::future_status::ready) return std::nullopt;
-    return answer.get();
-}
-
-std::optional<std::size_t> node::kick(storage::tenant_id tenant, storage::user_id user,
-                                      std::optional<storage::device_id> device,
-                                      std::chrono::milliseconds wait) {
-    auto& p = *parts_;
-    const auto partition = p.map.of(tenant);
-    if (const auto t = p.term_of(partition)) {  // this node owns it
-        auto promise = std::make_shared<std::promise<std::size_t>>();
-        auto answer = promise->get_future();
-        t->service.kick(tenant, user, device,
-                        [promise](std::size_t kicked) { promise->set_value(kicked); });
-        if (answer.wait_for(wait) != std::future_status::ready) return std::nullopt;
-        return answer.get();
-    }
-    const auto leader = p.leader_of(partition);
-    if (leader.empty()) return std::nullopt;
-    v1::KickRequest ask;
-    ask.set_tenant(tenant);
-    ask.set_user(user);
-    if (device) ask.set_device(*device);
-    try {
-        const auto reply =
-            p.link->request(detail::admin_inbox(leader), ask.SerializeAsString(), wait);
-        const auto bytes = data_of(reply.get());
-        v1::KickReply r;
-        if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !r.owner()) {
-            return std::nullopt;  // not the owner (any more): the caller tries again
-        }
-        return static_cast<std::size_t>(r.kicked());
-    } catch (const nats_error& e) {
-        spdlog::warn("cluster: kick: asking {}, the owner of partition {}: {}", leader, partition,
-                     e.what());
-        return std::nullopt;
-    }
-}
-
 core::frame_handler& node::gateway() { return *parts_->relay; }
 
 const std::string& node::name() const noexcept { return parts_->settings.name; }
-
-std::vector<partition_report> node::partitions() const {
-    std::vector<partition_report> out;
-    for (const auto& slot : parts_->slots) {
-        partition_report r;
-        r.partition = slot->id;
-        const auto status = slot->rep->status();
-        r.applied = status.applied;
-        r.digest = status.digest;
-        r.halted = status.halted;
-        r.refused = status.refused;
-        std::lock_guard lock(slot->mutex);
-        r.leader = slot->leader;
-        r.owner = slot->term != nullptr;
-        r.last_seq = slot->last_seq;
-        r.stream_current = slot->stream_current;
-        if (r.halted.empty()) r.halted = slot->problem;
-        out.push_back(std::move(r));
-    }
-    return out;
-}
-
-std::optional<std::string> node::remove_peer(std::uint32_t partition, const std::string& peer) {
-    auto& p = *parts_;
-    if (partition >= p.slots.size()) {
-        return "partition " + std::to_string(partition) + " does not exist (there are " +
-               std::to_string(p.slots.size()) + ")";
-    }
-    const bool valid_name =
-        !peer.empty() && peer.size() <= 64 && std::all_of(peer.begin(), peer.end(), [](char c) {
-            return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-        });
-    if (!valid_name) return "peer: a node name, 1 to 64 of A-Z a-z 0-9 - _";
-    try {
-        p.slots[partition]->log->remove_peer(peer);
-    } catch (const nats_error& e) {
-        spdlog::warn("cluster: partition {}: removing {}'s copy of its stream: {}", partition, peer,
-                     e.what());
-        return e.what();
-    }
-    spdlog::warn(
-        "cluster: partition {}: {}'s copy of its stream removed at an operator's request; "
-        "JetStream places a fresh one",
-        partition, peer);
-    p.wake();
-    return std::nullopt;
-}
-
-bool node::ready() const {
-    for (const auto& r : partitions()) {
-        if (r.leader.empty() || !r.halted.empty() || r.applied < r.last_seq || !r.stream_current) {
-            return false;
-        }
-    }
-    return true;
-}
 
 void node::parts::run() {
     for (;;) {
@@ -514,27 +277,6 @@ void node::parts::look_at(partition_slot& slot) {
     } catch (const std::exception& e) {
         spdlog::warn("cluster: partition {}: {}", slot.id, e.what());
     }
-}
-
-void node::parts::kick_asked(natsMsg* request) {
-    const char* reply_to = natsMsg_GetReply(request);
-    const auto bytes = data_of(request);
-    v1::KickRequest ask;
-    if (!reply_to || !ask.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-        bus->malformed("an admin request", bytes.size());
-        return;
-    }
-    const auto answer = [this, to = std::string(reply_to)](bool owner, std::size_t kicked) {
-        v1::KickReply r;
-        r.set_owner(owner);
-        r.set_kicked(kicked);
-        bus->send(to, r.SerializeAsString());
-    };
-    const auto t = term_of(map.of(ask.tenant()));
-    if (!t) return answer(false, 0);
-    t->service.kick(ask.tenant(), ask.user(),
-                    ask.has_device() ? std::optional(ask.device()) : std::nullopt,
-                    [answer](std::size_t kicked) { answer(true, kicked); });
 }
 
 void node::parts::heard_from(std::string_view subject, std::string_view payload) {

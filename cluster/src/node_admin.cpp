@@ -1,0 +1,138 @@
+// What operators (the admin listener) and other nodes (kick requests) ask of a cluster node:
+// its connections, kicks, the partitions' state, readiness, and a stream copy's removal.
+#include <algorithm>
+#include <cctype>
+#include <future>
+
+#include <spdlog/spdlog.h>
+
+#include "bus_subjects.hpp"
+#include "node_parts.hpp"
+
+namespace tern::cluster {
+
+std::optional<std::vector<core::device_info>> node::devices(std::uint64_t after_id,
+                                                            std::size_t limit,
+                                                            std::chrono::milliseconds wait) {
+    auto promise = std::make_shared<std::promise<std::vector<core::device_info>>>();
+    auto answer = promise->get_future();
+    parts_->relay->list_devices(after_id, limit, [promise](std::vector<core::device_info> list) {
+        promise->set_value(std::move(list));
+    });
+    if (answer.wait_for(wait) != std::future_status::ready) return std::nullopt;
+    return answer.get();
+}
+
+std::optional<std::size_t> node::kick(storage::tenant_id tenant, storage::user_id user,
+                                      std::optional<storage::device_id> device,
+                                      std::chrono::milliseconds wait) {
+    auto& p = *parts_;
+    const auto partition = p.map.of(tenant);
+    if (const auto t = p.term_of(partition)) {  // this node owns it
+        auto promise = std::make_shared<std::promise<std::size_t>>();
+        auto answer = promise->get_future();
+        t->service.kick(tenant, user, device,
+                        [promise](std::size_t kicked) { promise->set_value(kicked); });
+        if (answer.wait_for(wait) != std::future_status::ready) return std::nullopt;
+        return answer.get();
+    }
+    const auto leader = p.leader_of(partition);
+    if (leader.empty()) return std::nullopt;
+    v1::KickRequest ask;
+    ask.set_tenant(tenant);
+    ask.set_user(user);
+    if (device) ask.set_device(*device);
+    try {
+        const auto reply =
+            p.link->request(detail::admin_inbox(leader), ask.SerializeAsString(), wait);
+        const auto bytes = data_of(reply.get());
+        v1::KickReply r;
+        if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !r.owner()) {
+            return std::nullopt;  // not the owner (any more): the caller tries again
+        }
+        return static_cast<std::size_t>(r.kicked());
+    } catch (const nats_error& e) {
+        spdlog::warn("cluster: kick: asking {}, the owner of partition {}: {}", leader, partition,
+                     e.what());
+        return std::nullopt;
+    }
+}
+
+std::vector<partition_report> node::partitions() const {
+    std::vector<partition_report> out;
+    for (const auto& slot : parts_->slots) {
+        partition_report r;
+        r.partition = slot->id;
+        const auto status = slot->rep->status();
+        r.applied = status.applied;
+        r.digest = status.digest;
+        r.halted = status.halted;
+        r.refused = status.refused;
+        std::lock_guard lock(slot->mutex);
+        r.leader = slot->leader;
+        r.owner = slot->term != nullptr;
+        r.last_seq = slot->last_seq;
+        r.stream_current = slot->stream_current;
+        if (r.halted.empty()) r.halted = slot->problem;
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+std::optional<std::string> node::remove_peer(std::uint32_t partition, const std::string& peer) {
+    auto& p = *parts_;
+    if (partition >= p.slots.size()) {
+        return "partition " + std::to_string(partition) + " does not exist (there are " +
+               std::to_string(p.slots.size()) + ")";
+    }
+    const bool valid_name =
+        !peer.empty() && peer.size() <= 64 && std::all_of(peer.begin(), peer.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+        });
+    if (!valid_name) return "peer: a node name, 1 to 64 of A-Z a-z 0-9 - _";
+    try {
+        p.slots[partition]->log->remove_peer(peer);
+    } catch (const nats_error& e) {
+        spdlog::warn("cluster: partition {}: removing {}'s copy of its stream: {}", partition, peer,
+                     e.what());
+        return e.what();
+    }
+    spdlog::warn(
+        "cluster: partition {}: {}'s copy of its stream removed at an operator's request; "
+        "JetStream places a fresh one",
+        partition, peer);
+    p.wake();
+    return std::nullopt;
+}
+
+bool node::ready() const {
+    for (const auto& r : partitions()) {
+        if (r.leader.empty() || !r.halted.empty() || r.applied < r.last_seq || !r.stream_current) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void node::parts::kick_asked(natsMsg* request) {
+    const char* reply_to = natsMsg_GetReply(request);
+    const auto bytes = data_of(request);
+    v1::KickRequest ask;
+    if (!reply_to || !ask.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+        bus->malformed("an admin request", bytes.size());
+        return;
+    }
+    const auto answer = [this, to = std::string(reply_to)](bool owner, std::size_t kicked) {
+        v1::KickReply r;
+        r.set_owner(owner);
+        r.set_kicked(kicked);
+        bus->send(to, r.SerializeAsString());
+    };
+    const auto t = term_of(map.of(ask.tenant()));
+    if (!t) return answer(false, 0);
+    t->service.kick(ask.tenant(), ask.user(),
+                    ask.has_device() ? std::optional(ask.device()) : std::nullopt,
+                    [answer](std::size_t kicked) { answer(true, kicked); });
+}
+
+}  // namespace tern::cluster
