@@ -14,8 +14,6 @@
 namespace tern::cluster {
 
 namespace {
-// A ternd not heard from for this long is taken for gone (each sends every poll interval).
-constexpr std::chrono::seconds silent_limit{5};
 // How often each replica's reader is asked where its consumer lives.
 constexpr std::chrono::seconds placement_period{15};
 
@@ -27,6 +25,15 @@ bool holds_current_copy(const stream_state& s, const std::string& self) {
         if (r.name == self) return r.current && !r.offline;
     }
     return false;
+}
+
+// Whether the stream is known to have no copy on the node named `self`: it has a leader, and
+// neither the leader nor its followers are `self` (more nodes than replicas). Unknown while
+// there is no leader, as during an election.
+bool copy_elsewhere(const stream_state& s, const std::string& self) {
+    if (s.leader.empty() || s.leader == self) return false;
+    return std::none_of(s.replicas.begin(), s.replicas.end(),
+                        [&](const replica_state& r) { return r.name == self; });
 }
 }  // namespace
 
@@ -165,18 +172,12 @@ void node::parts::run() {
 void node::parts::look_at(partition_slot& slot) {
     try {
         if (!slot.reading) {
-            // Halted at once when the stream no longer reaches back to this store's position:
-            // making a reader first can take seconds while this node's server has no copy yet.
-            slot.rep->start(slot.log->ensure().first_seq);
-            slot.reading = true;
-            if (const auto status = slot.rep->status(); !status.halted.empty()) {
-                spdlog::error("cluster: partition {}: {}", slot.id, status.halted);
-            } else {
-                spdlog::info(
-                    "cluster: partition {}: reading its log on after entry {} (this node's "
-                    "store)",
-                    slot.id, status.applied);
+            if (slot.placed_here()) {
+                start_reading(slot);
+            } else if (const auto stream = slot.log->info()) {
+                follow(slot, *stream, false);  // no copy here: its leader, for the relay
             }
+            if (!slot.reading) return;
         }
         if (slot.rep->status().halted.empty()) compare_with_peers(slot);
         // Applied first, then the stream: the replica keeps applying meanwhile, and the other
@@ -192,62 +193,19 @@ void node::parts::look_at(partition_slot& slot) {
             view.last_seq = stream->last_seq;
             slot.rep->log_starts_at(stream->first_seq);
             view.halted = !slot.rep->status().halted.empty();
+            if (copy_elsewhere(*stream, settings.name)) return stop_reading(slot, *stream);
+            follow(slot, *stream, holds_current_copy(*stream, settings.name));
+        } else {
+            follow(slot, stream_state{}, false);
         }
-        bool moved = false;
-        std::shared_ptr<detail::term> current;
-        const bool stream_current = stream && holds_current_copy(*stream, settings.name);
-        {
-            std::lock_guard lock(slot.mutex);
-            moved = slot.leader != view.leader;
-            slot.leader = view.leader;
-            slot.last_seq = view.last_seq;
-            slot.stream_current = stream_current;
-            current = slot.term;
-        }
-        if (moved) {
-            spdlog::info("cluster: partition {} is led by {}", slot.id,
-                         view.leader.empty() ? "nobody (an election)" : view.leader);
-            relay->leader_changed(slot.id);
-        }
-        if (!view.leader.empty() && (view.leader != slot.read_via || !slot.rep->reading())) {
-            // A reader on its own server's copy reads on whoever leads; one placed elsewhere
-            // is made again (replica::read_again says why), and so is one that could not be
-            // made (no JetStream API during an election: next round). Never needlessly: while
-            // JetStream recovers from a lost node, making a consumer can wait seconds.
-            if (!slot.rep->reading_at_home()) slot.rep->read_again();
-            slot.read_via = view.leader;
-            slot.placement_checked = std::chrono::steady_clock::now();
-        } else if (stream_current && slot.rep->reading() &&
-                   std::chrono::steady_clock::now() - slot.placement_checked > placement_period) {
-            // libnats re-creates an ordered consumer by itself (after a gap, a lost connection)
-            // and JetStream may place it on another node's copy. This node's own server holds
-            // a current copy, so a reader placed elsewhere can come home.
-            slot.placement_checked = std::chrono::steady_clock::now();
-            if (!slot.rep->still_reading_at_home()) {
-                spdlog::info(
-                    "cluster: partition {}: its reader moved off this node's copy; "
-                    "reading again from this node's",
-                    slot.id);
-                slot.rep->read_again();
-            }
-        }
+        keep_reader_home(slot, view.leader, stream && holds_current_copy(*stream, settings.name));
+        std::shared_ptr<detail::term> current = term_of(slot.id);
         if (current && current->log->ended()) {
             end_term(slot, "its log refused an append");
             current.reset();
         }
         view.owning = current != nullptr;
-        if (!view.leader.empty() && view.leader != settings.name && silent(view.leader) &&
-            std::chrono::steady_clock::now() - slot.asked_away > silent_limit) {
-            // Its nats-server leads but its ternd is gone: nobody serves the partition. Ask the
-            // stream for another leader (it may pick the same node again: asked again later).
-            slot.asked_away = std::chrono::steady_clock::now();
-            spdlog::warn(
-                "cluster: partition {}: its leader {} has no live ternd; asking for "
-                "another leader",
-                slot.id, view.leader);
-            slot.log->step_down();
-            return;
-        }
+        if (leader_silent(slot, view.leader)) return;
         switch (decide_ownership(settings.name, view)) {
             case ownership_action::begin_term:
                 return begin_term(slot, status);
@@ -277,6 +235,131 @@ void node::parts::look_at(partition_slot& slot) {
     } catch (const std::exception& e) {
         spdlog::warn("cluster: partition {}: {}", slot.id, e.what());
     }
+}
+
+void node::parts::start_reading(partition_slot& slot) {
+    const auto stream = slot.log->ensure();
+    // Whether this node applies the partition is known once the stream has a leader (and a
+    // reader cannot be made before that anyway): until then, next round.
+    if (stream.leader.empty() || copy_elsewhere(stream, settings.name)) {
+        follow(slot, stream, false);
+        if (!slot.placed_here()) {
+            spdlog::info(
+                "cluster: partition {}: its stream has no copy on this node's nats-server; "
+                "this node does not apply it and relays its requests to its owner",
+                slot.id);
+        }
+        return;
+    }
+    // Halted at once when the stream no longer reaches back to this store's position: making a
+    // reader first can take seconds while this node's server has no copy yet.
+    slot.rep->start(stream.first_seq);
+    slot.reading = true;
+    slot.read_via.clear();
+    if (const auto status = slot.rep->status(); !status.halted.empty()) {
+        spdlog::error("cluster: partition {}: {}", slot.id, status.halted);
+    } else {
+        spdlog::info("cluster: partition {}: reading its log on after entry {} (this node's store)",
+                     slot.id, status.applied);
+    }
+}
+
+void node::parts::stop_reading(partition_slot& slot, const stream_state& stream) {
+    spdlog::warn(
+        "cluster: partition {}: its stream's copy on this node's nats-server is gone (moved or "
+        "removed); this node stops applying it at entry {}",
+        slot.id, slot.rep->status().applied);
+    end_term(slot, "its stream has no copy on this node");
+    slot.rep->stop();
+    slot.reading = false;
+    follow(slot, stream, false);
+}
+
+void node::parts::follow(partition_slot& slot, const stream_state& stream, bool stream_current) {
+    bool moved = false;
+    {
+        std::lock_guard lock(slot.mutex);
+        moved = slot.leader != stream.leader;
+        slot.leader = stream.leader;
+        slot.last_seq = stream.last_seq;
+        slot.stream_current = stream_current;
+        if (!stream.leader.empty()) slot.has_copy = !copy_elsewhere(stream, settings.name);
+    }
+    if (moved) {
+        spdlog::info("cluster: partition {} is led by {}", slot.id,
+                     stream.leader.empty() ? "nobody (an election)" : stream.leader);
+        relay->leader_changed(slot.id);
+    }
+    if (!slot.reading) leader_silent(slot, stream.leader);
+}
+
+void node::parts::keep_reader_home(partition_slot& slot, const std::string& leader,
+                                   bool stream_current) {
+    if (!leader.empty() && (leader != slot.read_via || !slot.rep->reading())) {
+        // A reader on its own server's copy reads on whoever leads; one placed elsewhere is
+        // made again (replica::read_again says why), and so is one that could not be made (no
+        // JetStream API during an election: next round). Never needlessly: while JetStream
+        // recovers from a lost node, making a consumer can wait seconds.
+        if (!slot.rep->reading_at_home()) slot.rep->read_again();
+        slot.read_via = leader;
+        slot.placement_checked = std::chrono::steady_clock::now();
+    } else if (stream_current && slot.rep->reading() &&
+               std::chrono::steady_clock::now() - slot.placement_checked > placement_period) {
+        // libnats re-creates an ordered consumer by itself (after a gap, a lost connection) and
+        // JetStream may place it on another node's copy. This node's own server holds a current
+        // copy, so a reader placed elsewhere can come home.
+        slot.placement_checked = std::chrono::steady_clock::now();
+        if (!slot.rep->still_reading_at_home()) {
+            spdlog::info(
+                "cluster: partition {}: its reader moved off this node's copy; reading again "
+                "from this node's",
+                slot.id);
+            slot.rep->read_again();
+        }
+    }
+}
+
+bool node::parts::leader_silent(partition_slot& slot, const std::string& leader) {
+    if (leader.empty() || leader == settings.name || !silent(leader) ||
+        std::chrono::steady_clock::now() - slot.asked_away <= silent_limit) {
+        return false;
+    }
+    // Its nats-server leads but its ternd is gone: nobody serves the partition. Ask the stream
+    // for another leader (it may pick the same node again: asked again later).
+    slot.asked_away = std::chrono::steady_clock::now();
+    spdlog::warn(
+        "cluster: partition {}: its leader {} has no live ternd; asking for another leader",
+        slot.id, leader);
+    slot.log->step_down();
+    return true;
+}
+
+void node::parts::beat() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_called > silent_limit) {
+        // This node itself stood still (paused, starved, or blocked on NATS): what it heard
+        // from the others is as old as the stall, and the heartbeats that arrived meanwhile
+        // may not be read yet. Judge their silence afresh, or a node back from a pause would
+        // ask a live leader to step down.
+        spdlog::warn(
+            "cluster: this node's control loop stood still for {} ms; its peers' silence is "
+            "judged afresh",
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - last_called).count());
+        started = now;
+    }
+    last_called = now;
+    if (now - last_beat < std::chrono::milliseconds(500)) return;
+    last_beat = now;
+    v1::Alive alive;
+    for (const auto& slot : slots) {
+        if (!slot->reading) continue;  // only what this node applies
+        const auto status = slot->rep->status();
+        auto& r = *alive.add_replicas();
+        r.set_partition(slot->id);
+        r.set_applied(status.applied);
+        r.set_digest(status.digest);
+    }
+    bus->send("tern.alive." + settings.name, alive.SerializeAsString());
 }
 
 void node::parts::heard_from(std::string_view subject, std::string_view payload) {

@@ -73,29 +73,37 @@ std::vector<partition_report> node::partitions() const {
         r.owner = slot->term != nullptr;
         r.last_seq = slot->last_seq;
         r.stream_current = slot->stream_current;
+        r.has_copy = slot->has_copy;
         if (r.halted.empty()) r.halted = slot->problem;
         out.push_back(std::move(r));
     }
     return out;
 }
 
-std::optional<std::string> node::remove_peer(std::uint32_t partition, const std::string& peer) {
+std::optional<peer_removal_refused> node::remove_peer(std::uint32_t partition,
+                                                      const std::string& peer) {
     auto& p = *parts_;
     if (partition >= p.slots.size()) {
-        return "partition " + std::to_string(partition) + " does not exist (there are " +
-               std::to_string(p.slots.size()) + ")";
+        return peer_removal_refused{true, "partition " + std::to_string(partition) +
+                                              " does not exist (there are " +
+                                              std::to_string(p.slots.size()) + ")"};
     }
     const bool valid_name =
         !peer.empty() && peer.size() <= 64 && std::all_of(peer.begin(), peer.end(), [](char c) {
             return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
         });
-    if (!valid_name) return "peer: a node name, 1 to 64 of A-Z a-z 0-9 - _";
+    if (!valid_name)
+        return peer_removal_refused{true, "peer: a node name, 1 to 64 of A-Z a-z 0-9 - _"};
     try {
         p.slots[partition]->log->remove_peer(peer);
     } catch (const nats_error& e) {
         spdlog::warn("cluster: partition {}: removing {}'s copy of its stream: {}", partition, peer,
                      e.what());
-        return e.what();
+        // No answer (a timeout, no responder, JetStream "temporarily unavailable" during an
+        // election) is worth asking again; anything else JetStream said is a refusal.
+        const bool busy = e.status() == NATS_TIMEOUT || e.status() == NATS_NO_RESPONDERS ||
+                          e.js_code() == JSClusterNotAvailErr;
+        return peer_removal_refused{!busy, e.what()};
     }
     spdlog::warn(
         "cluster: partition {}: {}'s copy of its stream removed at an operator's request; "
@@ -107,6 +115,7 @@ std::optional<std::string> node::remove_peer(std::uint32_t partition, const std:
 
 bool node::ready() const {
     for (const auto& r : partitions()) {
+        if (!r.has_copy && !r.leader.empty()) continue;  // applied elsewhere: only its leader
         if (r.leader.empty() || !r.halted.empty() || r.applied < r.last_seq || !r.stream_current) {
             return false;
         }

@@ -42,10 +42,18 @@ struct partition_slot {
     // This node's nats-server holds a current copy of the stream (it leads, or its replica is
     // caught up): until then a rolling restart must not take the next node down.
     bool stream_current = false;
+    // The stream has a copy on this node's nats-server, so this node applies it (true until
+    // a leader says otherwise: with more nodes than replicas, each holds some partitions).
+    bool has_copy = true;
     std::string problem;  // why this node cannot serve it, beyond the replica's own halt
     std::chrono::steady_clock::time_point asked_away{};  // the last stepdown for a silent leader
     // When the reader's placement was last asked of the server (control thread).
     std::chrono::steady_clock::time_point placement_checked{};
+
+    [[nodiscard]] bool placed_here() const {
+        std::lock_guard lock(mutex);
+        return has_copy;
+    }
 };
 
 struct node::parts {
@@ -68,6 +76,17 @@ struct node::parts {
 
     void run();
     void look_at(partition_slot& slot);
+    // Makes the partition's stream if there is none, and starts its replica if the stream has
+    // a copy on this node's nats-server.
+    void start_reading(partition_slot& slot);
+    // The stream's copy here went away: this node no longer applies the partition.
+    void stop_reading(partition_slot& slot, const stream_state& stream);
+    // Notes the stream's leader and where its copies are (the relay follows the leader).
+    void follow(partition_slot& slot, const stream_state& stream, bool stream_current);
+    // Keeps the replica's reader on this node's own copy of the stream.
+    void keep_reader_home(partition_slot& slot, const std::string& leader, bool stream_current);
+    // Asks for another leader when `leader`'s ternd is silent; whether it asked.
+    bool leader_silent(partition_slot& slot, const std::string& leader);
     // A term from the replica's position (`applied_to`, read before the stream's information).
     void begin_term(partition_slot& slot, const replica_status& applied_to);
     void end_term(partition_slot& slot, const std::string& why);
@@ -113,25 +132,15 @@ struct node::parts {
     // control loop): a partition led by a nats-server whose ternd is silent is handed away.
     std::mutex alive_mutex;
     std::map<std::string, std::chrono::steady_clock::time_point> heard;
+    // A ternd not heard from for this long is taken for gone (each beats twice a second).
+    static constexpr std::chrono::seconds silent_limit{5};
+    // Since when this node judges the others' silence (its start, or its last stall).
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     [[nodiscard]] bool silent(const std::string& node);
     // Tells the other nodes this ternd lives and how far each replica applied, at most twice a
     // second (a round of the control loop can take seconds while NATS is slow, so it beats
     // between partitions too).
-    void beat() {
-        const auto now = std::chrono::steady_clock::now();
-        if (now - last_beat < std::chrono::milliseconds(500)) return;
-        last_beat = now;
-        v1::Alive alive;
-        for (const auto& slot : slots) {
-            const auto status = slot->rep->status();
-            auto& r = *alive.add_replicas();
-            r.set_partition(slot->id);
-            r.set_applied(status.applied);
-            r.set_digest(status.digest);
-        }
-        bus->send("tern.alive." + settings.name, alive.SerializeAsString());
-    }
+    void beat();
     // A KickRequest from another node's admin listener: kicks through the partition's term if
     // this node owns it, and answers on the request's reply subject.
     void kick_asked(natsMsg* request);
@@ -142,6 +151,7 @@ struct node::parts {
     void compare_with_peers(partition_slot& slot);
     detail::peer_digests peers;
     std::chrono::steady_clock::time_point last_beat{};
+    std::chrono::steady_clock::time_point last_called = std::chrono::steady_clock::now();
     // Last, so destroyed first: its callbacks (wake) use the members above. `link` holds the
     // subscriptions and the stream readers; `publisher` (send_asap) carries what this node
     // publishes on its hot path, the appends and the bus messages, each written at once.

@@ -35,24 +35,24 @@ bool owner_log::try_submit(st::log_entry entry, completion done) {
         sequence = next_++;
         slot next;
         next.done = std::move(done);
-        next.submitted = std::chrono::steady_clock::now();
         slots_.push_back(std::move(next));
     }
     // Each entry states the digest of the log before it: a replica whose copy differs halts.
     const auto bytes = encode_entry(entry, digest_);
     digest_ = next_digest(digest_, sequence, bytes);
-    log_.append(bytes, sequence - 1, [self = shared_from_this(), sequence](append_result r) {
-        self->appended(sequence, r);
-    });
+    log_.append(bytes, sequence - 1,
+                [self = shared_from_this(), sequence, submitted = std::chrono::steady_clock::now()](
+                    append_result r) { self->appended(sequence, submitted, r); });
     return true;
 }
 
-void owner_log::appended(std::uint64_t sequence, const append_result& r) {
+void owner_log::appended(std::uint64_t sequence, std::chrono::steady_clock::time_point submitted,
+                         const append_result& r) {
     std::lock_guard lock(mutex_);
+    // Every answer counts, also one that comes after the term ended: a stale owner's appends
+    // are answered (fenced, most of them) after its term was ended.
+    if (observe_) observe_(r.status, std::chrono::steady_clock::now() - submitted);
     if (sequence < front_) return;  // completed (failed) already
-    if (observe_) {
-        observe_(r.status, std::chrono::steady_clock::now() - slots_[sequence - front_].submitted);
-    }
     if (r.status != append_status::ok) {
         fail_from(sequence,
                   r.status == append_status::fenced

@@ -174,7 +174,9 @@ void partition_log::remove_peer(const std::string& peer) {
     // the two other copies (measured). Scaling it down by one and back up places a fresh copy on
     // that server, caught up from the others.
     if (body.find(R"("err_code":10075)") == std::string::npos) {
-        throw nats_error("peer removal refused: " + body, NATS_ERR);
+        const bool busy = body.find(R"("err_code":10008)") != std::string::npos;
+        throw nats_error("peer removal refused: " + body, NATS_ERR,
+                         busy ? JSClusterNotAvailErr : jsErrCode(0));
     }
     const auto holds = [&peer](const stream_state& s) {
         if (s.leader == peer) return true;
@@ -194,7 +196,7 @@ void partition_log::remove_peer(const std::string& peer) {
             last_error = e.what();
         }
         if (std::chrono::steady_clock::now() > deadline) {
-            throw nats_error("peer removal unfinished (" + last_error + "): " + body, NATS_ERR);
+            throw nats_error("peer removal unfinished (" + last_error + "): " + body, NATS_TIMEOUT);
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }

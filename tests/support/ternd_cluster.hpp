@@ -47,20 +47,23 @@ inline constexpr int max_devices = 2;  // per user, across the nodes
 // Whether the links between nodes go through a fault_network the test controls.
 enum class links { direct, through_proxies };
 
-// 3 nats-server and 3 ternd (node i beside nats-server i, named alike).
+// `size` nats-server and as many ternd, 3 unless asked (node i beside nats-server i, named
+// alike). Every stream has 3 copies, so with more nodes each node holds only some partitions.
 struct ternd_cluster {
     ternd_setup setup{"tern-cluster", "fsync"};
     std::unique_ptr<fault_network> network;  // with links::through_proxies
     nats_cluster nats;
-    std::vector<std::unique_ptr<ternd_process>> nodes{3};
-    std::vector<std::pair<std::uint16_t, std::uint16_t>> ports{3};  // (tcp, admin) of each node
+    std::vector<std::unique_ptr<ternd_process>> nodes;
+    std::vector<std::pair<std::uint16_t, std::uint16_t>> ports;  // (tcp, admin) of each node
 
-    explicit ternd_cluster(links l = links::direct)
-        : network(l == links::through_proxies ? std::make_unique<fault_network>(3) : nullptr),
-          nats(setup.dir.path() / "nats", 3, network.get()) {
+    explicit ternd_cluster(links l = links::direct, std::size_t size = 3)
+        : network(l == links::through_proxies ? std::make_unique<fault_network>(size) : nullptr),
+          nats(setup.dir.path() / "nats", static_cast<int>(size), network.get()),
+          nodes(size),
+          ports(size) {
         nats.start_all();
-        for (std::size_t i = 0; i < 3; ++i) start(i);
-        for (std::size_t i = 0; i < 3; ++i) wait_ready(i);
+        for (std::size_t i = 0; i < nodes.size(); ++i) start(i);
+        for (std::size_t i = 0; i < nodes.size(); ++i) wait_ready(i);
     }
 
     // Starts node i's ternd; a restarted node listens on the ports it had, as a real node's
@@ -109,7 +112,7 @@ struct ternd_cluster {
     [[nodiscard]] std::size_t owner_of_tenant(std::size_t ask = 0) const {
         const auto p = cluster::partition_map(partitions).of(tenant);
         const auto leader = partitions_of(ask)["partitions"][p]["leader"].get<std::string>();
-        for (std::size_t i = 0; i < 3; ++i) {
+        for (std::size_t i = 0; i < nodes.size(); ++i) {
             if (nats.at(i).name == leader) return i;
         }
         FAIL("no leader for partition " << p);

@@ -206,6 +206,7 @@ std::vector<std::string> cluster_problems(const std::map<std::uint32_t, partitio
         if (v.owners.size() > 1) problems.push_back(where + "more than one node serves it");
         std::map<std::uint64_t, std::set<std::string>> digests;  // applied -> digests
         for (const auto& [node, e] : v.by_node) {
+            if (!e.value("has_copy", true)) continue;  // its nats-server holds no copy by design
             const auto halted = e["halted"].get<std::string>();
             if (!halted.empty()) problems.push_back(where + node + " halted: " + halted);
             if (!e.value("stream_current", true)) {
@@ -272,8 +273,9 @@ int cluster_status() {
         for (const auto& n : nodes) {
             const auto it = v.by_node.find(n);
             std::cout << std::setw(16)
-                      << (it == v.by_node.end()
-                              ? std::string("-")
+                      << (it == v.by_node.end() ? std::string("-")
+                          : !it->second.value("has_copy", true)
+                              ? std::string("(no copy)")
                               : std::to_string(it->second["applied"].get<std::uint64_t>()) + "/" +
                                     std::to_string(it->second["lag"].get<std::uint64_t>()));
         }

@@ -129,8 +129,10 @@ admin::routes admin_routes(gateway_parts& p) {
     r.metrics = [&p] {
         if (p.cluster) {
             for (const auto& part : p.cluster->partitions()) {
-                p.metrics.cluster_partition(part.partition, part.applied, part.last_seq, part.owner,
-                                            part.refused);
+                // No lag for a partition this node does not apply.
+                p.metrics.cluster_partition(part.partition, part.applied,
+                                            part.has_copy ? part.last_seq : part.applied,
+                                            part.owner, part.refused);
             }
         }
         return p.metrics.scrape();
@@ -163,17 +165,19 @@ admin::routes admin_routes(gateway_parts& p) {
         r.partitions = [&p] {
             auto list = nlohmann::json::array();
             for (const auto& part : p.cluster->partitions()) {
-                list.push_back(
-                    {{"partition", part.partition},
-                     {"leader", part.leader},
-                     {"owner", part.owner},
-                     {"applied", part.applied},
-                     {"last_seq", part.last_seq},
-                     {"lag", part.last_seq > part.applied ? part.last_seq - part.applied : 0},
-                     {"digest", std::to_string(part.digest)},
-                     {"stream_current", part.stream_current},
-                     {"refused", part.refused},
-                     {"halted", part.halted}});
+                list.push_back({{"partition", part.partition},
+                                {"leader", part.leader},
+                                {"owner", part.owner},
+                                {"applied", part.applied},
+                                {"last_seq", part.last_seq},
+                                {"has_copy", part.has_copy},
+                                {"lag", part.has_copy && part.last_seq > part.applied
+                                            ? part.last_seq - part.applied
+                                            : 0},
+                                {"digest", std::to_string(part.digest)},
+                                {"stream_current", part.stream_current},
+                                {"refused", part.refused},
+                                {"halted", part.halted}});
             }
             return nlohmann::json{{"node", p.cluster->name()}, {"partitions", list}};
         };
@@ -181,7 +185,8 @@ admin::routes admin_routes(gateway_parts& p) {
     if (p.cluster) {
         r.remove_peer = [&p](std::uint32_t partition, const std::string& peer) {
             if (auto refused = p.cluster->remove_peer(partition, peer)) {
-                throw admin::conflict(*refused);
+                if (!refused->in_time) throw admin::unavailable(refused->why);
+                throw admin::conflict(refused->why);
             }
             return nlohmann::json{{"partition", partition}, {"removed", peer}};
         };

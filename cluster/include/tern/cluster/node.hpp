@@ -1,6 +1,7 @@
-// A ternd node of the cluster (docs/cluster.md): it keeps a replica of every partition, owns
-// the partitions whose stream it leads (one ownership term each, with its own core), and relays
-// the sessions of the devices connected to it to their partitions' owners.
+// A ternd node of the cluster (docs/cluster.md): it keeps a replica of every partition whose
+// stream has a copy on its nats-server (every partition while there are as many nodes as
+// replicas), owns the partitions whose stream it leads (one ownership term each, with its own
+// core), and relays the sessions of the devices connected to it to their partitions' owners.
 //
 // The connections talk to gateway() exactly as they talk to a core on a single node. A control
 // thread follows the streams (their info every poll interval, and leader-elected advisories at
@@ -57,9 +58,19 @@ struct partition_report {
     std::uint64_t applied = 0;
     std::uint64_t last_seq = 0;  // the stream's, at the last look
     std::uint64_t digest = 0;
+    // This node applies it: its nats-server holds one of the stream's copies (with more nodes
+    // than replicas, each node holds some partitions and relays the others' requests).
+    bool has_copy = true;
     bool stream_current = false;  // this node's nats-server has a current copy of the stream
     std::string halted;           // why this node cannot serve it; empty when it can
     std::uint64_t refused = 0;    // stale owners' entries its replica refused since start
+};
+
+// Why a peer's copy was not removed: refused (a bad partition or name, JetStream said no), or no
+// answer in time (JetStream busy, an election: ask again).
+struct peer_removal_refused {
+    bool in_time = true;  // false: no answer in time
+    std::string why;
 };
 
 class node {
@@ -99,12 +110,12 @@ public:
     [[nodiscard]] std::vector<partition_report> partitions() const;
     // Asks JetStream to drop node `peer`'s copy of the partition's stream and place a fresh one
     // (partition_log::remove_peer): the repair of a copy that kept entries its cluster never
-    // committed. Empty when JetStream took it; otherwise why not (a bad partition or name,
-    // JetStream's refusal, no answer in time).
-    [[nodiscard]] std::optional<std::string> remove_peer(std::uint32_t partition,
-                                                         const std::string& peer);
-    // Every partition has a leader this node knows, and this node's replica of each has caught
-    // up with what its stream held when last looked at (or halted: then not ready).
+    // committed. Nullopt when JetStream took it; otherwise why not.
+    [[nodiscard]] std::optional<peer_removal_refused> remove_peer(std::uint32_t partition,
+                                                                  const std::string& peer);
+    // Every partition has a leader this node knows, and this node's replica of each partition
+    // it holds a copy of has caught up with what its stream held when last looked at (or
+    // halted: then not ready).
     [[nodiscard]] bool ready() const;
     [[nodiscard]] const std::string& name() const noexcept;
 

@@ -35,7 +35,7 @@ public:
     // `applied`: the last sequence of the log, which this node's replica has applied, and
     // `applied_digest` the digest of the log up to it (each append states the digest before it).
     // Held by a shared_ptr: an append in flight keeps it alive. `on_lost` runs under its lock:
-    // post only.
+    // post only. `observe` is told every append's answer, also one after the term ended.
     owner_log(partition_log& log, std::uint64_t applied, std::uint64_t applied_digest,
               lost_handler on_lost, std::size_t max_in_flight = default_in_flight,
               append_observer observe = {});
@@ -56,13 +56,13 @@ public:
 private:
     struct slot {
         completion done;
-        std::chrono::steady_clock::time_point submitted;
         bool appended = false;
         bool failed = false;
         std::optional<storage::entry_result> outcome;
     };
 
-    void appended(std::uint64_t sequence, const append_result& r);
+    void appended(std::uint64_t sequence, std::chrono::steady_clock::time_point submitted,
+                  const append_result& r);
     // Fails every slot from `sequence` on and ends the term (holds mutex_).
     void fail_from(std::uint64_t sequence, const std::string& why);
     // Completes the slots at the front that are done (holds mutex_).
