@@ -450,6 +450,7 @@ void client::impl::settle(const std::string& client_msg_id, const v1::Frame& rep
                                            ? detail::from_proto(reply.error())
                                            : make_error(error_code::internal, "unexpected reply")));
         case detail::outbox::outcome::retry_later:  // the sweep or the next connection sends it
+            return arm_sweep();
         case detail::outbox::outcome::unknown:
             return;
     }
@@ -704,16 +705,23 @@ void client::impl::arm_heartbeat() {
     });
 }
 
+// Every sweep_period while anything waits, or sooner when an outbox entry's retry is due.
 void client::impl::arm_sweep() {
-    if (sweep_armed_ || (requests_.empty() && outbox_.empty())) return;
+    if (requests_.empty() && outbox_.empty()) return;
+    auto when = clock::now() + sweep_period;
+    if (const auto retry = outbox_.next_retry(); retry && *retry < when) when = *retry;
+    if (sweep_armed_ && sweep_at_ <= when) return;
     sweep_armed_ = true;
-    sweep_timer_.expires_after(sweep_period);
-    sweep_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-        auto self = weak.lock();
-        if (!self) return;
-        self->sweep_armed_ = false;
-        if (!ec) self->sweep();
-    });
+    sweep_at_ = when;
+    const auto generation = ++sweep_generation_;  // a wait moved earlier leaves the old one moot
+    sweep_timer_.expires_at(when);
+    sweep_timer_.async_wait(
+        [weak = weak_from_this(), generation](const boost::system::error_code& ec) {
+            auto self = weak.lock();
+            if (!self || generation != self->sweep_generation_) return;
+            self->sweep_armed_ = false;
+            if (!ec) self->sweep();
+        });
 }
 
 // Times out requests, retries outbox entries after a retryable error, expires old sends.

@@ -158,6 +158,8 @@ private:
     boost::asio::steady_timer pace_timer_;
     boost::asio::steady_timer ack_timer_;
     bool sweep_armed_ = false;
+    std::chrono::steady_clock::time_point sweep_at_;  // when the armed sweep runs
+    std::uint64_t sweep_generation_ = 0;              // the armed sweep's
     bool pace_armed_ = false;
     bool ack_armed_ = false;
     clock::time_point last_sent_;

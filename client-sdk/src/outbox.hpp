@@ -6,8 +6,12 @@
 //
 // - An entry is in flight on the current connection (its req_id) or waits to be sent: on a new
 //   connection every waiting entry goes at once, in order; after a retryable error an entry
-//   waits its delay (the error's retry_after_ms, at least a second) and is sent again with the
-//   same client_msg_id, so the server's dedup answers a retry with the original outcome.
+//   waits its delay and is sent again with the same client_msg_id, so the server's dedup
+//   answers a retry with the original outcome. The delay is the error's retry_after_ms when the
+//   server named one; otherwise it doubles with each retryable error of that entry, from 100 ms
+//   up to 5 s, with jitter (half to all of it), so that a cluster's owner change (seconds)
+//   costs a waiting send little more than the change itself, while many clients' retries
+//   spread out instead of arriving together.
 // - A SendAck completes an entry; a non-retryable error fails it; so does its expiry
 //   (options.send_expiry), checked only while it is not in flight.
 //
@@ -19,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,7 +46,14 @@ public:
         callback<sent> done;
         std::uint64_t req_id = 0;       // on the current connection; 0: not sent on it
         clock::time_point retry_after;  // after a retryable error
+        unsigned retries = 0;           // retryable errors so far: the backoff's exponent
     };
+
+    static constexpr std::chrono::milliseconds first_retry{100};
+    static constexpr std::chrono::milliseconds longest_retry{5000};
+
+    // `seed` drives the retry jitter (a test passes a fixed one).
+    explicit outbox(std::uint32_t seed = std::random_device{}()) : jitter_(seed) {}
 
     enum class outcome {
         unknown,      // no entry has that client_msg_id (answered already)
@@ -73,6 +85,9 @@ public:
     [[nodiscard]] answer on_reply(const std::string& client_msg_id, const v1::Frame& reply,
                                   clock::time_point now);
 
+    // When the earliest entry waiting out a retry delay is due; nullopt when none waits.
+    [[nodiscard]] std::optional<clock::time_point> next_retry() const;
+
     // The connection closed: nothing is in flight any more.
     void on_connection_lost() noexcept {
         for (auto& e : entries_) e.req_id = 0;
@@ -85,7 +100,11 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
 
 private:
+    // The delay before an entry's next attempt after its `retries`-th retryable error.
+    [[nodiscard]] std::chrono::milliseconds backoff(unsigned retries);
+
     std::deque<pending_send> entries_;
+    std::minstd_rand jitter_;
 };
 
 inline std::vector<outbox::pending_send> outbox::take_expired(std::int64_t now_ms) {
@@ -124,6 +143,23 @@ inline std::vector<outbox::pending_send*> outbox::due(bool new_connection, clock
     return out;
 }
 
+inline std::optional<outbox::clock::time_point> outbox::next_retry() const {
+    std::optional<clock::time_point> out;
+    for (const auto& e : entries_) {
+        if (e.req_id != 0 || e.retries == 0) continue;
+        if (!out || e.retry_after < *out) out = e.retry_after;
+    }
+    return out;
+}
+
+inline std::chrono::milliseconds outbox::backoff(unsigned retries) {
+    auto ceiling = first_retry;
+    for (unsigned i = 1; i < retries && ceiling < longest_retry; ++i) ceiling *= 2;
+    ceiling = std::min(ceiling, longest_retry);
+    std::uniform_int_distribution<std::int64_t> pick(ceiling.count() / 2, ceiling.count());
+    return std::chrono::milliseconds(pick(jitter_));
+}
+
 inline outbox::answer outbox::on_reply(const std::string& client_msg_id, const v1::Frame& reply,
                                        clock::time_point now) {
     auto it = std::find_if(entries_.begin(), entries_.end(), [&](const pending_send& e) {
@@ -133,8 +169,10 @@ inline outbox::answer outbox::on_reply(const std::string& client_msg_id, const v
     if (reply.has_error() && reply.error().retryable()) {
         // Sent again by the sweep (or on the next connection), with the same id.
         it->req_id = 0;
-        it->retry_after = now + std::chrono::milliseconds(
-                                    std::max<std::uint32_t>(reply.error().retry_after_ms(), 1000));
+        ++it->retries;
+        const auto named = reply.error().retry_after_ms();
+        it->retry_after =
+            now + (named > 0 ? std::chrono::milliseconds(named) : backoff(it->retries));
         return {outcome::retry_later, std::nullopt};
     }
     answer a{reply.has_send_ack() ? outcome::acked : outcome::failed, std::move(*it)};

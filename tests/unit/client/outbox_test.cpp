@@ -59,7 +59,7 @@ TEST_CASE("entries go in order, once per connection, until answered", "[unit][cl
     CHECK(box.on_reply("a", ack(5), t0).what == outbox::outcome::unknown);
 }
 
-TEST_CASE("a retryable error waits its delay, at least a second, then the entry goes again",
+TEST_CASE("a retryable error with a named delay waits exactly that, then the entry goes again",
           "[unit][client]") {
     outbox box;
     box.add(entry("a"));
@@ -69,11 +69,52 @@ TEST_CASE("a retryable error waits its delay, at least a second, then the entry 
           outbox::outcome::retry_later);
     CHECK(box.on_reply("b", error(v1::UNAVAILABLE, true, 5000), t0).what ==
           outbox::outcome::retry_later);
-    CHECK(box.due(false, t0 + 999ms).empty());
-    CHECK(ids(box.due(false, t0 + 1s)) == std::vector<std::string>{"a"});
+    CHECK(box.next_retry() == t0 + 200ms);
+    CHECK(box.due(false, t0 + 199ms).empty());
+    CHECK(ids(box.due(false, t0 + 200ms)) == std::vector<std::string>{"a"});
     CHECK(ids(box.due(false, t0 + 5s)) == std::vector<std::string>{"a", "b"});
     CHECK(ids(box.due(true, t0)) == std::vector<std::string>{"a", "b"});  // a new connection
     CHECK(box.size() == 2);
+}
+
+TEST_CASE("without a named delay, an entry's retries back off from 100 ms to 5 s, jittered",
+          "[unit][client]") {
+    outbox box(7);
+    box.add(entry("a"));
+    auto now = t0;
+    std::chrono::milliseconds ceiling = outbox::first_retry;
+    for (int round = 1; round <= 10; ++round) {
+        INFO("retryable error " << round);
+        const auto due = box.due(false, now);
+        REQUIRE(due.size() == 1);
+        outbox::sent(*due[0], static_cast<std::uint64_t>(round));
+        CHECK_FALSE(box.next_retry());  // in flight: nothing waits
+        REQUIRE(box.on_reply("a", error(v1::UNAVAILABLE, true), now).what ==
+                outbox::outcome::retry_later);
+        const auto wait = *box.next_retry() - now;
+        CHECK(wait >= ceiling / 2);
+        CHECK(wait <= ceiling);
+        CHECK(box.due(false, now + wait - 1ms).empty());
+        now += wait;
+        ceiling = std::min(ceiling * 2, outbox::longest_retry);
+    }
+    CHECK(ceiling == outbox::longest_retry);  // the cap was reached within the ten rounds
+}
+
+TEST_CASE("many entries failing at once retry at spread-out times", "[unit][client]") {
+    outbox box(11);
+    for (int i = 0; i < 100; ++i) box.add(entry("e" + std::to_string(i)));
+    for (auto* e : box.due(true, t0)) outbox::sent(*e, 1);
+    for (int i = 0; i < 100; ++i) {
+        REQUIRE(box.on_reply("e" + std::to_string(i), error(v1::UNAVAILABLE, true), t0).what ==
+                outbox::outcome::retry_later);
+    }
+    // Due over 50..100 ms, not all at one instant.
+    CHECK(box.due(false, t0 + 49ms).empty());
+    const auto early = box.due(false, t0 + 75ms).size();
+    CHECK(early > 10);
+    CHECK(early < 90);
+    CHECK(box.due(false, t0 + 100ms).size() == 100);
 }
 
 TEST_CASE("a final error or an unexpected answer ends the entry", "[unit][client]") {
