@@ -77,7 +77,10 @@ node::node(node_settings settings, core::router& shards, storage::store& store,
     p.bus = std::make_unique<detail::bus>(*p.publisher, p.settings.observer);
     p.host = std::make_unique<detail::session_host>(
         p.settings.name, *p.bus, p.shards, p.map,
-        [&p](std::uint32_t partition) { return p.term_of(partition); });
+        [&p](std::uint32_t partition) { return p.term_of(partition); },
+        // A quarter of a connection's queue: the gateway's half-full mark leaves room for live
+        // pushes on top.
+        detail::flow_window{limits.outbound_queue_frames / 4, limits.outbound_queue_bytes / 4});
     p.relay = std::make_unique<detail::relay>(
         p.settings.name, *p.bus, p.shards, p.map,
         [&p](std::uint32_t partition) { return p.leader_of(partition); });

@@ -22,6 +22,11 @@ namespace {
 constexpr std::size_t max_buffered_frames = 256;
 // An open not answered within this is sent again (to whoever leads then).
 constexpr std::chrono::seconds open_answer_limit{3};
+// Flow control (flow_control.hpp): while a report is due once the connection writes, it is
+// looked at again, first soon, then less often while the device reads nothing (a stalled
+// reader costs a look every 200 ms at most).
+constexpr std::chrono::milliseconds first_report_check{2};
+constexpr std::chrono::milliseconds last_report_check{200};
 }  // namespace
 
 struct relay::session {
@@ -35,6 +40,11 @@ struct relay::session {
     std::uint64_t last_inbox = 0;     // the newest inbox_seq sent to the device
     std::vector<tern::v1::Frame> buffered;
     std::chrono::steady_clock::time_point asked;  // when the open was sent
+    // Flow control, counted from the open at the current owner: what it sent, handed to the
+    // device's connection, and how much of that the owner was told was written.
+    flow_receiver flow;
+    bool report_check_posted = false;
+    std::chrono::milliseconds report_check = first_report_check;
 };
 
 struct relay::shard_state {
@@ -106,6 +116,7 @@ void relay::send_open(session& s) {
             m.mutable_open()->mutable_hello()->clear_resume_inbox_seq();
     }
     s.owner = owner;
+    s.flow.restart();  // the owner's new session counts from zero
     s.state = session::phase::opening;
     s.asked = std::chrono::steady_clock::now();
     link_.send(owner_inbox(owner), m.SerializeAsString());
@@ -192,12 +203,20 @@ void relay::on_message(std::string_view bytes) {
         for (auto& [shard, deliveries] : by_shard) {
             shards_.post(shard, [this, shard, list = std::move(deliveries)] {
                 auto& sessions = state_[shard]->sessions;
+                std::set<std::uint64_t> touched;
                 for (const auto& [connection, inbox_seq, event] : list) {
                     auto it = sessions.find(connection);
                     if (it == sessions.end()) continue;
                     auto& s = *it->second;
                     s.last_inbox = std::max(s.last_inbox, inbox_seq);
                     s.device->push(inbox_seq, event);
+                    s.flow.relayed(event->size() + frame_overhead);
+                    touched.insert(connection);
+                }
+                for (const auto connection : touched) {
+                    if (auto it = sessions.find(connection); it != sessions.end()) {
+                        report_consumed(shard, *it->second);
+                    }
                 }
             });
         }
@@ -257,6 +276,8 @@ void relay::handle(std::size_t shard, const pb::OwnerToGateway& m) {
             // Before the Welcome this is a refusal (an Error answering the Hello), and a close
             // follows it.
             s->device->send(frame);
+            s->flow.relayed(frame.ByteSizeLong() + frame_overhead);
+            report_consumed(shard, *s);
             return;
         }
         case pb::OwnerToGateway::kClose: {
@@ -278,6 +299,30 @@ void relay::handle(std::size_t shard, const pb::OwnerToGateway& m) {
         default:
             return;
     }
+}
+
+void relay::report_consumed(std::size_t shard, session& s) {
+    if (!s.flow.waiting() || s.owner.empty()) return;
+    if (const auto written = s.flow.report(s.device->queued_frames())) {
+        pb::GatewayToOwner m;
+        m.mutable_session()->set_gateway(node_);
+        m.mutable_session()->set_connection(s.device->id());
+        m.mutable_consumed()->set_frames(*written);
+        link_.send(owner_inbox(s.owner), m.SerializeAsString());
+        s.report_check = first_report_check;
+    } else {
+        s.report_check = std::min(s.report_check * 2, last_report_check);
+    }
+    if (!s.flow.waiting() || s.report_check_posted) return;
+    // No callback says when the connection wrote: look again shortly.
+    s.report_check_posted = true;
+    shards_.post_after(shard, s.report_check, [this, shard, connection = s.device->id()] {
+        auto& sessions = state_[shard]->sessions;
+        auto it = sessions.find(connection);
+        if (it == sessions.end()) return;
+        it->second->report_check_posted = false;
+        report_consumed(shard, *it->second);
+    });
 }
 
 void relay::leader_changed(std::uint32_t partition) {

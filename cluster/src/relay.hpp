@@ -8,6 +8,9 @@
 // retryable UNAVAILABLE (a retried send is found by its client_msg_id), and frames that arrive
 // while the session re-opens wait for it.
 //
+// It also tells the owner how far each device read (SessionConsumed), so that the owner's
+// catch-up waits for a slow device instead of overflowing its connection here.
+//
 // Threading: on_open, on_request and on_close run on the device's shard; on_message on a libnats
 // thread; leader_changed and retry_waiting on the node's control thread. A session is touched
 // only on its device's shard.
@@ -28,6 +31,7 @@
 #include <tern/core/frame_handler.hpp>
 #include <tern/core/router.hpp>
 #include "bus.hpp"
+#include "flow_control.hpp"
 
 namespace tern::cluster::v1 {
 class OwnerToGateway;
@@ -74,6 +78,9 @@ private:
     void reopen(session& s);
     void forward(session& s, const tern::v1::Frame& frame);
     void handle(std::size_t shard, const v1::OwnerToGateway& m);
+    // Tells the session's owner how many of its frames the device's connection wrote, once
+    // enough did (flow control: the owner's catch-up waits on it).
+    void report_consumed(std::size_t shard, session& s);
     [[nodiscard]] std::optional<std::size_t> shard_of(std::uint64_t connection) const;
 
     const std::string node_;

@@ -36,7 +36,7 @@ class remote_device final : public core::device_port,
 public:
     remote_device(session_host& host, std::shared_ptr<term> owner, std::string gateway,
                   std::uint64_t connection, core::requester who, std::size_t shard,
-                  std::uint64_t id, const pb::SessionOpen& open)
+                  std::uint64_t id, const pb::SessionOpen& open, flow_window window)
         : host_(host),
           term_(std::move(owner)),
           gateway_(std::move(gateway)),
@@ -46,7 +46,8 @@ public:
           id_(id),
           transport_(open.transport()),
           remote_(open.remote()),
-          connected_at_ms_(open.connected_at_ms() != 0 ? open.connected_at_ms() : now_ms()) {}
+          connected_at_ms_(open.connected_at_ms() != 0 ? open.connected_at_ms() : now_ms()),
+          flow_(window) {}
 
     [[nodiscard]] const core::requester& who() const noexcept override { return who_; }
     [[nodiscard]] std::size_t shard() const noexcept override { return shard_; }
@@ -69,15 +70,33 @@ public:
         f.set_connection(connection_);
         *f.mutable_frame() = frame;
         host_.publish(shard_, gateway_, serialize(m));
+        flow_.sent(frame.ByteSizeLong() + frame_overhead, flow_clock::now());
     }
     bool push(std::uint64_t inbox_seq, const storage::event_bytes& event) override {
         if (closed_) return true;
         host_.queue_push(shard_, gateway_, connection_, inbox_seq, event);
+        flow_.sent(event->size() + frame_overhead, flow_clock::now());
         return true;
     }
-    // The gateway's own connection bounds its queue (a slow consumer is closed there and
-    // resumes from its cursor); the relay itself keeps no queue to measure.
-    [[nodiscard]] bool has_room(std::size_t) const noexcept override { return !closed_; }
+    // Room while less than the window is unconsumed: sent to the gateway and not yet reported
+    // written to the device (SessionConsumed). What paces itself (a catch-up) waits on this, as
+    // on a single node's connection queue; live pushes do not, and the gateway's connection
+    // closes a device that falls too far behind.
+    [[nodiscard]] bool has_room(std::size_t bytes) const noexcept override {
+        if (closed_) return false;
+        bool reset = false;
+        const bool room = flow_.has_room(bytes, flow_clock::now(), &reset);
+        if (reset) {
+            spdlog::warn(
+                "cluster: no flow report from gateway {} for its connection {} in {} s: taken "
+                "for lost",
+                gateway_, connection_, report_wait_limit.count());
+        }
+        return room;
+    }
+    [[nodiscard]] std::size_t queued_frames() const noexcept override { return flow_.unconsumed(); }
+    // The gateway wrote `frames` of what this port sent (counted from the session's open here).
+    void consumed(std::uint64_t frames) { flow_.consumed(frames, flow_clock::now()); }
     [[nodiscard]] bool closing() const noexcept override { return closed_; }
     void close(tern::v1::DisconnectReason reason, tern::v1::ErrorCode code,
                std::string message) override {
@@ -117,6 +136,10 @@ private:
     std::int64_t connected_at_ms_;
     bool admitted_ = false;
     bool closed_ = false;
+
+    // Flow control (shard_ only). Mutable: has_room, const to the core, opens the window again
+    // after lost reports.
+    mutable flow_sender flow_;
 };
 
 struct session_host::shard_state {
@@ -135,12 +158,13 @@ struct session_host::shard_state {
 };
 
 session_host::session_host(std::string node, bus& link, core::router& shards,
-                           const partition_map& partitions, term_lookup terms)
+                           const partition_map& partitions, term_lookup terms, flow_window window)
     : node_(std::move(node)),
       link_(link),
       shards_(shards),
       partitions_(partitions),
-      terms_(std::move(terms)) {
+      terms_(std::move(terms)),
+      window_(window) {
     for (std::size_t i = 0; i < shards_.shard_count(); ++i) {
         state_.push_back(std::make_unique<shard_state>());
     }
@@ -185,7 +209,7 @@ void session_host::handle(std::size_t shard, const pb::GatewayToOwner& m) {
             }
             const core::requester who{open.tenant(), open.user(), open.device()};
             auto port = std::make_shared<remote_device>(*this, owner, key.first, key.second, who,
-                                                        shard, next_id_++, open);
+                                                        shard, next_id_++, open, window_);
             s.sessions[key] = port;
             auto hello = open.hello();
             if (open.reopen()) hello.set_resume_inbox_seq(open.resume_after());
@@ -199,6 +223,12 @@ void session_host::handle(std::size_t shard, const pb::GatewayToOwner& m) {
             auto port = it->second;
             auto frame = m.frame();
             t->service.on_request(port, frame);
+            return;
+        }
+        case pb::GatewayToOwner::kConsumed: {
+            if (auto it = s.sessions.find(key); it != s.sessions.end()) {
+                it->second->consumed(m.consumed().frames());
+            }
             return;
         }
         case pb::GatewayToOwner::kClosed: {

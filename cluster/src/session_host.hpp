@@ -2,7 +2,8 @@
 // tenants' partitions this node owns. Each session is a remote_device port of the partition's
 // term core; what the core hands it goes back to the device's gateway over NATS. All sessions of
 // one gateway live on one shard here, so the pushes of one event to that gateway's devices are
-// made in one task and leave as one bus message (never one per device).
+// made in one task and leave as one bus message (never one per device). A session's port has
+// room while less than a flow_window of what it sent is unconsumed at the gateway.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include <tern/cluster/partition_map.hpp>
 #include <tern/core/router.hpp>
 #include "bus.hpp"
+#include "flow_control.hpp"
 
 #include "term.hpp"
 
@@ -32,7 +34,7 @@ public:
     using term_lookup = std::function<std::shared_ptr<term>(std::uint32_t partition)>;
 
     session_host(std::string node, bus& link, core::router& shards, const partition_map& partitions,
-                 term_lookup terms);
+                 term_lookup terms, flow_window window = {});
     ~session_host();
 
     // A GatewayToOwner message from the bus (a libnats thread).
@@ -61,6 +63,7 @@ private:
     core::router& shards_;
     const partition_map& partitions_;
     term_lookup terms_;
+    flow_window window_;
     std::vector<std::unique_ptr<shard_state>> state_;  // one per shard, touched on it only
     std::atomic<std::uint64_t> next_id_{1};
 };

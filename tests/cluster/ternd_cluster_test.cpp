@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cluster_fixtures.hpp"
+#include "gate_executor.hpp"
 #include "ternd_cluster.hpp"
 
 using namespace tern;
@@ -276,12 +277,7 @@ TEST_CASE("killing a follower's node stalls nothing, and it catches up", "[clust
     c.bring_back(t.idle_node);
     check_replicas_agree(c, {0, 1, 2});
     // Leaderships may still be settling on the returned node: healthy within seconds.
-    auto [code, out] = ternctl_cluster_status(c);
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (code != 0 && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(500ms);
-        std::tie(code, out) = ternctl_cluster_status(c);
-    }
+    const auto [code, out] = ternctl_until_healthy(c);
     INFO(out);
     CHECK(code == 0);
     CHECK_THAT(out,
@@ -451,15 +447,67 @@ TEST_CASE("with four nodes each applies only the partitions its nats-server hold
     CHECK(http_get(c.nodes[outsider]->admin_port(), "/readyz").status == 200);
 
     // ternctl calls that healthy, and shows where a node holds no copy.
-    auto [code, out] = ternctl_cluster_status(c);
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (code != 0 && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(500ms);
-        std::tie(code, out) = ternctl_cluster_status(c);
-    }
+    const auto [code, out] = ternctl_until_healthy(c);
     INFO(out);
     CHECK(code == 0);
     CHECK_THAT(out, Catch::Contains("4 node(s) answered") && Catch::Contains("(no copy)"));
+}
+
+TEST_CASE(
+    "relayed catch-up: the owner waits for a slow device on another node, as one node does, "
+    "and never overflows its gateway's queue",
+    "[cluster][ternd]") {
+    ternd_cluster c;
+    const auto owner = c.owner_of_tenant();
+    const auto bob_node = (owner + 1) % 3;
+    auto alice = c.device(owner, 1);
+    const auto conv = tc::conv_id::direct(1, 2);
+    constexpr int total = 3000;
+    const std::string padding(4000, '.');  // 12 MB: twelve times a connection's queue
+    send_results acks;
+    for (int i = 0; i < total; ++i) {
+        alice->client->send(conv, tc::content::from_text(std::to_string(i) + padding),
+                            acks.callback());
+    }
+    REQUIRE(acks.wait(total, 180s));
+    {
+        std::lock_guard lock(acks.mutex);
+        for (const auto& r : acks.results) REQUIRE(r.ok());
+    }
+
+    // Bob connects through another node with an app that takes no events yet: the SDK stops
+    // reading once its backlog and a small receive buffer are full, so the gateway's queue
+    // (not the kernel's buffers) takes the pressure of the owner's catch-up.
+    auto gate = std::make_shared<gate_executor>();
+    gate->close();
+    auto events = std::make_shared<recording_listener>();
+    tc::options o;
+    o.endpoints = {{tc::transport::tcp, "127.0.0.1", c.nodes[bob_node]->port(), "/"}};
+    o.token_provider = [&c] { return c.setup.token(tenant, 2, 20); };
+    o.executor = gate;
+    o.max_app_backlog = 100;
+    o.socket_receive_buffer = 64 * 1024;
+    o.reconnect.initial_delay = 50ms;
+    o.reconnect.max_delay = 500ms;
+    tc::client bob(std::move(o), events);
+    bob.connect();
+    std::this_thread::sleep_for(3s);  // the catch-up fills the window and waits
+    gate->open();
+
+    REQUIRE(events->wait([&](const auto& l) { return l.messages_of(conv).size() >= total; }, 180s));
+    events->read([&](const recording_listener& l) {
+        const auto got = l.messages_of(conv);
+        REQUIRE(got.size() == total);
+        for (int i = 0; i < total; ++i) {
+            INFO("message " << i);
+            REQUIRE(got[i].seq == static_cast<tc::seq_t>(i + 1));
+            REQUIRE((got[i].content.text == std::to_string(i) + padding));  // not printed
+        }
+        CHECK(l.connections() == 1);  // never closed as a slow consumer
+        return 0;
+    });
+    CHECK(metric(c.nodes[bob_node]->admin_port(),
+                 R"(tern_frames_dropped_total{reason="queue_overflow"})") == 0);
 }
 
 TEST_CASE("a drained owner hands its partitions over without a client reconnecting",

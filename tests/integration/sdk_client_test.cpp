@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "gate_executor.hpp"
 #include "http_client.hpp"
 #include "sdk_fixture.hpp"
 
@@ -471,62 +472,6 @@ TEST_CASE("a token that expires mid-connection is renewed through the provider a
     REQUIRE(bob.events->wait([&](const auto& l) { return l.messages_of(conv).size() == 11; }));
     CHECK(bob.events->read([&](const auto& l) { return texts(l, conv).back(); }) == "after");
 }
-
-namespace {
-
-// An executor that holds tasks while closed: an app that stopped taking events.
-class gate_executor final : public tc::executor {
-public:
-    gate_executor() : thread_([this] { run(); }) {}
-    ~gate_executor() override {
-        {
-            std::lock_guard lock(mutex_);
-            stopping_ = open_ = true;
-        }
-        wake_.notify_all();
-        thread_.join();
-    }
-    void post(std::function<void()> task) override {
-        {
-            std::lock_guard lock(mutex_);
-            tasks_.push_back(std::move(task));
-        }
-        wake_.notify_all();
-    }
-    void open() {
-        {
-            std::lock_guard lock(mutex_);
-            open_ = true;
-        }
-        wake_.notify_all();
-    }
-    void close() {
-        std::lock_guard lock(mutex_);
-        open_ = false;
-    }
-
-private:
-    void run() {
-        std::unique_lock lock(mutex_);
-        for (;;) {
-            wake_.wait(lock, [&] { return (open_ && !tasks_.empty()) || stopping_; });
-            if (tasks_.empty()) return;
-            auto task = std::move(tasks_.front());
-            tasks_.pop_front();
-            lock.unlock();
-            task();
-            lock.lock();
-        }
-    }
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    std::deque<std::function<void()>> tasks_;
-    bool open_ = true;
-    bool stopping_ = false;
-    std::thread thread_;
-};
-
-}  // namespace
 
 TEST_CASE(
     "an app that stops taking events: the server closes it as a slow consumer, and it "

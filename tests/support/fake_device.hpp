@@ -49,6 +49,7 @@ public:
         return true;
     }
     [[nodiscard]] bool has_room(std::size_t) const noexcept override { return room; }
+    [[nodiscard]] std::size_t queued_frames() const noexcept override { return queued; }
     [[nodiscard]] bool closing() const noexcept override { return closed_.has_value(); }
     void close(v1::DisconnectReason reason, v1::ErrorCode, std::string message) override {
         if (closed_) return;
@@ -96,6 +97,7 @@ public:
     std::vector<v1::Frame> frames;
     std::function<void()> on_closed;  // set by the harness: the core's on_close, posted
     bool room = true;
+    std::size_t queued = 0;  // what queued_frames() says
     std::size_t max_push_bytes = 64 * 1024;
 
 private:

@@ -233,6 +233,18 @@ inline std::pair<int, std::string> ternctl_cluster_status(const ternd_cluster& c
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
+// `ternctl cluster status` until it calls the cluster healthy, for up to 30 s (leaderships may
+// still be settling on a node that came back): the last (exit code, what it printed).
+inline std::pair<int, std::string> ternctl_until_healthy(const ternd_cluster& c) {
+    auto status = ternctl_cluster_status(c);
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (status.first != 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(500ms);
+        status = ternctl_cluster_status(c);
+    }
+    return status;
+}
+
 // Once quiet, the nodes report the same applied position and digest for the tenant's
 // partition, and exactly one of them owns it.
 inline void check_replicas_agree(const ternd_cluster& c, const std::vector<std::size_t>& nodes) {

@@ -146,6 +146,7 @@ public:
         return queue_.size() + 1 <= l.outbound_queue_frames / 2 &&
                queued_bytes_ + bytes <= l.outbound_queue_bytes / 2;
     }
+    std::size_t queued_frames() const noexcept override { return queue_.size(); }
     bool closing() const noexcept override { return closing_; }
 
     void send(const v1::Frame& frame) override {

@@ -63,6 +63,9 @@ public:
     // Whether `bytes` more can be queued while staying under half the outbound bounds: a sender
     // that controls its pace (a catch-up from the store) waits rather than overflow the queue.
     [[nodiscard]] virtual bool has_room(std::size_t bytes) const noexcept = 0;
+    // Frames queued and not yet written to the device (a cluster gateway tells the owner how
+    // far its device read, from this).
+    [[nodiscard]] virtual std::size_t queued_frames() const noexcept = 0;
     [[nodiscard]] virtual bool closing() const noexcept = 0;
 
     // Sends Disconnect{reason, code, message}, flushes and closes.
