@@ -330,8 +330,8 @@ std::array<double, 3> appends_answered(const ternd_cluster& c, std::size_t i) {
 
 // One round of the two-owner test: whether the paused ternd appended after its return, and
 // was rejected (its control loop may learn of the new owner before its shards reach the log:
-// then there were never two owners, and the caller tries again; that went so in about one
-// round of five here). Whatever happened, nothing is lost, repeated or reordered.
+// then there were never two owners, and the caller tries again; that went so in 5 of 16
+// rounds of a 45-minute soak here). Whatever happened, nothing is lost, repeated or reordered.
 bool two_owners_round(int round) {
     alice_and_bob t(seat::on_owner);
     auto& c = t.c;
@@ -401,7 +401,8 @@ bool two_owners_round(int round) {
 TEST_CASE("two owners at once: a paused ternd's stale appends are rejected, and no seq repeats",
           "[cluster][ternd]") {
     bool two_owners = false;
-    for (int round = 1; round <= 5 && !two_owners; ++round) two_owners = two_owners_round(round);
+    // Up to eight rounds: at one in three, all eight miss about once in 6,500 runs.
+    for (int round = 1; round <= 8 && !two_owners; ++round) two_owners = two_owners_round(round);
     CHECK(two_owners);
 }
 
