@@ -108,14 +108,19 @@ struct ternd_cluster {
         return nlohmann::json::parse(http_get(nodes[i]->admin_port(), "/admin/v1/partitions").body);
     }
 
-    // The node that owns the tenant's partition now, as node `ask` sees it.
+    // The node that owns the tenant's partition now, as node `ask` sees it; while there is no
+    // leader (an election: on a loaded machine one can start at any time), waits up to 30 s.
     [[nodiscard]] std::size_t owner_of_tenant(std::size_t ask = 0) const {
         const auto p = cluster::partition_map(partitions).of(tenant);
-        const auto leader = partitions_of(ask)["partitions"][p]["leader"].get<std::string>();
-        for (std::size_t i = 0; i < nodes.size(); ++i) {
-            if (nats.at(i).name == leader) return i;
-        }
-        FAIL("no leader for partition " << p);
+        const auto deadline = std::chrono::steady_clock::now() + 30s;
+        do {
+            const auto leader = partitions_of(ask)["partitions"][p]["leader"].get<std::string>();
+            for (std::size_t i = 0; i < nodes.size(); ++i) {
+                if (nats.at(i).name == leader) return i;
+            }
+            std::this_thread::sleep_for(100ms);
+        } while (std::chrono::steady_clock::now() < deadline);
+        FAIL("no leader for partition " << p << " for 30 s");
         return 0;
     }
 
