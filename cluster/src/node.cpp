@@ -197,11 +197,10 @@ void node::parts::look_at(partition_slot& slot) {
             slot.rep->log_starts_at(stream->first_seq);
             view.halted = !slot.rep->status().halted.empty();
             if (copy_elsewhere(*stream, settings.name)) return stop_reading(slot, *stream);
-            follow(slot, *stream, holds_current_copy(*stream, settings.name));
-        } else {
-            follow(slot, stream_state{}, false);
         }
-        keep_reader_home(slot, view.leader, stream && holds_current_copy(*stream, settings.name));
+        const bool stream_current = stream && holds_current_copy(*stream, settings.name);
+        follow(slot, stream ? *stream : stream_state{}, stream_current);
+        keep_reader_home(slot, view.leader, stream_current);
         std::shared_ptr<detail::term> current = term_of(slot.id);
         if (current && current->log->ended()) {
             end_term(slot, "its log refused an append");

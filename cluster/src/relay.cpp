@@ -203,20 +203,16 @@ void relay::on_message(std::string_view bytes) {
         for (auto& [shard, deliveries] : by_shard) {
             shards_.post(shard, [this, shard, list = std::move(deliveries)] {
                 auto& sessions = state_[shard]->sessions;
-                std::set<std::uint64_t> touched;
                 for (const auto& [connection, inbox_seq, event] : list) {
                     auto it = sessions.find(connection);
                     if (it == sessions.end()) continue;
                     auto& s = *it->second;
                     s.last_inbox = std::max(s.last_inbox, inbox_seq);
+                    // A push never ends the session here: a connection that closes itself as
+                    // a slow consumer calls on_close later, from its own handlers.
                     s.device->push(inbox_seq, event);
                     s.flow.relayed(event->size() + frame_overhead);
-                    touched.insert(connection);
-                }
-                for (const auto connection : touched) {
-                    if (auto it = sessions.find(connection); it != sessions.end()) {
-                        report_consumed(shard, *it->second);
-                    }
+                    report_consumed(shard, s);  // at once unless a report is due
                 }
             });
         }
