@@ -9,6 +9,7 @@ find_package(CLI11 REQUIRED CONFIG)
 find_package(tomlplusplus 3 REQUIRED CONFIG)
 find_package(spdlog REQUIRED CONFIG)
 find_package(prometheus-cpp REQUIRED CONFIG COMPONENTS core)  # Debian ships no version file
+find_package(date 3 REQUIRED CONFIG)  # Howard Hinnant's date/tz: working hours in IANA time zones
 # The allocator of ternd and tern-bench (see tern_use_fast_allocator); sanitized builds link it
 # only into the one test of the heap keeper on it (tests/CMakeLists.txt).
 find_package(PkgConfig REQUIRED)

@@ -16,6 +16,7 @@ packages=(
     libssl-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
     prometheus-cpp-dev
     libgoogle-perftools-dev  # tcmalloc, linked into ternd and tern-bench outside sanitizer builds
+    libhowardhinnant-date-dev tzdata  # working hours in IANA time zones (the system's tz database)
     openssl
     prometheus  # promtool, which checks the live /metrics in make test
 )

@@ -292,6 +292,19 @@ void client::set_presence(presence_status status, const std::string& text, callb
     });
 }
 
+void client::mute(const conv_id& conv, notify_level level, std::int64_t until_ms,
+                  callback<ok> done) {
+    v1::Frame f;
+    auto* m = f.mutable_mute_conversation();
+    detail::to_proto(conv, *m->mutable_conv());
+    m->set_level(static_cast<v1::NotifyLevel>(level));
+    m->set_until_ms(until_ms);
+    run([f = std::move(f), done = std::move(done)](impl& i) mutable {
+        i.ask<ok>(
+            std::move(f), v1::Frame::kOk, [](const v1::Frame&) { return ok{}; }, std::move(done));
+    });
+}
+
 void client::set_typing(const conv_id& conv, bool active) {
     run([conv, active](impl& i) { i.typing(conv, active); });
 }

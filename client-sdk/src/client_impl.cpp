@@ -562,6 +562,10 @@ void client::impl::on_frame(v1::Frame& frame) {
             callbacks.post(
                 [app = app_, t = detail::from_proto(frame.typing())] { app->on_typing(t); });
             return;
+        case v1::Frame::kMuteUpdate:
+            callbacks.post(
+                [app = app_, m = detail::from_proto(frame.mute_update())] { app->on_mute(m); });
+            return;
         default:
             break;
     }
@@ -616,7 +620,10 @@ void client::impl::start_sync() {
 void client::impl::hand_to_app(const v1::Push& push, bool fresh) {
     const auto inbox_seq = push.inbox_seq();
     std::optional<event> ev;
-    if (fresh) ev = detail::from_proto(push.event());
+    if (fresh) {
+        ev = detail::from_proto(push.event());
+        ev->notice = detail::from_proto(push.notice());
+    }
     // The server's bounded queue takes the pressure while the app is behind.
     if (!reading_paused_ && inbox_.backlog() >= opts_.max_app_backlog && link_) {
         reading_paused_ = true;

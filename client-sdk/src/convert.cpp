@@ -192,13 +192,31 @@ typing from_proto(const v1::Typing& t) { return {from_proto(t.conv()), t.user_id
 conversation_list from_proto(const v1::ConversationList& l) {
     conversation_list out;
     for (const auto& c : l.conversations()) {
-        out.conversations.push_back({from_proto(c.conv()), c.name(), c.head_seq(), c.unread(),
-                                     c.read_up_to(), c.delivered_up_to(), c.last_event_ms(),
-                                     from_proto(c.role()), c.member_count()});
+        out.conversations.push_back(
+            {from_proto(c.conv()), c.name(), c.head_seq(), c.unread(), c.read_up_to(),
+             c.delivered_up_to(), c.last_event_ms(), from_proto(c.role()), c.member_count(),
+             static_cast<notify_level>(
+                 c.notify() <= v1::NOTIFY_LEVEL_NOTHING ? c.notify() : v1::NOTIFY_LEVEL_ALL),
+             c.mute_until_ms()});
     }
     out.has_more = l.has_more();
     out.next_cursor = l.next_cursor();
     return out;
+}
+
+mute_update from_proto(const v1::MuteUpdate& m) {
+    mute_update out;
+    out.conv = from_proto(m.conv());
+    out.level = m.level() >= v1::NOTIFY_LEVEL_ALL && m.level() <= v1::NOTIFY_LEVEL_NOTHING
+                    ? static_cast<notify_level>(m.level())
+                    : notify_level::all;
+    out.until_ms = m.until_ms();
+    return out;
+}
+
+notice from_proto(v1::Notice n) noexcept {
+    return n >= v1::NOTICE_UNSPECIFIED && n <= v1::NOTICE_ALERT ? static_cast<notice>(n)
+                                                                : notice::unspecified;
 }
 
 history_page from_proto(const v1::HistoryPage& p) {

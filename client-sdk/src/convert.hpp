@@ -24,6 +24,8 @@ void to_proto(const content& c, v1::Content& out);
 [[nodiscard]] typing from_proto(const v1::Typing& t);
 [[nodiscard]] conversation_list from_proto(const v1::ConversationList& l);
 [[nodiscard]] history_page from_proto(const v1::HistoryPage& p);
+[[nodiscard]] mute_update from_proto(const v1::MuteUpdate& m);
+[[nodiscard]] notice from_proto(v1::Notice n) noexcept;
 [[nodiscard]] group_info from_proto(const v1::GroupInfo& g);
 [[nodiscard]] error from_proto(const v1::Error& e);
 [[nodiscard]] disconnect_reason from_proto(v1::DisconnectReason r) noexcept;

@@ -83,8 +83,14 @@ bool get(const pb::AppendEvent& in, st::append_event& e) {
     return true;
 }
 
+// The oldest format that holds the entry, so that nodes of the previous release go on applying
+// every entry they understand during a rolling upgrade.
+std::uint32_t format_of(const pb::LogEntry& entry) {
+    return entry.body_case() == pb::LogEntry::kMute ? 2 : 1;
+}
+
 std::string serialized(pb::LogEntry& entry) {
-    entry.set_format(st::log_format_version);
+    entry.set_format(format_of(entry));
     std::string out;
     // Deterministic: the same entry gives the same bytes on every node (the digest covers them).
     {
@@ -117,6 +123,16 @@ boost::system::result<log_record, decode_error> decode_body(const pb::LogEntry& 
             if (!get_conv(r.conv(), m.conv)) return decode_error::malformed;
             return log_record{st::log_entry{m}};
         }
+        case pb::LogEntry::kMute: {
+            const auto& m = in.mute();
+            if (m.level() > static_cast<std::uint32_t>(st::notify_level::nothing)) {
+                return decode_error::malformed;
+            }
+            st::set_mute e{
+                m.tenant(), {}, m.user(), {static_cast<st::notify_level>(m.level()), m.until_ms()}};
+            if (!get_conv(m.conv(), e.conv)) return decode_error::malformed;
+            return log_record{st::log_entry{e}};
+        }
         case pb::LogEntry::BODY_NOT_SET:
             break;
     }
@@ -145,6 +161,13 @@ std::string encode_entry(const st::log_entry& entry, std::optional<std::uint64_t
                 put_conv(*r.mutable_conv(), e.conv);
                 r.set_user(e.user);
                 r.set_up_to(e.up_to);
+            } else if constexpr (std::is_same_v<T, st::set_mute>) {
+                auto& m = *out.mutable_mute();
+                m.set_tenant(e.tenant);
+                put_conv(*m.mutable_conv(), e.conv);
+                m.set_user(e.user);
+                m.set_level(static_cast<std::uint32_t>(e.mute.level));
+                m.set_until_ms(e.mute.until_ms);
             } else {
                 throw std::invalid_argument("a log_position is never logged");
             }
@@ -168,7 +191,7 @@ boost::system::result<decoded_entry, decode_error> decode_entry(std::string_view
         return decode_error::malformed;
     }
     if (in.format() > st::log_format_version) return decode_error::too_new;
-    if (in.format() == 0) return decode_error::malformed;
+    if (in.format() == 0 || in.format() < format_of(in)) return decode_error::malformed;
     auto record = decode_body(in);
     if (!record) return record.error();
     return decoded_entry{std::move(*record),

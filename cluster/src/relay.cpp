@@ -189,28 +189,33 @@ void relay::on_message(std::string_view bytes) {
     }
     if (m.has_pushes()) {
         // One task per shard that holds a recipient, each event shared by its deliveries.
-        std::map<std::size_t,
-                 std::vector<std::tuple<std::uint64_t, std::uint64_t, storage::event_bytes>>>
+        std::map<std::size_t, std::vector<std::tuple<std::uint64_t, std::uint64_t,
+                                                     storage::event_bytes, core::notice>>>
             by_shard;
         for (auto& e : *m.mutable_pushes()->mutable_events()) {
             auto event = std::make_shared<const std::string>(std::move(*e.mutable_event()));
             for (const auto& d : e.deliveries()) {
                 if (const auto shard = shard_of(d.connection())) {
-                    by_shard[*shard].emplace_back(d.connection(), d.inbox_seq(), event);
+                    // A value this node does not know announces nothing rather than guess.
+                    const auto announce =
+                        d.notice() <= static_cast<std::uint32_t>(core::notice::alert)
+                            ? static_cast<core::notice>(d.notice())
+                            : core::notice::unspecified;
+                    by_shard[*shard].emplace_back(d.connection(), d.inbox_seq(), event, announce);
                 }
             }
         }
         for (auto& [shard, deliveries] : by_shard) {
             shards_.post(shard, [this, shard, list = std::move(deliveries)] {
                 auto& sessions = state_[shard]->sessions;
-                for (const auto& [connection, inbox_seq, event] : list) {
+                for (const auto& [connection, inbox_seq, event, announce] : list) {
                     auto it = sessions.find(connection);
                     if (it == sessions.end()) continue;
                     auto& s = *it->second;
                     s.last_inbox = std::max(s.last_inbox, inbox_seq);
                     // A push never ends the session here: a connection that closes itself as
                     // a slow consumer calls on_close later, from its own handlers.
-                    s.device->push(inbox_seq, event);
+                    s.device->push(inbox_seq, event, announce);
                     s.flow.relayed(event->size() + frame_overhead);
                     report_consumed(shard, s);  // at once unless a report is due
                 }

@@ -72,9 +72,10 @@ public:
         host_.publish(shard_, gateway_, serialize(m));
         flow_.sent(frame.ByteSizeLong() + frame_overhead, flow_clock::now());
     }
-    bool push(std::uint64_t inbox_seq, const storage::event_bytes& event) override {
+    bool push(std::uint64_t inbox_seq, const storage::event_bytes& event,
+              core::notice announce) override {
         if (closed_) return true;
-        host_.queue_push(shard_, gateway_, connection_, inbox_seq, event);
+        host_.queue_push(shard_, gateway_, connection_, inbox_seq, event, announce);
         flow_.sent(event->size() + frame_overhead, flow_clock::now());
         return true;
     }
@@ -283,7 +284,7 @@ void session_host::publish(std::size_t shard, const std::string& gateway,
 
 void session_host::queue_push(std::size_t shard, const std::string& gateway,
                               std::uint64_t connection, std::uint64_t inbox_seq,
-                              const storage::event_bytes& event) {
+                              const storage::event_bytes& event, core::notice announce) {
     auto& s = *state_[shard];
     auto& batch = *s.pending[gateway].mutable_pushes();
     auto& last = s.last_event[gateway];
@@ -294,6 +295,7 @@ void session_host::queue_push(std::size_t shard, const std::string& gateway,
     auto& d = *batch.mutable_events(batch.events_size() - 1)->add_deliveries();
     d.set_connection(connection);
     d.set_inbox_seq(inbox_seq);
+    d.set_notice(static_cast<std::uint32_t>(announce));
     if (!s.flush_posted) {
         s.flush_posted = true;
         shards_.post(shard, [this, shard] { flush_all(shard); });

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <tern/cluster/partition_map.hpp>
+#include <tern/core/notice.hpp>
 #include <tern/core/router.hpp>
 #include "bus.hpp"
 #include "flow_control.hpp"
@@ -47,7 +48,8 @@ public:
     // the order in which the core handed things over).
     void publish(std::size_t shard, const std::string& gateway, const std::string& bytes);
     void queue_push(std::size_t shard, const std::string& gateway, std::uint64_t connection,
-                    std::uint64_t inbox_seq, const storage::event_bytes& event);
+                    std::uint64_t inbox_seq, const storage::event_bytes& event,
+                    core::notice announce);
 
     [[nodiscard]] std::size_t shard_of(const std::string& gateway) const noexcept;
 

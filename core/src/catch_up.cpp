@@ -63,7 +63,10 @@ void device_table::push_page(std::size_t shard, const user_key& user, device_ent
             return;
         }
         if (item.bytes) {
-            if (!push(device, item.inbox_seq, item.bytes)) device.cursor = item.inbox_seq;
+            // Caught-up events were announced when they arrived (or were not due): no decision.
+            if (!push(device, item.inbox_seq, item.bytes, notice::unspecified)) {
+                device.cursor = item.inbox_seq;
+            }
         } else {
             device.cursor = item.inbox_seq;  // the event is no longer stored
         }

@@ -10,6 +10,24 @@ using wire::error_frame;
 
 namespace {
 
+// What the event says for the notification decision, with the mute settings in force now.
+notice_basis basis_of(const v1::Frame& frame, const storage::append_event& entry,
+                      std::shared_ptr<const mute_table> mutes) {
+    notice_basis b;
+    b.sender = entry.sender;
+    b.is_message = entry.kind == storage::event_kind::message;
+    b.mutes = std::move(mutes);
+    if (frame.has_send()) {
+        const auto& content = frame.send().content();
+        b.flags = content.flags();
+        b.mentions_all = content.mention_all();
+        b.mentions.assign(content.mentions().begin(), content.mentions().end());
+        std::sort(b.mentions.begin(), b.mentions.end());
+        b.mentions.erase(std::unique(b.mentions.begin(), b.mentions.end()), b.mentions.end());
+    }
+    return b;
+}
+
 v1::Frame ack_frame(const storage::conv_id& conv, storage::seq_t seq, std::int64_t time,
                     bool duplicate) {
     v1::Frame f;
@@ -132,11 +150,12 @@ void conversation_owner::own(std::size_t shard, const conv_key& key, event_reque
     }
     d->dedup_kind = identity.kind;
     d->dedup_fingerprint = identity.fingerprint;
-    commit(shard, key, dkey, *oc, std::move(*d), req.reply, accepted_at);
+    auto basis = basis_of(req.frame, *d, oc->mutes);
+    commit(shard, key, dkey, *oc, std::move(*d), std::move(basis), req.reply, accepted_at);
 }
 
 void conversation_owner::commit(std::size_t shard, const conv_key& key, const dedup_key& dkey,
-                                owned_conv& oc, storage::append_event entry,
+                                owned_conv& oc, storage::append_event entry, notice_basis basis,
                                 const reply_to& reply_to_sender,
                                 std::chrono::steady_clock::time_point accepted_at) {
     const auto seq = entry.seq;
@@ -148,12 +167,14 @@ void conversation_owner::commit(std::size_t shard, const conv_key& key, const de
     const requester who{key.tenant, entry.sender, entry.sender_device};
     auto event = entry.bytes;
     auto membership = entry.membership;  // applied to the cache once the writer took the entry
-    auto done = [this, shard, key, dkey, event, sender, accepted_at](storage::entry_result r) {
+    auto done = [this, shard, key, dkey, event, sender, accepted_at,
+                 basis = std::move(basis)](storage::entry_result r) mutable {
         // On the writer's thread, in commit order: the deliveries first, then the outcome.
         if (r) {
             ctx_.report.fanout(r->inbox.size());
-            devices_.dispatch(key.tenant, std::make_shared<const delivery>(
-                                              delivery{event, std::move(r->inbox), accepted_at}));
+            devices_.dispatch(key.tenant,
+                              std::make_shared<const delivery>(delivery{
+                                  event, std::move(r->inbox), accepted_at, std::move(basis)}));
             receipts_.announce_implicit_read(key.tenant, sender, r->cursors);
         }
         const auto ec = r ? boost::system::error_code{} : r.error();
@@ -222,7 +243,12 @@ conversation_owner::owned_conv* conversation_owner::load(shard_convs& local, con
     const bool exists = meta->has_value();
     oc.state = conv_state{
         key.conv, exists, exists ? (*meta)->head_seq : 0, {}, exists ? (*meta)->owner : 0};
-    for (const auto& m : *members) oc.state.members[m.user] = m.member_role;
+    auto mutes = std::make_shared<mute_table>();
+    for (const auto& m : *members) {
+        oc.state.members[m.user] = m.member_role;
+        if (m.mute != storage::mute_setting{}) mutes->emplace_back(m.user, m.mute);  // ascending
+    }
+    oc.mutes = mutes->empty() ? nullptr : std::move(mutes);
     oc.member_ids.reset();
     oc.loaded = true;
     oc.stale = false;
@@ -238,6 +264,10 @@ void conversation_owner::apply_membership(owned_conv& oc, storage::seq_t seq,
     for (const auto& change : changes) {
         if (!change.new_role) {
             st.members.erase(change.user);
+            // The store drops the member record, and the setting with it.
+            if (mute_of(oc.mutes.get(), change.user) != storage::mute_setting{}) {
+                oc.mutes = with_mute(oc.mutes.get(), change.user, {});
+            }
             if (st.owner == change.user) st.owner = 0;
             continue;
         }
@@ -320,6 +350,85 @@ void conversation_owner::relay_typing(std::size_t shard, const conv_key& key, co
     }
     devices_.to_members(key.tenant, oc->member_ids, user,
                         std::make_shared<const v1::Frame>(std::move(frame)));
+}
+
+// ---- mute --------------------------------------------------------------------------------------
+
+void conversation_owner::submit_mute(const std::shared_ptr<device_port>& from,
+                                     const v1::Frame& frame) {
+    const auto& req = frame.mute_conversation();
+    const auto fail = [&](v1::ErrorCode code, const std::string& message) {
+        answer(*from, frame.req_id(), error_frame(0, code, message));
+    };
+    auto conv = to_conv_id(req.conv());
+    if (!conv) return fail(conv.error().code, conv.error().message);
+    if (!v1::NotifyLevel_IsValid(req.level())) return fail(v1::INVALID_ARGUMENT, "unknown level");
+    const storage::mute_setting mute{static_cast<storage::notify_level>(req.level()),
+                                     req.until_ms()};
+    if (mute.level == storage::notify_level::all && mute.until_ms != 0) {
+        return fail(v1::INVALID_ARGUMENT, "until_ms needs a level that mutes something");
+    }
+    if (mute.until_ms < 0 || (mute.until_ms != 0 && mute.until_ms <= ctx_.time.unix_ms())) {
+        return fail(v1::INVALID_ARGUMENT, "until_ms is in the past");
+    }
+    const conv_key key{from->who().tenant, *conv};
+    const auto owner = ctx_.routes.owner_of(key.tenant, key.conv);
+    ctx_.routes.post(
+        owner, [this, owner, key, r = reply_to::of(from, frame.req_id()), user = from->who().user,
+                mute] { set_mute(owner, key, r, user, mute); });
+}
+
+// On the owner shard: the setting takes effect for the events decided from now on; the caller is
+// answered, and their devices told, once it is durable.
+void conversation_owner::set_mute(std::size_t shard, const conv_key& key, const reply_to& from,
+                                  storage::user_id user, storage::mute_setting mute) {
+    auto* oc = load(shards_[shard], key, from);
+    if (!oc) return;
+    if (!oc->state.members.contains(user)) {
+        const bool direct = key.conv.type == storage::conv_type::direct;
+        if (direct && (user == key.conv.id || user == key.conv.peer)) {
+            return reply(ctx_.routes, from,
+                         error_frame(0, v1::NOT_FOUND, "the conversation has no messages yet"));
+        }
+        return reply(ctx_.routes, from, error_frame(0, v1::NOT_MEMBER, "not a member"));
+    }
+    auto done = [this, shard, key, from, user, mute](storage::entry_result r) {
+        if (r) {
+            reply(ctx_.routes, from, ok_frame(0));
+            auto update = std::make_shared<v1::Frame>();
+            auto* u = update->mutable_mute_update();
+            to_proto(key.conv, *u->mutable_conv());
+            u->set_level(static_cast<v1::NotifyLevel>(mute.level));
+            u->set_until_ms(mute.until_ms);
+            devices_.to_user(key.tenant, user, std::move(update));
+        } else {
+            reply(ctx_.routes, from,
+                  error_frame(0, code_of_storage_error(r.error()), "not stored; retry"));
+        }
+        const auto ec = r ? boost::system::error_code{} : r.error();
+        ctx_.routes.post(shard, [this, shard, key, ec] { mute_settled(shard, key, ec); });
+    };
+    if (!ctx_.commits.try_submit(storage::set_mute{key.tenant, key.conv, user, mute},
+                                 std::move(done))) {
+        ctx_.report.failed(failure::commit_queue_full,
+                           "a mute setting of tenant " + std::to_string(key.tenant));
+        return reply(ctx_.routes, from,
+                     error_frame(0, v1::UNAVAILABLE, "the server is busy; retry"));
+    }
+    oc->mutes = with_mute(oc->mutes.get(), user, mute);
+    ++oc->in_flight;
+}
+
+void conversation_owner::mute_settled(std::size_t shard, const conv_key& key,
+                                      boost::system::error_code ec) {
+    auto& oc = shards_[shard].convs[key];
+    --oc.in_flight;
+    if (!ec) return;
+    // The cached setting was never stored: read the conversation again once nothing is in flight.
+    oc.stale = true;
+    ctx_.report.failed(
+        failure::commit_failed,
+        "a mute setting of tenant " + std::to_string(key.tenant) + ": " + ec.message());
 }
 
 }  // namespace tern::core

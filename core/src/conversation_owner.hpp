@@ -8,10 +8,13 @@
 // Under back-pressure (a full commit port) it refuses requests retryably, and keeps each device's
 // requests in a conversation in the order the device sent them (order_fence.hpp).
 //
-// It also relays typing: the owner's cached membership says who may type and who hears it.
+// It also relays typing: the owner's cached membership says who may type and who hears it; and
+// keeps its members' mute settings (MuteConversation), so that every delivery it decides carries
+// the settings in force when it was decided (notice_rules.hpp).
 //
-// Threading: own(), relay_typing() and settle() run on the owner shard; submit() and
-// submit_typing() from any thread (they post there). Per-shard state is touched only there.
+// Threading: own(), relay_typing(), set_mute() and settle() run on the owner shard; submit(),
+// submit_typing() and submit_mute() from any thread (they post there). Per-shard state is touched
+// only there.
 #pragma once
 
 #include <chrono>
@@ -26,6 +29,7 @@
 #include "decide.hpp"
 #include "device_table.hpp"
 #include "keys.hpp"
+#include "notice_rules.hpp"
 #include "order_fence.hpp"
 #include "receipts.hpp"
 #include "requests.hpp"
@@ -49,6 +53,8 @@ public:
     void submit(event_request req);
     // Any thread: a Typing frame, to the owner of its conversation.
     void submit_typing(const std::shared_ptr<device_port>& from, const v1::Frame& frame);
+    // Any thread: a MuteConversation, checked here, then to the owner of its conversation.
+    void submit_mute(const std::shared_ptr<device_port>& from, const v1::Frame& frame);
 
     // A group's id is derived from its creation request, (tenant, creator, client_msg_id), so a
     // retry names the same group and reaches the same owner, whose dedup answers it. 63 bits:
@@ -61,11 +67,13 @@ private:
     struct owned_conv {
         conv_state state;
         bool loaded = false;
-        bool stale = false;  // a commit failed: reload once nothing is in flight
-        std::size_t in_flight = 0;
+        bool stale = false;         // a commit failed: reload once nothing is in flight
+        std::size_t in_flight = 0;  // its entries in the writer's hands (events, mute settings)
         std::set<storage::seq_t> recalls_in_flight;  // targets of recalls not yet committed
         // The members' ids, ascending, shared with typing relays; rebuilt after a change.
         std::shared_ptr<const std::vector<storage::user_id>> member_ids;
+        // The members who muted it (null: none), shared with deliveries; replaced on a change.
+        std::shared_ptr<const mute_table> mutes;
     };
     struct dedup_key {
         storage::tenant_id tenant = 0;
@@ -99,12 +107,15 @@ private:
     bool answered_by_dedup(shard_convs& local, const conv_key& key, const dedup_key& dkey,
                            const request_identity& identity, const event_request& req);
     void commit(std::size_t shard, const conv_key& key, const dedup_key& dkey, owned_conv& oc,
-                storage::append_event entry, const reply_to& reply,
+                storage::append_event entry, notice_basis basis, const reply_to& reply,
                 std::chrono::steady_clock::time_point accepted_at);
     void settle(std::size_t shard, const conv_key& key, const dedup_key& dkey,
                 boost::system::error_code ec);
     void relay_typing(std::size_t shard, const conv_key& key, const reply_to& from,
                       storage::user_id user, v1::Frame frame);
+    void set_mute(std::size_t shard, const conv_key& key, const reply_to& from,
+                  storage::user_id user, storage::mute_setting mute);
+    void mute_settled(std::size_t shard, const conv_key& key, boost::system::error_code ec);
     // The owner's view of the conversation, loaded from the store when needed; null when it
     // cannot be had now (`reply` was answered).
     owned_conv* load(shard_convs& local, const conv_key& key, const reply_to& reply);

@@ -138,9 +138,15 @@ void device_table::to_members(storage::tenant_id tenant,
 void device_table::deliver(std::size_t shard, storage::tenant_id tenant, const delivery& batch) {
     auto& online = shards_[shard].online;
     std::size_t pushed = 0;
+    const auto facts = batch.basis.facts();
+    const auto now_ms = ctx_.time.unix_ms();
     for (const auto& [user, inbox_seq] : batch.inbox) {
         auto it = online.find({tenant, user});
         if (it == online.end()) continue;
+        recipient_facts to;
+        to.user = user;
+        to.mute = mute_of(batch.basis.mutes.get(), user).at(now_ms);
+        const auto announce = decide_notice(facts, to).level;
         for (auto& device : it->second) {
             if (device.catching_up || inbox_seq <= device.cursor) continue;
             if (inbox_seq != device.cursor + 1) {
@@ -148,7 +154,7 @@ void device_table::deliver(std::size_t shard, storage::tenant_id tenant, const d
                 start_catch_up(shard, {tenant, user}, device);
                 continue;
             }
-            if (push(device, inbox_seq, batch.event)) ++pushed;
+            if (push(device, inbox_seq, batch.event, announce)) ++pushed;
         }
     }
     if (pushed != 0) {
@@ -158,8 +164,8 @@ void device_table::deliver(std::size_t shard, storage::tenant_id tenant, const d
 }
 
 bool device_table::push(device_entry& device, std::uint64_t inbox_seq,
-                        const storage::event_bytes& event) {
-    if (!device.port->push(inbox_seq, event)) {
+                        const storage::event_bytes& event, notice announce) {
+    if (!device.port->push(inbox_seq, event, announce)) {
         // decide() bounds every event under the frame limit: this is a bug, reported. The cursor
         // stays, so the next push finds the gap and the device reads the store.
         ctx_.report.failed(failure::push_not_framed,

@@ -23,6 +23,7 @@
 #include "context.hpp"
 #include "device_directory.hpp"
 #include "keys.hpp"
+#include "notice_rules.hpp"
 #include "session_handover.hpp"
 
 namespace tern::core {
@@ -32,6 +33,7 @@ struct delivery {
     storage::event_bytes event;
     std::vector<storage::inbox_assignment> inbox;
     std::chrono::steady_clock::time_point accepted_at;  // the request's arrival at its owner
+    notice_basis basis;  // how each recipient's devices announce it (notice_rules.hpp)
 };
 
 class device_table {
@@ -95,7 +97,8 @@ private:
     };
 
     void deliver(std::size_t shard, storage::tenant_id tenant, const delivery& batch);
-    bool push(device_entry& device, std::uint64_t inbox_seq, const storage::event_bytes& event);
+    bool push(device_entry& device, std::uint64_t inbox_seq, const storage::event_bytes& event,
+              notice announce);
     void send_to_user(std::size_t shard, const user_key& user, const v1::Frame& frame);
     void send_to_members(std::size_t shard, storage::tenant_id tenant,
                          const std::vector<storage::user_id>& members, storage::user_id except,

@@ -76,6 +76,8 @@ void to_summary(const storage::conv_summary& c, v1::ConversationSummary& out) {
     out.set_last_event_ms(c.meta.last_event_ms);
     out.set_role(static_cast<v1::Role>(static_cast<int>(c.member_role)));
     out.set_member_count(c.meta.member_count);
+    out.set_notify(static_cast<v1::NotifyLevel>(c.mute.level));
+    out.set_mute_until_ms(c.mute.until_ms);
 }
 
 // Both who-read lists, merged in ascending user id after `after`, one page of them.

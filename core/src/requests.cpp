@@ -23,7 +23,7 @@ decided<storage::append_event> decide_group_creation(const decision_input& in) {
 }
 
 // clang-format off
-const std::array<request_kind, 20> table{{
+const std::array<request_kind, 21> table{{
     {Frame::kSend, route::event, "send",
      [](const Frame& f) { return &f.send().conv(); },
      [](const Frame& f) -> const std::string& { return f.send().client_msg_id(); }, nullptr,
@@ -101,6 +101,8 @@ const std::array<request_kind, 20> table{{
      [](const Frame& f) { return &f.mark_read().conv(); }, no_id},
     {Frame::kTyping, route::typing, "typing",
      [](const Frame& f) { return &f.typing().conv(); }, no_id},
+    {Frame::kMuteConversation, route::mute, "mute_conversation",
+     [](const Frame& f) { return &f.mute_conversation().conv(); }, no_id},
     {Frame::kPresenceUpdate, route::presence_update, "presence_update", nullptr, no_id},
     {Frame::kPresenceSubscribe, route::presence_subscribe, "presence_subscribe", nullptr, no_id},
     {Frame::kSync, route::query, "sync", nullptr, no_id, nullptr, nullptr, answer_sync},

@@ -31,6 +31,7 @@ enum class request_route : std::uint8_t {
     typing,              // relayed by the conversation's owner to the members online
     presence_update,     // the device's own status, aggregated on the user's home shard
     presence_subscribe,  // follow users' presence, registered on their home shards
+    mute,                // a member's setting, kept by the conversation's owner
 };
 
 // What the owner decides from.

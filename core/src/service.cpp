@@ -79,6 +79,8 @@ void service::on_request(const std::shared_ptr<device_port>& device, v1::Frame& 
             return p.presence.on_update(device, frame);
         case request_route::presence_subscribe:
             return p.presence.on_subscribe(device, frame);
+        case request_route::mute:
+            return p.owner.submit_mute(device, frame);
     }
 }
 

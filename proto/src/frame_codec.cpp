@@ -153,6 +153,7 @@ constexpr std::uint32_t wire_length = 2;
 constexpr std::uint32_t frame_push_field = 22;  // Frame.push, frame.proto
 constexpr std::uint32_t push_inbox_seq_field = 1;
 constexpr std::uint32_t push_event_field = 2;
+constexpr std::uint32_t push_notice_field = 3;
 
 }  // namespace
 
@@ -173,12 +174,15 @@ boost::system::error_code encode_frame(const v1::Frame& frame, framing f,
 
 boost::system::error_code encode_push(std::uint64_t inbox_seq,
                                       std::shared_ptr<const std::string> event, framing f,
-                                      std::size_t max_frame_size, out_frame& out) {
+                                      std::size_t max_frame_size, out_frame& out,
+                                      std::uint32_t notice) {
     const std::size_t event_size = event ? event->size() : 0;
-    // Push { inbox_seq = 1; event = 2 }, fields in number order as protobuf writes them.
+    // Push { inbox_seq = 1; notice = 3; event = 2 }: the event last, so that it can be shared.
     std::size_t push_size = 0;
     if (inbox_seq != 0)
         push_size += varint_size(key(push_inbox_seq_field, wire_varint)) + varint_size(inbox_seq);
+    if (notice != 0)
+        push_size += varint_size(key(push_notice_field, wire_varint)) + varint_size(notice);
     push_size +=
         varint_size(key(push_event_field, wire_length)) + varint_size(event_size) + event_size;
     const std::size_t frame_size =
@@ -201,6 +205,10 @@ boost::system::error_code encode_push(std::uint64_t inbox_seq,
     if (inbox_seq != 0) {
         append_varint(out.head, key(push_inbox_seq_field, wire_varint));
         append_varint(out.head, inbox_seq);
+    }
+    if (notice != 0) {
+        append_varint(out.head, key(push_notice_field, wire_varint));
+        append_varint(out.head, notice);
     }
     append_varint(out.head, key(push_event_field, wire_length));
     append_varint(out.head, event_size);

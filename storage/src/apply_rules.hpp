@@ -24,6 +24,12 @@ namespace tern::storage::detail {
     return u == c.id || u == c.peer;
 }
 
+// A mute setting names a known level; a time only with a level that mutes something.
+[[nodiscard]] inline bool valid_mute(const mute_setting& m) noexcept {
+    if (m.level > notify_level::nothing) return false;
+    return m.until_ms >= 0 && (m.level != notify_level::all || m.until_ms == 0);
+}
+
 // Checks that need only the entry and the conversation's head (0 if it does not exist).
 [[nodiscard]] inline bool valid_append(const append_event& e, seq_t head) noexcept {
     if (e.tenant == 0 || !valid_conv(e.conv) || !e.bytes || e.sender == 0) return false;

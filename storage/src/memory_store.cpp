@@ -124,8 +124,9 @@ public:
         for (const auto& c : user->convs) {
             const auto& conv = convs_.at({t, c});
             const auto& cursor = conv.cursors.at(u);
-            out.push_back({conv.meta, conv.members.at(u).member_role, cursor.cursor,
-                           conv.meta.countable - cursor.read_ordinal});
+            const auto& member = conv.members.at(u);
+            out.push_back({conv.meta, member.member_role, cursor.cursor,
+                           conv.meta.countable - cursor.read_ordinal, member.mute});
         }
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
             return conv_position::before(conv_position::of(a.meta), conv_position::of(b.meta));
@@ -347,7 +348,7 @@ private:
             return;
         }
         auto [it, added] = conv.members.try_emplace(
-            change.user, member_record{change.user, *change.new_role, e.seq});
+            change.user, member_record{change.user, *change.new_role, e.seq, {}});
         it->second.member_role = *change.new_role;
         if (added) {
             // A new member starts with everything before its joining event read.
@@ -415,6 +416,18 @@ private:
         state.read_ordinal = conv.timeline.at(up_to).ordinal;
         outcome.cursors.push_back({e.conv, state.cursor, previous});
         return outcome;
+    }
+
+    entry_result apply_one(const set_mute& e) {
+        if (e.tenant == 0 || !detail::valid_conv(e.conv) || !detail::valid_mute(e.mute)) {
+            return make_error_code(errc::invalid_entry);
+        }
+        auto cit = convs_.find({e.tenant, e.conv});
+        if (cit == convs_.end()) return make_error_code(errc::invalid_entry);
+        auto member = cit->second.members.find(e.user);
+        if (member == cit->second.members.end()) return make_error_code(errc::invalid_entry);
+        member->second.mute = e.mute;
+        return apply_outcome{};
     }
 
     entry_result apply_one(const log_position& e) {

@@ -33,6 +33,7 @@ public:
     entry_result apply(const ack_inbox& e);
     entry_result apply(const mark_read& e);
     entry_result apply(const log_position& e);
+    entry_result apply(const set_mute& e);
 
     void put(cf c, std::string_view key, std::string_view value) {
         check(batch_.Put(store_.handle(c), rocksdb::Slice(key.data(), key.size()),
@@ -240,7 +241,7 @@ void apply_batch::apply_membership(const append_event& e, const conv_ref& ref, c
         it->member_role = *change.new_role;
         write_member(ref, *it);
     } else {
-        const member_record added{change.user, *change.new_role, e.seq};
+        const member_record added{change.user, *change.new_role, e.seq, {}};
         state.members.insert(it, added);
         write_member(ref, added);
         // A new member starts with everything before its joining event read.
@@ -398,6 +399,20 @@ entry_result apply_batch::apply(const log_position& e) {
     if (e.sequence != stored->sequence + 1) return make_error_code(errc::invalid_entry);
     stored = e;
     put(cf_default, position_key(e.partition), encode_position(e));
+    return apply_outcome{};
+}
+
+entry_result apply_batch::apply(const set_mute& e) {
+    if (e.tenant == 0 || !valid_conv(e.conv) || !valid_mute(e.mute)) {
+        return make_error_code(errc::invalid_entry);
+    }
+    const conv_ref ref{e.tenant, e.conv};
+    conv_state* state = conv(ref);
+    if (failed_) return failed_;
+    auto* member = state ? state->find(e.user) : nullptr;
+    if (!member) return make_error_code(errc::invalid_entry);
+    member->mute = e.mute;
+    write_member(ref, *member);
     return apply_outcome{};
 }
 

@@ -180,10 +180,11 @@ result<std::unique_ptr<store>> open_rocks_store(const rocks_options& options,
     if (!status.ok()) return to_error(status);
     std::unique_ptr<rocksdb::DB> db(raw);
 
-    // Refuse data written under other apply rules; stamp a new store with ours.
+    // Refuse data written under other apply rules; stamp a new store with ours. Version 1's
+    // records are valid under version 2, which only added to them.
     std::string format;
     const auto fs = db->Get(rocksdb::ReadOptions{}, handles[cf_default], format_key, &format);
-    if (fs.IsNotFound()) {
+    if (fs.IsNotFound() || (fs.ok() && decode_u64(format) == 1)) {
         const auto ws = db->Put(rocksdb::WriteOptions{}, handles[cf_default], format_key,
                                 encode_u64(log_format_version));
         if (!ws.ok()) return to_error(ws);
@@ -400,7 +401,7 @@ result<conv_summary_page> rocks_store::conversation_page(tenant_id t, user_id u,
         auto cur = decode_cursor(u, **cursor_v);
         if (!m || !cur) return corrupt();
         const auto unread = meta.countable - cur->read_ordinal;
-        page.items.push_back({std::move(meta), m->member_role, cur->cursor, unread});
+        page.items.push_back({std::move(meta), m->member_role, cur->cursor, unread, m->mute});
     }
     return page;
 }

@@ -36,16 +36,27 @@ std::optional<conv_meta> decode_meta(const conv_id& c, std::string_view v) {
     return m;
 }
 
+// A member who never muted the conversation keeps the short value (most members of a large group).
 std::string encode_member(const member_record& m) {
-    return value_writer{}.u8(static_cast<std::uint8_t>(m.member_role)).u64(m.joined_seq).take();
+    value_writer w;
+    w.u8(static_cast<std::uint8_t>(m.member_role)).u64(m.joined_seq);
+    if (m.mute != mute_setting{})
+        w.u8(static_cast<std::uint8_t>(m.mute.level)).i64(m.mute.until_ms);
+    return w.take();
 }
 
 std::optional<member_record> decode_member(user_id u, std::string_view v) {
     value_reader r(v);
     const auto role_byte = r.u8();
     const auto joined = r.u64();
-    if (!r.done() || role_byte < 1 || role_byte > 3) return std::nullopt;
-    return member_record{u, static_cast<role>(role_byte), joined};
+    if (role_byte < 1 || role_byte > 3) return std::nullopt;
+    member_record m{u, static_cast<role>(role_byte), joined, {}};
+    if (r.done()) return m;
+    const auto level = r.u8();
+    m.mute.until_ms = r.i64();
+    if (!r.done() || level > static_cast<std::uint8_t>(notify_level::nothing)) return std::nullopt;
+    m.mute.level = static_cast<notify_level>(level);
+    return m;
 }
 
 std::string encode_cursor(const cursor_value& c) {

@@ -43,6 +43,32 @@ TEST_CASE("clients on different nodes talk 1:1 and in a group, with receipts", "
         CHECK(texts == std::vector<std::string>{"from node 2", "from node 3"});
     }
 
+    // Carol mutes the group to mentions (through the replicated log); Bob's next message
+    // reaches her unannounced and Alice with an alert, through their gateways; one mentioning
+    // Carol alerts her.
+    awaited<tc::ok> muted;
+    carol->client->mute(made->conv, tc::notify_level::mentions, 0, muted.callback());
+    REQUIRE(muted.get().ok());
+    REQUIRE(carol->events->wait([](const recording_listener& l) { return !l.mutes.empty(); }, 30s));
+    bob->client->send(made->conv, tc::content::from_text("plain"), acks.callback());
+    auto mention = tc::content::from_text("@carol");
+    mention.mentions = {3};
+    bob->client->send(made->conv, mention, acks.callback());
+    REQUIRE(acks.wait(5, 30s));
+    const auto notice_of = [&](const sdk_device_on& d, const std::string& text) {
+        return d.events->read([&](const recording_listener& l) {
+            for (const auto& e : l.messages_of(made->conv)) {
+                if (e.content.text == text) return e.notice;
+            }
+            return tc::notice::unspecified;
+        });
+    };
+    REQUIRE(has_texts(*carol, made->conv, 4));
+    REQUIRE(has_texts(*alice, made->conv, 4));
+    CHECK(notice_of(*carol, "plain") == tc::notice::none);
+    CHECK(notice_of(*carol, "@carol") == tc::notice::alert);
+    CHECK(notice_of(*alice, "plain") == tc::notice::alert);
+
     // Bob reads the direct conversation; Alice, on another node, sees the receipt.
     bob->client->mark_read(direct, acks.results[0]->seq);
     REQUIRE(alice->events->wait(

@@ -194,6 +194,47 @@ TEST_CASE("presence and typing through the SDK", "[integration][sdk]") {
     }));
 }
 
+TEST_CASE("mute through the SDK: every device told, pushes announced by it", "[integration][sdk]") {
+    gateway_fixture f;
+    sdk_device alice(f, acme, 1, 10, tcp_endpoint(*f.gw));
+    sdk_device phone(f, acme, 2, 20, tcp_endpoint(*f.gw));
+    sdk_device desk(f, acme, 2, 21, tcp_endpoint(*f.gw));
+    for (auto* d : {&alice, &phone, &desk}) d->wait_connected();
+    const auto c = tc::conv_id::direct(1, 2);
+    alice.send(c, "first");
+    REQUIRE(phone.events->wait([&](const auto& l) { return l.messages_of(c).size() == 1; }));
+    CHECK(phone.events->read([&](const auto& l) { return l.messages_of(c)[0].notice; }) ==
+          tc::notice::alert);
+
+    awaited<tc::ok> muted;
+    phone.client->mute(c, tc::notify_level::nothing, 0, muted.callback());
+    REQUIRE(muted.get());
+    for (auto* d : {&phone, &desk}) {
+        REQUIRE(d->events->wait([](const auto& l) {
+            return !l.mutes.empty() && l.mutes.back().level == tc::notify_level::nothing;
+        }));
+    }
+    alice.send(c, "second");
+    for (auto* d : {&phone, &desk}) {
+        REQUIRE(d->events->wait([&](const auto& l) { return l.messages_of(c).size() == 2; }));
+        CHECK(d->events->read([&](const auto& l) { return l.messages_of(c)[1].notice; }) ==
+              tc::notice::none);
+    }
+    awaited<tc::conversation_list> list;
+    desk.client->list_conversations(10, list.callback());
+    const auto page = list.get();
+    REQUIRE(page);
+    REQUIRE(page->conversations.size() == 1);
+    CHECK(page->conversations[0].notify == tc::notify_level::nothing);
+
+    // A time with "all" is refused, and nothing changes.
+    awaited<tc::ok> refused;
+    phone.client->mute(c, tc::notify_level::all, 5, refused.callback());
+    const auto r = refused.get();
+    REQUIRE_FALSE(r);
+    CHECK(r.err().code == tc::error_code::invalid_argument);
+}
+
 TEST_CASE("sends made while disconnected go out in order once connected", "[integration][sdk]") {
     gateway_fixture f;
     tc::options o;

@@ -48,6 +48,22 @@ TEST_CASE("two tern-chat processes exchange messages through pipes", "[integrati
     alice.write_line("/list");
     REQUIRE(alice.wait_for("ok list", 30s));
 
+    // Bob mutes the group: Alice's next message reaches him without a sound.
+    std::string group;
+    for (const auto& line : bob.seen) {
+        if (const auto at = line.find("msg g:"); at != std::string::npos) {
+            group = line.substr(at + 6, line.find(' ', at + 6) - at - 6);
+        }
+    }
+    REQUIRE_FALSE(group.empty());
+    bob.write_line("/opengroup " + group);
+    bob.write_line("/mute nothing 60");
+    REQUIRE(bob.wait_for("mute g:" + group + " nothing until", 30s));
+    alice.write_line("lunch at noon");
+    REQUIRE(bob.wait_for("lunch at noon [quiet]", 30s));
+    bob.write_line("/list");
+    REQUIRE(bob.wait_for("muted nothing", 30s));
+
     // End of input: each waits for its sends, then exits cleanly.
     alice.close_stdin();
     bob.close_stdin();

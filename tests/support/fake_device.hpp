@@ -39,11 +39,13 @@ public:
     void send(const v1::Frame& frame) override {
         if (!closed_) frames.push_back(frame);
     }
-    bool push(std::uint64_t inbox_seq, const storage::event_bytes& event) override {
+    bool push(std::uint64_t inbox_seq, const storage::event_bytes& event,
+              core::notice announce) override {
         if (event->size() > max_push_bytes) return false;
         if (closed_) return true;
         v1::Frame f;
         f.mutable_push()->set_inbox_seq(inbox_seq);
+        f.mutable_push()->set_notice(static_cast<v1::Notice>(announce));
         f.mutable_push()->mutable_event()->ParseFromString(*event);
         frames.push_back(std::move(f));
         return true;

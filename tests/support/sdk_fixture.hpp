@@ -35,6 +35,9 @@ public:
     void on_typing(const tc::typing& t) override {
         record([&] { typing.push_back(t); });
     }
+    void on_mute(const tc::mute_update& m) override {
+        record([&] { mutes.push_back(m); });
+    }
 
     // Waits until `ready` (called under the lock) holds; false after `timeout`.
     bool wait(const std::function<bool(const recording_listener&)>& ready,
@@ -69,6 +72,7 @@ public:
     std::vector<tc::receipt_update> receipts;
     std::vector<tc::presence> presence;
     std::vector<tc::typing> typing;
+    std::vector<tc::mute_update> mutes;
 
 private:
     template <class F>

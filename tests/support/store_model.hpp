@@ -147,6 +147,12 @@ public:
             const auto meta = model.conversation(t, c).value();
             return st::mark_read{t, c, pick(1, max_user), pick(0, meta ? meta->head_seq + 2 : 2)};
         }
+        if (roll < 90) {
+            // Mostly valid levels and times; now and then one both stores must refuse.
+            const auto level = static_cast<st::notify_level>(pick(0, 3));
+            const auto until = pick(0, 1) ? 0 : static_cast<std::int64_t>(pick(1, 1'000));
+            return st::set_mute{t, random_conv(), pick(1, max_user), {level, until}};
+        }
         // A stale or future seq: both stores must refuse it.
         const auto c = random_conv();
         const auto meta = model.conversation(t, c).value();

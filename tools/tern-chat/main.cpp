@@ -43,6 +43,7 @@ constexpr const char* help_text = R"(commands:
   /sub USER,...               follow their presence
   /status online|away|dnd [TEXT]
   /typing                     tell the others you are typing
+  /mute all|mentions|nothing [MINUTES]   which messages of the open conversation notify you
   /help  /quit
 anything else is sent to the open conversation)";
 
@@ -61,6 +62,17 @@ const char* status_name(tc::presence_status s) {
             return "dnd";
         default:
             return "offline";
+    }
+}
+
+const char* level_name(tc::notify_level l) {
+    switch (l) {
+        case tc::notify_level::mentions:
+            return "mentions";
+        case tc::notify_level::nothing:
+            return "nothing";
+        default:
+            return "all";
     }
 }
 
@@ -132,8 +144,18 @@ public:
     void on_event(const tc::event& e) override {
         std::lock_guard lock(mutex_);
         heads_[e.conv] = std::max(heads_[e.conv], e.seq);
+        // The server's notification decision: no tag for an alert (or a caught-up event).
+        const char* tag = e.notice == tc::notice::silent ? " [silent]"
+                          : e.notice == tc::notice::none ? " [quiet]"
+                                                         : "";
         std::cout << "msg " << conv_name(e.conv) << " #" << e.seq << " " << e.sender << ": "
-                  << describe(e) << std::endl;
+                  << describe(e) << tag << std::endl;
+    }
+    void on_mute(const tc::mute_update& m) override {
+        std::lock_guard lock(mutex_);
+        std::cout << "mute " << conv_name(m.conv) << " " << level_name(m.level);
+        if (m.until_ms != 0) std::cout << " until " << m.until_ms;
+        std::cout << std::endl;
     }
     void on_receipt(const tc::receipt_update& u) override {
         std::lock_guard lock(mutex_);
@@ -265,6 +287,7 @@ private:
         if (cmd == "/recall") return (void)client_.recall(conv, std::stoull(rest), acked());
         if (cmd == "/edit") return edit(conv, rest);
         if (cmd == "/typing") return client_.set_typing(conv, true);
+        if (cmd == "/mute") return mute(conv, rest);
         out_.print("error INVALID_ARGUMENT unknown command " + cmd + " (see /help)");
     }
 
@@ -328,6 +351,23 @@ private:
         client_.set_presence(s, text, report_ok("status"));
     }
 
+    void mute(const tc::conv_id& conv, const std::string& rest) {
+        std::istringstream in(rest);
+        std::string word;
+        std::int64_t minutes = 0;
+        in >> word >> minutes;
+        const auto level = word == "nothing"    ? tc::notify_level::nothing
+                           : word == "mentions" ? tc::notify_level::mentions
+                                                : tc::notify_level::all;
+        const auto until = minutes > 0 && level != tc::notify_level::all
+                               ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch() +
+                                     std::chrono::minutes(minutes))
+                                     .count()
+                               : 0;
+        client_.mute(conv, level, until, report_ok("mute"));
+    }
+
     void set_role(const tc::conv_id& conv, const std::string& rest) {
         std::istringstream in(rest);
         tc::user_id user = 0;
@@ -354,7 +394,10 @@ private:
             for (const auto& c : r->conversations) {
                 out_.print("conv " + conv_name(c.conv) +
                            (c.name.empty() ? "" : " \"" + c.name + "\"") + " unread " +
-                           std::to_string(c.unread) + " head #" + std::to_string(c.head_seq));
+                           std::to_string(c.unread) + " head #" + std::to_string(c.head_seq) +
+                           (c.notify == tc::notify_level::all
+                                ? ""
+                                : std::string(" muted ") + level_name(c.notify)));
             }
             out_.print("ok list");
         });

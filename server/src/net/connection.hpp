@@ -109,10 +109,11 @@ public:
 
     // The event's bytes are shared, not copied: only the head (the envelope, the inbox_seq and,
     // for WebSocket, the frame header) is this connection's.
-    bool push(std::uint64_t inbox_seq, const storage::event_bytes& event) override {
+    bool push(std::uint64_t inbox_seq, const storage::event_bytes& event,
+              core::notice announce) override {
         wire::out_frame out;
-        if (wire::encode_push(inbox_seq, event, Transport::framing, limits().max_frame_bytes,
-                              out)) {
+        if (wire::encode_push(inbox_seq, event, Transport::framing, limits().max_frame_bytes, out,
+                              static_cast<std::uint32_t>(announce))) {
             settings_.metrics->frames_dropped(server::drop_reason::push_too_large, 1,
                                               "a push of " + std::to_string(event->size()) +
                                                   " bytes, tenant " + std::to_string(who_.tenant));

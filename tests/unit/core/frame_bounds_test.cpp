@@ -62,7 +62,8 @@ void check_fits(const core::limits& limits, const st::append_event& entry) {
     CHECK(bytes.size() <= limits.max_event_bytes());
     for (const auto f : {wire::framing::stream, wire::framing::websocket}) {
         wire::out_frame out;
-        CHECK_FALSE(wire::encode_push(huge, entry.bytes, f, limits.max_frame_bytes, out));
+        CHECK_FALSE(
+            wire::encode_push(huge, entry.bytes, f, limits.max_frame_bytes, out, v1::NOTICE_ALERT));
     }
     v1::Event ev;
     REQUIRE(ev.ParseFromString(bytes));

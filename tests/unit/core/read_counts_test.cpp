@@ -18,7 +18,7 @@ st::stored_event msg(st::seq_t seq, st::user_id sender,
 }
 
 st::member_cursor member(st::user_id u, st::seq_t joined, st::seq_t read) {
-    return {{u, st::role::member, joined}, {u, read, read}};
+    return {{u, st::role::member, joined, {}}, {u, read, read}};
 }
 
 }  // namespace

@@ -15,10 +15,10 @@ TEST_CASE("every client request body has one row, and server bodies have none", 
     // The connection handles these itself; the rest are what a server sends.
     const std::set<std::string> connection{"hello", "ping", "disconnect"};
     const std::set<std::string> server_only{
-        "welcome",        "pong",           "error",      "ok",
-        "send_ack",       "push",           "sync_page",  "history_page",
-        "receipt_update", "who_read_reply", "group_info", "conversation_list",
-        "presence_notify"};
+        "welcome",         "pong",           "error",      "ok",
+        "send_ack",        "push",           "sync_page",  "history_page",
+        "receipt_update",  "who_read_reply", "group_info", "conversation_list",
+        "presence_notify", "mute_update"};
     std::set<v1::Frame::BodyCase> seen;
     for (int i = 0; i < body->field_count(); ++i) {
         const auto* field = body->field(i);
@@ -56,6 +56,7 @@ TEST_CASE("each row carries what its route needs", "[unit][core]") {
                 break;
             case request_route::mark_read:
             case request_route::typing:
+            case request_route::mute:
                 CHECK(row.conv != nullptr);
                 CHECK(row.decide == nullptr);
                 break;

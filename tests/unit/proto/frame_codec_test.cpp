@@ -315,6 +315,29 @@ TEST_CASE("a spliced push decodes exactly like protobuf's own encoding", "[unit]
         REQUIRE_FALSE(wire::decode_frame(split.payload, decoded, 1 << 16));
         CHECK(same(decoded, expected));
     }
+    // With a notice: the same Frame as protobuf's (the notice precedes the shared event), and
+    // its size counted against the limit.
+    for (const auto notice : {v1::NOTICE_NONE, v1::NOTICE_SILENT, v1::NOTICE_ALERT}) {
+        CAPTURE(notice);
+        v1::Frame expected;
+        expected.mutable_push()->set_inbox_seq(300);
+        expected.mutable_push()->set_notice(notice);
+        *expected.mutable_push()->mutable_event() = event;
+        wire::out_frame out;
+        REQUIRE_FALSE(wire::encode_push(300, shared, wire::framing::message, 1 << 16, out,
+                                        static_cast<std::uint32_t>(notice)));
+        CHECK(out.shared == shared);
+        CHECK(out.head.size() + out.shared->size() == expected.ByteSizeLong());
+        v1::Frame decoded;
+        REQUIRE(decoded.ParseFromString(out.head + *out.shared));
+        CHECK(same(decoded, expected));
+        const auto exact = expected.ByteSizeLong();
+        CHECK(wire::encode_push(300, shared, wire::framing::message, exact - 1, out,
+                                static_cast<std::uint32_t>(notice)) ==
+              wire::errc::encode_too_large);
+        CHECK_FALSE(wire::encode_push(300, shared, wire::framing::message, exact, out,
+                                      static_cast<std::uint32_t>(notice)));
+    }
     wire::out_frame out;
     CHECK(wire::encode_push(1, shared, wire::framing::stream, 100, out) ==
           wire::errc::encode_too_large);

@@ -111,6 +111,43 @@ TEST_CASE("a store written with another format version is refused", "[unit][stor
     CHECK(reopened.error() == st::errc::incompatible);
 }
 
+TEST_CASE("a store of format 1 is taken up and stamped 2", "[unit][storage]") {
+    temp_dir dir;
+    {
+        auto s = open_rocks(dir.str());
+        apply_ok(*s, first_direct(1, 1, 2));
+        auto& rocks = dynamic_cast<st::detail::rocks_store&>(*s);
+        REQUIRE(rocks.db()
+                    .Put(rocksdb::WriteOptions{}, rocks.handle(st::detail::cf_default),
+                         st::detail::format_key, st::detail::encode_u64(1))
+                    .ok());
+    }
+    auto s = open_rocks(dir.str());
+    CHECK(s->conversation(1, st::conv_id::direct(1, 2)).value().has_value());
+    apply_ok(*s, st::set_mute{1, st::conv_id::direct(1, 2), 2, {st::notify_level::nothing, 0}});
+    auto& rocks = dynamic_cast<st::detail::rocks_store&>(*s);
+    std::string format;
+    REQUIRE(rocks.db()
+                .Get(rocksdb::ReadOptions{}, rocks.handle(st::detail::cf_default),
+                     st::detail::format_key, &format)
+                .ok());
+    CHECK(st::detail::decode_u64(format) == 2);
+}
+
+TEST_CASE("a member record without a mute setting stays short", "[unit][storage]") {
+    const st::member_record plain{7, st::role::admin, 3, {}};
+    const auto short_value = st::detail::encode_member(plain);
+    CHECK(st::detail::decode_member(7, short_value) == plain);
+    const st::member_record muted{7, st::role::admin, 3, {st::notify_level::mentions, 99}};
+    const auto long_value = st::detail::encode_member(muted);
+    CHECK(long_value.size() == short_value.size() + 9);
+    CHECK(st::detail::decode_member(7, long_value) == muted);
+    CHECK_FALSE(st::detail::decode_member(7, long_value.substr(0, long_value.size() - 1)));
+    auto bad_level = long_value;
+    bad_level[short_value.size()] = 3;
+    CHECK_FALSE(st::detail::decode_member(7, bad_level));
+}
+
 TEST_CASE("verify finds a derived record that disagrees with the timeline", "[unit][storage]") {
     rocks_factory f;
     auto& s = *f.store;

@@ -106,8 +106,9 @@ STORE_TEST("group membership changes drive recipients, the reverse index and rol
     CHECK(recipients == std::vector<st::user_id>{1, 2, 3, 4});
 
     const auto members = s.members(acme, g).value();
-    CHECK(members == std::vector<st::member_record>{
-                         {1, role::owner, 1}, {2, role::member, 1}, {4, role::member, 2}});
+    CHECK(members == std::vector<st::member_record>{{1, role::owner, 1, {}},
+                                                    {2, role::member, 1, {}},
+                                                    {4, role::member, 2, {}}});
     CHECK(s.conversations_of(acme, 3).value().empty());
     CHECK(s.conversations_of(acme, 4).value().size() == 1);
     CHECK_FALSE(s.member(acme, g, 3).value());
@@ -574,4 +575,41 @@ TEST_CASE("a partition's log position survives a reopen", "[unit][storage]") {
     CHECK(f.store->position(31).value() == st::log_position{31, 1, 99});
     CHECK(apply(*f.store, {st::log_position{31, 1, 1}})[0].error() == st::errc::invalid_entry);
     apply_ok(*f.store, st::log_position{31, 2, 100});
+}
+
+STORE_TEST("a member's mute setting is kept, listed, and goes when the member leaves") {
+    TestType f;
+    auto& s = *f.store;
+    const auto g = conv_id::group(100);
+    apply_ok(s, group_created(acme, 100, 1, {2, 3}, "ops"));
+    const st::mute_setting until_monday{st::notify_level::mentions, 1'800'000'000'000};
+    CHECK(apply_ok(s, st::set_mute{acme, g, 2, until_monday}).inbox.empty());
+    apply_ok(s, st::set_mute{acme, g, 3, {st::notify_level::nothing, 0}});
+    apply_ok(s, st::set_mute{acme, g, 3, {}});  // back to all: the short record again
+
+    // Refused: a stranger, another tenant, an unknown conversation, a time on "all", a level
+    // beyond the last.
+    auto refused = apply(
+        s, {st::set_mute{acme, g, 9, until_monday}, st::set_mute{acme + 1, g, 2, until_monday},
+            st::set_mute{acme, conv_id::group(101), 2, until_monday},
+            st::set_mute{acme, g, 2, {st::notify_level::all, 5}},
+            st::set_mute{acme, g, 2, {static_cast<st::notify_level>(3), 0}}});
+    for (const auto& result : refused) CHECK(result.error() == st::errc::invalid_entry);
+
+    f.reopen();
+    auto& r = *f.store;
+    CHECK(r.member(acme, g, 2).value()->mute == until_monday);
+    CHECK(r.member(acme, g, 3).value()->mute == st::mute_setting{});
+    CHECK(r.members(acme, g).value().at(1).mute == until_monday);
+    CHECK(r.member_cursors(acme, g).value().at(1).member.mute == until_monday);
+    CHECK(r.conversations_of(acme, 2).value().at(0).mute == until_monday);
+    CHECK(r.conversation_page(acme, 2, std::nullopt, 10).value().items.at(0).mute == until_monday);
+    // Role changes keep it; leaving drops it, and a member who comes back starts unmuted.
+    apply_ok(r, membership_event(acme, g, 2, 1, st::event_kind::role_changed, {{2, role::admin}}));
+    CHECK(r.member(acme, g, 2).value()->mute == until_monday);
+    apply_ok(r, membership_event(acme, g, 3, 1, st::event_kind::members_removed, {{2, {}}}));
+    apply_ok(r,
+             membership_event(acme, g, 4, 1, st::event_kind::members_added, {{2, role::member}}));
+    CHECK(r.member(acme, g, 2).value()->mute == st::mute_setting{});
+    CHECK(r.verify().has_value());
 }

@@ -43,6 +43,7 @@ public:
     virtual void on_receipt(const receipt_update&) {}
     virtual void on_presence(const std::vector<presence>&) {}
     virtual void on_typing(const typing&) {}
+    virtual void on_mute(const mute_update&) {}
 };
 
 template <class T>
@@ -112,6 +113,12 @@ public:
     void set_presence(presence_status status, const std::string& text, callback<ok> done = {});
     // Ephemeral: dropped when not connected.
     void set_typing(const conv_id& conv, bool active);
+
+    // Which messages of `conv` may notify this user, on all their devices, until `until_ms`
+    // (Unix ms; 0: until changed; must be 0 with notify_level::all). Needs the connection. Every
+    // device of the user then gets listener::on_mute.
+    void mute(const conv_id& conv, notify_level level, std::int64_t until_ms,
+              callback<ok> done = {});
 
     [[nodiscard]] connection_state state() const noexcept;
     // The user and device of the last Welcome (0 before the first).

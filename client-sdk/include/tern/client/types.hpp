@@ -86,6 +86,14 @@ struct member {
 };
 
 // One entry of a conversation's timeline. The fields a kind does not use stay empty.
+// How the device should announce an event (Push.notice, docs/notifications.md): the server's
+// decision for this user. unspecified: events read by a sync or after a reconnect (announce
+// nothing for them).
+enum class notice : std::uint8_t { unspecified = 0, none, silent, alert };
+
+// Which messages of a conversation may notify the user (mute()).
+enum class notify_level : std::uint8_t { all = 0, mentions, nothing };
+
 struct event {
     conv_id conv;
     seq_t seq = 0;
@@ -101,8 +109,16 @@ struct event {
     std::uint32_t member_count = 0;  // group_created: all members (group_info() lists them)
     bool whole_history = false;      // group_created, history_set: new members read it all
     std::vector<user_id> users;      // members_added, members_removed; role_changed: the one user
-    client::role new_role = role::member;  // role_changed
-    user_id new_owner = 0;                 // member_left: the new owner when the owner left
+    client::role new_role = role::member;         // role_changed
+    user_id new_owner = 0;                        // member_left: the new owner when the owner left
+    client::notice notice = notice::unspecified;  // live pushes: alert, silent or none
+};
+
+// The user muted or unmuted a conversation (from any of their devices).
+struct mute_update {
+    conv_id conv;
+    notify_level level = notify_level::all;
+    std::int64_t until_ms = 0;  // 0: until changed
 };
 
 // What SendAck said: where the event landed.
@@ -167,6 +183,8 @@ struct conversation {
     std::int64_t last_event_ms = 0;
     client::role role = role::member;
     std::uint32_t member_count = 0;
+    notify_level notify = notify_level::all;  // the user's mute setting, as stored
+    std::int64_t mute_until_ms = 0;           // when it reverts to all (0: until changed)
 };
 
 struct conversation_list {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 
+#include <tern/core/notice.hpp>
 #include <tern/core/requester.hpp>
 #include <tern/storage/types.hpp>
 
@@ -55,10 +56,12 @@ public:
     // Queues a reply or a notification.
     virtual void send(const v1::Frame& frame) = 0;
 
-    // Queues the push of a committed event: Push{inbox_seq, event}, sharing `event` (the encoded
-    // tern.v1.Event, encoded once for every recipient). False, with nothing queued, when it does
-    // not fit a frame; true when it was queued or the port closed itself as a slow consumer.
-    virtual bool push(std::uint64_t inbox_seq, const storage::event_bytes& event) = 0;
+    // Queues the push of a committed event: Push{inbox_seq, event, notice}, sharing `event` (the
+    // encoded tern.v1.Event, encoded once for every recipient); `notice` is the decision for this
+    // recipient (unspecified on catch-up pages). False, with nothing queued, when it does not fit
+    // a frame; true when it was queued or the port closed itself as a slow consumer.
+    virtual bool push(std::uint64_t inbox_seq, const storage::event_bytes& event,
+                      notice announce) = 0;
 
     // Whether `bytes` more can be queued while staying under half the outbound bounds: a sender
     // that controls its pace (a catch-up from the store) waits rather than overflow the queue.

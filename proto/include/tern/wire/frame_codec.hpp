@@ -97,13 +97,15 @@ struct out_frame {
 [[nodiscard]] boost::system::error_code encode_frame(const v1::Frame& frame, framing f,
                                                      std::size_t max_frame_size, out_frame& out);
 
-// Encodes Frame{push{inbox_seq, event}} for one recipient without copying the event: the head
-// holds the envelope and the recipient's inbox_seq, `shared` the event's encoded tern.v1.Event.
-// Decodes exactly like the same Frame built and serialized by protobuf.
+// Encodes Frame{push{inbox_seq, event, notice}} for one recipient without copying the event: the
+// head holds the envelope, the recipient's inbox_seq and notice (a tern.v1.Notice value; 0 is
+// left out), `shared` the event's encoded tern.v1.Event. Decodes exactly like the same Frame
+// built and serialized by protobuf (the notice precedes the event in the bytes: parsers take
+// fields in any order).
 [[nodiscard]] boost::system::error_code encode_push(std::uint64_t inbox_seq,
                                                     std::shared_ptr<const std::string> event,
                                                     framing f, std::size_t max_frame_size,
-                                                    out_frame& out);
+                                                    out_frame& out, std::uint32_t notice = 0);
 
 // Writes the 4-byte big-endian length prefix for a payload of `size` bytes.
 void write_length_prefix(std::uint32_t size, std::uint8_t* out) noexcept;

@@ -17,8 +17,10 @@
 
 namespace tern::storage {
 
-// The version of the entry format and of the apply rules; stored with the data.
-inline constexpr std::uint32_t log_format_version = 1;
+// The version of the entry format and of the apply rules; stored with the data. 2 added
+// set_mute and the member record's mute setting; a store of version 1 is taken up as it is (its
+// records are valid under version 2) and stamped 2, after which older builds refuse it.
+inline constexpr std::uint32_t log_format_version = 2;
 
 struct membership_change {
     user_id user = 0;
@@ -73,7 +75,16 @@ struct log_position {
     friend bool operator==(const log_position&, const log_position&) = default;
 };
 
-using log_entry = std::variant<append_event, ack_inbox, mark_read, log_position>;
+// A member sets how the conversation may notify them (docs/notifications.md). Applies only to a
+// member; the member record keeps it until the member changes it or leaves.
+struct set_mute {
+    tenant_id tenant = 0;
+    conv_id conv;
+    user_id user = 0;
+    mute_setting mute;
+};
+
+using log_entry = std::variant<append_event, ack_inbox, mark_read, log_position, set_mute>;
 
 struct inbox_assignment {
     user_id user = 0;
@@ -93,6 +104,7 @@ struct apply_outcome {
     // append_event: one per recipient (members after the event, and any it removed), ascending.
     std::vector<inbox_assignment> inbox;
     // ack_inbox: conversations whose delivered cursor moved. mark_read: the one cursor, if moved.
+    // set_mute: nothing (it applied).
     // append_event: the sender's cursor (sending reads everything up to the event), if a member.
     std::vector<delivered_change> cursors;
 };

@@ -66,10 +66,27 @@ struct stored_event {
     event_bytes bytes;
 };
 
+// Which of a conversation's messages may notify a member (docs/notifications.md). Matches
+// tern.v1.NotifyLevel.
+enum class notify_level : std::uint8_t { all = 0, mentions = 1, nothing = 2 };
+
+// A member's mute setting for one conversation: `level` until `until_ms` (Unix ms; 0 = until
+// changed), then all.
+struct mute_setting {
+    notify_level level = notify_level::all;
+    std::int64_t until_ms = 0;
+    // The level in force at `now_ms`.
+    [[nodiscard]] notify_level at(std::int64_t now_ms) const noexcept {
+        return until_ms == 0 || now_ms < until_ms ? level : notify_level::all;
+    }
+    friend bool operator==(const mute_setting&, const mute_setting&) = default;
+};
+
 struct member_record {
     user_id user = 0;
     role member_role = role::member;
     seq_t joined_seq = 0;  // the event that added the member
+    mute_setting mute;     // set by the member alone
     friend bool operator==(const member_record&, const member_record&) = default;
 };
 
@@ -144,6 +161,7 @@ struct conv_summary {
     role member_role = role::member;
     receipt_cursor cursor;
     std::uint64_t unread = 0;  // countable events after read_up_to
+    mute_setting mute;         // the user's own setting for the conversation
     friend bool operator==(const conv_summary&, const conv_summary&) = default;
 };
 
