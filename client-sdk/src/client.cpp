@@ -305,6 +305,37 @@ void client::mute(const conv_id& conv, notify_level level, std::int64_t until_ms
     });
 }
 
+void client::set_notification_settings(const notification_settings& settings, callback<ok> done) {
+    v1::Frame f;
+    detail::to_proto(settings, *f.mutable_set_notification_settings()->mutable_settings());
+    run([f = std::move(f), done = std::move(done)](impl& i) mutable {
+        i.ask<ok>(
+            std::move(f), v1::Frame::kOk, [](const v1::Frame&) { return ok{}; }, std::move(done));
+    });
+}
+
+void client::get_notification_settings(callback<notification_settings> done) {
+    v1::Frame f;
+    f.mutable_get_notification_settings();
+    run([f = std::move(f), done = std::move(done)](impl& i) mutable {
+        i.ask<notification_settings>(
+            std::move(f), v1::Frame::kNotificationSettings,
+            [](const v1::Frame& r) { return detail::from_proto(r.notification_settings()); },
+            std::move(done));
+    });
+}
+
+void client::working_hours(user_id user, callback<tern::client::working_hours> done) {
+    v1::Frame f;
+    f.mutable_working_hours_request()->set_user_id(user);
+    run([f = std::move(f), done = std::move(done)](impl& i) mutable {
+        i.ask<tern::client::working_hours>(
+            std::move(f), v1::Frame::kWorkingHours,
+            [](const v1::Frame& r) { return detail::from_proto(r.working_hours()); },
+            std::move(done));
+    });
+}
+
 void client::set_typing(const conv_id& conv, bool active) {
     run([conv, active](impl& i) { i.typing(conv, active); });
 }

@@ -562,6 +562,12 @@ void client::impl::on_frame(v1::Frame& frame) {
             callbacks.post(
                 [app = app_, t = detail::from_proto(frame.typing())] { app->on_typing(t); });
             return;
+        case v1::Frame::kNotificationSettings:
+            if (frame.req_id() != 0) break;  // the answer to a get: a request's reply
+            callbacks.post([app = app_, s = detail::from_proto(frame.notification_settings())] {
+                app->on_settings(s);
+            });
+            return;
         case v1::Frame::kMuteUpdate:
             callbacks.post(
                 [app = app_, m = detail::from_proto(frame.mute_update())] { app->on_mute(m); });

@@ -219,6 +219,36 @@ notice from_proto(v1::Notice n) noexcept {
                                                                 : notice::unspecified;
 }
 
+notification_settings from_proto(const v1::NotificationSettings& s) {
+    notification_settings out;
+    out.dnd_until_ms = s.dnd_until_ms();
+    out.notify_off_hours = s.notify_off_hours();
+    if (s.has_hours()) {
+        const auto& h = s.hours();
+        out.hours =
+            work_hours{h.time_zone(), static_cast<std::uint8_t>(h.work_days() & 0x7f), h.start(),
+                       h.end(), std::vector<std::string>(h.holidays().begin(), h.holidays().end())};
+    }
+    return out;
+}
+
+void to_proto(const notification_settings& s, v1::NotificationSettings& out) {
+    out.set_dnd_until_ms(s.dnd_until_ms);
+    out.set_notify_off_hours(s.notify_off_hours);
+    if (!s.hours) return;
+    auto& h = *out.mutable_hours();
+    h.set_time_zone(s.hours->time_zone);
+    h.set_work_days(s.hours->work_days);
+    h.set_start(s.hours->start);
+    h.set_end(s.hours->end);
+    for (const auto& day : s.hours->holidays) h.add_holidays(day);
+}
+
+working_hours from_proto(const v1::WorkingHours& w) {
+    return {w.user_id(),  w.has_hours(),     w.working(),
+            w.until_ms(), w.next_start_ms(), w.time_zone()};
+}
+
 history_page from_proto(const v1::HistoryPage& p) {
     history_page out;
     out.conv = from_proto(p.conv());

@@ -86,7 +86,13 @@ bool get(const pb::AppendEvent& in, st::append_event& e) {
 // The oldest format that holds the entry, so that nodes of the previous release go on applying
 // every entry they understand during a rolling upgrade.
 std::uint32_t format_of(const pb::LogEntry& entry) {
-    return entry.body_case() == pb::LogEntry::kMute ? 2 : 1;
+    switch (entry.body_case()) {
+        case pb::LogEntry::kMute:
+        case pb::LogEntry::kUserSettings:
+            return 2;
+        default:
+            return 1;
+    }
 }
 
 std::string serialized(pb::LogEntry& entry) {
@@ -133,6 +139,11 @@ boost::system::result<log_record, decode_error> decode_body(const pb::LogEntry& 
             if (!get_conv(m.conv(), e.conv)) return decode_error::malformed;
             return log_record{st::log_entry{e}};
         }
+        case pb::LogEntry::kUserSettings: {
+            const auto& u = in.user_settings();
+            return log_record{
+                st::log_entry{st::put_user_settings{u.tenant(), u.user(), u.settings()}}};
+        }
         case pb::LogEntry::BODY_NOT_SET:
             break;
     }
@@ -168,6 +179,11 @@ std::string encode_entry(const st::log_entry& entry, std::optional<std::uint64_t
                 m.set_user(e.user);
                 m.set_level(static_cast<std::uint32_t>(e.mute.level));
                 m.set_until_ms(e.mute.until_ms);
+            } else if constexpr (std::is_same_v<T, st::put_user_settings>) {
+                auto& u = *out.mutable_user_settings();
+                u.set_tenant(e.tenant);
+                u.set_user(e.user);
+                u.set_settings(e.settings);
             } else {
                 throw std::invalid_argument("a log_position is never logged");
             }

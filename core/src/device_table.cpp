@@ -34,6 +34,13 @@ bool device_table::open(const std::shared_ptr<device_port>& device, const resume
                          "the server is draining; reconnect");
         return false;
     }
+    // The user's notification settings: a failed read only costs the announcements their
+    // settings would have silenced, so it does not refuse the device.
+    auto settings = ctx_.store.user_settings(who.tenant, who.user);
+    if (!settings) {
+        ctx_.report.failed(failure::store_read_failed,
+                           "a user's notification settings, tenant " + std::to_string(who.tenant));
+    }
     welcome.mutable_welcome()->set_inbox_head(first->head);
     welcome.mutable_welcome()->set_resume_from(first->after);
     if (!device->admit(welcome)) {
@@ -41,7 +48,13 @@ bool device_table::open(const std::shared_ptr<device_port>& device, const resume
         return false;
     }
     auto& devices = shards_[shard].online[user];
-    devices.push_back({device, first->after, first->after, true, {}});
+    devices.push_back({device,
+                       first->after,
+                       first->after,
+                       true,
+                       {},
+                       settings ? profile_of_stored(*settings) : nullptr,
+                       {}});
     // The first page now, not posted: its pushes join the Welcome in one write (the
     // connection's writer runs after this handler), a system call fewer per login.
     push_page(shard, user, devices.back(), first->items);
@@ -118,6 +131,22 @@ void device_table::to_user(storage::tenant_id tenant, storage::user_id user,
     }
 }
 
+void device_table::set_profile(storage::tenant_id tenant, storage::user_id user,
+                               std::shared_ptr<const user_profile> profile) {
+    const auto targets = directory_.shards_of(tenant, user);
+    for (std::size_t i = 0; i < directory_.shard_count(); ++i) {
+        if (!targets.contains(i)) continue;
+        ctx_.routes.post(i, [this, i, key = user_key{tenant, user}, profile] {
+            auto it = shards_[i].online.find(key);
+            if (it == shards_[i].online.end()) return;
+            for (auto& device : it->second) {
+                device.profile = profile;
+                device.hours = {};
+            }
+        });
+    }
+}
+
 void device_table::to_members(storage::tenant_id tenant,
                               std::shared_ptr<const std::vector<storage::user_id>> members,
                               storage::user_id except, std::shared_ptr<const v1::Frame> frame) {
@@ -143,9 +172,15 @@ void device_table::deliver(std::size_t shard, storage::tenant_id tenant, const d
     for (const auto& [user, inbox_seq] : batch.inbox) {
         auto it = online.find({tenant, user});
         if (it == online.end()) continue;
+        // Every device of the user holds the same settings: the first one keeps the hours.
+        auto& first = it->second.front();
+        const auto* profile = first.profile.get();
         recipient_facts to;
         to.user = user;
         to.mute = mute_of(batch.basis.mutes.get(), user).at(now_ms);
+        to.do_not_disturb = profile && now_ms < profile->dnd_until_ms;
+        to.notify_off_hours = profile && profile->notify_off_hours;
+        to.working = first.hours.working(profile, now_ms);
         const auto announce = decide_notice(facts, to).level;
         for (auto& device : it->second) {
             if (device.catching_up || inbox_seq <= device.cursor) continue;

@@ -25,6 +25,7 @@
 #include "keys.hpp"
 #include "notice_rules.hpp"
 #include "session_handover.hpp"
+#include "user_profile.hpp"
 
 namespace tern::core {
 
@@ -77,6 +78,10 @@ public:
     // A frame for every device of one user.
     void to_user(storage::tenant_id tenant, storage::user_id user,
                  std::shared_ptr<const v1::Frame> frame);
+    // The user's notification settings changed (after the commit): every device of theirs
+    // announces what follows by them (null: none).
+    void set_profile(storage::tenant_id tenant, storage::user_id user,
+                     std::shared_ptr<const user_profile> profile);
     // A frame for every device of `members` (ascending) but `except`'s, dropped for a device
     // whose queue is busy (typing: ephemeral).
     void to_members(storage::tenant_id tenant,
@@ -90,6 +95,8 @@ private:
         std::uint64_t acked = 0;                 // newest inbox_seq acknowledged or resumed from
         bool catching_up = false;                // reading the store; live pushes wait
         std::vector<storage::user_id> watching;  // presence followed, ascending
+        std::shared_ptr<const user_profile> profile;  // the user's settings (null: none)
+        hours_cache hours;                            // whether the user is at work now
     };
     using user_devices = std::unordered_map<user_key, std::vector<device_entry>, key_hash>;
     struct shard_devices {

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "keys.hpp"
+#include "settings_desk.hpp"
 
 namespace tern::core {
 namespace {
@@ -23,7 +24,7 @@ decided<storage::append_event> decide_group_creation(const decision_input& in) {
 }
 
 // clang-format off
-const std::array<request_kind, 21> table{{
+const std::array<request_kind, 24> table{{
     {Frame::kSend, route::event, "send",
      [](const Frame& f) { return &f.send().conv(); },
      [](const Frame& f) -> const std::string& { return f.send().client_msg_id(); }, nullptr,
@@ -103,6 +104,11 @@ const std::array<request_kind, 21> table{{
      [](const Frame& f) { return &f.typing().conv(); }, no_id},
     {Frame::kMuteConversation, route::mute, "mute_conversation",
      [](const Frame& f) { return &f.mute_conversation().conv(); }, no_id},
+    {Frame::kSetNotificationSettings, route::settings, "set_notification_settings", nullptr,
+     no_id},
+    {Frame::kWorkingHoursRequest, route::working_hours, "working_hours_request", nullptr, no_id},
+    {Frame::kGetNotificationSettings, route::query, "get_notification_settings", nullptr, no_id,
+     nullptr, nullptr, answer_settings},
     {Frame::kPresenceUpdate, route::presence_update, "presence_update", nullptr, no_id},
     {Frame::kPresenceSubscribe, route::presence_subscribe, "presence_subscribe", nullptr, no_id},
     {Frame::kSync, route::query, "sync", nullptr, no_id, nullptr, nullptr, answer_sync},

@@ -32,6 +32,8 @@ enum class request_route : std::uint8_t {
     presence_update,     // the device's own status, aggregated on the user's home shard
     presence_subscribe,  // follow users' presence, registered on their home shards
     mute,                // a member's setting, kept by the conversation's owner
+    settings,            // the caller's notification settings, committed from the device's shard
+    working_hours,       // whether a user is at work now: answered on the device's shard
 };
 
 // What the owner decides from.

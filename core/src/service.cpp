@@ -9,6 +9,7 @@
 #include "presence_desk.hpp"
 #include "receipts.hpp"
 #include "requests.hpp"
+#include "settings_desk.hpp"
 
 namespace tern::core {
 
@@ -20,6 +21,7 @@ struct service::parts {
           receipts(ctx, devices),
           owner(ctx, devices, receipts),
           presence(ctx, devices),
+          settings(ctx, devices),
           admin(ctx, devices, draining) {}
 
     std::atomic<bool> draining{false};
@@ -28,6 +30,7 @@ struct service::parts {
     core::receipts receipts;
     conversation_owner owner;
     presence_desk presence;
+    settings_desk settings;
     admin_ops admin;
 };
 
@@ -81,6 +84,10 @@ void service::on_request(const std::shared_ptr<device_port>& device, v1::Frame& 
             return p.presence.on_subscribe(device, frame);
         case request_route::mute:
             return p.owner.submit_mute(device, frame);
+        case request_route::settings:
+            return p.settings.on_set(device, frame);
+        case request_route::working_hours:
+            return p.settings.on_working_hours(device, frame);
     }
 }
 

@@ -246,6 +246,13 @@ public:
         return applied_;
     }
 
+    result<std::optional<std::string>> user_settings(tenant_id t, user_id u) const override {
+        std::lock_guard lock(mutex_);
+        auto it = settings_.find({t, u});
+        if (it == settings_.end()) return std::optional<std::string>{};
+        return std::optional<std::string>{it->second};
+    }
+
     result<std::optional<log_position>> position(std::uint32_t partition) const override {
         std::lock_guard lock(mutex_);
         auto it = positions_.find(partition);
@@ -430,6 +437,18 @@ private:
         return apply_outcome{};
     }
 
+    entry_result apply_one(const put_user_settings& e) {
+        if (e.tenant == 0 || e.user == 0 || e.settings.size() > max_settings_bytes) {
+            return make_error_code(errc::invalid_entry);
+        }
+        if (e.settings.empty()) {
+            settings_.erase({e.tenant, e.user});
+        } else {
+            settings_[{e.tenant, e.user}] = e.settings;
+        }
+        return apply_outcome{};
+    }
+
     entry_result apply_one(const log_position& e) {
         const auto it = positions_.find(e.partition);
         const std::uint64_t current = it == positions_.end() ? 0 : it->second.sequence;
@@ -494,6 +513,7 @@ private:
     std::map<dedup_key, dedup_record> dedup_;
     std::uint64_t applied_ = 0;
     std::map<std::uint32_t, log_position> positions_;
+    std::map<std::pair<tenant_id, user_id>, std::string> settings_;  // notification settings
 };
 
 }  // namespace

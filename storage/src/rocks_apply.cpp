@@ -34,6 +34,7 @@ public:
     entry_result apply(const mark_read& e);
     entry_result apply(const log_position& e);
     entry_result apply(const set_mute& e);
+    entry_result apply(const put_user_settings& e);
 
     void put(cf c, std::string_view key, std::string_view value) {
         check(batch_.Put(store_.handle(c), rocksdb::Slice(key.data(), key.size()),
@@ -413,6 +414,18 @@ entry_result apply_batch::apply(const set_mute& e) {
     if (!member) return make_error_code(errc::invalid_entry);
     member->mute = e.mute;
     write_member(ref, *member);
+    return apply_outcome{};
+}
+
+entry_result apply_batch::apply(const put_user_settings& e) {
+    if (e.tenant == 0 || e.user == 0 || e.settings.size() > max_settings_bytes) {
+        return make_error_code(errc::invalid_entry);
+    }
+    if (e.settings.empty()) {
+        del(cf_default, settings_key(e.tenant, e.user));
+    } else {
+        put(cf_default, settings_key(e.tenant, e.user), e.settings);
+    }
     return apply_outcome{};
 }
 

@@ -621,6 +621,10 @@ result<std::optional<log_position>> rocks_store::position(std::uint32_t partitio
                        [partition](std::string_view v) { return decode_position(partition, v); });
 }
 
+result<std::optional<std::string>> rocks_store::user_settings(tenant_id t, user_id u) const {
+    return get(view().options, cf_default, settings_key(t, u));
+}
+
 }  // namespace detail
 
 result<std::unique_ptr<store>> open_rocks_store(const rocks_options& options) {

@@ -43,6 +43,8 @@ inline constexpr const char* format_key = "format_version";
 inline constexpr const char* applied_index_key = "applied_index";
 // "position/" + the partition (4 bytes, big-endian) -> log_position.
 [[nodiscard]] std::string position_key(std::uint32_t partition);
+// "settings/" · tenant · user (big-endian): a user's notification settings.
+[[nodiscard]] std::string settings_key(tenant_id t, user_id u);
 
 // The decoded value of a timeline record.
 struct event_value {
@@ -122,6 +124,7 @@ public:
                                                    std::string_view) const override;
     result<std::uint64_t> applied_index() const override;
     result<std::optional<log_position>> position(std::uint32_t partition) const override;
+    result<std::optional<std::string>> user_settings(tenant_id t, user_id u) const override;
     result<void> verify() const override;
     result<void> checkpoint(const std::string& dir) const override;
 

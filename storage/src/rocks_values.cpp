@@ -161,6 +161,15 @@ std::string position_key(std::uint32_t partition) {
     return k;
 }
 
+std::string settings_key(tenant_id t, user_id u) {
+    std::string k = "settings/";
+    for (const auto v : {t, u}) {
+        for (int shift = 56; shift >= 0; shift -= 8)
+            k.push_back(static_cast<char>((v >> shift) & 0xff));
+    }
+    return k;
+}
+
 std::string encode_position(const log_position& p) {
     return value_writer{}.u64(p.sequence).u64(p.digest).take();
 }

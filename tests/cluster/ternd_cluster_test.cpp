@@ -69,6 +69,22 @@ TEST_CASE("clients on different nodes talk 1:1 and in a group, with receipts", "
     CHECK(notice_of(*carol, "@carol") == tc::notice::alert);
     CHECK(notice_of(*alice, "plain") == tc::notice::alert);
 
+    // Alice (node 1) goes into do-not-disturb (a settings entry through the log): Carol's next
+    // message reaches her silently, Bob with an alert.
+    tc::notification_settings dnd;
+    dnd.dnd_until_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch() + 1h)
+                           .count();
+    awaited<tc::ok> set;
+    alice->client->set_notification_settings(dnd, set.callback());
+    REQUIRE(set.get().ok());
+    carol->client->send(made->conv, tc::content::from_text("quiet please"), acks.callback());
+    REQUIRE(acks.wait(6, 30s));
+    REQUIRE(has_texts(*alice, made->conv, 5));
+    REQUIRE(has_texts(*bob, made->conv, 5));
+    CHECK(notice_of(*alice, "quiet please") == tc::notice::silent);
+    CHECK(notice_of(*bob, "quiet please") == tc::notice::alert);
+
     // Bob reads the direct conversation; Alice, on another node, sees the receipt.
     bob->client->mark_read(direct, acks.results[0]->seq);
     REQUIRE(alice->events->wait(

@@ -235,6 +235,58 @@ TEST_CASE("mute through the SDK: every device told, pushes announced by it", "[i
     CHECK(r.err().code == tc::error_code::invalid_argument);
 }
 
+TEST_CASE("notification settings through the SDK: do-not-disturb and working hours",
+          "[integration][sdk]") {
+    gateway_fixture f;
+    sdk_device alice(f, acme, 1, 10, tcp_endpoint(*f.gw));
+    sdk_device phone(f, acme, 2, 20, tcp_endpoint(*f.gw));
+    sdk_device desk(f, acme, 2, 21, tcp_endpoint(*f.gw));
+    for (auto* d : {&alice, &phone, &desk}) d->wait_connected();
+
+    tc::notification_settings s;
+    s.dnd_until_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch() + std::chrono::hours(1))
+            .count();
+    s.hours = tc::work_hours{"Asia/Shanghai", 0b111'1111, "00:00", "00:00", {}};  // always
+    awaited<tc::ok> set;
+    phone.client->set_notification_settings(s, set.callback());
+    REQUIRE(set.get());
+    for (auto* d : {&phone, &desk}) {
+        REQUIRE(d->events->wait([&](const auto& l) {
+            return !l.settings.empty() && l.settings.back().dnd_until_ms == s.dnd_until_ms;
+        }));
+    }
+    const auto c = tc::conv_id::direct(1, 2);
+    alice.send(c, "are you there?");
+    REQUIRE(desk.events->wait([&](const auto& l) { return l.messages_of(c).size() == 1; }));
+    CHECK(desk.events->read([&](const auto& l) { return l.messages_of(c)[0].notice; }) ==
+          tc::notice::silent);
+
+    awaited<tc::notification_settings> got;
+    desk.client->get_notification_settings(got.callback());
+    const auto back = got.get();
+    REQUIRE(back);
+    REQUIRE(back->hours);
+    CHECK(back->hours->time_zone == "Asia/Shanghai");
+    CHECK(back->dnd_until_ms == s.dnd_until_ms);
+
+    awaited<tc::working_hours> asked;
+    alice.client->working_hours(2, asked.callback());
+    const auto w = asked.get();
+    REQUIRE(w);
+    CHECK(w->has_hours);
+    CHECK(w->working);
+    CHECK(w->time_zone == "Asia/Shanghai");
+
+    awaited<tc::ok> bad;
+    s.hours->start = "25:00";
+    phone.client->set_notification_settings(s, bad.callback());
+    const auto r = bad.get();
+    REQUIRE_FALSE(r);
+    CHECK(r.err().code == tc::error_code::invalid_argument);
+}
+
 TEST_CASE("sends made while disconnected go out in order once connected", "[integration][sdk]") {
     gateway_fixture f;
     tc::options o;

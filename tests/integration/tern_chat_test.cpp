@@ -63,6 +63,12 @@ TEST_CASE("two tern-chat processes exchange messages through pipes", "[integrati
     REQUIRE(bob.wait_for("lunch at noon [quiet]", 30s));
     bob.write_line("/list");
     REQUIRE(bob.wait_for("muted nothing", 30s));
+    // Bob goes into do-not-disturb: Alice's direct message arrives silently.
+    bob.write_line("/dnd 30");
+    REQUIRE(bob.wait_for("settings dnd until", 30s));
+    alice.write_line("/open 2");
+    alice.write_line("quick question");
+    REQUIRE(bob.wait_for("quick question [silent]", 30s));
 
     // End of input: each waits for its sends, then exits cleanly.
     alice.close_stdin();

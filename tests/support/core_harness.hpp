@@ -114,6 +114,13 @@ inline v1::Frame welcome_frame(std::uint64_t req_id = 1) {
     return f;
 }
 
+// The notice of the last push `device` received (docs/notifications.md).
+inline v1::Notice last_notice(const fake_device& device) {
+    const auto pushes = device.of(v1::Frame::kPush);
+    if (pushes.empty()) throw std::runtime_error("no push received");
+    return pushes.back().push().notice();
+}
+
 // The core behind its facade, on the harness: devices open through it as a connection would.
 struct service_harness : core_harness {
     explicit service_harness(std::size_t shards = 2) : core_harness(shards) {}

@@ -101,6 +101,10 @@ public:
         return inner_.find_dedup(t, sender, client_msg_id);
     }
     storage::result<std::uint64_t> applied_index() const override { return inner_.applied_index(); }
+    storage::result<std::optional<std::string>> user_settings(storage::tenant_id t,
+                                                              storage::user_id u) const override {
+        return inner_.user_settings(t, u);
+    }
     storage::result<std::optional<storage::log_position>> position(
         std::uint32_t partition) const override {
         return inner_.position(partition);

@@ -38,6 +38,9 @@ public:
     void on_mute(const tc::mute_update& m) override {
         record([&] { mutes.push_back(m); });
     }
+    void on_settings(const tc::notification_settings& s) override {
+        record([&] { settings.push_back(s); });
+    }
 
     // Waits until `ready` (called under the lock) holds; false after `timeout`.
     bool wait(const std::function<bool(const recording_listener&)>& ready,
@@ -73,6 +76,7 @@ public:
     std::vector<tc::presence> presence;
     std::vector<tc::typing> typing;
     std::vector<tc::mute_update> mutes;
+    std::vector<tc::notification_settings> settings;
 
 private:
     template <class F>

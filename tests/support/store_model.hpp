@@ -92,6 +92,8 @@ inline std::string first_difference(const st::store& expect, const st::store& ac
             same(actual.conversations_of(t, u).value() == expect.conversations_of(t, u).value(),
                  "conversations of a user");
             same(actual.inbox_head(t, u).value() == expect.inbox_head(t, u).value(), "inbox head");
+            same(actual.user_settings(t, u).value() == expect.user_settings(t, u).value(),
+                 "user settings");
             same(same_inbox(actual.inbox_after(t, u, 0, 10000).value(),
                             expect.inbox_after(t, u, 0, 10000).value()),
                  "inbox");
@@ -146,6 +148,10 @@ public:
             const auto c = random_conv();
             const auto meta = model.conversation(t, c).value();
             return st::mark_read{t, c, pick(1, max_user), pick(0, meta ? meta->head_seq + 2 : 2)};
+        }
+        if (roll < 88) {
+            std::string bytes(pick(0, 3), static_cast<char>('a' + pick(0, 25)));
+            return st::put_user_settings{t, pick(0, max_user), std::move(bytes)};
         }
         if (roll < 90) {
             // Mostly valid levels and times; now and then one both stores must refuse.

@@ -44,6 +44,7 @@ constexpr const char* help_text = R"(commands:
   /status online|away|dnd [TEXT]
   /typing                     tell the others you are typing
   /mute all|mentions|nothing [MINUTES]   which messages of the open conversation notify you
+  /dnd MINUTES                do-not-disturb for that long (0: off)
   /help  /quit
 anything else is sent to the open conversation)";
 
@@ -150,6 +151,15 @@ public:
                                                          : "";
         std::cout << "msg " << conv_name(e.conv) << " #" << e.seq << " " << e.sender << ": "
                   << describe(e) << tag << std::endl;
+    }
+    void on_settings(const tc::notification_settings& s) override {
+        std::lock_guard lock(mutex_);
+        std::cout << "settings dnd "
+                  << (s.dnd_until_ms == 0 ? "off" : "until " + std::to_string(s.dnd_until_ms))
+                  << (s.hours ? " hours " + s.hours->start + "-" + s.hours->end + " " +
+                                    s.hours->time_zone
+                              : "")
+                  << std::endl;
     }
     void on_mute(const tc::mute_update& m) override {
         std::lock_guard lock(mutex_);
@@ -273,6 +283,7 @@ private:
         if (cmd == "/group") return create_group(rest);
         if (cmd == "/sub") return client_.subscribe_presence(parse_users(rest), report_ok("sub"));
         if (cmd == "/status") return status(rest);
+        if (cmd == "/dnd") return dnd(rest);
         if (!open_) return out_.print("error INVALID_ARGUMENT open a conversation first");
         const auto conv = *open_;
         if (cmd == "/add") return (void)client_.add_members(conv, parse_users(rest), acked());
@@ -349,6 +360,22 @@ private:
                        : word == "dnd" ? tc::presence_status::do_not_disturb
                                        : tc::presence_status::online;
         client_.set_presence(s, text, report_ok("status"));
+    }
+
+    // Keeps the working hours and off-hours choice: reads the settings, changes the one field.
+    void dnd(const std::string& rest) {
+        const auto minutes = rest.empty() ? 0 : std::stoll(rest);
+        client_.get_notification_settings([this, minutes](tc::result<tc::notification_settings> r) {
+            if (!r) return out_.print_error(r.err());
+            auto s = r.value();
+            s.dnd_until_ms = minutes <= 0
+                                 ? 0
+                                 : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch() +
+                                       std::chrono::minutes(minutes))
+                                       .count();
+            client_.set_notification_settings(s, report_ok("dnd"));
+        });
     }
 
     void mute(const tc::conv_id& conv, const std::string& rest) {

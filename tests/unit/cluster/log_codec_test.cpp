@@ -210,3 +210,14 @@ TEST_CASE("a mute setting round-trips, in format 2, and format 1 cannot hold it"
     REQUIRE(ack.ParseFromString(cl::encode_entry(st::ack_inbox{1, 2, 3, 4})));
     CHECK(ack.format() == 1);
 }
+
+TEST_CASE("a user's settings round-trip as they are, in format 2", "[unit][cluster]") {
+    const st::put_user_settings put{max_id, max_id - 1, std::string("\0\x01settings\xff", 11)};
+    const auto back = std::get<st::put_user_settings>(round_trip(put));
+    CHECK(back.tenant == put.tenant);
+    CHECK(back.user == put.user);
+    CHECK(back.settings == put.settings);
+    tern::cluster::v1::LogEntry e;
+    REQUIRE(e.ParseFromString(cl::encode_entry(put)));
+    CHECK(e.format() == 2);
+}

@@ -22,13 +22,6 @@ v1::Frame mute_frame(std::uint64_t req_id, const st::conv_id& conv, v1::NotifyLe
     return f;
 }
 
-// The notice of the last push `device` received.
-v1::Notice last_notice(const fake_device& device) {
-    const auto pushes = device.of(v1::Frame::kPush);
-    REQUIRE_FALSE(pushes.empty());
-    return pushes.back().push().notice();
-}
-
 v1::Frame mentioning(v1::Frame send, std::vector<st::user_id> users, bool all = false) {
     auto* content = send.mutable_send()->mutable_content();
     for (auto u : users) content->add_mentions(u);

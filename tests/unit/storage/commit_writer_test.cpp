@@ -110,6 +110,10 @@ public:
         return inner_.find_dedup(t, u, cmid);
     }
     st::result<std::uint64_t> applied_index() const override { return inner_.applied_index(); }
+    st::result<std::optional<std::string>> user_settings(st::tenant_id t,
+                                                         st::user_id u) const override {
+        return inner_.user_settings(t, u);
+    }
     st::result<std::optional<st::log_position>> position(std::uint32_t p) const override {
         return inner_.position(p);
     }

@@ -613,3 +613,22 @@ STORE_TEST("a member's mute setting is kept, listed, and goes when the member le
     CHECK(r.member(acme, g, 2).value()->mute == st::mute_setting{});
     CHECK(r.verify().has_value());
 }
+
+STORE_TEST("a user's notification settings are kept as they are, and removed when empty") {
+    TestType f;
+    const std::string settings("\x08\x01\0bytes", 8);
+    apply_ok(*f.store, st::put_user_settings{acme, 7, settings});
+    apply_ok(*f.store, st::put_user_settings{acme, 8, "other"});
+    auto refused = apply(
+        *f.store, {st::put_user_settings{0, 7, "x"}, st::put_user_settings{acme, 0, "x"},
+                   st::put_user_settings{acme, 7, std::string(st::max_settings_bytes + 1, 'x')}});
+    for (const auto& result : refused) CHECK(result.error() == st::errc::invalid_entry);
+    f.reopen();
+    auto& s = *f.store;
+    CHECK(s.user_settings(acme, 7).value() == settings);
+    CHECK(s.user_settings(acme + 1, 7).value() == std::nullopt);  // another tenant's user 7
+    CHECK(s.user_settings(acme, 9).value() == std::nullopt);
+    apply_ok(s, st::put_user_settings{acme, 7, ""});
+    CHECK(s.user_settings(acme, 7).value() == std::nullopt);
+    CHECK(s.user_settings(acme, 8).value() == "other");
+}

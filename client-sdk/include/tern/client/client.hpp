@@ -44,6 +44,8 @@ public:
     virtual void on_presence(const std::vector<presence>&) {}
     virtual void on_typing(const typing&) {}
     virtual void on_mute(const mute_update&) {}
+    // The user's notification settings changed (from any of their devices).
+    virtual void on_settings(const notification_settings&) {}
 };
 
 template <class T>
@@ -119,6 +121,12 @@ public:
     // device of the user then gets listener::on_mute.
     void mute(const conv_id& conv, notify_level level, std::int64_t until_ms,
               callback<ok> done = {});
+    // The user's own do-not-disturb, off-hours choice and working hours (replaced whole), on
+    // all their devices: each gets listener::on_settings. Needs the connection.
+    void set_notification_settings(const notification_settings& settings, callback<ok> done = {});
+    void get_notification_settings(callback<notification_settings> done);
+    // Whether `user` (of this tenant) is at work now, and when that changes.
+    void working_hours(user_id user, callback<tern::client::working_hours> done);
 
     [[nodiscard]] connection_state state() const noexcept;
     // The user and device of the last Welcome (0 before the first).

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,32 @@ struct event {
     client::role new_role = role::member;         // role_changed
     user_id new_owner = 0;                        // member_left: the new owner when the owner left
     client::notice notice = notice::unspecified;  // live pushes: alert, silent or none
+};
+
+// Working hours: a shift on each work day in an IANA time zone (docs/notifications.md).
+struct work_hours {
+    std::string time_zone = "UTC";
+    std::uint8_t work_days = 0b001'1111;  // bit 0 = Monday ... bit 6 = Sunday
+    std::string start = "09:00";          // local "HH:MM"
+    std::string end = "18:00";            // at or before start: the shift ends the next day
+    std::vector<std::string> holidays;    // "YYYY-MM-DD"
+};
+
+// The user's own notification settings, the same on all their devices.
+struct notification_settings {
+    std::int64_t dnd_until_ms = 0;    // do-not-disturb until then (0: off)
+    bool notify_off_hours = false;    // alerted outside working hours anyway
+    std::optional<work_hours> hours;  // none: always at work
+};
+
+// Whether a user is at work now (working_hours()).
+struct working_hours {
+    user_id user = 0;
+    bool has_hours = false;  // false: no working hours set (always at work)
+    bool working = true;
+    std::int64_t until_ms = 0;       // when `working` changes (0: never)
+    std::int64_t next_start_ms = 0;  // the next shift (0: none within a year)
+    std::string time_zone;
 };
 
 // The user muted or unmuted a conversation (from any of their devices).

@@ -18,8 +18,9 @@
 namespace tern::storage {
 
 // The version of the entry format and of the apply rules; stored with the data. 2 added
-// set_mute and the member record's mute setting; a store of version 1 is taken up as it is (its
-// records are valid under version 2) and stamped 2, after which older builds refuse it.
+// set_mute, put_user_settings and the member record's mute setting; a store of version 1 is taken
+// up as it is (its records are valid under version 2) and stamped 2, after which older builds
+// refuse it.
 inline constexpr std::uint32_t log_format_version = 2;
 
 struct membership_change {
@@ -84,7 +85,18 @@ struct set_mute {
     mute_setting mute;
 };
 
-using log_entry = std::variant<append_event, ack_inbox, mark_read, log_position, set_mute>;
+// A user's notification settings (docs/notifications.md): bytes the core encodes and reads
+// (tern.v1.NotificationSettings), kept as they are; empty bytes remove them. At most
+// max_settings_bytes.
+struct put_user_settings {
+    tenant_id tenant = 0;
+    user_id user = 0;
+    std::string settings;
+};
+inline constexpr std::size_t max_settings_bytes = 16 * 1024;
+
+using log_entry =
+    std::variant<append_event, ack_inbox, mark_read, log_position, set_mute, put_user_settings>;
 
 struct inbox_assignment {
     user_id user = 0;
@@ -104,7 +116,7 @@ struct apply_outcome {
     // append_event: one per recipient (members after the event, and any it removed), ascending.
     std::vector<inbox_assignment> inbox;
     // ack_inbox: conversations whose delivered cursor moved. mark_read: the one cursor, if moved.
-    // set_mute: nothing (it applied).
+    // set_mute, put_user_settings: nothing (it applied).
     // append_event: the sender's cursor (sending reads everything up to the event), if a member.
     std::vector<delivered_change> cursors;
 };

@@ -135,6 +135,10 @@ public:
     [[nodiscard]] virtual result<std::optional<dedup_record>> find_dedup(
         tenant_id, user_id sender, std::string_view client_msg_id) const = 0;
 
+    // A user's notification settings as put_user_settings left them (nullopt: none).
+    [[nodiscard]] virtual result<std::optional<std::string>> user_settings(tenant_id,
+                                                                           user_id) const = 0;
+
     // How many entries have been applied since the store was created (the log position).
     [[nodiscard]] virtual result<std::uint64_t> applied_index() const = 0;
 
