@@ -44,6 +44,7 @@ metrics="http://127.0.0.1:$((port + 4))/metrics"  # ternd's own delivery latency
 run e2e --clients 10 --rate 100 --seconds 2 --warmup 0.5 --threshold 'e2e.count>0' \
     --metrics "$metrics" --threshold 'server_delivery.count>0'
 run group --groups 3 --members 10 --senders 2 --rate 100 --seconds 2 --warmup 0.5
+run group --groups 2 --members 10 --rate 50 --seconds 1 --warmup 0.5 --notify-settings
 run churn --clients 50 --missed 5 --feeders 2 --rate 100 --seconds 2
 run send --clients 10 --rate 100 --seconds 1 --warmup 0.5 \
     --url "tls://127.0.0.1:$((port + 1))" --ca "$dir/tls/cert.pem"

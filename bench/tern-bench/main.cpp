@@ -175,6 +175,9 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     group->add_option("--senders", o.senders, "members of each group that send")
         ->capture_default_str();
+    group->add_flag("--notify-settings", o.notify_settings,
+                    "every member mutes the group to mentions and sets working hours first (the "
+                    "notification decision's full path)");
     churn->add_option("--missed", o.missed, "messages each client misses")->capture_default_str();
     churn->add_option("--feeders", o.feeders, "clients that send to them")->capture_default_str();
 

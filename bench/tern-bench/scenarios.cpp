@@ -426,9 +426,39 @@ results run_send(const run_options& o, const char* name) {
     return r;
 }
 
+// Every member of every group mutes it to mentions and sets working hours (every day, all day, in
+// Asia/Shanghai: each delivery then evaluates a mute and a schedule, and still counts).
+bool set_notify_settings(session& s, const run_options& o, const std::vector<tc::conv_id>& group,
+                         results& r) {
+    tc::notification_settings settings;
+    settings.hours = tc::work_hours{"Asia/Shanghai", 0b111'1111, "00:00", "00:00", {}};
+    std::atomic<std::uint32_t> done{0}, failed{0};
+    const auto count = [&](const tc::result<tc::ok>& result) {
+        if (!result.ok()) ++failed;
+        ++done;
+    };
+    for (std::uint32_t g = 0; g < o.groups; ++g) {
+        for (std::uint32_t m = 0; m < o.members; ++m) {
+            auto& c = s.clients().at(g * o.members + m);
+            c.mute(group[g], tc::notify_level::mentions, 0, count);
+            c.set_notification_settings(settings, count);
+        }
+    }
+    const auto want = 2 * o.groups * o.members;
+    if (!s.wait_for([&] { return done.load() == want; }) || failed != 0) {
+        r.incomplete_why = "notification settings: " + std::to_string(failed.load()) + " of " +
+                           std::to_string(want) + " refused or unanswered";
+        return false;
+    }
+    return true;
+}
+
 results run_group(const run_options& o) {
-    auto r =
-        start("group", o, {{"groups", o.groups}, {"members", o.members}, {"senders", o.senders}});
+    auto r = start("group", o,
+                   {{"groups", o.groups},
+                    {"members", o.members},
+                    {"senders", o.senders},
+                    {"notify_settings", o.notify_settings ? 1 : 0}});
     if (o.members < 2 || o.senders < 1 || o.senders > o.members) {
         throw std::runtime_error("--members must be at least 2 and --senders in [1, members]");
     }
@@ -485,6 +515,7 @@ results run_group(const run_options& o) {
                            " refused: " + why + ")";
         return r;
     }
+    if (o.notify_settings && !set_notify_settings(s, o, group, r)) return r;
     std::uint32_t streams = 0;
     for (std::uint32_t g = 0; g < o.groups; ++g) {
         for (std::uint32_t m = 0; m < o.senders; ++m) {

@@ -27,6 +27,7 @@ struct run_options {
     std::uint32_t groups = 10;     // group
     std::uint32_t members = 100;   // group size
     std::uint32_t senders = 1;     // per group
+    bool notify_settings = false;  // group: every member mutes to mentions and sets work hours
     std::uint32_t missed = 20;     // churn: messages each client misses while away
     std::uint32_t feeders = 10;    // churn: clients that send to the reconnecting ones
 };
