@@ -4,53 +4,20 @@
 
 namespace tern::core {
 
-std::string_view name_of(notice n) noexcept {
-    switch (n) {
-        case notice::unspecified:
-            return "unspecified";
-        case notice::none:
-            return "none";
-        case notice::silent:
-            return "silent";
-        case notice::alert:
-            return "alert";
-    }
-    return "unknown";
+namespace {
+
+// The entry of `user` in `table`, or where it would go (the table ascends by user).
+template <class Table>
+auto entry_of(Table& table, storage::user_id user) {
+    return std::lower_bound(table.begin(), table.end(), user,
+                            [](const auto& entry, storage::user_id u) { return entry.first < u; });
 }
 
-std::string_view name_of(notice_reason r) noexcept {
-    switch (r) {
-        case notice_reason::own_event:
-            return "own_event";
-        case notice_reason::not_a_message:
-            return "not_a_message";
-        case notice_reason::urgent:
-            return "urgent";
-        case notice_reason::sender_silenced:
-            return "sender_silenced";
-        case notice_reason::muted:
-            return "muted";
-        case notice_reason::not_mentioned:
-            return "not_mentioned";
-        case notice_reason::no_unread:
-            return "no_unread";
-        case notice_reason::do_not_disturb:
-            return "do_not_disturb";
-        case notice_reason::off_hours:
-            return "off_hours";
-        case notice_reason::mentioned:
-            return "mentioned";
-        case notice_reason::message:
-            return "message";
-    }
-    return "unknown";
-}
+}  // namespace
 
 storage::mute_setting mute_of(const mute_table* table, storage::user_id user) noexcept {
     if (!table) return {};
-    const auto it =
-        std::lower_bound(table->begin(), table->end(), user,
-                         [](const auto& entry, storage::user_id u) { return entry.first < u; });
+    const auto it = entry_of(*table, user);
     return it != table->end() && it->first == user ? it->second : storage::mute_setting{};
 }
 
@@ -58,9 +25,7 @@ std::shared_ptr<const mute_table> with_mute(const mute_table* table, storage::us
                                             const storage::mute_setting& mute) {
     auto next = std::make_shared<mute_table>();
     if (table) *next = *table;
-    const auto it =
-        std::lower_bound(next->begin(), next->end(), user,
-                         [](const auto& entry, storage::user_id u) { return entry.first < u; });
+    const auto it = entry_of(*next, user);
     const bool present = it != next->end() && it->first == user;
     if (mute == storage::mute_setting{}) {
         if (present) next->erase(it);

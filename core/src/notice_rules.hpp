@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,8 +18,8 @@
 
 namespace tern::core {
 
-// The row of the table that decided: shown in the docs, counted, and what the work-start digest
-// counts (off_hours).
+// The row of the table that decided: the docs name each, and the work-start digest will count
+// one of them (off_hours).
 enum class notice_reason : std::uint8_t {
     own_event,        // the recipient sent it (their other devices)
     not_a_message,    // a recall, an edit, a group change: the list changes, nobody is called
@@ -34,9 +33,6 @@ enum class notice_reason : std::uint8_t {
     mentioned,        // mentions the recipient (or everyone)
     message,          // an ordinary message
 };
-
-[[nodiscard]] std::string_view name_of(notice n) noexcept;
-[[nodiscard]] std::string_view name_of(notice_reason r) noexcept;
 
 struct notice_decision {
     notice level = notice::none;
