@@ -26,6 +26,7 @@ inline constexpr const char* issued_at = "iat";
 inline constexpr const char* not_before = "nbf";
 inline constexpr const char* expires = "exp";
 inline constexpr const char* jwt_id = "jti";
+inline constexpr const char* roles = "roles";
 
 // RFC 4648 §5, no padding. Decoding is strict: any other character, or non-zero leftover bits,
 // is an error.

@@ -64,6 +64,26 @@ std::optional<std::uint64_t> id_claim(const json& v, bool allow_number) {
     return std::nullopt;
 }
 
+// The roles claim: a string, or an array of at most 16 strings, each 1 to 64 bytes.
+std::optional<std::vector<std::string>> roles_claim(const json& v) {
+    constexpr std::size_t max_roles = 16, max_role_bytes = 64;
+    const auto valid = [](const json& r) {
+        return r.is_string() && !r.get_ref<const std::string&>().empty() &&
+               r.get_ref<const std::string&>().size() <= max_role_bytes;
+    };
+    std::vector<std::string> out;
+    if (valid(v)) {
+        out.push_back(v.get<std::string>());
+        return out;
+    }
+    if (!v.is_array() || v.size() > max_roles) return std::nullopt;
+    for (const auto& r : v) {
+        if (!valid(r)) return std::nullopt;
+        out.push_back(r.get<std::string>());
+    }
+    return out;
+}
+
 // A NumericDate: seconds since the epoch, an integer or a number with a fraction.
 std::optional<std::int64_t> date_claim(const json& v) {
     if (v.is_number_integer()) return v.get<std::int64_t>();
@@ -369,6 +389,11 @@ result<token_claims> jwt_verifier::verify_fully(std::string_view token, std::int
     if (key->tenant() && *key->tenant() != claims.tenant) return token_errc::wrong_tenant;
     if (const auto jti = p.find(jose::jwt_id); jti != p.end() && jti->is_string()) {
         claims.jwt_id = jti->get<std::string>();
+    }
+    if (const auto roles = p.find(jose::roles); roles != p.end()) {
+        auto listed = roles_claim(*roles);
+        if (!listed) return token_errc::malformed;
+        claims.roles = std::move(*listed);
     }
     return claims;
 }

@@ -96,6 +96,7 @@ result<std::string> sign_token(const token_claims& claims, const signing_key& ke
                  {jose::expires, claims.expires_at}};
     if (claims.not_before != 0) payload[jose::not_before] = claims.not_before;
     if (!claims.jwt_id.empty()) payload[jose::jwt_id] = claims.jwt_id;
+    if (!claims.roles.empty()) payload[jose::roles] = claims.roles;
     const std::string signed_part =
         jose::base64url_encode(header.dump()) + "." + jose::base64url_encode(payload.dump());
     std::optional<std::string> signature;

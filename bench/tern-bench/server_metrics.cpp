@@ -93,7 +93,8 @@ std::optional<std::string> http_get(const std::string& url, std::string& error) 
                                            where->port,
                                            where->target,
                                            {},
-                                           std::chrono::seconds(5)});
+                                           std::chrono::seconds(5),
+                                           {}});
     if (!reply) {
         error = reply.error().message();
         return std::nullopt;

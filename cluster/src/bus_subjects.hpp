@@ -11,6 +11,7 @@ inline std::string owner_inbox(const std::string& node) { return "tern.node." + 
 inline std::string gateway_inbox(const std::string& node) { return "tern.node." + node + ".out"; }
 // Administrative requests to the owner `node` (a kick), each answered on its reply subject.
 inline std::string admin_inbox(const std::string& node) { return "tern.node." + node + ".admin"; }
+inline std::string policy_inbox(const std::string& node) { return "tern.node." + node + ".policy"; }
 inline constexpr const char* leader_advisories = "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.>";
 
 }  // namespace tern::cluster::detail

@@ -1,5 +1,6 @@
-// What operators (the admin listener) and other nodes (kick requests) ask of a cluster node:
-// its connections, kicks, the partitions' state, readiness, and a stream copy's removal.
+// What operators (the admin listener) and other nodes (kick and policy requests) ask of a
+// cluster node: its connections, kicks, tenants' policies, the partitions' state, readiness, and
+// a stream copy's removal.
 #include <algorithm>
 #include <cctype>
 #include <future>
@@ -8,6 +9,7 @@
 
 #include "bus_subjects.hpp"
 #include "node_parts.hpp"
+#include "tern/v1/notifications.pb.h"
 
 namespace tern::cluster {
 
@@ -56,6 +58,116 @@ std::optional<std::size_t> node::kick(storage::tenant_id tenant, storage::user_i
                      e.what());
         return std::nullopt;
     }
+}
+
+namespace {
+
+using policy_status = core::policy_outcome::status;
+
+v1::PolicyReply::Outcome wire_outcome(policy_status s) {
+    switch (s) {
+        case policy_status::stored:
+            return v1::PolicyReply::STORED;
+        case policy_status::invalid:
+            return v1::PolicyReply::INVALID;
+        case policy_status::unavailable:
+            break;
+    }
+    return v1::PolicyReply::UNAVAILABLE;
+}
+
+core::policy_outcome outcome_of(const v1::PolicyReply& r) {
+    switch (r.outcome()) {
+        case v1::PolicyReply::STORED:
+            return {policy_status::stored, r.message()};
+        case v1::PolicyReply::INVALID:
+            return {policy_status::invalid, r.message()};
+        default:
+            return {policy_status::unavailable, r.message()};
+    }
+}
+
+// The owner's answer to a policy request, from its term's core: `answer` runs once, on this
+// thread (a read, a refusal) or on the commit writer's (a replacement).
+void serve_policy(detail::term& t, const v1::PolicyRequest& ask,
+                  std::function<void(v1::PolicyReply)> answer) {
+    v1::PolicyReply r;
+    r.set_owner(true);
+    if (!ask.replace()) {
+        const auto stored = t.service.policy(ask.tenant());
+        if (!stored) {
+            r.set_outcome(v1::PolicyReply::UNAVAILABLE);
+            r.set_message("store read failed (" + stored.error().message() + "); retry");
+        } else if (*stored) {
+            r.set_policy(**stored);
+        }
+        return answer(std::move(r));
+    }
+    tern::v1::TenantPolicy policy;
+    if (!policy.ParseFromString(ask.policy())) {
+        r.set_outcome(v1::PolicyReply::INVALID);
+        r.set_message("not an encoded tern.v1.TenantPolicy");
+        return answer(std::move(r));
+    }
+    t.service.set_policy(ask.tenant(), policy,
+                         [answer = std::move(answer)](core::policy_outcome o) {
+                             v1::PolicyReply done;
+                             done.set_owner(true);
+                             done.set_outcome(wire_outcome(o.result));
+                             done.set_message(o.message);
+                             answer(std::move(done));
+                         });
+}
+
+}  // namespace
+
+std::optional<v1::PolicyReply> node::parts::ask_policy(const v1::PolicyRequest& ask,
+                                                       std::chrono::milliseconds wait) {
+    const auto partition = map.of(ask.tenant());
+    if (const auto t = term_of(partition)) {  // this node owns it
+        auto promise = std::make_shared<std::promise<v1::PolicyReply>>();
+        auto answer = promise->get_future();
+        serve_policy(*t, ask, [promise](v1::PolicyReply r) { promise->set_value(std::move(r)); });
+        if (answer.wait_for(wait) != std::future_status::ready) return std::nullopt;
+        return answer.get();
+    }
+    const auto leader = leader_of(partition);
+    if (leader.empty()) return std::nullopt;
+    try {
+        const auto reply =
+            link->request(detail::policy_inbox(leader), ask.SerializeAsString(), wait);
+        const auto bytes = data_of(reply.get());
+        v1::PolicyReply r;
+        if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !r.owner()) {
+            return std::nullopt;  // not the owner (any more): the caller tries again
+        }
+        return r;
+    } catch (const nats_error& e) {
+        spdlog::warn("cluster: policy of tenant {}: asking {}, the owner of partition {}: {}",
+                     ask.tenant(), leader, partition, e.what());
+        return std::nullopt;
+    }
+}
+
+std::optional<core::policy_outcome> node::set_policy(storage::tenant_id tenant,
+                                                     const std::string& policy,
+                                                     std::chrono::milliseconds wait) {
+    v1::PolicyRequest ask;
+    ask.set_tenant(tenant);
+    ask.set_replace(true);
+    ask.set_policy(policy);
+    const auto reply = parts_->ask_policy(ask, wait);
+    if (!reply) return std::nullopt;
+    return outcome_of(*reply);
+}
+
+std::optional<node::policy_read> node::policy(storage::tenant_id tenant,
+                                              std::chrono::milliseconds wait) {
+    v1::PolicyRequest ask;
+    ask.set_tenant(tenant);
+    const auto reply = parts_->ask_policy(ask, wait);
+    if (!reply) return std::nullopt;
+    return policy_read{outcome_of(*reply), reply->policy()};
 }
 
 std::vector<partition_report> node::partitions() const {
@@ -142,6 +254,22 @@ void node::parts::kick_asked(natsMsg* request) {
     t->service.kick(ask.tenant(), ask.user(),
                     ask.has_device() ? std::optional(ask.device()) : std::nullopt,
                     [answer](std::size_t kicked) { answer(true, kicked); });
+}
+
+void node::parts::policy_asked(natsMsg* request) {
+    const char* reply_to = natsMsg_GetReply(request);
+    const auto bytes = data_of(request);
+    v1::PolicyRequest ask;
+    if (!reply_to || !ask.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+        bus->malformed("a policy request", bytes.size());
+        return;
+    }
+    const auto answer = [this, to = std::string(reply_to)](const v1::PolicyReply& r) {
+        bus->send(to, r.SerializeAsString());
+    };
+    const auto t = term_of(map.of(ask.tenant()));
+    if (!t) return answer(v1::PolicyReply{});  // owner false
+    serve_policy(*t, ask, answer);
 }
 
 }  // namespace tern::cluster

@@ -144,6 +144,11 @@ struct node::parts {
     // A KickRequest from another node's admin listener: kicks through the partition's term if
     // this node owns it, and answers on the request's reply subject.
     void kick_asked(natsMsg* request);
+    void policy_asked(natsMsg* request);
+    // A policy request answered by the tenant's owner: this node's term, or the partition's
+    // leader asked over NATS. Nullopt: no owner answered within `wait`.
+    std::optional<v1::PolicyReply> ask_policy(const v1::PolicyRequest& ask,
+                                              std::chrono::milliseconds wait);
     // A heartbeat from another node: when it was heard, and its replicas' positions.
     void heard_from(std::string_view subject, std::string_view payload);
     // Halts this node's replica of the partition when more peers disagree with its digest than

@@ -8,7 +8,8 @@ device_table::device_table(const context& ctx, const std::atomic<bool>& draining
     : ctx_(ctx),
       draining_(draining),
       directory_(ctx.routes.shard_count()),
-      shards_(ctx.routes.shard_count()) {}
+      shards_(ctx.routes.shard_count()),
+      policies_(ctx.store) {}
 
 bool device_table::open(const std::shared_ptr<device_port>& device, const resume_point& resume,
                         v1::Frame welcome) {
@@ -34,13 +35,10 @@ bool device_table::open(const std::shared_ptr<device_port>& device, const resume
                          "the server is draining; reconnect");
         return false;
     }
-    // The user's notification settings: a failed read only costs the announcements their
-    // settings would have silenced, so it does not refuse the device.
-    auto settings = ctx_.store.user_settings(who.tenant, who.user);
-    if (!settings) {
-        ctx_.report.failed(failure::store_read_failed,
-                           "a user's notification settings, tenant " + std::to_string(who.tenant));
-    }
+    // The user's notification settings and the tenant's policy: a failed read only costs the
+    // announcements they would have silenced, so it does not refuse the device.
+    auto own = own_profile(who);
+    auto profile = in_force(own, policy(who.tenant).get());
     welcome.mutable_welcome()->set_inbox_head(first->head);
     welcome.mutable_welcome()->set_resume_from(first->after);
     if (!device->admit(welcome)) {
@@ -48,13 +46,8 @@ bool device_table::open(const std::shared_ptr<device_port>& device, const resume
         return false;
     }
     auto& devices = shards_[shard].online[user];
-    devices.push_back({device,
-                       first->after,
-                       first->after,
-                       true,
-                       {},
-                       settings ? profile_of_stored(*settings) : nullptr,
-                       {}});
+    devices.push_back(
+        {device, first->after, first->after, true, {}, std::move(own), std::move(profile), {}});
     // The first page now, not posted: its pushes join the Welcome in one write (the
     // connection's writer runs after this handler), a system call fewer per login.
     push_page(shard, user, devices.back(), first->items);
@@ -139,12 +132,49 @@ void device_table::set_profile(storage::tenant_id tenant, storage::user_id user,
         ctx_.routes.post(i, [this, i, key = user_key{tenant, user}, profile] {
             auto it = shards_[i].online.find(key);
             if (it == shards_[i].online.end()) return;
+            // The policy now, on the shard: a policy set meanwhile reached the cache first.
+            const auto effective = in_force(profile, policy(key.tenant).get());
             for (auto& device : it->second) {
-                device.profile = profile;
+                device.own = profile;
+                device.profile = effective;
                 device.hours = {};
             }
         });
     }
+}
+
+void device_table::set_policy(storage::tenant_id tenant,
+                              std::shared_ptr<const tenant_policy> policy) {
+    policies_.set(tenant, policy);
+    for (std::size_t i = 0; i < directory_.shard_count(); ++i) {
+        ctx_.routes.post(i, [this, i, tenant, policy] {
+            for (auto& [key, devices] : shards_[i].online) {
+                if (key.tenant != tenant || devices.empty()) continue;
+                // Every device of a user holds the same own settings: resolved once per user.
+                const auto effective = in_force(devices.front().own, policy.get());
+                for (auto& device : devices) {
+                    device.profile = effective;
+                    device.hours = {};
+                }
+            }
+        });
+    }
+}
+
+std::shared_ptr<const tenant_policy> device_table::policy(storage::tenant_id tenant) {
+    auto known = policies_.of(tenant);
+    if (known) return *known;
+    ctx_.report.failed(failure::store_read_failed,
+                       "a tenant's notification policy, tenant " + std::to_string(tenant));
+    return nullptr;
+}
+
+std::shared_ptr<const user_profile> device_table::own_profile(const requester& who) {
+    auto settings = ctx_.store.user_settings(who.tenant, who.user);
+    if (settings) return profile_of_stored(*settings);
+    ctx_.report.failed(failure::store_read_failed,
+                       "a user's notification settings, tenant " + std::to_string(who.tenant));
+    return nullptr;
 }
 
 void device_table::to_members(storage::tenant_id tenant,

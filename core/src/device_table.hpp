@@ -25,6 +25,7 @@
 #include "keys.hpp"
 #include "notice_rules.hpp"
 #include "session_handover.hpp"
+#include "tenant_policies.hpp"
 #include "user_profile.hpp"
 
 namespace tern::core {
@@ -79,9 +80,16 @@ public:
     void to_user(storage::tenant_id tenant, storage::user_id user,
                  std::shared_ptr<const v1::Frame> frame);
     // The user's notification settings changed (after the commit): every device of theirs
-    // announces what follows by them (null: none).
+    // announces what follows by them (null: none), with the hours the tenant's policy gives.
     void set_profile(storage::tenant_id tenant, storage::user_id user,
                      std::shared_ptr<const user_profile> profile);
+    // The tenant's policy changed (after the commit; null: removed): every device of the
+    // tenant announces what follows by it.
+    void set_policy(storage::tenant_id tenant, std::shared_ptr<const tenant_policy> policy);
+    // The tenant's policy as last committed or stored (null: none, or the read failed: counted).
+    [[nodiscard]] std::shared_ptr<const tenant_policy> policy(storage::tenant_id tenant);
+    // The user's own settings from the store (null: none, or the read failed: counted).
+    [[nodiscard]] std::shared_ptr<const user_profile> own_profile(const requester& who);
     // A frame for every device of `members` (ascending) but `except`'s, dropped for a device
     // whose queue is busy (typing: ephemeral).
     void to_members(storage::tenant_id tenant,
@@ -91,11 +99,12 @@ public:
 private:
     struct device_entry {
         std::shared_ptr<device_port> port;
-        std::uint64_t cursor = 0;                // newest inbox_seq pushed or synced
-        std::uint64_t acked = 0;                 // newest inbox_seq acknowledged or resumed from
-        bool catching_up = false;                // reading the store; live pushes wait
-        std::vector<storage::user_id> watching;  // presence followed, ascending
-        std::shared_ptr<const user_profile> profile;  // the user's settings (null: none)
+        std::uint64_t cursor = 0;                 // newest inbox_seq pushed or synced
+        std::uint64_t acked = 0;                  // newest inbox_seq acknowledged or resumed from
+        bool catching_up = false;                 // reading the store; live pushes wait
+        std::vector<storage::user_id> watching;   // presence followed, ascending
+        std::shared_ptr<const user_profile> own;  // the user's settings (null: none)
+        std::shared_ptr<const user_profile> profile;  // with the hours the policy gives
         hours_cache hours;                            // whether the user is at work now
     };
     using user_devices = std::unordered_map<user_key, std::vector<device_entry>, key_hash>;
@@ -124,6 +133,7 @@ private:
     const std::atomic<bool>& draining_;
     device_directory directory_;
     shard_local<shard_devices> shards_;
+    tenant_policies policies_;
 };
 
 }  // namespace tern::core

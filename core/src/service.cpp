@@ -106,4 +106,13 @@ void service::drain(std::chrono::milliseconds window) { parts_->admin.drain(wind
 
 bool service::draining() const noexcept { return parts_->draining; }
 
+void service::set_policy(storage::tenant_id tenant, const v1::TenantPolicy& policy,
+                         std::function<void(policy_outcome)> done) {
+    parts_->settings.set_policy(tenant, policy, std::move(done));
+}
+
+storage::result<std::optional<std::string>> service::policy(storage::tenant_id tenant) const {
+    return parts_->ctx.store.user_settings(tenant, storage::tenant_policy_record);
+}
+
 }  // namespace tern::core

@@ -19,11 +19,17 @@ void settings_desk::on_set(const std::shared_ptr<device_port>& device, const v1:
     if (settings.dnd_until_ms() < 0) return fail("dnd_until_ms: a Unix time in ms, or 0");
     auto profile = profile_of(settings);
     if (!profile) return fail(profile.error());
+    const auto who = device->who();
+    if (const auto policy = devices_.policy(who.tenant);
+        settings.has_hours() && policy && policy->freedom == hours_freedom::none) {
+        return answer(*device, frame.req_id(),
+                      error_frame(0, v1::PERMISSION_DENIED,
+                                  "hours: your company's policy sets everyone's working hours"));
+    }
     // Default settings are no settings: nothing is kept for them.
     auto bytes = settings.ByteSizeLong() == 0 ? std::string() : settings.SerializeAsString();
     if (bytes.size() > storage::max_settings_bytes) return fail("settings: at most 16 KiB");
 
-    const auto who = device->who();
     const auto here = reply_to::of(device, frame.req_id());
     auto done = [this, here, who, profile = *profile, settings](storage::entry_result r) {
         if (!r) {
@@ -54,7 +60,8 @@ void settings_desk::on_working_hours(const std::shared_ptr<device_port>& device,
     }
     const auto tenant = device->who().tenant;
     const auto stored = ctx_.store.user_settings(tenant, user);
-    if (!stored) {
+    const auto policy = ctx_.store.user_settings(tenant, storage::tenant_policy_record);
+    if (!stored || !policy) {
         ctx_.report.failed(failure::store_read_failed,
                            "a user's notification settings, tenant " + std::to_string(tenant));
         return answer(*device, frame.req_id(),
@@ -64,7 +71,7 @@ void settings_desk::on_working_hours(const std::shared_ptr<device_port>& device,
     auto& w = *out.mutable_working_hours();
     w.set_user_id(user);
     w.set_working(true);
-    const auto profile = profile_of_stored(*stored);
+    const auto profile = in_force(profile_of_stored(*stored), policy_of_stored(*policy).get());
     if (profile && profile->hours) {
         const auto now = ctx_.time.unix_ms();
         const auto state = profile->hours->at(now);
@@ -76,6 +83,33 @@ void settings_desk::on_working_hours(const std::shared_ptr<device_port>& device,
         w.set_time_zone(profile->hours->spec().time_zone);
     }
     answer(*device, frame.req_id(), std::move(out));
+}
+
+void settings_desk::set_policy(storage::tenant_id tenant, const v1::TenantPolicy& policy,
+                               std::function<void(policy_outcome)> done) {
+    using status = policy_outcome::status;
+    auto checked = policy_of(policy);
+    if (!checked) return done({status::invalid, checked.error()});
+    // No policy is no record (as with a user's settings).
+    auto bytes = policy.ByteSizeLong() == 0 ? std::string() : policy.SerializeAsString();
+    if (bytes.size() > storage::max_settings_bytes) {
+        return done({status::invalid, "policy: at most 16 KiB"});
+    }
+    auto in_force_now = bytes.empty() ? nullptr : *checked;
+    auto committed = [this, tenant, done, in_force_now](storage::entry_result r) {
+        if (!r) {
+            return done({status::unavailable, "not stored (" + r.error().message() + "); retry"});
+        }
+        devices_.set_policy(tenant, in_force_now);
+        done({status::stored, {}});
+    };
+    if (!ctx_.commits.try_submit(
+            storage::put_user_settings{tenant, storage::tenant_policy_record, std::move(bytes)},
+            std::move(committed))) {
+        ctx_.report.failed(failure::commit_queue_full,
+                           "the notification policy of tenant " + std::to_string(tenant));
+        done({status::unavailable, "the server is busy; retry"});
+    }
 }
 
 v1::Frame answer_settings(const storage::store& store, const limits&, const requester& who,

@@ -1,5 +1,6 @@
-// A user's own notification settings (SetNotificationSettings, GetNotificationSettings) and the
-// working-hours question about any user of the tenant (WorkingHoursRequest): docs/notifications.md.
+// A user's own notification settings (SetNotificationSettings, GetNotificationSettings), the
+// working-hours question about any user of the tenant (WorkingHoursRequest), and the tenant's
+// policy an administrator sets: docs/notifications.md.
 //
 // Settings are checked on the device's shard, committed as a put_user_settings entry (through the
 // log, so every replica has them), then handed to the device table, which every device of the
@@ -9,7 +10,10 @@
 // thread post onward.
 #pragma once
 
+#include <functional>
 #include <memory>
+
+#include <tern/core/service.hpp>
 
 #include "context.hpp"
 #include "device_table.hpp"
@@ -23,6 +27,9 @@ public:
 
     void on_set(const std::shared_ptr<device_port>& device, const v1::Frame& frame);
     void on_working_hours(const std::shared_ptr<device_port>& device, const v1::Frame& frame);
+    // Any thread; `done` on the caller's thread when refused, else on the writer's.
+    void set_policy(storage::tenant_id tenant, const v1::TenantPolicy& policy,
+                    std::function<void(policy_outcome)> done);
 
 private:
     context ctx_;

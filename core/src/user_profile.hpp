@@ -1,6 +1,7 @@
-// A user's own notification settings as the delivery decision reads them (docs/notifications.md):
-// do-not-disturb, whether to be alerted off hours anyway, and their working hours. Built from the
-// stored tern.v1.NotificationSettings, checked when the user sets them.
+// A user's notification settings as the delivery decision reads them (docs/notifications.md):
+// do-not-disturb, whether to be alerted off hours anyway, and their working hours; and the
+// tenant's policy, which may give or set those hours. Built from the stored
+// tern.v1.NotificationSettings and tern.v1.TenantPolicy, checked when they are set.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,7 @@
 
 namespace tern::v1 {
 class NotificationSettings;
-class WorkHours;
+class TenantPolicy;
 }  // namespace tern::v1
 
 namespace tern::core {
@@ -33,6 +34,30 @@ struct user_profile {
 // parse (what the user set was checked, so that means a newer build wrote them).
 [[nodiscard]] std::shared_ptr<const user_profile> profile_of_stored(
     const std::optional<std::string>& bytes);
+
+// How far a user may change the company's hours for themselves (tern.v1.HoursFreedom).
+enum class hours_freedom : std::uint8_t {
+    own,        // a user's own hours replace the company's
+    time_zone,  // the company's hours in the user's time zone
+    none,       // the company's hours for everyone
+};
+
+struct tenant_policy {
+    std::optional<work_schedule> hours;  // the company's; none: always at work
+    hours_freedom freedom = hours_freedom::own;
+};
+
+[[nodiscard]] boost::system::result<std::shared_ptr<const tenant_policy>, std::string> policy_of(
+    const v1::TenantPolicy& policy);
+// Stored bytes (put_user_settings of storage::tenant_policy_record) as a policy; null for none.
+[[nodiscard]] std::shared_ptr<const tenant_policy> policy_of_stored(
+    const std::optional<std::string>& bytes);
+
+// The profile the decision uses: the user's own settings, with the hours that count under the
+// tenant's policy (theirs, the company's, or the company's in their time zone). Either may be
+// null; the result is null when neither says anything.
+[[nodiscard]] std::shared_ptr<const user_profile> in_force(std::shared_ptr<const user_profile> own,
+                                                           const tenant_policy* policy);
 
 // Whether the user is at work at `now_ms`, and until when; a cache the caller keeps per user.
 struct hours_cache {

@@ -438,7 +438,7 @@ private:
     }
 
     entry_result apply_one(const put_user_settings& e) {
-        if (e.tenant == 0 || e.user == 0 || e.settings.size() > max_settings_bytes) {
+        if (e.tenant == 0 || e.settings.size() > max_settings_bytes) {
             return make_error_code(errc::invalid_entry);
         }
         if (e.settings.empty()) {

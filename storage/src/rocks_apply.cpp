@@ -418,7 +418,7 @@ entry_result apply_batch::apply(const set_mute& e) {
 }
 
 entry_result apply_batch::apply(const put_user_settings& e) {
-    if (e.tenant == 0 || e.user == 0 || e.settings.size() > max_settings_bytes) {
+    if (e.tenant == 0 || e.settings.size() > max_settings_bytes) {
         return make_error_code(errc::invalid_entry);
     }
     if (e.settings.empty()) {

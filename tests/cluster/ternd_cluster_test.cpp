@@ -887,4 +887,26 @@ TEST_CASE(
     REQUIRE(one.status == 200);
     CHECK(nlohmann::json::parse(one.body)["kicked"] == 1);
     CHECK(again->events->wait(kicked, 30s));
+
+    // The tenant's policy, set through a node that does not own the partition (it asks the
+    // owner over NATS, whose core commits it and decides for every device of the tenant): no
+    // work day at all, so Bob's pushes turn silent. Read back through the third node.
+    const std::string never_at_work =
+        R"({"hours": {"time_zone": "UTC", "work_days": 0, "start": "09:00", "end": "17:00"}})";
+    const auto set = http_post(c.nodes[phone_node]->admin_port(), "/admin/v1/policy?tenant=1",
+                               admin_token, never_at_work);
+    REQUIRE(set.status == 200);
+    const auto read = http_request(c.nodes[laptop_node]->admin_port(), tooling::http_method::get,
+                                   "/admin/v1/policy?tenant=1", admin_token);
+    REQUIRE(read.status == 200);
+    CHECK(nlohmann::json::parse(read.body)["hours"]["time_zone"] == "UTC");
+    auto carol = c.device(laptop_node, 3);
+    send_results acks;
+    const auto to_bob = tc::conv_id::direct(2, 3);
+    carol->client->send(to_bob, tc::content::from_text("after hours"), acks.callback());
+    REQUIRE(acks.wait(1, 30s));
+    REQUIRE(has_texts(*bob, to_bob, 1));
+    CHECK(bob->events->read([&](const recording_listener& l) {
+        return l.messages_of(to_bob).front().notice;
+    }) == tc::notice::silent);
 }

@@ -217,3 +217,60 @@ TEST_CASE("a drain fails readiness, closes the listeners and moves every client 
     // A second drain is a no-op.
     CHECK(json_of(http_post(admin, "/admin/v1/drain", f.admin_token))["already"] == true);
 }
+
+TEST_CASE("a tenant's policy through the admin API: the admin token or that tenant's admins",
+          "[integration][admin]") {
+    gateway_fixture f;
+    const auto admin = f.gw->admin_port();
+    const std::string policy =
+        R"({"hours": {"time_zone": "Asia/Shanghai", "work_days": 31, "start": "09:00",)"
+        R"( "end": "18:00", "holidays": ["2027-02-11"]}, "freedom": "HOURS_FREEDOM_TIME_ZONE"})";
+    const auto admin_of = [&](std::uint64_t tenant, std::vector<std::string> roles) {
+        return f.token("k1", f.k1.private_pem, [&](auth::token_claims& c) {
+            c.tenant = tenant;
+            c.roles = roles;
+        });
+    };
+    using tern::tooling::http_method;
+
+    // The operator's admin token: any tenant.
+    auto set = http_post(admin, "/admin/v1/policy?tenant=1", f.admin_token, policy);
+    REQUIRE(set.status == 200);
+    CHECK(json_of(set)["policy"]["hours"]["time_zone"] == "Asia/Shanghai");
+    auto got = http_request(admin, http_method::get, "/admin/v1/policy?tenant=1", f.admin_token);
+    REQUIRE(got.status == 200);
+    CHECK(json_of(got)["freedom"] == "HOURS_FREEDOM_TIME_ZONE");
+    CHECK(json_of(got)["hours"]["holidays"][0] == "2027-02-11");
+
+    // Tenant 1's admin reads and replaces tenant 1's; never tenant 2's, even to read it.
+    const auto admin1 = admin_of(1, {"admin"});
+    CHECK(http_request(admin, http_method::get, "/admin/v1/policy?tenant=1", admin1).status == 200);
+    const auto other = http_request(admin, http_method::get, "/admin/v1/policy?tenant=2", admin1);
+    CHECK(other.status == 403);
+    CHECK(other.body.find("Asia") == std::string::npos);
+    CHECK(http_post(admin, "/admin/v1/policy?tenant=2", admin1, "{}").status == 403);
+    CHECK(http_post(admin, "/admin/v1/policy?tenant=1", admin1, "{}").status == 200);
+    CHECK(json_of(http_request(admin, http_method::get, "/admin/v1/policy?tenant=1", admin1)) ==
+          nlohmann::json::object());
+
+    // A member's token, no token, a bad one: refused.
+    const auto member = admin_of(1, {"member"});
+    CHECK(http_request(admin, http_method::get, "/admin/v1/policy?tenant=1", member).status == 401);
+    CHECK(http_request(admin, http_method::get, "/admin/v1/policy?tenant=1").status == 401);
+    CHECK(http_post(admin, "/admin/v1/policy?tenant=1", "not-a-token-at-all", policy).status ==
+          401);
+
+    // Bad requests: a misspelt field, a bad time zone, no body, no tenant.
+    const auto bad = [&](const std::string& body) {
+        const auto r = http_post(admin, "/admin/v1/policy?tenant=1", f.admin_token, body);
+        CHECK(r.status == 400);
+        return json_of(r)["error"].get<std::string>();
+    };
+    CHECK_THAT(bad(R"({"hours": {"timezone": "UTC"}})"), Catch::Contains("timezone"));
+    CHECK_THAT(bad(R"({"hours": {"time_zone": "Mars/Olympus", "start": "09:00", "end": "17:00"}})"),
+               Catch::Contains("time zone"));
+    CHECK_THAT(bad(""), Catch::Contains("body"));
+    CHECK(http_post(admin, "/admin/v1/policy", f.admin_token, policy).status == 400);
+    CHECK(http_post(admin, "/admin/v1/kick?tenant=1&user=1", f.admin_token, "{}").status == 400);
+    CHECK(metric(admin, R"(tern_admin_requests_total{code="403"})") == 2);
+}

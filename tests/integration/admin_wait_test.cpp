@@ -61,10 +61,10 @@ TEST_CASE("an admin route that cannot answer gets a 503, one that fails a 500, a
         throw ts::admin::unavailable("a shard did not answer within 5 s");
     };
     routes.varz = []() -> nlohmann::json { throw std::runtime_error("broken"); };
-    const auto late = ts::admin::handle(routes, "", {"GET", "/admin/v1/connz", ""});
+    const auto late = ts::admin::handle(routes, "", {"GET", "/admin/v1/connz", "", ""});
     CHECK(late.status == 503);
     CHECK(late.body.find("did not answer") != std::string::npos);
-    const auto failed = ts::admin::handle(routes, "", {"GET", "/admin/v1/varz", ""});
+    const auto failed = ts::admin::handle(routes, "", {"GET", "/admin/v1/varz", "", ""});
     CHECK(failed.status == 500);
     CHECK(failed.body.find("broken") == std::string::npos);  // details go to the log only
 }

@@ -177,3 +177,56 @@ TEST_CASE("ternctl status, kick and drain work through a running gateway's admin
     CHECK(rc == 1);
     CHECK(out.find("cannot reach") != std::string::npos);
 }
+
+TEST_CASE("ternctl policy sets a tenant's working hours, and a device follows them",
+          "[integration][ternctl][admin]") {
+    using namespace tern::test;
+    gateway_fixture f;
+    const std::string ctl = std::string(TERN_CTL) + " ";
+    const std::string where = " --admin http://127.0.0.1:" + std::to_string(f.gw->admin_port());
+    auto alice = f.login(1, 7, 70);
+    auto bob = f.login(1, 8, 80);
+    const auto file = f.dir.path() / "policy.json";
+    // No work day at all: every user of tenant 1 is off hours.
+    std::ofstream(file) << R"({"hours": {"time_zone": "Europe/Berlin", "work_days": 0,)"
+                        << R"( "start": "09:00", "end": "17:00"}})";
+
+    // A tenant admin's token minted by ternctl itself.
+    const auto keys = f.dir.path() / "ctl-keys";
+    auto [rc, out] = run(ctl + "keygen --kid k1 --out " + keys.string());
+    REQUIRE(rc == 0);
+    const auto token_of = [&](std::uint64_t tenant) {
+        auto [code, text] =
+            run(ctl + "token --key " + (keys / "k1.key").string() + " --kid k1 --tenant " +
+                std::to_string(tenant) + " --user 1 --device 1 --role admin");
+        REQUIRE(code == 0);
+        return text.substr(0, text.find('\n'));
+    };
+    // The gateway trusts the fixture's k1, not this one: first the fixture's admin token.
+    std::tie(rc, out) = run(ctl + "policy set --tenant 1 --file " + file.string() + where +
+                            " --token " + f.admin_token);
+    REQUIRE(rc == 0);
+    CHECK(out.find("policy stored") != std::string::npos);
+    std::tie(rc, out) = run(ctl + "policy get --tenant 1" + where + " --token " + f.admin_token);
+    CHECK(rc == 0);
+    CHECK(out.find("Europe/Berlin") != std::string::npos);
+    // A token of an unknown key is no admin's: 401, and ternctl says so.
+    std::tie(rc, out) =
+        run(ctl + "policy get --tenant 1" + where + " --token " + token_of(1) + " 2>&1");
+    CHECK(rc == 1);
+    CHECK(out.find("401") != std::string::npos);
+
+    alice->send(send_text(5, direct(7, 8), "after hours", "p-1"));
+    const auto got = pushes(*bob, 1);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].notice() == tern::v1::NOTICE_SILENT);
+
+    std::ofstream(file, std::ios::trunc) << "{}";
+    std::tie(rc, out) = run(ctl + "policy set --tenant 1 --file " + file.string() + where +
+                            " --token " + f.admin_token);
+    REQUIRE(rc == 0);
+    alice->send(send_text(6, direct(7, 8), "any time", "p-2"));
+    const auto again = pushes(*bob, 1);
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].notice() == tern::v1::NOTICE_ALERT);
+}

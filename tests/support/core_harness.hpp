@@ -74,6 +74,13 @@ struct core_harness {
 
 // ---- frames a device sends ---------------------------------------------------------------------
 
+inline v1::Frame settings_frame(std::uint64_t req_id, const v1::NotificationSettings& settings) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    *f.mutable_set_notification_settings()->mutable_settings() = settings;
+    return f;
+}
+
 inline v1::Frame text_send(std::uint64_t req_id, const storage::conv_id& conv, std::string text,
                            std::string client_msg_id) {
     v1::Frame f;

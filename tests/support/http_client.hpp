@@ -16,9 +16,10 @@ using tooling_reply = tern::tooling::http_reply;
 
 // A request to 127.0.0.1:`port`; throws when there is no reply at all (the test fails there).
 inline tooling_reply http_request(std::uint16_t port, tern::tooling::http_method method,
-                                  const std::string& target, const std::string& bearer = {}) {
-    auto reply = tern::tooling::send_http(
-        {method, "127.0.0.1", std::to_string(port), target, bearer, std::chrono::seconds(30)});
+                                  const std::string& target, const std::string& bearer = {},
+                                  const std::string& body = {}) {
+    auto reply = tern::tooling::send_http({method, "127.0.0.1", std::to_string(port), target,
+                                           bearer, std::chrono::seconds(30), body});
     if (!reply) throw std::runtime_error("HTTP " + target + ": " + reply.error().message());
     return std::move(*reply);
 }
@@ -28,8 +29,8 @@ inline tooling_reply http_get(std::uint16_t port, const std::string& target) {
 }
 
 inline tooling_reply http_post(std::uint16_t port, const std::string& target,
-                               const std::string& bearer = {}) {
-    return http_request(port, tern::tooling::http_method::post, target, bearer);
+                               const std::string& bearer = {}, const std::string& body = {}) {
+    return http_request(port, tern::tooling::http_method::post, target, bearer, body);
 }
 
 // The value of the sample `series` (a metric name with its labels, as exposed) in a Prometheus

@@ -88,6 +88,9 @@ inline std::string first_difference(const st::store& expect, const st::store& ac
                      "readers");
             }
         }
+        same(actual.user_settings(t, st::tenant_policy_record).value() ==
+                 expect.user_settings(t, st::tenant_policy_record).value(),
+             "tenant policy");
         for (st::user_id u = 1; u <= max_user; ++u) {
             same(actual.conversations_of(t, u).value() == expect.conversations_of(t, u).value(),
                  "conversations of a user");
@@ -151,6 +154,7 @@ public:
         }
         if (roll < 88) {
             std::string bytes(pick(0, 3), static_cast<char>('a' + pick(0, 25)));
+            // User 0 is the tenant's policy record.
             return st::put_user_settings{t, pick(0, max_user), std::move(bytes)};
         }
         if (roll < 90) {

@@ -5,11 +5,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -30,6 +32,9 @@ struct admin_args {
     CLI::App* cluster_status = nullptr;
     CLI::App* checkpoint = nullptr;
     CLI::App* remove_peer = nullptr;
+    CLI::App* policy_get = nullptr;
+    CLI::App* policy_set = nullptr;
+    std::string policy_file;
     std::string checkpoint_name;
     std::uint32_t partition = 0;
     std::string peer;
@@ -56,11 +61,11 @@ std::string from_env(const char* name, std::string fallback) {
 
 // A request to the admin listener at `url` (plain http://host:port, on a private address).
 tooling::http_reply call(const std::string& url, tooling::http_method method,
-                         const std::string& target) {
+                         const std::string& target, std::string body = {}) {
     const auto where = tooling::parse_http_url(url);
     if (!where) throw std::runtime_error("--admin " + url + ": expected http://host:port");
-    auto reply = tooling::send_http(
-        {method, where->host, where->port, target, args().token, std::chrono::seconds(30)});
+    auto reply = tooling::send_http({method, where->host, where->port, target, args().token,
+                                     std::chrono::seconds(30), std::move(body)});
     if (!reply) {
         throw std::runtime_error("cannot reach ternd's admin listener at " + url + " (" + target +
                                  "): " + reply.error().message());
@@ -68,8 +73,9 @@ tooling::http_reply call(const std::string& url, tooling::http_method method,
     return std::move(*reply);
 }
 
-json call_json(const std::string& url, tooling::http_method method, const std::string& target) {
-    const auto r = call(url, method, target);
+json call_json(const std::string& url, tooling::http_method method, const std::string& target,
+               std::string request_body = {}) {
+    const auto r = call(url, method, target, std::move(request_body));
     json body = json::parse(r.body, nullptr, false);
     if (r.status >= 400) {
         const std::string why =
@@ -297,6 +303,39 @@ void add_connection_options(CLI::App* cmd) {
     cmd->add_option("--token", a.token, "admin bearer token (env TERN_ADMIN_TOKEN)");
 }
 
+// The policy file as given: a path, or "-" for standard input.
+std::string read_policy_file(const std::string& path) {
+    std::ostringstream text;
+    if (path == "-") {
+        text << std::cin.rdbuf();
+    } else {
+        std::ifstream in(path, std::ios::binary);
+        if (!in) throw std::runtime_error("--file " + path + ": cannot read it");
+        text << in.rdbuf();
+    }
+    return text.str();
+}
+
+int policy_get() {
+    const auto& a = args();
+    const auto policy = call_json(a.url, tooling::http_method::get,
+                                  "/admin/v1/policy?tenant=" + std::to_string(a.tenant));
+    std::cout << policy.dump(2) << "\n";
+    return 0;
+}
+
+int policy_set() {
+    const auto& a = args();
+    const auto body = read_policy_file(a.policy_file);
+    if (json::parse(body, nullptr, false).is_discarded()) {
+        throw std::runtime_error("--file " + a.policy_file + ": not JSON");
+    }
+    const auto stored = call_json(a.url, tooling::http_method::post,
+                                  "/admin/v1/policy?tenant=" + std::to_string(a.tenant), body);
+    std::cout << "tenant " << a.tenant << ": policy stored\n" << stored["policy"].dump(2) << "\n";
+    return 0;
+}
+
 }  // namespace
 
 void add_admin(CLI::App& app) {
@@ -325,6 +364,20 @@ void add_admin(CLI::App& app) {
     add_connection_options(a.checkpoint);
     a.checkpoint->add_option("--name", a.checkpoint_name,
                              "the checkpoint's name (default: the UTC time, 20261204T001500Z)");
+
+    auto* policy = app.add_subcommand(
+        "policy",
+        "a tenant's notification policy: working hours as company policy "
+        "(docs/notifications.md); --token: the admin token or a tenant admin's JWT");
+    policy->require_subcommand(1);
+    a.policy_get = policy->add_subcommand("get", "print the tenant's policy file (JSON)");
+    a.policy_set = policy->add_subcommand("set", "replace the tenant's policy ({} removes it)");
+    for (auto* cmd : {a.policy_get, a.policy_set}) {
+        add_connection_options(cmd);
+        cmd->add_option("--tenant", a.tenant, "tenant id")->required();
+    }
+    a.policy_set->add_option("--file", a.policy_file, "the policy file (JSON; - for stdin)")
+        ->required();
 
     auto* cluster = app.add_subcommand("cluster", "a ternd cluster");
     cluster->require_subcommand(1);
@@ -358,7 +411,8 @@ void add_admin(CLI::App& app) {
 
 bool admin_parsed() {
     const auto& a = args();
-    return *a.status || *a.drain || *a.kick || *a.cluster_status || *a.checkpoint || *a.remove_peer;
+    return *a.status || *a.drain || *a.kick || *a.cluster_status || *a.checkpoint ||
+           *a.remove_peer || *a.policy_get || *a.policy_set;
 }
 
 int run_admin() {
@@ -368,6 +422,8 @@ int run_admin() {
     if (*a.cluster_status) return cluster_status();
     if (*a.checkpoint) return checkpoint();
     if (*a.remove_peer) return remove_peer();
+    if (*a.policy_get) return policy_get();
+    if (*a.policy_set) return policy_set();
     return kick();
 }
 

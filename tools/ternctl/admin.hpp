@@ -1,5 +1,5 @@
-// ternctl status, drain, kick, checkpoint and cluster status: running ternd nodes through their
-// admin HTTP listeners
+// ternctl status, drain, kick, checkpoint, policy and cluster status: running ternd nodes through
+// their admin HTTP listeners
 // (docs/operations.md). The admin URL comes from --admin or TERN_ADMIN_URL (default
 // http://127.0.0.1:7480); the bearer token for drain and kick from --token or TERN_ADMIN_TOKEN.
 #pragma once

@@ -3,9 +3,10 @@
 //
 //   ternctl keygen --kid k1 [--alg es256|eddsa] [--out DIR]
 //   ternctl token --key DIR/k1.key --kid k1 --tenant 1 --user 42 --device 7 [--ttl 24h]
-//                 [--issuer tern-dev] [--audience tern]
+//                 [--issuer tern-dev] [--audience tern] [--role admin]
 //   ternctl inspect ...                      (tools/ternctl/inspect.hpp)
 //   ternctl status | drain [--seconds N] [--wait] | kick --tenant T --user U [--device D]
+//           | policy get --tenant T | policy set --tenant T --file policy.json
 //           [--admin http://127.0.0.1:7480] [--token T]   (tools/ternctl/admin.hpp)
 #include <sys/stat.h>
 
@@ -16,6 +17,7 @@
 #include <iostream>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -98,6 +100,10 @@ int main(int argc, char** argv) {
     token_cmd->add_option("--ttl", ttl, "lifetime: 90s, 15m, 24h, 7d");
     token_cmd->add_option("--issuer", issuer, "iss claim");
     token_cmd->add_option("--audience", audience, "aud claim");
+    std::vector<std::string> roles;
+    token_cmd->add_option("--role", roles,
+                          "a role (roles claim; repeat for more): admin makes the bearer an "
+                          "administrator of its tenant (ternctl policy)");
 
     ternctl::add_inspect(app);
     ternctl::add_admin(app);
@@ -116,6 +122,7 @@ int main(int argc, char** argv) {
         auto claims = tooling::device_claims(tenant, user, device, std::chrono::seconds(lifetime));
         claims.issuer = issuer;
         claims.audience = audience;
+        claims.roles = roles;
         const auto token = auth::sign_token(claims, *key);
         if (!token) throw std::runtime_error("signing failed");
         std::cout << *token << "\n";

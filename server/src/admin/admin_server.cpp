@@ -35,6 +35,7 @@ constexpr std::size_t max_header_bytes = 8 * 1024;
 constexpr std::chrono::seconds request_timeout{10};
 constexpr std::size_t max_admin_connections = 64;
 constexpr std::size_t max_connz_page = 1000;
+constexpr std::size_t max_body_bytes = 64 * 1024;
 
 response json(unsigned status, const nlohmann::json& body) {
     return {status, "application/json", body.dump() + "\n"};
@@ -80,6 +81,39 @@ bool authorized(const std::string& token, const std::string& header) {
         return false;
     }
     return CRYPTO_memcmp(header.data() + scheme.size(), token.data(), token.size()) == 0;
+}
+
+// The policy routes: the operator's admin token reaches every tenant, a tenant admin's JWT its
+// own. Nullopt: authorized; else the refusal.
+std::optional<response> refuse_policy_caller(const routes& r, const std::string& token,
+                                             const std::string& header, std::uint64_t tenant) {
+    if (!token.empty() && authorized(token, header)) return std::nullopt;
+    constexpr std::string_view scheme = "Bearer ";
+    if (r.tenant_admin && header.rfind(scheme, 0) == 0) {
+        const auto admin_of = r.tenant_admin(std::string_view(header).substr(scheme.size()));
+        if (admin_of && *admin_of == tenant) return std::nullopt;
+        if (admin_of) return error(403, "a tenant admin's token reaches its own tenant only");
+    }
+    if (token.empty() && !r.tenant_admin) {
+        return error(403, "admin.token is not set and no token keys: the policy routes are off");
+    }
+    return error(401, "bearer token required: the admin token or a tenant admin's JWT");
+}
+
+response handle_policy(const routes& r, const std::string& token, const request& req,
+                       const std::map<std::string, std::string>& q) {
+    const bool set = req.method == "POST";
+    if (!set && req.method != "GET") return error(405, "use GET or POST");
+    const auto tenant = number(q, "tenant");
+    if (!tenant || *tenant == 0) return error(400, "tenant: a positive integer");
+    if (auto refused = refuse_policy_caller(r, token, req.authorization, *tenant)) {
+        return *refused;
+    }
+    if (!r.policy || !r.set_policy) return error(404, "no policies here");
+    if (!set) return json(200, r.policy(*tenant));
+    auto stored = r.set_policy(*tenant, req.body);
+    spdlog::warn("admin: the notification policy of tenant {} replaced", *tenant);
+    return json(200, stored);
 }
 
 response handle_get(const routes& r, std::string_view path,
@@ -170,6 +204,24 @@ bool is_post_route(std::string_view path) {
 
 }  // namespace
 
+namespace {
+
+response route(const routes& r, const std::string& token, const request& req, std::string_view path,
+               const std::map<std::string, std::string>& query) {
+    if (path == "/admin/v1/policy") return handle_policy(r, token, req, query);
+    if (!req.body.empty()) return error(400, "this route takes no body");
+    if (is_post_route(path)) {
+        if (req.method != "POST") return error(405, "use POST");
+        if (token.empty()) return error(403, "admin.token is not set: changing routes are off");
+        if (!authorized(token, req.authorization)) return error(401, "bearer token required");
+        return handle_post(r, path, query);
+    }
+    if (req.method != "GET" && req.method != "HEAD") return error(405, "use GET");
+    return handle_get(r, path, query);
+}
+
+}  // namespace
+
 response handle(const routes& r, const std::string& token, const request& req) {
     const std::string_view target = req.target;
     const auto question = target.find('?');
@@ -177,20 +229,14 @@ response handle(const routes& r, const std::string& token, const request& req) {
     const auto query =
         parse_query(question == std::string_view::npos ? "" : target.substr(question + 1));
     if (!query) return error(400, "malformed query string");
-    const bool post_route = is_post_route(path);
-    if (post_route) {
-        if (req.method != "POST") return error(405, "use POST");
-        if (token.empty()) return error(403, "admin.token is not set: changing routes are off");
-        if (!authorized(token, req.authorization)) return error(401, "bearer token required");
-    } else if (req.method != "GET" && req.method != "HEAD") {
-        return error(405, "use GET");
-    }
     try {
-        return post_route ? handle_post(r, path, *query) : handle_get(r, path, *query);
+        return route(r, token, req, path, *query);
     } catch (const unavailable& e) {
         return error(503, e.what());
     } catch (const conflict& e) {
         return error(409, e.what());
+    } catch (const bad_request& e) {
+        return error(400, e.what());
     } catch (const std::exception& e) {
         spdlog::error("admin {} {}: {}", req.method, path, e.what());
         return error(500, "internal error (logged)");
@@ -228,9 +274,9 @@ struct admin_server::impl {
         beast::flat_buffer buffer;
         for (;;) {
             stream.expires_after(request_timeout);
-            http::request_parser<http::empty_body> parser;
+            http::request_parser<http::string_body> parser;
             parser.header_limit(max_header_bytes);
-            parser.body_limit(0);
+            parser.body_limit(max_body_bytes);
             auto [ec, n] = co_await http::async_read(stream, buffer, parser,
                                                      asio::as_tuple(asio::use_awaitable));
             if (ec) {
@@ -241,7 +287,7 @@ struct admin_server::impl {
             const auto& req = parser.get();
             const auto answer = handle(routes_, token,
                                        {std::string(req.method_string()), std::string(req.target()),
-                                        std::string(req[http::field::authorization])});
+                                        std::string(req[http::field::authorization]), req.body()});
             if (routes_.answered) routes_.answered(answer.status);
             http::response<http::string_body> res{static_cast<http::status>(answer.status),
                                                   req.version()};

@@ -12,11 +12,15 @@
 //   POST /admin/v1/checkpoint  write a checkpoint of the store (?name=N) beside the data_dir
 //   POST /admin/v1/partitions/remove-peer  drop a node's copy of a partition's stream
 //                              (?partition=P&peer=NODE; a cluster node)
+//   GET  /admin/v1/policy      a tenant's notification policy as JSON (?tenant=T)
+//   POST /admin/v1/policy      replace it (?tenant=T; the body: the policy's JSON, {} removes it)
 //
 // POST routes need `Authorization: Bearer <admin.token>`; without a configured token they are
-// refused (403). Requests are bounded (8 KiB of headers, no body, 10 s to arrive); a bad one gets
-// a 4xx answer and is counted, never a crash. A route that asks the shards (connz, kick) waits
-// for them at most 5 s, then answers 503.
+// refused (403). The policy routes (both) take the admin token or a tenant admin's JWT (a token
+// of that tenant with the `admin` role), which reaches its own tenant only (403 for another).
+// Requests are bounded (8 KiB of headers, 64 KiB of body, 10 s to arrive); a bad one gets a 4xx
+// answer and is counted, never a crash. A route that asks the shards (connz, kick) or the
+// tenant's owner (policy) waits at most 5 s, then answers 503.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +29,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -39,6 +44,12 @@ public:
 
 // Thrown by a route whose target already exists (a 409 with the message).
 class conflict : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Thrown by a route whose request body is wrong (a 400 with the message).
+class bad_request : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
@@ -63,6 +74,13 @@ struct routes {
     // Drops node `peer`'s copy of the partition's stream (JetStream places a fresh one); throws
     // admin::conflict with the reason when it cannot. Empty on a single node (404).
     std::function<nlohmann::json(std::uint32_t partition, const std::string& peer)> remove_peer;
+    // The tenant whose administrator bears `token` (a verified JWT with the admin role), or
+    // nullopt; empty: no tenant admins (the admin token only).
+    std::function<std::optional<std::uint64_t>(std::string_view token)> tenant_admin;
+    // A tenant's policy as JSON, and its replacement from a JSON body (throws bad_request for
+    // a body that is not a valid policy, unavailable when the owner did not answer in time).
+    std::function<nlohmann::json(std::uint64_t tenant)> policy;
+    std::function<nlohmann::json(std::uint64_t tenant, const std::string& body)> set_policy;
     // Told of every request's status (0: malformed and dropped): the metrics.
     std::function<void(unsigned status)> answered;
 };
@@ -71,6 +89,7 @@ struct request {
     std::string method;  // "GET", "POST", ...
     std::string target;  // path and query
     std::string authorization;
+    std::string body;
 };
 
 struct response {

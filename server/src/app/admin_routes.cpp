@@ -1,16 +1,18 @@
 // The admin listener's routes over the gateway's parts: the JSON of varz and connz, drain, kick,
-// the log level, checkpoints and the cluster's partitions.
+// the log level, checkpoints, the cluster's partitions and the tenants' notification policies.
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 
+#include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
 #include <tern/wire/time.hpp>
 
 #include "app/gateway_parts.hpp"
 #include "logging.hpp"
+#include "tern/v1/notifications.pb.h"
 
 namespace tern::server::app {
 namespace {
@@ -122,6 +124,75 @@ std::size_t kick(gateway_parts& p, std::uint64_t tenant, std::uint64_t user,
     return *kicked;
 }
 
+// The policy file: the protobuf JSON mapping of tern.v1.TenantPolicy, with the proto's field
+// names (docs/notifications.md, "Company policy").
+nlohmann::json policy_json(const v1::TenantPolicy& policy) {
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    std::string text;
+    if (!google::protobuf::util::MessageToJsonString(policy, &text, options).ok()) {
+        throw std::runtime_error("a policy would not print as JSON");
+    }
+    return nlohmann::json::parse(text);
+}
+
+nlohmann::json stored_policy_json(const std::string& encoded) {
+    v1::TenantPolicy policy;
+    if (!policy.ParseFromString(encoded))
+        throw std::runtime_error("a stored policy does not parse");
+    return policy_json(policy);
+}
+
+v1::TenantPolicy policy_from_json(const std::string& body) {
+    if (body.empty()) throw admin::bad_request("the body: the policy as JSON ({} removes it)");
+    v1::TenantPolicy policy;
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = false;  // a misspelt field is an error, not a silent default
+    const auto parsed = google::protobuf::util::JsonStringToMessage(body, &policy, options);
+    if (!parsed.ok()) throw admin::bad_request("not a policy: " + std::string(parsed.message()));
+    return policy;
+}
+
+std::string owner_late(std::uint64_t tenant) {
+    return "the owner of tenant " + std::to_string(tenant) +
+           "'s partition did not answer in time (an election?): try again";
+}
+
+nlohmann::json read_policy(gateway_parts& p, std::uint64_t tenant) {
+    if (p.cluster) {
+        const auto read = p.cluster->policy(tenant, core_admin::default_wait);
+        if (!read) throw admin::unavailable(owner_late(tenant));
+        if (read->outcome.result != core::policy_outcome::status::stored) {
+            throw admin::unavailable(read->outcome.message);
+        }
+        return stored_policy_json(read->policy);
+    }
+    const auto stored = p.core.policy(tenant);
+    if (!stored) throw admin::unavailable("store read failed (" + stored.error().message() + ")");
+    return stored_policy_json(stored->value_or(std::string()));
+}
+
+nlohmann::json replace_policy(gateway_parts& p, std::uint64_t tenant, const std::string& body) {
+    const auto policy = policy_from_json(body);
+    const auto outcome = p.cluster ? p.cluster->set_policy(tenant, policy.SerializeAsString(),
+                                                           core_admin::default_wait)
+                                   : p.admin_core.set_policy(tenant, policy);
+    if (!outcome) {
+        throw admin::unavailable(p.cluster ? owner_late(tenant)
+                                           : "not durable within 5 s (a slow store?): read the "
+                                             "policy back before trying again");
+    }
+    switch (outcome->result) {
+        case core::policy_outcome::status::stored:
+            break;
+        case core::policy_outcome::status::invalid:
+            throw admin::bad_request(outcome->message);
+        case core::policy_outcome::status::unavailable:
+            throw admin::unavailable(outcome->message);
+    }
+    return {{"tenant", tenant}, {"policy", policy_json(policy)}};
+}
+
 }  // namespace
 
 admin::routes admin_routes(gateway_parts& p) {
@@ -191,6 +262,15 @@ admin::routes admin_routes(gateway_parts& p) {
             return nlohmann::json{{"partition", partition}, {"removed", peer}};
         };
     }
+    r.tenant_admin = [&p](std::string_view token) -> std::optional<std::uint64_t> {
+        const auto claims = p.verifier.verify(token, wire::unix_ms() / 1000);
+        if (!claims || !claims->has_role(auth::tenant_admin_role)) return std::nullopt;
+        return claims->tenant;
+    };
+    r.policy = [&p](std::uint64_t tenant) { return read_policy(p, tenant); };
+    r.set_policy = [&p](std::uint64_t tenant, const std::string& body) {
+        return replace_policy(p, tenant, body);
+    };
     r.answered = [&p](unsigned status) { p.metrics.admin_request(status); };
     return r;
 }

@@ -35,4 +35,14 @@ std::optional<std::size_t> core_admin::kick(storage::tenant_id tenant, storage::
     return wait_for(std::move(answer), wait);
 }
 
+std::optional<core::policy_outcome> core_admin::set_policy(storage::tenant_id tenant,
+                                                           const v1::TenantPolicy& policy,
+                                                           std::chrono::milliseconds wait) {
+    auto promise = std::make_shared<std::promise<core::policy_outcome>>();
+    auto answer = promise->get_future();
+    core_.set_policy(tenant, policy,
+                     [promise](core::policy_outcome o) { promise->set_value(std::move(o)); });
+    return wait_for(std::move(answer), wait);
+}
+
 }  // namespace tern::server::app

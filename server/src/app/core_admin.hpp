@@ -24,6 +24,10 @@ public:
     [[nodiscard]] std::optional<std::size_t> kick(storage::tenant_id tenant, storage::user_id user,
                                                   std::optional<storage::device_id> device,
                                                   std::chrono::milliseconds wait = default_wait);
+    // service::set_policy, waited for (nullopt: not durable within `wait`).
+    [[nodiscard]] std::optional<core::policy_outcome> set_policy(
+        storage::tenant_id tenant, const v1::TenantPolicy& policy,
+        std::chrono::milliseconds wait = default_wait);
 
 private:
     core::service& core_;

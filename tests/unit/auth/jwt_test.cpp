@@ -200,6 +200,29 @@ TEST_CASE("a key bound to a tenant signs for that tenant only", "[unit][auth]") 
           token_errc::wrong_tenant);
 }
 
+TEST_CASE("the roles claim is carried, and a malformed one refuses the token", "[unit][auth]") {
+    fixture f;
+    const auto v = f.verifier(true);
+    auto c = claims_for();
+    CHECK(v.verify(sign_token(c, f.es_private).value(), now).value().roles.empty());
+    c.roles = {"member", std::string(tenant_admin_role)};
+    const auto admin = v.verify(sign_token(c, f.es_private).value(), now).value();
+    CHECK(admin.has_role(tenant_admin_role));
+    CHECK_FALSE(admin.has_role("urgent"));
+
+    const std::string ids = R"("sub":"42","tid":"1","did":"7","iss":"tern-dev","aud":"tern",)"
+                            R"("exp":1800003600,)";
+    CHECK(v.verify(hs256_token("{" + ids + R"("roles":"admin"})"), now).value().has_role("admin"));
+    for (
+        const std::string& bad : std::vector<std::string>{
+            R"("roles":7)", R"("roles":[""])", R"("roles":["a",1])", R"("roles":{"admin":true})",
+            R"("roles":[")" + std::string(65, 'r') + R"("])",
+            R"("roles":["1","2","3","4","5","6","7","8","9","10","11","12","13","14","15","16","17"])"}) {
+        CAPTURE(bad);
+        CHECK(error_of(v.verify(hs256_token("{" + ids + bad + "}"), now)) == token_errc::malformed);
+    }
+}
+
 TEST_CASE("malformed tokens and claims are refused", "[unit][auth]") {
     fixture f;
     const auto v = f.verifier(true);

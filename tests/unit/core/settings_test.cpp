@@ -16,13 +16,6 @@ namespace {
 
 constexpr std::int64_t hour_ms = 3'600'000;
 
-v1::Frame settings_frame(std::uint64_t req_id, const v1::NotificationSettings& s) {
-    v1::Frame f;
-    f.set_req_id(req_id);
-    *f.mutable_set_notification_settings()->mutable_settings() = s;
-    return f;
-}
-
 // 09:00 to 18:00, Monday to Friday, in UTC.
 v1::NotificationSettings office_hours() {
     v1::NotificationSettings s;

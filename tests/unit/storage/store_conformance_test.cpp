@@ -620,7 +620,7 @@ STORE_TEST("a user's notification settings are kept as they are, and removed whe
     apply_ok(*f.store, st::put_user_settings{acme, 7, settings});
     apply_ok(*f.store, st::put_user_settings{acme, 8, "other"});
     auto refused = apply(
-        *f.store, {st::put_user_settings{0, 7, "x"}, st::put_user_settings{acme, 0, "x"},
+        *f.store, {st::put_user_settings{0, 7, "x"},
                    st::put_user_settings{acme, 7, std::string(st::max_settings_bytes + 1, 'x')}});
     for (const auto& result : refused) CHECK(result.error() == st::errc::invalid_entry);
     f.reopen();
@@ -631,4 +631,18 @@ STORE_TEST("a user's notification settings are kept as they are, and removed whe
     apply_ok(s, st::put_user_settings{acme, 7, ""});
     CHECK(s.user_settings(acme, 7).value() == std::nullopt);
     CHECK(s.user_settings(acme, 8).value() == "other");
+}
+
+STORE_TEST("a tenant's policy is its own record, apart from every user's settings") {
+    TestType f;
+    apply_ok(*f.store, st::put_user_settings{acme, st::tenant_policy_record, "policy"});
+    apply_ok(*f.store, st::put_user_settings{acme, 1, "user 1"});
+    f.reopen();
+    auto& s = *f.store;
+    CHECK(s.user_settings(acme, st::tenant_policy_record).value() == "policy");
+    CHECK(s.user_settings(acme + 1, st::tenant_policy_record).value() == std::nullopt);
+    CHECK(s.user_settings(acme, 1).value() == "user 1");
+    apply_ok(s, st::put_user_settings{acme, st::tenant_policy_record, ""});
+    CHECK(s.user_settings(acme, st::tenant_policy_record).value() == std::nullopt);
+    CHECK(s.user_settings(acme, 1).value() == "user 1");
 }

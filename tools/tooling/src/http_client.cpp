@@ -43,10 +43,15 @@ boost::system::result<http_reply> send_http(const http_request& request) {
 
     boost::beast::tcp_stream stream(io);
     const auto verb = request.method == http_method::post ? http::verb::post : http::verb::get;
-    http::request<http::empty_body> req{verb, request.target, 11};
+    http::request<http::string_body> req{verb, request.target, 11};
     req.set(http::field::host, request.host);
     if (!request.bearer.empty()) req.set(http::field::authorization, "Bearer " + request.bearer);
+    if (!request.body.empty()) {
+        req.set(http::field::content_type, "application/json");
+        req.body() = request.body;
+    }
     req.keep_alive(false);
+    req.prepare_payload();
     boost::beast::flat_buffer buffer;
     http::response<http::string_body> res;
 

@@ -6,7 +6,9 @@
 // - Header parameters that point elsewhere (`jku`, `x5u`, `jwk`) are ignored: nothing is fetched.
 // - Claims: `iss` and `aud` must match; `sub` (user), `tid` (tenant), `did` (device) must be
 //   decimal uint64 strings (tid and did may also be JSON integers); `exp` is required and enforced
-//   with at most `max_skew` of clock skew, as are `nbf` and `iat` when present; `jti` is kept.
+//   with at most `max_skew` of clock skew, as are `nbf` and `iat` when present; `jti` is kept;
+//   `roles`, when present, is a string or an array of strings (at most 16, each 1 to 64 bytes):
+//   `admin` makes the bearer an administrator of its tenant (docs/notifications.md).
 // - A key may be bound to one tenant: a token for another tenant signed with it is refused.
 //
 // Thread safety: verify() may be called from any thread at once. The keys and options never
@@ -73,7 +75,18 @@ struct token_claims {
     std::int64_t not_before = 0;  // 0: none
     std::int64_t expires_at = 0;
     std::string jwt_id;
+    std::vector<std::string> roles;
+
+    [[nodiscard]] bool has_role(std::string_view role) const noexcept {
+        for (const auto& r : roles) {
+            if (r == role) return true;
+        }
+        return false;
+    }
 };
+
+// The role of a tenant's own administrators (a token of that tenant, never another's).
+inline constexpr std::string_view tenant_admin_role = "admin";
 
 // A verification key: an EC P-256 or Ed25519 public key or an HMAC secret, named by its kid.
 // Copies share the key material.

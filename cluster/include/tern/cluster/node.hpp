@@ -25,6 +25,7 @@
 #include <tern/core/clock.hpp>
 #include <tern/core/frame_handler.hpp>
 #include <tern/core/limits.hpp>
+#include <tern/core/policy_outcome.hpp>
 #include <tern/core/router.hpp>
 #include <tern/core/telemetry.hpp>
 #include <tern/storage/commit_writer.hpp>
@@ -107,6 +108,20 @@ public:
     [[nodiscard]] std::optional<std::size_t> kick(storage::tenant_id tenant, storage::user_id user,
                                                   std::optional<storage::device_id> device,
                                                   std::chrono::milliseconds wait);
+    // A tenant's notification policy (encoded tern.v1.TenantPolicy; empty removes it),
+    // replaced by the owner of the tenant's partition through its log; nullopt when no owner
+    // answered in time.
+    [[nodiscard]] std::optional<core::policy_outcome> set_policy(storage::tenant_id tenant,
+                                                                 const std::string& policy,
+                                                                 std::chrono::milliseconds wait);
+    // The tenant's policy as its owner has it (encoded; empty: none), or why it could not be read
+    // (outcome unavailable); nullopt when no owner answered in time.
+    struct policy_read {
+        core::policy_outcome outcome;
+        std::string policy;
+    };
+    [[nodiscard]] std::optional<policy_read> policy(storage::tenant_id tenant,
+                                                    std::chrono::milliseconds wait);
     [[nodiscard]] std::vector<partition_report> partitions() const;
     // Asks JetStream to drop node `peer`'s copy of the partition's stream and place a fresh one
     // (partition_log::remove_peer): the repair of a copy that kept entries its cluster never

@@ -26,15 +26,21 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <tern/core/clock.hpp>
 #include <tern/core/commit_port.hpp>
 #include <tern/core/frame_handler.hpp>
 #include <tern/core/limits.hpp>
+#include <tern/core/policy_outcome.hpp>
 #include <tern/core/router.hpp>
 #include <tern/core/telemetry.hpp>
 #include <tern/storage/store.hpp>
+
+namespace tern::v1 {
+class TenantPolicy;
+}
 
 namespace tern::core {
 
@@ -66,6 +72,15 @@ public:
     // even batches over `window`, so that they reconnect elsewhere, not all at once. Idempotent.
     void drain(std::chrono::milliseconds window);
     [[nodiscard]] bool draining() const noexcept;
+
+    // Replaces the tenant's notification policy (docs/notifications.md, "Company policy")
+    // through the log; `done` once it is durable and every device of the tenant follows it, or
+    // with the reason it was refused (invalid: the field; unavailable: retry).
+    void set_policy(storage::tenant_id tenant, const v1::TenantPolicy& policy,
+                    std::function<void(policy_outcome)> done);
+    // The tenant's policy as stored (encoded tern.v1.TenantPolicy; nullopt: none set).
+    [[nodiscard]] storage::result<std::optional<std::string>> policy(
+        storage::tenant_id tenant) const;
 
 private:
     struct parts;

@@ -87,13 +87,15 @@ struct set_mute {
 
 // A user's notification settings (docs/notifications.md): bytes the core encodes and reads
 // (tern.v1.NotificationSettings), kept as they are; empty bytes remove them. At most
-// max_settings_bytes.
+// max_settings_bytes. User tenant_policy_record (0, never a user) holds the tenant's own
+// notification policy (tern.v1.TenantPolicy) the same way.
 struct put_user_settings {
     tenant_id tenant = 0;
     user_id user = 0;
     std::string settings;
 };
 inline constexpr std::size_t max_settings_bytes = 16 * 1024;
+inline constexpr user_id tenant_policy_record = 0;
 
 using log_entry =
     std::variant<append_event, ack_inbox, mark_read, log_position, set_mute, put_user_settings>;

@@ -135,7 +135,8 @@ public:
     [[nodiscard]] virtual result<std::optional<dedup_record>> find_dedup(
         tenant_id, user_id sender, std::string_view client_msg_id) const = 0;
 
-    // A user's notification settings as put_user_settings left them (nullopt: none).
+    // A user's notification settings as put_user_settings left them (nullopt: none); for user
+    // tenant_policy_record, the tenant's policy.
     [[nodiscard]] virtual result<std::optional<std::string>> user_settings(tenant_id,
                                                                            user_id) const = 0;
 

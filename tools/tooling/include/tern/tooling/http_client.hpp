@@ -33,6 +33,7 @@ struct http_request {
     std::string target = "/";
     std::string bearer;  // sent as "Authorization: Bearer ..." when not empty
     std::chrono::milliseconds timeout{30'000};
+    std::string body;  // sent as application/json when not empty
 };
 
 struct http_reply {
