@@ -21,6 +21,7 @@ void to_proto(const content& c, v1::Content& out) {
     out.set_mention_all(c.mention_all);
     out.set_reply_to_seq(c.reply_to_seq);
     out.set_flags(c.flags);
+    out.set_urgent_reason(c.urgent_reason);
 }
 
 v1::Role to_proto(role r) noexcept { return static_cast<v1::Role>(static_cast<int>(r)); }
@@ -56,6 +57,7 @@ content from_proto(const v1::Content& c) {
     out.mention_all = c.mention_all();
     out.reply_to_seq = c.reply_to_seq();
     out.flags = c.flags();
+    out.urgent_reason = c.urgent_reason();
     return out;
 }
 
@@ -223,6 +225,9 @@ notification_settings from_proto(const v1::NotificationSettings& s) {
     notification_settings out;
     out.dnd_until_ms = s.dnd_until_ms();
     out.notify_off_hours = s.notify_off_hours();
+    out.limit_urgent_off_hours = s.limit_urgent_off_hours();
+    out.urgent_off_hours_from.assign(s.urgent_off_hours_from().begin(),
+                                     s.urgent_off_hours_from().end());
     if (s.has_hours()) {
         const auto& h = s.hours();
         out.hours =
@@ -235,6 +240,8 @@ notification_settings from_proto(const v1::NotificationSettings& s) {
 void to_proto(const notification_settings& s, v1::NotificationSettings& out) {
     out.set_dnd_until_ms(s.dnd_until_ms);
     out.set_notify_off_hours(s.notify_off_hours);
+    out.set_limit_urgent_off_hours(s.limit_urgent_off_hours);
+    for (const auto u : s.urgent_off_hours_from) out.add_urgent_off_hours_from(u);
     if (!s.hours) return;
     auto& h = *out.mutable_hours();
     h.set_time_zone(s.hours->time_zone);

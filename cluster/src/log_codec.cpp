@@ -53,6 +53,7 @@ void put(pb::AppendEvent& out, const st::append_event& e) {
     if (e.new_name) out.set_new_name(*e.new_name);
     if (e.whole_history) out.set_whole_history(*e.whole_history);
     out.set_recalls(e.recalls);
+    out.set_urgent(e.urgent);
 }
 
 bool get(const pb::AppendEvent& in, st::append_event& e) {
@@ -80,6 +81,7 @@ bool get(const pb::AppendEvent& in, st::append_event& e) {
     if (in.has_new_name()) e.new_name = in.new_name();
     if (in.has_whole_history()) e.whole_history = in.whole_history();
     e.recalls = in.recalls();
+    e.urgent = in.urgent();
     return true;
 }
 
@@ -87,6 +89,8 @@ bool get(const pb::AppendEvent& in, st::append_event& e) {
 // every entry they understand during a rolling upgrade.
 std::uint32_t format_of(const pb::LogEntry& entry) {
     switch (entry.body_case()) {
+        case pb::LogEntry::kAppend:
+            return entry.append().urgent() ? 3 : 1;
         case pb::LogEntry::kMute:
         case pb::LogEntry::kUserSettings:
             return 2;

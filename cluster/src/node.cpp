@@ -100,8 +100,8 @@ void node::start() {
         p.link->subscribe(detail::leader_advisories, [&p](nats_message) { p.wake(); }));
     p.subscriptions.push_back(p.link->subscribe(detail::admin_inbox(p.settings.name),
                                                 [&p](nats_message m) { p.kick_asked(m.get()); }));
-    p.subscriptions.push_back(p.link->subscribe(
-        detail::policy_inbox(p.settings.name), [&p](nats_message m) { p.policy_asked(m.get()); }));
+    p.subscriptions.push_back(p.link->subscribe(detail::policy_inbox(p.settings.name),
+                                                [&p](nats_message m) { p.policy_asked(m.get()); }));
     p.subscriptions.push_back(p.link->subscribe("tern.alive.*", [&p](nats_message m) {
         p.heard_from(natsMsg_GetSubject(m.get()), data_of(m.get()));
     }));

@@ -93,6 +93,17 @@ void serve_policy(detail::term& t, const v1::PolicyRequest& ask,
                   std::function<void(v1::PolicyReply)> answer) {
     v1::PolicyReply r;
     r.set_owner(true);
+    if (ask.audit()) {
+        tern::v1::UrgentAudit audit;
+        const auto limit = std::clamp<std::uint32_t>(ask.audit_limit(), 1, 1000);
+        if (!t.service.urgent_audit(ask.tenant(), ask.audit_from_ms(), limit, audit)) {
+            r.set_outcome(v1::PolicyReply::UNAVAILABLE);
+            r.set_message("store read failed; retry");
+        } else {
+            r.set_policy(audit.SerializeAsString());
+        }
+        return answer(std::move(r));
+    }
     if (!ask.replace()) {
         const auto stored = t.service.policy(ask.tenant());
         if (!stored) {
@@ -161,13 +172,26 @@ std::optional<core::policy_outcome> node::set_policy(storage::tenant_id tenant,
     return outcome_of(*reply);
 }
 
-std::optional<node::policy_read> node::policy(storage::tenant_id tenant,
-                                              std::chrono::milliseconds wait) {
+std::optional<node::owner_read> node::policy(storage::tenant_id tenant,
+                                             std::chrono::milliseconds wait) {
     v1::PolicyRequest ask;
     ask.set_tenant(tenant);
     const auto reply = parts_->ask_policy(ask, wait);
     if (!reply) return std::nullopt;
-    return policy_read{outcome_of(*reply), reply->policy()};
+    return owner_read{outcome_of(*reply), reply->policy()};
+}
+
+std::optional<node::owner_read> node::urgent_audit(storage::tenant_id tenant, std::int64_t from_ms,
+                                                   std::size_t limit,
+                                                   std::chrono::milliseconds wait) {
+    v1::PolicyRequest ask;
+    ask.set_tenant(tenant);
+    ask.set_audit(true);
+    ask.set_audit_from_ms(from_ms);
+    ask.set_audit_limit(static_cast<std::uint32_t>(limit));
+    const auto reply = parts_->ask_policy(ask, wait);
+    if (!reply) return std::nullopt;
+    return owner_read{outcome_of(*reply), reply->policy()};
 }
 
 std::vector<partition_report> node::partitions() const {

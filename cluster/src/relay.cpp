@@ -82,6 +82,7 @@ void relay::on_open(const std::shared_ptr<core::device_port>& device, const tern
     open.set_tenant(who.tenant);
     open.set_user(who.user);
     open.set_device(who.device);
+    for (const auto& role : who.roles) open.add_roles(role);
     *open.mutable_hello() = hello;
     open.mutable_hello()->clear_token();  // verified here; never travels further
     *open.mutable_welcome() = std::move(welcome);

@@ -208,7 +208,10 @@ void session_host::handle(std::size_t shard, const pb::GatewayToOwner& m) {
                     t->service.on_close(port);
                 }
             }
-            const core::requester who{open.tenant(), open.user(), open.device()};
+            const core::requester who{open.tenant(),
+                                      open.user(),
+                                      open.device(),
+                                      {open.roles().begin(), open.roles().end()}};
             auto port = std::make_shared<remote_device>(*this, owner, key.first, key.second, who,
                                                         shard, next_id_++, open, window_);
             s.sessions[key] = port;

@@ -83,6 +83,14 @@ using namespace rules;
 
 decided<void> check_content(const v1::Content& content, const conv_state& state, role sender_role,
                             const limits& limits) {
+    // An urgent message says why; nothing else carries a reason (the urgent desk checked who may
+    // send it, urgent_desk.hpp).
+    const bool urgent = (content.flags() & v1::MESSAGE_FLAG_URGENT) != 0;
+    if (urgent == content.urgent_reason().empty() ||
+        content.urgent_reason().size() > max_urgent_reason_bytes) {
+        return refuse(v1::INVALID_ARGUMENT,
+                      "urgent_reason: 1 to 200 bytes with MESSAGE_FLAG_URGENT, and only with it");
+    }
     std::size_t size = 0;
     switch (content.body_case()) {
         case v1::Content::kText:
@@ -98,6 +106,7 @@ decided<void> check_content(const v1::Content& content, const conv_state& state,
         case v1::Content::BODY_NOT_SET:
             return refuse(v1::INVALID_ARGUMENT, "no content");
     }
+    size += content.urgent_reason().size();  // part of the content's budget
     if (size > limits.max_content_bytes) return refuse(v1::CONTENT_TOO_LARGE, "content too large");
     if (static_cast<std::size_t>(content.mentions_size()) > limits.max_mentions) {
         return refuse(v1::INVALID_ARGUMENT, "too many mentions");
@@ -179,6 +188,7 @@ decided<storage::append_event> decide_send(const requester& who, const v1::SendR
     *ev.mutable_message()->mutable_content() = req.content();
     auto entry = entry_for(who, state.conv, ev, storage::event_kind::message, limits);
     entry.counts_unread = (req.content().flags() & v1::MESSAGE_FLAG_NO_UNREAD) == 0;
+    entry.urgent = (req.content().flags() & v1::MESSAGE_FLAG_URGENT) != 0;
     entry.membership = std::move(membership);
     return entry;
 }

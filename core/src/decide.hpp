@@ -22,6 +22,9 @@
 
 namespace tern::core {
 
+// Content.urgent_reason: required with MESSAGE_FLAG_URGENT, at most this long.
+inline constexpr std::size_t max_urgent_reason_bytes = 200;
+
 // What the owner knows of a conversation when it decides.
 struct conv_state {
     storage::conv_id conv;

@@ -211,6 +211,10 @@ void device_table::deliver(std::size_t shard, storage::tenant_id tenant, const d
         to.do_not_disturb = profile && now_ms < profile->dnd_until_ms;
         to.notify_off_hours = profile && profile->notify_off_hours;
         to.working = first.hours.working(profile, now_ms);
+        // Let through at send by the tenant's policy; the recipient may still limit who reaches
+        // them off hours.
+        to.urgent_allowed = (facts.flags & flag_urgent) != 0 &&
+                            (!profile || profile->urgent_reaches(facts.sender, to.working));
         const auto announce = decide_notice(facts, to).level;
         for (auto& device : it->second) {
             if (device.catching_up || inbox_seq <= device.cursor) continue;

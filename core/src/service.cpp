@@ -10,6 +10,7 @@
 #include "receipts.hpp"
 #include "requests.hpp"
 #include "settings_desk.hpp"
+#include "urgent_desk.hpp"
 
 namespace tern::core {
 
@@ -22,6 +23,7 @@ struct service::parts {
           owner(ctx, devices, receipts),
           presence(ctx, devices),
           settings(ctx, devices),
+          urgent(ctx, devices, owner),
           admin(ctx, devices, draining) {}
 
     std::atomic<bool> draining{false};
@@ -31,6 +33,7 @@ struct service::parts {
     conversation_owner owner;
     presence_desk presence;
     settings_desk settings;
+    urgent_desk urgent;
     admin_ops admin;
 };
 
@@ -69,7 +72,11 @@ void service::on_request(const std::shared_ptr<device_port>& device, v1::Frame& 
         case request_route::event: {
             if (kind->body == v1::Frame::kSend) p.ctx.report.message_received();
             auto to = reply_to::of(device, frame.req_id());
-            return p.owner.submit({device->who(), std::move(frame), std::move(to), kind});
+            const bool urgent = kind->body == v1::Frame::kSend &&
+                                (frame.send().content().flags() & v1::MESSAGE_FLAG_URGENT) != 0;
+            event_request req{device->who(), std::move(frame), std::move(to), kind};
+            if (urgent) return p.urgent.submit(std::move(req));
+            return p.owner.submit(std::move(req));
         }
         case request_route::ack:
             p.devices.acknowledged(device, frame.ack().inbox_seq());
@@ -113,6 +120,11 @@ void service::set_policy(storage::tenant_id tenant, const v1::TenantPolicy& poli
 
 storage::result<std::optional<std::string>> service::policy(storage::tenant_id tenant) const {
     return parts_->ctx.store.user_settings(tenant, storage::tenant_policy_record);
+}
+
+bool service::urgent_audit(storage::tenant_id tenant, std::int64_t from_ms, std::size_t limit,
+                           v1::UrgentAudit& out) const {
+    return core::urgent_audit(parts_->ctx.store, tenant, from_ms, limit, out);
 }
 
 }  // namespace tern::core

@@ -7,6 +7,17 @@ namespace tern::core {
 namespace {
 
 constexpr int max_holidays = 400;
+constexpr int max_listed_users = 1000;
+constexpr std::uint32_t default_urgent_budget = 5;
+constexpr std::size_t max_role_bytes = 64;
+
+std::vector<storage::user_id> sorted_ids(
+    const google::protobuf::RepeatedField<std::uint64_t>& ids) {
+    std::vector<storage::user_id> out(ids.begin(), ids.end());
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
 
 boost::system::result<work_schedule, std::string> schedule_of(const v1::WorkHours& h) {
     work_schedule_spec spec;
@@ -37,6 +48,11 @@ boost::system::result<std::shared_ptr<const user_profile>, std::string> profile_
     auto p = std::make_shared<user_profile>();
     p->dnd_until_ms = settings.dnd_until_ms();
     p->notify_off_hours = settings.notify_off_hours();
+    if (settings.urgent_off_hours_from_size() > max_listed_users) {
+        return std::string("urgent_off_hours_from: at most 1,000 users");
+    }
+    p->limit_urgent_off_hours = settings.limit_urgent_off_hours();
+    p->urgent_off_hours_from = sorted_ids(settings.urgent_off_hours_from());
     if (settings.has_hours()) {
         auto hours = schedule_of(settings.hours());
         if (!hours) return hours.error();
@@ -75,6 +91,21 @@ boost::system::result<std::shared_ptr<const tenant_policy>, std::string> policy_
         if (!hours) return hours.error();
         p->hours = std::move(*hours);
     }
+    const auto& urgent = policy.urgent();
+    if (urgent.sender_users_size() > max_listed_users || urgent.sender_roles_size() > 100) {
+        return std::string("urgent: at most 1,000 sender_users and 100 sender_roles");
+    }
+    for (const auto& role : urgent.sender_roles()) {
+        if (role.empty() || role.size() > max_role_bytes) {
+            return std::string("urgent.sender_roles: each 1 to 64 bytes");
+        }
+        p->urgent_roles.push_back(role);
+    }
+    p->urgent_users = sorted_ids(urgent.sender_users());
+    if (std::binary_search(p->urgent_users.begin(), p->urgent_users.end(), 0)) {
+        return std::string("urgent.sender_users: user ids are positive");
+    }
+    p->urgent_budget = urgent.daily_budget() == 0 ? default_urgent_budget : urgent.daily_budget();
     return std::shared_ptr<const tenant_policy>(std::move(p));
 }
 
@@ -84,6 +115,19 @@ std::shared_ptr<const tenant_policy> policy_of_stored(const std::optional<std::s
     if (!policy.ParseFromString(*bytes)) return nullptr;
     auto p = policy_of(policy);
     return p ? *p : nullptr;
+}
+
+bool tenant_policy::may_send_urgent(const requester& who) const {
+    if (std::binary_search(urgent_users.begin(), urgent_users.end(), who.user)) return true;
+    return std::any_of(who.roles.begin(), who.roles.end(), [&](const std::string& role) {
+        return std::find(urgent_roles.begin(), urgent_roles.end(), role) != urgent_roles.end();
+    });
+}
+
+std::int64_t tenant_policy::budget_day_start(std::int64_t unix_ms) const {
+    if (hours) return hours->day_start(unix_ms);
+    constexpr std::int64_t day_ms = 86'400'000;
+    return unix_ms - ((unix_ms % day_ms) + day_ms) % day_ms;
 }
 
 namespace {

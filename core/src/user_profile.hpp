@@ -4,12 +4,16 @@
 // tern.v1.NotificationSettings and tern.v1.TenantPolicy, checked when they are set.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/system/result.hpp>
+
+#include <tern/core/requester.hpp>
 
 #include "work_schedule.hpp"
 
@@ -24,6 +28,16 @@ struct user_profile {
     std::int64_t dnd_until_ms = 0;  // do-not-disturb while now < dnd_until_ms
     bool notify_off_hours = false;
     std::optional<work_schedule> hours;  // none: always at work
+    // Off hours, only these senders' urgent messages alert (ascending), when limited.
+    bool limit_urgent_off_hours = false;
+    std::vector<storage::user_id> urgent_off_hours_from;
+
+    // Whether `sender`'s urgent message may alert this user now (at work or not).
+    [[nodiscard]] bool urgent_reaches(storage::user_id sender, bool working) const {
+        return working || !limit_urgent_off_hours ||
+               std::binary_search(urgent_off_hours_from.begin(), urgent_off_hours_from.end(),
+                                  sender);
+    }
 };
 
 // The settings as a profile; the error names the field that is wrong (for INVALID_ARGUMENT).
@@ -45,6 +59,14 @@ enum class hours_freedom : std::uint8_t {
 struct tenant_policy {
     std::optional<work_schedule> hours;  // the company's; none: always at work
     hours_freedom freedom = hours_freedom::own;
+    // Who may send urgent (nobody when both are empty), and how many a day each.
+    std::vector<std::string> urgent_roles;
+    std::vector<storage::user_id> urgent_users;  // ascending
+    std::uint32_t urgent_budget = 5;
+
+    [[nodiscard]] bool may_send_urgent(const requester& who) const;
+    // The start of the day `unix_ms` falls on, for the budget: the company's time zone, else UTC.
+    [[nodiscard]] std::int64_t budget_day_start(std::int64_t unix_ms) const;
 };
 
 [[nodiscard]] boost::system::result<std::shared_ptr<const tenant_policy>, std::string> policy_of(

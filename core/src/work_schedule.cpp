@@ -88,6 +88,11 @@ std::int32_t work_schedule::local_day(std::int64_t unix_ms) const {
     return static_cast<std::int32_t>(date::floor<date::days>(local).time_since_epoch().count());
 }
 
+std::int64_t work_schedule::day_start(std::int64_t unix_ms) const {
+    const date::local_days today{date::days{local_day(unix_ms)}};
+    return unix_ms_of(zone_->to_sys(today, date::choose::earliest));
+}
+
 bool work_schedule::shift_on(std::int32_t day, shift& out) const {
     const date::local_days local{date::days{day}};
     const unsigned weekday_bit = date::weekday{local}.iso_encoding() - 1;  // Monday = 0

@@ -64,6 +64,9 @@ public:
     // The start of the first shift that begins after `unix_ms` (strictly), or never_ms.
     [[nodiscard]] std::int64_t next_start(std::int64_t unix_ms) const;
 
+    // The start of the local day `unix_ms` falls on (midnight, or when a skipped midnight ends).
+    [[nodiscard]] std::int64_t day_start(std::int64_t unix_ms) const;
+
     [[nodiscard]] const work_schedule_spec& spec() const noexcept { return spec_; }
 
 private:

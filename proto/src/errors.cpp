@@ -74,6 +74,8 @@ constexpr std::array error_rows{
     error_row{v1::ALREADY_RECALLED, {"ALREADY_RECALLED", false, "the message was recalled"}},
     error_row{v1::CLIENT_MSG_ID_REUSED,
               {"CLIENT_MSG_ID_REUSED", false, "client_msg_id used for another request"}},
+    error_row{v1::URGENT_BUDGET_SPENT,
+              {"URGENT_BUDGET_SPENT", false, "the sender's urgent messages for today are spent"}},
     error_row{v1::RATE_LIMITED, {"RATE_LIMITED", true, "too many frames; slow down"}},
     error_row{v1::SLOW_CONSUMER, {"SLOW_CONSUMER", true, "outbound queue overflowed; resync"}},
     error_row{v1::IDLE_TIMEOUT, {"IDLE_TIMEOUT", true, "connection idle for too long"}},

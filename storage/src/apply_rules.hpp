@@ -38,6 +38,7 @@ namespace tern::storage::detail {
     if (e.whole_history && e.conv.type != conv_type::group) return false;
     // A recall names an earlier event of the same conversation, and only a recall does.
     if ((e.kind == event_kind::recall) != (e.recalls != 0) || e.recalls > head) return false;
+    if (e.urgent && e.kind != event_kind::message) return false;
     for (const auto& m : e.membership) {
         if (m.user == 0) return false;
         if (e.conv.type == conv_type::direct &&

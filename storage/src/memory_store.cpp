@@ -253,6 +253,20 @@ public:
         return std::optional<std::string>{it->second};
     }
 
+    result<std::vector<urgent_send>> urgent_sends(tenant_id t, std::int64_t from_ms,
+                                                  std::size_t limit,
+                                                  std::optional<user_id> sender) const override {
+        std::lock_guard lock(mutex_);
+        std::vector<urgent_send> out;
+        for (auto it = urgent_.lower_bound({t, from_ms, conv_id{conv_type{0}, 0, 0}, 0});
+             it != urgent_.end() && std::get<0>(it->first) == t && out.size() < limit; ++it) {
+            if (sender && it->second != *sender) continue;
+            const auto& [tenant, time, conv, seq] = it->first;
+            out.push_back({time, conv, seq, it->second});
+        }
+        return out;
+    }
+
     result<std::optional<log_position>> position(std::uint32_t partition) const override {
         std::lock_guard lock(mutex_);
         auto it = positions_.find(partition);
@@ -324,6 +338,7 @@ private:
             dedup_[{e.tenant, e.sender, e.client_msg_id}] = {e.conv, e.seq, e.dedup_expires_ms,
                                                              e.dedup_kind, e.dedup_fingerprint};
         }
+        if (e.urgent) urgent_[{e.tenant, e.server_time_ms, e.conv, e.seq}] = e.sender;
 
         // The sender has read everything up to its own event.
         apply_outcome outcome;
@@ -514,6 +529,8 @@ private:
     std::uint64_t applied_ = 0;
     std::map<std::uint32_t, log_position> positions_;
     std::map<std::pair<tenant_id, user_id>, std::string> settings_;  // notification settings
+    // The urgent index: (tenant, time, conv, seq) -> sender.
+    std::map<std::tuple<tenant_id, std::int64_t, conv_id, seq_t>, user_id> urgent_;
 };
 
 }  // namespace

@@ -308,6 +308,10 @@ entry_result apply_batch::apply(const append_event& e) {
         put(cf_dedup, dedup_key(e.tenant, e.sender, e.client_msg_id),
             encode_dedup({e.conv, e.seq, e.dedup_expires_ms, e.dedup_kind, e.dedup_fingerprint}));
     }
+    if (e.urgent) {
+        put(cf_default, urgent_key(e.tenant, e.server_time_ms, e.conv, e.seq),
+            encode_u64(e.sender));
+    }
 
     // The sender has read everything up to its own event.
     apply_outcome outcome;

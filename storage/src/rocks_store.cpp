@@ -180,11 +180,13 @@ result<std::unique_ptr<store>> open_rocks_store(const rocks_options& options,
     if (!status.ok()) return to_error(status);
     std::unique_ptr<rocksdb::DB> db(raw);
 
-    // Refuse data written under other apply rules; stamp a new store with ours. Version 1's
-    // records are valid under version 2, which only added to them.
+    // Refuse data written under other apply rules; stamp a new store with ours. The records of
+    // versions 1 and 2 are valid under version 3: each version only added to the one before.
     std::string format;
     const auto fs = db->Get(rocksdb::ReadOptions{}, handles[cf_default], format_key, &format);
-    if (fs.IsNotFound() || (fs.ok() && decode_u64(format) == 1)) {
+    const auto stored_version = fs.ok() ? decode_u64(format) : std::nullopt;
+    if (fs.IsNotFound() ||
+        (stored_version && *stored_version >= 1 && *stored_version < log_format_version)) {
         const auto ws = db->Put(rocksdb::WriteOptions{}, handles[cf_default], format_key,
                                 encode_u64(log_format_version));
         if (!ws.ok()) return to_error(ws);
@@ -623,6 +625,33 @@ result<std::optional<log_position>> rocks_store::position(std::uint32_t partitio
 
 result<std::optional<std::string>> rocks_store::user_settings(tenant_id t, user_id u) const {
     return get(view().options, cf_default, settings_key(t, u));
+}
+
+result<std::vector<urgent_send>> rocks_store::urgent_sends(tenant_id t, std::int64_t from_ms,
+                                                           std::size_t limit,
+                                                           std::optional<user_id> sender) const {
+    const auto snap = view();
+    std::string prefix(urgent_prefix);
+    put_be64(prefix, t);
+    std::string start = prefix;
+    put_be64(start, static_cast<std::uint64_t>(std::max<std::int64_t>(from_ms, 0)));
+    constexpr std::size_t key_bytes = urgent_prefix.size() + 8 + 8 + conv_bytes + 8;
+    std::vector<urgent_send> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snap.options, handles_[cf_default]));
+    for (it->Seek(start); it->Valid() && it->key().starts_with(prefix) && out.size() < limit;
+         it->Next()) {
+        const auto key = as_view(it->key());
+        const auto who = decode_u64(as_view(it->value()));
+        if (key.size() != key_bytes || !who) return corrupt();
+        if (sender && *who != *sender) continue;
+        const char* p = key.data() + prefix.size();
+        const auto c = get_conv(p + 8);
+        if (!c) return corrupt();
+        out.push_back(
+            {static_cast<std::int64_t>(get_be64(p)), *c, get_be64(p + 8 + conv_bytes), *who});
+    }
+    if (!it->status().ok()) return to_error(it->status());
+    return out;
 }
 
 }  // namespace detail

@@ -45,6 +45,10 @@ inline constexpr const char* applied_index_key = "applied_index";
 [[nodiscard]] std::string position_key(std::uint32_t partition);
 // "settings/" · tenant · user (big-endian): a user's notification settings.
 [[nodiscard]] std::string settings_key(tenant_id t, user_id u);
+// "urgent/" · tenant · time (ms) · conv · seq (big-endian) -> the sender (u64): the urgent index.
+inline constexpr std::string_view urgent_prefix = "urgent/";
+[[nodiscard]] std::string urgent_key(tenant_id t, std::int64_t time_ms, const conv_id& c,
+                                     seq_t seq);
 
 // The decoded value of a timeline record.
 struct event_value {
@@ -125,6 +129,9 @@ public:
     result<std::uint64_t> applied_index() const override;
     result<std::optional<log_position>> position(std::uint32_t partition) const override;
     result<std::optional<std::string>> user_settings(tenant_id t, user_id u) const override;
+    result<std::vector<urgent_send>> urgent_sends(tenant_id t, std::int64_t from_ms,
+                                                  std::size_t limit,
+                                                  std::optional<user_id> sender) const override;
     result<void> verify() const override;
     result<void> checkpoint(const std::string& dir) const override;
 

@@ -161,6 +161,15 @@ std::string position_key(std::uint32_t partition) {
     return k;
 }
 
+std::string urgent_key(tenant_id t, std::int64_t time_ms, const conv_id& c, seq_t seq) {
+    std::string k(urgent_prefix);
+    put_be64(k, t);
+    put_be64(k, static_cast<std::uint64_t>(std::max<std::int64_t>(time_ms, 0)));
+    put_conv(k, c);
+    put_be64(k, seq);
+    return k;
+}
+
 std::string settings_key(tenant_id t, user_id u) {
     std::string k = "settings/";
     for (const auto v : {t, u}) {

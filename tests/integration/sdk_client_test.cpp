@@ -249,6 +249,8 @@ TEST_CASE("notification settings through the SDK: do-not-disturb and working hou
             std::chrono::system_clock::now().time_since_epoch() + std::chrono::hours(1))
             .count();
     s.hours = tc::work_hours{"Asia/Shanghai", 0b111'1111, "00:00", "00:00", {}};  // always
+    s.limit_urgent_off_hours = true;
+    s.urgent_off_hours_from = {9, 1};
     awaited<tc::ok> set;
     phone.client->set_notification_settings(s, set.callback());
     REQUIRE(set.get());
@@ -270,6 +272,8 @@ TEST_CASE("notification settings through the SDK: do-not-disturb and working hou
     REQUIRE(back->hours);
     CHECK(back->hours->time_zone == "Asia/Shanghai");
     CHECK(back->dnd_until_ms == s.dnd_until_ms);
+    CHECK(back->limit_urgent_off_hours);
+    CHECK(back->urgent_off_hours_from == std::vector<tc::user_id>{9, 1});
 
     awaited<tc::working_hours> asked;
     alice.client->working_hours(2, asked.callback());

@@ -3,6 +3,7 @@
 
 #include "child_process.hpp"
 #include "gateway_fixture.hpp"
+#include "http_client.hpp"
 
 using namespace tern;
 using namespace tern::test;
@@ -69,6 +70,21 @@ TEST_CASE("two tern-chat processes exchange messages through pipes", "[integrati
     alice.write_line("/open 2");
     alice.write_line("quick question");
     REQUIRE(bob.wait_for("quick question [silent]", 30s));
+
+    // Urgent: refused until the tenant's policy names Alice; then it alerts Bob through his
+    // do-not-disturb, with its reason.
+    alice.write_line("/urgent server down | call me");
+    REQUIRE(alice.wait_for("PERMISSION_DENIED", 30s));
+    REQUIRE(http_post(f.gw->admin_port(), "/admin/v1/policy?tenant=1", f.admin_token,
+                      R"({"urgent": {"sender_users": [1]}})")
+                .status == 200);
+    alice.write_line("/urgent server down | call me");
+    REQUIRE(bob.wait_for("1: call me [URGENT: server down]", 30s));
+    for (const auto& line : bob.seen) {
+        if (line.find("[URGENT:") != std::string::npos) {
+            CHECK(line.find("[silent]") == std::string::npos);
+        }
+    }
 
     // End of input: each waits for its sends, then exits cleanly.
     alice.close_stdin();

@@ -11,6 +11,7 @@
 #include <tern/auth/jwt.hpp>
 
 #include "gateway_fixture.hpp"
+#include "http_client.hpp"
 #include "store_fixtures.hpp"
 
 namespace {
@@ -229,4 +230,53 @@ TEST_CASE("ternctl policy sets a tenant's working hours, and a device follows th
     const auto again = pushes(*bob, 1);
     REQUIRE(again.size() == 1);
     CHECK(again[0].notice() == tern::v1::NOTICE_ALERT);
+}
+
+TEST_CASE("ternctl audit lists a tenant's urgent messages to its admins only",
+          "[integration][ternctl][admin]") {
+    using namespace tern::test;
+    gateway_fixture f;
+    const std::string ctl = std::string(TERN_CTL) + " ";
+    const std::string where = " --admin http://127.0.0.1:" + std::to_string(f.gw->admin_port());
+    REQUIRE(http_post(f.gw->admin_port(), "/admin/v1/policy?tenant=1", f.admin_token,
+                      R"({"urgent": {"sender_users": [7], "daily_budget": 1}})")
+                .status == 200);
+    auto alice = f.login(1, 7, 70);
+    auto bob = f.login(1, 8, 80);
+    auto urgent = send_text(5, direct(7, 8), "the build is red", "u-1");
+    urgent.mutable_send()->mutable_content()->set_flags(tern::v1::MESSAGE_FLAG_URGENT);
+    urgent.mutable_send()->mutable_content()->set_urgent_reason("release blocked");
+    alice->send(urgent);
+    const auto ack = alice->receive_reply(5);
+    REQUIRE(ack);
+    REQUIRE(ack->has_send_ack());
+    // The budget of one is spent: the next urgent send is refused, and not recorded.
+    urgent.set_req_id(6);
+    urgent.mutable_send()->set_client_msg_id("u-2");
+    alice->send(urgent);
+    const auto spent = alice->receive_reply(6);
+    REQUIRE(spent);
+    REQUIRE(spent->has_error());
+    CHECK(spent->error().code() == tern::v1::URGENT_BUDGET_SPENT);
+
+    auto [rc, out] = run(ctl + "audit --tenant 1" + where + " --token " + f.admin_token);
+    REQUIRE(rc == 0);
+    CHECK(out.find("user 7  d:7-8 #1  release blocked") != std::string::npos);
+    CHECK(out.find("1 urgent message(s)") != std::string::npos);
+    // Tenant 1's admin reads it; tenant 2's admin is refused, and tenant 2's trail is empty.
+    const auto admin_of = [&](std::uint64_t tenant) {
+        return f.token("k1", f.k1.private_pem, [&](tern::auth::token_claims& c) {
+            c.tenant = tenant;
+            c.roles = {"admin"};
+        });
+    };
+    std::tie(rc, out) = run(ctl + "audit --tenant 1 --json" + where + " --token " + admin_of(1));
+    CHECK(rc == 0);
+    CHECK(out.find("release blocked") != std::string::npos);
+    std::tie(rc, out) = run(ctl + "audit --tenant 1" + where + " --token " + admin_of(2) + " 2>&1");
+    CHECK(rc == 1);
+    CHECK(out.find("403") != std::string::npos);
+    std::tie(rc, out) = run(ctl + "audit --tenant 2" + where + " --token " + admin_of(2));
+    CHECK(rc == 0);
+    CHECK(out.find("0 urgent message(s)") != std::string::npos);
 }

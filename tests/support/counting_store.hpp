@@ -105,6 +105,11 @@ public:
                                                               storage::user_id u) const override {
         return inner_.user_settings(t, u);
     }
+    storage::result<std::vector<storage::urgent_send>> urgent_sends(
+        storage::tenant_id t, std::int64_t from_ms, std::size_t limit,
+        std::optional<storage::user_id> sender) const override {
+        return inner_.urgent_sends(t, from_ms, limit, sender);
+    }
     storage::result<std::optional<storage::log_position>> position(
         std::uint32_t partition) const override {
         return inner_.position(partition);

@@ -88,6 +88,9 @@ inline std::string first_difference(const st::store& expect, const st::store& ac
                      "readers");
             }
         }
+        same(actual.urgent_sends(t, 0, 100'000).value() ==
+                 expect.urgent_sends(t, 0, 100'000).value(),
+             "urgent index");
         same(actual.user_settings(t, st::tenant_policy_record).value() ==
                  expect.user_settings(t, st::tenant_policy_record).value(),
              "tenant policy");
@@ -205,6 +208,8 @@ private:
             e.counts_unread = false;
             e.recalls = pick(1, meta->head_seq);
         }
+        // Now and then urgent: a message is indexed, a recall refused by both stores.
+        e.urgent = pick(0, 7) == 0;
         return e;
     }
 

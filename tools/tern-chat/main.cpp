@@ -45,6 +45,7 @@ constexpr const char* help_text = R"(commands:
   /typing                     tell the others you are typing
   /mute all|mentions|nothing [MINUTES]   which messages of the open conversation notify you
   /dnd MINUTES                do-not-disturb for that long (0: off)
+  /urgent REASON | TEXT       send TEXT urgent (past mute and quiet hours), if your company lets you
   /help  /quit
 anything else is sent to the open conversation)";
 
@@ -149,8 +150,11 @@ public:
         const char* tag = e.notice == tc::notice::silent ? " [silent]"
                           : e.notice == tc::notice::none ? " [quiet]"
                                                          : "";
+        const auto urgent = (e.content.flags & tc::flag_urgent) != 0
+                                ? " [URGENT: " + e.content.urgent_reason + "]"
+                                : std::string();
         std::cout << "msg " << conv_name(e.conv) << " #" << e.seq << " " << e.sender << ": "
-                  << describe(e) << tag << std::endl;
+                  << describe(e) << urgent << tag << std::endl;
     }
     void on_settings(const tc::notification_settings& s) override {
         std::lock_guard lock(mutex_);
@@ -299,7 +303,18 @@ private:
         if (cmd == "/edit") return edit(conv, rest);
         if (cmd == "/typing") return client_.set_typing(conv, true);
         if (cmd == "/mute") return mute(conv, rest);
+        if (cmd == "/urgent") return urgent(conv, rest);
         out_.print("error INVALID_ARGUMENT unknown command " + cmd + " (see /help)");
+    }
+
+    // "/urgent REASON | TEXT".
+    void urgent(const tc::conv_id& conv, const std::string& rest) {
+        const auto bar = rest.find(" | ");
+        if (bar == std::string::npos || bar == 0 || bar + 3 >= rest.size()) {
+            return out_.print("error INVALID_ARGUMENT /urgent REASON | TEXT");
+        }
+        (void)client_.send(conv, tc::content::urgent(rest.substr(bar + 3), rest.substr(0, bar)),
+                           acked());
     }
 
     void send_text(const std::string& text) {

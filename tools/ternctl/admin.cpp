@@ -33,6 +33,8 @@ struct admin_args {
     CLI::App* checkpoint = nullptr;
     CLI::App* remove_peer = nullptr;
     CLI::App* policy_get = nullptr;
+    CLI::App* audit = nullptr;
+    std::int64_t audit_from_ms = 0;
     CLI::App* policy_set = nullptr;
     std::string policy_file;
     std::string checkpoint_name;
@@ -324,6 +326,43 @@ int policy_get() {
     return 0;
 }
 
+// Every page of the tenant's urgent messages from --from-ms on: one line each, or the pages'
+// records as one JSON array.
+int audit() {
+    const auto& a = args();
+    auto all = json::array();
+    for (std::int64_t from = a.audit_from_ms;;) {
+        const auto page = call_json(a.url, tooling::http_method::get,
+                                    "/admin/v1/audit?tenant=" + std::to_string(a.tenant) +
+                                        "&from_ms=" + std::to_string(from) + "&limit=1000");
+        for (const auto& r : page["records"]) all.push_back(r);
+        const auto next = std::stoll(page.value("next_from_ms", std::string("0")));
+        if (next == 0 || next <= from) break;
+        from = next;
+    }
+    if (a.as_json) {
+        std::cout << all.dump(2) << "\n";
+        return 0;
+    }
+    for (const auto& r : all) {
+        const auto time_ms = std::stoll(r["time_ms"].get<std::string>());
+        const std::time_t seconds = time_ms / 1000;
+        std::tm utc{};
+        gmtime_r(&seconds, &utc);
+        const auto& conv = r["conv"];
+        const std::string conv_name = conv.value("type", std::string()) == "CONV_TYPE_GROUP"
+                                          ? "g:" + conv.value("id", std::string("0"))
+                                          : "d:" + conv.value("id", std::string("0")) + "-" +
+                                                conv.value("peer", std::string("0"));
+        std::cout << std::put_time(&utc, "%Y-%m-%dT%H:%M:%SZ") << "  user "
+                  << r.value("sender", std::string("?")) << "  " << conv_name << " #"
+                  << r.value("seq", std::string("?")) << "  " << r.value("reason", std::string())
+                  << "\n";
+    }
+    std::cout << all.size() << " urgent message(s)\n";
+    return 0;
+}
+
 int policy_set() {
     const auto& a = args();
     const auto body = read_policy_file(a.policy_file);
@@ -379,6 +418,15 @@ void add_admin(CLI::App& app) {
     a.policy_set->add_option("--file", a.policy_file, "the policy file (JSON; - for stdin)")
         ->required();
 
+    a.audit = app.add_subcommand(
+        "audit",
+        "a tenant's urgent messages: when, who, where and why (docs/notifications.md); "
+        "--token: the admin token or a tenant admin's JWT");
+    add_connection_options(a.audit);
+    a.audit->add_option("--tenant", a.tenant, "tenant id")->required();
+    a.audit->add_option("--from-ms", a.audit_from_ms, "from this Unix time in ms (default: all)");
+    a.audit->add_flag("--json", a.as_json, "print the records as JSON");
+
     auto* cluster = app.add_subcommand("cluster", "a ternd cluster");
     cluster->require_subcommand(1);
     a.cluster_status = cluster->add_subcommand(
@@ -412,7 +460,7 @@ void add_admin(CLI::App& app) {
 bool admin_parsed() {
     const auto& a = args();
     return *a.status || *a.drain || *a.kick || *a.cluster_status || *a.checkpoint ||
-           *a.remove_peer || *a.policy_get || *a.policy_set;
+           *a.remove_peer || *a.policy_get || *a.policy_set || *a.audit;
 }
 
 int run_admin() {
@@ -424,6 +472,7 @@ int run_admin() {
     if (*a.remove_peer) return remove_peer();
     if (*a.policy_get) return policy_get();
     if (*a.policy_set) return policy_set();
+    if (*a.audit) return audit();
     return kick();
 }
 

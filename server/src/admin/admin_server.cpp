@@ -100,14 +100,31 @@ std::optional<response> refuse_policy_caller(const routes& r, const std::string&
     return error(401, "bearer token required: the admin token or a tenant admin's JWT");
 }
 
-response handle_policy(const routes& r, const std::string& token, const request& req,
-                       const std::map<std::string, std::string>& q) {
+// The routes of one tenant's notification policy and audit trail: an operator's or that
+// tenant's admin's.
+response handle_tenant_route(const routes& r, const std::string& token, const request& req,
+                             std::string_view path, const std::map<std::string, std::string>& q) {
     const bool set = req.method == "POST";
-    if (!set && req.method != "GET") return error(405, "use GET or POST");
+    if (path == "/admin/v1/audit" ? req.method != "GET" : !set && req.method != "GET") {
+        return error(405, path == "/admin/v1/audit" ? "use GET" : "use GET or POST");
+    }
     const auto tenant = number(q, "tenant");
     if (!tenant || *tenant == 0) return error(400, "tenant: a positive integer");
     if (auto refused = refuse_policy_caller(r, token, req.authorization, *tenant)) {
         return *refused;
+    }
+    if (path == "/admin/v1/audit") {
+        const auto from =
+            q.contains("from_ms") ? number(q, "from_ms") : std::optional<std::uint64_t>(0);
+        const auto limit =
+            q.contains("limit") ? number(q, "limit") : std::optional<std::uint64_t>(100);
+        if (!from || *from > static_cast<std::uint64_t>(INT64_MAX) || !limit || *limit == 0 ||
+            *limit > 1000) {
+            return error(400, "from_ms: a Unix time in ms; limit: 1 to 1000");
+        }
+        if (!r.audit) return error(404, "no audit trail here");
+        return json(200, r.audit(*tenant, static_cast<std::int64_t>(*from),
+                                 static_cast<std::size_t>(*limit)));
     }
     if (!r.policy || !r.set_policy) return error(404, "no policies here");
     if (!set) return json(200, r.policy(*tenant));
@@ -208,7 +225,9 @@ namespace {
 
 response route(const routes& r, const std::string& token, const request& req, std::string_view path,
                const std::map<std::string, std::string>& query) {
-    if (path == "/admin/v1/policy") return handle_policy(r, token, req, query);
+    if (path == "/admin/v1/policy" || path == "/admin/v1/audit") {
+        return handle_tenant_route(r, token, req, path, query);
+    }
     if (!req.body.empty()) return error(400, "this route takes no body");
     if (is_post_route(path)) {
         if (req.method != "POST") return error(405, "use POST");

@@ -14,9 +14,10 @@
 //                              (?partition=P&peer=NODE; a cluster node)
 //   GET  /admin/v1/policy      a tenant's notification policy as JSON (?tenant=T)
 //   POST /admin/v1/policy      replace it (?tenant=T; the body: the policy's JSON, {} removes it)
+//   GET  /admin/v1/audit       a tenant's urgent messages (?tenant=T[&from_ms=MS][&limit=N])
 //
 // POST routes need `Authorization: Bearer <admin.token>`; without a configured token they are
-// refused (403). The policy routes (both) take the admin token or a tenant admin's JWT (a token
+// refused (403). The policy and audit routes take the admin token or a tenant admin's JWT (a token
 // of that tenant with the `admin` role), which reaches its own tenant only (403 for another).
 // Requests are bounded (8 KiB of headers, 64 KiB of body, 10 s to arrive); a bad one gets a 4xx
 // answer and is counted, never a crash. A route that asks the shards (connz, kick) or the
@@ -81,6 +82,9 @@ struct routes {
     // a body that is not a valid policy, unavailable when the owner did not answer in time).
     std::function<nlohmann::json(std::uint64_t tenant)> policy;
     std::function<nlohmann::json(std::uint64_t tenant, const std::string& body)> set_policy;
+    // The tenant's audit trail of urgent messages (from a time, at most `limit`) as JSON.
+    std::function<nlohmann::json(std::uint64_t tenant, std::int64_t from_ms, std::size_t limit)>
+        audit;
     // Told of every request's status (0: malformed and dropped): the metrics.
     std::function<void(unsigned status)> answered;
 };

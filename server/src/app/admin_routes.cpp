@@ -165,7 +165,7 @@ nlohmann::json read_policy(gateway_parts& p, std::uint64_t tenant) {
         if (read->outcome.result != core::policy_outcome::status::stored) {
             throw admin::unavailable(read->outcome.message);
         }
-        return stored_policy_json(read->policy);
+        return stored_policy_json(read->bytes);
     }
     const auto stored = p.core.policy(tenant);
     if (!stored) throw admin::unavailable("store read failed (" + stored.error().message() + ")");
@@ -191,6 +191,33 @@ nlohmann::json replace_policy(gateway_parts& p, std::uint64_t tenant, const std:
             throw admin::unavailable(outcome->message);
     }
     return {{"tenant", tenant}, {"policy", policy_json(policy)}};
+}
+
+nlohmann::json audit_json(const v1::UrgentAudit& audit) {
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    options.always_print_primitive_fields = true;  // next_from_ms 0 says "the last page"
+    std::string text;
+    if (!google::protobuf::util::MessageToJsonString(audit, &text, options).ok()) {
+        throw std::runtime_error("an audit page would not print as JSON");
+    }
+    return nlohmann::json::parse(text);
+}
+
+nlohmann::json read_audit(gateway_parts& p, std::uint64_t tenant, std::int64_t from_ms,
+                          std::size_t limit) {
+    v1::UrgentAudit audit;
+    if (p.cluster) {
+        const auto read = p.cluster->urgent_audit(tenant, from_ms, limit, core_admin::default_wait);
+        if (!read) throw admin::unavailable(owner_late(tenant));
+        if (read->outcome.result != core::policy_outcome::status::stored) {
+            throw admin::unavailable(read->outcome.message);
+        }
+        if (!audit.ParseFromString(read->bytes)) throw std::runtime_error("an audit page garbled");
+    } else if (!p.core.urgent_audit(tenant, from_ms, limit, audit)) {
+        throw admin::unavailable("store read failed; retry");
+    }
+    return audit_json(audit);
 }
 
 }  // namespace
@@ -270,6 +297,9 @@ admin::routes admin_routes(gateway_parts& p) {
     r.policy = [&p](std::uint64_t tenant) { return read_policy(p, tenant); };
     r.set_policy = [&p](std::uint64_t tenant, const std::string& body) {
         return replace_policy(p, tenant, body);
+    };
+    r.audit = [&p](std::uint64_t tenant, std::int64_t from_ms, std::size_t limit) {
+        return read_audit(p, tenant, from_ms, limit);
     };
     r.answered = [&p](unsigned status) { p.metrics.admin_request(status); };
     return r;

@@ -426,7 +426,7 @@ private:
             close(wire::handshake_disconnect(code), code, claims.error().message());
             return;
         }
-        who_ = {claims->tenant, claims->user, claims->device};
+        who_ = {claims->tenant, claims->user, claims->device, claims->roles};
         const auto valid_for = std::chrono::seconds(
             claims->expires_at + settings_.verifier->settings().max_skew.count() -
             unix_ms() / 1000);

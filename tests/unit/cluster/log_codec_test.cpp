@@ -46,6 +46,7 @@ void check_same(const st::append_event& a, const st::append_event& b) {
     CHECK(a.new_name == b.new_name);
     CHECK(a.whole_history == b.whole_history);
     CHECK(a.recalls == b.recalls);
+    CHECK(a.urgent == b.urgent);
 }
 
 st::append_event a_group_creation() {
@@ -220,4 +221,27 @@ TEST_CASE("a user's settings round-trip as they are, in format 2", "[unit][clust
     tern::cluster::v1::LogEntry e;
     REQUIRE(e.ParseFromString(cl::encode_entry(put)));
     CHECK(e.format() == 2);
+}
+
+TEST_CASE("an urgent message round-trips in format 3, and a plain one stays format 1",
+          "[unit][cluster]") {
+    st::append_event urgent;
+    urgent.tenant = max_id;
+    urgent.conv = st::conv_id::direct(1, 2);
+    urgent.seq = 7;
+    urgent.sender = 1;
+    urgent.server_time_ms = 1'800'000'000'000;
+    urgent.kind = st::event_kind::message;
+    urgent.bytes = std::make_shared<const std::string>("event");
+    urgent.urgent = true;
+    check_same(std::get<st::append_event>(round_trip(urgent)), urgent);
+    tern::cluster::v1::LogEntry e;
+    REQUIRE(e.ParseFromString(cl::encode_entry(urgent)));
+    CHECK(e.format() == 3);
+    e.set_format(2);  // a node of the previous format must not apply it without the flag
+    CHECK(cl::decode_entry(e.SerializeAsString()).error() == cl::decode_error::malformed);
+
+    urgent.urgent = false;
+    REQUIRE(e.ParseFromString(cl::encode_entry(urgent)));
+    CHECK(e.format() == 1);
 }

@@ -41,11 +41,14 @@ struct setting {
         return c;
     }
     void largest_content(v1::Content& c, bool custom) const {
+        // An urgent message's reason counts toward the content's limit.
+        const auto reason = core::max_urgent_reason_bytes;
+        c.set_urgent_reason(std::string(reason, 'r'));
         if (custom) {
             c.mutable_custom()->set_type(std::string(64, 't'));
-            c.mutable_custom()->set_data(std::string(limits.max_content_bytes - 64, 'd'));
+            c.mutable_custom()->set_data(std::string(limits.max_content_bytes - 64 - reason, 'd'));
         } else {
-            c.set_text(std::string(limits.max_content_bytes, 'x'));
+            c.set_text(std::string(limits.max_content_bytes - reason, 'x'));
         }
         for (std::size_t i = 0; i < limits.max_mentions; ++i) c.add_mentions(huge - 10 - i);
         c.set_mention_all(true);

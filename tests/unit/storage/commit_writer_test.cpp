@@ -114,6 +114,11 @@ public:
                                                          st::user_id u) const override {
         return inner_.user_settings(t, u);
     }
+    st::result<std::vector<st::urgent_send>> urgent_sends(
+        st::tenant_id t, std::int64_t from_ms, std::size_t limit,
+        std::optional<st::user_id> sender) const override {
+        return inner_.urgent_sends(t, from_ms, limit, sender);
+    }
     st::result<std::optional<st::log_position>> position(std::uint32_t p) const override {
         return inner_.position(p);
     }

@@ -111,27 +111,30 @@ TEST_CASE("a store written with another format version is refused", "[unit][stor
     CHECK(reopened.error() == st::errc::incompatible);
 }
 
-TEST_CASE("a store of format 1 is taken up and stamped 2", "[unit][storage]") {
-    temp_dir dir;
-    {
+TEST_CASE("a store of format 1 or 2 is taken up and stamped with this format", "[unit][storage]") {
+    for (const std::uint64_t old_format : {1, 2}) {
+        CAPTURE(old_format);
+        temp_dir dir;
+        {
+            auto s = open_rocks(dir.str());
+            apply_ok(*s, first_direct(1, 1, 2));
+            auto& rocks = dynamic_cast<st::detail::rocks_store&>(*s);
+            REQUIRE(rocks.db()
+                        .Put(rocksdb::WriteOptions{}, rocks.handle(st::detail::cf_default),
+                             st::detail::format_key, st::detail::encode_u64(old_format))
+                        .ok());
+        }
         auto s = open_rocks(dir.str());
-        apply_ok(*s, first_direct(1, 1, 2));
+        CHECK(s->conversation(1, st::conv_id::direct(1, 2)).value().has_value());
+        apply_ok(*s, st::set_mute{1, st::conv_id::direct(1, 2), 2, {st::notify_level::nothing, 0}});
         auto& rocks = dynamic_cast<st::detail::rocks_store&>(*s);
+        std::string format;
         REQUIRE(rocks.db()
-                    .Put(rocksdb::WriteOptions{}, rocks.handle(st::detail::cf_default),
-                         st::detail::format_key, st::detail::encode_u64(1))
+                    .Get(rocksdb::ReadOptions{}, rocks.handle(st::detail::cf_default),
+                         st::detail::format_key, &format)
                     .ok());
+        CHECK(st::detail::decode_u64(format) == st::log_format_version);
     }
-    auto s = open_rocks(dir.str());
-    CHECK(s->conversation(1, st::conv_id::direct(1, 2)).value().has_value());
-    apply_ok(*s, st::set_mute{1, st::conv_id::direct(1, 2), 2, {st::notify_level::nothing, 0}});
-    auto& rocks = dynamic_cast<st::detail::rocks_store&>(*s);
-    std::string format;
-    REQUIRE(rocks.db()
-                .Get(rocksdb::ReadOptions{}, rocks.handle(st::detail::cf_default),
-                     st::detail::format_key, &format)
-                .ok());
-    CHECK(st::detail::decode_u64(format) == 2);
 }
 
 TEST_CASE("a member record without a mute setting stays short", "[unit][storage]") {

@@ -633,6 +633,49 @@ STORE_TEST("a user's notification settings are kept as they are, and removed whe
     CHECK(s.user_settings(acme, 8).value() == "other");
 }
 
+STORE_TEST("urgent messages are indexed by time, per tenant, and by sender on request") {
+    TestType f;
+    const auto ab = st::conv_id::direct(1, 2);
+    const auto g = st::conv_id::group(9);
+    auto first = first_direct(acme, 1, 2);
+    first.urgent = true;
+    apply_ok(*f.store, first);                    // t0 + 1 s, sender 1
+    apply_ok(*f.store, message(acme, ab, 2, 2));  // not urgent
+    apply_ok(*f.store, group_created(acme, 9, 3, {1, 2}));
+    auto in_group = message(acme, g, 2, 3);
+    in_group.server_time_ms = first.server_time_ms;  // the same millisecond, another conversation
+    in_group.urgent = true;
+    apply_ok(*f.store, in_group);
+    auto later = message(acme, ab, 3, 1);
+    later.urgent = true;
+    apply_ok(*f.store, later);  // t0 + 3 s, sender 1
+    auto other_tenant = first_direct(acme + 1, 1, 2);
+    other_tenant.urgent = true;
+    apply_ok(*f.store, other_tenant);
+    // Only a message may be urgent.
+    auto recall = message(acme, ab, 4, 1);
+    recall.kind = st::event_kind::recall;
+    recall.recalls = 3;
+    recall.urgent = true;
+    CHECK(apply(*f.store, {recall})[0].error() == st::errc::invalid_entry);
+    f.reopen();
+
+    auto& s = *f.store;
+    const auto all = s.urgent_sends(acme, 0, 100).value();
+    REQUIRE(all.size() == 3);
+    CHECK(all[0] == st::urgent_send{first.server_time_ms, ab, 1, 1});  // direct before group
+    CHECK(all[1] == st::urgent_send{first.server_time_ms, g, 2, 3});
+    CHECK(all[2] == st::urgent_send{later.server_time_ms, ab, 3, 1});
+    CHECK(s.urgent_sends(acme, 0, 2).value().size() == 2);
+    CHECK(s.urgent_sends(acme, later.server_time_ms, 100).value() ==
+          std::vector<st::urgent_send>{all[2]});
+    CHECK(s.urgent_sends(acme, later.server_time_ms + 1, 100).value().empty());
+    const auto by_one = s.urgent_sends(acme, 0, 100, st::user_id{1}).value();
+    CHECK(by_one == std::vector<st::urgent_send>{all[0], all[2]});
+    CHECK(s.urgent_sends(acme + 1, 0, 100).value().size() == 1);
+    CHECK(s.urgent_sends(acme + 2, 0, 100).value().empty());
+}
+
 STORE_TEST("a tenant's policy is its own record, apart from every user's settings") {
     TestType f;
     apply_ok(*f.store, st::put_user_settings{acme, st::tenant_policy_record, "policy"});

@@ -43,6 +43,7 @@ enum class error_code : std::uint32_t {
     window_expired = 306,
     already_recalled = 307,
     client_msg_id_reused = 308,
+    urgent_budget_spent = 309,  // the sender's urgent messages for today are spent
     rate_limited = 400,
     slow_consumer = 401,
     idle_timeout = 402,

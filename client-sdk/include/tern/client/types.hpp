@@ -45,7 +45,7 @@ enum class role : std::uint8_t { member = 1, admin = 2, owner = 3 };
 
 // Bits of content::flags.
 enum message_flag : std::uint32_t {
-    flag_urgent = 1,     // apps alert even in do-not-disturb
+    flag_urgent = 1,     // passes mute and quiet hours, if the tenant's policy lets the sender
     flag_silent = 2,     // no notification on recipients' devices
     flag_no_unread = 4,  // does not count toward unread counts
 };
@@ -59,10 +59,21 @@ struct content {
     bool mention_all = false;
     seq_t reply_to_seq = 0;
     std::uint32_t flags = 0;
+    // Why it is urgent: required with flag_urgent (1 to 200 bytes), refused without it.
+    std::string urgent_reason;
 
     [[nodiscard]] static content from_text(std::string text) {
         content c;
         c.text = std::move(text);
+        return c;
+    }
+    // An urgent text (docs/notifications.md, "Urgent messages"): it alerts through mute,
+    // do-not-disturb and quiet hours when the tenant's policy lets the sender send urgent, and
+    // spends one of the sender's urgent messages for the day.
+    [[nodiscard]] static content urgent(std::string text, std::string reason) {
+        content c = from_text(std::move(text));
+        c.flags = flag_urgent;
+        c.urgent_reason = std::move(reason);
         return c;
     }
 };
@@ -129,6 +140,9 @@ struct notification_settings {
     std::int64_t dnd_until_ms = 0;    // do-not-disturb until then (0: off)
     bool notify_off_hours = false;    // alerted outside working hours anyway
     std::optional<work_hours> hours;  // none: always at work
+    // Off hours, only these users' urgent messages alert (when limited).
+    bool limit_urgent_off_hours = false;
+    std::vector<user_id> urgent_off_hours_from;
 };
 
 // Whether a user is at work now (working_hours()).

@@ -114,14 +114,21 @@ public:
     [[nodiscard]] std::optional<core::policy_outcome> set_policy(storage::tenant_id tenant,
                                                                  const std::string& policy,
                                                                  std::chrono::milliseconds wait);
-    // The tenant's policy as its owner has it (encoded; empty: none), or why it could not be read
-    // (outcome unavailable); nullopt when no owner answered in time.
-    struct policy_read {
+    // What the owner of a tenant's partition read: the bytes, or why it could not (outcome
+    // unavailable).
+    struct owner_read {
         core::policy_outcome outcome;
-        std::string policy;
+        std::string bytes;
     };
-    [[nodiscard]] std::optional<policy_read> policy(storage::tenant_id tenant,
-                                                    std::chrono::milliseconds wait);
+    // The tenant's policy as its owner has it (encoded; empty: none); nullopt when no owner
+    // answered in time.
+    [[nodiscard]] std::optional<owner_read> policy(storage::tenant_id tenant,
+                                                   std::chrono::milliseconds wait);
+    // The tenant's audit trail of urgent messages from `from_ms` on, at most `limit` (an encoded
+    // tern.v1.UrgentAudit), from its owner; nullopt when no owner answered in time.
+    [[nodiscard]] std::optional<owner_read> urgent_audit(storage::tenant_id tenant,
+                                                         std::int64_t from_ms, std::size_t limit,
+                                                         std::chrono::milliseconds wait);
     [[nodiscard]] std::vector<partition_report> partitions() const;
     // Asks JetStream to drop node `peer`'s copy of the partition's stream and place a fresh one
     // (partition_log::remove_peer): the repair of a copy that kept entries its cluster never

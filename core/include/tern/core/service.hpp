@@ -40,7 +40,8 @@
 
 namespace tern::v1 {
 class TenantPolicy;
-}
+class UrgentAudit;
+}  // namespace tern::v1
 
 namespace tern::core {
 
@@ -81,6 +82,10 @@ public:
     // The tenant's policy as stored (encoded tern.v1.TenantPolicy; nullopt: none set).
     [[nodiscard]] storage::result<std::optional<std::string>> policy(
         storage::tenant_id tenant) const;
+    // The tenant's audit trail of urgent messages sent at or after `from_ms`, oldest first, at
+    // most `limit` (docs/notifications.md); false when the store could not be read.
+    [[nodiscard]] bool urgent_audit(storage::tenant_id tenant, std::int64_t from_ms,
+                                    std::size_t limit, v1::UrgentAudit& out) const;
 
 private:
     struct parts;

@@ -18,10 +18,11 @@
 namespace tern::storage {
 
 // The version of the entry format and of the apply rules; stored with the data. 2 added
-// set_mute, put_user_settings and the member record's mute setting; a store of version 1 is taken
-// up as it is (its records are valid under version 2) and stamped 2, after which older builds
-// refuse it.
-inline constexpr std::uint32_t log_format_version = 2;
+// set_mute, put_user_settings and the member record's mute setting; 3 added append_event's
+// urgent flag and the urgent index it writes. A store of an older version is taken up as it is
+// (its records are valid under the newer rules, which only added to them) and stamped with this
+// version, after which older builds refuse it.
+inline constexpr std::uint32_t log_format_version = 3;
 
 struct membership_change {
     user_id user = 0;
@@ -47,6 +48,9 @@ struct append_event {
     std::optional<std::string> new_name;
     std::optional<bool> whole_history;  // group_created, history_set: the group's new setting
     seq_t recalls = 0;  // kind recall: the event it recalls, which is marked recalled
+    // A message sent urgent under the tenant's policy (docs/notifications.md): indexed by time
+    // for the tenant's audit trail and its senders' daily budgets (store::urgent_sends).
+    bool urgent = false;
 };
 
 // A device has everything up to inbox_seq (cumulative).

@@ -140,6 +140,12 @@ public:
     [[nodiscard]] virtual result<std::optional<std::string>> user_settings(tenant_id,
                                                                            user_id) const = 0;
 
+    // The tenant's urgent messages sent at or after `from_ms`, oldest first (then by conversation
+    // and seq), at most `limit`; only `sender`'s when given.
+    [[nodiscard]] virtual result<std::vector<urgent_send>> urgent_sends(
+        tenant_id, std::int64_t from_ms, std::size_t limit,
+        std::optional<user_id> sender = std::nullopt) const = 0;
+
     // How many entries have been applied since the store was created (the log position).
     [[nodiscard]] virtual result<std::uint64_t> applied_index() const = 0;
 

@@ -147,6 +147,15 @@ struct dedup_record {
     friend bool operator==(const dedup_record&, const dedup_record&) = default;
 };
 
+// An urgent message in the tenant's index (append_event::urgent): when, who, which event.
+struct urgent_send {
+    std::int64_t time_ms = 0;
+    conv_id conv;
+    seq_t seq = 0;
+    user_id sender = 0;
+    friend bool operator==(const urgent_send&, const urgent_send&) = default;
+};
+
 // "Who has read seq N": computed from the cursors of the members who were members at N,
 // excluding N's sender. Both lists ascend by user id.
 struct who_read {
