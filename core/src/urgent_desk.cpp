@@ -13,9 +13,11 @@ using wire::error_frame;
 
 namespace {
 
-// A send not seen stored after this long failed (a commit answers in milliseconds; a store that
-// takes longer refuses it).
-constexpr std::int64_t in_flight_ms = 60'000;
+// A send not seen stored after this long failed: refused by its owner (not a member, say), or
+// its commit failed. A commit answers in milliseconds; one that took longer and still succeeded
+// would let one more urgent message through, the price of not holding a refused send's place
+// longer.
+constexpr std::int64_t in_flight_ms = 10'000;
 
 }  // namespace
 
@@ -38,6 +40,13 @@ void urgent_desk::check(std::size_t shard, event_request req) {
                            "an urgent send's budget, tenant " + std::to_string(who.tenant));
         refuse(v1::UNAVAILABLE, "store read failed; retry");
     };
+    // The reason is the owner's to check with the rest of the content, but a send it would
+    // refuse must not hold a place in the budget meanwhile.
+    const auto& reason = req.frame.send().content().urgent_reason();
+    if (reason.empty() || reason.size() > max_urgent_reason_bytes) {
+        return refuse(v1::INVALID_ARGUMENT,
+                      "urgent_reason: 1 to 200 bytes with MESSAGE_FLAG_URGENT, and only with it");
+    }
     const auto policy = devices_.policy(who.tenant);
     if (!policy || !policy->may_send_urgent(who)) {
         return refuse(v1::PERMISSION_DENIED,

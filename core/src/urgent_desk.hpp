@@ -8,9 +8,11 @@
 //   Serializing on the home shard is what keeps two sends to two conversations (two owners) from
 //   both taking the last one.
 //
-// The reason is checked with the rest of the content by the owner (decide.cpp). A retry of an
-// urgent send already stored goes on to its owner, which answers it as a duplicate, and spends
-// nothing. Every stored urgent message is in the tenant's audit trail (urgent_audit below).
+// The reason is checked here too (and with the rest of the content by the owner, decide.cpp), so
+// that a send refused for it holds no place in the budget. A send its owner refuses for another
+// reason (not a member, say) holds its place until it is presumed failed, ten seconds later. A
+// retry of an urgent send already stored goes on to its owner, which answers it as a duplicate, and
+// spends nothing. Every stored urgent message is in the tenant's audit trail (urgent_audit below).
 //
 // Threading: submit() from any thread; the rest on the home shard.
 #pragma once
@@ -47,7 +49,7 @@ private:
     };
 
     void check(std::size_t shard, event_request req);
-    // Drops the sends that were stored since, or failed (not stored within a minute).
+    // Drops the sends that were stored since, or failed (not stored within ten seconds).
     [[nodiscard]] bool prune(const requester& who, std::vector<on_its_way>& pending,
                              std::int64_t now_ms);
 

@@ -202,3 +202,24 @@ TEST_CASE("urgent: every urgent send is in the tenant's audit trail, with its re
     REQUIRE(h.core.urgent_audit(acme + 1, 0, 10, other));
     CHECK(other.records_size() == 0);
 }
+
+TEST_CASE("urgent: a refused send gives its place in the budget back", "[unit][core]") {
+    service_harness h;
+    set_policy(h, urgent_policy(1));
+    auto boss = h.open(manager(1, 10), 0);
+    h.open({acme, 2, 20}, 1);
+    // Refused for its reason before it takes a place: the next one goes.
+    h.request(boss, urgent_send(5, direct, "why?", "u-1", ""));
+    CHECK(refusal(boss, 5) == v1::INVALID_ARGUMENT);
+    // Refused by its owner (a group that does not exist): its place is held until it is
+    // presumed failed, ten seconds on.
+    h.request(boss, urgent_send(6, st::conv_id::group(77), "anyone?", "u-2"));
+    CHECK(refusal(boss, 6) != v1::URGENT_BUDGET_SPENT);
+    h.request(boss, urgent_send(7, direct, "you then", "u-3"));
+    CHECK(refusal(boss, 7) == v1::URGENT_BUDGET_SPENT);
+    h.router.advance(11s);
+    h.request(boss, urgent_send(8, direct, "you then", "u-4"));
+    CHECK(boss->reply_to(8)->has_send_ack());
+    h.request(boss, urgent_send(9, direct, "again", "u-5"));
+    CHECK(refusal(boss, 9) == v1::URGENT_BUDGET_SPENT);
+}
