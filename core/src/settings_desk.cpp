@@ -60,8 +60,7 @@ void settings_desk::on_working_hours(const std::shared_ptr<device_port>& device,
     }
     const auto tenant = device->who().tenant;
     const auto stored = ctx_.store.user_settings(tenant, user);
-    const auto policy = ctx_.store.user_settings(tenant, storage::tenant_policy_record);
-    if (!stored || !policy) {
+    if (!stored) {
         ctx_.report.failed(failure::store_read_failed,
                            "a user's notification settings, tenant " + std::to_string(tenant));
         return answer(*device, frame.req_id(),
@@ -71,7 +70,8 @@ void settings_desk::on_working_hours(const std::shared_ptr<device_port>& device,
     auto& w = *out.mutable_working_hours();
     w.set_user_id(user);
     w.set_working(true);
-    const auto profile = in_force(profile_of_stored(*stored), policy_of_stored(*policy).get());
+    // The policy as the core holds it (no store read but the first for the tenant).
+    const auto profile = in_force(profile_of_stored(*stored), devices_.policy(tenant).get());
     if (profile && profile->hours) {
         const auto now = ctx_.time.unix_ms();
         const auto state = profile->hours->at(now);

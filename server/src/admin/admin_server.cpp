@@ -83,9 +83,9 @@ bool authorized(const std::string& token, const std::string& header) {
     return CRYPTO_memcmp(header.data() + scheme.size(), token.data(), token.size()) == 0;
 }
 
-// The policy routes: the operator's admin token reaches every tenant, a tenant admin's JWT its
-// own. Nullopt: authorized; else the refusal.
-std::optional<response> refuse_policy_caller(const routes& r, const std::string& token,
+// The policy and audit routes: the operator's admin token reaches every tenant, a tenant
+// admin's JWT its own. Nullopt: authorized; else the refusal.
+std::optional<response> refuse_tenant_caller(const routes& r, const std::string& token,
                                              const std::string& header, std::uint64_t tenant) {
     if (!token.empty() && authorized(token, header)) return std::nullopt;
     constexpr std::string_view scheme = "Bearer ";
@@ -110,7 +110,7 @@ response handle_tenant_route(const routes& r, const std::string& token, const re
     }
     const auto tenant = number(q, "tenant");
     if (!tenant || *tenant == 0) return error(400, "tenant: a positive integer");
-    if (auto refused = refuse_policy_caller(r, token, req.authorization, *tenant)) {
+    if (auto refused = refuse_tenant_caller(r, token, req.authorization, *tenant)) {
         return *refused;
     }
     if (path == "/admin/v1/audit") {
