@@ -205,9 +205,9 @@ int main(int argc, char** argv) {
     raise_open_files_limit();
     try {
         tern::server::gateway gateway(loaded.values);
-        gateway.start();
-        log_listeners(loaded.values, gateway);
-        notify_systemd("READY=1");
+        // The signals are caught before the gateway starts and long before READY=1: a reload
+        // systemd sends the moment it reads READY=1 must find the handler (SIGHUP's default
+        // action ends the process). A signal during start-up waits for run() below.
         boost::asio::io_context signals_context;
         signal_handler handler(
             signals_context, gateway, std::chrono::seconds(loaded.values.admin.drain_seconds), [&] {
@@ -216,6 +216,9 @@ int main(int argc, char** argv) {
                     tern::server::process_environment(), overrides);
             });
         handler.wait();
+        gateway.start();
+        log_listeners(loaded.values, gateway);
+        notify_systemd("READY=1");
         signals_context.run();
         gateway.stop();  // flushes what is queued, commits what is pending, closes the store
     } catch (const std::exception& e) {

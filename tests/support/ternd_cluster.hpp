@@ -8,9 +8,11 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -338,6 +340,62 @@ inline void restore_store(const ternd_cluster& c, std::size_t i, const std::stri
     std::filesystem::remove_all(c.store_of(i));
     REQUIRE(run_quietly(std::string(TERN_CTL) + " restore --from " + checkpoint + " --data " +
                         c.store_of(i).string()) == 0);
+}
+
+// How the tenant's partition settled after a fault that stopped or cut off the nats-server
+// leading its stream: all three replicas agree, or one halted as diverged and the two others
+// agree. nats-server 2.9.10 may keep, in the copy of the server that led while it was cut off
+// or paused, entries its cluster never committed, and the replica beside it (each replica reads
+// its own server's copy) applies them. It then disagrees with both peers at the same entry and
+// halts: it never serves another history (docs/cluster.md, "A stream copy that kept uncommitted
+// entries").
+struct settlement {
+    double seconds = -1;                  // until settled; -1 when it did not within the limit
+    std::optional<std::size_t> diverged;  // the node whose replica halted, if one did
+    std::string seen;                     // what each node said, for a failure's message
+};
+
+inline settlement wait_until_settled(const ternd_cluster& c, std::chrono::seconds limit) {
+    const auto p = cluster::partition_map(partitions).of(tenant);
+    const auto start = std::chrono::steady_clock::now();
+    settlement s;
+    for (;;) {
+        const auto all =
+            std::array{c.partitions_of(0)["partitions"][p], c.partitions_of(1)["partitions"][p],
+                       c.partitions_of(2)["partitions"][p]};
+        s.seen = "node 0: " + all[0].dump() + "\nnode 1: " + all[1].dump() +
+                 "\nnode 2: " + all[2].dump();
+        const auto same = [&](std::size_t i, std::size_t j) {
+            return all[i]["applied"] == all[j]["applied"] && all[i]["digest"] == all[j]["digest"] &&
+                   all[i]["halted"] == "" && all[j]["halted"] == "";
+        };
+        if (same(0, 1) && same(1, 2)) break;
+        for (std::size_t odd = 0; odd < 3 && !s.diverged; ++odd) {
+            if (all[odd]["halted"] != "" && same((odd + 1) % 3, (odd + 2) % 3)) s.diverged = odd;
+        }
+        if (s.diverged) break;
+        if (std::chrono::steady_clock::now() - start > limit) return s;
+        std::this_thread::sleep_for(50ms);
+    }
+    s.seconds = seconds_since(start);
+    return s;
+}
+
+// After wait_until_settled found node `s.diverged` halted: checks that it halted as diverged
+// and was the node the fault struck (never a replica of the majority), then rebuilds it as
+// docs/cluster.md says: a healthy node's checkpoint restored into its store, and started again.
+inline void rebuild_diverged(ternd_cluster& c, const settlement& s, std::size_t struck,
+                             const std::string& checkpoint_name) {
+    REQUIRE(s.diverged);
+    const auto p = cluster::partition_map(partitions).of(tenant);
+    const auto halted = c.partitions_of(*s.diverged)["partitions"][p]["halted"].get<std::string>();
+    INFO(halted);
+    CHECK_THAT(halted, Catch::Contains("diverged from its peers'"));
+    CHECK(*s.diverged == struck);
+    const auto checkpoint = checkpoint_of(c, (*s.diverged + 1) % 3, checkpoint_name);
+    c.nodes[*s.diverged]->kill9();
+    restore_store(c, *s.diverged, checkpoint);
+    c.bring_back(*s.diverged);
 }
 
 // Where Alice sits: on a node that does not own the tenant's partition (Bob on the other such
