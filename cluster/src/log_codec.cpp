@@ -94,6 +94,8 @@ std::uint32_t format_of(const pb::LogEntry& entry) {
         case pb::LogEntry::kMute:
         case pb::LogEntry::kUserSettings:
             return 2;
+        case pb::LogEntry::kAckUrgent:
+            return 4;
         default:
             return 1;
     }
@@ -148,6 +150,12 @@ boost::system::result<log_record, decode_error> decode_body(const pb::LogEntry& 
             return log_record{
                 st::log_entry{st::put_user_settings{u.tenant(), u.user(), u.settings()}}};
         }
+        case pb::LogEntry::kAckUrgent: {
+            const auto& a = in.ack_urgent();
+            st::ack_urgent e{a.tenant(), {}, a.seq(), a.user(), a.at_ms()};
+            if (!get_conv(a.conv(), e.conv)) return decode_error::malformed;
+            return log_record{st::log_entry{e}};
+        }
         case pb::LogEntry::BODY_NOT_SET:
             break;
     }
@@ -188,6 +196,13 @@ std::string encode_entry(const st::log_entry& entry, std::optional<std::uint64_t
                 u.set_tenant(e.tenant);
                 u.set_user(e.user);
                 u.set_settings(e.settings);
+            } else if constexpr (std::is_same_v<T, st::ack_urgent>) {
+                auto& a = *out.mutable_ack_urgent();
+                a.set_tenant(e.tenant);
+                put_conv(*a.mutable_conv(), e.conv);
+                a.set_seq(e.seq);
+                a.set_user(e.user);
+                a.set_at_ms(e.at_ms);
             } else {
                 throw std::invalid_argument("a log_position is never logged");
             }

@@ -29,6 +29,7 @@ struct conv_state {
     std::map<seq_t, event_state> timeline;
     std::map<user_id, member_record> members;
     std::map<user_id, cursor_state> cursors;
+    std::map<std::pair<seq_t, user_id>, std::int64_t> urgent_acks;  // ack_urgent: when
 };
 
 struct user_state {
@@ -200,6 +201,26 @@ public:
                 .push_back(user);
         }
         return std::optional<who_read>{std::move(out)};
+    }
+
+    result<std::optional<urgent_roll>> urgent_acks(tenant_id t, const conv_id& c,
+                                                   seq_t seq) const override {
+        std::lock_guard lock(mutex_);
+        const auto* conv = find_conv(t, c);
+        if (!conv) return std::optional<urgent_roll>{};
+        auto ev = conv->timeline.find(seq);
+        if (ev == conv->timeline.end()) return std::optional<urgent_roll>{};
+        urgent_roll out;
+        for (const auto& [user, m] : conv->members) {
+            if (user == ev->second.event.sender || m.joined_seq > seq) continue;
+            auto ack = conv->urgent_acks.find({seq, user});
+            if (ack == conv->urgent_acks.end()) {
+                out.awaiting.push_back(user);
+            } else {
+                out.acknowledged.push_back({user, ack->second});
+            }
+        }
+        return std::optional<urgent_roll>{std::move(out)};
     }
 
     result<std::uint64_t> inbox_head(tenant_id t, user_id u) const override {
@@ -449,6 +470,18 @@ private:
         auto member = cit->second.members.find(e.user);
         if (member == cit->second.members.end()) return make_error_code(errc::invalid_entry);
         member->second.mute = e.mute;
+        return apply_outcome{};
+    }
+
+    entry_result apply_one(const ack_urgent& e) {
+        if (e.tenant == 0 || !detail::valid_conv(e.conv))
+            return make_error_code(errc::invalid_entry);
+        auto cit = convs_.find({e.tenant, e.conv});
+        if (cit == convs_.end() || !cit->second.timeline.contains(e.seq) ||
+            !cit->second.members.contains(e.user)) {
+            return make_error_code(errc::invalid_entry);
+        }
+        cit->second.urgent_acks[{e.seq, e.user}] = e.at_ms;
         return apply_outcome{};
     }
 

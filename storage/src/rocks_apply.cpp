@@ -35,6 +35,7 @@ public:
     entry_result apply(const log_position& e);
     entry_result apply(const set_mute& e);
     entry_result apply(const put_user_settings& e);
+    entry_result apply(const ack_urgent& e);
 
     void put(cf c, std::string_view key, std::string_view value) {
         check(batch_.Put(store_.handle(c), rocksdb::Slice(key.data(), key.size()),
@@ -418,6 +419,22 @@ entry_result apply_batch::apply(const set_mute& e) {
     if (!member) return make_error_code(errc::invalid_entry);
     member->mute = e.mute;
     write_member(ref, *member);
+    return apply_outcome{};
+}
+
+entry_result apply_batch::apply(const ack_urgent& e) {
+    if (e.tenant == 0 || !valid_conv(e.conv) || e.seq == 0) {
+        return make_error_code(errc::invalid_entry);
+    }
+    const conv_ref ref{e.tenant, e.conv};
+    conv_state* state = conv(ref);
+    if (failed_) return failed_;
+    // A timeline has no gaps: seq names an event when it is at most the head.
+    if (!state || e.seq > state->meta.head_seq || !state->find(e.user)) {
+        return make_error_code(errc::invalid_entry);
+    }
+    put(cf_default, urgent_ack_key(e.tenant, e.conv, e.seq, e.user),
+        encode_u64(static_cast<std::uint64_t>(e.at_ms)));
     return apply_outcome{};
 }
 

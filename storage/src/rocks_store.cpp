@@ -181,7 +181,7 @@ result<std::unique_ptr<store>> open_rocks_store(const rocks_options& options,
     std::unique_ptr<rocksdb::DB> db(raw);
 
     // Refuse data written under other apply rules; stamp a new store with ours. The records of
-    // versions 1 and 2 are valid under version 3: each version only added to the one before.
+    // versions 1 to 3 are valid under version 4: each version only added to the one before.
     std::string format;
     const auto fs = db->Get(rocksdb::ReadOptions{}, handles[cf_default], format_key, &format);
     const auto stored_version = fs.ok() ? decode_u64(format) : std::nullopt;
@@ -453,6 +453,41 @@ result<std::optional<who_read>> rocks_store::readers(tenant_id t, const conv_id&
         (cursor.read_up_to >= seq ? out.read : out.unread).push_back(m.user);
     }
     return std::optional<who_read>{std::move(out)};
+}
+
+result<std::optional<urgent_roll>> rocks_store::urgent_acks(tenant_id t, const conv_id& c,
+                                                            seq_t seq) const {
+    const auto snap = view();
+    auto ev_v = get(snap.options, cf_timeline, conv_sub_key(t, c, seq));
+    if (!ev_v) return ev_v.error();
+    if (!*ev_v) return std::optional<urgent_roll>{};
+    const auto ev = decode_event(seq, **ev_v);
+    if (!ev) return corrupt();
+    auto members = walk_member_cursors(snap.options, t, c);
+    if (!members) return members.error();
+    // The event's acknowledgements, ascending by user like the members.
+    const auto prefix = urgent_ack_key(t, c, seq, std::nullopt);
+    std::vector<urgent_ack> acks;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snap.options, handles_[cf_default]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        const auto key = as_view(it->key());
+        const auto at = decode_u64(as_view(it->value()));
+        if (key.size() != prefix.size() + 8 || !at) return corrupt();
+        acks.push_back({get_be64(key.data() + prefix.size()), static_cast<std::int64_t>(*at)});
+    }
+    if (!it->status().ok()) return to_error(it->status());
+    urgent_roll out;
+    auto ack = acks.begin();
+    for (const auto& [m, cursor] : *members) {
+        while (ack != acks.end() && ack->user < m.user) ++ack;
+        if (m.user == ev->event.sender || m.joined_seq > seq) continue;
+        if (ack != acks.end() && ack->user == m.user) {
+            out.acknowledged.push_back(*ack);
+        } else {
+            out.awaiting.push_back(m.user);
+        }
+    }
+    return std::optional<urgent_roll>{std::move(out)};
 }
 
 result<std::uint64_t> rocks_store::inbox_head(tenant_id t, user_id u) const {

@@ -50,6 +50,12 @@ inline constexpr std::string_view urgent_prefix = "urgent/";
 [[nodiscard]] std::string urgent_key(tenant_id t, std::int64_t time_ms, const conv_id& c,
                                      seq_t seq);
 
+// "uack/" · tenant · conv · seq · user (big-endian) -> the time acknowledged (u64): ack_urgent.
+inline constexpr std::string_view urgent_ack_prefix = "uack/";
+// The key of one acknowledgement, or with `user` absent the prefix of all of one event's.
+[[nodiscard]] std::string urgent_ack_key(tenant_id t, const conv_id& c, seq_t seq,
+                                         std::optional<user_id> user);
+
 // The decoded value of a timeline record.
 struct event_value {
     stored_event event;
@@ -118,6 +124,7 @@ public:
                                                   user_id) const override;
     result<std::vector<member_cursor>> member_cursors(tenant_id, const conv_id&) const override;
     result<std::optional<who_read>> readers(tenant_id, const conv_id&, seq_t) const override;
+    result<std::optional<urgent_roll>> urgent_acks(tenant_id, const conv_id&, seq_t) const override;
     result<std::uint64_t> inbox_head(tenant_id, user_id) const override;
     result<std::vector<inbox_item>> inbox_after(tenant_id, user_id, std::uint64_t after,
                                                 std::size_t limit) const override;

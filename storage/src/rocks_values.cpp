@@ -170,6 +170,15 @@ std::string urgent_key(tenant_id t, std::int64_t time_ms, const conv_id& c, seq_
     return k;
 }
 
+std::string urgent_ack_key(tenant_id t, const conv_id& c, seq_t seq, std::optional<user_id> user) {
+    std::string k(urgent_ack_prefix);
+    put_be64(k, t);
+    put_conv(k, c);
+    put_be64(k, seq);
+    if (user) put_be64(k, *user);
+    return k;
+}
+
 std::string settings_key(tenant_id t, user_id u) {
     std::string k = "settings/";
     for (const auto v : {t, u}) {

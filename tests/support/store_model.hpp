@@ -86,6 +86,8 @@ inline std::string first_difference(const st::store& expect, const st::store& ac
             for (st::seq_t seq = 0; seq <= meta->head_seq + 1; ++seq) {
                 same(actual.readers(t, c, seq).value() == expect.readers(t, c, seq).value(),
                      "readers");
+                same(actual.urgent_acks(t, c, seq).value() == expect.urgent_acks(t, c, seq).value(),
+                     "urgent acknowledgements");
             }
         }
         same(actual.urgent_sends(t, 0, 100'000).value() ==
@@ -165,6 +167,14 @@ public:
             const auto level = static_cast<st::notify_level>(pick(0, 3));
             const auto until = pick(0, 1) ? 0 : static_cast<std::int64_t>(pick(1, 1'000));
             return st::set_mute{t, random_conv(), pick(1, max_user), {level, until}};
+        }
+        if (roll < 93) {
+            // An acknowledgement of an event up to one past the head, by anyone: both stores
+            // refuse a stranger's, and one past the head.
+            const auto c = random_conv();
+            const auto meta = model.conversation(t, c).value();
+            return st::ack_urgent{t, c, pick(0, meta ? meta->head_seq + 1 : 1), pick(1, max_user),
+                                  static_cast<std::int64_t>(pick(1, 1'000))};
         }
         // A stale or future seq: both stores must refuse it.
         const auto c = random_conv();

@@ -245,3 +245,23 @@ TEST_CASE("an urgent message round-trips in format 3, and a plain one stays form
     REQUIRE(e.ParseFromString(cl::encode_entry(urgent)));
     CHECK(e.format() == 1);
 }
+
+TEST_CASE("an urgent acknowledgement round-trips in format 4, and format 3 cannot hold it",
+          "[unit][cluster]") {
+    const st::ack_urgent ack{max_id, st::conv_id::group(max_id), max_id - 2, max_id - 3,
+                             std::numeric_limits<std::int64_t>::max()};
+    const auto back = std::get<st::ack_urgent>(round_trip(ack));
+    CHECK(back.tenant == ack.tenant);
+    CHECK(back.conv == ack.conv);
+    CHECK(back.seq == ack.seq);
+    CHECK(back.user == ack.user);
+    CHECK(back.at_ms == ack.at_ms);
+    tern::cluster::v1::LogEntry e;
+    REQUIRE(e.ParseFromString(cl::encode_entry(ack)));
+    CHECK(e.format() == 4);
+    e.set_format(3);
+    CHECK(cl::decode_entry(e.SerializeAsString()).error() == cl::decode_error::malformed);
+    e.set_format(4);
+    e.mutable_ack_urgent()->mutable_conv()->set_type(9);
+    CHECK(cl::decode_entry(e.SerializeAsString()).error() == cl::decode_error::malformed);
+}

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "forwarding_store.hpp"
 #include "store_fixtures.hpp"
 
 using namespace tern::test;
@@ -17,9 +18,9 @@ constexpr st::tenant_id tenant = 1;
 
 // A store decorator whose writes fail on demand, as a full disk would make them, or wait at a
 // gate, as a stalled disk would.
-class failing_store final : public st::store {
+class failing_store final : public forwarding_store {
 public:
-    explicit failing_store(st::store& inner) : inner_(inner) {}
+    using forwarding_store::forwarding_store;
     std::atomic<bool> fail{false};
     std::atomic<int> synced{0};     // publish() calls that synced
     std::shared_future<void> gate;  // when valid, apply() waits for it
@@ -37,7 +38,6 @@ public:
         if (fail) return make_error_code(st::errc::no_space);
         return inner_.apply(entries, mode);
     }
-    st::result<void> sync() override { return inner_.sync(); }
     st::result<staged> stage(std::span<const st::log_entry> entries) override {
         if (fail) return make_error_code(st::errc::no_space);
         return inner_.stage(entries);
@@ -46,86 +46,8 @@ public:
         if (sync) ++synced;
         return inner_.publish(token, sync);
     }
-    st::result<std::optional<st::conv_meta>> conversation(st::tenant_id t,
-                                                          const st::conv_id& c) const override {
-        return inner_.conversation(t, c);
-    }
-    st::result<std::vector<st::stored_event>> timeline(st::tenant_id t, const st::conv_id& c,
-                                                       st::seq_t from, st::direction d,
-                                                       std::size_t limit) const override {
-        return inner_.timeline(t, c, from, d, limit);
-    }
-    st::result<std::vector<st::member_record>> members(st::tenant_id t,
-                                                       const st::conv_id& c) const override {
-        return inner_.members(t, c);
-    }
-    st::result<std::optional<st::member_record>> member(st::tenant_id t, const st::conv_id& c,
-                                                        st::user_id u) const override {
-        return inner_.member(t, c, u);
-    }
-    st::result<std::vector<st::conv_summary>> conversations_of(st::tenant_id t,
-                                                               st::user_id u) const override {
-        return inner_.conversations_of(t, u);
-    }
-    st::result<st::conv_summary_page> conversation_page(
-        st::tenant_id t, st::user_id u, const std::optional<st::conv_position>& after,
-        std::size_t limit) const override {
-        return inner_.conversation_page(t, u, after, limit);
-    }
-    st::result<std::vector<st::member_record>> members_after(st::tenant_id t, const st::conv_id& c,
-                                                             st::user_id after,
-                                                             std::size_t limit) const override {
-        return inner_.members_after(t, c, after, limit);
-    }
-    st::result<std::optional<st::receipt_cursor>> receipt(st::tenant_id t, const st::conv_id& c,
-                                                          st::user_id u) const override {
-        return inner_.receipt(t, c, u);
-    }
-    st::result<std::vector<st::member_cursor>> member_cursors(st::tenant_id t,
-                                                              const st::conv_id& c) const override {
-        return inner_.member_cursors(t, c);
-    }
-    st::result<std::optional<st::who_read>> readers(st::tenant_id t, const st::conv_id& c,
-                                                    st::seq_t seq) const override {
-        return inner_.readers(t, c, seq);
-    }
-    st::result<std::uint64_t> inbox_head(st::tenant_id t, st::user_id u) const override {
-        return inner_.inbox_head(t, u);
-    }
-    st::result<std::vector<st::inbox_item>> inbox_after(st::tenant_id t, st::user_id u,
-                                                        std::uint64_t after,
-                                                        std::size_t limit) const override {
-        return inner_.inbox_after(t, u, after, limit);
-    }
-    st::result<st::inbox_page> inbox_page_after(st::tenant_id t, st::user_id u, std::uint64_t after,
-                                                std::size_t limit) const override {
-        return inner_.inbox_page_after(t, u, after, limit);
-    }
-    st::result<std::uint64_t> device_cursor(st::tenant_id t, st::user_id u,
-                                            st::device_id d) const override {
-        return inner_.device_cursor(t, u, d);
-    }
-    st::result<std::optional<st::dedup_record>> find_dedup(st::tenant_id t, st::user_id u,
-                                                           std::string_view cmid) const override {
-        return inner_.find_dedup(t, u, cmid);
-    }
-    st::result<std::uint64_t> applied_index() const override { return inner_.applied_index(); }
-    st::result<std::optional<std::string>> user_settings(st::tenant_id t,
-                                                         st::user_id u) const override {
-        return inner_.user_settings(t, u);
-    }
-    st::result<std::vector<st::urgent_send>> urgent_sends(
-        st::tenant_id t, std::int64_t from_ms, std::size_t limit,
-        std::optional<st::user_id> sender) const override {
-        return inner_.urgent_sends(t, from_ms, limit, sender);
-    }
-    st::result<std::optional<st::log_position>> position(std::uint32_t p) const override {
-        return inner_.position(p);
-    }
-    st::result<void> verify() const override { return inner_.verify(); }
 
 private:
-    st::store& inner_;
     bool waited_ = false;  // the writer's thread only
 };
 

@@ -689,3 +689,42 @@ STORE_TEST("a tenant's policy is its own record, apart from every user's setting
     CHECK(s.user_settings(acme, st::tenant_policy_record).value() == std::nullopt);
     CHECK(s.user_settings(acme, 1).value() == "user 1");
 }
+
+STORE_TEST("urgent acknowledgements: kept per member and event, split from who still owes one") {
+    const st::user_id max_id = std::numeric_limits<st::user_id>::max();
+    TestType f;
+    const auto g = conv_id::group(9);
+    const auto max_time = std::numeric_limits<std::int64_t>::max();
+    apply_ok(*f.store, group_created(acme, 9, 3, {1, 2, max_id}));
+    apply_ok(*f.store, message(acme, g, 2, 3));  // seq 2, from 3
+    apply_ok(*f.store, st::ack_urgent{acme, g, 2, 2, 1'000});
+    apply_ok(*f.store, st::ack_urgent{acme, g, 2, max_id, max_time});
+    apply_ok(*f.store, st::ack_urgent{acme, g, 1, 1, 5});  // another event's
+    // Refused: a stranger, another tenant, an event beyond the head, seq 0, an unknown
+    // conversation.
+    auto refused =
+        apply(*f.store, {st::ack_urgent{acme, g, 2, 8, 1}, st::ack_urgent{acme + 1, g, 2, 2, 1},
+                         st::ack_urgent{acme, g, 3, 2, 1}, st::ack_urgent{acme, g, 0, 2, 1},
+                         st::ack_urgent{acme, conv_id::group(10), 1, 2, 1}});
+    for (const auto& result : refused) CHECK(result.error() == st::errc::invalid_entry);
+    f.reopen();
+    auto& s = *f.store;
+    const auto roll = s.urgent_acks(acme, g, 2).value();
+    REQUIRE(roll);
+    // The sender owes nothing; user 1 has not acknowledged; the largest id is kept whole.
+    CHECK(roll->acknowledged == std::vector<st::urgent_ack>{{2, 1'000}, {max_id, max_time}});
+    CHECK(roll->awaiting == std::vector<st::user_id>{1});
+    CHECK(s.urgent_acks(acme, g, 3).value() == std::nullopt);
+    CHECK(s.urgent_acks(acme + 1, g, 2).value() == std::nullopt);
+    // A later acknowledgement replaces the time; a member who joined after the event owes
+    // nothing; one who left is no longer listed.
+    apply_ok(s, st::ack_urgent{acme, g, 2, 2, 2'000});
+    apply_ok(s,
+             membership_event(acme, g, 3, 3, st::event_kind::members_added, {{4, role::member}}));
+    apply_ok(s, membership_event(acme, g, 4, 3, st::event_kind::members_removed, {{max_id, {}}}));
+    const auto after = s.urgent_acks(acme, g, 2).value();
+    REQUIRE(after);
+    CHECK(after->acknowledged == std::vector<st::urgent_ack>{{2, 2'000}});
+    CHECK(after->awaiting == std::vector<st::user_id>{1});
+    CHECK(s.verify().has_value());
+}

@@ -19,10 +19,10 @@ namespace tern::storage {
 
 // The version of the entry format and of the apply rules; stored with the data. 2 added
 // set_mute, put_user_settings and the member record's mute setting; 3 added append_event's
-// urgent flag and the urgent index it writes. A store of an older version is taken up as it is
-// (its records are valid under the newer rules, which only added to them) and stamped with this
-// version, after which older builds refuse it.
-inline constexpr std::uint32_t log_format_version = 3;
+// urgent flag and the urgent index it writes; 4 added ack_urgent. A store of an older version is
+// taken up as it is (its records are valid under the newer rules, which only added to them) and
+// stamped with this version, after which older builds refuse it.
+inline constexpr std::uint32_t log_format_version = 4;
 
 struct membership_change {
     user_id user = 0;
@@ -101,8 +101,19 @@ struct put_user_settings {
 inline constexpr std::size_t max_settings_bytes = 16 * 1024;
 inline constexpr user_id tenant_policy_record = 0;
 
-using log_entry =
-    std::variant<append_event, ack_inbox, mark_read, log_position, set_mute, put_user_settings>;
+// A member acknowledged an urgent message (docs/notifications.md, "Acknowledgements"): records,
+// or replaces, the time the member acknowledged event `seq`. Applies only to a member and an
+// event the conversation has; the owner writes one per member and event (it refuses the rest).
+struct ack_urgent {
+    tenant_id tenant = 0;
+    conv_id conv;
+    seq_t seq = 0;
+    user_id user = 0;
+    std::int64_t at_ms = 0;
+};
+
+using log_entry = std::variant<append_event, ack_inbox, mark_read, log_position, set_mute,
+                               put_user_settings, ack_urgent>;
 
 struct inbox_assignment {
     user_id user = 0;
@@ -122,7 +133,7 @@ struct apply_outcome {
     // append_event: one per recipient (members after the event, and any it removed), ascending.
     std::vector<inbox_assignment> inbox;
     // ack_inbox: conversations whose delivered cursor moved. mark_read: the one cursor, if moved.
-    // set_mute, put_user_settings: nothing (it applied).
+    // set_mute, put_user_settings, ack_urgent: nothing (it applied).
     // append_event: the sender's cursor (sending reads everything up to the event), if a member.
     std::vector<delivered_change> cursors;
 };

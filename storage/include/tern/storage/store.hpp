@@ -114,6 +114,11 @@ public:
     [[nodiscard]] virtual result<std::optional<who_read>> readers(tenant_id, const conv_id&,
                                                                   seq_t seq) const = 0;
 
+    // Who has and has not acknowledged `seq` (ack_urgent); nullopt if the conversation or the
+    // event does not exist. Whether the event is urgent is the caller's to check.
+    [[nodiscard]] virtual result<std::optional<urgent_roll>> urgent_acks(tenant_id, const conv_id&,
+                                                                         seq_t seq) const = 0;
+
     // The newest inbox_seq of a user (0 when empty).
     [[nodiscard]] virtual result<std::uint64_t> inbox_head(tenant_id, user_id) const = 0;
 

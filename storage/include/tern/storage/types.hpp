@@ -156,6 +156,22 @@ struct urgent_send {
     friend bool operator==(const urgent_send&, const urgent_send&) = default;
 };
 
+// A member's acknowledgement of an urgent message (ack_urgent).
+struct urgent_ack {
+    user_id user = 0;
+    std::int64_t at_ms = 0;
+    friend bool operator==(const urgent_ack&, const urgent_ack&) = default;
+};
+
+// "Who has acknowledged urgent seq N": the members who were members at N, excluding N's
+// sender, split by whether they acknowledged it. A member who acknowledged and left since is
+// not listed. Both lists ascend by user id.
+struct urgent_roll {
+    std::vector<urgent_ack> acknowledged;
+    std::vector<user_id> awaiting;
+    friend bool operator==(const urgent_roll&, const urgent_roll&) = default;
+};
+
 // "Who has read seq N": computed from the cursors of the members who were members at N,
 // excluding N's sender. Both lists ascend by user id.
 struct who_read {
