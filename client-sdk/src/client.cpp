@@ -336,6 +336,49 @@ void client::working_hours(user_id user, callback<tern::client::working_hours> d
     });
 }
 
+void client::acknowledge_urgent(const conv_id& conv, seq_t seq, callback<ok> done) {
+    v1::Frame f;
+    detail::to_proto(conv, *f.mutable_acknowledge_urgent()->mutable_conv());
+    f.mutable_acknowledge_urgent()->set_seq(seq);
+    run([f = std::move(f), done = std::move(done)](impl& i) mutable {
+        i.ask<ok>(
+            std::move(f), v1::Frame::kOk, [](const v1::Frame&) { return ok{}; }, std::move(done));
+    });
+}
+
+void client::urgent_status(const conv_id& conv, seq_t seq,
+                           callback<tern::client::urgent_status> done) {
+    v1::Frame f;
+    detail::to_proto(conv, *f.mutable_urgent_status_request()->mutable_conv());
+    f.mutable_urgent_status_request()->set_seq(seq);
+    // The lists come in pages: ask until the last, and hand the app the whole.
+    auto fold = [request = f](tern::client::urgent_status& acc,
+                              const v1::Frame& r) mutable -> std::optional<v1::Frame> {
+        const auto& page = r.urgent_status();
+        auto part = detail::from_proto(page);
+        if (acc.conv == conv_id{}) {
+            acc = std::move(part);
+        } else {
+            acc.acknowledged.insert(acc.acknowledged.end(), part.acknowledged.begin(),
+                                    part.acknowledged.end());
+            acc.awaiting.insert(acc.awaiting.end(), part.awaiting.begin(), part.awaiting.end());
+        }
+        if (!page.has_more()) return std::nullopt;
+        const std::uint64_t last_acked =
+            page.acknowledged().empty() ? 0 : page.acknowledged().rbegin()->user_id();
+        const std::uint64_t last_awaiting = page.awaiting().empty() ? 0 : *page.awaiting().rbegin();
+        const auto last = std::max(last_acked, last_awaiting);
+        auto& q = *request.mutable_urgent_status_request();
+        if (last <= q.after_user_id()) return std::nullopt;  // no progress
+        q.set_after_user_id(last);
+        return request;
+    };
+    run([f = std::move(f), fold = std::move(fold), done = std::move(done)](impl& i) mutable {
+        i.ask_pages<tern::client::urgent_status>(std::move(f), v1::Frame::kUrgentStatus, {},
+                                                 std::move(fold), std::move(done));
+    });
+}
+
 void client::set_typing(const conv_id& conv, bool active) {
     run([conv, active](impl& i) { i.typing(conv, active); });
 }

@@ -568,6 +568,11 @@ void client::impl::on_frame(v1::Frame& frame) {
                 app->on_settings(s);
             });
             return;
+        case v1::Frame::kUrgentAcknowledged:
+            callbacks.post([app = app_, a = detail::from_proto(frame.urgent_acknowledged())] {
+                app->on_urgent_acknowledged(a);
+            });
+            return;
         case v1::Frame::kMuteUpdate:
             callbacks.post(
                 [app = app_, m = detail::from_proto(frame.mute_update())] { app->on_mute(m); });

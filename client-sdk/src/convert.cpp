@@ -168,6 +168,20 @@ who_read from_proto(const v1::WhoReadReply& r) {
     return out;
 }
 
+urgent_status from_proto(const v1::UrgentStatus& s) {
+    urgent_status out;
+    out.conv = from_proto(s.conv());
+    out.seq = s.seq();
+    out.sender = s.sender();
+    for (const auto& a : s.acknowledged()) out.acknowledged.push_back({a.user_id(), a.at_ms()});
+    out.awaiting.assign(s.awaiting().begin(), s.awaiting().end());
+    return out;
+}
+
+urgent_acknowledged from_proto(const v1::UrgentAcknowledged& a) {
+    return {from_proto(a.conv()), a.seq(), a.user_id(), a.at_ms()};
+}
+
 presence from_proto(const v1::UserPresence& p) {
     presence out;
     out.user = p.user_id();

@@ -20,6 +20,8 @@ void to_proto(const content& c, v1::Content& out);
 [[nodiscard]] sent from_proto(const v1::SendAck& a);
 [[nodiscard]] receipt_update from_proto(const v1::ReceiptUpdate& u);
 [[nodiscard]] who_read from_proto(const v1::WhoReadReply& r);
+[[nodiscard]] urgent_status from_proto(const v1::UrgentStatus& s);
+[[nodiscard]] urgent_acknowledged from_proto(const v1::UrgentAcknowledged& a);
 [[nodiscard]] presence from_proto(const v1::UserPresence& p);
 [[nodiscard]] typing from_proto(const v1::Typing& t);
 [[nodiscard]] conversation_list from_proto(const v1::ConversationList& l);

@@ -431,4 +431,115 @@ void conversation_owner::mute_settled(std::size_t shard, const conv_key& key,
         "a mute setting of tenant " + std::to_string(key.tenant) + ": " + ec.message());
 }
 
+// ---- urgent acknowledgements -------------------------------------------------------------------
+
+void conversation_owner::submit_urgent_ack(const std::shared_ptr<device_port>& from,
+                                           const v1::Frame& frame) {
+    const auto& req = frame.acknowledge_urgent();
+    auto conv = to_conv_id(req.conv());
+    if (!conv) {
+        return answer(*from, frame.req_id(),
+                      error_frame(0, conv.error().code, conv.error().message));
+    }
+    if (req.seq() == 0) {
+        return answer(*from, frame.req_id(), error_frame(0, v1::INVALID_ARGUMENT, "no seq"));
+    }
+    const conv_key key{from->who().tenant, *conv};
+    const auto owner = ctx_.routes.owner_of(key.tenant, key.conv);
+    ctx_.routes.post(owner, [this, owner, key, r = reply_to::of(from, frame.req_id()),
+                             ack = urgent_ack_key{req.seq(), from->who().user}] {
+        acknowledge(owner, key, r, ack);
+    });
+}
+
+// On the owner shard: checks what is acknowledged, commits the acknowledgement once per member
+// and event (a retry while it is in flight waits for the same outcome; one after it is answered
+// at once), and tells the sender's and the member's devices once it is durable.
+void conversation_owner::acknowledge(std::size_t shard, const conv_key& key, const reply_to& from,
+                                     urgent_ack_key ack) {
+    auto& local = shards_[shard];
+    auto* oc = load(local, key, from);
+    if (!oc) return;
+    const auto refuse = [&](v1::ErrorCode code, const std::string& message) {
+        reply(ctx_.routes, from, error_frame(0, code, message));
+    };
+    if (!oc->state.members.contains(ack.user)) {
+        if (!oc->state.exists) return refuse(v1::NOT_FOUND, "no such event");
+        return refuse(v1::NOT_MEMBER, "not a member");
+    }
+    if (auto waiting = oc->acks_in_flight.find(ack); waiting != oc->acks_in_flight.end()) {
+        waiting->second.push_back(from);
+        return;
+    }
+    const auto failed_read = [&](const boost::system::error_code& ec) {
+        ctx_.report.failed(failure::store_read_failed, "an urgent acknowledgement of tenant " +
+                                                           std::to_string(key.tenant) + ": " +
+                                                           ec.message());
+        refuse(code_of_storage_error(ec), "the store could not be read; retry");
+    };
+    const auto events =
+        ctx_.store.timeline(key.tenant, key.conv, ack.seq, storage::direction::forward, 1);
+    if (!events) return failed_read(events.error());
+    const auto member = ctx_.store.member(key.tenant, key.conv, ack.user);
+    if (!member) return failed_read(member.error());
+    // An event before the member joined is one they cannot see.
+    if (events->empty() || events->front().seq != ack.seq || !*member ||
+        (*member)->joined_seq > ack.seq) {
+        return refuse(v1::NOT_FOUND, "no such event");
+    }
+    const auto& event = events->front();
+    if (event.recalled) return refuse(v1::ALREADY_RECALLED, "the message was recalled");
+    if (!is_urgent_message(event)) return refuse(v1::INVALID_ARGUMENT, "not an urgent message");
+    if (event.sender == ack.user) {
+        return refuse(v1::INVALID_ARGUMENT, "a sender does not acknowledge their own message");
+    }
+    const auto before = ctx_.store.urgent_acked(key.tenant, key.conv, ack.seq, ack.user);
+    if (!before) return failed_read(before.error());
+    if (*before) return reply(ctx_.routes, from, ok_frame(0));  // the first time stays
+
+    const auto at_ms = ctx_.time.unix_ms();
+    auto done = [this, shard, key, ack, at_ms, sender = event.sender](storage::entry_result r) {
+        const auto ec = r ? boost::system::error_code{} : r.error();
+        ctx_.routes.post(shard, [this, shard, key, ack, at_ms, sender, ec] {
+            acknowledged(shard, key, ack, at_ms, sender, ec);
+        });
+    };
+    if (!ctx_.commits.try_submit(
+            storage::ack_urgent{key.tenant, key.conv, ack.seq, ack.user, at_ms}, std::move(done))) {
+        ctx_.report.failed(failure::commit_queue_full,
+                           "an urgent acknowledgement of tenant " + std::to_string(key.tenant));
+        return refuse(v1::UNAVAILABLE, "the server is busy; retry");
+    }
+    oc->acks_in_flight[ack].push_back(from);
+    ++oc->in_flight;
+}
+
+void conversation_owner::acknowledged(std::size_t shard, const conv_key& key, urgent_ack_key ack,
+                                      std::int64_t at_ms, storage::user_id sender,
+                                      boost::system::error_code ec) {
+    auto& oc = shards_[shard].convs[key];
+    --oc.in_flight;
+    auto node = oc.acks_in_flight.extract(ack);
+    const auto& waiters = node.mapped();
+    if (ec) {
+        ctx_.report.failed(failure::commit_failed, "an urgent acknowledgement of tenant " +
+                                                       std::to_string(key.tenant) + ": " +
+                                                       ec.message());
+        for (const auto& w : waiters) {
+            reply(ctx_.routes, w, error_frame(0, code_of_storage_error(ec), "not stored; retry"));
+        }
+        return;
+    }
+    for (const auto& w : waiters) reply(ctx_.routes, w, ok_frame(0));
+    auto event = std::make_shared<v1::Frame>();
+    auto* e = event->mutable_urgent_acknowledged();
+    to_proto(key.conv, *e->mutable_conv());
+    e->set_seq(ack.seq);
+    e->set_user_id(ack.user);
+    e->set_at_ms(at_ms);
+    const std::shared_ptr<const v1::Frame> shared = std::move(event);
+    devices_.to_user(key.tenant, sender, shared);
+    devices_.to_user(key.tenant, ack.user, shared);
+}
+
 }  // namespace tern::core

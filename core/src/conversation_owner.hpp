@@ -12,13 +12,18 @@
 // keeps its members' mute settings (MuteConversation), so that every delivery it decides carries
 // the settings in force when it was decided (notice_rules.hpp).
 //
-// Threading: own(), relay_typing(), set_mute() and settle() run on the owner shard; submit(),
-// submit_typing() and submit_mute() from any thread (they post there). Per-shard state is touched
+// It records members' acknowledgements of urgent messages (AcknowledgeUrgent), once per member
+// and event, and tells the sender's devices.
+//
+// Threading: own(), relay_typing(), set_mute(), acknowledge() and settle() run on the owner
+// shard; submit(), submit_typing(), submit_mute() and submit_urgent_ack() from any thread (they
+// post there). Per-shard state is touched
 // only there.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -55,6 +60,8 @@ public:
     void submit_typing(const std::shared_ptr<device_port>& from, const v1::Frame& frame);
     // Any thread: a MuteConversation, checked here, then to the owner of its conversation.
     void submit_mute(const std::shared_ptr<device_port>& from, const v1::Frame& frame);
+    // Any thread: an AcknowledgeUrgent, checked here, then to the owner of its conversation.
+    void submit_urgent_ack(const std::shared_ptr<device_port>& from, const v1::Frame& frame);
 
     // A group's id is derived from its creation request, (tenant, creator, client_msg_id), so a
     // retry names the same group and reaches the same owner, whose dedup answers it. 63 bits:
@@ -63,6 +70,12 @@ public:
                                                     const std::string& client_msg_id);
 
 private:
+    // One member's acknowledgement of one event.
+    struct urgent_ack_key {
+        storage::seq_t seq = 0;
+        storage::user_id user = 0;
+        friend auto operator<=>(const urgent_ack_key&, const urgent_ack_key&) = default;
+    };
     // What the owner knows of a conversation.
     struct owned_conv {
         conv_state state;
@@ -74,6 +87,8 @@ private:
         std::shared_ptr<const std::vector<storage::user_id>> member_ids;
         // The members who muted it (null: none), shared with deliveries; replaced on a change.
         std::shared_ptr<const mute_table> mutes;
+        // Urgent acknowledgements in the writer's hands, with every request waiting on each.
+        std::map<urgent_ack_key, std::vector<reply_to>> acks_in_flight;
     };
     struct dedup_key {
         storage::tenant_id tenant = 0;
@@ -116,6 +131,10 @@ private:
     void set_mute(std::size_t shard, const conv_key& key, const reply_to& from,
                   storage::user_id user, storage::mute_setting mute);
     void mute_settled(std::size_t shard, const conv_key& key, boost::system::error_code ec);
+    void acknowledge(std::size_t shard, const conv_key& key, const reply_to& from,
+                     urgent_ack_key ack);
+    void acknowledged(std::size_t shard, const conv_key& key, urgent_ack_key ack,
+                      std::int64_t at_ms, storage::user_id sender, boost::system::error_code ec);
     // The owner's view of the conversation, loaded from the store when needed; null when it
     // cannot be had now (`reply` was answered).
     owned_conv* load(shard_convs& local, const conv_key& key, const reply_to& reply);

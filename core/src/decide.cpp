@@ -260,4 +260,11 @@ decided<storage::append_event> decide_edit(const requester& who, const v1::EditR
     return entry_for(who, state.conv, ev, storage::event_kind::edit, limits);
 }
 
+bool is_urgent_message(const storage::stored_event& e) {
+    if (e.kind != storage::event_kind::message || !e.bytes) return false;
+    v1::Event event;
+    return event.ParseFromString(*e.bytes) && event.has_message() &&
+           (event.message().content().flags() & v1::MESSAGE_FLAG_URGENT) != 0;
+}
+
 }  // namespace tern::core

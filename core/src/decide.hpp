@@ -43,6 +43,10 @@ struct target_event {
     bool recalled = false;  // recalled already, or a recall of it is in flight
 };
 
+// Whether a stored event is a message sent urgent (MESSAGE_FLAG_URGENT): what may be
+// acknowledged (docs/notifications.md, "Acknowledgements"). Decodes the event's bytes.
+[[nodiscard]] bool is_urgent_message(const storage::stored_event& e);
+
 // A refusal: the code to answer with and a message for logs (never containing content).
 struct refusal {
     v1::ErrorCode code;

@@ -22,6 +22,8 @@ using query_answer = v1::Frame (*)(const storage::store& store, const limits& li
                                        const requester& who, const v1::Frame& request);
 [[nodiscard]] v1::Frame answer_who_read(const storage::store& store, const limits& limits,
                                         const requester& who, const v1::Frame& request);
+[[nodiscard]] v1::Frame answer_urgent_status(const storage::store& store, const limits& limits,
+                                             const requester& who, const v1::Frame& request);
 [[nodiscard]] v1::Frame answer_list(const storage::store& store, const limits& limits,
                                     const requester& who, const v1::Frame& request);
 [[nodiscard]] v1::Frame answer_group_info(const storage::store& store, const limits& limits,

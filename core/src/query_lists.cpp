@@ -1,6 +1,6 @@
-// The read-only answers that list users or conversations: who-read, the conversation list and
-// group info. Each is a page, bounded by its limit and by the frame's byte budget, with a way to
-// ask for the next one; the counts are always whole.
+// The read-only answers that list users or conversations: who-read, who acknowledged an urgent
+// message, the conversation list and group info. Each is a page, bounded by its limit and by the
+// frame's byte budget, with a way to ask for the next one; the counts are always whole.
 #include <algorithm>
 #include <cstring>
 
@@ -104,7 +104,72 @@ void page_readers(const storage::who_read& readers, std::uint64_t after, std::ui
     }
 }
 
+// Both urgent-acknowledgement lists, merged in ascending user id after `after`, one page.
+void page_acknowledgers(const storage::urgent_roll& roll, std::uint64_t after, std::uint32_t limit,
+                        reply_budget& budget, v1::UrgentStatus& out) {
+    auto a = std::upper_bound(
+        roll.acknowledged.begin(), roll.acknowledged.end(), after,
+        [](std::uint64_t user, const storage::urgent_ack& ack) { return user < ack.user; });
+    auto w = std::upper_bound(roll.awaiting.begin(), roll.awaiting.end(), after);
+    std::uint32_t taken = 0;
+    while (a != roll.acknowledged.end() || w != roll.awaiting.end()) {
+        const bool from_acked =
+            w == roll.awaiting.end() || (a != roll.acknowledged.end() && a->user < *w);
+        const auto cost = from_acked ? varint_bytes(a->user) +
+                                           varint_bytes(static_cast<std::uint64_t>(a->at_ms)) + 4
+                                     : varint_bytes(*w);
+        if (taken == limit || budget.offer(cost) != reply_budget::verdict::take) {
+            out.set_has_more(true);
+            return;
+        }
+        if (from_acked) {
+            auto* ack = out.add_acknowledged();
+            ack->set_user_id(a->user);
+            ack->set_at_ms(a->at_ms);
+            ++a;
+        } else {
+            out.add_awaiting(*w);
+            ++w;
+        }
+        ++taken;
+    }
+}
+
 }  // namespace
+
+v1::Frame answer_urgent_status(const storage::store& store, const limits& limits,
+                               const requester& who, const v1::Frame& request) {
+    const auto req_id = request.req_id();
+    const auto& q = request.urgent_status_request();
+    auto conv = to_conv_id(q.conv());
+    if (!conv) return error_frame(req_id, conv.error().code, conv.error().message);
+    const auto visible = timeline_of(store, who, req_id, *conv);
+    if (visible.refused) return *visible.refused;
+    if (q.seq() < visible.from) return error_frame(req_id, v1::NOT_FOUND, "no such event");
+    auto events = store.timeline(who.tenant, *conv, q.seq(), storage::direction::forward, 1);
+    if (!events) return store_failed(req_id);
+    if (events->empty() || events->front().seq != q.seq()) {
+        return error_frame(req_id, v1::NOT_FOUND, "no such event");
+    }
+    if (!is_urgent_message(events->front())) {
+        return error_frame(req_id, v1::INVALID_ARGUMENT, "not an urgent message");
+    }
+    auto roll = store.urgent_acks(who.tenant, *conv, q.seq());
+    if (!roll) return store_failed(req_id);
+    if (!*roll) return error_frame(req_id, v1::NOT_FOUND, "no such event");
+    v1::Frame reply;
+    reply.set_req_id(req_id);
+    auto* r = reply.mutable_urgent_status();
+    *r->mutable_conv() = q.conv();
+    r->set_seq(q.seq());
+    r->set_sender(events->front().sender);
+    r->set_acknowledged_count(static_cast<std::uint32_t>((*roll)->acknowledged.size()));
+    r->set_awaiting_count(static_cast<std::uint32_t>((*roll)->awaiting.size()));
+    reply_budget budget(limits);
+    page_acknowledgers(**roll, q.after_user_id(),
+                       page_size(q.limit(), who_read_page_default, who_read_page_max), budget, *r);
+    return reply;
+}
 
 v1::Frame answer_who_read(const storage::store& store, const limits& limits, const requester& who,
                           const v1::Frame& request) {

@@ -24,7 +24,7 @@ decided<storage::append_event> decide_group_creation(const decision_input& in) {
 }
 
 // clang-format off
-const std::array<request_kind, 24> table{{
+const std::array<request_kind, 26> table{{
     {Frame::kSend, route::event, "send",
      [](const Frame& f) { return &f.send().conv(); },
      [](const Frame& f) -> const std::string& { return f.send().client_msg_id(); }, nullptr,
@@ -118,6 +118,11 @@ const std::array<request_kind, 24> table{{
     {Frame::kWhoRead, route::query, "who_read",
      [](const Frame& f) { return &f.who_read().conv(); }, no_id, nullptr, nullptr,
      answer_who_read},
+    {Frame::kAcknowledgeUrgent, route::urgent_ack, "acknowledge_urgent",
+     [](const Frame& f) { return &f.acknowledge_urgent().conv(); }, no_id},
+    {Frame::kUrgentStatusRequest, route::query, "urgent_status_request",
+     [](const Frame& f) { return &f.urgent_status_request().conv(); }, no_id, nullptr, nullptr,
+     answer_urgent_status},
     {Frame::kListConversations, route::query, "list_conversations", nullptr, no_id, nullptr,
      nullptr, answer_list},
     {Frame::kGroupInfoRequest, route::query, "group_info_request",

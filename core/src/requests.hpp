@@ -34,6 +34,7 @@ enum class request_route : std::uint8_t {
     mute,                // a member's setting, kept by the conversation's owner
     settings,            // the caller's notification settings, committed from the device's shard
     working_hours,       // whether a user is at work now: answered on the device's shard
+    urgent_ack,          // a member acknowledges an urgent message, at the conversation's owner
 };
 
 // What the owner decides from.

@@ -95,6 +95,8 @@ void service::on_request(const std::shared_ptr<device_port>& device, v1::Frame& 
             return p.settings.on_set(device, frame);
         case request_route::working_hours:
             return p.settings.on_working_hours(device, frame);
+        case request_route::urgent_ack:
+            return p.owner.submit_urgent_ack(device, frame);
     }
 }
 

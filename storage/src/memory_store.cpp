@@ -223,6 +223,16 @@ public:
         return std::optional<urgent_roll>{std::move(out)};
     }
 
+    result<std::optional<std::int64_t>> urgent_acked(tenant_id t, const conv_id& c, seq_t seq,
+                                                     user_id u) const override {
+        std::lock_guard lock(mutex_);
+        const auto* conv = find_conv(t, c);
+        if (!conv) return std::optional<std::int64_t>{};
+        auto ack = conv->urgent_acks.find({seq, u});
+        if (ack == conv->urgent_acks.end()) return std::optional<std::int64_t>{};
+        return std::optional<std::int64_t>{ack->second};
+    }
+
     result<std::uint64_t> inbox_head(tenant_id t, user_id u) const override {
         std::lock_guard lock(mutex_);
         const auto* user = find_user(t, u);

@@ -490,6 +490,16 @@ result<std::optional<urgent_roll>> rocks_store::urgent_acks(tenant_id t, const c
     return std::optional<urgent_roll>{std::move(out)};
 }
 
+result<std::optional<std::int64_t>> rocks_store::urgent_acked(tenant_id t, const conv_id& c,
+                                                              seq_t seq, user_id u) const {
+    auto v = get(view().options, cf_default, urgent_ack_key(t, c, seq, u));
+    if (!v) return v.error();
+    if (!*v) return std::optional<std::int64_t>{};
+    const auto at = decode_u64(**v);
+    if (!at) return corrupt();
+    return std::optional<std::int64_t>{static_cast<std::int64_t>(*at)};
+}
+
 result<std::uint64_t> rocks_store::inbox_head(tenant_id t, user_id u) const {
     const auto r = read_inbox_head(*db_, view().options, handles_[cf_inbox], t, u);
     if (!r.status.ok()) return to_error(r.status);

@@ -125,6 +125,8 @@ public:
     result<std::vector<member_cursor>> member_cursors(tenant_id, const conv_id&) const override;
     result<std::optional<who_read>> readers(tenant_id, const conv_id&, seq_t) const override;
     result<std::optional<urgent_roll>> urgent_acks(tenant_id, const conv_id&, seq_t) const override;
+    result<std::optional<std::int64_t>> urgent_acked(tenant_id, const conv_id&, seq_t,
+                                                     user_id) const override;
     result<std::uint64_t> inbox_head(tenant_id, user_id) const override;
     result<std::vector<inbox_item>> inbox_after(tenant_id, user_id, std::uint64_t after,
                                                 std::size_t limit) const override;

@@ -291,6 +291,60 @@ TEST_CASE("notification settings through the SDK: do-not-disturb and working hou
     CHECK(r.err().code == tc::error_code::invalid_argument);
 }
 
+TEST_CASE("urgent through the SDK: sent with a reason, acknowledged, the sender told",
+          "[integration][sdk]") {
+    gateway_fixture f;
+    REQUIRE(http_post(f.gw->admin_port(), "/admin/v1/policy?tenant=1", f.admin_token,
+                      R"({"urgent": {"sender_users": [1]}})")
+                .status == 200);
+    sdk_device alice(f, acme, 1, 10, tcp_endpoint(*f.gw));
+    sdk_device bob(f, acme, 2, 20, tcp_endpoint(*f.gw));
+    for (auto* d : {&alice, &bob}) d->wait_connected();
+    const auto c = tc::conv_id::direct(1, 2);
+    awaited<tc::sent> sent;
+    alice.client->send(c, tc::content::urgent("call me", "the build is red"), sent.callback());
+    const auto urgent = sent.get();
+    REQUIRE(urgent);
+    REQUIRE(bob.events->wait([&](const auto& l) { return l.messages_of(c).size() == 1; }));
+    CHECK(bob.events->read([&](const auto& l) { return l.messages_of(c)[0].content; })
+              .urgent_reason == "the build is red");
+
+    awaited<tc::urgent_status> before;
+    alice.client->urgent_status(c, urgent->seq, before.callback());
+    const auto waiting = before.get();
+    REQUIRE(waiting);
+    CHECK(waiting->sender == 1);
+    CHECK(waiting->acknowledged.empty());
+    CHECK(waiting->awaiting == std::vector<tc::user_id>{2});
+
+    awaited<tc::ok> acked;
+    bob.client->acknowledge_urgent(c, urgent->seq, acked.callback());
+    REQUIRE(acked.get());
+    REQUIRE(alice.events->wait([](const auto& l) { return !l.urgent_acks.empty(); }));
+    const auto heard = alice.events->read([](const auto& l) { return l.urgent_acks[0]; });
+    CHECK(heard.conv == c);
+    CHECK(heard.seq == urgent->seq);
+    CHECK(heard.user == 2);
+    CHECK(heard.at_ms > 0);
+
+    awaited<tc::urgent_status> after;
+    bob.client->urgent_status(c, urgent->seq, after.callback());
+    const auto done = after.get();
+    REQUIRE(done);
+    REQUIRE(done->acknowledged.size() == 1);
+    CHECK(done->acknowledged[0].user == 2);
+    CHECK(done->acknowledged[0].at_ms == heard.at_ms);
+    CHECK(done->awaiting.empty());
+
+    // A plain message cannot be acknowledged.
+    const auto plain = alice.send(c, "thanks");
+    awaited<tc::ok> refused;
+    bob.client->acknowledge_urgent(c, plain.seq, refused.callback());
+    const auto r = refused.get();
+    REQUIRE_FALSE(r);
+    CHECK(r.err().code == tc::error_code::invalid_argument);
+}
+
 TEST_CASE("sends made while disconnected go out in order once connected", "[integration][sdk]") {
     gateway_fixture f;
     tc::options o;

@@ -86,6 +86,23 @@ TEST_CASE("two tern-chat processes exchange messages through pipes", "[integrati
         }
     }
 
+    // Bob acknowledges it in the direct chat; Alice hears so, and sees who did.
+    std::string urgent_seq;
+    for (const auto& line : bob.seen) {
+        if (line.find("call me [URGENT") == std::string::npos) continue;
+        const auto at = line.find('#') + 1;
+        urgent_seq = line.substr(at, line.find(' ', at) - at);
+    }
+    REQUIRE_FALSE(urgent_seq.empty());
+    bob.write_line("/open 1");
+    bob.write_line("/ack");
+    REQUIRE(bob.wait_for("ok ack #" + urgent_seq, 30s));
+    REQUIRE(alice.wait_for("acked d:1-2 #" + urgent_seq + " by 2", 30s));
+    alice.write_line("/acks " + urgent_seq);
+    REQUIRE(alice.wait_for("acks d:1-2 #" + urgent_seq + " 1 of 1: 2 waiting:", 30s));
+    bob.write_line("/ack 1");  // not an urgent message
+    REQUIRE(bob.wait_for("error INVALID_ARGUMENT not an urgent message", 30s));
+
     // End of input: each waits for its sends, then exits cleanly.
     alice.close_stdin();
     bob.close_stdin();

@@ -71,6 +71,12 @@ public:
         storage::tenant_id t, const storage::conv_id& c, storage::seq_t seq) const override {
         return inner_.urgent_acks(t, c, seq);
     }
+    storage::result<std::optional<std::int64_t>> urgent_acked(storage::tenant_id t,
+                                                               const storage::conv_id& c,
+                                                               storage::seq_t seq,
+                                                               storage::user_id u) const override {
+        return inner_.urgent_acked(t, c, seq, u);
+    }
     storage::result<std::uint64_t> inbox_head(storage::tenant_id t,
                                               storage::user_id u) const override {
         return inner_.inbox_head(t, u);

@@ -41,6 +41,9 @@ public:
     void on_settings(const tc::notification_settings& s) override {
         record([&] { settings.push_back(s); });
     }
+    void on_urgent_acknowledged(const tc::urgent_acknowledged& a) override {
+        record([&] { urgent_acks.push_back(a); });
+    }
 
     // Waits until `ready` (called under the lock) holds; false after `timeout`.
     bool wait(const std::function<bool(const recording_listener&)>& ready,
@@ -77,6 +80,7 @@ public:
     std::vector<tc::typing> typing;
     std::vector<tc::mute_update> mutes;
     std::vector<tc::notification_settings> settings;
+    std::vector<tc::urgent_acknowledged> urgent_acks;
 
 private:
     template <class F>

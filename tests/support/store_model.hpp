@@ -88,6 +88,11 @@ inline std::string first_difference(const st::store& expect, const st::store& ac
                      "readers");
                 same(actual.urgent_acks(t, c, seq).value() == expect.urgent_acks(t, c, seq).value(),
                      "urgent acknowledgements");
+                for (st::user_id u = 1; u <= max_user; ++u) {
+                    same(actual.urgent_acked(t, c, seq, u).value() ==
+                             expect.urgent_acked(t, c, seq, u).value(),
+                         "an urgent acknowledgement");
+                }
             }
         }
         same(actual.urgent_sends(t, 0, 100'000).value() ==

@@ -46,6 +46,8 @@ constexpr const char* help_text = R"(commands:
   /mute all|mentions|nothing [MINUTES]   which messages of the open conversation notify you
   /dnd MINUTES                do-not-disturb for that long (0: off)
   /urgent REASON | TEXT       send TEXT urgent (past mute and quiet hours), if your company lets you
+  /ack [SEQ]                  acknowledge urgent message SEQ (default: the last one you received here)
+  /acks SEQ                   who acknowledged your urgent message SEQ, and who not yet
   /help  /quit
 anything else is sent to the open conversation)";
 
@@ -155,6 +157,12 @@ public:
                                 : std::string();
         std::cout << "msg " << conv_name(e.conv) << " #" << e.seq << " " << e.sender << ": "
                   << describe(e) << urgent << tag << std::endl;
+        if (!urgent.empty() && e.kind == tc::event_kind::message) last_urgent_[e.conv] = e.seq;
+    }
+    void on_urgent_acknowledged(const tc::urgent_acknowledged& a) override {
+        std::lock_guard lock(mutex_);
+        std::cout << "acked " << conv_name(a.conv) << " #" << a.seq << " by " << a.user
+                  << std::endl;
     }
     void on_settings(const tc::notification_settings& s) override {
         std::lock_guard lock(mutex_);
@@ -219,6 +227,12 @@ public:
         std::lock_guard lock(mutex_);
         return heads_[conv];
     }
+    // The last urgent message received in `conv` (0: none).
+    tc::seq_t last_urgent(const tc::conv_id& conv) {
+        std::lock_guard lock(mutex_);
+        const auto it = last_urgent_.find(conv);
+        return it == last_urgent_.end() ? 0 : it->second;
+    }
     void saw(const tc::conv_id& conv, tc::seq_t seq) {
         std::lock_guard lock(mutex_);
         heads_[conv] = std::max(heads_[conv], seq);
@@ -244,6 +258,7 @@ private:
     std::condition_variable changed_;
     tc::connection_state state_ = tc::connection_state::connecting;
     std::map<tc::conv_id, tc::seq_t> heads_;
+    std::map<tc::conv_id, tc::seq_t> last_urgent_;
     int in_flight_ = 0;
 };
 
@@ -304,6 +319,8 @@ private:
         if (cmd == "/typing") return client_.set_typing(conv, true);
         if (cmd == "/mute") return mute(conv, rest);
         if (cmd == "/urgent") return urgent(conv, rest);
+        if (cmd == "/ack") return acknowledge(conv, rest);
+        if (cmd == "/acks") return acks(conv, std::stoull(rest));
         out_.print("error INVALID_ARGUMENT unknown command " + cmd + " (see /help)");
     }
 
@@ -315,6 +332,29 @@ private:
         }
         (void)client_.send(conv, tc::content::urgent(rest.substr(bar + 3), rest.substr(0, bar)),
                            acked());
+    }
+
+    // "/ack [SEQ]": without a seq, the last urgent message received in the conversation.
+    void acknowledge(const tc::conv_id& conv, const std::string& rest) {
+        const tc::seq_t seq = rest.empty() ? out_.last_urgent(conv) : std::stoull(rest);
+        if (seq == 0)
+            return out_.print("error INVALID_ARGUMENT no urgent message here to acknowledge");
+        client_.acknowledge_urgent(conv, seq, report_ok("ack #" + std::to_string(seq)));
+    }
+
+    // "acks CONV #SEQ 2 of 3: 2 (at ms) ... waiting: 4".
+    void acks(const tc::conv_id& conv, tc::seq_t seq) {
+        client_.urgent_status(conv, seq, [this](tc::result<tc::urgent_status> r) {
+            if (!r) return out_.print_error(r.err());
+            const auto total = r->acknowledged.size() + r->awaiting.size();
+            std::string line = "acks " + conv_name(r->conv) + " #" + std::to_string(r->seq) + " " +
+                               std::to_string(r->acknowledged.size()) + " of " +
+                               std::to_string(total) + ":";
+            for (const auto& a : r->acknowledged) line += " " + std::to_string(a.user);
+            line += " waiting:";
+            for (const auto u : r->awaiting) line += " " + std::to_string(u);
+            out_.print(line);
+        });
     }
 
     void send_text(const std::string& text) {

@@ -29,7 +29,9 @@ TEST_CASE("every client request body has one row, and server bodies have none", 
                                             "presence_notify",
                                             "mute_update",
                                             "notification_settings",
-                                            "working_hours"};
+                                            "working_hours",
+                                            "urgent_acknowledged",
+                                            "urgent_status"};
     std::set<v1::Frame::BodyCase> seen;
     for (int i = 0; i < body->field_count(); ++i) {
         const auto* field = body->field(i);

@@ -223,3 +223,149 @@ TEST_CASE("urgent: a refused send gives its place in the budget back", "[unit][c
     h.request(boss, urgent_send(9, direct, "again", "u-5"));
     CHECK(refusal(boss, 9) == v1::URGENT_BUDGET_SPENT);
 }
+
+namespace {
+
+v1::Frame acknowledge(std::uint64_t req_id, const st::conv_id& conv, st::seq_t seq) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    core::to_proto(conv, *f.mutable_acknowledge_urgent()->mutable_conv());
+    f.mutable_acknowledge_urgent()->set_seq(seq);
+    return f;
+}
+
+v1::Frame status_request(std::uint64_t req_id, const st::conv_id& conv, st::seq_t seq,
+                         std::uint64_t after = 0, std::uint32_t limit = 0) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    auto* q = f.mutable_urgent_status_request();
+    core::to_proto(conv, *q->mutable_conv());
+    q->set_seq(seq);
+    q->set_after_user_id(after);
+    q->set_limit(limit);
+    return f;
+}
+
+bool answered_ok(const std::shared_ptr<fake_device>& d, std::uint64_t req_id) {
+    const auto r = d->reply_to(req_id);
+    return r && r->has_ok();
+}
+
+// The UrgentAcknowledged events a device got, as (user, seq).
+std::vector<std::pair<st::user_id, st::seq_t>> acks_heard(const fake_device& d) {
+    std::vector<std::pair<st::user_id, st::seq_t>> out;
+    for (const auto& f : d.of(v1::Frame::kUrgentAcknowledged)) {
+        out.emplace_back(f.urgent_acknowledged().user_id(), f.urgent_acknowledged().seq());
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("urgent: members acknowledge, the sender's devices hear it, the status lists who",
+          "[unit][core]") {
+    service_harness h;
+    set_policy(h, urgent_policy());
+    auto boss = h.open(manager(1, 10), 0);
+    auto boss_phone = h.open(manager(1, 12), 1);
+    auto bob = h.open({acme, 2, 20}, 1);
+    auto bob_phone = h.open({acme, 2, 21}, 0);
+    auto carol = h.open({acme, 3, 30}, 0);
+    const auto g = create_group(h, boss, {2, 3, 4});
+    h.request(boss, urgent_send(5, g, "all hands", "u-1"));
+    const auto seq = boss->reply_to(5)->send_ack().seq();
+    h.request(boss, text_send(6, g, "fyi", "m-1"));
+    const auto plain = boss->reply_to(6)->send_ack().seq();
+
+    const auto at = h.router.unix_ms();
+    h.request(bob, acknowledge(7, g, seq));
+    CHECK(answered_ok(bob, 7));
+    // Both of the sender's devices and Bob's other one hear it, with the time; Carol does not.
+    const std::vector<std::pair<st::user_id, st::seq_t>> bobs{{2, seq}};
+    CHECK(acks_heard(*boss) == bobs);
+    CHECK(acks_heard(*boss_phone) == bobs);
+    CHECK(acks_heard(*bob_phone) == bobs);
+    CHECK(acks_heard(*carol).empty());
+    CHECK(boss->of(v1::Frame::kUrgentAcknowledged).back().urgent_acknowledged().at_ms() == at);
+    // Again: Ok, and nothing new is stored or told.
+    h.router.advance(1min);
+    h.request(bob_phone, acknowledge(8, g, seq));
+    CHECK(answered_ok(bob_phone, 8));
+    CHECK(acks_heard(*boss) == bobs);
+    CHECK(h.store->urgent_acked(acme, g, seq, 2).value() == at);
+
+    // Two at once from Carol's device: one entry, both answered Ok, told once.
+    h.submit(carol, acknowledge(9, g, seq));
+    h.submit(carol, acknowledge(10, g, seq));
+    h.settle();
+    CHECK(answered_ok(carol, 9));
+    CHECK(answered_ok(carol, 10));
+    CHECK(acks_heard(*boss).size() == 2);
+
+    // Who did, who still owes it (user 4, never online), from the sender or any member.
+    h.request(boss, status_request(11, g, seq));
+    const auto status = boss->reply_to(11)->urgent_status();
+    CHECK(status.sender() == 1);
+    CHECK(status.acknowledged_count() == 2);
+    CHECK(status.awaiting_count() == 1);
+    REQUIRE(status.acknowledged_size() == 2);
+    CHECK(status.acknowledged(0).user_id() == 2);
+    CHECK(status.acknowledged(0).at_ms() == at);
+    CHECK(status.acknowledged(1).user_id() == 3);
+    CHECK(std::vector<std::uint64_t>(status.awaiting().begin(), status.awaiting().end()) ==
+          std::vector<std::uint64_t>{4});
+    CHECK_FALSE(status.has_more());
+    // Paged: one user a page, in ascending id across both lists.
+    h.request(carol, status_request(12, g, seq, 2, 1));
+    const auto page = carol->reply_to(12)->urgent_status();
+    REQUIRE(page.acknowledged_size() == 1);
+    CHECK(page.acknowledged(0).user_id() == 3);
+    CHECK(page.awaiting_size() == 0);
+    CHECK(page.has_more());
+
+    // Refused: the sender's own, a plain message, an event that does not exist, seq 0.
+    h.request(boss, acknowledge(13, g, seq));
+    CHECK(refusal(boss, 13) == v1::INVALID_ARGUMENT);
+    h.request(bob, acknowledge(14, g, plain));
+    CHECK(refusal(bob, 14) == v1::INVALID_ARGUMENT);
+    h.request(bob, acknowledge(15, g, plain + 5));
+    CHECK(refusal(bob, 15) == v1::NOT_FOUND);
+    h.request(bob, acknowledge(16, g, 0));
+    CHECK(refusal(bob, 16) == v1::INVALID_ARGUMENT);
+    h.request(bob, status_request(17, g, plain));
+    CHECK(refusal(bob, 17) == v1::INVALID_ARGUMENT);
+    // A stranger of the tenant, and the same ids in another tenant.
+    auto dave = h.open({acme, 9, 90}, 1);
+    h.request(dave, acknowledge(18, g, seq));
+    CHECK(refusal(dave, 18) == v1::NOT_MEMBER);
+    h.request(dave, status_request(19, g, seq));
+    CHECK(refusal(dave, 19) == v1::NOT_MEMBER);
+    auto other = h.open({acme + 1, 2, 20}, 0);
+    h.request(other, acknowledge(20, g, seq));
+    CHECK(refusal(other, 20) == v1::NOT_FOUND);
+    h.request(other, status_request(21, g, seq));
+    CHECK(refusal(other, 21) == v1::NOT_MEMBER);  // as who-read answers for a group not begun
+}
+
+TEST_CASE("urgent: an acknowledgement that could not be stored is refused, and counted",
+          "[unit][core]") {
+    service_harness h;
+    set_policy(h, urgent_policy());
+    auto boss = h.open(manager(1, 10), 0);
+    auto bob = h.open({acme, 2, 20}, 1);
+    h.request(boss, urgent_send(5, direct, "call me", "u-1"));
+    const auto seq = boss->reply_to(5)->send_ack().seq();
+    h.commits.fail_next(make_error_code(st::errc::no_space));
+    h.request(bob, acknowledge(6, direct, seq));
+    CHECK(refusal(bob, 6) == v1::STORAGE_FULL);
+    CHECK(acks_heard(*boss).empty());
+    CHECK(h.telemetry.count(core::failure::commit_failed) == 1);
+    h.commits.set_full(true);
+    h.request(bob, acknowledge(7, direct, seq));
+    CHECK(refusal(bob, 7) == v1::UNAVAILABLE);
+    h.commits.set_full(false);
+    // The retry goes through.
+    h.request(bob, acknowledge(8, direct, seq));
+    CHECK(answered_ok(bob, 8));
+    CHECK(acks_heard(*boss).size() == 1);
+}

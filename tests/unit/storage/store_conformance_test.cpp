@@ -714,6 +714,10 @@ STORE_TEST("urgent acknowledgements: kept per member and event, split from who s
     // The sender owes nothing; user 1 has not acknowledged; the largest id is kept whole.
     CHECK(roll->acknowledged == std::vector<st::urgent_ack>{{2, 1'000}, {max_id, max_time}});
     CHECK(roll->awaiting == std::vector<st::user_id>{1});
+    CHECK(s.urgent_acked(acme, g, 2, 2).value() == 1'000);
+    CHECK(s.urgent_acked(acme, g, 2, max_id).value() == max_time);
+    CHECK(s.urgent_acked(acme, g, 2, 1).value() == std::nullopt);
+    CHECK(s.urgent_acked(acme + 1, g, 2, 2).value() == std::nullopt);
     CHECK(s.urgent_acks(acme, g, 3).value() == std::nullopt);
     CHECK(s.urgent_acks(acme + 1, g, 2).value() == std::nullopt);
     // A later acknowledgement replaces the time; a member who joined after the event owes

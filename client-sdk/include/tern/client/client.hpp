@@ -46,6 +46,9 @@ public:
     virtual void on_mute(const mute_update&) {}
     // The user's notification settings changed (from any of their devices).
     virtual void on_settings(const notification_settings&) {}
+    // A member acknowledged an urgent message this user sent, or this user did on another
+    // device.
+    virtual void on_urgent_acknowledged(const urgent_acknowledged&) {}
 };
 
 template <class T>
@@ -127,6 +130,12 @@ public:
     void get_notification_settings(callback<notification_settings> done);
     // Whether `user` (of this tenant) is at work now, and when that changes.
     void working_hours(user_id user, callback<tern::client::working_hours> done);
+    // Confirms that this user saw urgent message `seq` of `conv` (docs/notifications.md,
+    // "Acknowledgements"); again for one acknowledged before is fine. The sender's devices get
+    // listener::on_urgent_acknowledged. Needs the connection.
+    void acknowledge_urgent(const conv_id& conv, seq_t seq, callback<ok> done = {});
+    // Who acknowledged urgent message `seq` of `conv`, and who not yet (all pages).
+    void urgent_status(const conv_id& conv, seq_t seq, callback<tern::client::urgent_status> done);
 
     [[nodiscard]] connection_state state() const noexcept;
     // The user and device of the last Welcome (0 before the first).

@@ -162,6 +162,29 @@ struct mute_update {
     std::int64_t until_ms = 0;  // 0: until changed
 };
 
+// A member acknowledged an urgent message (acknowledge_urgent()): told to the sender's devices
+// and the member's own.
+struct urgent_acknowledged {
+    conv_id conv;
+    seq_t seq = 0;
+    user_id user = 0;
+    std::int64_t at_ms = 0;  // when (the server's clock)
+};
+
+// Who has acknowledged an urgent message and who not yet (urgent_status()): the members at the
+// message, less its sender; both lists ascend by user id.
+struct urgent_status {
+    conv_id conv;
+    seq_t seq = 0;
+    user_id sender = 0;
+    struct acknowledgement {
+        user_id user = 0;
+        std::int64_t at_ms = 0;
+    };
+    std::vector<acknowledgement> acknowledged;
+    std::vector<user_id> awaiting;
+};
+
 // What SendAck said: where the event landed.
 struct sent {
     conv_id conv;

@@ -119,6 +119,12 @@ public:
     [[nodiscard]] virtual result<std::optional<urgent_roll>> urgent_acks(tenant_id, const conv_id&,
                                                                          seq_t seq) const = 0;
 
+    // When `user` acknowledged `seq` (ack_urgent); nullopt: not (or no such event).
+    [[nodiscard]] virtual result<std::optional<std::int64_t>> urgent_acked(tenant_id,
+                                                                           const conv_id&,
+                                                                           seq_t seq,
+                                                                           user_id user) const = 0;
+
     // The newest inbox_seq of a user (0 when empty).
     [[nodiscard]] virtual result<std::uint64_t> inbox_head(tenant_id, user_id) const = 0;
 
