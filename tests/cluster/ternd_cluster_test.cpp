@@ -917,4 +917,36 @@ TEST_CASE(
     CHECK(bob->events->read([&](const recording_listener& l) {
         return l.messages_of(to_bob).front().notice;
     }) == tc::notice::silent);
+
+    // Carol may send urgent: it alerts Bob off hours; Bob's acknowledgement (on another node
+    // than Carol) reaches her device, and every replica applies it alike.
+    const auto with_urgent =
+        never_at_work.substr(0, never_at_work.size() - 1) + R"(, "urgent": {"sender_users": [3]}})";
+    REQUIRE(http_post(c.nodes[owner]->admin_port(), "/admin/v1/policy?tenant=1", admin_token,
+                      with_urgent)
+                .status == 200);
+    carol->client->send(to_bob, tc::content::urgent("call me", "the release is blocked"),
+                        acks.callback());
+    REQUIRE(acks.wait(2, 30s));
+    const auto urgent_seq = [&] {
+        std::lock_guard lock(acks.mutex);
+        REQUIRE(acks.results.back());
+        return acks.results.back()->seq;
+    }();
+    REQUIRE(has_texts(*bob, to_bob, 2));
+    CHECK(bob->events->read([&](const recording_listener& l) {
+        return l.messages_of(to_bob).back().notice;
+    }) == tc::notice::alert);
+    awaited<tc::ok> acknowledged;
+    bob->client->acknowledge_urgent(to_bob, urgent_seq, acknowledged.callback());
+    REQUIRE(acknowledged.get());
+    REQUIRE(carol->events->wait([](const auto& l) { return !l.urgent_acks.empty(); }, 30s));
+    CHECK(carol->events->read([](const auto& l) { return l.urgent_acks[0].user; }) == 2);
+    awaited<tc::urgent_status> status;
+    carol->client->urgent_status(to_bob, urgent_seq, status.callback());
+    const auto who = status.get();
+    REQUIRE(who);
+    REQUIRE(who->acknowledged.size() == 1);
+    CHECK(who->acknowledged[0].user == 2);
+    check_replicas_agree(c, {0, 1, 2});
 }
