@@ -95,6 +95,7 @@ std::uint32_t format_of(const pb::LogEntry& entry) {
         case pb::LogEntry::kUserSettings:
             return 2;
         case pb::LogEntry::kAckUrgent:
+        case pb::LogEntry::kPushToken:
             return 4;
         default:
             return 1;
@@ -156,6 +157,15 @@ boost::system::result<log_record, decode_error> decode_body(const pb::LogEntry& 
             if (!get_conv(a.conv(), e.conv)) return decode_error::malformed;
             return log_record{st::log_entry{e}};
         }
+        case pb::LogEntry::kPushToken: {
+            const auto& p = in.push_token();
+            return log_record{
+                st::log_entry{st::set_push_token{p.tenant(),
+                                                 p.user(),
+                                                 p.device(),
+                                                 {p.device(), p.platform(), p.token(), p.app_id()},
+                                                 p.only_if_token()}}};
+        }
         case pb::LogEntry::BODY_NOT_SET:
             break;
     }
@@ -203,6 +213,15 @@ std::string encode_entry(const st::log_entry& entry, std::optional<std::uint64_t
                 a.set_seq(e.seq);
                 a.set_user(e.user);
                 a.set_at_ms(e.at_ms);
+            } else if constexpr (std::is_same_v<T, st::set_push_token>) {
+                auto& p = *out.mutable_push_token();
+                p.set_tenant(e.tenant);
+                p.set_user(e.user);
+                p.set_device(e.device);
+                p.set_platform(e.registration.platform);
+                p.set_token(e.registration.token);
+                p.set_app_id(e.registration.app_id);
+                p.set_only_if_token(e.only_if_token);
             } else {
                 throw std::invalid_argument("a log_position is never logged");
             }

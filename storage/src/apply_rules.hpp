@@ -24,6 +24,15 @@ namespace tern::storage::detail {
     return u == c.id || u == c.peer;
 }
 
+// A push registration within the field limits (an empty token: a removal).
+[[nodiscard]] inline bool valid_push(const set_push_token& e) noexcept {
+    const auto& r = e.registration;
+    return e.tenant != 0 && r.platform.size() <= max_push_platform_bytes &&
+           r.token.size() <= max_push_token_bytes && r.app_id.size() <= max_push_app_id_bytes &&
+           e.only_if_token.size() <= max_push_token_bytes &&
+           (!r.token.empty() || r.platform.empty());
+}
+
 // A mute setting names a known level; a time only with a level that mutes something.
 [[nodiscard]] inline bool valid_mute(const mute_setting& m) noexcept {
     if (m.level > notify_level::nothing) return false;

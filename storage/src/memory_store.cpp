@@ -233,6 +233,17 @@ public:
         return std::optional<std::int64_t>{ack->second};
     }
 
+    result<std::vector<push_registration>> push_tokens(tenant_id t, user_id u) const override {
+        std::lock_guard lock(mutex_);
+        std::vector<push_registration> out;
+        for (auto it = pushes_.lower_bound({t, u, 0});
+             it != pushes_.end() && std::get<0>(it->first) == t && std::get<1>(it->first) == u;
+             ++it) {
+            out.push_back(it->second);
+        }
+        return out;
+    }
+
     result<std::uint64_t> inbox_head(tenant_id t, user_id u) const override {
         std::lock_guard lock(mutex_);
         const auto* user = find_user(t, u);
@@ -495,6 +506,24 @@ private:
         return apply_outcome{};
     }
 
+    entry_result apply_one(const set_push_token& e) {
+        if (!detail::valid_push(e)) return make_error_code(errc::invalid_entry);
+        const std::tuple key{e.tenant, e.user, e.device};
+        auto it = pushes_.find(key);
+        if (!e.only_if_token.empty() &&
+            (it == pushes_.end() || it->second.token != e.only_if_token)) {
+            return apply_outcome{};
+        }
+        if (e.registration.token.empty()) {
+            if (it != pushes_.end()) pushes_.erase(it);
+        } else {
+            auto r = e.registration;
+            r.device = e.device;
+            pushes_[key] = std::move(r);
+        }
+        return apply_outcome{};
+    }
+
     entry_result apply_one(const put_user_settings& e) {
         if (e.tenant == 0 || e.settings.size() > max_settings_bytes) {
             return make_error_code(errc::invalid_entry);
@@ -572,6 +601,7 @@ private:
     std::uint64_t applied_ = 0;
     std::map<std::uint32_t, log_position> positions_;
     std::map<std::pair<tenant_id, user_id>, std::string> settings_;  // notification settings
+    std::map<std::tuple<tenant_id, user_id, device_id>, push_registration> pushes_;
     // The urgent index: (tenant, time, conv, seq) -> sender.
     std::map<std::tuple<tenant_id, std::int64_t, conv_id, seq_t>, user_id> urgent_;
 };

@@ -36,6 +36,7 @@ public:
     entry_result apply(const set_mute& e);
     entry_result apply(const put_user_settings& e);
     entry_result apply(const ack_urgent& e);
+    entry_result apply(const set_push_token& e);
 
     void put(cf c, std::string_view key, std::string_view value) {
         check(batch_.Put(store_.handle(c), rocksdb::Slice(key.data(), key.size()),
@@ -119,6 +120,8 @@ private:
     std::unordered_map<member_ref, std::uint64_t, ref_hash> ordinals_;  // (conv, seq) here
     std::unordered_map<std::string, event_value> staged_events_;        // written in this batch
     std::unordered_map<std::uint32_t, std::optional<log_position>> positions_;
+    // Push registrations this batch wrote (the token; empty: removed), by key.
+    std::unordered_map<std::string, std::string> push_tokens_;
 };
 
 conv_state* apply_batch::conv(const conv_ref& ref) {
@@ -435,6 +438,28 @@ entry_result apply_batch::apply(const ack_urgent& e) {
     }
     put(cf_default, urgent_ack_key(e.tenant, e.conv, e.seq, e.user),
         encode_u64(static_cast<std::uint64_t>(e.at_ms)));
+    return apply_outcome{};
+}
+
+entry_result apply_batch::apply(const set_push_token& e) {
+    if (!valid_push(e)) return make_error_code(errc::invalid_entry);
+    const auto key = push_key(e.tenant, e.user, e.device);
+    if (!e.only_if_token.empty()) {
+        std::string stored;
+        if (auto it = push_tokens_.find(key); it != push_tokens_.end()) {
+            stored = it->second;
+        } else if (auto v = db_get(cf_default, key)) {
+            stored = decoded(decode_push(e.device, *v)).token;
+        }
+        if (failed_) return failed_;
+        if (stored != e.only_if_token) return apply_outcome{};  // replaced since: it stays
+    }
+    if (e.registration.token.empty()) {
+        del(cf_default, key);
+    } else {
+        put(cf_default, key, encode_push(e.registration));
+    }
+    push_tokens_[key] = e.registration.token;
     return apply_outcome{};
 }
 

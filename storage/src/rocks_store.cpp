@@ -500,6 +500,22 @@ result<std::optional<std::int64_t>> rocks_store::urgent_acked(tenant_id t, const
     return std::optional<std::int64_t>{static_cast<std::int64_t>(*at)};
 }
 
+result<std::vector<push_registration>> rocks_store::push_tokens(tenant_id t, user_id u) const {
+    const auto snap = view();
+    const auto prefix = push_key(t, u, std::nullopt);
+    std::vector<push_registration> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snap.options, handles_[cf_default]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        const auto key = as_view(it->key());
+        if (key.size() != prefix.size() + 8) return corrupt();
+        auto r = decode_push(get_be64(key.data() + prefix.size()), as_view(it->value()));
+        if (!r) return corrupt();
+        out.push_back(std::move(*r));
+    }
+    if (!it->status().ok()) return to_error(it->status());
+    return out;
+}
+
 result<std::uint64_t> rocks_store::inbox_head(tenant_id t, user_id u) const {
     const auto r = read_inbox_head(*db_, view().options, handles_[cf_inbox], t, u);
     if (!r.status.ok()) return to_error(r.status);

@@ -56,6 +56,13 @@ inline constexpr std::string_view urgent_ack_prefix = "uack/";
 [[nodiscard]] std::string urgent_ack_key(tenant_id t, const conv_id& c, seq_t seq,
                                          std::optional<user_id> user);
 
+// "push/" · tenant · user · device (big-endian) -> platform, token, app id (strings): a device's
+// push registration (set_push_token).
+inline constexpr std::string_view push_prefix = "push/";
+[[nodiscard]] std::string push_key(tenant_id t, user_id u, std::optional<device_id> d);
+[[nodiscard]] std::string encode_push(const push_registration& r);
+[[nodiscard]] std::optional<push_registration> decode_push(device_id d, std::string_view v);
+
 // The decoded value of a timeline record.
 struct event_value {
     stored_event event;
@@ -127,6 +134,7 @@ public:
     result<std::optional<urgent_roll>> urgent_acks(tenant_id, const conv_id&, seq_t) const override;
     result<std::optional<std::int64_t>> urgent_acked(tenant_id, const conv_id&, seq_t,
                                                      user_id) const override;
+    result<std::vector<push_registration>> push_tokens(tenant_id, user_id) const override;
     result<std::uint64_t> inbox_head(tenant_id, user_id) const override;
     result<std::vector<inbox_item>> inbox_after(tenant_id, user_id, std::uint64_t after,
                                                 std::size_t limit) const override;

@@ -179,6 +179,29 @@ std::string urgent_ack_key(tenant_id t, const conv_id& c, seq_t seq, std::option
     return k;
 }
 
+std::string push_key(tenant_id t, user_id u, std::optional<device_id> d) {
+    std::string k(push_prefix);
+    put_be64(k, t);
+    put_be64(k, u);
+    if (d) put_be64(k, *d);
+    return k;
+}
+
+std::string encode_push(const push_registration& r) {
+    return value_writer{}.str(r.platform).str(r.token).str(r.app_id).take();
+}
+
+std::optional<push_registration> decode_push(device_id d, std::string_view v) {
+    value_reader r(v);
+    push_registration out;
+    out.device = d;
+    out.platform = r.str();
+    out.token = r.str();
+    out.app_id = r.str();
+    if (!r.done()) return std::nullopt;
+    return out;
+}
+
 std::string settings_key(tenant_id t, user_id u) {
     std::string k = "settings/";
     for (const auto v : {t, u}) {

@@ -72,10 +72,14 @@ public:
         return inner_.urgent_acks(t, c, seq);
     }
     storage::result<std::optional<std::int64_t>> urgent_acked(storage::tenant_id t,
-                                                               const storage::conv_id& c,
-                                                               storage::seq_t seq,
-                                                               storage::user_id u) const override {
+                                                              const storage::conv_id& c,
+                                                              storage::seq_t seq,
+                                                              storage::user_id u) const override {
         return inner_.urgent_acked(t, c, seq, u);
+    }
+    storage::result<std::vector<storage::push_registration>> push_tokens(
+        storage::tenant_id t, storage::user_id u) const override {
+        return inner_.push_tokens(t, u);
     }
     storage::result<std::uint64_t> inbox_head(storage::tenant_id t,
                                               storage::user_id u) const override {

@@ -107,6 +107,8 @@ inline std::string first_difference(const st::store& expect, const st::store& ac
             same(actual.inbox_head(t, u).value() == expect.inbox_head(t, u).value(), "inbox head");
             same(actual.user_settings(t, u).value() == expect.user_settings(t, u).value(),
                  "user settings");
+            same(actual.push_tokens(t, u).value() == expect.push_tokens(t, u).value(),
+                 "push registrations");
             same(same_inbox(actual.inbox_after(t, u, 0, 10000).value(),
                             expect.inbox_after(t, u, 0, 10000).value()),
                  "inbox");
@@ -172,6 +174,18 @@ public:
             const auto level = static_cast<st::notify_level>(pick(0, 3));
             const auto until = pick(0, 1) ? 0 : static_cast<std::int64_t>(pick(1, 1'000));
             return st::set_mute{t, random_conv(), pick(1, max_user), {level, until}};
+        }
+        if (roll >= 93 && roll < 96) {
+            // Registrations of a few devices, removals, and dead tokens that may be current.
+            const auto token =
+                pick(0, 2) == 0 ? std::string() : "tok-" + std::to_string(pick(1, 3));
+            const auto only_if =
+                pick(0, 2) == 0 ? "tok-" + std::to_string(pick(1, 3)) : std::string();
+            return st::set_push_token{t,
+                                      pick(1, max_user),
+                                      pick(1, max_device),
+                                      {0, token.empty() ? "" : "fcm", token, "app"},
+                                      only_if};
         }
         if (roll < 93) {
             // An acknowledgement of an event up to one past the head, by anyone: both stores

@@ -265,3 +265,22 @@ TEST_CASE("an urgent acknowledgement round-trips in format 4, and format 3 canno
     e.mutable_ack_urgent()->mutable_conv()->set_type(9);
     CHECK(cl::decode_entry(e.SerializeAsString()).error() == cl::decode_error::malformed);
 }
+
+TEST_CASE("a push registration round-trips in format 4", "[unit][cluster]") {
+    const st::set_push_token put{max_id,
+                                 max_id - 1,
+                                 max_id - 2,
+                                 {0, "apns", std::string(4096, 't'), "com.example.chat"},
+                                 "old-token"};
+    const auto back = std::get<st::set_push_token>(round_trip(put));
+    CHECK(back.tenant == put.tenant);
+    CHECK(back.user == put.user);
+    CHECK(back.device == put.device);
+    CHECK(back.registration.platform == "apns");
+    CHECK(back.registration.token == put.registration.token);
+    CHECK(back.registration.app_id == "com.example.chat");
+    CHECK(back.only_if_token == "old-token");
+    tern::cluster::v1::LogEntry e;
+    REQUIRE(e.ParseFromString(cl::encode_entry(put)));
+    CHECK(e.format() == 4);
+}

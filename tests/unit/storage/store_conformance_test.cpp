@@ -732,3 +732,34 @@ STORE_TEST("urgent acknowledgements: kept per member and event, split from who s
     CHECK(after->awaiting == std::vector<st::user_id>{1});
     CHECK(s.verify().has_value());
 }
+
+STORE_TEST("push registrations: per device, replaced, removed, and a dead token only if current") {
+    TestType f;
+    const st::push_registration phone{0, "apns", "tok-1", "com.example.chat"};
+    apply_ok(*f.store, st::set_push_token{acme, 7, 1, phone, ""});
+    apply_ok(*f.store, st::set_push_token{acme, 7, 2, {0, "fcm", "tok-2", "app"}, ""});
+    apply_ok(*f.store, st::set_push_token{acme, 8, 1, {0, "fcm", "tok-3", "app"}, ""});
+    auto refused =
+        apply(*f.store, {st::set_push_token{0, 7, 1, phone, ""},
+                         st::set_push_token{acme, 7, 1, {0, std::string(65, 'p'), "t", ""}, ""},
+                         st::set_push_token{acme, 7, 1, {0, "fcm", std::string(4097, 't'), ""}, ""},
+                         st::set_push_token{acme, 7, 1, {0, "fcm", "", ""}, ""}});
+    for (const auto& result : refused) CHECK(result.error() == st::errc::invalid_entry);
+    f.reopen();
+    auto& s = *f.store;
+    const auto mine = s.push_tokens(acme, 7).value();
+    REQUIRE(mine.size() == 2);
+    CHECK(mine[0] == st::push_registration{1, "apns", "tok-1", "com.example.chat"});
+    CHECK(mine[1] == st::push_registration{2, "fcm", "tok-2", "app"});
+    CHECK(s.push_tokens(acme + 1, 7).value().empty());
+    // The relay reported tok-1 dead, but the device registered tok-9 meanwhile: it stays.
+    apply_ok(s, st::set_push_token{acme, 7, 1, {0, "apns", "tok-9", "com.example.chat"}, ""});
+    apply_ok(s, st::set_push_token{acme, 7, 1, {}, "tok-1"});
+    CHECK(s.push_tokens(acme, 7).value().at(0).token == "tok-9");
+    // A dead current token goes; so does an explicit removal; removing nothing is fine.
+    apply_ok(s, st::set_push_token{acme, 7, 1, {}, "tok-9"});
+    apply_ok(s, st::set_push_token{acme, 7, 2, {}, ""});
+    apply_ok(s, st::set_push_token{acme, 7, 3, {}, ""});
+    CHECK(s.push_tokens(acme, 7).value().empty());
+    CHECK(s.push_tokens(acme, 8).value().size() == 1);
+}

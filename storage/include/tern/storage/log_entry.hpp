@@ -19,9 +19,9 @@ namespace tern::storage {
 
 // The version of the entry format and of the apply rules; stored with the data. 2 added
 // set_mute, put_user_settings and the member record's mute setting; 3 added append_event's
-// urgent flag and the urgent index it writes; 4 added ack_urgent. A store of an older version is
-// taken up as it is (its records are valid under the newer rules, which only added to them) and
-// stamped with this version, after which older builds refuse it.
+// urgent flag and the urgent index it writes; 4 added ack_urgent and set_push_token. A store of an
+// older version is taken up as it is (its records are valid under the newer rules, which only added
+// to them) and stamped with this version, after which older builds refuse it.
 inline constexpr std::uint32_t log_format_version = 4;
 
 struct membership_change {
@@ -112,8 +112,23 @@ struct ack_urgent {
     std::int64_t at_ms = 0;
 };
 
+// A device's push registration (docs/notifications.md, "Push tokens"): how its platform's push
+// service reaches it through the relay. An empty token removes it. With `only_if_token` set, the
+// entry applies only while the stored token is that one: a token the relay reported dead goes,
+// a newer one the device registered meanwhile stays. Refused above the field limits below.
+struct set_push_token {
+    tenant_id tenant = 0;
+    user_id user = 0;
+    device_id device = 0;
+    push_registration registration;  // its `device` is ignored
+    std::string only_if_token;
+};
+inline constexpr std::size_t max_push_platform_bytes = 64;
+inline constexpr std::size_t max_push_token_bytes = 4096;
+inline constexpr std::size_t max_push_app_id_bytes = 256;
+
 using log_entry = std::variant<append_event, ack_inbox, mark_read, log_position, set_mute,
-                               put_user_settings, ack_urgent>;
+                               put_user_settings, ack_urgent, set_push_token>;
 
 struct inbox_assignment {
     user_id user = 0;
@@ -133,7 +148,8 @@ struct apply_outcome {
     // append_event: one per recipient (members after the event, and any it removed), ascending.
     std::vector<inbox_assignment> inbox;
     // ack_inbox: conversations whose delivered cursor moved. mark_read: the one cursor, if moved.
-    // set_mute, put_user_settings, ack_urgent: nothing (it applied).
+    // set_mute, put_user_settings, ack_urgent, set_push_token: nothing (it applied; a
+    // set_push_token whose only_if_token no longer matches applies as nothing).
     // append_event: the sender's cursor (sending reads everything up to the event), if a member.
     std::vector<delivered_change> cursors;
 };

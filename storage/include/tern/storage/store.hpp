@@ -125,6 +125,10 @@ public:
                                                                            seq_t seq,
                                                                            user_id user) const = 0;
 
+    // The push registrations of a user's devices, ascending by device.
+    [[nodiscard]] virtual result<std::vector<push_registration>> push_tokens(tenant_id,
+                                                                             user_id) const = 0;
+
     // The newest inbox_seq of a user (0 when empty).
     [[nodiscard]] virtual result<std::uint64_t> inbox_head(tenant_id, user_id) const = 0;
 

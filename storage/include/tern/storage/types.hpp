@@ -156,6 +156,16 @@ struct urgent_send {
     friend bool operator==(const urgent_send&, const urgent_send&) = default;
 };
 
+// Where a device's push service reaches it (set_push_token): the platform ("apns", "fcm" or a
+// relay's own name), the platform's token, the app.
+struct push_registration {
+    device_id device = 0;
+    std::string platform;
+    std::string token;
+    std::string app_id;
+    friend bool operator==(const push_registration&, const push_registration&) = default;
+};
+
 // A member's acknowledgement of an urgent message (ack_urgent).
 struct urgent_ack {
     user_id user = 0;
