@@ -346,6 +346,19 @@ void client::acknowledge_urgent(const conv_id& conv, seq_t seq, callback<ok> don
     });
 }
 
+void client::register_push_token(const std::string& platform, const std::string& token,
+                                 const std::string& app_id, callback<ok> done) {
+    v1::Frame f;
+    auto* r = f.mutable_register_push_token();
+    r->set_platform(platform);
+    r->set_token(token);
+    r->set_app_id(app_id);
+    run([f = std::move(f), done = std::move(done)](impl& i) mutable {
+        i.ask<ok>(
+            std::move(f), v1::Frame::kOk, [](const v1::Frame&) { return ok{}; }, std::move(done));
+    });
+}
+
 void client::urgent_status(const conv_id& conv, seq_t seq,
                            callback<tern::client::urgent_status> done) {
     v1::Frame f;

@@ -24,7 +24,7 @@ decided<storage::append_event> decide_group_creation(const decision_input& in) {
 }
 
 // clang-format off
-const std::array<request_kind, 26> table{{
+const std::array<request_kind, 27> table{{
     {Frame::kSend, route::event, "send",
      [](const Frame& f) { return &f.send().conv(); },
      [](const Frame& f) -> const std::string& { return f.send().client_msg_id(); }, nullptr,
@@ -107,6 +107,7 @@ const std::array<request_kind, 26> table{{
     {Frame::kSetNotificationSettings, route::settings, "set_notification_settings", nullptr,
      no_id},
     {Frame::kWorkingHoursRequest, route::working_hours, "working_hours_request", nullptr, no_id},
+    {Frame::kRegisterPushToken, route::push_token, "register_push_token", nullptr, no_id},
     {Frame::kGetNotificationSettings, route::query, "get_notification_settings", nullptr, no_id,
      nullptr, nullptr, answer_settings},
     {Frame::kPresenceUpdate, route::presence_update, "presence_update", nullptr, no_id},

@@ -35,6 +35,7 @@ enum class request_route : std::uint8_t {
     settings,            // the caller's notification settings, committed from the device's shard
     working_hours,       // whether a user is at work now: answered on the device's shard
     urgent_ack,          // a member acknowledges an urgent message, at the conversation's owner
+    push_token,          // the device's push registration, committed from the device's shard
 };
 
 // What the owner decides from.

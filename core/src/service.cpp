@@ -97,6 +97,8 @@ void service::on_request(const std::shared_ptr<device_port>& device, v1::Frame& 
             return p.settings.on_working_hours(device, frame);
         case request_route::urgent_ack:
             return p.owner.submit_urgent_ack(device, frame);
+        case request_route::push_token:
+            return p.settings.on_push_token(device, frame);
     }
 }
 
@@ -118,6 +120,11 @@ bool service::draining() const noexcept { return parts_->draining; }
 void service::set_policy(storage::tenant_id tenant, const v1::TenantPolicy& policy,
                          std::function<void(policy_outcome)> done) {
     parts_->settings.set_policy(tenant, policy, std::move(done));
+}
+
+void service::forget_push_token(storage::tenant_id tenant, storage::user_id user,
+                                storage::device_id device, const std::string& token) {
+    parts_->settings.forget_push_token(tenant, user, device, token);
 }
 
 storage::result<std::optional<std::string>> service::policy(storage::tenant_id tenant) const {

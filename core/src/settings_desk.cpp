@@ -51,6 +51,58 @@ void settings_desk::on_set(const std::shared_ptr<device_port>& device, const v1:
     }
 }
 
+void settings_desk::on_push_token(const std::shared_ptr<device_port>& device,
+                                  const v1::Frame& frame) {
+    const auto& req = frame.register_push_token();
+    const auto fail = [&](const std::string& why) {
+        answer(*device, frame.req_id(), error_frame(0, v1::INVALID_ARGUMENT, why));
+    };
+    if (req.token().empty() && !req.platform().empty()) {
+        return fail("token: empty removes the registration; then leave platform empty too");
+    }
+    if (!req.token().empty() && req.platform().empty()) return fail("platform: required");
+    if (req.platform().size() > storage::max_push_platform_bytes) {
+        return fail("platform: at most 64 bytes");
+    }
+    if (req.token().size() > storage::max_push_token_bytes) return fail("token: at most 4 KiB");
+    if (req.app_id().size() > storage::max_push_app_id_bytes) {
+        return fail("app_id: at most 256 bytes");
+    }
+    const auto who = device->who();
+    const auto here = reply_to::of(device, frame.req_id());
+    auto done = [this, here](storage::entry_result r) {
+        if (!r) {
+            return reply(ctx_.routes, here,
+                         error_frame(0, code_of_storage_error(r.error()), "not stored; retry"));
+        }
+        reply(ctx_.routes, here, ok_frame(0));
+    };
+    const storage::set_push_token entry{who.tenant,
+                                        who.user,
+                                        who.device,
+                                        {who.device, req.platform(), req.token(), req.app_id()},
+                                        ""};
+    if (!ctx_.commits.try_submit(entry, std::move(done))) {
+        ctx_.report.failed(failure::commit_queue_full,
+                           "a push registration of tenant " + std::to_string(who.tenant));
+        answer(*device, frame.req_id(),
+               error_frame(0, v1::UNAVAILABLE, "the server is busy; retry"));
+    }
+}
+
+void settings_desk::forget_push_token(storage::tenant_id tenant, storage::user_id user,
+                                      storage::device_id device, const std::string& token) {
+    const auto what = "removing a dead push token of tenant " + std::to_string(tenant);
+    auto done = [this, what](storage::entry_result r) {
+        if (!r) ctx_.report.failed(failure::commit_failed, what + ": " + r.error().message());
+    };
+    if (!ctx_.commits.try_submit(storage::set_push_token{tenant, user, device, {}, token},
+                                 std::move(done))) {
+        // The relay reports it again at the token's next push.
+        ctx_.report.failed(failure::commit_queue_full, what);
+    }
+}
+
 void settings_desk::on_working_hours(const std::shared_ptr<device_port>& device,
                                      const v1::Frame& frame) {
     const auto user = frame.working_hours_request().user_id();

@@ -1,6 +1,7 @@
 // A user's own notification settings (SetNotificationSettings, GetNotificationSettings), the
-// working-hours question about any user of the tenant (WorkingHoursRequest), and the tenant's
-// policy an administrator sets: docs/notifications.md.
+// working-hours question about any user of the tenant (WorkingHoursRequest), the tenant's
+// policy an administrator sets, and each device's push registration (RegisterPushToken):
+// docs/notifications.md.
 //
 // Settings are checked on the device's shard, committed as a put_user_settings entry (through the
 // log, so every replica has them), then handed to the device table, which every device of the
@@ -27,6 +28,11 @@ public:
 
     void on_set(const std::shared_ptr<device_port>& device, const v1::Frame& frame);
     void on_working_hours(const std::shared_ptr<device_port>& device, const v1::Frame& frame);
+    // RegisterPushToken: the device's push registration, through the log.
+    void on_push_token(const std::shared_ptr<device_port>& device, const v1::Frame& frame);
+    // Any thread: a token the relay reported dead goes, if still the device's.
+    void forget_push_token(storage::tenant_id tenant, storage::user_id user,
+                           storage::device_id device, const std::string& token);
     // Any thread; `done` on the caller's thread when refused, else on the writer's.
     void set_policy(storage::tenant_id tenant, const v1::TenantPolicy& policy,
                     std::function<void(policy_outcome)> done);

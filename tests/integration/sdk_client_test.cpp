@@ -291,7 +291,7 @@ TEST_CASE("notification settings through the SDK: do-not-disturb and working hou
     CHECK(r.err().code == tc::error_code::invalid_argument);
 }
 
-TEST_CASE("urgent through the SDK: sent with a reason, acknowledged, the sender told",
+TEST_CASE("urgent and push tokens through the SDK: urgent acknowledged, a token registered",
           "[integration][sdk]") {
     gateway_fixture f;
     REQUIRE(http_post(f.gw->admin_port(), "/admin/v1/policy?tenant=1", f.admin_token,
@@ -335,6 +335,18 @@ TEST_CASE("urgent through the SDK: sent with a reason, acknowledged, the sender 
     CHECK(done->acknowledged[0].user == 2);
     CHECK(done->acknowledged[0].at_ms == heard.at_ms);
     CHECK(done->awaiting.empty());
+
+    // Bob's phone registers where its push service reaches it; a token without a platform is
+    // refused, naming the field.
+    awaited<tc::ok> registered;
+    bob.client->register_push_token("fcm", "bob-token", "com.example.chat", registered.callback());
+    REQUIRE(registered.get());
+    awaited<tc::ok> bad_token;
+    bob.client->register_push_token("", "bob-token", "com.example.chat", bad_token.callback());
+    const auto no_platform = bad_token.get();
+    REQUIRE_FALSE(no_platform);
+    CHECK(no_platform.err().code == tc::error_code::invalid_argument);
+    CHECK_THAT(no_platform.err().message, Catch::Contains("platform"));
 
     // A plain message cannot be acknowledged.
     const auto plain = alice.send(c, "thanks");

@@ -134,6 +134,13 @@ public:
     // "Acknowledgements"); again for one acknowledged before is fine. The sender's devices get
     // listener::on_urgent_acknowledged. Needs the connection.
     void acknowledge_urgent(const conv_id& conv, seq_t seq, callback<ok> done = {});
+    // Where this device's platform push service reaches it (platform "apns", "fcm" or another
+    // the server's relay knows; the platform's token; the app's id), for messages that arrive
+    // while the app is not connected (docs/notifications.md, "Push relays"). Replaces the last;
+    // empty platform and token remove it. Needs the connection; register again when the
+    // platform gives a new token.
+    void register_push_token(const std::string& platform, const std::string& token,
+                             const std::string& app_id, callback<ok> done = {});
     // Who acknowledged urgent message `seq` of `conv`, and who not yet (all pages).
     void urgent_status(const conv_id& conv, seq_t seq, callback<tern::client::urgent_status> done);
 

@@ -87,6 +87,11 @@ public:
     [[nodiscard]] bool urgent_audit(storage::tenant_id tenant, std::int64_t from_ms,
                                     std::size_t limit, v1::UrgentAudit& out) const;
 
+    // The push relay reported `token` of the device dead: its registration goes, unless the
+    // device registered another since. Any thread; failures are counted and logged.
+    void forget_push_token(storage::tenant_id tenant, storage::user_id user,
+                           storage::device_id device, const std::string& token);
+
 private:
     struct parts;
     std::unique_ptr<parts> parts_;
