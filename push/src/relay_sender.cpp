@@ -205,34 +205,44 @@ struct relay_sender::impl {
         co_return std::pair{parser.get().result_int(), parser.get().body()};
     }
 
+    // Updates the queue under the lock; counts, logs and reports a dead token after it, so that
+    // no observer (metrics, the core) ever runs under the queue's lock. The sender's thread.
     void settle(const push_queue::taken& t, verdict v, const std::string& why) {
-        const auto where = "tenant " + std::to_string(t.message.to.tenant) + " user " +
+        outcome result = outcome::sent;
+        {
+            std::lock_guard lock(mutex);
+            --active;
+            switch (v) {
+                case verdict::delivered:
+                    queue.done(t.id);
+                    break;
+                case verdict::token_invalid:
+                    queue.done(t.id);
+                    queue.forget(t.message.to);
+                    result = outcome::token_invalid;
+                    break;
+                case verdict::refused:
+                    queue.done(t.id);
+                    result = outcome::failed;
+                    break;
+                case verdict::retry:
+                    result = queue.retry_later(t.id, push_queue::clock::now()) ? outcome::retried
+                                                                               : outcome::failed;
+                    break;
+            }
+        }
+        count(result);
+        const auto where = "a push to tenant " + std::to_string(t.message.to.tenant) + " user " +
                            std::to_string(t.message.to.user) + " device " +
                            std::to_string(t.message.to.device);
-        std::lock_guard lock(mutex);
-        --active;
-        switch (v) {
-            case verdict::delivered:
-                queue.done(t.id);
-                return count(outcome::sent);
-            case verdict::token_invalid:
-                queue.done(t.id);
-                queue.forget(t.message.to);
-                count(outcome::token_invalid);
-                if (observer.token_invalid) observer.token_invalid(t.message.to);
-                return;
-            case verdict::refused:
-                queue.done(t.id);
-                warn("a push to " + where + " refused: " + why);
-                return count(outcome::failed);
-            case verdict::retry:
-                if (queue.retry_later(t.id, push_queue::clock::now())) {
-                    warn("a push to " + where + " not taken (" + why + "): asked again later");
-                    return count(outcome::retried);
-                }
-                warn("a push to " + where + " given up after " + std::to_string(t.attempt) +
-                     " attempts: " + why);
-                return count(outcome::failed);
+        if (result == outcome::token_invalid && observer.token_invalid) {
+            observer.token_invalid(t.message.to);
+        } else if (result == outcome::retried) {
+            warn(where + " not taken (" + why + "): asked again later");
+        } else if (result == outcome::failed) {
+            warn(where + (v == verdict::refused ? " refused: " + why
+                                                : " given up after " + std::to_string(t.attempt) +
+                                                      " attempts: " + why));
         }
     }
 
@@ -245,7 +255,7 @@ struct relay_sender::impl {
     asio::io_context io;
     asio::ssl::context tls;
     asio::steady_timer timer;
-    std::chrono::steady_clock::time_point last_warned{};
+    std::chrono::steady_clock::time_point last_warned{};  // warn(): the sender's thread only
     std::size_t held_back = 0;
     std::thread thread;
 };
