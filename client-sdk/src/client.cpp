@@ -292,6 +292,12 @@ void client::set_presence(presence_status status, const std::string& text, callb
     });
 }
 
+void client::set_app_state(bool foreground, callback<ok> done) {
+    run([foreground, done = std::move(done)](impl& i) mutable {
+        i.set_app_state(foreground, std::move(done));
+    });
+}
+
 void client::mute(const conv_id& conv, notify_level level, std::int64_t until_ms,
                   callback<ok> done) {
     v1::Frame f;

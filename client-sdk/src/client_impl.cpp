@@ -282,6 +282,7 @@ void client::impl::restore_after_welcome() {
         follow(std::vector<user_id>(followed_.begin(), followed_.end()), true, {});
     }
     if (my_presence_) set_presence(my_presence_->first, my_presence_->second, {});
+    if (!foreground_) set_app_state(false, {});
 }
 
 void client::impl::on_disconnect_frame(const v1::Disconnect& d) {
@@ -519,6 +520,19 @@ void client::impl::set_presence(presence_status status, const std::string& text,
     v1::Frame f;
     f.mutable_presence_update()->set_status(detail::to_proto(status));
     f.mutable_presence_update()->set_status_text(text);
+    ask<ok>(
+        std::move(f), v1::Frame::kOk, [](const v1::Frame&) { return ok{}; }, std::move(done));
+}
+
+void client::impl::set_app_state(bool foreground, callback<ok> done) {
+    foreground_ = foreground;
+    if (phase_ != phase::ready) {
+        complete(done, result<ok>(ok{}));  // told after the next Welcome
+        return;
+    }
+    v1::Frame f;
+    f.mutable_set_app_state()->set_state(foreground ? v1::APP_STATE_FOREGROUND
+                                                    : v1::APP_STATE_BACKGROUND);
     ask<ok>(
         std::move(f), v1::Frame::kOk, [](const v1::Frame&) { return ok{}; }, std::move(done));
 }

@@ -48,6 +48,7 @@ struct client::impl final : detail::link_handler, std::enable_shared_from_this<c
     void mark_read(const conv_id& conv, seq_t seq, callback<ok> done);
     void follow(const std::vector<user_id>& users, bool start, callback<ok> done);
     void set_presence(presence_status status, const std::string& text, callback<ok> done);
+    void set_app_state(bool foreground, callback<ok> done);
     void typing(const conv_id& conv, bool active);
     void pull();
     // A read request answered by a frame with body `expect`, converted by `convert`.
@@ -187,6 +188,7 @@ private:
     std::unordered_map<conv_id, seq_t, conv_id_hash> read_marks_;  // not yet confirmed
     std::set<user_id> followed_;
     std::optional<std::pair<presence_status, std::string>> my_presence_;
+    bool foreground_ = true;  // what set_app_state said last (a connection starts in front)
 };
 
 template <class T, class Convert>

@@ -25,6 +25,13 @@ std::optional<std::vector<core::device_info>> node::devices(std::uint64_t after_
     return answer.get();
 }
 
+void node::forget_push_token(storage::tenant_id tenant, storage::user_id user,
+                             storage::device_id device, const std::string& token) {
+    if (const auto t = parts_->term_of(parts_->map.of(tenant))) {
+        t->service.forget_push_token(tenant, user, device, token);
+    }
+}
+
 std::optional<std::size_t> node::kick(storage::tenant_id tenant, storage::user_id user,
                                       std::optional<storage::device_id> device,
                                       std::chrono::milliseconds wait) {

@@ -15,12 +15,12 @@ namespace tern::cluster::detail {
 struct term {
     term(std::uint32_t partition_, std::uint64_t number_, core::router& shards,
          std::shared_ptr<owner_log> log_, storage::store& store, const core::limits& limits,
-         core::telemetry& telemetry, const core::clock& clock)
+         core::telemetry& telemetry, const core::clock& clock, core::push_port* pushes)
         : partition(partition_),
           number(number_),
           routes(shards),
           log(std::move(log_)),
-          service(routes, store, *log, limits, telemetry, clock) {}
+          service(routes, store, *log, limits, telemetry, clock, pushes) {}
 
     [[nodiscard]] bool serving() const noexcept { return routes.open(); }
 

@@ -4,12 +4,13 @@
 
 namespace tern::core {
 
-device_table::device_table(const context& ctx, const std::atomic<bool>& draining)
+device_table::device_table(const context& ctx, const std::atomic<bool>& draining, push_port* pushes)
     : ctx_(ctx),
       draining_(draining),
       directory_(ctx.routes.shard_count()),
       shards_(ctx.routes.shard_count()),
-      policies_(ctx.store) {}
+      policies_(ctx.store),
+      pushes_(ctx, pushes, policies_) {}
 
 bool device_table::open(const std::shared_ptr<device_port>& device, const resume_point& resume,
                         v1::Frame welcome) {
@@ -112,6 +113,7 @@ void device_table::dispatch(storage::tenant_id tenant, std::shared_ptr<const del
         if (!targets.contains(i)) continue;
         ctx_.routes.post(i, [this, i, tenant, batch] { deliver(i, tenant, *batch); });
     }
+    pushes_.dispatch(tenant, batch);
 }
 
 void device_table::to_user(storage::tenant_id tenant, storage::user_id user,
@@ -126,6 +128,7 @@ void device_table::to_user(storage::tenant_id tenant, storage::user_id user,
 
 void device_table::set_profile(storage::tenant_id tenant, storage::user_id user,
                                std::shared_ptr<const user_profile> profile) {
+    pushes_.settings_changed(tenant, user, profile);
     const auto targets = directory_.shards_of(tenant, user);
     for (std::size_t i = 0; i < directory_.shard_count(); ++i) {
         if (!targets.contains(i)) continue;
@@ -204,18 +207,9 @@ void device_table::deliver(std::size_t shard, storage::tenant_id tenant, const d
         if (it == online.end()) continue;
         // Every device of the user holds the same settings: the first one keeps the hours.
         auto& first = it->second.front();
-        const auto* profile = first.profile.get();
-        recipient_facts to;
-        to.user = user;
-        to.mute = mute_of(batch.basis.mutes.get(), user).at(now_ms);
-        to.do_not_disturb = profile && now_ms < profile->dnd_until_ms;
-        to.notify_off_hours = profile && profile->notify_off_hours;
-        to.working = first.hours.working(profile, now_ms);
-        // Let through at send by the tenant's policy; the recipient may still limit who reaches
-        // them off hours.
-        to.urgent_allowed = (facts.flags & flag_urgent) != 0 &&
-                            (!profile || profile->urgent_reaches(facts.sender, to.working));
-        const auto announce = decide_notice(facts, to).level;
+        const auto announce = decide_for(facts, batch.basis.mutes.get(), user, first.profile.get(),
+                                         first.hours, now_ms)
+                                  .level;
         for (auto& device : it->second) {
             if (device.catching_up || inbox_seq <= device.cursor) continue;
             if (inbox_seq != device.cursor + 1) {

@@ -24,6 +24,7 @@
 #include "device_directory.hpp"
 #include "keys.hpp"
 #include "notice_rules.hpp"
+#include "push_desk.hpp"
 #include "session_handover.hpp"
 #include "tenant_policies.hpp"
 #include "user_profile.hpp"
@@ -40,7 +41,11 @@ struct delivery {
 
 class device_table {
 public:
-    device_table(const context& ctx, const std::atomic<bool>& draining);
+    // `pushes`: where pushes for devices that are not in front of their user go (null: none).
+    device_table(const context& ctx, const std::atomic<bool>& draining, push_port* pushes);
+
+    // Which devices are pushed through the relay (push_desk.hpp).
+    [[nodiscard]] push_desk& pushes() noexcept { return pushes_; }
 
     // ---- on the device's shard ---------------------------------------------------------------
 
@@ -134,6 +139,7 @@ private:
     device_directory directory_;
     shard_local<shard_devices> shards_;
     tenant_policies policies_;
+    push_desk pushes_;
 };
 
 }  // namespace tern::core

@@ -28,6 +28,12 @@ void refuse_later(router& routes, const endpoint& where, std::uint64_t req_id, v
     });
 }
 
+// A desktop or web app: while one is in front of its user, their phones wait (push_desk.hpp).
+bool is_desktop(v1::Platform platform) {
+    return platform == v1::PLATFORM_WINDOWS || platform == v1::PLATFORM_MACOS ||
+           platform == v1::PLATFORM_LINUX || platform == v1::PLATFORM_WEB;
+}
+
 }  // namespace
 
 presence_desk::presence_desk(const context& ctx, device_table& devices)
@@ -39,10 +45,11 @@ void presence_desk::admit(const std::shared_ptr<device_port>& device, const v1::
     const auto home = ctx_.routes.home_of(who.tenant, who.user);
     std::optional<std::uint64_t> resume;
     if (hello.has_resume_inbox_seq()) resume = hello.resume_inbox_seq();
+    const bool desktop = is_desktop(hello.platform());
     ctx_.routes.post(home, [this, home, who, where = endpoint::of(device),
                             order = handshake_order{hello.client_instance(), hello.attempt()},
-                            resume, welcome = std::move(welcome)]() mutable {
-        admit_at_home(home, who, where, std::move(order), resume, std::move(welcome));
+                            resume, desktop, welcome = std::move(welcome)]() mutable {
+        admit_at_home(home, who, where, std::move(order), resume, desktop, std::move(welcome));
     });
 }
 
@@ -50,7 +57,7 @@ void presence_desk::admit(const std::shared_ptr<device_port>& device, const v1::
 // then finish the handshake on the device's shard.
 void presence_desk::admit_at_home(std::size_t home, const requester& who, const endpoint& where,
                                   handshake_order order, std::optional<std::uint64_t> resume,
-                                  v1::Frame welcome) {
+                                  bool desktop, v1::Frame welcome) {
     const presence_user user{who.tenant, who.user};
     auto& local = homes_[home];
     auto admission = local.registry.admit(user, who.device, where, std::move(order),
@@ -65,6 +72,7 @@ void presence_desk::admit_at_home(std::size_t home, const requester& who, const 
             "the user has " + std::to_string(ctx_.limit.max_devices_per_user) + " devices online");
     }
     if (admission.changed) announce(home, user);
+    devices_.pushes().connected(home, who, where.connection, desktop);
     const auto key = device_key::of(who);
     if (admission.replaced && !resume) {
         return wait_for_predecessor(home, who, where, *admission.replaced, std::move(welcome));
@@ -148,6 +156,7 @@ void presence_desk::unregister(const requester& who, const endpoint& where,
         const presence_user user{who.tenant, who.user};
         const auto now = ctx_.time.unix_ms();
         if (local.registry.remove(user, who.device, where, now)) announce(home, user);
+        devices_.pushes().disconnected(home, who, where.connection);
         const auto key = device_key::of(who);
         if (acked) local.handover.departed(key, *acked, now);
         // The admission that waited for this connection to end goes ahead.

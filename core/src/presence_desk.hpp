@@ -52,7 +52,7 @@ private:
     };
 
     void admit_at_home(std::size_t home, const requester& who, const endpoint& where,
-                       handshake_order order, std::optional<std::uint64_t> resume,
+                       handshake_order order, std::optional<std::uint64_t> resume, bool desktop,
                        v1::Frame welcome);
     // The device connected again while `predecessor` is open: wait for it to end (or close it
     // after the grace), then open; an earlier admission still waiting is closed.

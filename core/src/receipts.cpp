@@ -69,7 +69,11 @@ void receipts::on_mark_read(const std::shared_ptr<device_port>& device, const v1
 
 void receipts::announce(storage::tenant_id tenant, storage::user_id reader,
                         const std::vector<storage::delivered_change>& changes) {
+    devices_.pushes().read(tenant, reader, changes);
     for (const auto& change : changes) {
+        if (change.cursor.read_up_to > change.previous_read_up_to) {
+            tell_reader(tenant, reader, change);
+        }
         if (change.conv.type == storage::conv_type::direct) {
             tell_peer(tenant, reader, change);
             continue;
@@ -93,11 +97,11 @@ void receipts::announce_implicit_read(storage::tenant_id tenant, storage::user_i
     if (!changes.empty()) announce(tenant, sender, changes);
 }
 
-// A direct conversation: the peer's devices learn the reader's new cursors.
-void receipts::tell_peer(storage::tenant_id tenant, storage::user_id reader,
-                         const storage::delivered_change& change) {
-    const auto peer = change.conv.id == reader ? change.conv.peer : change.conv.id;
-    if (peer == reader) return;
+namespace {
+
+// ReceiptUpdate{conv, cursors: [the reader's cursors after the change]}.
+std::shared_ptr<const v1::Frame> cursor_frame(storage::user_id reader,
+                                              const storage::delivered_change& change) {
     auto frame = std::make_shared<v1::Frame>();
     auto* update = frame->mutable_receipt_update();
     to_proto(change.conv, *update->mutable_conv());
@@ -105,7 +109,24 @@ void receipts::tell_peer(storage::tenant_id tenant, storage::user_id reader,
     cursor->set_user_id(reader);
     cursor->set_delivered_up_to(change.cursor.delivered_up_to);
     cursor->set_read_up_to(change.cursor.read_up_to);
-    devices_.to_user(tenant, peer, std::move(frame));
+    return frame;
+}
+
+}  // namespace
+
+// A direct conversation: the peer's devices learn the reader's new cursors.
+void receipts::tell_peer(storage::tenant_id tenant, storage::user_id reader,
+                         const storage::delivered_change& change) {
+    const auto peer = change.conv.id == reader ? change.conv.peer : change.conv.id;
+    if (peer == reader) return;
+    devices_.to_user(tenant, peer, cursor_frame(reader, change));
+}
+
+// The reader's own devices see their read cursor move, so that every screen of theirs clears the
+// conversation's unread, whichever device read it (the one that did too: one small frame).
+void receipts::tell_reader(storage::tenant_id tenant, storage::user_id reader,
+                           const storage::delivered_change& change) {
+    devices_.to_user(tenant, reader, cursor_frame(reader, change));
 }
 
 // On the group's owner shard: remember the window until the next flush.

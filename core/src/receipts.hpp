@@ -3,7 +3,9 @@
 // devices learn the reader's cursors at once (ReceiptUpdate.cursors); in a group, a moved read
 // cursor makes the senders of the messages it passed due a read-count update, coalesced on the
 // group's owner shard and sent at most once per conversation per limits.read_count_interval
-// (ReceiptUpdate.read_counts, read_counts.hpp).
+// (ReceiptUpdate.read_counts, read_counts.hpp). A moved read cursor is also told to the reader's
+// own devices (ReceiptUpdate with their own cursor), and to the push desk, which cancels the
+// pushes it made moot and moves the badge of the devices it pushes.
 //
 // Threading: on_ack() and on_mark_read() run on the device's shard; announce*() from any thread
 // (the writer's completions); note_read() and flush() on the group's owner shard.
@@ -50,6 +52,8 @@ private:
     void push_read_counts(const conv_key& key, const read_window& window);
     void tell_peer(storage::tenant_id tenant, storage::user_id reader,
                    const storage::delivered_change& change);
+    void tell_reader(storage::tenant_id tenant, storage::user_id reader,
+                     const storage::delivered_change& change);
 
     context ctx_;
     device_table& devices_;

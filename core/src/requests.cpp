@@ -24,7 +24,7 @@ decided<storage::append_event> decide_group_creation(const decision_input& in) {
 }
 
 // clang-format off
-const std::array<request_kind, 27> table{{
+const std::array<request_kind, 28> table{{
     {Frame::kSend, route::event, "send",
      [](const Frame& f) { return &f.send().conv(); },
      [](const Frame& f) -> const std::string& { return f.send().client_msg_id(); }, nullptr,
@@ -108,6 +108,7 @@ const std::array<request_kind, 27> table{{
      no_id},
     {Frame::kWorkingHoursRequest, route::working_hours, "working_hours_request", nullptr, no_id},
     {Frame::kRegisterPushToken, route::push_token, "register_push_token", nullptr, no_id},
+    {Frame::kSetAppState, route::app_state, "set_app_state", nullptr, no_id},
     {Frame::kGetNotificationSettings, route::query, "get_notification_settings", nullptr, no_id,
      nullptr, nullptr, answer_settings},
     {Frame::kPresenceUpdate, route::presence_update, "presence_update", nullptr, no_id},

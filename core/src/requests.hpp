@@ -36,6 +36,7 @@ enum class request_route : std::uint8_t {
     working_hours,       // whether a user is at work now: answered on the device's shard
     urgent_ack,          // a member acknowledges an urgent message, at the conversation's owner
     push_token,          // the device's push registration, committed from the device's shard
+    app_state,           // the device's app in the foreground or not: its user's home shard
 };
 
 // What the owner decides from.

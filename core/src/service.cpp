@@ -16,9 +16,9 @@ namespace tern::core {
 
 struct service::parts {
     parts(router& r, storage::store& s, commit_port& w, const limits& l, telemetry& t,
-          const clock& c)
+          const clock& c, push_port* pushes)
         : ctx{r, s, w, l, t, c},
-          devices(ctx, draining),
+          devices(ctx, draining, pushes),
           receipts(ctx, devices),
           owner(ctx, devices, receipts),
           presence(ctx, devices),
@@ -38,8 +38,8 @@ struct service::parts {
 };
 
 service::service(router& routes, storage::store& store, commit_port& commits, const limits& limits,
-                 telemetry& telemetry, const clock& clock)
-    : parts_(std::make_unique<parts>(routes, store, commits, limits, telemetry, clock)) {}
+                 telemetry& telemetry, const clock& clock, push_port* pushes)
+    : parts_(std::make_unique<parts>(routes, store, commits, limits, telemetry, clock, pushes)) {}
 
 service::~service() = default;
 
@@ -99,6 +99,8 @@ void service::on_request(const std::shared_ptr<device_port>& device, v1::Frame& 
             return p.owner.submit_urgent_ack(device, frame);
         case request_route::push_token:
             return p.settings.on_push_token(device, frame);
+        case request_route::app_state:
+            return p.devices.pushes().on_app_state(device, frame);
     }
 }
 

@@ -70,12 +70,13 @@ void settings_desk::on_push_token(const std::shared_ptr<device_port>& device,
     }
     const auto who = device->who();
     const auto here = reply_to::of(device, frame.req_id());
-    auto done = [this, here](storage::entry_result r) {
+    auto done = [this, here, who](storage::entry_result r) {
         if (!r) {
             return reply(ctx_.routes, here,
                          error_frame(0, code_of_storage_error(r.error()), "not stored; retry"));
         }
         reply(ctx_.routes, here, ok_frame(0));
+        devices_.pushes().registration_changed(who.tenant, who.user);
     };
     const storage::set_push_token entry{who.tenant,
                                         who.user,
@@ -93,8 +94,11 @@ void settings_desk::on_push_token(const std::shared_ptr<device_port>& device,
 void settings_desk::forget_push_token(storage::tenant_id tenant, storage::user_id user,
                                       storage::device_id device, const std::string& token) {
     const auto what = "removing a dead push token of tenant " + std::to_string(tenant);
-    auto done = [this, what](storage::entry_result r) {
-        if (!r) ctx_.report.failed(failure::commit_failed, what + ": " + r.error().message());
+    auto done = [this, what, tenant, user](storage::entry_result r) {
+        if (!r) {
+            return ctx_.report.failed(failure::commit_failed, what + ": " + r.error().message());
+        }
+        devices_.pushes().registration_changed(tenant, user);
     };
     if (!ctx_.commits.try_submit(storage::set_push_token{tenant, user, device, {}, token},
                                  std::move(done))) {

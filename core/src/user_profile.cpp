@@ -106,6 +106,20 @@ boost::system::result<std::shared_ptr<const tenant_policy>, std::string> policy_
         return std::string("urgent.sender_users: user ids are positive");
     }
     p->urgent_budget = urgent.daily_budget() == 0 ? default_urgent_budget : urgent.daily_budget();
+    switch (policy.push_preview()) {
+        case v1::PUSH_PREVIEW_TEXT:
+            p->preview = push_preview::text;
+            break;
+        case v1::PUSH_PREVIEW_SENDER_ONLY:
+            p->preview = push_preview::sender_only;
+            break;
+        case v1::PUSH_PREVIEW_NONE:
+            p->preview = push_preview::none;
+            break;
+        default:
+            return std::string(
+                "push_preview: PUSH_PREVIEW_TEXT, PUSH_PREVIEW_SENDER_ONLY or PUSH_PREVIEW_NONE");
+    }
     return std::shared_ptr<const tenant_policy>(std::move(p));
 }
 
@@ -158,6 +172,21 @@ std::shared_ptr<const user_profile> in_force(std::shared_ptr<const user_profile>
         p->hours = company;  // own without hours of theirs, or none: the company's (or none)
     }
     return p;
+}
+
+notice_decision decide_for(const event_facts& event, const mute_table* mutes, storage::user_id user,
+                           const user_profile* profile, hours_cache& hours, std::int64_t now_ms) {
+    recipient_facts to;
+    to.user = user;
+    to.mute = mute_of(mutes, user).at(now_ms);
+    to.do_not_disturb = profile && now_ms < profile->dnd_until_ms;
+    to.notify_off_hours = profile && profile->notify_off_hours;
+    to.working = hours.working(profile, now_ms);
+    // Let through at send by the tenant's policy; the recipient may still limit who reaches
+    // them off hours.
+    to.urgent_allowed = (event.flags & flag_urgent) != 0 &&
+                        (!profile || profile->urgent_reaches(event.sender, to.working));
+    return decide_notice(event, to);
 }
 
 }  // namespace tern::core

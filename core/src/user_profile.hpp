@@ -15,6 +15,7 @@
 
 #include <tern/core/requester.hpp>
 
+#include "notice_rules.hpp"
 #include "work_schedule.hpp"
 
 namespace tern::v1 {
@@ -56,6 +57,9 @@ enum class hours_freedom : std::uint8_t {
     none,       // the company's hours for everyone
 };
 
+// What a phone push shows of a message (tern.v1.PushPreview).
+enum class push_preview : std::uint8_t { text, sender_only, none };
+
 struct tenant_policy {
     std::optional<work_schedule> hours;  // the company's; none: always at work
     hours_freedom freedom = hours_freedom::own;
@@ -63,6 +67,7 @@ struct tenant_policy {
     std::vector<std::string> urgent_roles;
     std::vector<storage::user_id> urgent_users;  // ascending
     std::uint32_t urgent_budget = 5;
+    push_preview preview = push_preview::text;
 
     [[nodiscard]] bool may_send_urgent(const requester& who) const;
     // The start of the day `unix_ms` falls on, for the budget: the company's time zone, else UTC.
@@ -96,5 +101,12 @@ struct hours_cache {
 private:
     std::int64_t since_ms = INT64_MIN;  // when `state` was computed (a clock set back recomputes)
 };
+
+// The decision for one recipient of an event, from what the event says, the conversation's
+// mute table when it was decided, and the recipient's profile in force with its hours cache:
+// what a device table decides for its online devices and the push desk for the offline ones.
+[[nodiscard]] notice_decision decide_for(const event_facts& event, const mute_table* mutes,
+                                         storage::user_id user, const user_profile* profile,
+                                         hours_cache& hours, std::int64_t now_ms);
 
 }  // namespace tern::core

@@ -4,10 +4,18 @@
 
 namespace tern::push {
 
-push_queue::offered push_queue::offer(push_message m, clock::time_point now) {
+push_queue::offered push_queue::offer(push_message m, clock::time_point now,
+                                      std::chrono::milliseconds delay) {
     const conv_key conv{m.conv_type, m.conv_id, m.conv_peer};
+    const auto due = now + delay;
     if (const auto w = waiting_.find(m.to); w != waiting_.end()) {
         auto& e = entries_.at(w->second);
+        if (m.count == 0) return offered::coalesced;  // the badge: counted when it goes
+        if (due < e.due) {
+            due_.erase({e.due, w->second});
+            e.due = due;
+            due_.emplace(due, w->second);
+        }
         auto& p = e.parts[conv];
         p.newest = std::max(p.newest, m.seq);
         p.count += m.count;
@@ -25,9 +33,9 @@ push_queue::offered push_queue::offer(push_message m, clock::time_point now) {
     entry e;
     e.parts[conv] = {m.seq, m.count};
     e.message = std::move(m);
-    e.due = now;
+    e.due = due;
     waiting_.emplace(e.message.to, id);
-    due_.emplace(now, id);
+    due_.emplace(due, id);
     entries_.emplace(id, std::move(e));
     return offered::queued;
 }

@@ -149,6 +149,9 @@ struct relay_sender::impl {
     }
 
     awaitable<void> post(push_queue::taken t) {
+        if (observer.badge) {
+            if (const auto badge = observer.badge(t.message.to)) t.message.badge = *badge;
+        }
         const auto request = settings.kind == contract::webhook
                                  ? webhook_post(t.message, settings.secret, unix_seconds())
                                  : matrix_post(t.message);
@@ -231,13 +234,16 @@ struct relay_sender::impl {
                     break;
             }
         }
+        // A dead token is reported before it is counted: once the count shows it, its
+        // registration is on its way out.
+        if (result == outcome::token_invalid && observer.token_invalid) {
+            observer.token_invalid(t.message.to, t.message.token);
+        }
         count(result);
         const auto where = "a push to tenant " + std::to_string(t.message.to.tenant) + " user " +
                            std::to_string(t.message.to.user) + " device " +
                            std::to_string(t.message.to.device);
-        if (result == outcome::token_invalid && observer.token_invalid) {
-            observer.token_invalid(t.message.to);
-        } else if (result == outcome::retried) {
+        if (result == outcome::retried) {
             warn(where + " not taken (" + why + "): asked again later");
         } else if (result == outcome::failed) {
             warn(where + (v == verdict::refused ? " refused: " + why
@@ -273,17 +279,19 @@ relay_sender::~relay_sender() {
     impl_->thread.join();
 }
 
-void relay_sender::submit(push_message m) {
+void relay_sender::submit(push_message m, std::chrono::milliseconds delay) {
     push_queue::offered o;
     {
         std::lock_guard lock(impl_->mutex);
-        o = impl_->queue.offer(std::move(m), push_queue::clock::now());
+        o = impl_->queue.offer(std::move(m), push_queue::clock::now(), delay);
     }
     switch (o) {
         case push_queue::offered::queued:
             asio::post(impl_->io, [i = impl_.get()] { i->pump(); });
             return;
         case push_queue::offered::coalesced:
+            // It may have moved the device's push earlier (a push that does not wait).
+            asio::post(impl_->io, [i = impl_.get()] { i->pump(); });
             return impl_->count(outcome::coalesced);
         case push_queue::offered::full:
             return impl_->count(outcome::dropped);

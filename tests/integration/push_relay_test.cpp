@@ -11,125 +11,19 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "test_relay.hpp"
+
 namespace tp = tern::push;
-namespace asio = boost::asio;
-namespace http = boost::beast::http;
 using namespace std::chrono_literals;
 using nlohmann::json;
+using tern::test::test_relay;
 
 namespace {
 
 constexpr const char* secret = "relay-secret";
-
-// A relay on 127.0.0.1: answers the n-th request with answer(n), a status; 0 holds the request
-// unanswered until release() (or the end of the test).
-class test_relay {
-public:
-    struct request {
-        std::string target;
-        std::string signature;
-        std::string body;
-    };
-
-    explicit test_relay(std::function<unsigned(std::size_t)> answer, std::string reply = "{}")
-        : answer_(std::move(answer)), reply_(std::move(reply)) {
-        acceptor_.open(asio::ip::tcp::v4());
-        acceptor_.set_option(asio::socket_base::reuse_address(true));
-        acceptor_.bind({asio::ip::make_address("127.0.0.1"), 0});
-        acceptor_.listen();
-        accepting_ = std::thread([this] { accept(); });
-    }
-    ~test_relay() {
-        {
-            std::lock_guard lock(mutex_);
-            stopping_ = true;
-            released_ = true;
-        }
-        changed_.notify_all();
-        // A blocking accept() does not return when another thread closes the socket: a last
-        // connection wakes it, and it sees that it is stopping.
-        boost::system::error_code ignored;
-        asio::ip::tcp::socket wake(io_);
-        wake.connect(acceptor_.local_endpoint(), ignored);
-        accepting_.join();
-        acceptor_.close(ignored);
-        for (auto& t : connections_) t.join();
-    }
-
-    [[nodiscard]] std::string url(const std::string& path = "/push") const {
-        return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + path;
-    }
-    bool wait_requests(std::size_t n, std::chrono::seconds timeout = 20s) {
-        std::unique_lock lock(mutex_);
-        return changed_.wait_for(lock, timeout, [&] { return requests_.size() >= n; });
-    }
-    std::vector<request> requests() {
-        std::lock_guard lock(mutex_);
-        return requests_;
-    }
-    void release() {
-        {
-            std::lock_guard lock(mutex_);
-            released_ = true;
-        }
-        changed_.notify_all();
-    }
-
-private:
-    void accept() {
-        for (;;) {
-            asio::ip::tcp::socket socket(io_);
-            boost::system::error_code ec;
-            acceptor_.accept(socket, ec);
-            if (ec) return;
-            std::lock_guard lock(mutex_);
-            if (stopping_) return;
-            connections_.emplace_back(
-                [this, s = std::move(socket)]() mutable { serve(std::move(s)); });
-        }
-    }
-    void serve(asio::ip::tcp::socket socket) {
-        boost::beast::flat_buffer buffer;
-        http::request<http::string_body> req;
-        boost::system::error_code ec;
-        http::read(socket, buffer, req, ec);
-        if (ec) return;
-        unsigned status = 0;
-        {
-            std::unique_lock lock(mutex_);
-            requests_.push_back(
-                {std::string(req.target()), std::string(req["X-Tern-Signature"]), req.body()});
-            status = answer_(requests_.size() - 1);
-            changed_.notify_all();
-            if (status == 0) {
-                changed_.wait(lock, [&] { return released_; });
-                status = 200;
-            }
-        }
-        http::response<http::string_body> res{static_cast<http::status>(status), 11};
-        res.body() = reply_;
-        res.prepare_payload();
-        http::write(socket, res, ec);
-    }
-
-    std::function<unsigned(std::size_t)> answer_;
-    std::string reply_;
-    asio::io_context io_;
-    asio::ip::tcp::acceptor acceptor_{io_};
-    std::thread accepting_;
-    std::vector<std::thread> connections_;
-    std::mutex mutex_;
-    std::condition_variable changed_;
-    std::vector<request> requests_;
-    bool released_ = false;
-    bool stopping_ = false;
-};
 
 // What the sender counted, and the tokens it reported dead.
 struct counts {
@@ -144,11 +38,12 @@ struct counts {
                     seen[o] += n;
                     changed.notify_all();
                 },
-                [this](const tp::device_key& d) {
+                [this](const tp::device_key& d, const std::string&) {
                     std::lock_guard lock(mutex);
                     dead.push_back(d);
                     changed.notify_all();
-                }};
+                },
+                {}};
     }
     std::size_t of(tp::outcome o) {
         std::lock_guard lock(mutex);

@@ -51,6 +51,41 @@ public:
     std::vector<std::pair<core::failure, std::string>> failures;
 };
 
+// The core's push port, recording what the core handed it (push_desk's decisions).
+class recording_pushes final : public core::push_port {
+public:
+    struct submitted {
+        push::push_message message;
+        std::chrono::milliseconds delay{};
+    };
+    struct read_mark {
+        std::uint64_t tenant = 0;
+        std::uint64_t user = 0;
+        std::string conv_type;
+        std::uint64_t conv_id = 0;
+        std::uint64_t conv_peer = 0;
+        std::uint64_t up_to = 0;
+    };
+    void submit(push::push_message m, std::chrono::milliseconds delay) override {
+        pushes.push_back({std::move(m), delay});
+    }
+    void read(std::uint64_t tenant, std::uint64_t user, const std::string& conv_type,
+              std::uint64_t conv_id, std::uint64_t conv_peer, std::uint64_t up_to) override {
+        reads.push_back({tenant, user, conv_type, conv_id, conv_peer, up_to});
+    }
+    // The pushes to `device` of `user` (of the test tenant), oldest first.
+    [[nodiscard]] std::vector<submitted> to(std::uint64_t user, std::uint64_t device) const {
+        std::vector<submitted> out;
+        for (const auto& p : pushes) {
+            if (p.message.to.user == user && p.message.to.device == device) out.push_back(p);
+        }
+        return out;
+    }
+
+    std::vector<submitted> pushes;
+    std::vector<read_mark> reads;
+};
+
 struct core_harness {
     explicit core_harness(std::size_t shards = 2) : router(shards) {}
 
@@ -130,7 +165,10 @@ inline v1::Notice last_notice(const fake_device& device) {
 
 // The core behind its facade, on the harness: devices open through it as a connection would.
 struct service_harness : core_harness {
-    explicit service_harness(std::size_t shards = 2) : core_harness(shards) {}
+    // `with_pushes`: the core has a push port (the recording one below); without it the push
+    // desk does nothing (ternd without a relay).
+    explicit service_harness(std::size_t shards = 2, bool with_pushes = true)
+        : core_harness(shards), push_port(with_pushes ? &pushes : nullptr) {}
 
     // A device of (tenant, user, device) on `shard`, through on_open, admitted and caught up.
     std::shared_ptr<fake_device> open(core::requester who, std::size_t shard,
@@ -149,6 +187,7 @@ struct service_harness : core_harness {
             });
         };
         auto hello = hello_frame();
+        hello.mutable_hello()->set_platform(platform);
         if (resume) hello.mutable_hello()->set_resume_inbox_seq(*resume);
         core.on_open(d, hello.hello(), welcome_frame(hello.req_id()));
         return d;
@@ -168,7 +207,12 @@ struct service_harness : core_harness {
         settle();
     }
 
-    core::service core{router, *store, commits, limits, telemetry, router};
+    // The platform the next connect() names in its Hello (a desktop's holds its user's phone
+    // pushes while in the foreground).
+    v1::Platform platform = v1::PLATFORM_IOS;
+    recording_pushes pushes;
+    core::push_port* push_port;
+    core::service core{router, *store, commits, limits, telemetry, router, push_port};
 };
 
 // A group created by `owner` with `members`, through the facade; returns its conversation.

@@ -15,6 +15,13 @@ public:
     mutable std::atomic<int> member_reads{
         0};  // members(), member(), members_after(), member_cursors()
     mutable std::atomic<int> conversation_reads{0};
+    mutable std::atomic<int> push_token_reads{0};
+
+    storage::result<std::vector<storage::push_registration>> push_tokens(
+        storage::tenant_id t, storage::user_id u) const override {
+        ++push_token_reads;
+        return inner_.push_tokens(t, u);
+    }
 
     storage::result<std::optional<storage::conv_meta>> conversation(
         storage::tenant_id t, const storage::conv_id& c) const override {

@@ -233,6 +233,7 @@ admin::routes admin_routes(gateway_parts& p) {
                                             part.owner, part.refused);
             }
         }
+        if (p.push) p.metrics.push_queue_depth(p.push->depth());
         return p.metrics.scrape();
     };
     r.not_ready = [&p]() -> std::optional<std::string> {

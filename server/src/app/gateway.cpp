@@ -25,8 +25,10 @@ storage::commit_observer commit_observer_of(server::metrics& m) {
 
 std::unique_ptr<cluster::node> cluster_node_of(const config& cfg, gateway_parts& p) {
     if (!cfg.cluster.enabled) return nullptr;
-    return std::make_unique<cluster::node>(cluster_settings_of(cfg, p.metrics), p.router, *p.store,
-                                           p.writer, p.limits, p.telemetry);
+    auto settings = cluster_settings_of(cfg, p.metrics);
+    settings.pushes = p.push.get();
+    return std::make_unique<cluster::node>(std::move(settings), p.router, *p.store, p.writer,
+                                           p.limits, p.telemetry);
 }
 
 std::string checkpoints_of(const config& cfg) {
@@ -45,7 +47,8 @@ gateway_parts::gateway_parts(const config& cfg, std::unique_ptr<storage::store> 
       verifier(verifier_options_of(cfg), load_keys(cfg)),
       store(given ? std::move(given) : open_store(cfg)),
       writer(*store, writer_options_of(cfg, commit_observer_of(metrics))),
-      core(router, *store, commits, limits, telemetry),
+      push(push_link_of(cfg, metrics, *store)),
+      core(router, *store, commits, limits, telemetry, core::system_clock(), push.get()),
       cluster(cluster_node_of(cfg, *this)),
       settings{&limits, &verifier,
                cluster ? &cluster->gateway() : static_cast<core::frame_handler*>(&core), &metrics},
@@ -61,6 +64,17 @@ gateway_parts::gateway_parts(const config& cfg, std::unique_ptr<storage::store> 
            [this](std::uint64_t bytes) { metrics.heap_released(bytes); }) {
     if (!addresses.tls.empty() || !addresses.wss.empty()) {
         tls.load(cfg.tls.cert_file, cfg.tls.key_file);
+    }
+    if (push && cluster) {
+        push->forget_with(
+            [node = cluster.get()](auto tenant, auto user, auto device, const std::string& token) {
+                node->forget_push_token(tenant, user, device, token);
+            });
+    } else if (push) {
+        push->forget_with(
+            [core = &core](auto tenant, auto user, auto device, const std::string& token) {
+                core->forget_push_token(tenant, user, device, token);
+            });
     }
 }
 
@@ -107,7 +121,8 @@ void gateway::stop() {
     if (p.admin) p.admin->stop();      // its routes wait on the shards: before them
     if (p.cluster) p.cluster->stop();  // its terms end on the shards: before them
     p.shards.stop();
-    p.writer.stop();  // commits what is pending; its completions only post
+    p.writer.stop();             // commits what is pending; its completions only post
+    if (p.push) p.push->stop();  // nothing submits any more
     // In `os` mode acked data may still be in the OS's cache only: a clean stop syncs it.
     if (const auto synced = p.store->sync(); !synced) {
         spdlog::error("syncing the store at stop failed: {}", synced.error().message());

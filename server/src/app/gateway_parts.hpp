@@ -18,6 +18,7 @@
 #include "admin/admin_server.hpp"
 #include "app/core_admin.hpp"
 #include "app/core_telemetry.hpp"
+#include "app/push_link.hpp"
 #include "heap_keeper.hpp"
 #include "metrics/metrics.hpp"
 #include "net/connection_settings.hpp"
@@ -47,6 +48,9 @@ struct gateway_parts {
     storage::commit_writer writer;
     core::writer_commit_port commits{writer};
     core_telemetry telemetry{metrics};
+    // The push relay (push.url; null: none). Before the core, which pushes through it; stopped
+    // by gateway::stop() once nothing submits any more.
+    std::unique_ptr<push_link> push;
     core::service core;
     core_admin admin_core{core};
     // A cluster node (cluster.enabled): the connections talk to it instead of `core`, which then

@@ -40,6 +40,7 @@ core::limits limits_of(const config& cfg) {
     out.max_devices_per_user = l.max_devices_per_user;
     out.max_presence_subscriptions = l.max_presence_subscriptions;
     out.read_count_interval = std::chrono::milliseconds(l.read_count_interval_ms);
+    out.push_grace = std::chrono::milliseconds(cfg.push.grace_ms);
     return out;
 }
 

@@ -197,6 +197,17 @@ const std::vector<key_spec>& keys() {
         TERN_CLUSTER(append_timeout_ms);
         TERN_CLUSTER(placements);
 #undef TERN_CLUSTER
+#define TERN_PUSH(field)  \
+    k.push_back(make_key( \
+        "push." #field, [](config & c) -> auto& { return c.push.field; }))
+        TERN_PUSH(url);
+        TERN_PUSH(contract);
+        TERN_PUSH(secret);
+        TERN_PUSH(timeout_ms);
+        TERN_PUSH(concurrency);
+        TERN_PUSH(queue);
+        TERN_PUSH(grace_ms);
+#undef TERN_PUSH
         k.push_back(make_key(
             "log.level", [](config & c) -> auto& { return c.log.level; }));
         k.push_back(make_key(
@@ -331,6 +342,26 @@ void validate_cluster(const config& c) {
     }
 }
 
+void validate_push(const config& c) {
+    const auto& p = c.push;
+    if (p.url.empty()) return;
+    if (!p.url.starts_with("http://") && !p.url.starts_with("https://")) {
+        fail("push.url", "must start with http:// or https://");
+    }
+    if (p.contract != "webhook" && p.contract != "matrix") {
+        fail("push.contract", "must be webhook or matrix");
+    }
+    if (p.contract == "webhook" && p.secret.size() < 16) {
+        fail("push.secret",
+             "the webhook needs a secret of at least 16 characters "
+             "(TERN_PUSH__SECRET)");
+    }
+    if (p.timeout_ms == 0 || p.concurrency == 0 || p.concurrency > 256 || p.queue == 0) {
+        fail("push", "timeout_ms and queue must be positive, concurrency 1 to 256");
+    }
+    if (p.grace_ms > 3'600'000) fail("push.grace_ms", "must be at most an hour");
+}
+
 void validate(const config& c) {
     const std::set<std::string> durabilities{"fsync", "os", "memory"};
     if (!durabilities.contains(c.server.durability)) {
@@ -359,6 +390,7 @@ void validate(const config& c) {
     }
     if (c.admin.drain_seconds > 3600) fail("admin.drain_seconds", "must be at most 3600");
     validate_cluster(c);
+    validate_push(c);
     if (!c.admin.token.empty() && c.admin.token.size() < 16) {
         fail("admin.token", "must be at least 16 characters (or empty: no changing routes)");
     }

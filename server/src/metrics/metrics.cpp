@@ -184,6 +184,8 @@ struct metrics::impl {
     prom::Histogram* sync_duration = nullptr;
     prom::Gauge* draining = nullptr;
     prom::Counter* heap_released = nullptr;
+    std::map<std::string, prom::Counter*, std::less<>> pushes;  // by outcome; fixed
+    prom::Gauge* push_queue = nullptr;
     std::map<unsigned, prom::Counter*> admin_requests;  // by status; 0: malformed; fixed
     std::array<prom::Counter*, 2> owner_changes{};      // ended, began
     prom::Histogram* append_duration = nullptr;
@@ -356,6 +358,22 @@ struct metrics::impl {
                              .Help("Free memory the heap keeper gave back to the OS.")
                              .Register(*registry)
                              .Add({});
+        auto& push_family =
+            prom::BuildCounter()
+                .Name("tern_push_total")
+                .Help(
+                    "Pushes to the push relay, by outcome (a cancelled one counts the messages "
+                    "a read elsewhere made moot).")
+                .Register(*registry);
+        for (const char* outcome :
+             {"sent", "coalesced", "cancelled", "failed", "dropped", "retried", "token_invalid"}) {
+            pushes[outcome] = &push_family.Add({{"outcome", outcome}});
+        }
+        push_queue = &prom::BuildGauge()
+                          .Name("tern_push_queue_depth")
+                          .Help("Pushes waiting for the relay or in flight.")
+                          .Register(*registry)
+                          .Add({});
         auto& owner_family = prom::BuildCounter()
                                  .Name("tern_cluster_owner_changes_total")
                                  .Help("Ownership terms of this node that began or ended.")
@@ -528,6 +546,16 @@ void metrics::admin_request(unsigned status) {
 
 void metrics::heap_released(std::uint64_t bytes) {
     impl_->heap_released->Increment(static_cast<double>(bytes));
+}
+
+void metrics::push_counted(std::string_view outcome, std::size_t n) {
+    if (const auto it = impl_->pushes.find(outcome); it != impl_->pushes.end()) {
+        it->second->Increment(static_cast<double>(n));
+    }
+}
+
+void metrics::push_queue_depth(std::size_t depth) {
+    impl_->push_queue->Set(static_cast<double>(depth));
 }
 
 void metrics::cluster_owner_changed(bool began) {

@@ -96,6 +96,12 @@ public:
     void cluster_partition(std::uint32_t partition, std::uint64_t applied, std::uint64_t last_seq,
                            bool owned, std::uint64_t refused);
 
+    // ---- the push relay (docs/notifications.md, "Push relays") ------------------------------
+    // `n` pushes by tern::push::outcome's name: sent, coalesced, cancelled, failed, dropped,
+    // retried, token_invalid.
+    void push_counted(std::string_view outcome, std::size_t n);
+    void push_queue_depth(std::size_t depth);  // set before each scrape
+
     // ---- the admin listener ---------------------------------------------------------------
     // One admin HTTP request by the status it was answered with; 0: it could not be parsed
     // (too large, too slow, not HTTP) and was dropped unanswered.

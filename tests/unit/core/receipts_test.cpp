@@ -9,11 +9,12 @@ using namespace tern::test;
 namespace st = tern::storage;
 using namespace std::chrono_literals;
 
-TEST_CASE("a read mark is answered Ok, and the direct peer's devices learn the cursors",
+TEST_CASE("a read mark is answered Ok, the direct peer's devices and the reader's own learn it",
           "[unit][core]") {
     service_harness h;
     auto alice = h.open({acme, 8, 80}, 0);
     auto bob = h.open({acme, 9, 90}, 1);
+    auto bob_phone = h.open({acme, 9, 91}, 0);
     const auto conv = st::conv_id::direct(8, 9);
     h.request(alice, text_send(1, conv, "one", "c-1"));
     h.request(alice, text_send(2, conv, "two", "c-2"));
@@ -25,7 +26,13 @@ TEST_CASE("a read mark is answered Ok, and the direct peer's devices learn the c
     const auto& cursor = updates.back().receipt_update().cursors(0);
     CHECK(cursor.user_id() == 9);
     CHECK(cursor.read_up_to() == 2);
-    CHECK(bob->of(v1::Frame::kReceiptUpdate).empty());  // the reader is not told of itself
+    // Every device of the reader sees its own cursor move (to clear the unread everywhere).
+    for (const auto& device : {bob, bob_phone}) {
+        const auto own = device->of(v1::Frame::kReceiptUpdate);
+        REQUIRE(own.size() == 1);
+        CHECK(own[0].receipt_update().cursors(0).user_id() == 9);
+        CHECK(own[0].receipt_update().cursors(0).read_up_to() == 2);
+    }
 }
 
 TEST_CASE("an Ack moves the delivered cursor, and the peer is told", "[unit][core]") {
@@ -41,7 +48,7 @@ TEST_CASE("an Ack moves the delivered cursor, and the peer is told", "[unit][cor
     CHECK(h.store->device_cursor(acme, 9, 90).value() == 1);
 }
 
-TEST_CASE("group senders get read counts once per interval, coalesced, and readers none",
+TEST_CASE("group senders get read counts once per interval, coalesced, and readers their cursor",
           "[unit][core]") {
     service_harness h;
     auto alice = h.open({acme, 8, 80}, 0);
@@ -65,8 +72,15 @@ TEST_CASE("group senders get read counts once per interval, coalesced, and reade
     CHECK(counts[0].members() == 2);
     CHECK(counts[2].seq() == 4);
     CHECK(counts[2].read() == 1);
-    CHECK(bob->of(v1::Frame::kReceiptUpdate).empty());
-    CHECK(carol->of(v1::Frame::kReceiptUpdate).empty());
+    // Readers get no counts, only their own cursor, once per read mark that moved it.
+    const auto bobs = bob->of(v1::Frame::kReceiptUpdate);
+    REQUIRE(bobs.size() == 2);
+    CHECK(bobs[1].receipt_update().read_counts().empty());
+    CHECK(bobs[1].receipt_update().cursors(0).user_id() == 9);
+    CHECK(bobs[1].receipt_update().cursors(0).read_up_to() == 4);
+    const auto carols = carol->of(v1::Frame::kReceiptUpdate);
+    REQUIRE(carols.size() == 1);
+    CHECK(carols[0].receipt_update().cursors(0).user_id() == 10);
     h.router.advance(h.limits.read_count_interval);  // nothing new read: nothing sent
     CHECK(alice->of(v1::Frame::kReceiptUpdate).size() == 1);
 }

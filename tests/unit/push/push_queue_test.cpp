@@ -130,3 +130,47 @@ TEST_CASE("a dead token's waiting pushes go", "[unit][push]") {
     CHECK(q.forget({7, 42, 1}) == 0);
     CHECK(q.depth() == 1);
 }
+
+TEST_CASE("a held push waits its delay, and a push that does not wait brings it forward",
+          "[unit][push]") {
+    tp::push_queue q({});
+    CHECK(q.offer(message(1, 9, 10), t0, 60s) == tp::push_queue::offered::queued);
+    CHECK_FALSE(q.take(t0 + 59s));
+    CHECK(q.next_due() == t0 + 60s);
+    // A read meanwhile drops it: the phone is never buzzed.
+    CHECK(q.read(7, 42, "group", 9, 0, 10) == 1);
+    CHECK(q.depth() == 0);
+
+    CHECK(q.offer(message(1, 9, 11), t0, 60s) == tp::push_queue::offered::queued);
+    // Another message that must not wait (urgent, or nobody at a desk any more) joins it, and
+    // the push goes at once with both.
+    CHECK(q.offer(message(1, 9, 12), t0 + 1s) == tp::push_queue::offered::coalesced);
+    const auto both = q.take(t0 + 1s);
+    REQUIRE(both);
+    CHECK(both->message.seq == 12);
+    CHECK(both->message.count == 2);
+}
+
+TEST_CASE("a badge-only push joins a waiting push without changing it, or goes on its own",
+          "[unit][push]") {
+    tp::push_queue q({});
+    auto badge = message(1, 8, 20);
+    badge.count = 0;
+    badge.preview.clear();
+    badge.alert = false;
+    CHECK(q.offer(message(1, 9, 10), t0) == tp::push_queue::offered::queued);
+    CHECK(q.offer(badge, t0) == tp::push_queue::offered::coalesced);
+    auto taken = q.take(t0);
+    REQUIRE(taken);
+    CHECK(taken->message.conv_id == 9);  // still the message it announced
+    CHECK(taken->message.count == 1);
+    CHECK(taken->message.preview == "message 10");
+    CHECK(taken->message.alert);
+    q.done(taken->id);
+
+    CHECK(q.offer(badge, t0) == tp::push_queue::offered::queued);
+    taken = q.take(t0);
+    REQUIRE(taken);
+    CHECK(taken->message.count == 0);
+    CHECK_FALSE(taken->message.alert);
+}

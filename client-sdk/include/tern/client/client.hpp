@@ -141,6 +141,11 @@ public:
     // platform gives a new token.
     void register_push_token(const std::string& platform, const std::string& token,
                              const std::string& app_id, callback<ok> done = {});
+    // Whether the app is in front of its user (docs/notifications.md, "Push relays"): in the
+    // background this device is pushed through the relay like an offline one; a desktop or web
+    // app in the foreground holds its user's phone pushes for the server's grace period. A
+    // connection starts in the foreground; the SDK says it again after every reconnect.
+    void set_app_state(bool foreground, callback<ok> done = {});
     // Who acknowledged urgent message `seq` of `conv`, and who not yet (all pages).
     void urgent_status(const conv_id& conv, seq_t seq, callback<tern::client::urgent_status> done);
 

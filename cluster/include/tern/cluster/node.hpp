@@ -26,6 +26,7 @@
 #include <tern/core/frame_handler.hpp>
 #include <tern/core/limits.hpp>
 #include <tern/core/policy_outcome.hpp>
+#include <tern/core/push_port.hpp>
 #include <tern/core/router.hpp>
 #include <tern/core/telemetry.hpp>
 #include <tern/storage/commit_writer.hpp>
@@ -49,6 +50,9 @@ struct node_settings {
     std::map<storage::tenant_id, std::uint32_t> placements;
     std::chrono::milliseconds poll_interval{1000};
     cluster_observer observer;
+    // Where the cores of this node's terms send their pushes (null: no push relay). It must
+    // outlive the node.
+    core::push_port* pushes = nullptr;
 };
 
 // A partition as this node sees it (/admin/v1/partitions).
@@ -108,6 +112,11 @@ public:
     [[nodiscard]] std::optional<std::size_t> kick(storage::tenant_id tenant, storage::user_id user,
                                                   std::optional<storage::device_id> device,
                                                   std::chrono::milliseconds wait);
+    // The push relay reported a device's token dead: its registration goes, through the
+    // tenant's owner's log, when this node owns the tenant's partition (it pushed, so it did
+    // a moment ago); otherwise nothing (the next owner's push is reported again). Any thread.
+    void forget_push_token(storage::tenant_id tenant, storage::user_id user,
+                           storage::device_id device, const std::string& token);
     // A tenant's notification policy (encoded tern.v1.TenantPolicy; empty removes it),
     // replaced by the owner of the tenant's partition through its log; nullopt when no owner
     // answered in time.

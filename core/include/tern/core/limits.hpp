@@ -32,6 +32,12 @@ struct limits {
     std::uint32_t max_presence_subscriptions = 1'000;  // users one connection follows
     // Group senders get at most one read-count update per conversation per interval.
     std::chrono::milliseconds read_count_interval{1'000};
+    // While a user has a desktop or web device in the foreground, a push to their other devices
+    // waits this long, and a read anywhere meanwhile cancels it (docs/notifications.md).
+    std::chrono::milliseconds push_grace{60'000};
+    // Users a home shard keeps push registrations and settings of; past it, those with no open
+    // connection are forgotten and read again when a message next reaches them.
+    std::size_t push_users_cached = 200'000;
 
     // ---- fixed by the protocol: not configuration keys ---------------------------------------
     std::size_t max_mentions = 100;

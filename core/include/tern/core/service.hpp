@@ -34,6 +34,7 @@
 #include <tern/core/frame_handler.hpp>
 #include <tern/core/limits.hpp>
 #include <tern/core/policy_outcome.hpp>
+#include <tern/core/push_port.hpp>
 #include <tern/core/router.hpp>
 #include <tern/core/telemetry.hpp>
 #include <tern/storage/store.hpp>
@@ -48,9 +49,10 @@ namespace tern::core {
 class service final : public frame_handler {
 public:
     // Everything must outlive the service; the router must not run its tasks after the service
-    // is destroyed (stop it first).
+    // is destroyed (stop it first). `pushes`: where the pushes for devices that are offline or in
+    // the background go (null: ternd without a push relay).
     service(router& routes, storage::store& store, commit_port& commits, const limits& limits,
-            telemetry& telemetry, const clock& clock = system_clock());
+            telemetry& telemetry, const clock& clock = system_clock(), push_port* pushes = nullptr);
     ~service() override;
     service(const service&) = delete;
     service& operator=(const service&) = delete;

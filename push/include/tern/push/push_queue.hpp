@@ -31,9 +31,12 @@ public:
     explicit push_queue(settings s) : settings_(s) {}
 
     enum class offered : std::uint8_t { queued, coalesced, full };
-    // A push for m.to, due at once: joins the device's waiting push if there is one (not one in
-    // flight), else waits on its own, unless the queue is full (the push is dropped: counted).
-    offered offer(push_message m, clock::time_point now);
+    // A push for m.to, due after `delay` (the active-device grace; 0: at once): joins the
+    // device's waiting push if there is one (not one in flight; the push then goes at the earlier
+    // of the two times), else waits on its own, unless the queue is full (the push is dropped:
+    // counted). A push with count 0 announces nothing but the badge: joining a waiting push, it
+    // changes nothing (the badge is counted when the push goes).
+    offered offer(push_message m, clock::time_point now, std::chrono::milliseconds delay = {});
 
     struct taken {
         std::uint64_t id = 0;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <tern/push/push_message.hpp>
@@ -41,7 +42,11 @@ enum class outcome : std::uint8_t {
 
 struct relay_observer {
     std::function<void(outcome, std::size_t n)> counted;
-    std::function<void(const device_key&)> token_invalid;  // on the sender's thread
+    // The device's `token` is dead (its registration should go); on the sender's thread.
+    std::function<void(const device_key&, const std::string& token)> token_invalid;
+    // The user's badge (total unread) as it is when a push goes, on the sender's thread; unset,
+    // or nullopt (it could not be counted), keeps the badge the push was submitted with.
+    std::function<std::optional<std::uint32_t>(const device_key&)> badge;
 };
 
 class relay_sender {
@@ -52,8 +57,8 @@ public:
     relay_sender(const relay_sender&) = delete;
     relay_sender& operator=(const relay_sender&) = delete;
 
-    // Any thread; never waits on the network.
-    void submit(push_message m);
+    // Any thread; never waits on the network. `delay`: push_queue::offer.
+    void submit(push_message m, std::chrono::milliseconds delay = {});
     // Any thread: the user read `conv` up to `up_to` somewhere (push_queue::read).
     void read(std::uint64_t tenant, std::uint64_t user, const std::string& conv_type,
               std::uint64_t conv_id, std::uint64_t conv_peer, std::uint64_t up_to);

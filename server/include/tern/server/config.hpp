@@ -120,6 +120,21 @@ struct config {
         // Tenants placed in a partition of the operator's choice: "tenant:partition".
         std::vector<std::string> placements;
     } cluster;
+    // The push relay (docs/notifications.md, "Push relays"): pushes for devices that are offline
+    // or in the background. An empty url: no pushes.
+    struct {
+        std::string url;                   // http(s)://host[:port]/path
+        std::string contract = "webhook";  // webhook (Tern's signed JSON) | matrix (Sygnal)
+        // The webhook's HMAC-SHA256 key, at least 16 characters; prefer the environment
+        // (TERN_PUSH__SECRET) to the file.
+        std::string secret;
+        std::uint32_t timeout_ms = 5'000;  // one post, connect to the answer's last byte
+        std::uint32_t concurrency = 4;     // posts open at once
+        std::uint32_t queue = 10'000;      // pushes waiting or in flight, at most
+        // While a user has a desktop or web device in the foreground, their phones wait this
+        // long; a read anywhere meanwhile cancels the push.
+        std::uint32_t grace_ms = 60'000;
+    } push;
     struct {
         std::string level = "info";   // trace | debug | info | warn | error | off
         std::string format = "text";  // text | json

@@ -161,3 +161,33 @@ TEST_CASE("the cluster section is off by default and checked when on", "[unit][c
     refused("cluster.placements=42:1,42:2", "cluster.placements");
     refused("server.durability=os", "server.durability");
 }
+
+TEST_CASE("the push section is off by default and checked when a relay is named",
+          "[unit][config]") {
+    CHECK(load_config(std::nullopt, {}, {}).values.push.url.empty());
+    const auto ok = load_config(std::nullopt, {{"TERN_PUSH__SECRET", "0123456789abcdef"}},
+                                {"push.url=https://relay.internal/push", "push.grace_ms=30000"});
+    CHECK(ok.values.push.secret == "0123456789abcdef");
+    CHECK(ok.values.push.contract == "webhook");
+    CHECK(ok.values.push.grace_ms == 30000);
+    // A Matrix push gateway needs no secret.
+    CHECK(load_config(
+              std::nullopt, {},
+              {"push.url=http://127.0.0.1:5000/_matrix/push/v1/notify", "push.contract=matrix"})
+              .values.push.contract == "matrix");
+
+    const auto refused = [&](const std::vector<std::string>& settings, const std::string& key) {
+        try {
+            (void)load_config(std::nullopt, {}, settings);
+            FAIL("accepted");
+        } catch (const config_error& e) {
+            CHECK_THAT(e.what(), Catch::Contains(key));
+        }
+    };
+    refused({"push.url=relay.internal/push", "push.contract=matrix"}, "push.url");
+    refused({"push.url=http://relay/push", "push.contract=apns"}, "push.contract");
+    refused({"push.url=http://relay/push", "push.secret=short"}, "push.secret");
+    refused({"push.url=http://relay/push", "push.contract=matrix", "push.concurrency=0"}, "push");
+    refused({"push.url=http://relay/push", "push.contract=matrix", "push.grace_ms=4000000"},
+            "push.grace_ms");
+}

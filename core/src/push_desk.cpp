@@ -1,0 +1,309 @@
+#include "push_desk.hpp"
+
+#include <algorithm>
+
+#include <tern/wire/error_frame.hpp>
+
+#include "decide.hpp"
+#include "device_table.hpp"
+#include "tern/v1/events.pb.h"
+
+namespace tern::core {
+
+using wire::error_frame;
+
+namespace {
+
+// What a push may show of a text, at most: a lock screen shows two lines.
+constexpr std::size_t preview_bytes = 200;
+
+const char* type_name(storage::conv_type type) {
+    return type == storage::conv_type::direct ? "direct" : "group";
+}
+
+// The first `limit` bytes of UTF-8 `text`, cut before a character, never inside one.
+std::string clipped(const std::string& text, std::size_t limit) {
+    if (text.size() <= limit) return text;
+    auto end = limit;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    return text.substr(0, end);
+}
+
+// Whether a decision goes to a phone: an alert does, and so does a silent one (the badge moves)
+// unless it is silent because the user is off hours: then nothing buzzes or lights up, and the
+// work-start digest tells them.
+bool pushed(const notice_decision& d) {
+    if (d.level == notice::alert) return true;
+    return d.level == notice::silent && d.why != notice_reason::off_hours;
+}
+
+// The message's part of a push, the same for every device of every recipient.
+struct push_basis {
+    push::push_message message;
+    std::string text;
+};
+
+std::optional<push_basis> basis_of(storage::tenant_id tenant, const storage::event_bytes& bytes) {
+    v1::Event event;
+    if (!event.ParseFromString(*bytes) || !event.has_message()) return std::nullopt;
+    push_basis b;
+    auto& m = b.message;
+    m.to.tenant = tenant;
+    const auto conv = to_conv_id(event.conv());
+    if (!conv) return std::nullopt;
+    m.conv_type = type_name(conv->type);
+    m.conv_id = conv->id;
+    m.conv_peer = conv->peer;
+    m.seq = event.seq();
+    m.sender = event.sender();
+    const auto& content = event.message().content();
+    if (content.has_text()) b.text = clipped(content.text(), preview_bytes);
+    m.urgent = (content.flags() & v1::MESSAGE_FLAG_URGENT) != 0;
+    return b;
+}
+
+}  // namespace
+
+push_desk::push_desk(const context& ctx, push_port* port, tenant_policies& policies)
+    : ctx_(ctx), port_(port), policies_(policies), homes_(ctx.routes.shard_count()) {}
+
+// ---- messages ---------------------------------------------------------------------------------
+
+void push_desk::dispatch(storage::tenant_id tenant, const std::shared_ptr<const delivery>& batch) {
+    if (!port_ || !batch->basis.is_message) return;  // only messages are pushed
+    std::vector<std::vector<std::uint32_t>> by_home(homes_.size());
+    for (std::uint32_t i = 0; i < batch->inbox.size(); ++i) {
+        const auto user = batch->inbox[i].user;
+        if (user == batch->basis.sender) continue;  // their own message: never pushed
+        by_home[ctx_.routes.home_of(tenant, user)].push_back(i);
+    }
+    for (std::size_t home = 0; home < by_home.size(); ++home) {
+        if (by_home[home].empty()) continue;
+        ctx_.routes.post(home, [this, home, tenant, batch, recipients = std::move(by_home[home])] {
+            consider(home, tenant, *batch, recipients);
+        });
+    }
+}
+
+// On the home shard: the recipients homed here with a registered device that is not in front of
+// them get a push, if the decision lets it through.
+void push_desk::consider(std::size_t home, storage::tenant_id tenant, const delivery& batch,
+                         const std::vector<std::uint32_t>& recipients) {
+    const auto facts = batch.basis.facts();
+    const auto now_ms = ctx_.time.unix_ms();
+    std::optional<push_basis> basis;  // parsed at the first push
+    for (const auto i : recipients) {
+        const user_key user{tenant, batch.inbox[i].user};
+        auto* entry = registered(home, user);
+        if (!entry || entry->registrations.empty()) continue;
+        const auto decision = decide_for(facts, batch.basis.mutes.get(), user.user,
+                                         profile_of(user, *entry), entry->hours, now_ms);
+        if (!pushed(decision)) continue;
+        if (!basis) {
+            basis = basis_of(tenant, batch.event);
+            if (!basis) {
+                // The owner encoded it: this is a bug, reported, and the pushes skipped.
+                ctx_.report.failed(
+                    failure::push_not_framed,
+                    "an event not readable for a push, tenant " + std::to_string(tenant));
+                return;
+            }
+        }
+        const auto policy = entry->policy_held;
+        const auto shows = policy ? policy->preview : push_preview::text;
+        for (const auto& r : entry->registrations) {
+            if (in_front(*entry, r.device)) continue;  // it has the message on screen
+            auto m = basis->message;
+            m.to.user = user.user;
+            m.to.device = r.device;
+            m.platform = r.platform;
+            m.token = r.token;
+            m.app_id = r.app_id;
+            if (shows == push_preview::none) m.sender = 0;
+            if (shows == push_preview::text) m.preview = basis->text;
+            m.alert = decision.level == notice::alert;
+            // The active device wins: a phone waits while its user sits at a desktop, unless the
+            // message is urgent.
+            const bool wait = !m.urgent && desk_active(*entry, r.device);
+            port_->submit(std::move(m),
+                          wait ? ctx_.limit.push_grace : std::chrono::milliseconds{0});
+        }
+    }
+}
+
+// ---- reads ------------------------------------------------------------------------------------
+
+void push_desk::read(storage::tenant_id tenant, storage::user_id reader,
+                     const std::vector<storage::delivered_change>& changes) {
+    if (!port_) return;
+    std::vector<storage::delivered_change> moved;
+    for (const auto& c : changes) {
+        if (c.cursor.read_up_to > c.previous_read_up_to) moved.push_back(c);
+    }
+    if (moved.empty()) return;
+    // On the home shard, after every push decided there for what the read covers (those were
+    // posted there before the message reached the device that read it).
+    const auto home = ctx_.routes.home_of(tenant, reader);
+    ctx_.routes.post(home, [this, home, tenant, reader, moved = std::move(moved)]() mutable {
+        for (const auto& c : moved) {
+            port_->read(tenant, reader, type_name(c.conv.type), c.conv.id, c.conv.peer,
+                        c.cursor.read_up_to);
+        }
+        clear_badges(home, tenant, reader, std::move(moved));
+    });
+}
+
+// On the home shard: every registered device not in front of the user gets a silent push that
+// carries the badge as it is now (the sender counts it when the push goes).
+void push_desk::clear_badges(std::size_t home, storage::tenant_id tenant, storage::user_id user,
+                             std::vector<storage::delivered_change> changes) {
+    auto* entry = registered(home, {tenant, user});
+    if (!entry) return;
+    const auto& last = changes.back();
+    for (const auto& r : entry->registrations) {
+        if (in_front(*entry, r.device)) continue;
+        push::push_message m;
+        m.to = {tenant, user, r.device};
+        m.platform = r.platform;
+        m.token = r.token;
+        m.app_id = r.app_id;
+        m.conv_type = type_name(last.conv.type);
+        m.conv_id = last.conv.id;
+        m.conv_peer = last.conv.peer;
+        m.seq = last.cursor.read_up_to;
+        m.alert = false;
+        m.count = 0;  // announces nothing: the badge only
+        port_->submit(std::move(m), std::chrono::milliseconds{0});
+    }
+}
+
+// ---- what the home shard keeps ---------------------------------------------------------------
+
+void push_desk::registration_changed(storage::tenant_id tenant, storage::user_id user) {
+    if (!port_) return;
+    const auto home = ctx_.routes.home_of(tenant, user);
+    ctx_.routes.post(home, [this, home, key = user_key{tenant, user}] {
+        auto& users = homes_[home].users;
+        if (auto it = users.find(key); it != users.end()) it->second.registered_known = false;
+    });
+}
+
+void push_desk::settings_changed(storage::tenant_id tenant, storage::user_id user,
+                                 std::shared_ptr<const user_profile> own) {
+    if (!port_) return;
+    const auto home = ctx_.routes.home_of(tenant, user);
+    ctx_.routes.post(home, [this, home, key = user_key{tenant, user}, own = std::move(own)] {
+        auto& users = homes_[home].users;
+        auto it = users.find(key);
+        if (it == users.end()) return;
+        it->second.own = own;
+        it->second.own_known = true;
+        it->second.profile_known = false;
+        it->second.hours = {};
+    });
+}
+
+void push_desk::on_app_state(const std::shared_ptr<device_port>& device, const v1::Frame& frame) {
+    const auto state = frame.set_app_state().state();
+    if (state != v1::APP_STATE_FOREGROUND && state != v1::APP_STATE_BACKGROUND) {
+        return answer(*device, frame.req_id(),
+                      error_frame(0, v1::INVALID_ARGUMENT,
+                                  "state: APP_STATE_FOREGROUND or APP_STATE_BACKGROUND"));
+    }
+    answer(*device, frame.req_id(), ok_frame(0));
+    if (!port_) return;
+    const auto who = device->who();
+    const auto home = ctx_.routes.home_of(who.tenant, who.user);
+    ctx_.routes.post(home, [this, home, key = user_key{who.tenant, who.user}, id = device->id(),
+                            front = state == v1::APP_STATE_FOREGROUND] {
+        auto& users = homes_[home].users;
+        auto it = users.find(key);
+        if (it == users.end()) return;
+        for (auto& c : it->second.online) {
+            if (c.id == id) c.foreground = front;
+        }
+    });
+}
+
+void push_desk::connected(std::size_t home, const requester& who, std::uint64_t connection,
+                          bool desktop) {
+    if (!port_) return;
+    auto& table = homes_[home];
+    bound(table);
+    table.users[{who.tenant, who.user}].online.push_back({who.device, connection, desktop, true});
+}
+
+void push_desk::disconnected(std::size_t home, const requester& who, std::uint64_t connection) {
+    if (!port_) return;
+    auto& users = homes_[home].users;
+    auto it = users.find({who.tenant, who.user});
+    if (it == users.end()) return;
+    std::erase_if(it->second.online, [&](const auto& c) { return c.id == connection; });
+}
+
+push_desk::user_entry* push_desk::registered(std::size_t home, const user_key& user) {
+    auto& table = homes_[home];
+    auto it = table.users.find(user);
+    if (it == table.users.end()) {
+        bound(table);
+        it = table.users.try_emplace(user).first;
+    }
+    auto& entry = it->second;
+    if (entry.registered_known) return &entry;
+    auto stored = ctx_.store.push_tokens(user.tenant, user.user);
+    if (!stored) {
+        ctx_.report.failed(failure::store_read_failed,
+                           "a user's push registrations, tenant " + std::to_string(user.tenant));
+        return nullptr;
+    }
+    entry.registrations = std::move(*stored);
+    entry.registered_known = true;
+    return &entry;
+}
+
+const user_profile* push_desk::profile_of(const user_key& user, user_entry& entry) {
+    if (!entry.own_known) {
+        auto settings = ctx_.store.user_settings(user.tenant, user.user);
+        if (!settings) {
+            // Decided without the user's own settings this once; read again next time.
+            ctx_.report.failed(
+                failure::store_read_failed,
+                "a user's notification settings, tenant " + std::to_string(user.tenant));
+        } else {
+            entry.own = profile_of_stored(*settings);
+            entry.own_known = true;
+        }
+    }
+    auto policy = policies_.of(user.tenant);
+    if (!policy) {
+        ctx_.report.failed(failure::store_read_failed,
+                           "a tenant's notification policy, tenant " + std::to_string(user.tenant));
+    }
+    const auto* now = policy ? policy->get() : entry.policy_held.get();
+    if (!entry.profile_known || now != entry.policy_held.get()) {
+        if (policy) entry.policy_held = *policy;
+        entry.profile = in_force(entry.own, now);
+        entry.profile_known = true;
+        entry.hours = {};
+    }
+    return entry.profile.get();
+}
+
+void push_desk::bound(home_table& table) {
+    if (table.users.size() < ctx_.limit.push_users_cached) return;
+    std::erase_if(table.users, [](const auto& kv) { return kv.second.online.empty(); });
+}
+
+bool push_desk::in_front(const user_entry& entry, storage::device_id device) {
+    return std::any_of(entry.online.begin(), entry.online.end(), [&](const open_connection& c) {
+        return c.device == device && c.foreground;
+    });
+}
+
+bool push_desk::desk_active(const user_entry& entry, storage::device_id except) {
+    return std::any_of(entry.online.begin(), entry.online.end(), [&](const open_connection& c) {
+        return c.desktop && c.foreground && c.device != except;
+    });
+}
+
+}  // namespace tern::core

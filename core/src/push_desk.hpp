@@ -1,0 +1,113 @@
+// The push desk: which of a recipient's devices are pushed through the relay, when, and with
+// what (docs/notifications.md, "Push relays"). Each user's home shard (router::home_of) keeps
+// what that needs for the users homed there: their devices' push registrations (read from the
+// store the first time a message reaches them, then kept), their notification settings, and
+// which of their connections are open and in the foreground (SetAppState).
+//
+// For every committed message, each recipient's home shard decides as the device table does
+// (decide_for) and pushes each registered device that is not open in the foreground, when the
+// decision is alert, or silent for a reason other than off hours (off hours nobody's phone
+// buzzes: the work-start digest tells them). While the user has a desktop or web device open in
+// the foreground, a push to another device waits the grace (limits::push_grace) and a read
+// anywhere meanwhile cancels it: the active device wins. A read cancels the pushes still waiting
+// for what it covered, and the user's devices that are not in front of them get a silent push
+// that carries the new badge (the online ones learn it from receipts: ReceiptUpdate with their
+// own cursor).
+//
+// With no push port (ternd without [push]) every member returns at once: nothing is read,
+// nothing is kept.
+//
+// Threading: dispatch(), read(), registration_changed() and settings_changed() from any thread
+// (they post to the home shard); on_app_state() on the device's shard; connected() and
+// disconnected() on the home shard (the presence desk's admission). A home shard's table is
+// touched only there.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include <tern/core/push_port.hpp>
+
+#include "context.hpp"
+#include "keys.hpp"
+#include "notice_rules.hpp"
+#include "tenant_policies.hpp"
+#include "user_profile.hpp"
+
+namespace tern::core {
+
+struct delivery;
+
+class push_desk {
+public:
+    push_desk(const context& ctx, push_port* port, tenant_policies& policies);
+
+    [[nodiscard]] bool enabled() const noexcept { return port_ != nullptr; }
+
+    // After a commit, from the writer's completion: each recipient's home shard considers
+    // pushing their devices.
+    void dispatch(storage::tenant_id tenant, const std::shared_ptr<const delivery>& batch);
+    // After a read mark (or a send, which reads what came before it) moved `reader`'s cursors.
+    void read(storage::tenant_id tenant, storage::user_id reader,
+              const std::vector<storage::delivered_change>& changes);
+    // After a push registration of the user was committed (set or removed): read again.
+    void registration_changed(storage::tenant_id tenant, storage::user_id user);
+    // After the user's own settings were committed (null: none).
+    void settings_changed(storage::tenant_id tenant, storage::user_id user,
+                          std::shared_ptr<const user_profile> own);
+
+    // SetAppState, on the device's shard.
+    void on_app_state(const std::shared_ptr<device_port>& device, const v1::Frame& frame);
+    // On the home shard: a connection of the user's was admitted (`desktop`: its Hello named a
+    // desktop or web platform) / ended.
+    void connected(std::size_t home, const requester& who, std::uint64_t connection, bool desktop);
+    void disconnected(std::size_t home, const requester& who, std::uint64_t connection);
+
+private:
+    struct open_connection {
+        storage::device_id device = 0;
+        std::uint64_t id = 0;  // device_port::id()
+        bool desktop = false;
+        bool foreground = true;  // a connection starts in front of its user
+    };
+    struct user_entry {
+        bool registered_known = false;  // `registrations` read from the store
+        std::vector<storage::push_registration> registrations;
+        bool own_known = false;  // `own` read from the store or committed
+        std::shared_ptr<const user_profile> own;
+        bool profile_known = false;  // `profile` resolved from `own` under `policy_held`
+        std::shared_ptr<const tenant_policy> policy_held;
+        std::shared_ptr<const user_profile> profile;  // in force
+        hours_cache hours;
+        std::vector<open_connection> online;
+    };
+    struct home_table {
+        std::unordered_map<user_key, user_entry, key_hash> users;
+    };
+
+    void consider(std::size_t home, storage::tenant_id tenant, const delivery& batch,
+                  const std::vector<std::uint32_t>& recipients);
+    void clear_badges(std::size_t home, storage::tenant_id tenant, storage::user_id user,
+                      std::vector<storage::delivered_change> changes);
+    // The user's entry with its registrations read (and, when there are any, the profile in
+    // force); null when the store could not be read (counted).
+    user_entry* registered(std::size_t home, const user_key& user);
+    const user_profile* profile_of(const user_key& user, user_entry& entry);
+    // Keeps the table bounded: past limits::push_users_cached, the users with no open
+    // connection are forgotten (read again when a message next reaches them).
+    void bound(home_table& table);
+
+    [[nodiscard]] static bool in_front(const user_entry& entry, storage::device_id device);
+    [[nodiscard]] static bool desk_active(const user_entry& entry, storage::device_id except);
+
+    context ctx_;
+    push_port* port_;
+    tenant_policies& policies_;
+    shard_local<home_table> homes_;
+};
+
+}  // namespace tern::core

@@ -1,0 +1,293 @@
+// The push desk through the core (docs/notifications.md, "Push relays"): which registered device
+// is pushed through the relay for a message, when, and with what; reads cancelling and moving
+// badges; the active device's grace. The relay itself is a recording port here (the sender has
+// its own tests: tests/unit/push, tests/integration/push_relay_test.cpp).
+#include <catch2/catch.hpp>
+
+#include "core_harness.hpp"
+#include "tern/v1/notifications.pb.h"
+
+using namespace tern;
+using namespace tern::test;
+using namespace std::chrono_literals;
+namespace st = tern::storage;
+
+namespace {
+
+v1::Frame register_token(std::uint64_t req_id, const std::string& platform,
+                         const std::string& token) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    auto* r = f.mutable_register_push_token();
+    r->set_platform(platform);
+    r->set_token(token);
+    r->set_app_id("com.example.chat");
+    return f;
+}
+
+v1::Frame app_state(std::uint64_t req_id, v1::AppState state) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    f.mutable_set_app_state()->set_state(state);
+    return f;
+}
+
+// Bob (user 9) with a phone (device 90) that registered its token and went away: what a message
+// to him makes of it is up to the test.
+struct bob_away {
+    service_harness h;
+    std::shared_ptr<fake_device> alice = h.open({acme, 8, 80}, 0);
+    st::conv_id conv = st::conv_id::direct(8, 9);
+
+    bob_away() {
+        auto phone = h.open({acme, 9, 90}, 1);
+        h.request(phone, register_token(1, "apns", "bob-phone"));
+        REQUIRE(phone->reply_to(1)->has_ok());
+        h.close(phone);
+    }
+    void send(std::uint64_t req_id, const std::string& text) {
+        h.request(alice, text_send(req_id, conv, text, "c-" + std::to_string(req_id)));
+        REQUIRE(alice->reply_to(req_id)->has_send_ack());
+    }
+    [[nodiscard]] std::vector<recording_pushes::submitted> phone_pushes() const {
+        return h.pushes.to(9, 90);
+    }
+};
+
+core::policy_outcome set_policy(service_harness& h, const v1::TenantPolicy& policy) {
+    core::policy_outcome out;
+    h.core.set_policy(acme, policy, [&](core::policy_outcome o) { out = std::move(o); });
+    h.settle();
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("push: an offline device with a token gets the message, its sender and text",
+          "[unit][core]") {
+    bob_away b;
+    b.send(5, "lunch at noon?");
+    const auto pushes = b.phone_pushes();
+    REQUIRE(pushes.size() == 1);
+    const auto& m = pushes[0].message;
+    CHECK(m.to == push::device_key{acme, 9, 90});
+    CHECK(m.platform == "apns");
+    CHECK(m.token == "bob-phone");
+    CHECK(m.app_id == "com.example.chat");
+    CHECK(m.conv_type == "direct");
+    CHECK(m.conv_id == 8);
+    CHECK(m.conv_peer == 9);
+    CHECK(m.seq == 1);
+    CHECK(m.sender == 8);
+    CHECK(m.preview == "lunch at noon?");
+    CHECK(m.alert);
+    CHECK_FALSE(m.urgent);
+    CHECK(m.count == 1);
+    CHECK(pushes[0].delay == 0ms);
+    // The sender's own devices are never pushed for their own message.
+    CHECK(b.h.pushes.to(8, 80).empty());
+}
+
+TEST_CASE("push: a device in front of its user is not pushed, one in the background is",
+          "[unit][core]") {
+    bob_away b;
+    auto phone = b.h.open({acme, 9, 90}, 1);  // back, in the foreground
+    b.send(5, "one");
+    CHECK(b.phone_pushes().empty());
+    CHECK(phone->of(v1::Frame::kPush).size() == 1);  // it has it live
+
+    b.h.request(phone, app_state(6, v1::APP_STATE_BACKGROUND));
+    REQUIRE(phone->reply_to(6)->has_ok());
+    b.send(7, "two");
+    REQUIRE(b.phone_pushes().size() == 1);
+    CHECK(b.phone_pushes()[0].message.seq == 2);
+
+    b.h.request(phone, app_state(8, v1::APP_STATE_FOREGROUND));
+    b.send(9, "three");
+    CHECK(b.phone_pushes().size() == 1);
+
+    b.h.request(phone, app_state(10, v1::APP_STATE_UNSPECIFIED));
+    REQUIRE(phone->reply_to(10)->has_error());
+    CHECK(phone->reply_to(10)->error().code() == v1::INVALID_ARGUMENT);
+}
+
+TEST_CASE("push: while a desktop is in front of its user, the phone waits the grace",
+          "[unit][core]") {
+    bob_away b;
+    b.h.platform = v1::PLATFORM_MACOS;
+    auto desktop = b.h.open({acme, 9, 91}, 0);
+    b.send(5, "at your desk?");
+    REQUIRE(b.phone_pushes().size() == 1);
+    CHECK(b.phone_pushes()[0].delay == b.h.limits.push_grace);
+    CHECK(b.h.pushes.to(9, 91).empty());  // the desktop has no token, and has it live anyway
+
+    // Read on the desktop meanwhile: the relay is told (it drops the waiting push).
+    b.h.request(desktop, mark_read_frame(6, b.conv, 1));
+    REQUIRE(b.h.pushes.reads.size() == 1);
+    const auto& read = b.h.pushes.reads[0];
+    CHECK(read.tenant == acme);
+    CHECK(read.user == 9);
+    CHECK(read.conv_type == "direct");
+    CHECK(read.conv_id == 8);
+    CHECK(read.conv_peer == 9);
+    CHECK(read.up_to == 1);
+
+    // Once the desktop is in the background, nothing waits.
+    b.h.request(desktop, app_state(7, v1::APP_STATE_BACKGROUND));
+    b.send(8, "now?");
+    CHECK(b.phone_pushes().back().delay == 0ms);
+}
+
+TEST_CASE("push: a read elsewhere moves the badge of the phones with a silent push",
+          "[unit][core]") {
+    bob_away b;
+    b.send(5, "one");
+    b.send(6, "two");
+    auto laptop = b.h.open({acme, 9, 92}, 0);
+    b.h.request(laptop, mark_read_frame(7, b.conv, 2));
+    const auto pushes = b.phone_pushes();
+    REQUIRE(pushes.size() == 3);
+    const auto& badge = pushes[2].message;
+    CHECK(badge.count == 0);  // announces nothing: the sender counts the badge when it goes
+    CHECK_FALSE(badge.alert);
+    CHECK(badge.preview.empty());
+    CHECK(badge.conv_id == 8);
+    CHECK(badge.seq == 2);
+    // A read that moves nothing pushes nothing.
+    b.h.request(laptop, mark_read_frame(8, b.conv, 2));
+    CHECK(b.phone_pushes().size() == 3);
+}
+
+TEST_CASE("push: mute, do-not-disturb and off hours decide as they do for online devices",
+          "[unit][core]") {
+    bob_away b;
+    auto settings_device = b.h.open({acme, 9, 93}, 0);
+    b.h.request(settings_device, app_state(1, v1::APP_STATE_BACKGROUND));
+
+    SECTION("do-not-disturb: a silent push (the badge moves, nothing rings)") {
+        v1::NotificationSettings s;
+        s.set_dnd_until_ms(b.h.router.unix_ms() + 3'600'000);
+        b.h.request(settings_device, settings_frame(2, s));
+        b.send(5, "quiet please");
+        REQUIRE(b.phone_pushes().size() == 1);
+        CHECK_FALSE(b.phone_pushes()[0].message.alert);
+    }
+    SECTION("off hours: no push at all (the work-start digest tells them)") {
+        v1::NotificationSettings s;
+        auto* hours = s.mutable_hours();  // Mondays only; the test clock is a Friday
+        hours->set_time_zone("UTC");
+        hours->set_work_days(1);
+        hours->set_start("09:00");
+        hours->set_end("17:00");
+        b.h.request(settings_device, settings_frame(2, s));
+        b.send(5, "it can wait");
+        CHECK(b.phone_pushes().empty());
+        s.set_notify_off_hours(true);  // unless they asked to hear anyway
+        b.h.request(settings_device, settings_frame(3, s));
+        b.send(6, "it cannot");
+        REQUIRE(b.phone_pushes().size() == 1);
+        CHECK(b.phone_pushes()[0].message.alert);
+    }
+    SECTION("a muted conversation: no push") {
+        b.send(4, "before");  // the conversation begins
+        v1::Frame mute;
+        mute.set_req_id(2);
+        core::to_proto(b.conv, *mute.mutable_mute_conversation()->mutable_conv());
+        mute.mutable_mute_conversation()->set_level(v1::NOTIFY_LEVEL_NOTHING);
+        b.h.request(settings_device, mute);
+        REQUIRE(settings_device->reply_to(2)->has_ok());
+        b.send(5, "muted");
+        CHECK(b.phone_pushes().size() == 1);
+    }
+}
+
+TEST_CASE("push: the tenant's privacy setting hides the text, or the sender too", "[unit][core]") {
+    bob_away b;
+    v1::TenantPolicy policy;
+    policy.set_push_preview(v1::PUSH_PREVIEW_SENDER_ONLY);
+    REQUIRE(set_policy(b.h, policy).result == core::policy_outcome::status::stored);
+    b.send(5, "salary review");
+    REQUIRE(b.phone_pushes().size() == 1);
+    CHECK(b.phone_pushes()[0].message.sender == 8);
+    CHECK(b.phone_pushes()[0].message.preview.empty());
+
+    policy.set_push_preview(v1::PUSH_PREVIEW_NONE);
+    REQUIRE(set_policy(b.h, policy).result == core::policy_outcome::status::stored);
+    b.send(6, "layoffs");
+    REQUIRE(b.phone_pushes().size() == 2);
+    CHECK(b.phone_pushes()[1].message.sender == 0);
+    CHECK(b.phone_pushes()[1].message.preview.empty());
+
+    policy.set_push_preview(static_cast<v1::PushPreview>(9));
+    CHECK(set_policy(b.h, policy).result == core::policy_outcome::status::invalid);
+}
+
+TEST_CASE("push: a long text's preview is cut at 200 bytes, never inside a character",
+          "[unit][core]") {
+    bob_away b;
+    std::string text = std::string(199, 'a') + "\xE4\xBD\xA0" + std::string(50, 'b');  // "你"
+    b.send(5, text);
+    REQUIRE(b.phone_pushes().size() == 1);
+    CHECK(b.phone_pushes()[0].message.preview == std::string(199, 'a'));
+}
+
+TEST_CASE("push: a removed or dead token is not pushed any more, a new one is", "[unit][core]") {
+    bob_away b;
+    b.send(5, "one");
+    REQUIRE(b.phone_pushes().size() == 1);
+    b.h.core.forget_push_token(acme, 9, 90, "bob-phone");
+    b.h.settle();
+    b.send(6, "two");
+    CHECK(b.phone_pushes().size() == 1);
+
+    auto phone = b.h.open({acme, 9, 90}, 1);
+    b.h.request(phone, register_token(7, "fcm", "bob-new"));
+    b.h.close(phone);
+    b.send(8, "three");
+    REQUIRE(b.phone_pushes().size() == 2);
+    CHECK(b.phone_pushes()[1].message.token == "bob-new");
+    CHECK(b.phone_pushes()[1].message.platform == "fcm");
+}
+
+TEST_CASE("push: group messages push each member's phones, group changes push nobody",
+          "[unit][core]") {
+    service_harness h;
+    auto owner = h.open({acme, 1, 10}, 0);
+    for (st::user_id u = 2; u <= 4; ++u) {
+        auto phone = h.open({acme, u, u * 10}, u % 2);
+        h.request(phone, register_token(1, "fcm", "tok-" + std::to_string(u)));
+        h.close(phone);
+    }
+    const auto group = create_group(h, owner, {2, 3, 4});
+    CHECK(h.pushes.pushes.empty());  // the group's creation is not a message
+    const int reads_before = h.counted.push_token_reads;
+    h.request(owner, text_send(5, group, "standup in 5", "m-1"));
+    REQUIRE(h.pushes.pushes.size() == 3);
+    // Each member's registrations were read once; the next message reads none.
+    CHECK(h.counted.push_token_reads - reads_before <= 3);
+    for (st::user_id u = 2; u <= 4; ++u) {
+        const auto to = h.pushes.to(u, u * 10);
+        REQUIRE(to.size() == 1);
+        CHECK(to[0].message.conv_type == "group");
+        CHECK(to[0].message.conv_id == group.id);
+        CHECK(to[0].message.token == "tok-" + std::to_string(u));
+    }
+    const int reads_after = h.counted.push_token_reads;
+    h.request(owner, text_send(6, group, "in 4", "m-2"));
+    CHECK(h.pushes.pushes.size() == 6);
+    CHECK(h.counted.push_token_reads == reads_after);
+}
+
+TEST_CASE("push: without a push port nothing is read for pushes", "[unit][core]") {
+    core_harness base;
+    core::service core{base.router, *base.store,    base.commits,
+                       base.limits, base.telemetry, base.router};  // no push port
+    auto alice = fake_device::make({acme, 8, 80}, 0);
+    core.on_open(alice, hello_frame().hello(), welcome_frame());
+    base.settle();
+    auto send = text_send(5, st::conv_id::direct(8, 9), "hi", "c-1");
+    core.on_request(alice, send);
+    base.settle();
+    REQUIRE(alice->reply_to(5)->has_send_ack());
+    CHECK(base.counted.push_token_reads == 0);
+}
