@@ -20,6 +20,11 @@ packages=(
     openssl
     prometheus  # promtool, which checks the live /metrics in make test
 )
+# Node.js and npm run the example push relay's tests (deploy/push-relay); a machine that has a
+# node and npm of its own (e.g. NodeSource's) keeps them.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    packages+=(nodejs npm)
+fi
 # `--fuzz` adds clang and its libFuzzer runtime, for the fuzz preset.
 if [[ "${1:-}" == "--fuzz" ]]; then
     packages+=(clang libclang-rt-14-dev)

@@ -2,8 +2,10 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -28,6 +30,9 @@ using asio::use_awaitable;
 using tcp = asio::ip::tcp;
 
 constexpr std::size_t max_reply_bytes = 64 * 1024;
+// A connection idle longer than this is not used again: relays and proxies close idle ones
+// (nginx after 75 s, Node after 5 s by default), and a post on a closed one costs a round trip.
+constexpr auto max_idle = std::chrono::seconds(4);
 
 struct parsed_url {
     bool tls = false;
@@ -174,38 +179,101 @@ struct relay_sender::impl {
         pump();
     }
 
-    awaitable<std::pair<unsigned, std::string>> exchange(const http_post& p) {
+    // One connection to the relay, kept for the next post while the relay keeps it alive.
+    struct connection {
+        std::optional<beast::tcp_stream> plain;
+        std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+        beast::flat_buffer buffer;
+        std::chrono::steady_clock::time_point idle_since{};
+
+        beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+    };
+
+    // An idle connection that is recent enough to trust, else none. The sender's thread.
+    std::unique_ptr<connection> take_idle() {
+        const auto now = std::chrono::steady_clock::now();
+        while (!idle.empty()) {
+            auto c = std::move(idle.back());
+            idle.pop_back();
+            if (now - c->idle_since < max_idle) return c;
+        }
+        return nullptr;
+    }
+
+    void give_back(std::unique_ptr<connection> c) {
+        if (idle.size() >= settings.concurrency) return;  // closes it
+        c->idle_since = std::chrono::steady_clock::now();
+        idle.push_back(std::move(c));
+    }
+
+    awaitable<std::unique_ptr<connection>> open() {
         auto ex = co_await asio::this_coro::executor;
         tcp::resolver resolver(ex);
         const auto where = co_await resolver.async_resolve(url.host, url.port, use_awaitable);
+        auto c = std::make_unique<connection>();
+        c->plain.emplace(ex);
+        c->plain->expires_after(settings.timeout);
+        co_await c->plain->async_connect(where, use_awaitable);
+        if (!url.tls) co_return c;
+        c->secure.emplace(std::move(*c->plain), tls);
+        c->plain.reset();
+        // SSL_set_tlsext_host_name is a macro with a C cast; this is the call it makes.
+        if (SSL_ctrl(c->secure->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
+                     TLSEXT_NAMETYPE_host_name, const_cast<char*>(url.host.c_str())) != 1) {
+            throw std::runtime_error("TLS: cannot set the server name");
+        }
+        c->secure->set_verify_callback(asio::ssl::host_name_verification(url.host));
+        co_await c->secure->async_handshake(asio::ssl::stream_base::client, use_awaitable);
+        co_return c;
+    }
+
+    struct answer {
+        unsigned status = 0;
+        std::string body;
+        bool keep_alive = false;
+    };
+
+    awaitable<answer> round_trip(connection& c, const http::request<http::string_body>& req) {
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(max_reply_bytes);
+        c.lowest().expires_after(settings.timeout);
+        if (c.secure) {
+            co_await http::async_write(*c.secure, req, use_awaitable);
+            co_await http::async_read(*c.secure, c.buffer, parser, use_awaitable);
+        } else {
+            co_await http::async_write(*c.plain, req, use_awaitable);
+            co_await http::async_read(*c.plain, c.buffer, parser, use_awaitable);
+        }
+        co_return answer{parser.get().result_int(), parser.get().body(), parser.get().keep_alive()};
+    }
+
+    // Posts on a kept connection when there is one (a relay may have closed it meanwhile: then
+    // once more on a new one), else on a new one; the connection is kept for the next post when
+    // the relay keeps it alive. Each step is bounded by the timeout.
+    awaitable<std::pair<unsigned, std::string>> exchange(const http_post& p) {
         http::request<http::string_body> req{http::verb::post, url.target, 11};
         req.set(http::field::host, url.host);
         req.set(http::field::user_agent, "ternd");
         for (const auto& [name, value] : p.headers) req.set(name, value);
         req.body() = p.body;
+        req.keep_alive(true);
         req.prepare_payload();
-        http::response_parser<http::string_body> parser;
-        parser.body_limit(max_reply_bytes);
-        beast::flat_buffer buffer;
-        beast::tcp_stream stream(ex);
-        stream.expires_after(settings.timeout);
-        co_await stream.async_connect(where, use_awaitable);
-        if (!url.tls) {
-            co_await http::async_write(stream, req, use_awaitable);
-            co_await http::async_read(stream, buffer, parser, use_awaitable);
-            co_return std::pair{parser.get().result_int(), parser.get().body()};
+        if (auto kept = take_idle()) {
+            std::optional<answer> a;
+            try {
+                a = co_await round_trip(*kept, req);
+            } catch (const std::exception&) {
+                // a connection the relay closed while it was idle: a new one below
+            }
+            if (a) {
+                if (a->keep_alive) give_back(std::move(kept));
+                co_return std::pair{a->status, std::move(a->body)};
+            }
         }
-        beast::ssl_stream<beast::tcp_stream> secure(std::move(stream), tls);
-        // SSL_set_tlsext_host_name is a macro with a C cast; this is the call it makes.
-        if (SSL_ctrl(secure.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
-                     TLSEXT_NAMETYPE_host_name, const_cast<char*>(url.host.c_str())) != 1) {
-            throw std::runtime_error("TLS: cannot set the server name");
-        }
-        secure.set_verify_callback(asio::ssl::host_name_verification(url.host));
-        co_await secure.async_handshake(asio::ssl::stream_base::client, use_awaitable);
-        co_await http::async_write(secure, req, use_awaitable);
-        co_await http::async_read(secure, buffer, parser, use_awaitable);
-        co_return std::pair{parser.get().result_int(), parser.get().body()};
+        auto fresh = co_await open();
+        auto a = co_await round_trip(*fresh, req);
+        if (a.keep_alive) give_back(std::move(fresh));
+        co_return std::pair{a.status, std::move(a.body)};
     }
 
     // Updates the queue under the lock; counts, logs and reports a dead token after it, so that
@@ -261,6 +329,8 @@ struct relay_sender::impl {
     asio::io_context io;
     asio::ssl::context tls;
     asio::steady_timer timer;
+    // Connections the relay kept alive, at most `concurrency`; the sender's thread only.
+    std::vector<std::unique_ptr<connection>> idle;
     std::chrono::steady_clock::time_point last_warned{};  // warn(): the sender's thread only
     std::size_t held_back = 0;
     std::thread thread;

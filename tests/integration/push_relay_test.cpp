@@ -178,6 +178,34 @@ TEST_CASE("a relay that hangs blocks no caller, and the queue keeps its bound",
     CHECK(c.of(tp::outcome::retried) >= 1);
 }
 
+TEST_CASE("connections the relay keeps alive serve the next posts, ones it closes are not reused",
+          "[integration][push]") {
+    test_relay relay([](std::size_t) { return 200u; });
+    relay.keep_alive(true);
+    counts c;
+    auto s = settings_for(relay.url());
+    s.concurrency = 2;
+    tp::relay_sender sender(s, c.observer());
+    for (std::uint64_t i = 0; i < 50; ++i) {
+        sender.submit(message(100 + i, 9, i + 1));
+        if (i % 10 == 9) REQUIRE(c.wait(tp::outcome::sent, i + 1));  // some posts find one idle
+    }
+    REQUIRE(c.wait(tp::outcome::sent, 50));
+    CHECK(relay.connections() <= 2);
+    CHECK(relay.requests().size() == 50);
+
+    // The relay stops keeping connections: each kept one serves one more post and closes, and
+    // the next posts go on new ones; nothing is lost or counted as a failure.
+    relay.keep_alive(false);
+    for (std::uint64_t i = 0; i < 10; ++i) {
+        sender.submit(message(200 + i, 9, i + 1));
+        REQUIRE(c.wait(tp::outcome::sent, 51 + i));
+    }
+    CHECK(c.of(tp::outcome::failed) == 0);
+    CHECK(c.of(tp::outcome::retried) == 0);
+    CHECK(relay.requests().size() == 60);
+}
+
 TEST_CASE("a relay URL the sender cannot use is refused at once", "[integration][push]") {
     counts c;
     for (const auto* url : {"ftp://relay/push", "relay:8080/push", "http:///push"}) {

@@ -66,6 +66,15 @@ public:
         std::lock_guard lock(mutex_);
         return requests_;
     }
+    // Keeps connections alive for the next request when the client asks (before any traffic).
+    void keep_alive(bool on) {
+        std::lock_guard lock(mutex_);
+        keep_alive_ = on;
+    }
+    [[nodiscard]] std::size_t connections() {
+        std::lock_guard lock(mutex_);
+        return connections_.size();
+    }
     void release() {
         {
             std::lock_guard lock(mutex_);
@@ -87,29 +96,37 @@ private:
                 [this, s = std::move(socket)]() mutable { serve(std::move(s)); });
         }
     }
+    // Serves the connection's requests: one, or while the client keeps it alive when the relay
+    // does (keep_alive()); every connection is counted.
     void serve(relay_detail::asio::ip::tcp::socket socket) {
+        namespace http = relay_detail::http;
         boost::beast::flat_buffer buffer;
-        relay_detail::http::request<relay_detail::http::string_body> req;
-        boost::system::error_code ec;
-        relay_detail::http::read(socket, buffer, req, ec);
-        if (ec) return;
-        unsigned status = 0;
-        {
-            std::unique_lock lock(mutex_);
-            requests_.push_back(
-                {std::string(req.target()), std::string(req["X-Tern-Signature"]), req.body()});
-            status = answer_(requests_.size() - 1);
-            changed_.notify_all();
-            if (status == 0) {
-                changed_.wait(lock, [&] { return released_; });
-                status = 200;
+        for (;;) {
+            http::request<http::string_body> req;
+            boost::system::error_code ec;
+            http::read(socket, buffer, req, ec);
+            if (ec) return;
+            unsigned status = 0;
+            bool again = false;
+            {
+                std::unique_lock lock(mutex_);
+                requests_.push_back(
+                    {std::string(req.target()), std::string(req["X-Tern-Signature"]), req.body()});
+                status = answer_(requests_.size() - 1);
+                changed_.notify_all();
+                if (status == 0) {
+                    changed_.wait(lock, [&] { return released_; });
+                    status = 200;
+                }
+                again = keep_alive_ && req.keep_alive() && !stopping_;
             }
+            http::response<http::string_body> res{static_cast<http::status>(status), 11};
+            res.body() = reply_;
+            res.keep_alive(again);
+            res.prepare_payload();
+            http::write(socket, res, ec);
+            if (ec || !again) return;
         }
-        relay_detail::http::response<relay_detail::http::string_body> res{
-            static_cast<relay_detail::http::status>(status), 11};
-        res.body() = reply_;
-        res.prepare_payload();
-        relay_detail::http::write(socket, res, ec);
     }
 
     std::function<unsigned(std::size_t)> answer_;
@@ -123,6 +140,7 @@ private:
     std::vector<request> requests_;
     bool released_ = false;
     bool stopping_ = false;
+    bool keep_alive_ = false;
 };
 
 }  // namespace tern::test
