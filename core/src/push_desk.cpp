@@ -37,20 +37,23 @@ bool pushed(const notice_decision& d) {
     return d.level == notice::silent && d.why != notice_reason::off_hours;
 }
 
-// The message's part of a push, the same for every device of every recipient.
-struct push_basis {
-    push::push_message message;
-    std::string text;
-};
+}  // namespace
 
-std::optional<push_basis> basis_of(storage::tenant_id tenant, const storage::event_bytes& bytes) {
+push_desk::push_desk(const context& ctx, push_port* port, tenant_policies& policies)
+    : ctx_(ctx), port_(port), policies_(policies), homes_(ctx.routes.shard_count()) {}
+
+namespace {
+
+template <class Basis>
+std::optional<Basis> basis_of(storage::tenant_id tenant, const storage::event_bytes& bytes) {
     v1::Event event;
     if (!event.ParseFromString(*bytes) || !event.has_message()) return std::nullopt;
-    push_basis b;
-    auto& m = b.message;
-    m.to.tenant = tenant;
     const auto conv = to_conv_id(event.conv());
     if (!conv) return std::nullopt;
+    Basis b;
+    b.conv = *conv;
+    auto& m = b.message;
+    m.to.tenant = tenant;
     m.conv_type = type_name(conv->type);
     m.conv_id = conv->id;
     m.conv_peer = conv->peer;
@@ -64,13 +67,30 @@ std::optional<push_basis> basis_of(storage::tenant_id tenant, const storage::eve
 
 }  // namespace
 
-push_desk::push_desk(const context& ctx, push_port* port, tenant_policies& policies)
-    : ctx_(ctx), port_(port), policies_(policies), homes_(ctx.routes.shard_count()) {}
+push::push_message push_desk::message_for(const message_basis& basis, storage::user_id user,
+                                          const storage::push_registration& r,
+                                          const tenant_policy* policy) {
+    const auto shows = policy ? policy->preview : push_preview::text;
+    auto m = basis.message;
+    m.to.user = user;
+    m.to.device = r.device;
+    m.platform = r.platform;
+    m.token = r.token;
+    m.app_id = r.app_id;
+    if (shows == push_preview::none) m.sender = 0;
+    if (shows == push_preview::text) m.preview = basis.text;
+    return m;
+}
 
 // ---- messages ---------------------------------------------------------------------------------
 
 void push_desk::dispatch(storage::tenant_id tenant, const std::shared_ptr<const delivery>& batch) {
     if (!port_ || !batch->basis.is_message) return;  // only messages are pushed
+    if ((batch->basis.flags & flag_urgent) != 0) {
+        if (auto basis = basis_of<message_basis>(tenant, batch->event)) {
+            arm_escalation(tenant, std::make_shared<const message_basis>(std::move(*basis)), 1);
+        }
+    }
     std::vector<std::vector<std::uint32_t>> by_home(homes_.size());
     for (std::uint32_t i = 0; i < batch->inbox.size(); ++i) {
         const auto user = batch->inbox[i].user;
@@ -91,7 +111,7 @@ void push_desk::consider(std::size_t home, storage::tenant_id tenant, const deli
                          const std::vector<std::uint32_t>& recipients) {
     const auto facts = batch.basis.facts();
     const auto now_ms = ctx_.time.unix_ms();
-    std::optional<push_basis> basis;  // parsed at the first push
+    std::optional<message_basis> basis;  // parsed at the first push
     for (const auto i : recipients) {
         const user_key user{tenant, batch.inbox[i].user};
         auto* entry = registered(home, user);
@@ -100,7 +120,7 @@ void push_desk::consider(std::size_t home, storage::tenant_id tenant, const deli
                                          profile_of(user, *entry), entry->hours, now_ms);
         if (!pushed(decision)) continue;
         if (!basis) {
-            basis = basis_of(tenant, batch.event);
+            basis = basis_of<message_basis>(tenant, batch.event);
             if (!basis) {
                 // The owner encoded it: this is a bug, reported, and the pushes skipped.
                 ctx_.report.failed(
@@ -109,24 +129,83 @@ void push_desk::consider(std::size_t home, storage::tenant_id tenant, const deli
                 return;
             }
         }
-        const auto policy = entry->policy_held;
-        const auto shows = policy ? policy->preview : push_preview::text;
         for (const auto& r : entry->registrations) {
             if (in_front(*entry, r.device)) continue;  // it has the message on screen
-            auto m = basis->message;
-            m.to.user = user.user;
-            m.to.device = r.device;
-            m.platform = r.platform;
-            m.token = r.token;
-            m.app_id = r.app_id;
-            if (shows == push_preview::none) m.sender = 0;
-            if (shows == push_preview::text) m.preview = basis->text;
+            auto m = message_for(*basis, user.user, r, entry->policy_held.get());
             m.alert = decision.level == notice::alert;
             // The active device wins: a phone waits while its user sits at a desktop, unless the
             // message is urgent.
             const bool wait = !m.urgent && desk_active(*entry, r.device);
             port_->submit(std::move(m),
                           wait ? ctx_.limit.push_grace : std::chrono::milliseconds{0});
+        }
+    }
+}
+
+// ---- escalation -------------------------------------------------------------------------------
+
+void push_desk::arm_escalation(storage::tenant_id tenant,
+                               std::shared_ptr<const message_basis> basis, std::uint32_t attempt) {
+    const auto policy = policies_.of(tenant);
+    if (!policy || !*policy || (*policy)->escalate_times < attempt) return;
+    const auto owner = ctx_.routes.owner_of(tenant, basis->conv);
+    ctx_.routes.post_after(
+        owner, (*policy)->escalate_after,
+        [this, tenant, basis = std::move(basis), attempt] { escalate(tenant, basis, attempt); });
+}
+
+// On the conversation's owner shard, `escalate_after` after the message or the last escalation:
+// who has still not acknowledged it is pushed again.
+void push_desk::escalate(storage::tenant_id tenant,
+                         const std::shared_ptr<const message_basis>& basis, std::uint32_t attempt) {
+    const auto policy = policies_.of(tenant);
+    if (!policy || !*policy || (*policy)->escalate_times < attempt) return;  // the policy changed
+    const auto seq = basis->message.seq;
+    const auto event =
+        ctx_.store.timeline(tenant, basis->conv, seq, storage::direction::forward, 1);
+    const auto roll = ctx_.store.urgent_acks(tenant, basis->conv, seq);
+    if (!event || !roll) {
+        ctx_.report.failed(
+            failure::store_read_failed,
+            "an urgent message's acknowledgements, tenant " + std::to_string(tenant));
+        return arm_escalation(tenant, basis, attempt + 1);  // the next time may read it
+    }
+    if (event->empty() || event->front().recalled || !*roll || (*roll)->awaiting.empty()) return;
+    const auto via = (*policy)->escalation_channel(attempt);
+    std::vector<std::vector<storage::user_id>> by_home(homes_.size());
+    for (const auto user : (*roll)->awaiting) {
+        by_home[ctx_.routes.home_of(tenant, user)].push_back(user);
+    }
+    for (std::size_t home = 0; home < by_home.size(); ++home) {
+        if (by_home[home].empty()) continue;
+        ctx_.routes.post(home, [this, home, tenant, basis, via, users = std::move(by_home[home])] {
+            push_again(home, tenant, *basis, users, via);
+        });
+    }
+    arm_escalation(tenant, basis, attempt + 1);
+}
+
+// On the home shard: every registered device of each user (one of them for an SMS or a call: it
+// reaches the person, not a device), unless the user limits who reaches them urgently off hours
+// and the sender is not among them.
+void push_desk::push_again(std::size_t home, storage::tenant_id tenant, const message_basis& basis,
+                           const std::vector<storage::user_id>& users, push::channel via) {
+    const auto now_ms = ctx_.time.unix_ms();
+    for (const auto user : users) {
+        const user_key key{tenant, user};
+        auto* entry = registered(home, key);
+        if (!entry || entry->registrations.empty()) continue;
+        const auto* profile = profile_of(key, *entry);
+        if (profile &&
+            !profile->urgent_reaches(basis.message.sender, entry->hours.working(profile, now_ms))) {
+            continue;
+        }
+        for (const auto& r : entry->registrations) {
+            auto m = message_for(basis, user, r, entry->policy_held.get());
+            m.alert = true;
+            m.via = via;
+            port_->submit(std::move(m), std::chrono::milliseconds{0});
+            if (via != push::channel::push) break;
         }
     }
 }

@@ -14,6 +14,11 @@
 // that carries the new badge (the online ones learn it from receipts: ReceiptUpdate with their
 // own cursor).
 //
+// An urgent message a recipient has not acknowledged is pushed to them again after the policy's
+// escalate_after, up to escalate_times times, each naming its channel (push, sms, call) to the
+// relay; the timers run on the conversation's owner shard on the core's clock, and stop at the
+// acknowledgement, a recall, or the last time.
+//
 // With no push port (ternd without [push]) every member returns at once: nothing is read,
 // nothing is kept.
 //
@@ -27,6 +32,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -68,6 +74,13 @@ public:
     void disconnected(std::size_t home, const requester& who, std::uint64_t connection);
 
 private:
+    // What a push of one message says, the same for every device of every recipient.
+    struct message_basis {
+        push::push_message message;
+        std::string text;  // the preview, if the tenant's policy shows it
+        storage::conv_id conv;
+    };
+
     struct open_connection {
         storage::device_id device = 0;
         std::uint64_t id = 0;  // device_port::id()
@@ -91,6 +104,18 @@ private:
 
     void consider(std::size_t home, storage::tenant_id tenant, const delivery& batch,
                   const std::vector<std::uint32_t>& recipients);
+    // The message for one registered device, as the tenant's policy lets it show.
+    [[nodiscard]] static push::push_message message_for(const message_basis& basis,
+                                                        storage::user_id user,
+                                                        const storage::push_registration& r,
+                                                        const tenant_policy* policy);
+    // Escalation: armed on the conversation's owner shard for the `attempt`-th time.
+    void arm_escalation(storage::tenant_id tenant, std::shared_ptr<const message_basis> basis,
+                        std::uint32_t attempt);
+    void escalate(storage::tenant_id tenant, const std::shared_ptr<const message_basis>& basis,
+                  std::uint32_t attempt);
+    void push_again(std::size_t home, storage::tenant_id tenant, const message_basis& basis,
+                    const std::vector<storage::user_id>& users, push::channel via);
     void clear_badges(std::size_t home, storage::tenant_id tenant, storage::user_id user,
                       std::vector<storage::delivered_change> changes);
     // The user's entry with its registrations read (and, when there are any, the profile in

@@ -106,6 +106,27 @@ boost::system::result<std::shared_ptr<const tenant_policy>, std::string> policy_
         return std::string("urgent.sender_users: user ids are positive");
     }
     p->urgent_budget = urgent.daily_budget() == 0 ? default_urgent_budget : urgent.daily_budget();
+    if (urgent.escalate_times() > 10) return std::string("urgent.escalate_times: at most 10");
+    if (urgent.escalate_times() > 0 &&
+        (urgent.escalate_after_minutes() < 1 || urgent.escalate_after_minutes() > 1440)) {
+        return std::string("urgent.escalate_after_minutes: 1 to 1,440 when escalating");
+    }
+    if (urgent.escalation_channels_size() > 10) {
+        return std::string("urgent.escalation_channels: at most 10");
+    }
+    for (const auto& c : urgent.escalation_channels()) {
+        if (c == "push") {
+            p->escalation_channels.push_back(push::channel::push);
+        } else if (c == "sms") {
+            p->escalation_channels.push_back(push::channel::sms);
+        } else if (c == "call") {
+            p->escalation_channels.push_back(push::channel::call);
+        } else {
+            return std::string("urgent.escalation_channels: each push, sms or call");
+        }
+    }
+    p->escalate_after = std::chrono::minutes(urgent.escalate_after_minutes());
+    p->escalate_times = urgent.escalate_after_minutes() == 0 ? 0 : urgent.escalate_times();
     switch (policy.push_preview()) {
         case v1::PUSH_PREVIEW_TEXT:
             p->preview = push_preview::text;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 #include <boost/system/result.hpp>
 
 #include <tern/core/requester.hpp>
+#include <tern/push/push_message.hpp>
 
 #include "notice_rules.hpp"
 #include "work_schedule.hpp"
@@ -68,6 +70,17 @@ struct tenant_policy {
     std::vector<storage::user_id> urgent_users;  // ascending
     std::uint32_t urgent_budget = 5;
     push_preview preview = push_preview::text;
+    // Unacknowledged urgent messages pushed again every `escalate_after` (0: never), up to
+    // `escalate_times` times, the k-th naming escalation_channels[k-1] (the last repeats).
+    std::chrono::minutes escalate_after{0};
+    std::uint32_t escalate_times = 0;
+    std::vector<push::channel> escalation_channels;
+
+    // The channel of the `attempt`-th escalation (1-based).
+    [[nodiscard]] push::channel escalation_channel(std::uint32_t attempt) const {
+        if (escalation_channels.empty()) return push::channel::push;
+        return escalation_channels[std::min<std::size_t>(attempt, escalation_channels.size()) - 1];
+    }
 
     [[nodiscard]] bool may_send_urgent(const requester& who) const;
     // The start of the day `unix_ms` falls on, for the budget: the company's time zone, else UTC.

@@ -136,6 +136,15 @@ inline v1::Frame mark_read_frame(std::uint64_t req_id, const storage::conv_id& c
     return f;
 }
 
+inline v1::Frame urgent_ack_frame(std::uint64_t req_id, const storage::conv_id& conv,
+                                  storage::seq_t seq) {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    core::to_proto(conv, *f.mutable_acknowledge_urgent()->mutable_conv());
+    f.mutable_acknowledge_urgent()->set_seq(seq);
+    return f;
+}
+
 inline v1::Frame ack_frame(std::uint64_t inbox_seq) {
     v1::Frame f;
     f.mutable_ack()->set_inbox_seq(inbox_seq);

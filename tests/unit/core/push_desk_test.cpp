@@ -2,6 +2,8 @@
 // is pushed through the relay for a message, when, and with what; reads cancelling and moving
 // badges; the active device's grace. The relay itself is a recording port here (the sender has
 // its own tests: tests/unit/push, tests/integration/push_relay_test.cpp).
+#include <map>
+
 #include <catch2/catch.hpp>
 
 #include "core_harness.hpp"
@@ -290,4 +292,121 @@ TEST_CASE("push: without a push port nothing is read for pushes", "[unit][core]"
     base.settle();
     REQUIRE(alice->reply_to(5)->has_send_ack());
     CHECK(base.counted.push_token_reads == 0);
+}
+
+namespace {
+
+v1::Frame urgent_send(std::uint64_t req_id, const st::conv_id& conv, const std::string& text) {
+    auto f = text_send(req_id, conv, text, "u-" + std::to_string(req_id));
+    f.mutable_send()->mutable_content()->set_flags(v1::MESSAGE_FLAG_URGENT);
+    f.mutable_send()->mutable_content()->set_urgent_reason("the site is down");
+    return f;
+}
+
+// User 1 may send urgent; the unacknowledged are pushed again every 5 minutes, 3 times: by push,
+// then SMS, then a call.
+v1::TenantPolicy escalating_policy() {
+    v1::TenantPolicy p;
+    auto* u = p.mutable_urgent();
+    u->add_sender_users(1);
+    u->set_escalate_after_minutes(5);
+    u->set_escalate_times(3);
+    u->add_escalation_channels("push");
+    u->add_escalation_channels("sms");
+    u->add_escalation_channels("call");
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("escalation: the unacknowledged are pushed again on the policy's clock, by channel",
+          "[unit][core]") {
+    service_harness h;
+    REQUIRE(set_policy(h, escalating_policy()).result == core::policy_outcome::status::stored);
+    auto boss = h.open({acme, 1, 10}, 0);
+    std::map<st::user_id, std::shared_ptr<fake_device>> phones;
+    for (st::user_id u = 2; u <= 3; ++u) {
+        auto phone = h.open({acme, u, u * 10}, u % 2);
+        h.request(phone, register_token(1, "apns", "tok-" + std::to_string(u)));
+        // A second device of user 2: pushes go to both, an SMS or a call once per person.
+        if (u == 2) {
+            auto tablet = h.open({acme, 2, 21}, 0);
+            h.request(tablet, register_token(1, "fcm", "tab-2"));
+            h.request(tablet, app_state(2, v1::APP_STATE_BACKGROUND));
+        }
+        h.request(phone, app_state(2, v1::APP_STATE_BACKGROUND));
+        phones[u] = phone;
+    }
+    const auto group = create_group(h, boss, {2, 3});
+    h.request(boss, urgent_send(5, group, "the site is down"));
+    REQUIRE(boss->reply_to(5)->has_send_ack());
+    const auto seq = boss->reply_to(5)->send_ack().seq();
+    const auto channels_to = [&](st::user_id u, st::device_id d) {
+        std::vector<push::channel> out;
+        for (const auto& p : h.pushes.to(u, d)) {
+            CHECK(p.message.urgent);
+            CHECK(p.message.alert);
+            CHECK(p.message.seq == seq);
+            out.push_back(p.message.via);
+        }
+        return out;
+    };
+    using push::channel;
+    CHECK(channels_to(2, 20) == std::vector{channel::push});  // the message itself
+    CHECK(channels_to(3, 30) == std::vector{channel::push});
+
+    h.router.advance(4min);
+    CHECK(h.pushes.pushes.size() == 3);  // not yet
+    h.router.advance(1min);  // 5 minutes: the first escalation, by push, to every device
+    CHECK(channels_to(2, 20) == std::vector{channel::push, channel::push});
+    CHECK(channels_to(2, 21) == std::vector{channel::push, channel::push});
+    CHECK(channels_to(3, 30) == std::vector{channel::push, channel::push});
+
+    // User 3 acknowledges: no more for them.
+    h.request(phones[3], urgent_ack_frame(6, group, seq));
+    REQUIRE(phones[3]->reply_to(6)->has_ok());
+    h.router.advance(5min);  // the second, by SMS: once for user 2
+    CHECK(channels_to(2, 20) == std::vector{channel::push, channel::push, channel::sms});
+    CHECK(channels_to(2, 21) == std::vector{channel::push, channel::push});
+    CHECK(channels_to(3, 30).size() == 2);
+    h.router.advance(5min);  // the third and last, by call
+    CHECK(channels_to(2, 20).back() == channel::call);
+    const auto total = h.pushes.pushes.size();
+    h.router.advance(60min);
+    CHECK(h.pushes.pushes.size() == total);  // three times, then no more
+}
+
+TEST_CASE("escalation stops at a recall, and a policy without it never escalates", "[unit][core]") {
+    service_harness h;
+    auto policy = escalating_policy();
+    REQUIRE(set_policy(h, policy).result == core::policy_outcome::status::stored);
+    auto boss = h.open({acme, 1, 10}, 0);
+    auto phone = h.open({acme, 2, 20}, 1);
+    h.request(phone, register_token(1, "apns", "tok-2"));
+    h.close(phone);
+    const auto conv = st::conv_id::direct(1, 2);
+    h.request(boss, urgent_send(5, conv, "call me"));
+    const auto seq = boss->reply_to(5)->send_ack().seq();
+    v1::Frame recall;
+    recall.set_req_id(6);
+    core::to_proto(conv, *recall.mutable_recall()->mutable_conv());
+    recall.mutable_recall()->set_seq(seq);
+    recall.mutable_recall()->set_client_msg_id("r-1");
+    h.request(boss, recall);
+    REQUIRE(boss->reply_to(6)->has_send_ack());
+    h.router.advance(30min);
+    CHECK(h.pushes.to(2, 20).size() == 1);  // the message, never again
+
+    policy.mutable_urgent()->set_escalate_times(0);
+    REQUIRE(set_policy(h, policy).result == core::policy_outcome::status::stored);
+    h.request(boss, urgent_send(7, conv, "call me now"));
+    h.router.advance(30min);
+    CHECK(h.pushes.to(2, 20).size() == 2);
+
+    policy.mutable_urgent()->set_escalate_times(3);
+    policy.mutable_urgent()->add_escalation_channels("pager");
+    CHECK(set_policy(h, policy).result == core::policy_outcome::status::invalid);
+    policy.mutable_urgent()->clear_escalation_channels();
+    policy.mutable_urgent()->set_escalate_after_minutes(0);
+    CHECK(set_policy(h, policy).result == core::policy_outcome::status::invalid);
 }

@@ -226,14 +226,6 @@ TEST_CASE("urgent: a refused send gives its place in the budget back", "[unit][c
 
 namespace {
 
-v1::Frame acknowledge(std::uint64_t req_id, const st::conv_id& conv, st::seq_t seq) {
-    v1::Frame f;
-    f.set_req_id(req_id);
-    core::to_proto(conv, *f.mutable_acknowledge_urgent()->mutable_conv());
-    f.mutable_acknowledge_urgent()->set_seq(seq);
-    return f;
-}
-
 v1::Frame status_request(std::uint64_t req_id, const st::conv_id& conv, st::seq_t seq,
                          std::uint64_t after = 0, std::uint32_t limit = 0) {
     v1::Frame f;
@@ -278,7 +270,7 @@ TEST_CASE("urgent: members acknowledge, the sender's devices hear it, the status
     const auto plain = boss->reply_to(6)->send_ack().seq();
 
     const auto at = h.router.unix_ms();
-    h.request(bob, acknowledge(7, g, seq));
+    h.request(bob, urgent_ack_frame(7, g, seq));
     CHECK(answered_ok(bob, 7));
     // Both of the sender's devices and Bob's other one hear it, with the time; Carol does not.
     const std::vector<std::pair<st::user_id, st::seq_t>> bobs{{2, seq}};
@@ -289,14 +281,14 @@ TEST_CASE("urgent: members acknowledge, the sender's devices hear it, the status
     CHECK(boss->of(v1::Frame::kUrgentAcknowledged).back().urgent_acknowledged().at_ms() == at);
     // Again: Ok, and nothing new is stored or told.
     h.router.advance(1min);
-    h.request(bob_phone, acknowledge(8, g, seq));
+    h.request(bob_phone, urgent_ack_frame(8, g, seq));
     CHECK(answered_ok(bob_phone, 8));
     CHECK(acks_heard(*boss) == bobs);
     CHECK(h.store->urgent_acked(acme, g, seq, 2).value() == at);
 
     // Two at once from Carol's device: one entry, both answered Ok, told once.
-    h.submit(carol, acknowledge(9, g, seq));
-    h.submit(carol, acknowledge(10, g, seq));
+    h.submit(carol, urgent_ack_frame(9, g, seq));
+    h.submit(carol, urgent_ack_frame(10, g, seq));
     h.settle();
     CHECK(answered_ok(carol, 9));
     CHECK(answered_ok(carol, 10));
@@ -324,24 +316,24 @@ TEST_CASE("urgent: members acknowledge, the sender's devices hear it, the status
     CHECK(page.has_more());
 
     // Refused: the sender's own, a plain message, an event that does not exist, seq 0.
-    h.request(boss, acknowledge(13, g, seq));
+    h.request(boss, urgent_ack_frame(13, g, seq));
     CHECK(refusal(boss, 13) == v1::INVALID_ARGUMENT);
-    h.request(bob, acknowledge(14, g, plain));
+    h.request(bob, urgent_ack_frame(14, g, plain));
     CHECK(refusal(bob, 14) == v1::INVALID_ARGUMENT);
-    h.request(bob, acknowledge(15, g, plain + 5));
+    h.request(bob, urgent_ack_frame(15, g, plain + 5));
     CHECK(refusal(bob, 15) == v1::NOT_FOUND);
-    h.request(bob, acknowledge(16, g, 0));
+    h.request(bob, urgent_ack_frame(16, g, 0));
     CHECK(refusal(bob, 16) == v1::INVALID_ARGUMENT);
     h.request(bob, status_request(17, g, plain));
     CHECK(refusal(bob, 17) == v1::INVALID_ARGUMENT);
     // A stranger of the tenant, and the same ids in another tenant.
     auto dave = h.open({acme, 9, 90}, 1);
-    h.request(dave, acknowledge(18, g, seq));
+    h.request(dave, urgent_ack_frame(18, g, seq));
     CHECK(refusal(dave, 18) == v1::NOT_MEMBER);
     h.request(dave, status_request(19, g, seq));
     CHECK(refusal(dave, 19) == v1::NOT_MEMBER);
     auto other = h.open({acme + 1, 2, 20}, 0);
-    h.request(other, acknowledge(20, g, seq));
+    h.request(other, urgent_ack_frame(20, g, seq));
     CHECK(refusal(other, 20) == v1::NOT_FOUND);
     h.request(other, status_request(21, g, seq));
     CHECK(refusal(other, 21) == v1::NOT_MEMBER);  // as who-read answers for a group not begun
@@ -356,16 +348,16 @@ TEST_CASE("urgent: an acknowledgement that could not be stored is refused, and c
     h.request(boss, urgent_send(5, direct, "call me", "u-1"));
     const auto seq = boss->reply_to(5)->send_ack().seq();
     h.commits.fail_next(make_error_code(st::errc::no_space));
-    h.request(bob, acknowledge(6, direct, seq));
+    h.request(bob, urgent_ack_frame(6, direct, seq));
     CHECK(refusal(bob, 6) == v1::STORAGE_FULL);
     CHECK(acks_heard(*boss).empty());
     CHECK(h.telemetry.count(core::failure::commit_failed) == 1);
     h.commits.set_full(true);
-    h.request(bob, acknowledge(7, direct, seq));
+    h.request(bob, urgent_ack_frame(7, direct, seq));
     CHECK(refusal(bob, 7) == v1::UNAVAILABLE);
     h.commits.set_full(false);
     // The retry goes through.
-    h.request(bob, acknowledge(8, direct, seq));
+    h.request(bob, urgent_ack_frame(8, direct, seq));
     CHECK(answered_ok(bob, 8));
     CHECK(acks_heard(*boss).size() == 1);
 }
