@@ -44,6 +44,8 @@ push_desk::push_desk(const context& ctx, push_port* port, tenant_policies& polic
 
 namespace {
 
+// The message's part of a push, parsed once from the event (a template only because Basis is
+// push_desk's private message_basis).
 template <class Basis>
 std::optional<Basis> basis_of(storage::tenant_id tenant, const storage::event_bytes& bytes) {
     v1::Event event;

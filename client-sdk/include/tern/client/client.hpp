@@ -40,6 +40,9 @@ public:
     virtual ~listener() = default;
     virtual void on_state(const state_change&) {}
     virtual void on_event(const event&) {}
+    // Cursors that moved: a direct peer's, a group's read counts for this user's messages, and
+    // this user's own read cursor when they read (or sent) on any of their devices, so that every
+    // screen clears the conversation's unread (a cursor whose user is this user).
     virtual void on_receipt(const receipt_update&) {}
     virtual void on_presence(const std::vector<presence>&) {}
     virtual void on_typing(const typing&) {}
