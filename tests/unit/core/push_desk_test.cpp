@@ -410,3 +410,25 @@ TEST_CASE("escalation stops at a recall, and a policy without it never escalates
     policy.mutable_urgent()->set_escalate_after_minutes(0);
     CHECK(set_policy(h, policy).result == core::policy_outcome::status::invalid);
 }
+
+TEST_CASE("push: another tenant's user with the same id is never pushed for this tenant's message",
+          "[unit][core]") {
+    bob_away b;  // tenant acme's user 9, phone 90
+    constexpr st::tenant_id other = acme + 1;
+    auto their_phone = b.h.open({other, 9, 90}, 1);
+    b.h.request(their_phone, register_token(1, "apns", "other-tenant-phone"));
+    b.h.request(their_phone, app_state(2, v1::APP_STATE_BACKGROUND));
+    b.send(5, "for acme's user 9 only");
+    REQUIRE(b.h.pushes.pushes.size() == 1);
+    CHECK(b.h.pushes.pushes[0].message.to.tenant == acme);
+    CHECK(b.h.pushes.pushes[0].message.token == "bob-phone");
+    // A read in the other tenant cancels nothing of this one's and moves only its own badge.
+    auto other_alice = b.h.open({other, 8, 80}, 0);
+    b.h.request(other_alice, text_send(6, st::conv_id::direct(8, 9), "hi", "o-1"));
+    b.h.request(their_phone, mark_read_frame(7, st::conv_id::direct(8, 9), 1));
+    for (const auto& r : b.h.pushes.reads) CHECK(r.tenant == other);
+    for (const auto& p : b.h.pushes.pushes) {
+        CHECK(p.message.token ==
+              (p.message.to.tenant == acme ? "bob-phone" : "other-tenant-phone"));
+    }
+}
