@@ -136,6 +136,19 @@ inline v1::Frame mark_read_frame(std::uint64_t req_id, const storage::conv_id& c
     return f;
 }
 
+// RegisterPushToken{platform, token, app_id}.
+inline v1::Frame push_token_frame(std::uint64_t req_id, const std::string& platform,
+                                  const std::string& token,
+                                  const std::string& app_id = "com.example") {
+    v1::Frame f;
+    f.set_req_id(req_id);
+    auto* r = f.mutable_register_push_token();
+    r->set_platform(platform);
+    r->set_token(token);
+    r->set_app_id(app_id);
+    return f;
+}
+
 inline v1::Frame urgent_ack_frame(std::uint64_t req_id, const storage::conv_id& conv,
                                   storage::seq_t seq) {
     v1::Frame f;

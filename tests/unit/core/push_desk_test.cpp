@@ -18,13 +18,7 @@ namespace {
 
 v1::Frame register_token(std::uint64_t req_id, const std::string& platform,
                          const std::string& token) {
-    v1::Frame f;
-    f.set_req_id(req_id);
-    auto* r = f.mutable_register_push_token();
-    r->set_platform(platform);
-    r->set_token(token);
-    r->set_app_id("com.example.chat");
-    return f;
+    return push_token_frame(req_id, platform, token, "com.example.chat");
 }
 
 v1::Frame app_state(std::uint64_t req_id, v1::AppState state) {

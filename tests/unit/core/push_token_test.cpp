@@ -12,17 +12,6 @@ namespace st = tern::storage;
 
 namespace {
 
-v1::Frame register_token(std::uint64_t req_id, const std::string& platform,
-                         const std::string& token, const std::string& app_id = "com.example") {
-    v1::Frame f;
-    f.set_req_id(req_id);
-    auto* r = f.mutable_register_push_token();
-    r->set_platform(platform);
-    r->set_token(token);
-    r->set_app_id(app_id);
-    return f;
-}
-
 std::string refusal_of(const std::shared_ptr<fake_device>& d, std::uint64_t req_id) {
     const auto r = d->reply_to(req_id);
     REQUIRE(r);
@@ -38,37 +27,37 @@ TEST_CASE("push tokens: each device's own, replaced, removed, refused with the f
     service_harness h;
     auto phone = h.open({acme, 1, 10}, 0);
     auto tablet = h.open({acme, 1, 11}, 1);
-    h.request(phone, register_token(5, "apns", "tok-a"));
+    h.request(phone, push_token_frame(5, "apns", "tok-a"));
     CHECK(phone->reply_to(5)->has_ok());
-    h.request(tablet, register_token(6, "fcm", "tok-b", "com.example.android"));
+    h.request(tablet, push_token_frame(6, "fcm", "tok-b", "com.example.android"));
     CHECK(tablet->reply_to(6)->has_ok());
     auto stored = h.store->push_tokens(acme, 1).value();
     REQUIRE(stored.size() == 2);
     CHECK(stored[0] == st::push_registration{10, "apns", "tok-a", "com.example"});
     CHECK(stored[1] == st::push_registration{11, "fcm", "tok-b", "com.example.android"});
 
-    h.request(phone, register_token(7, "apns", "tok-c"));  // a new token replaces the old
-    h.request(tablet, register_token(8, "", ""));          // removed
+    h.request(phone, push_token_frame(7, "apns", "tok-c"));  // a new token replaces the old
+    h.request(tablet, push_token_frame(8, "", ""));          // removed
     stored = h.store->push_tokens(acme, 1).value();
     REQUIRE(stored.size() == 1);
     CHECK(stored[0].token == "tok-c");
     CHECK(h.store->push_tokens(acme + 1, 1).value().empty());
 
-    h.request(phone, register_token(9, "", "tok-d"));
+    h.request(phone, push_token_frame(9, "", "tok-d"));
     CHECK_THAT(refusal_of(phone, 9), Catch::Contains("platform"));
-    h.request(phone, register_token(10, "apns", ""));
+    h.request(phone, push_token_frame(10, "apns", ""));
     CHECK_THAT(refusal_of(phone, 10), Catch::Contains("token"));
-    h.request(phone, register_token(11, std::string(65, 'p'), "tok"));
+    h.request(phone, push_token_frame(11, std::string(65, 'p'), "tok"));
     CHECK_THAT(refusal_of(phone, 11), Catch::Contains("platform"));
-    h.request(phone, register_token(12, "apns", std::string(4097, 't')));
+    h.request(phone, push_token_frame(12, "apns", std::string(4097, 't')));
     CHECK_THAT(refusal_of(phone, 12), Catch::Contains("token"));
-    h.request(phone, register_token(13, "apns", "tok", std::string(257, 'a')));
+    h.request(phone, push_token_frame(13, "apns", "tok", std::string(257, 'a')));
     CHECK_THAT(refusal_of(phone, 13), Catch::Contains("app_id"));
     CHECK(h.store->push_tokens(acme, 1).value().at(0).token == "tok-c");
 
     // Not stored: the store's error, retryable.
     h.commits.set_full(true);
-    h.request(phone, register_token(14, "apns", "tok-e"));
+    h.request(phone, push_token_frame(14, "apns", "tok-e"));
     CHECK(phone->reply_to(14)->error().code() == v1::UNAVAILABLE);
     h.commits.set_full(false);
 }
@@ -77,8 +66,8 @@ TEST_CASE("a token the relay reports dead goes, unless the device registered ano
           "[unit][core]") {
     service_harness h;
     auto phone = h.open({acme, 1, 10}, 0);
-    h.request(phone, register_token(5, "fcm", "tok-old"));
-    h.request(phone, register_token(6, "fcm", "tok-new"));
+    h.request(phone, push_token_frame(5, "fcm", "tok-old"));
+    h.request(phone, push_token_frame(6, "fcm", "tok-new"));
     h.core.forget_push_token(acme, 1, 10, "tok-old");  // reported late: the new one stays
     h.settle();
     CHECK(h.store->push_tokens(acme, 1).value().at(0).token == "tok-new");
@@ -86,7 +75,7 @@ TEST_CASE("a token the relay reports dead goes, unless the device registered ano
     h.settle();
     CHECK(h.store->push_tokens(acme, 1).value().empty());
     // A commit that fails is counted.
-    h.request(phone, register_token(7, "fcm", "tok-3"));
+    h.request(phone, push_token_frame(7, "fcm", "tok-3"));
     h.commits.fail_next(make_error_code(st::errc::no_space));
     h.core.forget_push_token(acme, 1, 10, "tok-3");
     h.settle();
