@@ -587,6 +587,10 @@ void client::impl::on_frame(v1::Frame& frame) {
                 app->on_urgent_acknowledged(a);
             });
             return;
+        case v1::Frame::kDigest:
+            callbacks.post(
+                [app = app_, d = detail::from_proto(frame.digest())] { app->on_digest(d); });
+            return;
         case v1::Frame::kMuteUpdate:
             callbacks.post(
                 [app = app_, m = detail::from_proto(frame.mute_update())] { app->on_mute(m); });

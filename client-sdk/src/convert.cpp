@@ -182,6 +182,19 @@ urgent_acknowledged from_proto(const v1::UrgentAcknowledged& a) {
     return {from_proto(a.conv()), a.seq(), a.user_id(), a.at_ms()};
 }
 
+digest from_proto(const v1::Digest& d) {
+    digest out;
+    out.messages = d.messages();
+    out.conversation_count = d.conversation_count();
+    out.mentions = d.mentions();
+    out.since_ms = d.since_ms();
+    for (const auto& c : d.conversations()) {
+        out.conversations.push_back(
+            {from_proto(c.conv()), c.messages(), c.mentions(), c.last_seq()});
+    }
+    return out;
+}
+
 presence from_proto(const v1::UserPresence& p) {
     presence out;
     out.user = p.user_id();

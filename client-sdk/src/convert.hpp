@@ -22,6 +22,7 @@ void to_proto(const content& c, v1::Content& out);
 [[nodiscard]] who_read from_proto(const v1::WhoReadReply& r);
 [[nodiscard]] urgent_status from_proto(const v1::UrgentStatus& s);
 [[nodiscard]] urgent_acknowledged from_proto(const v1::UrgentAcknowledged& a);
+[[nodiscard]] digest from_proto(const v1::Digest& d);
 [[nodiscard]] presence from_proto(const v1::UserPresence& p);
 [[nodiscard]] typing from_proto(const v1::Typing& t);
 [[nodiscard]] conversation_list from_proto(const v1::ConversationList& l);

@@ -63,4 +63,16 @@ std::string_view to_string(failure f) noexcept {
     return "unknown";
 }
 
+std::string_view to_string(digest_outcome d) noexcept {
+    switch (d) {
+        case digest_outcome::sent:
+            return "sent";
+        case digest_outcome::all_read:
+            return "all_read";
+        case digest_outcome::dropped:
+            return "dropped";
+    }
+    return "unknown";
+}
+
 }  // namespace tern::core

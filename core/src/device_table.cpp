@@ -10,7 +10,11 @@ device_table::device_table(const context& ctx, const std::atomic<bool>& draining
       directory_(ctx.routes.shard_count()),
       shards_(ctx.routes.shard_count()),
       policies_(ctx.store),
-      pushes_(ctx, pushes, policies_) {}
+      pushes_(ctx, pushes, policies_,
+              [this](storage::tenant_id tenant, storage::user_id user,
+                     std::shared_ptr<const v1::Frame> frame) {
+                  to_user(tenant, user, std::move(frame));
+              }) {}
 
 bool device_table::open(const std::shared_ptr<device_port>& device, const resume_point& resume,
                         v1::Frame welcome) {

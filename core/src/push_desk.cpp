@@ -37,10 +37,26 @@ bool pushed(const notice_decision& d) {
     return d.level == notice::silent && d.why != notice_reason::off_hours;
 }
 
+// Whether the work-start digest counts a message: held back because its recipient is off hours,
+// or in do-not-disturb while off hours (do-not-disturb comes first in the table, and an evening
+// spent in it should not lose the morning's digest).
+bool for_digest(const notice_decision& d, bool working) {
+    if (d.why == notice_reason::off_hours) return true;
+    return d.why == notice_reason::do_not_disturb && !working;
+}
+
+// The most conversations a Digest frame lists (its totals count them all).
+constexpr std::size_t digest_listed = 50;
+
 }  // namespace
 
-push_desk::push_desk(const context& ctx, push_port* port, tenant_policies& policies)
-    : ctx_(ctx), port_(port), policies_(policies), homes_(ctx.routes.shard_count()) {}
+push_desk::push_desk(const context& ctx, push_port* port, tenant_policies& policies,
+                     user_sender to_user)
+    : ctx_(ctx),
+      port_(port),
+      policies_(policies),
+      to_user_(std::move(to_user)),
+      homes_(ctx.routes.shard_count()) {}
 
 namespace {
 
@@ -87,8 +103,8 @@ push::push_message push_desk::message_for(const message_basis& basis, storage::u
 // ---- messages ---------------------------------------------------------------------------------
 
 void push_desk::dispatch(storage::tenant_id tenant, const std::shared_ptr<const delivery>& batch) {
-    if (!port_ || !batch->basis.is_message) return;  // only messages are pushed
-    if ((batch->basis.flags & flag_urgent) != 0) {
+    if (!batch->basis.is_message) return;  // only messages are pushed or counted for digests
+    if (port_ && (batch->basis.flags & flag_urgent) != 0) {
         if (auto basis = basis_of<message_basis>(tenant, batch->event)) {
             arm_escalation(tenant, std::make_shared<const message_basis>(std::move(*basis)), 1);
         }
@@ -108,29 +124,40 @@ void push_desk::dispatch(storage::tenant_id tenant, const std::shared_ptr<const 
 }
 
 // On the home shard: the recipients homed here with a registered device that is not in front of
-// them get a push, if the decision lets it through.
+// them get a push, if the decision lets it through; those it holds back off hours are counted
+// for their digest.
 void push_desk::consider(std::size_t home, storage::tenant_id tenant, const delivery& batch,
                          const std::vector<std::uint32_t>& recipients) {
     const auto facts = batch.basis.facts();
     const auto now_ms = ctx_.time.unix_ms();
-    std::optional<message_basis> basis;  // parsed at the first push
+    const auto policy = policies_.of(tenant);  // once for the batch: a lock
+    std::optional<message_basis> basis;        // parsed at the first push or count
+    const auto parsed = [&] {
+        if (!basis) basis = basis_of<message_basis>(tenant, batch.event);
+        if (!basis) {
+            // The owner encoded it: this is a bug, reported, and the pushes skipped.
+            ctx_.report.failed(
+                failure::push_not_framed,
+                "an event not readable for a push, tenant " + std::to_string(tenant));
+        }
+        return basis.has_value();
+    };
     for (const auto i : recipients) {
         const user_key user{tenant, batch.inbox[i].user};
-        auto* entry = registered(home, user);
-        if (!entry || entry->registrations.empty()) continue;
-        const auto decision = decide_for(facts, batch.basis.mutes.get(), user.user,
-                                         profile_of(user, *entry), entry->hours, now_ms);
-        if (!pushed(decision)) continue;
-        if (!basis) {
-            basis = basis_of<message_basis>(tenant, batch.event);
-            if (!basis) {
-                // The owner encoded it: this is a bug, reported, and the pushes skipped.
-                ctx_.report.failed(
-                    failure::push_not_framed,
-                    "an event not readable for a push, tenant " + std::to_string(tenant));
-                return;
-            }
+        auto* entry = port_ ? registered(home, user) : &entry_of(home, user);
+        if (!entry) continue;
+        const auto* profile = profile_of(user, *entry, policy);
+        const auto decision =
+            decide_for(facts, batch.basis.mutes.get(), user.user, profile, entry->hours, now_ms);
+        if (for_digest(decision, entry->hours.working(profile, now_ms))) {
+            if (!parsed()) return;
+            const bool mentioned =
+                facts.mentions_all ||
+                std::binary_search(facts.mentions.begin(), facts.mentions.end(), user.user);
+            tally(home, user, *entry, *basis, mentioned, now_ms);
         }
+        if (entry->registrations.empty() || !pushed(decision)) continue;
+        if (!parsed()) return;
         for (const auto& r : entry->registrations) {
             if (in_front(*entry, r.device)) continue;  // it has the message on screen
             auto m = message_for(*basis, user.user, r, entry->policy_held.get());
@@ -216,7 +243,6 @@ void push_desk::push_again(std::size_t home, storage::tenant_id tenant, const me
 
 void push_desk::read(storage::tenant_id tenant, storage::user_id reader,
                      const std::vector<storage::delivered_change>& changes) {
-    if (!port_) return;
     std::vector<storage::delivered_change> moved;
     for (const auto& c : changes) {
         if (c.cursor.read_up_to > c.previous_read_up_to) moved.push_back(c);
@@ -226,6 +252,11 @@ void push_desk::read(storage::tenant_id tenant, storage::user_id reader,
     // posted there before the message reached the device that read it).
     const auto home = ctx_.routes.home_of(tenant, reader);
     ctx_.routes.post(home, [this, home, tenant, reader, moved = std::move(moved)]() mutable {
+        auto& users = homes_[home].users;
+        if (const auto it = users.find({tenant, reader}); it != users.end() && it->second.digest) {
+            read_off(*it->second.digest, moved);
+        }
+        if (!port_) return;
         for (const auto& c : moved) {
             port_->read(tenant, reader, type_name(c.conv.type), c.conv.id, c.conv.peer,
                         c.cursor.read_up_to);
@@ -258,6 +289,130 @@ void push_desk::clear_badges(std::size_t home, storage::tenant_id tenant, storag
     }
 }
 
+// ---- the work-start digest -------------------------------------------------------------------
+
+void push_desk::tally(std::size_t home, const user_key& user, user_entry& entry,
+                      const message_basis& basis, bool mentioned, std::int64_t now_ms) {
+    if (!entry.digest) {
+        entry.digest = std::make_unique<digest_tally>();
+        entry.digest->since_ms = now_ms;
+    }
+    auto& part = entry.digest->parts[basis.conv];
+    if (part.messages == 0) part.first_seq = basis.message.seq;
+    ++part.messages;
+    part.mentions += mentioned ? 1 : 0;
+    part.last_seq = std::max(part.last_seq, basis.message.seq);
+    part.recency = ++entry.digest->counted;
+    if (entry.digest->timer == 0) arm_digest(home, user, entry, now_ms);
+}
+
+void push_desk::arm_digest(std::size_t home, const user_key& user, user_entry& entry,
+                           std::int64_t now_ms) {
+    const auto* profile = profile_of(user, entry);
+    const auto start =
+        profile && profile->hours ? profile->hours->next_start(now_ms) : work_schedule::never_ms;
+    if (start == work_schedule::never_ms) {
+        // No work start ahead (the hours were removed, or no shift within a year): nothing to
+        // wait for; what was held back stays in the conversation list's unread counts.
+        entry.digest.reset();
+        ctx_.report.digest(digest_outcome::dropped);
+        return;
+    }
+    auto& table = homes_[home];
+    const auto timer = table.next_timer++;
+    entry.digest->timer = timer;
+    ctx_.routes.post_after(home, std::chrono::milliseconds{start - now_ms},
+                           [this, home, user, timer] { digest_due(home, user, timer); });
+}
+
+// On the home shard at the work start a timer was armed for.
+void push_desk::digest_due(std::size_t home, const user_key& user, std::uint64_t timer) {
+    auto& users = homes_[home].users;
+    const auto it = users.find(user);
+    if (it == users.end() || !it->second.digest || it->second.digest->timer != timer) return;
+    auto& entry = it->second;
+    const auto now_ms = ctx_.time.unix_ms();
+    const auto* profile = profile_of(user, entry);
+    if (profile && profile->hours && !entry.hours.working(profile, now_ms)) {
+        // Not at work after all (the policy moved the hours, or the timer ran a little early on
+        // the wall clock): wait for the start that comes.
+        return arm_digest(home, user, entry, now_ms);
+    }
+    const auto tally = std::move(entry.digest);
+    if (tally->parts.empty()) {
+        ctx_.report.digest(digest_outcome::all_read);
+        return;
+    }
+    send_digest(home, user, entry, *tally);
+    ctx_.report.digest(digest_outcome::sent);
+}
+
+void push_desk::send_digest(std::size_t home, const user_key& user, user_entry& entry,
+                            const digest_tally& tally) {
+    push::digest_counts counts;
+    std::vector<std::pair<const storage::conv_id*, const digest_part*>> recent;
+    for (const auto& [conv, part] : tally.parts) {
+        counts.messages += part.messages;
+        counts.mentions += part.mentions;
+        recent.emplace_back(&conv, &part);
+    }
+    counts.conversations = static_cast<std::uint32_t>(tally.parts.size());
+    const auto listed = std::min(recent.size(), digest_listed);
+    std::partial_sort(
+        recent.begin(), recent.begin() + static_cast<std::ptrdiff_t>(listed), recent.end(),
+        [](const auto& a, const auto& b) { return a.second->recency > b.second->recency; });
+    auto frame = std::make_shared<v1::Frame>();
+    auto& d = *frame->mutable_digest();
+    d.set_messages(counts.messages);
+    d.set_conversation_count(counts.conversations);
+    d.set_mentions(counts.mentions);
+    d.set_since_ms(tally.since_ms);
+    for (std::size_t k = 0; k < listed; ++k) {
+        auto& c = *d.add_conversations();
+        to_proto(*recent[k].first, *c.mutable_conv());
+        c.set_messages(recent[k].second->messages);
+        c.set_mentions(recent[k].second->mentions);
+        c.set_last_seq(recent[k].second->last_seq);
+    }
+    to_user_(user.tenant, user.user, std::move(frame));
+    if (!port_) return;
+    const auto* known = registered(home, user);
+    if (!known) return;  // the store read failed: counted; the online devices were told
+    for (const auto& r : entry.registrations) {
+        if (in_front(entry, r.device)) continue;
+        push::push_message m;
+        m.to = {user.tenant, user.user, r.device};
+        m.platform = r.platform;
+        m.token = r.token;
+        m.app_id = r.app_id;
+        m.count = counts.messages;
+        m.alert = true;  // the work day starts: this one may be heard
+        m.digest = counts;
+        port_->submit(std::move(m), std::chrono::milliseconds{0});
+    }
+}
+
+void push_desk::read_off(digest_tally& tally,
+                         const std::vector<storage::delivered_change>& changes) {
+    for (const auto& c : changes) {
+        const auto it = tally.parts.find(c.conv);
+        if (it == tally.parts.end()) continue;
+        auto& part = it->second;
+        const auto up_to = c.cursor.read_up_to;
+        if (up_to >= part.last_seq) {
+            tally.parts.erase(it);
+        } else if (up_to >= part.first_seq) {
+            // Read part way: at most what lies after the cursor is left (not every seq there was
+            // the user's to count, so this can only undercount what is unread).
+            const auto left = static_cast<std::uint32_t>(
+                std::min<std::uint64_t>(part.messages, part.last_seq - up_to));
+            part.messages = left;
+            part.mentions = std::min(part.mentions, left);
+            part.first_seq = up_to + 1;
+        }
+    }
+}
+
 // ---- what the home shard keeps ---------------------------------------------------------------
 
 void push_desk::registration_changed(storage::tenant_id tenant, storage::user_id user) {
@@ -271,16 +426,18 @@ void push_desk::registration_changed(storage::tenant_id tenant, storage::user_id
 
 void push_desk::settings_changed(storage::tenant_id tenant, storage::user_id user,
                                  std::shared_ptr<const user_profile> own) {
-    if (!port_) return;
     const auto home = ctx_.routes.home_of(tenant, user);
     ctx_.routes.post(home, [this, home, key = user_key{tenant, user}, own = std::move(own)] {
         auto& users = homes_[home].users;
         auto it = users.find(key);
         if (it == users.end()) return;
-        it->second.own = own;
-        it->second.own_known = true;
-        it->second.profile_known = false;
-        it->second.hours = {};
+        auto& entry = it->second;
+        entry.own = own;
+        entry.own_known = true;
+        entry.profile_known = false;
+        entry.hours = {};
+        // New hours move the work start the digest waits for.
+        if (entry.digest) arm_digest(home, key, entry, ctx_.time.unix_ms());
     });
 }
 
@@ -322,14 +479,18 @@ void push_desk::disconnected(std::size_t home, const requester& who, std::uint64
     std::erase_if(it->second.online, [&](const auto& c) { return c.id == connection; });
 }
 
-push_desk::user_entry* push_desk::registered(std::size_t home, const user_key& user) {
+push_desk::user_entry& push_desk::entry_of(std::size_t home, const user_key& user) {
     auto& table = homes_[home];
     auto it = table.users.find(user);
     if (it == table.users.end()) {
         bound(table);
         it = table.users.try_emplace(user).first;
     }
-    auto& entry = it->second;
+    return it->second;
+}
+
+push_desk::user_entry* push_desk::registered(std::size_t home, const user_key& user) {
+    auto& entry = entry_of(home, user);
     if (entry.registered_known) return &entry;
     auto stored = ctx_.store.push_tokens(user.tenant, user.user);
     if (!stored) {
@@ -343,6 +504,12 @@ push_desk::user_entry* push_desk::registered(std::size_t home, const user_key& u
 }
 
 const user_profile* push_desk::profile_of(const user_key& user, user_entry& entry) {
+    return profile_of(user, entry, policies_.of(user.tenant));
+}
+
+const user_profile* push_desk::profile_of(
+    const user_key& user, user_entry& entry,
+    const storage::result<std::shared_ptr<const tenant_policy>>& policy) {
     if (!entry.own_known) {
         auto settings = ctx_.store.user_settings(user.tenant, user.user);
         if (!settings) {
@@ -355,7 +522,6 @@ const user_profile* push_desk::profile_of(const user_key& user, user_entry& entr
             entry.own_known = true;
         }
     }
-    auto policy = policies_.of(user.tenant);
     if (!policy) {
         ctx_.report.failed(failure::store_read_failed,
                            "a tenant's notification policy, tenant " + std::to_string(user.tenant));
@@ -372,7 +538,14 @@ const user_profile* push_desk::profile_of(const user_key& user, user_entry& entr
 
 void push_desk::bound(home_table& table) {
     if (table.users.size() < ctx_.limit.push_users_cached) return;
-    std::erase_if(table.users, [](const auto& kv) { return kv.second.online.empty(); });
+    std::erase_if(table.users,
+                  [](const auto& kv) { return kv.second.online.empty() && !kv.second.digest; });
+    if (table.users.size() < ctx_.limit.push_users_cached) return;
+    std::erase_if(table.users, [this](const auto& kv) {
+        if (!kv.second.online.empty()) return false;
+        ctx_.report.digest(digest_outcome::dropped);
+        return true;
+    });
 }
 
 bool push_desk::in_front(const user_entry& entry, storage::device_id device) {

@@ -19,8 +19,16 @@
 // relay; the timers run on the conversation's owner shard on the core's clock, and stop at the
 // acknowledgement, a recall, or the last time.
 //
-// With no push port (ternd without [push]) every member returns at once: nothing is read,
-// nothing is kept.
+// The work-start digest is kept here too, with or without a push port: each message the
+// decision holds back because its recipient is off hours (or in do-not-disturb off hours) is
+// counted on the recipient's home shard, per conversation, and a timer for the user's next work
+// start is armed on the core's clock. Reads take off what they cover. At the work start what is
+// left goes to the user's online devices as a Digest frame and, through the relay, as one push to
+// each registered device that is not in front of them. The tallies are in memory: a restart
+// forgets them (counted as dropped only when the table's bound forgets one).
+//
+// With no push port (ternd without [push]) nothing is pushed: registrations are not read, app
+// states not kept; only the digest's tallies and the settings that time them are.
 //
 // Threading: dispatch(), read(), registration_changed() and settings_changed() from any thread
 // (they post to the home shard); on_app_state() on the device's shard; connected() and
@@ -30,6 +38,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,7 +60,11 @@ struct delivery;
 
 class push_desk {
 public:
-    push_desk(const context& ctx, push_port* port, tenant_policies& policies);
+    // How a frame reaches every online device of a user (the device table's to_user).
+    using user_sender =
+        std::function<void(storage::tenant_id, storage::user_id, std::shared_ptr<const v1::Frame>)>;
+
+    push_desk(const context& ctx, push_port* port, tenant_policies& policies, user_sender to_user);
 
     [[nodiscard]] bool enabled() const noexcept { return port_ != nullptr; }
 
@@ -87,6 +101,20 @@ private:
         bool desktop = false;
         bool foreground = true;  // a connection starts in front of its user
     };
+    // What reached a user off hours in one conversation and is not read yet.
+    struct digest_part {
+        std::uint32_t messages = 0;
+        std::uint32_t mentions = 0;
+        std::uint64_t first_seq = 0;  // the oldest unread of them
+        std::uint64_t last_seq = 0;
+        std::uint64_t recency = 0;  // the count when the newest arrived: most recent first
+    };
+    struct digest_tally {
+        std::map<storage::conv_id, digest_part> parts;
+        std::int64_t since_ms = 0;
+        std::uint64_t counted = 0;  // messages counted so far, read or not
+        std::uint64_t timer = 0;    // the armed timer's number: an older timer finds another
+    };
     struct user_entry {
         bool registered_known = false;  // `registrations` read from the store
         std::vector<storage::push_registration> registrations;
@@ -97,13 +125,28 @@ private:
         std::shared_ptr<const user_profile> profile;  // in force
         hours_cache hours;
         std::vector<open_connection> online;
+        std::unique_ptr<digest_tally> digest;  // null: nothing off hours since the last one
     };
     struct home_table {
         std::unordered_map<user_key, user_entry, key_hash> users;
+        std::uint64_t next_timer = 1;
     };
 
     void consider(std::size_t home, storage::tenant_id tenant, const delivery& batch,
                   const std::vector<std::uint32_t>& recipients);
+    // ---- the work-start digest
+    // Counts the message for the user's digest and arms the work-start timer if none is.
+    void tally(std::size_t home, const user_key& user, user_entry& entry,
+               const message_basis& basis, bool mentioned, std::int64_t now_ms);
+    // Arms (again) the timer for the user's next work start after `now_ms`; forgets the tally
+    // when there is none within the schedule's horizon.
+    void arm_digest(std::size_t home, const user_key& user, user_entry& entry, std::int64_t now_ms);
+    void digest_due(std::size_t home, const user_key& user, std::uint64_t timer);
+    void send_digest(std::size_t home, const user_key& user, user_entry& entry,
+                     const digest_tally& tally);
+    // A read takes what it covers off the user's tally.
+    static void read_off(digest_tally& tally,
+                         const std::vector<storage::delivered_change>& changes);
     // The message for one registered device, as the tenant's policy lets it show.
     [[nodiscard]] static push::push_message message_for(const message_basis& basis,
                                                         storage::user_id user,
@@ -121,9 +164,17 @@ private:
     // The user's entry with its registrations read (and, when there are any, the profile in
     // force); null when the store could not be read (counted).
     user_entry* registered(std::size_t home, const user_key& user);
+    // The user's entry, made if missing (what it keeps is read when first needed).
+    user_entry& entry_of(std::size_t home, const user_key& user);
+    // The profile in force under the tenant's policy: `policy` when the caller read it (once
+    // for many users), else read here.
     const user_profile* profile_of(const user_key& user, user_entry& entry);
+    const user_profile* profile_of(
+        const user_key& user, user_entry& entry,
+        const storage::result<std::shared_ptr<const tenant_policy>>& policy);
     // Keeps the table bounded: past limits::push_users_cached, the users with no open
-    // connection are forgotten (read again when a message next reaches them).
+    // connection and no digest pending are forgotten (read again when a message next reaches
+    // them); if that is not enough, those with a digest pending too (counted dropped).
     void bound(home_table& table);
 
     [[nodiscard]] static bool in_front(const user_entry& entry, storage::device_id device);
@@ -132,6 +183,7 @@ private:
     context ctx_;
     push_port* port_;
     tenant_policies& policies_;
+    user_sender to_user_;
     shard_local<home_table> homes_;
 };
 

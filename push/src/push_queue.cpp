@@ -22,10 +22,12 @@ push_queue::offered push_queue::offer(push_message m, clock::time_point now,
         const auto count = e.message.count + m.count;
         const bool urgent = e.message.urgent || m.urgent;
         const bool alert = e.message.alert || m.alert;
+        auto digest = m.digest ? m.digest : e.message.digest;  // a digest stays one
         e.message = std::move(m);  // the newest message, the latest badge
         e.message.count = count;
         e.message.urgent = urgent;
         e.message.alert = alert;
+        e.message.digest = digest;
         return offered::coalesced;
     }
     if (entries_.size() >= settings_.capacity) return offered::full;
@@ -79,6 +81,7 @@ bool push_queue::retry_later(std::uint64_t id, clock::time_point now) {
         newer.message.count += e.message.count;
         newer.message.urgent = newer.message.urgent || e.message.urgent;
         newer.message.alert = newer.message.alert || e.message.alert;
+        if (!newer.message.digest) newer.message.digest = e.message.digest;
         entries_.erase(it);
         return true;
     }

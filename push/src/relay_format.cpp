@@ -17,6 +17,23 @@ json conversation(const push_message& m) {
     return {{"type", m.conv_type}, {"id", m.conv_id}, {"peer", m.conv_peer}};
 }
 
+json digest_of(const digest_counts& d) {
+    return {{"messages", d.messages}, {"conversations", d.conversations}, {"mentions", d.mentions}};
+}
+
+// The digest as one line for a Matrix gateway, which shows content.body as it is (the webhook's
+// relay words it itself, in the user's language).
+std::string digest_line(const digest_counts& d) {
+    auto line = std::to_string(d.messages) + (d.messages == 1 ? " message in " : " messages in ") +
+                std::to_string(d.conversations) +
+                (d.conversations == 1 ? " conversation" : " conversations");
+    if (d.mentions > 0) {
+        line += ", " + std::to_string(d.mentions) +
+                (d.mentions == 1 ? " mention of you" : " mentions of you");
+    }
+    return line;
+}
+
 std::string hex(const unsigned char* bytes, std::size_t n) {
     static constexpr char digits[] = "0123456789abcdef";
     std::string out;
@@ -61,7 +78,9 @@ std::string webhook_body(const push_message& m) {
                  {"badge", m.badge},
                  {"notice", m.alert ? "alert" : "silent"},
                  {"urgent", m.urgent},
-                 {"channel", to_string(m.via)}};
+                 {"channel", to_string(m.via)},
+                 {"kind", m.digest ? "digest" : "message"}};
+    if (m.digest) body["digest"] = digest_of(*m.digest);
     if (m.sender != 0) body["sender"] = m.sender;
     if (!m.preview.empty()) body["preview"] = m.preview;
     return body.dump();
@@ -118,6 +137,16 @@ std::string matrix_body(const push_message& m) {
                      {"urgent", m.urgent},
                      {"channel", to_string(m.via)}}}};
     if (m.alert) device["tweaks"] = {{"sound", "default"}};
+    if (m.digest) {
+        // Not about one event or room: the Push Gateway API lets both go.
+        device["data"]["digest"] = digest_of(*m.digest);
+        json n = {{"type", "tern.digest"},
+                  {"prio", m.alert ? "high" : "low"},
+                  {"counts", {{"unread", m.badge}}},
+                  {"content", {{"msgtype", "m.notice"}, {"body", digest_line(*m.digest)}}},
+                  {"devices", json::array({device})}};
+        return json{{"notification", n}}.dump();
+    }
     json n = {{"event_id", "$" + std::to_string(m.seq)},
               {"room_id", room_of(m)},
               {"type", "m.room.message"},

@@ -39,6 +39,7 @@ public:
     void failed(core::failure what, std::string_view detail) override {
         failures.emplace_back(what, std::string(detail));
     }
+    void digest(core::digest_outcome what) override { digests.push_back(what); }
     [[nodiscard]] std::size_t count(core::failure what) const {
         std::size_t n = 0;
         for (const auto& f : failures) n += f.first == what ? 1 : 0;
@@ -49,6 +50,7 @@ public:
     std::size_t delivered = 0;
     std::vector<std::size_t> fanouts;
     std::vector<std::pair<core::failure, std::string>> failures;
+    std::vector<core::digest_outcome> digests;
 };
 
 // The core's push port, recording what the core handed it (push_desk's decisions).

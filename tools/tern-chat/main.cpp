@@ -164,6 +164,18 @@ public:
         std::cout << "acked " << conv_name(a.conv) << " #" << a.seq << " by " << a.user
                   << std::endl;
     }
+    void on_digest(const tc::digest& d) override {
+        std::lock_guard lock(mutex_);
+        std::cout << "digest " << d.messages << (d.messages == 1 ? " message in " : " messages in ")
+                  << d.conversation_count
+                  << (d.conversation_count == 1 ? " conversation" : " conversations");
+        if (d.mentions > 0) std::cout << ", " << d.mentions << " mentioning you";
+        std::cout << " while you were off:";
+        for (const auto& c : d.conversations) {
+            std::cout << " " << conv_name(c.conv) << " (" << c.messages << ")";
+        }
+        std::cout << std::endl;
+    }
     void on_settings(const tc::notification_settings& s) override {
         std::lock_guard lock(mutex_);
         std::cout << "settings dnd "

@@ -31,6 +31,37 @@ function registrationOf(body) {
     return { id: token, type };
 }
 
+// A work-start digest: what reached the user off hours and is still unread, in one line.
+function digestOf(body, texts) {
+    const d = body.digest ?? {};
+    const numbers = ['messages', 'conversations', 'mentions'].map((k) => {
+        if (!Number.isInteger(d[k]) || d[k] < 0) throw new MappingError(`digest.${k}: expected a count`);
+        return d[k];
+    });
+    const [messages, conversations, mentions] = numbers;
+    const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+    let text = (texts.digest ?? '{messages} in {conversations}')
+        .replace('{messages}', plural(messages, 'message', 'messages'))
+        .replace('{conversations}', plural(conversations, 'conversation', 'conversations'));
+    if (mentions > 0) {
+        text += (texts.digestMentions ?? ', {mentions} of you')
+            .replace('{mentions}', plural(mentions, 'mention', 'mentions'));
+    }
+    const title = texts.digestTitle ?? 'While you were off';
+    return {
+        title,
+        body: text,
+        alert: { title, body: text },
+        sound: 'default',
+        priority: 'high',
+        pushType: 'alert',
+        collapseKey: 'tern.digest',
+        threadId: 'tern.digest',
+        custom: { tenant: String(body.tenant), kind: 'digest', ...Object.fromEntries(
+            ['messages', 'conversations', 'mentions'].map((k, i) => [k, String(numbers[i])])) },
+    };
+}
+
 // What the notification shows; `texts` names the words an operator may translate.
 function notificationOf(body, texts = {}) {
     const count = required(body, 'count', 'number');
@@ -56,6 +87,7 @@ function notificationOf(body, texts = {}) {
     if (silent) {
         return { ...data, silent: true, contentAvailable: true, pushType: 'background', priority: 'normal' };
     }
+    if (body.kind === 'digest') return { ...data, ...digestOf(body, texts) };
     const more = count > 1 ? (texts.more ?? ' (+{n} more)').replace('{n}', String(count - 1)) : '';
     const title = body.urgent ? (texts.urgent ?? 'Urgent') : (texts.title ?? 'New message');
     const text = body.preview ?? (body.sender !== undefined ? (texts.from ?? 'From {sender}').replace('{sender}', String(body.sender)) : (texts.hidden ?? 'You have a new message'));

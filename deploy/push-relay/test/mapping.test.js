@@ -58,3 +58,24 @@ test('a silent push and a badge-only push ring nothing and move the badge', () =
         assert.equal(n.badge, quiet.badge);
     }
 });
+
+test('a work-start digest reads as one line, with the mentions when there are any', () => {
+    const digest = {
+        tenant: 7, user: 9, device: 90, platform: 'fcm', token: 'f', app_id: 'com.example.chat',
+        count: 12, badge: 15, notice: 'alert', urgent: false, channel: 'push', kind: 'digest',
+        conversation: { type: '', id: 0, peer: 0 }, seq: 0,
+        digest: { messages: 12, conversations: 4, mentions: 2 },
+    };
+    const n = notificationOf(digest);
+    assert.equal(n.title, 'While you were off');
+    assert.equal(n.body, '12 messages in 4 conversations, 2 mentions of you');
+    assert.equal(n.badge, 15);
+    assert.equal(n.sound, 'default');
+    assert.equal(n.custom.kind, 'digest');
+    assert.equal(n.custom.mentions, '2');
+    assert.equal(n.collapseKey, 'tern.digest');
+    const one = notificationOf({ ...digest, digest: { messages: 1, conversations: 1, mentions: 0 } });
+    assert.equal(one.body, '1 message in 1 conversation');
+    assert.throws(() => notificationOf({ ...digest, digest: { messages: -1, conversations: 1, mentions: 0 } }),
+        MappingError);
+});

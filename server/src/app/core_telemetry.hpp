@@ -22,6 +22,7 @@ public:
         metrics_.messages_delivered(pushes, since);
     }
     void failed(core::failure what, std::string_view detail) override;
+    void digest(core::digest_outcome what) override { metrics_.digest(core::to_string(what)); }
 
 private:
     server::metrics& metrics_;

@@ -186,8 +186,9 @@ struct metrics::impl {
     prom::Counter* heap_released = nullptr;
     std::map<std::string, prom::Counter*, std::less<>> pushes;  // by outcome; fixed
     prom::Gauge* push_queue = nullptr;
-    std::map<unsigned, prom::Counter*> admin_requests;  // by status; 0: malformed; fixed
-    std::array<prom::Counter*, 2> owner_changes{};      // ended, began
+    std::map<std::string, prom::Counter*, std::less<>> digests;  // by outcome; fixed
+    std::map<unsigned, prom::Counter*> admin_requests;           // by status; 0: malformed; fixed
+    std::array<prom::Counter*, 2> owner_changes{};               // ended, began
     prom::Histogram* append_duration = nullptr;
     std::map<std::string, prom::Counter*, std::less<>> appends;     // by outcome; fixed
     std::array<prom::Counter*, 2> bus_messages{};                   // out, in
@@ -374,6 +375,16 @@ struct metrics::impl {
                           .Help("Pushes waiting for the relay or in flight.")
                           .Register(*registry)
                           .Add({});
+        auto& digest_family =
+            prom::BuildCounter()
+                .Name("tern_digests_total")
+                .Help(
+                    "Work-start digests, one per user and work start: sent, all_read (everything "
+                    "read before it), dropped (forgotten before it).")
+                .Register(*registry);
+        for (const char* outcome : {"sent", "all_read", "dropped"}) {
+            digests[outcome] = &digest_family.Add({{"outcome", outcome}});
+        }
         auto& owner_family = prom::BuildCounter()
                                  .Name("tern_cluster_owner_changes_total")
                                  .Help("Ownership terms of this node that began or ended.")
@@ -551,6 +562,12 @@ void metrics::heap_released(std::uint64_t bytes) {
 void metrics::push_counted(std::string_view outcome, std::size_t n) {
     if (const auto it = impl_->pushes.find(outcome); it != impl_->pushes.end()) {
         it->second->Increment(static_cast<double>(n));
+    }
+}
+
+void metrics::digest(std::string_view outcome) {
+    if (const auto it = impl_->digests.find(outcome); it != impl_->digests.end()) {
+        it->second->Increment();
     }
 }
 

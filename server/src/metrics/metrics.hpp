@@ -101,6 +101,8 @@ public:
     // retried, token_invalid.
     void push_counted(std::string_view outcome, std::size_t n);
     void push_queue_depth(std::size_t depth);  // set before each scrape
+    // A user's work-start digest by core::digest_outcome's name: sent, all_read, dropped.
+    void digest(std::string_view outcome);
 
     // ---- the admin listener ---------------------------------------------------------------
     // One admin HTTP request by the status it was answered with; 0: it could not be parsed

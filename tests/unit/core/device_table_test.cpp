@@ -102,7 +102,7 @@ TEST_CASE("a catch-up waits while the device's queue is full, and resumes when i
 }
 
 TEST_CASE("pushes go only to the shards holding a recipient's device", "[unit][core]") {
-    service_harness h(2, false);  // no push relay: its desk would visit the recipients' homes
+    service_harness h(2, false);
     auto alice = h.open({acme, 8, 80}, 0);  // direct(8, 9) is owned by shard 0
     auto bob = h.open({acme, 9, 90}, 1);
     send_many(h, alice, 1);
@@ -110,7 +110,10 @@ TEST_CASE("pushes go only to the shards holding a recipient's device", "[unit][c
     h.router.take_posts();
     send_many(h, alice, 1);
     const auto posts = h.router.take_posts();
-    CHECK(std::count(posts.begin(), posts.end(), std::size_t{1}) == 0);
+    // Shard 1 holds no device of Bob's now: it is visited only if it is Bob's home shard, once,
+    // where his work-start digest is counted (push_desk.hpp).
+    const std::ptrdiff_t home_visits = h.router.home_of(acme, 9) == 1 ? 1 : 0;
+    CHECK(std::count(posts.begin(), posts.end(), std::size_t{1}) == home_visits);
     CHECK(alice->pushed() == one_to(2));
     CHECK(bob->pushed() == one_to(1));
 }

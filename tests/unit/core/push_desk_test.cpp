@@ -426,3 +426,176 @@ TEST_CASE("push: another tenant's user with the same id is never pushed for this
               (p.message.to.tenant == acme ? "bob-phone" : "other-tenant-phone"));
     }
 }
+
+// ---- the work-start digest ----------------------------------------------------------------------
+
+namespace {
+
+// Monday to Friday, 09:00 to 17:00 UTC: the test clock starts on a Friday at 08:00, an hour
+// before Bob's day begins.
+v1::NotificationSettings office_hours(const std::string& start = "09:00") {
+    v1::NotificationSettings s;
+    auto* hours = s.mutable_hours();
+    hours->set_time_zone("UTC");
+    hours->set_work_days(0b001'1111);
+    hours->set_start(start);
+    hours->set_end("17:00");
+    return s;
+}
+
+// Bob away, with office hours, and a laptop of his open in front of him (it hears the digest
+// event; the phone gets the digest push). Carol (user 7) shares a group with him and Alice.
+struct bob_off_hours : bob_away {
+    std::shared_ptr<fake_device> laptop = h.open({acme, 9, 93}, 0);
+    std::shared_ptr<fake_device> carol = h.open({acme, 7, 70}, 1);
+    st::conv_id group = create_group(h, carol, {8, 9});
+
+    bob_off_hours() {
+        h.request(laptop, settings_frame(1, office_hours()));
+        REQUIRE(laptop->reply_to(1)->has_ok());
+    }
+    void group_send(std::uint64_t req_id, bool mention_bob) {
+        auto f = text_send(req_id, group, "standup notes", "g-" + std::to_string(req_id));
+        if (mention_bob) f.mutable_send()->mutable_content()->add_mentions(9);
+        h.request(carol, f);
+        REQUIRE(carol->reply_to(req_id)->has_send_ack());
+    }
+    [[nodiscard]] std::vector<v1::Frame> digests() const { return laptop->of(v1::Frame::kDigest); }
+};
+
+}  // namespace
+
+TEST_CASE("digest: what reached a user off hours is told once, at their next work start",
+          "[unit][core]") {
+    bob_off_hours b;
+    b.send(5, "one");
+    b.send(6, "two");
+    b.send(7, "three");
+    b.group_send(8, true);
+    b.group_send(9, false);
+    CHECK(b.phone_pushes().empty());  // off hours: no phone buzzed
+    CHECK(b.digests().empty());
+
+    b.h.router.advance(59min);
+    CHECK(b.digests().empty());
+    b.h.router.advance(1min);  // 09:00, Friday
+    const auto digests = b.digests();
+    REQUIRE(digests.size() == 1);
+    const auto& d = digests[0].digest();
+    CHECK(d.messages() == 5);
+    CHECK(d.conversation_count() == 2);
+    CHECK(d.mentions() == 1);
+    CHECK(d.since_ms() == 1'800'000'000'000);
+    REQUIRE(d.conversations_size() == 2);
+    CHECK(d.conversations(0).conv().id() == b.group.id);  // the most recent first
+    CHECK(d.conversations(0).messages() == 2);
+    CHECK(d.conversations(0).mentions() == 1);
+    CHECK(d.conversations(1).conv().id() == 8);
+    CHECK(d.conversations(1).messages() == 3);
+    CHECK(d.conversations(1).last_seq() == 3);
+
+    // The phone: one push, the digest, heard.
+    const auto pushes = b.phone_pushes();
+    REQUIRE(pushes.size() == 1);
+    REQUIRE(pushes[0].message.digest);
+    CHECK(*pushes[0].message.digest == push::digest_counts{5, 2, 1});
+    CHECK(pushes[0].message.alert);
+    CHECK(pushes[0].message.count == 5);
+    CHECK(pushes[0].delay == 0ms);
+    CHECK(b.h.pushes.to(9, 93).empty());  // the laptop had the event
+    CHECK(b.h.telemetry.digests == std::vector{core::digest_outcome::sent});
+
+    // At work now: messages ring as usual, and the next day brings no second digest.
+    b.send(10, "four");
+    REQUIRE(b.phone_pushes().size() == 2);
+    CHECK(b.phone_pushes()[1].message.alert);
+    b.h.router.advance(24h);
+    CHECK(b.digests().size() == 1);
+    CHECK(b.phone_pushes().size() == 2);
+}
+
+TEST_CASE("digest: reads before the work start take off what they cover, all of it: no digest",
+          "[unit][core]") {
+    bob_off_hours b;
+    b.send(5, "one");
+    b.send(6, "two");
+    b.send(7, "three");
+    b.group_send(8, true);
+
+    SECTION("part of a conversation read: what is after the cursor stays") {
+        b.h.request(b.laptop, mark_read_frame(2, b.conv, 2));
+        b.h.request(b.laptop, mark_read_frame(3, b.group, 1));  // the group's creation only
+        b.h.router.advance(1h);
+        const auto digests = b.digests();
+        REQUIRE(digests.size() == 1);
+        const auto& d = digests[0].digest();
+        CHECK(d.messages() == 2);
+        CHECK(d.conversation_count() == 2);
+        CHECK(d.mentions() == 1);
+    }
+    SECTION("everything read: nothing to tell") {
+        b.h.request(b.laptop, mark_read_frame(2, b.conv, 3));
+        b.h.request(b.laptop, mark_read_frame(3, b.group, 2));
+        b.h.router.advance(1h);
+        CHECK(b.digests().empty());
+        for (const auto& p : b.phone_pushes()) {
+            CHECK_FALSE(p.message.digest);  // only the reads' badge pushes
+            CHECK(p.message.count == 0);
+        }
+        CHECK(b.h.telemetry.digests == std::vector{core::digest_outcome::all_read});
+    }
+}
+
+TEST_CASE("digest: do-not-disturb off hours counts, muted conversations and urgent-allowed do not",
+          "[unit][core]") {
+    bob_off_hours b;
+    auto s = office_hours();
+    s.set_dnd_until_ms(b.h.router.unix_ms() + 3 * 3'600'000);  // an evening in do-not-disturb
+    b.h.request(b.laptop, settings_frame(2, s));
+    b.send(5, "counted");
+    v1::Frame mute;
+    mute.set_req_id(3);
+    core::to_proto(b.group, *mute.mutable_mute_conversation()->mutable_conv());
+    mute.mutable_mute_conversation()->set_level(v1::NOTIFY_LEVEL_NOTHING);
+    b.h.request(b.laptop, mute);
+    REQUIRE(b.laptop->reply_to(3)->has_ok());
+    b.group_send(6, true);  // muted: not counted
+    b.h.router.advance(1h);
+    REQUIRE(b.digests().size() == 1);
+    CHECK(b.digests()[0].digest().messages() == 1);
+    CHECK(b.digests()[0].digest().conversation_count() == 1);
+}
+
+TEST_CASE("digest: new hours move the work start it waits for", "[unit][core]") {
+    bob_off_hours b;
+    b.send(5, "one");
+    b.h.request(b.laptop, settings_frame(2, office_hours("08:30")));
+    b.h.router.advance(30min);
+    REQUIRE(b.digests().size() == 1);
+    CHECK(b.digests()[0].digest().messages() == 1);
+    b.h.router.advance(1h);
+    CHECK(b.digests().size() == 1);  // the first timer (09:00) found nothing to tell
+
+    SECTION("hours removed: nothing to wait for, the tally is dropped") {
+        b.send(6, "after work");  // 09:30 is inside the shift: not counted
+        b.h.router.advance(8h);   // 17:30, off hours
+        b.send(7, "late");
+        b.h.request(b.laptop, settings_frame(3, v1::NotificationSettings{}));
+        b.h.router.advance(72h);
+        CHECK(b.digests().size() == 1);
+        CHECK(b.h.telemetry.digests.back() == core::digest_outcome::dropped);
+    }
+}
+
+TEST_CASE("digest: without a push port the online devices still hear it", "[unit][core]") {
+    service_harness h(2, false);
+    auto alice = h.open({acme, 8, 80}, 0);
+    auto laptop = h.open({acme, 9, 93}, 1);
+    h.request(laptop, settings_frame(1, office_hours()));
+    h.request(alice, text_send(2, st::conv_id::direct(8, 9), "morning", "c-2"));
+    REQUIRE(alice->reply_to(2)->has_send_ack());
+    h.router.advance(1h);
+    REQUIRE(laptop->of(v1::Frame::kDigest).size() == 1);
+    CHECK(laptop->of(v1::Frame::kDigest)[0].digest().messages() == 1);
+    CHECK(h.counted.push_token_reads == 0);
+}

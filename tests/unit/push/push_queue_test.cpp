@@ -174,3 +174,34 @@ TEST_CASE("a badge-only push joins a waiting push without changing it, or goes o
     CHECK(taken->message.count == 0);
     CHECK_FALSE(taken->message.alert);
 }
+
+TEST_CASE("a digest meeting a waiting push for its device stays a digest, either way round",
+          "[unit][push]") {
+    auto digest = message(1, 0, 0);
+    digest.conv_type.clear();
+    digest.preview.clear();
+    digest.count = 12;
+    digest.digest = tp::digest_counts{12, 4, 2};
+    for (const bool digest_first : {true, false}) {
+        tp::push_queue q({});
+        if (digest_first) {
+            CHECK(q.offer(digest, t0) == tp::push_queue::offered::queued);
+            CHECK(q.offer(message(1, 9, 30), t0) == tp::push_queue::offered::coalesced);
+        } else {
+            CHECK(q.offer(message(1, 9, 30), t0) == tp::push_queue::offered::queued);
+            CHECK(q.offer(digest, t0) == tp::push_queue::offered::coalesced);
+        }
+        const auto taken = q.take(t0);
+        REQUIRE(taken);
+        REQUIRE(taken->message.digest);
+        CHECK(*taken->message.digest == tp::digest_counts{12, 4, 2});
+        CHECK(taken->message.count == 13);
+        // A read of the message's conversation leaves the digest's part.
+        q.retry_later(taken->id, t0);
+        CHECK(q.read(7, 42, "group", 9, 0, 30) == 1);
+        const auto again = q.take(t0 + 10min);
+        REQUIRE(again);
+        CHECK(again->message.digest);
+        CHECK(again->message.count == 12);
+    }
+}

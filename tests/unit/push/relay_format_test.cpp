@@ -105,6 +105,35 @@ TEST_CASE("the Matrix push gateway's notify: the conversation as room, the seq a
     CHECK_FALSE(low["devices"][0].contains("tweaks"));
 }
 
+TEST_CASE("a work-start digest to either relay: its kind, its numbers, and no room or event",
+          "[unit][push]") {
+    tp::push_message m;
+    m.to = {7, 42, 3};
+    m.platform = "fcm";
+    m.token = "tok-2";
+    m.app_id = "com.example.chat";
+    m.count = 12;
+    m.badge = 15;
+    m.digest = tp::digest_counts{12, 4, 2};
+    const auto hook = json::parse(tp::webhook_body(m));
+    CHECK(hook["kind"] == "digest");
+    CHECK(hook["digest"] == json{{"messages", 12}, {"conversations", 4}, {"mentions", 2}});
+    CHECK(hook["badge"] == 15);
+    CHECK(json::parse(tp::webhook_body(sample()))["kind"] == "message");
+    CHECK_FALSE(json::parse(tp::webhook_body(sample())).contains("digest"));
+
+    const auto n = json::parse(tp::matrix_body(m))["notification"];
+    CHECK(n["type"] == "tern.digest");
+    CHECK_FALSE(n.contains("event_id"));
+    CHECK_FALSE(n.contains("room_id"));
+    CHECK(n["content"]["body"] == "12 messages in 4 conversations, 2 mentions of you");
+    CHECK(n["devices"][0]["data"]["digest"]["mentions"] == 2);
+    CHECK(n["counts"]["unread"] == 15);
+    m.digest = tp::digest_counts{1, 1, 0};
+    CHECK(json::parse(tp::matrix_body(m))["notification"]["content"]["body"] ==
+          "1 message in 1 conversation");
+}
+
 TEST_CASE("what a relay's answer means: taken, ask again, a dead token, refused", "[unit][push]") {
     CHECK(tp::webhook_verdict(200) == tp::verdict::delivered);
     CHECK(tp::webhook_verdict(204) == tp::verdict::delivered);

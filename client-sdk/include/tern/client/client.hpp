@@ -52,6 +52,8 @@ public:
     // A member acknowledged an urgent message this user sent, or this user did on another
     // device.
     virtual void on_urgent_acknowledged(const urgent_acknowledged&) {}
+    // The user's work day began with messages held back off hours still unread.
+    virtual void on_digest(const digest&) {}
 };
 
 template <class T>

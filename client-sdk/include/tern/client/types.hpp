@@ -171,6 +171,23 @@ struct urgent_acknowledged {
     std::int64_t at_ms = 0;  // when (the server's clock)
 };
 
+// The work-start digest (listener::on_digest): what reached this user outside their working hours
+// (delivered silently then) and was still unread when their work day began. Sent once per work
+// start to the user's online devices; the others get it as a push through the relay.
+struct digest {
+    struct conversation {
+        conv_id conv;
+        std::uint32_t messages = 0;
+        std::uint32_t mentions = 0;
+        seq_t last_seq = 0;
+    };
+    std::uint32_t messages = 0;
+    std::uint32_t conversation_count = 0;  // all of them; `conversations` lists at most 50
+    std::uint32_t mentions = 0;
+    std::vector<conversation> conversations;  // the most recent first
+    std::int64_t since_ms = 0;                // when the first of them arrived
+};
+
 // Who has acknowledged an urgent message and who not yet (urgent_status()): the members at the
 // message, less its sender; both lists ascend by user id.
 struct urgent_status {

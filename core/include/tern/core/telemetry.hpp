@@ -24,6 +24,15 @@ enum class failure : std::uint8_t {
 
 [[nodiscard]] std::string_view to_string(failure f) noexcept;
 
+// What became of a user's work-start digest (docs/notifications.md, "The work-start digest").
+enum class digest_outcome : std::uint8_t {
+    sent,      // told at the work start: an online event and/or pushes
+    all_read,  // everything it counted was read before the work start: nothing to tell
+    dropped,   // forgotten before the work start (the table's bound, a restart loses them all)
+};
+
+[[nodiscard]] std::string_view to_string(digest_outcome d) noexcept;
+
 class telemetry {
 public:
     virtual ~telemetry() = default;
@@ -38,6 +47,8 @@ public:
                                     std::chrono::nanoseconds since_accepted) = 0;
     // `detail` says where (a tenant id may appear; never content, tokens or user ids).
     virtual void failed(failure what, std::string_view detail) = 0;
+    // A user's work-start digest, once per user and work start.
+    virtual void digest(digest_outcome what) = 0;
 };
 
 }  // namespace tern::core

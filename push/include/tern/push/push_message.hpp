@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace tern::push {
@@ -21,6 +22,15 @@ struct device_key {
 // channel a relay may wire to SMS or a call; everything else is `push`.
 enum class channel : std::uint8_t { push, sms, call };
 [[nodiscard]] const char* to_string(channel c) noexcept;
+
+// A work-start digest's numbers: what reached the user outside their working hours (no phone
+// buzzed then) and is still unread at their next work start.
+struct digest_counts {
+    std::uint32_t messages = 0;
+    std::uint32_t conversations = 0;
+    std::uint32_t mentions = 0;
+    friend bool operator==(const digest_counts&, const digest_counts&) = default;
+};
 
 struct push_message {
     device_key to;
@@ -40,6 +50,9 @@ struct push_message {
     channel via = channel::push;
     std::uint32_t count = 1;  // messages it stands for (coalesced per device)
     std::uint32_t badge = 0;  // the user's total unread
+    // Set on a work-start digest (kind "digest" to the relay): the conversation fields are then
+    // empty, count is the digest's messages.
+    std::optional<digest_counts> digest;
 };
 
 }  // namespace tern::push
