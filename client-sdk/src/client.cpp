@@ -365,6 +365,69 @@ void client::register_push_token(const std::string& platform, const std::string&
     });
 }
 
+void client::schedule_send(const conv_id& conv, const content& body, release_time when,
+                           callback<scheduled_message> done) {
+    v1::Frame f;
+    auto& s = *f.mutable_schedule_send();
+    detail::to_proto(conv, *s.mutable_conv());
+    // The SDK's id: asking again after a lost answer is answered by the stored message.
+    s.set_client_msg_id(new_client_msg_id());
+    detail::to_proto(body, *s.mutable_content());
+    if (when.at_work_start_of != 0) {
+        s.set_at_work_start_of(when.at_work_start_of);
+    } else {
+        s.set_at_ms(when.at_ms);
+    }
+    run([f = std::move(f), done = std::move(done)](impl& i) mutable {
+        i.ask<scheduled_message>(
+            std::move(f), v1::Frame::kScheduledMessage,
+            [](const v1::Frame& r) { return detail::from_proto(r.scheduled_message()); },
+            std::move(done));
+    });
+}
+
+void client::edit_scheduled(std::uint64_t id, const content& body,
+                            std::optional<std::int64_t> release_at_ms,
+                            callback<scheduled_message> done) {
+    v1::Frame f;
+    auto& e = *f.mutable_edit_scheduled();
+    e.set_schedule_id(id);
+    detail::to_proto(body, *e.mutable_content());
+    if (release_at_ms) e.set_release_at_ms(*release_at_ms);
+    run([f = std::move(f), done = std::move(done)](impl& i) mutable {
+        i.ask<scheduled_message>(
+            std::move(f), v1::Frame::kScheduledMessage,
+            [](const v1::Frame& r) { return detail::from_proto(r.scheduled_message()); },
+            std::move(done));
+    });
+}
+
+void client::cancel_scheduled(std::uint64_t id, callback<ok> done) {
+    v1::Frame f;
+    f.mutable_cancel_scheduled()->set_schedule_id(id);
+    run([f = std::move(f), done = std::move(done)](impl& i) mutable {
+        i.ask<ok>(
+            std::move(f), v1::Frame::kOk, [](const v1::Frame&) { return ok{}; }, std::move(done));
+    });
+}
+
+void client::list_scheduled(callback<std::vector<scheduled_message>> done) {
+    v1::Frame f;
+    f.mutable_list_scheduled();
+    run([f = std::move(f), done = std::move(done)](impl& i) mutable {
+        i.ask<std::vector<scheduled_message>>(
+            std::move(f), v1::Frame::kScheduledList,
+            [](const v1::Frame& r) {
+                std::vector<scheduled_message> out;
+                for (const auto& m : r.scheduled_list().scheduled()) {
+                    out.push_back(detail::from_proto(m));
+                }
+                return out;
+            },
+            std::move(done));
+    });
+}
+
 void client::urgent_status(const conv_id& conv, seq_t seq,
                            callback<tern::client::urgent_status> done) {
     v1::Frame f;

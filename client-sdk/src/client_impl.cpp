@@ -587,6 +587,11 @@ void client::impl::on_frame(v1::Frame& frame) {
                 app->on_urgent_acknowledged(a);
             });
             return;
+        case v1::Frame::kScheduledUpdate:
+            callbacks.post([app = app_, u = detail::from_proto(frame.scheduled_update())] {
+                app->on_scheduled(u);
+            });
+            return;
         case v1::Frame::kDigest:
             callbacks.post(
                 [app = app_, d = detail::from_proto(frame.digest())] { app->on_digest(d); });

@@ -195,6 +195,37 @@ digest from_proto(const v1::Digest& d) {
     return out;
 }
 
+scheduled_message from_proto(const v1::ScheduledMessage& m) {
+    return {m.schedule_id(),         from_proto(m.conv()), m.client_msg_id(),
+            from_proto(m.content()), m.release_at_ms(),    m.created_ms()};
+}
+
+scheduled_update from_proto(const v1::ScheduledUpdate& u) {
+    scheduled_update out;
+    out.message = from_proto(u.scheduled());
+    switch (u.state()) {
+        case v1::SCHEDULED_STATE_EDITED:
+            out.what = scheduled_update::state::edited;
+            break;
+        case v1::SCHEDULED_STATE_CANCELLED:
+            out.what = scheduled_update::state::cancelled;
+            break;
+        case v1::SCHEDULED_STATE_RELEASED:
+            out.what = scheduled_update::state::released;
+            break;
+        case v1::SCHEDULED_STATE_FAILED:
+            out.what = scheduled_update::state::failed;
+            break;
+        default:
+            out.what = scheduled_update::state::scheduled;
+            break;
+    }
+    out.seq = u.seq();
+    out.failure = static_cast<error_code>(u.error_code());
+    out.failure_text = u.error();
+    return out;
+}
+
 presence from_proto(const v1::UserPresence& p) {
     presence out;
     out.user = p.user_id();

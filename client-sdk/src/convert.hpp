@@ -23,6 +23,8 @@ void to_proto(const content& c, v1::Content& out);
 [[nodiscard]] urgent_status from_proto(const v1::UrgentStatus& s);
 [[nodiscard]] urgent_acknowledged from_proto(const v1::UrgentAcknowledged& a);
 [[nodiscard]] digest from_proto(const v1::Digest& d);
+[[nodiscard]] scheduled_message from_proto(const v1::ScheduledMessage& m);
+[[nodiscard]] scheduled_update from_proto(const v1::ScheduledUpdate& u);
 [[nodiscard]] presence from_proto(const v1::UserPresence& p);
 [[nodiscard]] typing from_proto(const v1::Typing& t);
 [[nodiscard]] conversation_list from_proto(const v1::ConversationList& l);

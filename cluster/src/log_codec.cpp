@@ -97,6 +97,9 @@ std::uint32_t format_of(const pb::LogEntry& entry) {
         case pb::LogEntry::kAckUrgent:
         case pb::LogEntry::kPushToken:
             return 4;
+        case pb::LogEntry::kPutScheduled:
+        case pb::LogEntry::kRemoveScheduled:
+            return 5;
         default:
             return 1;
     }
@@ -166,6 +169,19 @@ boost::system::result<log_record, decode_error> decode_body(const pb::LogEntry& 
                                                  {p.device(), p.platform(), p.token(), p.app_id()},
                                                  p.only_if_token()}}};
         }
+        case pb::LogEntry::kPutScheduled: {
+            const auto& p = in.put_scheduled();
+            st::put_scheduled e;
+            e.tenant = p.tenant();
+            e.message = {p.sender(),        p.id(),        {}, p.client_msg_id(), p.content(),
+                         p.release_at_ms(), p.created_ms()};
+            if (!get_conv(p.conv(), e.message.conv)) return decode_error::malformed;
+            return log_record{st::log_entry{std::move(e)}};
+        }
+        case pb::LogEntry::kRemoveScheduled: {
+            const auto& r = in.remove_scheduled();
+            return log_record{st::log_entry{st::remove_scheduled{r.tenant(), r.sender(), r.id()}}};
+        }
         case pb::LogEntry::BODY_NOT_SET:
             break;
     }
@@ -222,6 +238,21 @@ std::string encode_entry(const st::log_entry& entry, std::optional<std::uint64_t
                 p.set_token(e.registration.token);
                 p.set_app_id(e.registration.app_id);
                 p.set_only_if_token(e.only_if_token);
+            } else if constexpr (std::is_same_v<T, st::put_scheduled>) {
+                auto& p = *out.mutable_put_scheduled();
+                p.set_tenant(e.tenant);
+                p.set_sender(e.message.sender);
+                p.set_id(e.message.id);
+                put_conv(*p.mutable_conv(), e.message.conv);
+                p.set_client_msg_id(e.message.client_msg_id);
+                p.set_content(e.message.content);
+                p.set_release_at_ms(e.message.release_at_ms);
+                p.set_created_ms(e.message.created_ms);
+            } else if constexpr (std::is_same_v<T, st::remove_scheduled>) {
+                auto& r = *out.mutable_remove_scheduled();
+                r.set_tenant(e.tenant);
+                r.set_sender(e.sender);
+                r.set_id(e.id);
             } else {
                 throw std::invalid_argument("a log_position is never logged");
             }

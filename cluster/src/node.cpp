@@ -406,7 +406,10 @@ void node::parts::begin_term(partition_slot& slot, const replica_status& applied
         *slot.log, applied, applied_to.digest, [this](const std::string&) { wake(); },
         owner_log::default_in_flight, settings.observer.appended);
     auto t = std::make_shared<detail::term>(slot.id, ++terms, shards, log, store, limits, telemetry,
-                                            clock, settings.pushes);
+                                            clock, settings.pushes,
+                                            [this, partition = slot.id](storage::tenant_id tenant) {
+                                                return map.of(tenant) == partition;
+                                            });
     slot.rep->set_durable(true);  // before any entry of the term can be applied
     {
         std::lock_guard lock(slot.mutex);

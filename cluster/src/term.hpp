@@ -15,10 +15,11 @@ namespace tern::cluster::detail {
 struct term {
     term(std::uint32_t partition_, std::uint64_t number_, core::router& shards,
          std::shared_ptr<owner_log> log_, storage::store& store, const core::limits& limits,
-         core::telemetry& telemetry, const core::clock& clock, core::push_port* pushes)
+         core::telemetry& telemetry, const core::clock& clock, core::push_port* pushes,
+         std::function<bool(storage::tenant_id)> serves)
         : partition(partition_),
           number(number_),
-          routes(shards),
+          routes(shards, std::move(serves)),
           log(std::move(log_)),
           service(routes, store, *log, limits, telemetry, clock, pushes) {}
 

@@ -77,12 +77,8 @@ storage::append_event entry_for(const requester& who, const storage::conv_id& co
 
 }  // namespace rules
 
-namespace {
-
-using namespace rules;
-
-decided<void> check_content(const v1::Content& content, const conv_state& state, role sender_role,
-                            const limits& limits) {
+decided<void> check_content_shape(const v1::Content& content, const limits& limits) {
+    using rules::refuse;
     // An urgent message says why; nothing else carries a reason (the urgent desk checked who may
     // send it, urgent_desk.hpp).
     const bool urgent = (content.flags() & v1::MESSAGE_FLAG_URGENT) != 0;
@@ -111,6 +107,16 @@ decided<void> check_content(const v1::Content& content, const conv_state& state,
     if (static_cast<std::size_t>(content.mentions_size()) > limits.max_mentions) {
         return refuse(v1::INVALID_ARGUMENT, "too many mentions");
     }
+    return {};
+}
+
+namespace {
+
+using namespace rules;
+
+decided<void> check_content(const v1::Content& content, const conv_state& state, role sender_role,
+                            const limits& limits) {
+    if (auto ok = check_content_shape(content, limits); !ok) return ok;
     for (auto user : content.mentions()) {
         if (!state.members.contains(user)) {
             return refuse(v1::INVALID_ARGUMENT, "mentioned user is not a member");

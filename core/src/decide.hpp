@@ -69,6 +69,11 @@ using decided = boost::system::result<T, refusal>;
 [[nodiscard]] decided<storage::conv_id> to_conv_id(const v1::ConvId& id);
 void to_proto(const storage::conv_id& c, v1::ConvId& out);
 
+// What a message's content must be whatever the conversation: one body, within the size and
+// mention limits, a reason exactly when urgent. (The owner checks the rest against the
+// conversation: mentions of members, mention_all, reply_to_seq.)
+[[nodiscard]] decided<void> check_content_shape(const v1::Content& content, const limits& limits);
+
 // Every decision needs `now_ms`, the owner's clock, which becomes the event's server time.
 [[nodiscard]] decided<storage::append_event> decide_send(const requester& who,
                                                          const v1::SendRequest& req,

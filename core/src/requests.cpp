@@ -3,6 +3,7 @@
 #include <array>
 
 #include "keys.hpp"
+#include "schedule_desk.hpp"
 #include "settings_desk.hpp"
 
 namespace tern::core {
@@ -24,7 +25,7 @@ decided<storage::append_event> decide_group_creation(const decision_input& in) {
 }
 
 // clang-format off
-const std::array<request_kind, 28> table{{
+const std::array<request_kind, 32> table{{
     {Frame::kSend, route::event, "send",
      [](const Frame& f) { return &f.send().conv(); },
      [](const Frame& f) -> const std::string& { return f.send().client_msg_id(); }, nullptr,
@@ -130,6 +131,11 @@ const std::array<request_kind, 28> table{{
     {Frame::kGroupInfoRequest, route::query, "group_info_request",
      [](const Frame& f) { return &f.group_info_request().conv(); }, no_id, nullptr, nullptr,
      answer_group_info},
+    {Frame::kScheduleSend, route::scheduled, "schedule_send", nullptr, no_id},
+    {Frame::kEditScheduled, route::scheduled, "edit_scheduled", nullptr, no_id},
+    {Frame::kCancelScheduled, route::scheduled, "cancel_scheduled", nullptr, no_id},
+    {Frame::kListScheduled, route::query, "list_scheduled", nullptr, no_id, nullptr, nullptr,
+     answer_scheduled},
 }};
 // clang-format on
 

@@ -37,6 +37,7 @@ enum class request_route : std::uint8_t {
     urgent_ack,          // a member acknowledges an urgent message, at the conversation's owner
     push_token,          // the device's push registration, committed from the device's shard
     app_state,           // the device's app in the foreground or not: its user's home shard
+    scheduled,           // schedule, edit or cancel a scheduled message: the sender's home shard
 };
 
 // What the owner decides from.

@@ -9,6 +9,7 @@
 #include "presence_desk.hpp"
 #include "receipts.hpp"
 #include "requests.hpp"
+#include "schedule_desk.hpp"
 #include "settings_desk.hpp"
 #include "urgent_desk.hpp"
 
@@ -24,6 +25,7 @@ struct service::parts {
           presence(ctx, devices),
           settings(ctx, devices),
           urgent(ctx, devices, owner),
+          schedule(ctx, devices, owner),
           admin(ctx, devices, draining) {}
 
     std::atomic<bool> draining{false};
@@ -34,12 +36,15 @@ struct service::parts {
     presence_desk presence;
     settings_desk settings;
     urgent_desk urgent;
+    schedule_desk schedule;
     admin_ops admin;
 };
 
 service::service(router& routes, storage::store& store, commit_port& commits, const limits& limits,
                  telemetry& telemetry, const clock& clock, push_port* pushes)
-    : parts_(std::make_unique<parts>(routes, store, commits, limits, telemetry, clock, pushes)) {}
+    : parts_(std::make_unique<parts>(routes, store, commits, limits, telemetry, clock, pushes)) {
+    parts_->schedule.start();
+}
 
 service::~service() = default;
 
@@ -101,6 +106,8 @@ void service::on_request(const std::shared_ptr<device_port>& device, v1::Frame& 
             return p.settings.on_push_token(device, frame);
         case request_route::app_state:
             return p.devices.pushes().on_app_state(device, frame);
+        case request_route::scheduled:
+            return p.schedule.on_request(device, frame);
     }
 }
 

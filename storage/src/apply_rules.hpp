@@ -33,6 +33,15 @@ namespace tern::storage::detail {
            (!r.token.empty() || r.platform.empty());
 }
 
+// A scheduled message with its keys and within the field limits.
+[[nodiscard]] inline bool valid_scheduled(const put_scheduled& e) noexcept {
+    const auto& m = e.message;
+    return e.tenant != 0 && m.sender != 0 && m.id != 0 && m.release_at_ms >= 0 &&
+           !m.client_msg_id.empty() &&
+           m.client_msg_id.size() <= max_scheduled_client_msg_id_bytes &&
+           m.content.size() <= max_scheduled_content_bytes;
+}
+
 // A mute setting names a known level; a time only with a level that mutes something.
 [[nodiscard]] inline bool valid_mute(const mute_setting& m) noexcept {
     if (m.level > notify_level::nothing) return false;

@@ -309,6 +309,38 @@ public:
         return out;
     }
 
+    result<std::vector<scheduled_message>> scheduled_of(tenant_id t,
+                                                        user_id sender) const override {
+        std::lock_guard lock(mutex_);
+        std::vector<scheduled_message> out;
+        for (auto it = scheduled_.lower_bound({t, sender, 0});
+             it != scheduled_.end() && std::get<0>(it->first) == t &&
+             std::get<1>(it->first) == sender;
+             ++it) {
+            out.push_back(it->second);
+        }
+        return out;
+    }
+
+    result<std::optional<scheduled_message>> scheduled(tenant_id t, user_id sender,
+                                                       std::uint64_t id) const override {
+        std::lock_guard lock(mutex_);
+        const auto it = scheduled_.find({t, sender, id});
+        if (it == scheduled_.end()) return std::optional<scheduled_message>{};
+        return std::optional<scheduled_message>{it->second};
+    }
+
+    result<std::vector<scheduled_ref>> scheduled_due(std::int64_t up_to_ms,
+                                                     std::size_t limit) const override {
+        std::lock_guard lock(mutex_);
+        std::vector<scheduled_ref> out;
+        for (auto it = due_.begin();
+             it != due_.end() && it->release_at_ms <= up_to_ms && out.size() < limit; ++it) {
+            out.push_back(*it);
+        }
+        return out;
+    }
+
     result<std::optional<log_position>> position(std::uint32_t partition) const override {
         std::lock_guard lock(mutex_);
         auto it = positions_.find(partition);
@@ -524,6 +556,27 @@ private:
         return apply_outcome{};
     }
 
+    entry_result apply_one(const put_scheduled& e) {
+        if (!detail::valid_scheduled(e)) return make_error_code(errc::invalid_entry);
+        const auto& m = e.message;
+        const std::tuple key{e.tenant, m.sender, m.id};
+        if (const auto it = scheduled_.find(key); it != scheduled_.end()) {
+            due_.erase({it->second.release_at_ms, e.tenant, m.sender, m.id});
+        }
+        scheduled_[key] = m;
+        due_.insert({m.release_at_ms, e.tenant, m.sender, m.id});
+        return apply_outcome{};
+    }
+
+    entry_result apply_one(const remove_scheduled& e) {
+        if (e.tenant == 0) return make_error_code(errc::invalid_entry);
+        const auto it = scheduled_.find({e.tenant, e.sender, e.id});
+        if (it == scheduled_.end()) return apply_outcome{};
+        due_.erase({it->second.release_at_ms, e.tenant, e.sender, e.id});
+        scheduled_.erase(it);
+        return apply_outcome{};
+    }
+
     entry_result apply_one(const put_user_settings& e) {
         if (e.tenant == 0 || e.settings.size() > max_settings_bytes) {
             return make_error_code(errc::invalid_entry);
@@ -602,6 +655,8 @@ private:
     std::map<std::uint32_t, log_position> positions_;
     std::map<std::pair<tenant_id, user_id>, std::string> settings_;  // notification settings
     std::map<std::tuple<tenant_id, user_id, device_id>, push_registration> pushes_;
+    std::map<std::tuple<tenant_id, user_id, std::uint64_t>, scheduled_message> scheduled_;
+    std::set<scheduled_ref> due_;  // the release order
     // The urgent index: (tenant, time, conv, seq) -> sender.
     std::map<std::tuple<tenant_id, std::int64_t, conv_id, seq_t>, user_id> urgent_;
 };

@@ -37,6 +37,8 @@ public:
     entry_result apply(const put_user_settings& e);
     entry_result apply(const ack_urgent& e);
     entry_result apply(const set_push_token& e);
+    entry_result apply(const put_scheduled& e);
+    entry_result apply(const remove_scheduled& e);
 
     void put(cf c, std::string_view key, std::string_view value) {
         check(batch_.Put(store_.handle(c), rocksdb::Slice(key.data(), key.size()),
@@ -122,6 +124,12 @@ private:
     std::unordered_map<std::uint32_t, std::optional<log_position>> positions_;
     // Push registrations this batch wrote (the token; empty: removed), by key.
     std::unordered_map<std::string, std::string> push_tokens_;
+    // Scheduled messages this batch wrote (their release time; nullopt: removed), by key.
+    std::unordered_map<std::string, std::optional<std::int64_t>> scheduled_times_;
+
+    // The release time stored (or written by this batch) under `key`; nullopt: none.
+    std::optional<std::int64_t> scheduled_time(const std::string& key, user_id sender,
+                                               std::uint64_t id);
 };
 
 conv_state* apply_batch::conv(const conv_ref& ref) {
@@ -460,6 +468,40 @@ entry_result apply_batch::apply(const set_push_token& e) {
         put(cf_default, key, encode_push(e.registration));
     }
     push_tokens_[key] = e.registration.token;
+    return apply_outcome{};
+}
+
+std::optional<std::int64_t> apply_batch::scheduled_time(const std::string& key, user_id sender,
+                                                        std::uint64_t id) {
+    if (const auto it = scheduled_times_.find(key); it != scheduled_times_.end()) return it->second;
+    const auto v = db_get(cf_default, key);
+    if (!v) return std::nullopt;
+    return decoded(decode_scheduled(sender, id, *v)).release_at_ms;
+}
+
+entry_result apply_batch::apply(const put_scheduled& e) {
+    if (!valid_scheduled(e)) return make_error_code(errc::invalid_entry);
+    const auto& m = e.message;
+    const auto key = scheduled_key(e.tenant, m.sender, m.id);
+    if (const auto before = scheduled_time(key, m.sender, m.id)) {
+        del(cf_default, scheduled_due_key({*before, e.tenant, m.sender, m.id}));
+    }
+    if (failed_) return failed_;
+    put(cf_default, key, encode_scheduled(m));
+    put(cf_default, scheduled_due_key({m.release_at_ms, e.tenant, m.sender, m.id}), {});
+    scheduled_times_[key] = m.release_at_ms;
+    return apply_outcome{};
+}
+
+entry_result apply_batch::apply(const remove_scheduled& e) {
+    if (e.tenant == 0) return make_error_code(errc::invalid_entry);
+    const auto key = scheduled_key(e.tenant, e.sender, e.id);
+    const auto before = scheduled_time(key, e.sender, e.id);
+    if (failed_) return failed_;
+    if (!before) return apply_outcome{};
+    del(cf_default, key);
+    del(cf_default, scheduled_due_key({*before, e.tenant, e.sender, e.id}));
+    scheduled_times_[key] = std::nullopt;
     return apply_outcome{};
 }
 

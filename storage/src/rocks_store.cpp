@@ -516,6 +516,54 @@ result<std::vector<push_registration>> rocks_store::push_tokens(tenant_id t, use
     return out;
 }
 
+result<std::vector<scheduled_message>> rocks_store::scheduled_of(tenant_id t,
+                                                                 user_id sender) const {
+    const auto snap = view();
+    const auto prefix = scheduled_key(t, sender, std::nullopt);
+    std::vector<scheduled_message> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snap.options, handles_[cf_default]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        const auto key = as_view(it->key());
+        if (key.size() != prefix.size() + 8) return corrupt();
+        auto m =
+            decode_scheduled(sender, get_be64(key.data() + prefix.size()), as_view(it->value()));
+        if (!m) return corrupt();
+        out.push_back(std::move(*m));
+    }
+    if (!it->status().ok()) return to_error(it->status());
+    return out;
+}
+
+result<std::optional<scheduled_message>> rocks_store::scheduled(tenant_id t, user_id sender,
+                                                                std::uint64_t id) const {
+    std::string value;
+    const auto s =
+        db_->Get(view().options, handles_[cf_default], scheduled_key(t, sender, id), &value);
+    if (s.IsNotFound()) return std::optional<scheduled_message>{};
+    if (!s.ok()) return to_error(s);
+    auto m = decode_scheduled(sender, id, value);
+    if (!m) return corrupt();
+    return std::optional<scheduled_message>{std::move(*m)};
+}
+
+result<std::vector<scheduled_ref>> rocks_store::scheduled_due(std::int64_t up_to_ms,
+                                                              std::size_t limit) const {
+    const auto snap = view();
+    const std::string prefix(scheduled_due_prefix);
+    std::vector<scheduled_ref> out;
+    if (up_to_ms < 0) return out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snap.options, handles_[cf_default]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && out.size() < limit;
+         it->Next()) {
+        const auto ref = decode_scheduled_due_key(as_view(it->key()));
+        if (!ref) return corrupt();
+        if (ref->release_at_ms > up_to_ms) break;
+        out.push_back(*ref);
+    }
+    if (!it->status().ok()) return to_error(it->status());
+    return out;
+}
+
 result<std::uint64_t> rocks_store::inbox_head(tenant_id t, user_id u) const {
     const auto r = read_inbox_head(*db_, view().options, handles_[cf_inbox], t, u);
     if (!r.status.ok()) return to_error(r.status);

@@ -63,6 +63,19 @@ inline constexpr std::string_view push_prefix = "push/";
 [[nodiscard]] std::string encode_push(const push_registration& r);
 [[nodiscard]] std::optional<push_registration> decode_push(device_id d, std::string_view v);
 
+// "sched/" · tenant · sender · id (big-endian) -> the scheduled message (put_scheduled);
+// "sdue/" · release time · tenant · sender · id (big-endian) -> empty: the release order across
+// tenants (scheduled_due). Times are unix ms, never negative here (the core refuses them).
+inline constexpr std::string_view scheduled_prefix = "sched/";
+inline constexpr std::string_view scheduled_due_prefix = "sdue/";
+[[nodiscard]] std::string scheduled_key(tenant_id t, user_id sender,
+                                        std::optional<std::uint64_t> id);
+[[nodiscard]] std::string scheduled_due_key(const scheduled_ref& r);
+[[nodiscard]] std::optional<scheduled_ref> decode_scheduled_due_key(std::string_view key);
+[[nodiscard]] std::string encode_scheduled(const scheduled_message& m);
+[[nodiscard]] std::optional<scheduled_message> decode_scheduled(user_id sender, std::uint64_t id,
+                                                                std::string_view v);
+
 // The decoded value of a timeline record.
 struct event_value {
     stored_event event;
@@ -135,6 +148,10 @@ public:
     result<std::optional<std::int64_t>> urgent_acked(tenant_id, const conv_id&, seq_t,
                                                      user_id) const override;
     result<std::vector<push_registration>> push_tokens(tenant_id, user_id) const override;
+    result<std::vector<scheduled_message>> scheduled_of(tenant_id, user_id) const override;
+    result<std::optional<scheduled_message>> scheduled(tenant_id, user_id,
+                                                       std::uint64_t) const override;
+    result<std::vector<scheduled_ref>> scheduled_due(std::int64_t, std::size_t) const override;
     result<std::uint64_t> inbox_head(tenant_id, user_id) const override;
     result<std::vector<inbox_item>> inbox_after(tenant_id, user_id, std::uint64_t after,
                                                 std::size_t limit) const override;

@@ -202,6 +202,57 @@ std::optional<push_registration> decode_push(device_id d, std::string_view v) {
     return out;
 }
 
+std::string scheduled_key(tenant_id t, user_id sender, std::optional<std::uint64_t> id) {
+    std::string k(scheduled_prefix);
+    put_be64(k, t);
+    put_be64(k, sender);
+    if (id) put_be64(k, *id);
+    return k;
+}
+
+std::string scheduled_due_key(const scheduled_ref& r) {
+    std::string k(scheduled_due_prefix);
+    put_be64(k, static_cast<std::uint64_t>(r.release_at_ms));
+    put_be64(k, r.tenant);
+    put_be64(k, r.sender);
+    put_be64(k, r.id);
+    return k;
+}
+
+std::optional<scheduled_ref> decode_scheduled_due_key(std::string_view key) {
+    if (key.size() != scheduled_due_prefix.size() + 32 || !key.starts_with(scheduled_due_prefix)) {
+        return std::nullopt;
+    }
+    const auto* p = key.data() + scheduled_due_prefix.size();
+    return scheduled_ref{static_cast<std::int64_t>(get_be64(p)), get_be64(p + 8), get_be64(p + 16),
+                         get_be64(p + 24)};
+}
+
+std::string encode_scheduled(const scheduled_message& m) {
+    return value_writer{}
+        .conv(m.conv)
+        .i64(m.release_at_ms)
+        .i64(m.created_ms)
+        .str(m.client_msg_id)
+        .str(m.content)
+        .take();
+}
+
+std::optional<scheduled_message> decode_scheduled(user_id sender, std::uint64_t id,
+                                                  std::string_view v) {
+    value_reader r(v);
+    scheduled_message out;
+    out.sender = sender;
+    out.id = id;
+    out.conv = r.conv();
+    out.release_at_ms = r.i64();
+    out.created_ms = r.i64();
+    out.client_msg_id = r.str();
+    out.content = r.str();
+    if (!r.done()) return std::nullopt;
+    return out;
+}
+
 std::string settings_key(tenant_id t, user_id u) {
     std::string k = "settings/";
     for (const auto v : {t, u}) {

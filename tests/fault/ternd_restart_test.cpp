@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -97,6 +98,74 @@ TEST_CASE("acked messages survive kill -9, resends keep their seqs, delivery is 
         CHECK(final_seq[ev.client_msg_id()] == ev.seq());
     }
     CHECK(bob->receive(300ms) == std::nullopt);  // nothing more: no duplicates
+}
+
+TEST_CASE("scheduled messages survive kill -9: each released once, with its seq, in order",
+          "[fault][restart]") {
+    const ternd_setup setup("tern-kill9-scheduled", "fsync");
+    const auto wall_ms = [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    };
+    const auto schedule = [](raw_client& c, std::uint64_t req_id, const std::string& cmid,
+                             std::int64_t at_ms) {
+        v1::Frame f;
+        f.set_req_id(req_id);
+        auto& s = *f.mutable_schedule_send();
+        *s.mutable_conv() = direct(7, 9);
+        s.set_client_msg_id(cmid);
+        s.mutable_content()->set_text("scheduled " + cmid);
+        s.set_at_ms(at_ms);
+        c.send(f);
+        const auto r = c.receive_reply(req_id);
+        REQUIRE(r);
+        REQUIRE(r->has_scheduled_message());
+        return r->scheduled_message();
+    };
+    // Three messages due a few seconds from now, and one cancelled; then the server dies before
+    // any is due.
+    const auto due = wall_ms() + 3'000;
+    {
+        ternd_process ternd(TERND_BINARY, setup.config_file, setup.log_file);
+        auto alice = login(ternd.port(), setup.token(1, 7, 70));
+        schedule(*alice, 1, "s1", due);
+        schedule(*alice, 2, "s2", due + 200);
+        schedule(*alice, 3, "s3", due + 400);
+        const auto gone = schedule(*alice, 4, "s4", due);
+        v1::Frame cancel;
+        cancel.set_req_id(5);
+        cancel.mutable_cancel_scheduled()->set_schedule_id(gone.schedule_id());
+        alice->send(cancel);
+        REQUIRE(alice->receive_reply(5)->has_ok());
+        ternd.kill9();
+    }
+    // Restarted after they came due: released at start, in their order, once each.
+    while (wall_ms() < due + 600) std::this_thread::sleep_for(100ms);
+    ternd_process ternd(TERND_BINARY, setup.config_file, setup.log_file);
+    auto bob = login(ternd.port(), setup.token(1, 9, 90));
+    std::vector<std::string> got;
+    std::uint64_t expect = 1;
+    while (got.size() < 3) {
+        auto f = bob->receive(20s);
+        REQUIRE(f);
+        if (!f->has_push()) continue;
+        const auto& ev = f->push().event();
+        CHECK(ev.seq() == expect++);
+        CHECK(ev.sender() == 7);
+        CHECK(ev.server_time_ms() >= due);
+        got.push_back(ev.client_msg_id());
+    }
+    CHECK(got == std::vector<std::string>{"s1", "s2", "s3"});
+    CHECK(bob->receive(1s) == std::nullopt);  // nothing more: not the cancelled one, no repeat
+    auto alice = login(ternd.port(), setup.token(1, 7, 71));
+    v1::Frame list;
+    list.set_req_id(9);
+    list.mutable_list_scheduled();
+    alice->send(list);
+    const auto listed = alice->receive_reply(9);
+    REQUIRE(listed);
+    CHECK(listed->scheduled_list().scheduled_size() == 0);
 }
 
 TEST_CASE(

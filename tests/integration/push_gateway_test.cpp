@@ -37,7 +37,7 @@ gateway_fixture pushing_gateway(const test_relay& relay, std::chrono::millisecon
     });
 }
 
-void ok(sdk_device& d, const std::function<void(tc::callback<tc::ok>)>& call) {
+void ok(sdk_device& /*device*/, const std::function<void(tc::callback<tc::ok>)>& call) {
     awaited<tc::ok> done;
     call(done.callback());
     const auto r = done.get();

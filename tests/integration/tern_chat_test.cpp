@@ -103,6 +103,33 @@ TEST_CASE("two tern-chat processes exchange messages through pipes", "[integrati
     bob.write_line("/ack 1");  // not an urgent message
     REQUIRE(bob.wait_for("error INVALID_ARGUMENT not an urgent message", 30s));
 
+    // Scheduled: one for now goes at once (Alice hears it released), one for in an hour is
+    // listed until Alice cancels it.
+    alice.write_line("/open 2");
+    alice.write_line("/schedule 0 see you at nine");
+    REQUIRE(bob.wait_for("1: see you at nine", 30s));
+    REQUIRE(alice.wait_for("released d:1-2 #", 30s));
+    alice.write_line("/schedule 60 much later");
+    REQUIRE(alice.wait_for("\"much later\"", 30s));
+    std::string later_id;
+    for (const auto& line : alice.seen) {
+        if (line.starts_with("ok schedule ") && line.find("much later") != std::string::npos) {
+            later_id = line.substr(12, line.find(' ', 12) - 12);
+        }
+    }
+    REQUIRE_FALSE(later_id.empty());
+    alice.write_line("/scheduled");
+    REQUIRE(alice.wait_for("scheduled 1: " + later_id + " d:1-2 at ", 30s));
+    alice.write_line("/reschedule " + later_id + " later still");
+    REQUIRE(alice.wait_for("ok reschedule " + later_id, 30s));
+    REQUIRE(alice.wait_for("schedule " + later_id + " edited d:1-2", 30s));
+    alice.write_line("/scheduled");
+    REQUIRE(alice.wait_for("\"later still\"", 30s));
+    alice.write_line("/unschedule " + later_id);
+    REQUIRE(alice.wait_for("schedule " + later_id + " cancelled d:1-2", 30s));
+    alice.write_line("/schedule start 99 nobody");
+    REQUIRE(alice.wait_for("at_work_start_of: a member", 30s));
+
     // End of input: each waits for its sends, then exits cleanly.
     alice.close_stdin();
     bob.close_stdin();

@@ -98,6 +98,12 @@ struct core_harness {
         } while (commits.commit() != 0);
         router.run();
     }
+    // Moves the clock forward, running the timers due on the way, then settles what they began
+    // (their commits, and what those post).
+    void advance(std::chrono::milliseconds by) {
+        router.advance(by);
+        settle();
+    }
 
     std::unique_ptr<storage::store> memory = storage::make_memory_store();
     counting_store counted{*memory};  // what the core reads, counted

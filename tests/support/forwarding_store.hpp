@@ -81,6 +81,18 @@ public:
         storage::tenant_id t, storage::user_id u) const override {
         return inner_.push_tokens(t, u);
     }
+    storage::result<std::vector<storage::scheduled_message>> scheduled_of(
+        storage::tenant_id t, storage::user_id sender) const override {
+        return inner_.scheduled_of(t, sender);
+    }
+    storage::result<std::optional<storage::scheduled_message>> scheduled(
+        storage::tenant_id t, storage::user_id sender, std::uint64_t id) const override {
+        return inner_.scheduled(t, sender, id);
+    }
+    storage::result<std::vector<storage::scheduled_ref>> scheduled_due(
+        std::int64_t up_to_ms, std::size_t limit) const override {
+        return inner_.scheduled_due(up_to_ms, limit);
+    }
     storage::result<std::uint64_t> inbox_head(storage::tenant_id t,
                                               storage::user_id u) const override {
         return inner_.inbox_head(t, u);

@@ -7,6 +7,7 @@
 // Input: a command (below) or text, sent to the open conversation. Output: one line per event,
 // starting with a word that says what it is (state, msg, sent, receipt, reads, who, presence,
 // typing, conv, member, error). At the end of input it waits for unacknowledged sends, then exits.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -48,6 +49,10 @@ constexpr const char* help_text = R"(commands:
   /urgent REASON | TEXT       send TEXT urgent (past mute and quiet hours), if your company lets you
   /ack [SEQ]                  acknowledge urgent message SEQ (default: the last one you received here)
   /acks SEQ                   who acknowledged your urgent message SEQ, and who not yet
+  /schedule MINUTES TEXT      send TEXT to the open conversation in MINUTES (it takes its place then)
+  /schedule start [USER] TEXT send it at USER's next work start (default: the direct chat's peer)
+  /scheduled                  your scheduled messages, the earliest first
+  /reschedule ID TEXT         change a scheduled message's text   /unschedule ID  cancel it
   /help  /quit
 anything else is sent to the open conversation)";
 
@@ -163,6 +168,18 @@ public:
         std::lock_guard lock(mutex_);
         std::cout << "acked " << conv_name(a.conv) << " #" << a.seq << " by " << a.user
                   << std::endl;
+    }
+    void on_scheduled(const tc::scheduled_update& u) override {
+        static constexpr const char* names[] = {"scheduled", "edited", "cancelled", "released",
+                                                "failed"};
+        std::lock_guard lock(mutex_);
+        std::cout << "schedule " << u.message.id << " " << names[static_cast<int>(u.what)] << " "
+                  << conv_name(u.message.conv);
+        if (u.what == tc::scheduled_update::state::released) std::cout << " #" << u.seq;
+        if (u.what == tc::scheduled_update::state::failed) {
+            std::cout << " " << tc::to_string(u.failure) << " " << u.failure_text;
+        }
+        std::cout << std::endl;
     }
     void on_digest(const tc::digest& d) override {
         std::lock_guard lock(mutex_);
@@ -315,6 +332,11 @@ private:
         if (cmd == "/sub") return client_.subscribe_presence(parse_users(rest), report_ok("sub"));
         if (cmd == "/status") return status(rest);
         if (cmd == "/dnd") return dnd(rest);
+        if (cmd == "/scheduled") return scheduled();
+        if (cmd == "/unschedule") {
+            return client_.cancel_scheduled(std::stoull(rest), report_ok("unschedule " + rest));
+        }
+        if (cmd == "/reschedule") return reschedule(rest);
         if (!open_) return out_.print("error INVALID_ARGUMENT open a conversation first");
         const auto conv = *open_;
         if (cmd == "/add") return (void)client_.add_members(conv, parse_users(rest), acked());
@@ -333,6 +355,7 @@ private:
         if (cmd == "/urgent") return urgent(conv, rest);
         if (cmd == "/ack") return acknowledge(conv, rest);
         if (cmd == "/acks") return acks(conv, std::stoull(rest));
+        if (cmd == "/schedule") return schedule(conv, rest);
         out_.print("error INVALID_ARGUMENT unknown command " + cmd + " (see /help)");
     }
 
@@ -344,6 +367,74 @@ private:
         }
         (void)client_.send(conv, tc::content::urgent(rest.substr(bar + 3), rest.substr(0, bar)),
                            acked());
+    }
+
+    // "/schedule MINUTES TEXT" or "/schedule start [USER] TEXT".
+    void schedule(const tc::conv_id& conv, const std::string& rest) {
+        std::istringstream in(rest);
+        std::string when;
+        in >> when;
+        tc::release_time at;
+        if (when == "start") {
+            std::string first;
+            const auto before_user = in.tellg();
+            in >> first;
+            if (!first.empty() && std::all_of(first.begin(), first.end(), ::isdigit)) {
+                at = tc::release_time::work_start_of(std::stoull(first));
+            } else {
+                in.clear();
+                in.seekg(before_user);
+                const auto me = client_.user();
+                if (conv.type != tc::conv_type::direct) {
+                    return out_.print(
+                        "error INVALID_ARGUMENT /schedule start USER TEXT in a group");
+                }
+                at = tc::release_time::work_start_of(conv.id == me ? conv.peer : conv.id);
+            }
+        } else {
+            const auto minutes = std::stoll(when);
+            at = tc::release_time::at(now_ms() + minutes * 60'000);
+        }
+        std::string text;
+        std::getline(in >> std::ws, text);
+        if (text.empty()) return out_.print("error INVALID_ARGUMENT /schedule MINUTES TEXT");
+        client_.schedule_send(conv, tc::content::from_text(text), at,
+                              [this](tc::result<tc::scheduled_message> r) {
+                                  if (!r) return out_.print_error(r.err());
+                                  out_.print("ok schedule " + std::to_string(r->id) + " \"" +
+                                             r->body.text + "\"");
+                              });
+    }
+
+    void scheduled() {
+        client_.list_scheduled([this](tc::result<std::vector<tc::scheduled_message>> r) {
+            if (!r) return out_.print_error(r.err());
+            std::string line = "scheduled " + std::to_string(r->size()) + ":";
+            for (const auto& m : r.value()) {
+                line += " " + std::to_string(m.id) + " " + conv_name(m.conv) + " at " +
+                        std::to_string(m.release_at_ms) + " \"" + m.body.text + "\"";
+            }
+            out_.print(line);
+        });
+    }
+
+    // "/reschedule ID TEXT".
+    void reschedule(const std::string& rest) {
+        const auto space = rest.find(' ');
+        if (space == std::string::npos)
+            return out_.print("error INVALID_ARGUMENT /reschedule ID TEXT");
+        client_.edit_scheduled(std::stoull(rest.substr(0, space)),
+                               tc::content::from_text(rest.substr(space + 1)), std::nullopt,
+                               [this](tc::result<tc::scheduled_message> r) {
+                                   if (!r) return out_.print_error(r.err());
+                                   out_.print("ok reschedule " + std::to_string(r->id));
+                               });
+    }
+
+    static std::int64_t now_ms() {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
     }
 
     // "/ack [SEQ]": without a seq, the last urgent message received in the conversation.

@@ -284,3 +284,24 @@ TEST_CASE("a push registration round-trips in format 4", "[unit][cluster]") {
     REQUIRE(e.ParseFromString(cl::encode_entry(put)));
     CHECK(e.format() == 4);
 }
+
+TEST_CASE("a scheduled message and its removal round-trip in format 5", "[unit][cluster]") {
+    const st::put_scheduled put{max_id,
+                                {max_id - 1, max_id - 2, st::conv_id::group(max_id),
+                                 std::string(64, 'c'), std::string(65'536, 'x'), INT64_MAX, 7}};
+    const auto back = std::get<st::put_scheduled>(round_trip(put));
+    CHECK(back.tenant == put.tenant);
+    CHECK(back.message == put.message);
+    const st::remove_scheduled gone{max_id, max_id - 1, max_id - 2};
+    const auto removed = std::get<st::remove_scheduled>(round_trip(gone));
+    CHECK(removed.tenant == gone.tenant);
+    CHECK(removed.sender == gone.sender);
+    CHECK(removed.id == gone.id);
+    tern::cluster::v1::LogEntry e;
+    REQUIRE(e.ParseFromString(cl::encode_entry(put)));
+    CHECK(e.format() == 5);
+    e.set_format(4);
+    CHECK(cl::decode_entry(e.SerializeAsString()).error() == cl::decode_error::malformed);
+    REQUIRE(e.ParseFromString(cl::encode_entry(gone)));
+    CHECK(e.format() == 5);
+}

@@ -32,7 +32,10 @@ TEST_CASE("every client request body has one row, and server bodies have none", 
                                             "working_hours",
                                             "urgent_acknowledged",
                                             "urgent_status",
-                                            "digest"};
+                                            "digest",
+                                            "scheduled_message",
+                                            "scheduled_list",
+                                            "scheduled_update"};
     std::set<v1::Frame::BodyCase> seen;
     for (int i = 0; i < body->field_count(); ++i) {
         const auto* field = body->field(i);

@@ -763,3 +763,54 @@ STORE_TEST("push registrations: per device, replaced, removed, and a dead token 
     CHECK(s.push_tokens(acme, 7).value().empty());
     CHECK(s.push_tokens(acme, 8).value().size() == 1);
 }
+
+STORE_TEST("scheduled messages: stored, replaced, removed, and due in release order") {
+    TestType f;
+    constexpr auto max_id = std::numeric_limits<std::uint64_t>::max();
+    const auto draft = [](st::user_id sender, std::uint64_t id, std::int64_t at) {
+        return st::scheduled_message{
+            sender, id, st::conv_id::direct(sender, 9), "s-" + std::to_string(id), "content",
+            at,     100};
+    };
+    apply_ok(*f.store, st::put_scheduled{acme, draft(7, 1, 5'000)});
+    apply_ok(*f.store, st::put_scheduled{acme, draft(7, 2, 3'000)});
+    apply_ok(*f.store, st::put_scheduled{acme + 1, draft(7, 1, 3'000)});
+    apply_ok(*f.store, st::put_scheduled{acme, draft(8, max_id, 4'000)});
+    auto too_long = draft(7, 3, 1);
+    too_long.content.assign(st::max_scheduled_content_bytes + 1, 'c');
+    auto refused =
+        apply(*f.store,
+              {st::put_scheduled{0, draft(7, 3, 1)}, st::put_scheduled{acme, draft(7, 0, 1)},
+               st::put_scheduled{acme, draft(7, 3, -1)}, st::put_scheduled{acme, too_long},
+               st::put_scheduled{acme, {7, 3, {}, "", "c", 1, 1}}, st::remove_scheduled{0, 7, 1}});
+    for (const auto& result : refused) CHECK(result.error() == st::errc::invalid_entry);
+    f.reopen();
+    auto& s = *f.store;
+    const auto mine = s.scheduled_of(acme, 7).value();
+    REQUIRE(mine.size() == 2);
+    CHECK(mine[0] == draft(7, 1, 5'000));
+    CHECK(mine[1] == draft(7, 2, 3'000));
+    CHECK(s.scheduled(acme, 8, max_id).value() == draft(8, max_id, 4'000));
+    CHECK_FALSE(s.scheduled(acme, 8, 1).value());
+    using ref = st::scheduled_ref;
+    CHECK(s.scheduled_due(INT64_MAX, 10).value() == std::vector<ref>{{3'000, acme, 7, 2},
+                                                                     {3'000, acme + 1, 7, 1},
+                                                                     {4'000, acme, 8, max_id},
+                                                                     {5'000, acme, 7, 1}});
+    CHECK(s.scheduled_due(3'999, 10).value().size() == 2);
+    CHECK(s.scheduled_due(INT64_MAX, 1).value() == std::vector<ref>{{3'000, acme, 7, 2}});
+    CHECK(s.scheduled_due(2'999, 10).value().empty());
+    // An edit moves it in the release order; a put and a remove in one batch leave nothing.
+    auto moved = draft(7, 1, 1'000);
+    moved.content = "edited";
+    apply_ok(s, st::put_scheduled{acme, moved});
+    auto batch =
+        apply(s, {st::put_scheduled{acme, draft(7, 5, 2'000)}, st::remove_scheduled{acme, 7, 5},
+                  st::remove_scheduled{acme, 7, 2}, st::remove_scheduled{acme, 7, 99}});
+    for (const auto& result : batch) CHECK(result.has_value());
+    CHECK(s.scheduled(acme, 7, 1).value()->content == "edited");
+    CHECK(s.scheduled_due(INT64_MAX, 10).value() ==
+          std::vector<ref>{{1'000, acme, 7, 1}, {3'000, acme + 1, 7, 1}, {4'000, acme, 8, max_id}});
+    CHECK(s.scheduled_of(acme, 7).value().size() == 1);
+    CHECK(s.verify().has_value());
+}

@@ -22,6 +22,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,9 @@ public:
     virtual void on_urgent_acknowledged(const urgent_acknowledged&) {}
     // The user's work day began with messages held back off hours still unread.
     virtual void on_digest(const digest&) {}
+    // One of this user's scheduled messages was scheduled, edited, cancelled, released (with its
+    // seq) or could not be released, from any of their devices.
+    virtual void on_scheduled(const scheduled_update&) {}
 };
 
 template <class T>
@@ -151,6 +155,20 @@ public:
     // app in the foreground holds its user's phone pushes for the server's grace period. A
     // connection starts in the foreground; the SDK says it again after every reconnect.
     void set_app_state(bool foreground, callback<ok> done = {});
+    // Scheduled messages (docs/notifications.md, "Scheduled messages"): stored on the server and
+    // released into `conv` at `when`, taking their seq then. Needs the connection; the answer is
+    // the stored message (its id edits or cancels it). Every device of the user gets
+    // listener::on_scheduled as it changes, and when it is released.
+    void schedule_send(const conv_id& conv, const content& body, release_time when,
+                       callback<scheduled_message> done);
+    // Replaces the content and, when `release_at_ms` is given, the time; error_code::not_found
+    // once released or cancelled, scheduled_releasing while it is being released.
+    void edit_scheduled(std::uint64_t id, const content& body,
+                        std::optional<std::int64_t> release_at_ms,
+                        callback<scheduled_message> done);
+    void cancel_scheduled(std::uint64_t id, callback<ok> done = {});
+    // This user's scheduled messages, the earliest release first.
+    void list_scheduled(callback<std::vector<scheduled_message>> done);
     // Who acknowledged urgent message `seq` of `conv`, and who not yet (all pages).
     void urgent_status(const conv_id& conv, seq_t seq, callback<tern::client::urgent_status> done);
 

@@ -44,6 +44,8 @@ enum class error_code : std::uint32_t {
     already_recalled = 307,
     client_msg_id_reused = 308,
     urgent_budget_spent = 309,  // the sender's urgent messages for today are spent
+    scheduled_limit = 310,      // the user's scheduled messages are at the server's limit
+    scheduled_releasing = 311,  // the scheduled message is being released: too late to change
     rate_limited = 400,
     slow_consumer = 401,
     idle_timeout = 402,

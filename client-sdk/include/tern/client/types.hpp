@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <tern/client/error.hpp>
+
 namespace tern::client {
 
 using user_id = std::uint64_t;
@@ -169,6 +171,37 @@ struct urgent_acknowledged {
     seq_t seq = 0;
     user_id user = 0;
     std::int64_t at_ms = 0;  // when (the server's clock)
+};
+
+// A message stored on the server to be released into its conversation later
+// (client::schedule_send; docs/notifications.md, "Scheduled messages").
+struct scheduled_message {
+    std::uint64_t id = 0;
+    conv_id conv;
+    std::string client_msg_id;  // the released message's
+    content body;
+    std::int64_t release_at_ms = 0;
+    std::int64_t created_ms = 0;
+};
+
+// When a scheduled message goes: at a time, or at a member's next work start (at once when they
+// are at work).
+struct release_time {
+    std::int64_t at_ms = 0;        // Unix ms, when `at_work_start_of` is 0
+    user_id at_work_start_of = 0;  // a member of the conversation
+    [[nodiscard]] static release_time at(std::int64_t unix_ms) { return {unix_ms, 0}; }
+    [[nodiscard]] static release_time work_start_of(user_id user) { return {0, user}; }
+};
+
+// One of this user's scheduled messages changed, on any of their devices
+// (listener::on_scheduled).
+struct scheduled_update {
+    enum class state : std::uint8_t { scheduled, edited, cancelled, released, failed };
+    scheduled_message message;
+    enum state what = state::scheduled;
+    seq_t seq = 0;         // released: its place in the conversation
+    error_code failure{};  // failed: why the server refused to release it
+    std::string failure_text;
 };
 
 // The work-start digest (listener::on_digest): what reached this user outside their working hours

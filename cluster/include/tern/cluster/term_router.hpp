@@ -15,7 +15,10 @@ namespace tern::cluster {
 
 class term_router final : public core::router {
 public:
-    explicit term_router(core::router& shards) : shards_(shards) {}
+    // `serves`: whether a tenant is in the term's partition (null: every tenant).
+    explicit term_router(core::router& shards,
+                         std::function<bool(storage::tenant_id)> serves = nullptr)
+        : shards_(shards), serves_(std::move(serves)) {}
 
     [[nodiscard]] std::size_t shard_count() const noexcept override {
         return shards_.shard_count();
@@ -27,6 +30,9 @@ public:
     [[nodiscard]] std::size_t home_of(storage::tenant_id tenant,
                                       storage::user_id user) const noexcept override {
         return shards_.home_of(tenant, user);
+    }
+    [[nodiscard]] bool serves(storage::tenant_id tenant) const noexcept override {
+        return !serves_ || serves_(tenant);
     }
     void post(std::size_t shard, core::task fn) override {
         shards_.post(shard, guarded(std::move(fn)));
@@ -60,6 +66,7 @@ private:
     }
 
     core::router& shards_;
+    std::function<bool(storage::tenant_id)> serves_;
     std::shared_ptr<std::atomic<bool>> open_ = std::make_shared<std::atomic<bool>>(true);
 };
 

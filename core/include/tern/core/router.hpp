@@ -40,6 +40,11 @@ public:
 
     virtual void post(std::size_t shard, task fn) = 0;
     virtual void post_after(std::size_t shard, std::chrono::milliseconds delay, task fn) = 0;
+
+    // Whether this core serves the tenant: work the core finds in the store rather than in a
+    // request (scheduled messages coming due) is done only for the tenants it serves. One node
+    // serves every tenant; a cluster term, its partition's.
+    [[nodiscard]] virtual bool serves(storage::tenant_id /*tenant*/) const noexcept { return true; }
 };
 
 }  // namespace tern::core

@@ -19,10 +19,11 @@ namespace tern::storage {
 
 // The version of the entry format and of the apply rules; stored with the data. 2 added
 // set_mute, put_user_settings and the member record's mute setting; 3 added append_event's
-// urgent flag and the urgent index it writes; 4 added ack_urgent and set_push_token. A store of an
-// older version is taken up as it is (its records are valid under the newer rules, which only added
-// to them) and stamped with this version, after which older builds refuse it.
-inline constexpr std::uint32_t log_format_version = 4;
+// urgent flag and the urgent index it writes; 4 added ack_urgent and set_push_token; 5 added
+// put_scheduled and remove_scheduled. A store of an older version is taken up as it is (its
+// records are valid under the newer rules, which only added to them) and stamped with this
+// version, after which older builds refuse it.
+inline constexpr std::uint32_t log_format_version = 5;
 
 struct membership_change {
     user_id user = 0;
@@ -127,8 +128,27 @@ inline constexpr std::size_t max_push_platform_bytes = 64;
 inline constexpr std::size_t max_push_token_bytes = 4096;
 inline constexpr std::size_t max_push_app_id_bytes = 256;
 
-using log_entry = std::variant<append_event, ack_inbox, mark_read, log_position, set_mute,
-                               put_user_settings, ack_urgent, set_push_token>;
+// A scheduled message, stored or replaced (an edit) under (tenant, message.sender, message.id),
+// with its place in the release order moved to its time. Refused without a tenant, sender or id,
+// or above the field limits below.
+struct put_scheduled {
+    tenant_id tenant = 0;
+    scheduled_message message;
+};
+inline constexpr std::size_t max_scheduled_content_bytes = 64 * 1024;
+inline constexpr std::size_t max_scheduled_client_msg_id_bytes = 64;
+
+// A scheduled message released or cancelled: gone, with its place in the release order. Applies
+// as nothing when there is none.
+struct remove_scheduled {
+    tenant_id tenant = 0;
+    user_id sender = 0;
+    std::uint64_t id = 0;
+};
+
+using log_entry =
+    std::variant<append_event, ack_inbox, mark_read, log_position, set_mute, put_user_settings,
+                 ack_urgent, set_push_token, put_scheduled, remove_scheduled>;
 
 struct inbox_assignment {
     user_id user = 0;
@@ -148,8 +168,9 @@ struct apply_outcome {
     // append_event: one per recipient (members after the event, and any it removed), ascending.
     std::vector<inbox_assignment> inbox;
     // ack_inbox: conversations whose delivered cursor moved. mark_read: the one cursor, if moved.
-    // set_mute, put_user_settings, ack_urgent, set_push_token: nothing (it applied; a
-    // set_push_token whose only_if_token no longer matches applies as nothing).
+    // set_mute, put_user_settings, ack_urgent, set_push_token, put_scheduled, remove_scheduled:
+    // nothing (it applied; a set_push_token whose only_if_token no longer matches applies as
+    // nothing).
     // append_event: the sender's cursor (sending reads everything up to the event), if a member.
     std::vector<delivered_change> cursors;
 };

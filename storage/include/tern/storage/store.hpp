@@ -129,6 +129,16 @@ public:
     [[nodiscard]] virtual result<std::vector<push_registration>> push_tokens(tenant_id,
                                                                              user_id) const = 0;
 
+    // A sender's scheduled messages, ascending by id; one of them (nullopt: none).
+    [[nodiscard]] virtual result<std::vector<scheduled_message>> scheduled_of(
+        tenant_id, user_id sender) const = 0;
+    [[nodiscard]] virtual result<std::optional<scheduled_message>> scheduled(
+        tenant_id, user_id sender, std::uint64_t id) const = 0;
+    // The scheduled messages of every tenant due at or before `up_to_ms`, in release order (time,
+    // then tenant, sender, id), at most `limit`.
+    [[nodiscard]] virtual result<std::vector<scheduled_ref>> scheduled_due(
+        std::int64_t up_to_ms, std::size_t limit) const = 0;
+
     // The newest inbox_seq of a user (0 when empty).
     [[nodiscard]] virtual result<std::uint64_t> inbox_head(tenant_id, user_id) const = 0;
 

@@ -166,6 +166,28 @@ struct push_registration {
     friend bool operator==(const push_registration&, const push_registration&) = default;
 };
 
+// A message stored to be released into its conversation later (put_scheduled;
+// docs/notifications.md, "Scheduled messages"). Its id is unique per (tenant, sender).
+struct scheduled_message {
+    user_id sender = 0;
+    std::uint64_t id = 0;
+    conv_id conv;
+    std::string client_msg_id;  // the released message's
+    std::string content;        // tern.v1.Content, serialized
+    std::int64_t release_at_ms = 0;
+    std::int64_t created_ms = 0;
+    friend bool operator==(const scheduled_message&, const scheduled_message&) = default;
+};
+
+// Where a scheduled message waits in the release order of every tenant (store::scheduled_due).
+struct scheduled_ref {
+    std::int64_t release_at_ms = 0;
+    tenant_id tenant = 0;
+    user_id sender = 0;
+    std::uint64_t id = 0;
+    friend auto operator<=>(const scheduled_ref&, const scheduled_ref&) = default;
+};
+
 // A member's acknowledgement of an urgent message (ack_urgent).
 struct urgent_ack {
     user_id user = 0;
