@@ -174,13 +174,68 @@ void push_desk::consider(std::size_t home, storage::tenant_id tenant, const deli
 // ---- escalation -------------------------------------------------------------------------------
 
 void push_desk::arm_escalation(storage::tenant_id tenant,
-                               std::shared_ptr<const message_basis> basis, std::uint32_t attempt) {
+                               std::shared_ptr<const message_basis> basis, std::uint32_t attempt,
+                               std::optional<std::chrono::milliseconds> delay) {
     const auto policy = policies_.of(tenant);
     if (!policy || !*policy || (*policy)->escalate_times < attempt) return;
     const auto owner = ctx_.routes.owner_of(tenant, basis->conv);
     ctx_.routes.post_after(
-        owner, (*policy)->escalate_after,
+        owner, delay.value_or((*policy)->escalate_after),
         [this, tenant, basis = std::move(basis), attempt] { escalate(tenant, basis, attempt); });
+}
+
+void push_desk::rearm_escalations() {
+    if (!port_) return;
+    ctx_.routes.post(0, [this] { rearm_from(0); });
+}
+
+void push_desk::rearm_from(storage::tenant_id after) {
+    constexpr std::size_t page = 256;
+    const auto tenants = ctx_.store.policy_tenants(after, page);
+    if (!tenants) {
+        return ctx_.report.failed(failure::store_read_failed,
+                                  "the tenants with a policy, for pending escalations");
+    }
+    const auto now_ms = ctx_.time.unix_ms();
+    for (const auto tenant : *tenants) {
+        if (ctx_.routes.serves(tenant)) rearm_tenant(tenant, now_ms);
+    }
+    // The next page later: a store of many tenants does not hold the shard.
+    if (tenants->size() == page) {
+        ctx_.routes.post(0, [this, last = tenants->back()] { rearm_from(last); });
+    }
+}
+
+void push_desk::rearm_tenant(storage::tenant_id tenant, std::int64_t now_ms) {
+    const auto unreadable = [&] {
+        ctx_.report.failed(failure::store_read_failed,
+                           "pending escalations, tenant " + std::to_string(tenant));
+    };
+    const auto policy = policies_.of(tenant);
+    if (!policy) return unreadable();
+    if (!*policy || (*policy)->escalate_times == 0) return;
+    const auto every =
+        std::chrono::duration_cast<std::chrono::milliseconds>((*policy)->escalate_after).count();
+    if (every <= 0) return;
+    const auto times = (*policy)->escalate_times;
+    // The tenant's urgent messages whose last escalation is still ahead (each sender has a
+    // small daily budget, so these are few).
+    constexpr std::size_t most = 100'000;
+    const auto sends = ctx_.store.urgent_sends(tenant, now_ms - every * times, most);
+    if (!sends) return unreadable();
+    for (const auto& s : *sends) {
+        const auto next =
+            static_cast<std::uint32_t>(std::max<std::int64_t>(0, now_ms - s.time_ms) / every) + 1;
+        if (next > times) continue;
+        const auto event =
+            ctx_.store.timeline(tenant, s.conv, s.seq, storage::direction::forward, 1);
+        if (!event) return unreadable();
+        if (event->empty() || event->front().seq != s.seq) continue;
+        auto basis = basis_of<message_basis>(tenant, event->front().bytes);
+        if (!basis) continue;
+        arm_escalation(tenant, std::make_shared<const message_basis>(std::move(*basis)), next,
+                       std::chrono::milliseconds{s.time_ms + every * next - now_ms});
+    }
 }
 
 // On the conversation's owner shard, `escalate_after` after the message or the last escalation:

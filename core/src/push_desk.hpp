@@ -80,6 +80,13 @@ public:
     void settings_changed(storage::tenant_id tenant, storage::user_id user,
                           std::shared_ptr<const user_profile> own);
 
+    // At the core's start (a restart, a cluster term's start): the escalations still due for the
+    // urgent messages already sent are armed again, from the store (each tenant with a policy
+    // that escalates, its urgent index over the policy's window), on shard 0 a page of tenants
+    // at a time. Each comes at its own time; one that fell due while the server was down is not
+    // sent late (the next comes on time).
+    void rearm_escalations();
+
     // SetAppState, on the device's shard.
     void on_app_state(const std::shared_ptr<device_port>& device, const v1::Frame& frame);
     // On the home shard: a connection of the user's was admitted (`desktop`: its Hello named a
@@ -152,9 +159,13 @@ private:
                                                         storage::user_id user,
                                                         const storage::push_registration& r,
                                                         const tenant_policy* policy);
-    // Escalation: armed on the conversation's owner shard for the `attempt`-th time.
+    // Escalation: armed on the conversation's owner shard for the `attempt`-th time, after the
+    // policy's escalate_after (or `delay`).
     void arm_escalation(storage::tenant_id tenant, std::shared_ptr<const message_basis> basis,
-                        std::uint32_t attempt);
+                        std::uint32_t attempt,
+                        std::optional<std::chrono::milliseconds> delay = std::nullopt);
+    void rearm_from(storage::tenant_id after);
+    void rearm_tenant(storage::tenant_id tenant, std::int64_t now_ms);
     void escalate(storage::tenant_id tenant, const std::shared_ptr<const message_basis>& basis,
                   std::uint32_t attempt);
     void push_again(std::size_t home, storage::tenant_id tenant, const message_basis& basis,

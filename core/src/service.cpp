@@ -44,6 +44,7 @@ service::service(router& routes, storage::store& store, commit_port& commits, co
                  telemetry& telemetry, const clock& clock, push_port* pushes)
     : parts_(std::make_unique<parts>(routes, store, commits, limits, telemetry, clock, pushes)) {
     parts_->schedule.start();
+    parts_->devices.pushes().rearm_escalations();
 }
 
 service::~service() = default;

@@ -295,6 +295,17 @@ public:
         return std::optional<std::string>{it->second};
     }
 
+    result<std::vector<tenant_id>> policy_tenants(tenant_id after,
+                                                  std::size_t limit) const override {
+        std::lock_guard lock(mutex_);
+        std::vector<tenant_id> out;
+        for (auto it = settings_.upper_bound({after, UINT64_MAX});
+             it != settings_.end() && out.size() < limit; ++it) {
+            if (it->first.second == tenant_policy_record) out.push_back(it->first.first);
+        }
+        return out;
+    }
+
     result<std::vector<urgent_send>> urgent_sends(tenant_id t, std::int64_t from_ms,
                                                   std::size_t limit,
                                                   std::optional<user_id> sender) const override {

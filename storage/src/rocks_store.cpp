@@ -736,6 +736,26 @@ result<std::optional<std::string>> rocks_store::user_settings(tenant_id t, user_
     return get(view().options, cf_default, settings_key(t, u));
 }
 
+result<std::vector<tenant_id>> rocks_store::policy_tenants(tenant_id after,
+                                                           std::size_t limit) const {
+    // A tenant's policy is its settings record of user 0, the first key of the tenant: one seek
+    // per tenant that has settings at all.
+    const auto snap = view();
+    const std::string prefix = "settings/";
+    std::vector<tenant_id> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snap.options, handles_[cf_default]));
+    for (tenant_id next = after; next != UINT64_MAX && out.size() < limit;) {
+        it->Seek(settings_key(next + 1, 0));
+        if (!it->Valid() || !it->key().starts_with(prefix)) break;
+        const auto key = as_view(it->key());
+        if (key.size() != prefix.size() + 16) return corrupt();
+        next = get_be64(key.data() + prefix.size());
+        if (get_be64(key.data() + prefix.size() + 8) == tenant_policy_record) out.push_back(next);
+    }
+    if (!it->status().ok()) return to_error(it->status());
+    return out;
+}
+
 result<std::vector<urgent_send>> rocks_store::urgent_sends(tenant_id t, std::int64_t from_ms,
                                                            std::size_t limit,
                                                            std::optional<user_id> sender) const {

@@ -152,6 +152,7 @@ public:
     result<std::optional<scheduled_message>> scheduled(tenant_id, user_id,
                                                        std::uint64_t) const override;
     result<std::vector<scheduled_ref>> scheduled_due(std::int64_t, std::size_t) const override;
+    result<std::vector<tenant_id>> policy_tenants(tenant_id, std::size_t) const override;
     result<std::uint64_t> inbox_head(tenant_id, user_id) const override;
     result<std::vector<inbox_item>> inbox_after(tenant_id, user_id, std::uint64_t after,
                                                 std::size_t limit) const override;

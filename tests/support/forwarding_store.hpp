@@ -81,6 +81,10 @@ public:
         storage::tenant_id t, storage::user_id u) const override {
         return inner_.push_tokens(t, u);
     }
+    storage::result<std::vector<storage::tenant_id>> policy_tenants(
+        storage::tenant_id after, std::size_t limit) const override {
+        return inner_.policy_tenants(after, limit);
+    }
     storage::result<std::vector<storage::scheduled_message>> scheduled_of(
         storage::tenant_id t, storage::user_id sender) const override {
         return inner_.scheduled_of(t, sender);

@@ -95,6 +95,8 @@ inline std::string first_difference(const st::store& expect, const st::store& ac
                 }
             }
         }
+        same(actual.policy_tenants(0, 100).value() == expect.policy_tenants(0, 100).value(),
+             "tenants with a policy");
         same(actual.scheduled_due(INT64_MAX, 100'000).value() ==
                  expect.scheduled_due(INT64_MAX, 100'000).value(),
              "scheduled release order");

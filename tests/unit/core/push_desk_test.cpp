@@ -599,3 +599,65 @@ TEST_CASE("digest: without a push port the online devices still hear it", "[unit
     CHECK(laptop->of(v1::Frame::kDigest)[0].digest().messages() == 1);
     CHECK(h.counted.push_token_reads == 0);
 }
+
+TEST_CASE("escalation: a restart arms again what is still due, at its own time", "[unit][core]") {
+    core_harness base;
+    recording_pushes pushes;
+    const auto conv = st::conv_id::direct(1, 2);
+    const auto t0 = base.router.unix_ms();
+    const auto channels = [&] {
+        std::vector<push::channel> out;
+        for (const auto& p : pushes.to(2, 20)) out.push_back(p.message.via);
+        return out;
+    };
+    bool acknowledge = GENERATE(false, true);
+    CAPTURE(acknowledge);
+    {
+        core::service core{base.router, *base.store,    base.commits, base.limits,
+                           base.telemetry, base.router, &pushes};
+        core::policy_outcome stored;
+        core.set_policy(acme, escalating_policy(), [&](core::policy_outcome o) { stored = o; });
+        base.settle();
+        REQUIRE(stored.result == core::policy_outcome::status::stored);
+        auto phone = fake_device::make({acme, 2, 20}, 1);
+        core.on_open(phone, hello_frame().hello(), welcome_frame());
+        base.settle();
+        auto token = register_token(1, "apns", "tok-2");
+        core.on_request(phone, token);
+        auto away = app_state(2, v1::APP_STATE_BACKGROUND);
+        core.on_request(phone, away);
+        auto boss = fake_device::make({acme, 1, 10}, 0);
+        core.on_open(boss, hello_frame().hello(), welcome_frame());
+        base.settle();
+        auto urgent = urgent_send(5, conv, "the site is down");
+        core.on_request(boss, urgent);
+        base.settle();
+        REQUIRE(boss->reply_to(5)->has_send_ack());
+        base.advance(5min);  // the first escalation, by push
+        REQUIRE(channels() == std::vector{push::channel::push, push::channel::push});
+        if (acknowledge) {
+            auto ack = urgent_ack_frame(6, conv, boss->reply_to(5)->send_ack().seq());
+            core.on_request(phone, ack);
+            base.settle();
+            REQUIRE(phone->reply_to(6)->has_ok());
+        }
+    }
+    // Down for two minutes: the core and its timers are gone.
+    base.router = manual_router(2, t0 + 7 * 60'000);
+    core::service core{base.router, *base.store,    base.commits, base.limits,
+                       base.telemetry, base.router, &pushes};
+    base.settle();
+    base.advance(2min + 59s);
+    CHECK(channels().size() == 2);  // the second is due at 10 minutes, not before
+    base.advance(1s);
+    if (acknowledge) {
+        CHECK(channels().size() == 2);  // acknowledged before the restart: nothing more
+    } else {
+        CHECK(channels().back() == push::channel::sms);
+        base.advance(5min);
+        CHECK(channels().back() == push::channel::call);
+    }
+    const auto total = pushes.pushes.size();
+    base.advance(1h);
+    CHECK(pushes.pushes.size() == total);
+}

@@ -814,3 +814,22 @@ STORE_TEST("scheduled messages: stored, replaced, removed, and due in release or
     CHECK(s.scheduled_of(acme, 7).value().size() == 1);
     CHECK(s.verify().has_value());
 }
+
+STORE_TEST("the tenants with a policy, in pages, whoever else has settings") {
+    TestType f;
+    constexpr auto max_id = std::numeric_limits<std::uint64_t>::max();
+    apply_ok(*f.store, st::put_user_settings{3, 7, "user settings only"});
+    apply_ok(*f.store, st::put_user_settings{5, st::tenant_policy_record, "policy"});
+    apply_ok(*f.store, st::put_user_settings{5, 9, "and a user's"});
+    apply_ok(*f.store, st::put_user_settings{9, st::tenant_policy_record, "policy"});
+    apply_ok(*f.store, st::put_user_settings{max_id, st::tenant_policy_record, "policy"});
+    f.reopen();
+    auto& s = *f.store;
+    CHECK(s.policy_tenants(0, 10).value() == std::vector<st::tenant_id>{5, 9, max_id});
+    CHECK(s.policy_tenants(0, 1).value() == std::vector<st::tenant_id>{5});
+    CHECK(s.policy_tenants(5, 10).value() == std::vector<st::tenant_id>{9, max_id});
+    CHECK(s.policy_tenants(max_id, 10).value().empty());
+    // A removed policy (empty settings) is none.
+    apply_ok(s, st::put_user_settings{9, st::tenant_policy_record, ""});
+    CHECK(s.policy_tenants(0, 10).value() == std::vector<st::tenant_id>{5, max_id});
+}

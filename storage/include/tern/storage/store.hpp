@@ -165,6 +165,11 @@ public:
     [[nodiscard]] virtual result<std::optional<std::string>> user_settings(tenant_id,
                                                                            user_id) const = 0;
 
+    // The tenants with a notification policy (a tenant_policy_record), ascending, after `after`,
+    // at most `limit`: what the core looks at after a restart (urgent escalations).
+    [[nodiscard]] virtual result<std::vector<tenant_id>> policy_tenants(
+        tenant_id after, std::size_t limit) const = 0;
+
     // The tenant's urgent messages sent at or after `from_ms`, oldest first (then by conversation
     // and seq), at most `limit`; only `sender`'s when given.
     [[nodiscard]] virtual result<std::vector<urgent_send>> urgent_sends(
