@@ -398,12 +398,11 @@ private:
         std::string text;
         std::getline(in >> std::ws, text);
         if (text.empty()) return out_.print("error INVALID_ARGUMENT /schedule MINUTES TEXT");
-        client_.schedule_send(conv, tc::content::from_text(text), at,
-                              [this](tc::result<tc::scheduled_message> r) {
-                                  if (!r) return out_.print_error(r.err());
-                                  out_.print("ok schedule " + std::to_string(r->id) + " \"" +
-                                             r->body.text + "\"");
-                              });
+        client_.schedule_send(
+            conv, tc::content::from_text(text), at, [this](tc::result<tc::scheduled_message> r) {
+                if (!r) return out_.print_error(r.err());
+                out_.print("ok schedule " + std::to_string(r->id) + " \"" + r->body.text + "\"");
+            });
     }
 
     void scheduled() {

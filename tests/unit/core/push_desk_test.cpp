@@ -613,7 +613,7 @@ TEST_CASE("escalation: a restart arms again what is still due, at its own time",
     bool acknowledge = GENERATE(false, true);
     CAPTURE(acknowledge);
     {
-        core::service core{base.router, *base.store,    base.commits, base.limits,
+        core::service core{base.router,    *base.store, base.commits, base.limits,
                            base.telemetry, base.router, &pushes};
         core::policy_outcome stored;
         core.set_policy(acme, escalating_policy(), [&](core::policy_outcome o) { stored = o; });
@@ -644,7 +644,7 @@ TEST_CASE("escalation: a restart arms again what is still due, at its own time",
     }
     // Down for two minutes: the core and its timers are gone.
     base.router = manual_router(2, t0 + 7 * 60'000);
-    core::service core{base.router, *base.store,    base.commits, base.limits,
+    core::service core{base.router,    *base.store, base.commits, base.limits,
                        base.telemetry, base.router, &pushes};
     base.settle();
     base.advance(2min + 59s);
